@@ -1,0 +1,30 @@
+/*
+ * maxout.cl - the max over pieces of a maxout layer (Goodfellow et al., 2013).
+ *
+ * Layout: pre-activations z[row][unit * pieces + piece] (consecutive pieces of one unit, as in
+ * pylearn2), output y[row][unit]. Ties go to the lowest piece, in both passes.
+ * Work size: global >= rows * units, one work-item per output value.
+ */
+
+__kernel void maxout_fwd(__global float *acts, uint z_off, uint y_off, uint rows, uint units,
+                         uint pieces) {
+    uint i = get_global_id(0);
+    if (i >= rows * units) return;
+    const __global float *z = acts + z_off + (size_t)i * pieces;
+    float m = z[0];
+    for (uint p = 1; p < pieces; p++) m = fmax(m, z[p]);
+    acts[y_off + i] = m;
+}
+
+/* dz[row][u*P + p] = dy[row][u] for the winning piece, 0 for the others. */
+__kernel void maxout_bwd(const __global float *restrict acts, uint z_off, __global float *deltas,
+                         uint dy_off, uint dz_off, uint rows, uint units, uint pieces) {
+    uint i = get_global_id(0);
+    if (i >= rows * units) return;
+    const __global float *z = acts + z_off + (size_t)i * pieces;
+    uint best = 0;
+    for (uint p = 1; p < pieces; p++)
+        if (z[p] > z[best]) best = p;
+    float dy = deltas[dy_off + i];
+    for (uint p = 0; p < pieces; p++) deltas[dz_off + (size_t)i * pieces + p] = p == best ? dy : 0.0f;
+}

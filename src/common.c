@@ -1,0 +1,235 @@
+/*
+ * common.c - error records, OpenCL error names, hashing and file helpers.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "common.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *clgan_status_str(clgan_status status) {
+    switch (status) {
+    case CLGAN_OK: return "ok";
+    case CLGAN_ERR_NOMEM: return "out of memory";
+    case CLGAN_ERR_IO: return "i/o error";
+    case CLGAN_ERR_YAML: return "model file error";
+    case CLGAN_ERR_MODEL: return "model error";
+    case CLGAN_ERR_DEVICE: return "device error";
+    case CLGAN_ERR_CL: return "OpenCL error";
+    case CLGAN_ERR_BUILD: return "kernel build error";
+    case CLGAN_ERR_DATA: return "data error";
+    case CLGAN_ERR_ARG: return "bad argument";
+    }
+    return "unknown status";
+}
+
+clgan_status err_set(clgan_err *e, clgan_status status, const char *fmt, ...) {
+    if (!e) return status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    e->status = status;
+    return status;
+}
+
+clgan_status err_cl(clgan_err *e, cl_int code, const char *call, const char *fmt, ...) {
+    if (!e) return CLGAN_ERR_CL;
+    char ctx[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx, sizeof ctx, fmt, ap);
+    va_end(ap);
+    snprintf(e->msg, sizeof e->msg, "%s: %s failed: %s (%d)", ctx, call, cl_errstr(code), (int)code);
+    e->status = CLGAN_ERR_CL;
+    return CLGAN_ERR_CL;
+}
+
+void err_clear(clgan_err *e) {
+    e->status = CLGAN_OK;
+    e->msg[0] = '\0';
+}
+
+const char *cl_errstr(cl_int code) {
+    switch (code) {
+#define C(x) case x: return #x;
+    C(CL_SUCCESS) C(CL_DEVICE_NOT_FOUND) C(CL_DEVICE_NOT_AVAILABLE) C(CL_COMPILER_NOT_AVAILABLE)
+    C(CL_MEM_OBJECT_ALLOCATION_FAILURE) C(CL_OUT_OF_RESOURCES) C(CL_OUT_OF_HOST_MEMORY)
+    C(CL_PROFILING_INFO_NOT_AVAILABLE) C(CL_MEM_COPY_OVERLAP) C(CL_IMAGE_FORMAT_MISMATCH)
+    C(CL_IMAGE_FORMAT_NOT_SUPPORTED) C(CL_BUILD_PROGRAM_FAILURE) C(CL_MAP_FAILURE)
+    C(CL_MISALIGNED_SUB_BUFFER_OFFSET) C(CL_COMPILE_PROGRAM_FAILURE) C(CL_LINKER_NOT_AVAILABLE)
+    C(CL_LINK_PROGRAM_FAILURE) C(CL_DEVICE_PARTITION_FAILED) C(CL_KERNEL_ARG_INFO_NOT_AVAILABLE)
+    C(CL_INVALID_VALUE) C(CL_INVALID_DEVICE_TYPE) C(CL_INVALID_PLATFORM) C(CL_INVALID_DEVICE)
+    C(CL_INVALID_CONTEXT) C(CL_INVALID_QUEUE_PROPERTIES) C(CL_INVALID_COMMAND_QUEUE)
+    C(CL_INVALID_HOST_PTR) C(CL_INVALID_MEM_OBJECT) C(CL_INVALID_IMAGE_FORMAT_DESCRIPTOR)
+    C(CL_INVALID_IMAGE_SIZE) C(CL_INVALID_SAMPLER) C(CL_INVALID_BINARY) C(CL_INVALID_BUILD_OPTIONS)
+    C(CL_INVALID_PROGRAM) C(CL_INVALID_PROGRAM_EXECUTABLE) C(CL_INVALID_KERNEL_NAME)
+    C(CL_INVALID_KERNEL_DEFINITION) C(CL_INVALID_KERNEL) C(CL_INVALID_ARG_INDEX)
+    C(CL_INVALID_ARG_VALUE) C(CL_INVALID_ARG_SIZE) C(CL_INVALID_KERNEL_ARGS)
+    C(CL_INVALID_WORK_DIMENSION) C(CL_INVALID_WORK_GROUP_SIZE) C(CL_INVALID_WORK_ITEM_SIZE)
+    C(CL_INVALID_GLOBAL_OFFSET) C(CL_INVALID_EVENT_WAIT_LIST) C(CL_INVALID_EVENT)
+    C(CL_INVALID_OPERATION) C(CL_INVALID_GL_OBJECT) C(CL_INVALID_BUFFER_SIZE)
+    C(CL_INVALID_MIP_LEVEL) C(CL_INVALID_GLOBAL_WORK_SIZE) C(CL_INVALID_PROPERTY)
+    C(CL_INVALID_IMAGE_DESCRIPTOR) C(CL_INVALID_COMPILER_OPTIONS) C(CL_INVALID_LINKER_OPTIONS)
+    C(CL_INVALID_DEVICE_PARTITION_COUNT)
+#undef C
+    case -1001: return "CL_PLATFORM_NOT_FOUND_KHR";
+    /* CLBlast's own codes (clblast_c.h) */
+    case -1024: return "CLBlastNotImplemented";
+    case -2048: return "CLBlastInvalidMatrixA";
+    case -2047: return "CLBlastInvalidMatrixB";
+    case -2046: return "CLBlastInvalidMatrixC";
+    case -2045: return "CLBlastInvalidVectorX";
+    case -2044: return "CLBlastInvalidVectorY";
+    case -2043: return "CLBlastInvalidDimension";
+    case -2042: return "CLBlastInvalidLeadDimA";
+    case -2041: return "CLBlastInvalidLeadDimB";
+    case -2040: return "CLBlastInvalidLeadDimC";
+    case -2039: return "CLBlastInvalidIncrementX";
+    case -2038: return "CLBlastInvalidIncrementY";
+    case -2037: return "CLBlastInsufficientMemoryA";
+    case -2036: return "CLBlastInsufficientMemoryB";
+    case -2035: return "CLBlastInsufficientMemoryC";
+    case -2034: return "CLBlastInsufficientMemoryX";
+    case -2033: return "CLBlastInsufficientMemoryY";
+    case -2032: return "CLBlastInsufficientMemoryTemp";
+    case -2031: return "CLBlastInvalidBatchCount";
+    case -2030: return "CLBlastInvalidOverrideKernel";
+    case -2029: return "CLBlastMissingOverrideParameter";
+    case -2028: return "CLBlastInvalidLocalMemUsage";
+    case -2027: return "CLBlastNoHalfPrecision";
+    case -2026: return "CLBlastNoDoublePrecision";
+    case -2025: return "CLBlastInvalidVectorScalar";
+    case -2024: return "CLBlastInsufficientMemoryScalar";
+    case -2023: return "CLBlastDatabaseError";
+    case -2022: return "CLBlastUnknownError";
+    case -2021: return "CLBlastUnexpectedError";
+    }
+    return "unknown OpenCL error";
+}
+
+uint64_t hash_fnv1a(uint64_t h, const void *data, size_t len) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+clgan_status file_read_all(const char *path, char **out, size_t *len, clgan_err *e) {
+    *out = NULL;
+    if (len) *len = 0;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return err_set(e, CLGAN_ERR_IO, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return err_set(e, CLGAN_ERR_IO, "%s: is a directory, expected a file", path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return err_set(e, CLGAN_ERR_IO, "%s: %s", path, strerror(errno));
+    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        fclose(f);
+        return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory reading file", path);
+    }
+    for (;;) {
+        if (n + 1 >= cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory reading file", path);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - 1 - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return err_set(e, CLGAN_ERR_IO, "%s: read error", path);
+    }
+    buf[n] = '\0';
+    *out = buf;
+    if (len) *len = n;
+    return CLGAN_OK;
+}
+
+clgan_status file_write_atomic(const char *path, const void *data, size_t len, clgan_err *e) {
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory", path);
+    snprintf(tmp, plen + 16, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        err_set(e, CLGAN_ERR_IO, "%s: %s", tmp, strerror(errno));
+        free(tmp);
+        return CLGAN_ERR_IO;
+    }
+    const char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            goto fail;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0) goto fail;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) goto fail;
+    free(tmp);
+    return CLGAN_OK;
+fail:
+    err_set(e, CLGAN_ERR_IO, "%s: %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    unlink(tmp);
+    free(tmp);
+    return CLGAN_ERR_IO;
+}
+
+int mkdir_p(const char *path) {
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) return -1;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+            buf[i] = c;
+        }
+    }
+    return 0;
+}
+
+int str_icontains(const char *hay, const char *needle) {
+    size_t nl = strlen(needle);
+    if (nl == 0) return 1;
+    for (const char *h = hay; *h; h++) {
+        size_t i = 0;
+        while (i < nl && h[i] &&
+               tolower((unsigned char)h[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (i == nl) return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * common.h - internals shared by every module: the error record kept on handles, OpenCL error
+ * names, hashing and small file helpers. Private to the library and its tests.
+ */
+#ifndef CLGAN_COMMON_H
+#define CLGAN_COMMON_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clgan.h"
+
+#define CLGAN_MSG_MAX 4096
+
+/* The error record a handle carries (sqlite style): the last status and its message. */
+typedef struct clgan_err {
+    clgan_status status;
+    char msg[CLGAN_MSG_MAX];
+} clgan_err;
+
+/* Records status and a printf-style message; returns status so callers can `return err_set(..)`. */
+clgan_status err_set(clgan_err *e, clgan_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Records a failed OpenCL call: "<context>: <call> failed: CL_... (code)". */
+clgan_status err_cl(clgan_err *e, cl_int code, const char *call, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void err_clear(clgan_err *e);
+
+/* The symbolic name of an OpenCL (or CLBlast) status code, e.g. "CL_OUT_OF_RESOURCES". */
+const char *cl_errstr(cl_int code);
+
+/* FNV-1a, 64 bit: keys the program cache; not cryptographic. */
+uint64_t hash_fnv1a(uint64_t h, const void *data, size_t len);
+#define HASH_FNV_INIT 0xcbf29ce484222325ULL
+
+/*
+ * Reads a whole file into a NUL-terminated malloc'd buffer. Returns CLGAN_ERR_IO with a message
+ * naming the path on failure (missing, unreadable, a directory).
+ */
+clgan_status file_read_all(const char *path, char **out, size_t *len, clgan_err *e);
+
+/*
+ * Writes data to path atomically: path.tmp is written, flushed, fsync'd and renamed over path,
+ * so an existing file is never left half-written.
+ */
+clgan_status file_write_atomic(const char *path, const void *data, size_t len, clgan_err *e);
+
+/* mkdir -p; 0 on success. */
+int mkdir_p(const char *path);
+
+/* Case-insensitive substring test. */
+int str_icontains(const char *hay, const char *needle);
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif /* CLGAN_COMMON_H */

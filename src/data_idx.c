@@ -1,0 +1,124 @@
+/*
+ * data_idx.c - the IDX format of MNIST and Fashion-MNIST, read through zlib so that gzip'd and
+ * raw files both work. Header: 0x00 0x00 type ndim, then ndim big-endian u32 sizes, then the
+ * values. Truncated files, wrong magic and trailing bytes are errors that name the file.
+ */
+#include "data.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static uint32_t be32(const unsigned char *b) {
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static clgan_status open_header(const char *path, gzFile *gz, idx_header *h, clgan_err *e) {
+    *gz = NULL;
+    FILE *probe = fopen(path, "rb");
+    if (!probe) return err_set(e, CLGAN_ERR_IO, "%s: %s", path, strerror(errno));
+    fclose(probe);
+    gzFile f = gzopen(path, "rb");
+    if (!f) return err_set(e, CLGAN_ERR_IO, "%s: cannot open", path);
+    unsigned char m[4];
+    if (gzread(f, m, 4) != 4) {
+        gzclose(f);
+        return err_set(e, CLGAN_ERR_DATA, "%s: not an IDX file (shorter than its 4-byte magic)",
+                       path);
+    }
+    if (m[0] != 0 || m[1] != 0 || m[3] < 1 || m[3] > IDX_MAX_DIMS) {
+        gzclose(f);
+        return err_set(e, CLGAN_ERR_DATA,
+                       "%s: not an IDX file (magic %02x %02x %02x %02x, expected 00 00 08 0N)",
+                       path, m[0], m[1], m[2], m[3]);
+    }
+    if (m[2] != 0x08) {
+        gzclose(f);
+        return err_set(e, CLGAN_ERR_DATA, "%s: IDX value type 0x%02x; clgan reads unsigned bytes "
+                       "(0x08)", path, m[2]);
+    }
+    h->type = m[2];
+    h->ndim = m[3];
+    unsigned char d[4 * IDX_MAX_DIMS];
+    if (gzread(f, d, 4 * (unsigned)h->ndim) != 4 * h->ndim) {
+        gzclose(f);
+        return err_set(e, CLGAN_ERR_DATA, "%s: truncated IDX header", path);
+    }
+    for (int i = 0; i < h->ndim; i++) {
+        h->dims[i] = be32(d + 4 * i);
+        if (h->dims[i] == 0) {
+            gzclose(f);
+            return err_set(e, CLGAN_ERR_DATA, "%s: IDX dimension %d is 0", path, i);
+        }
+    }
+    *gz = f;
+    return CLGAN_OK;
+}
+
+clgan_status idx_read_header(const char *path, idx_header *h, clgan_err *e) {
+    gzFile f;
+    clgan_status st = open_header(path, &f, h, e);
+    if (f) gzclose(f);
+    return st;
+}
+
+clgan_status idx_load(const char *path, long start, long stop, idx_header *h, float **out,
+                      clgan_err *e) {
+    *out = NULL;
+    gzFile f;
+    clgan_status st = open_header(path, &f, h, e);
+    if (st != CLGAN_OK) return st;
+    uint64_t per = 1;
+    for (int i = 1; i < h->ndim; i++) per *= h->dims[i];
+    long n = (long)h->dims[0];
+    if (stop < 0) stop = n;
+    if (start < 0 || start >= stop || stop > n) {
+        gzclose(f);
+        return err_set(e, CLGAN_ERR_DATA, "%s: range [%ld, %ld) is outside the file's %ld items",
+                       path, start, stop, n);
+    }
+    if (per > (1u << 24)) {
+        gzclose(f);
+        return err_set(e, CLGAN_ERR_DATA, "%s: items of %llu values are too large", path,
+                       (unsigned long long)per);
+    }
+    size_t count = (size_t)(stop - start) * per;
+    float *px = malloc(count * sizeof *px);
+    unsigned char *row = malloc(per);
+    if (!px || !row) {
+        free(px);
+        free(row);
+        gzclose(f);
+        return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory for %zu values", path, count);
+    }
+    for (long i = 0; i < n; i++) {
+        int got = gzread(f, row, (unsigned)per);
+        if (got != (int)per) {
+            int zerr;
+            const char *zmsg = gzerror(f, &zerr);
+            err_set(e, CLGAN_ERR_DATA, "%s: truncated: item %ld of %ld is incomplete%s%s", path, i,
+                    n, zerr < 0 ? ": " : "", zerr < 0 ? zmsg : "");
+            free(px);
+            free(row);
+            gzclose(f);
+            return CLGAN_ERR_DATA;
+        }
+        if (i >= start && i < stop) {
+            float *dst = px + (size_t)(i - start) * per;
+            for (uint64_t j = 0; j < per; j++) dst[j] = row[j] * (1.0f / 255.0f);
+        }
+    }
+    unsigned char extra;
+    int more = gzread(f, &extra, 1);
+    free(row);
+    gzclose(f);
+    if (more != 0) {
+        free(px);
+        return err_set(e, CLGAN_ERR_DATA, "%s: %s after the %ld items the header declares", path,
+                       more > 0 ? "trailing bytes" : "corrupt data", n);
+    }
+    *out = px;
+    return CLGAN_OK;
+}

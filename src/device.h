@@ -1,0 +1,85 @@
+/*
+ * device.h - the OpenCL device behind a clgan_device handle: platform, context, in-order queue,
+ * and the programs built from the cl/ sources, cached as binaries on disk.
+ *
+ * The device owns its context, queue, programs and kernels-by-name cache; everything else that
+ * allocates on the device (graphs, trainers) borrows the context and queue and must be freed
+ * before the device.
+ */
+#ifndef CLGAN_DEVICE_H
+#define CLGAN_DEVICE_H
+
+#include "common.h"
+
+/* An embedded kernel source file (generated at build time from cl/). */
+typedef struct cl_source {
+    const char *name; /* "cl/rng.cl" */
+    const char *text;
+    size_t len;
+} cl_source;
+extern const cl_source cl_sources[];
+extern const size_t cl_sources_count;
+
+#define DEVICE_MAX_PROGRAMS 32
+
+typedef struct cache_stats {
+    int built;    /* programs built from source */
+    int loaded;   /* programs loaded from a valid cache entry */
+    int rejected; /* cache entries found corrupt or stale and rebuilt */
+} cache_stats;
+
+struct clgan_device {
+    clgan_err err;
+    clgan_device_info info;
+    cl_platform_id platform;
+    cl_device_id id;
+    cl_context ctx;
+    cl_command_queue queue;
+    cl_program programs[DEVICE_MAX_PROGRAMS]; /* by index into cl_sources, built lazily */
+    char cache_dir[1024];                     /* "" when no cache directory could be made */
+    cache_stats stats;
+    int profiling; /* queue created with CL_QUEUE_PROFILING_ENABLE */
+};
+
+/* Opens a device with a profiling queue (for bench); otherwise as clgan_device_open. */
+clgan_status device_open(const char *selector, int profiling, clgan_device **out);
+
+/*
+ * The program built from the embedded file `file` ("cl/rng.cl"), building it (or loading its
+ * cached binary) on first use. The program stays owned by the device.
+ */
+clgan_status device_program(clgan_device *dev, const char *file, cl_program *out);
+
+/* Creates a kernel of `file`; the caller owns it (clReleaseKernel). */
+clgan_status device_kernel(clgan_device *dev, const char *file, const char *name, cl_kernel *out);
+
+/* Drops built programs (not the disk cache), so the next device_program builds or loads again. */
+void device_forget_programs(clgan_device *dev);
+
+/* Path of the cache entry for `file` on this device (for tests); "" if caching is off. */
+void device_cache_path(clgan_device *dev, const char *file, char *out, size_t outlen);
+
+/* Device memory helpers: allocation with a message naming the device and both sizes. */
+clgan_status device_alloc(clgan_device *dev, size_t bytes, const char *what, cl_mem *out);
+clgan_status device_write(clgan_device *dev, cl_mem buf, size_t off_bytes, size_t bytes,
+                          const void *src, int blocking);
+clgan_status device_read(clgan_device *dev, cl_mem buf, size_t off_bytes, size_t bytes, void *dst);
+clgan_status device_fill(clgan_device *dev, cl_mem buf, size_t off_bytes, size_t bytes);
+clgan_status device_finish(clgan_device *dev);
+
+/* Enqueue a 1-D kernel over n work-items (rounded up to the local size). */
+clgan_status device_run1d(clgan_device *dev, cl_kernel k, size_t n, const char *name);
+/* Enqueue a 2-D kernel over n0 x n1 work-items. */
+clgan_status device_run2d(clgan_device *dev, cl_kernel k, size_t n0, size_t n1, const char *name);
+
+
+
+/* Kernel arguments set in one call: karg a[] = {KA(buf), KA(n)}; device_set_args(...). */
+typedef struct karg {
+    size_t size;
+    const void *ptr;
+} karg;
+#define KA(v) ((karg){sizeof(v), &(v)})
+clgan_status device_set_args(clgan_device *dev, cl_kernel k, const char *name, const karg *args,
+                             int n);
+#endif /* CLGAN_DEVICE_H */

@@ -1,0 +1,216 @@
+/*
+ * graph.c - compiles a network spec into device buffers, views and kernels, and runs the
+ * forward and backward passes layer by layer. Owns the network's buffers and its layers'
+ * kernels; borrows the device (context, queue, programs) and the model spec.
+ */
+#include "graph.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+
+#define SLOT_ALIGN 16 /* floats: keeps every view 64-byte aligned for vector loads */
+
+static size_t align_up(size_t v) {
+    return (v + SLOT_ALIGN - 1) / SLOT_ALIGN * SLOT_ALIGN;
+}
+
+static const layer_ops *ops_of(layer_kind k) {
+    switch (k) {
+    case LAYER_DENSE: return &layer_dense_ops;
+    case LAYER_MAXOUT: return &layer_maxout_ops;
+    case LAYER_DROPOUT: return &layer_dropout_ops;
+    default: return &layer_act_ops;
+    }
+}
+
+clgan_status net_kernel(net *n, const char *file, const char *name, cl_kernel *out) {
+    return device_kernel(n->dev, file, name, out);
+}
+
+clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which, int capacity,
+                        uint64_t seed, net **out) {
+    *out = NULL;
+    const net_spec *spec = &m->net[which];
+    net *n = calloc(1, sizeof *n);
+    if (!n) return err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory");
+    n->layers = calloc((size_t)spec->n_layers, sizeof *n->layers);
+    if (!n->layers) {
+        free(n);
+        return err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory");
+    }
+    n->dev = dev;
+    n->spec = spec;
+    n->capacity = capacity;
+    n->index = which;
+    n->n_layers = spec->n_layers;
+    rng_key_from_seed(seed, n->key);
+    n->stream_next = &n->own_stream;
+
+    /* Lay out parameters and activation slots. */
+    size_t poff = 0, aoff = 0, B = (size_t)capacity;
+    size_t in_cols = (size_t)shape_size(spec->in);
+    n->in = (tensor){NULL, 0, in_cols};
+    aoff = align_up(B * in_cols);
+    for (int i = 0; i < n->n_layers; i++) {
+        layer *l = &n->layers[i];
+        const layer_spec *s = &spec->layers[i];
+        l->spec = s;
+        l->ops = ops_of(s->kind);
+        l->w_off = poff;
+        poff = align_up(poff + (size_t)s->n_weights);
+        l->b_off = poff;
+        poff = align_up(poff + (size_t)s->n_bias);
+        l->x = i == 0 ? n->in : n->layers[i - 1].y;
+        size_t cols = (size_t)shape_size(s->out);
+        l->y = (tensor){NULL, aoff, cols};
+        aoff = align_up(aoff + B * cols);
+        if (s->kind == LAYER_MAXOUT) {
+            size_t zc = (size_t)s->units * (size_t)s->pieces;
+            l->z = (tensor){NULL, aoff, zc};
+            aoff = align_up(aoff + B * zc);
+        }
+    }
+    n->n_params = poff;
+    n->n_acts = aoff;
+    clgan_status st;
+    const char *what = which == CLGAN_GENERATOR ? "generator" : "discriminator";
+    char label[64];
+    snprintf(label, sizeof label, "%s parameters", what);
+    if ((st = device_alloc(dev, poff * sizeof(float), label, &n->params)) != CLGAN_OK) goto fail;
+    snprintf(label, sizeof label, "%s gradients", what);
+    if ((st = device_alloc(dev, poff * sizeof(float), label, &n->grads)) != CLGAN_OK) goto fail;
+    snprintf(label, sizeof label, "%s activations", what);
+    if ((st = device_alloc(dev, aoff * sizeof(float), label, &n->acts)) != CLGAN_OK) goto fail;
+    snprintf(label, sizeof label, "%s activation gradients", what);
+    if ((st = device_alloc(dev, aoff * sizeof(float), label, &n->deltas)) != CLGAN_OK) goto fail;
+    /* Zero everything once so views never expose garbage (the padding included). */
+    if ((st = device_fill(dev, n->params, 0, poff * sizeof(float))) != CLGAN_OK) goto fail;
+    if ((st = device_fill(dev, n->grads, 0, poff * sizeof(float))) != CLGAN_OK) goto fail;
+    if ((st = device_fill(dev, n->acts, 0, aoff * sizeof(float))) != CLGAN_OK) goto fail;
+    if ((st = device_fill(dev, n->deltas, 0, aoff * sizeof(float))) != CLGAN_OK) goto fail;
+
+    n->in.buf = n->acts;
+    n->din = (tensor){n->deltas, 0, in_cols};
+    for (int i = 0; i < n->n_layers; i++) {
+        layer *l = &n->layers[i];
+        l->x.buf = n->acts;
+        l->y.buf = n->acts;
+        l->dx = (tensor){n->deltas, l->x.off, l->x.cols};
+        l->dy = (tensor){n->deltas, l->y.off, l->y.cols};
+        if (l->spec->kind == LAYER_MAXOUT) {
+            l->z.buf = n->acts;
+            l->dz = (tensor){n->deltas, l->z.off, l->z.cols};
+        }
+        if (i > 0) l->x = n->layers[i - 1].y;
+        if ((st = l->ops->setup(n, l)) != CLGAN_OK) goto fail;
+    }
+    n->out = n->layers[n->n_layers - 1].y;
+    n->dout = n->layers[n->n_layers - 1].dy;
+    *out = n;
+    return CLGAN_OK;
+fail:
+    net_free(n);
+    return st;
+}
+
+void net_free(net *n) {
+    if (!n) return;
+    for (int i = 0; i < n->n_layers; i++)
+        for (int k = 0; k < LAYER_MAX_KERNELS; k++)
+            if (n->layers[i].k[k]) clReleaseKernel(n->layers[i].k[k]);
+    if (n->k_noise) clReleaseKernel(n->k_noise);
+    if (n->params) clReleaseMemObject(n->params);
+    if (n->grads) clReleaseMemObject(n->grads);
+    if (n->acts) clReleaseMemObject(n->acts);
+    if (n->deltas) clReleaseMemObject(n->deltas);
+    free(n->layers);
+    free(n);
+}
+
+void net_host_init(const net *n, const float *data_mean, float *params) {
+    memset(params, 0, n->n_params * sizeof(float));
+    for (int i = 0; i < n->n_layers; i++) {
+        const layer *l = &n->layers[i];
+        const layer_spec *s = l->spec;
+        if (s->n_weights == 0) continue;
+        rng_stream rs = {{n->key[0], n->key[1]}, ((uint64_t)n->index << 32) | (uint64_t)i,
+                         RNG_TAG_INIT};
+        long fan_in = shape_size(s->in), fan_out = s->n_bias;
+        float a = s->init_scale;
+        if (s->init == INIT_XAVIER) a = sqrtf(6.0f / (float)(fan_in + fan_out));
+        for (long j = 0; j < s->n_weights; j++)
+            params[l->w_off + (size_t)j] = s->init == INIT_NORMAL ? rng_normal(&rs, (uint64_t)j, 0, a)
+                                                              : rng_uniform(&rs, (uint64_t)j, -a, a);
+        for (long j = 0; j < s->n_bias; j++) {
+            float b = s->bias_value;
+            if (s->bias == BIAS_LOGIT_DATA_MEAN) {
+                float mu = data_mean ? data_mean[j] : 0.5f;
+                mu = fminf(fmaxf(mu, 1e-3f), 1.0f - 1e-3f);
+                b = logf(mu / (1.0f - mu));
+            }
+            params[l->b_off + (size_t)j] = b;
+        }
+    }
+}
+
+clgan_status net_init_params(net *n, const float *data_mean) {
+    float *p = malloc(n->n_params * sizeof *p);
+    if (!p) return err_set(&n->dev->err, CLGAN_ERR_NOMEM, "out of memory");
+    net_host_init(n, data_mean, p);
+    clgan_status st = device_write(n->dev, n->params, 0, n->n_params * sizeof *p, p, 1);
+    free(p);
+    return st;
+}
+
+clgan_status net_forward(net *n, int batch, int train) {
+    for (int i = 0; i < n->n_layers; i++) {
+        clgan_status st = n->layers[i].ops->forward(n, &n->layers[i], batch, train);
+        if (st != CLGAN_OK) return st;
+    }
+    return CLGAN_OK;
+}
+
+clgan_status net_backward(net *n, int from, int batch, int need_din, int need_dw) {
+    for (int i = from; i >= 0; i--) {
+        int need_dx = i > 0 || need_din;
+        if (!need_dx && !(need_dw && n->layers[i].spec->n_weights)) continue;
+        clgan_status st = n->layers[i].ops->backward(n, &n->layers[i], batch, need_dx, need_dw);
+        if (st != CLGAN_OK) return st;
+    }
+    return CLGAN_OK;
+}
+
+int net_logit_layer(const net *n) {
+    int last = n->n_layers - 1;
+    return n->layers[last].spec->kind == LAYER_SIGMOID ? last - 1 : last;
+}
+
+tensor net_logits(const net *n) {
+    int last = n->n_layers - 1;
+    return n->layers[last].spec->kind == LAYER_SIGMOID ? n->layers[last].x : n->layers[last].y;
+}
+
+tensor net_logit_grad(const net *n) {
+    int last = n->n_layers - 1;
+    return n->layers[last].spec->kind == LAYER_SIGMOID ? n->layers[last].dx : n->layers[last].dy;
+}
+
+clgan_status net_draw_noise(net *n, const noise_spec *z, int batch, uint64_t *stream_used) {
+    const char *name = z->dist == NOISE_UNIFORM ? "rng_uniform" : "rng_normal";
+    clgan_status st;
+    if (!n->k_noise && (st = device_kernel(n->dev, "cl/rng.cl", name, &n->k_noise)) != CLGAN_OK)
+        return st;
+    uint64_t s = (*n->stream_next)++;
+    if (stream_used) *stream_used = s;
+    cl_uint off = (cl_uint)n->in.off, cnt = (cl_uint)((size_t)batch * n->in.cols);
+    cl_uint s_lo = (cl_uint)s, s_hi = (cl_uint)(s >> 32), tag = RNG_TAG_NOISE;
+    karg a[] = {KA(n->acts), KA(off), KA(cnt), KA(z->a), KA(z->b), KA(n->key[0]),
+                KA(n->key[1]), KA(s_lo), KA(s_hi), KA(tag)};
+    st = device_set_args(n->dev, n->k_noise, name, a, (int)ARRAY_LEN(a));
+    if (st != CLGAN_OK) return st;
+    return device_run1d(n->dev, n->k_noise, cnt, name);
+}

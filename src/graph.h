@@ -1,0 +1,109 @@
+/*
+ * graph.h - one network (generator or discriminator) compiled for a device.
+ *
+ * Memory: four device buffers per network. `params` and `grads` hold every layer's weights and
+ * biases back to back; `acts` and `deltas` hold activation slots and their gradients. Slot 0 is
+ * the network's input, slot i+1 the output of layer i; a maxout layer also keeps its
+ * pre-activations in a slot of its own. Tensors are views (buffer, offset in floats), batch-major:
+ * a (N, C, H, W) tensor is N rows of C*H*W floats.
+ *
+ * The network is sized for `capacity` samples; forward and backward run on the first `batch`
+ * rows, batch <= capacity. Everything is enqueued on the device's in-order queue; nothing here
+ * waits for the device except net_read/net_write helpers used outside the step.
+ */
+#ifndef CLGAN_GRAPH_H
+#define CLGAN_GRAPH_H
+
+#include "device.h"
+#include "model.h"
+
+typedef struct tensor {
+    cl_mem buf;
+    size_t off; /* floats */
+    size_t cols; /* values per sample (C*H*W) */
+} tensor;
+
+typedef struct net net;
+typedef struct layer layer;
+
+/* A layer kind's forward/backward pair (darknet's triple; the update lives in optim). */
+typedef struct layer_ops {
+    /* Creates kernels; called once when the network is compiled. */
+    clgan_status (*setup)(net *n, layer *l);
+    /* y = f(x) on the first `batch` rows. `train` enables dropout. */
+    clgan_status (*forward)(net *n, layer *l, int batch, int train);
+    /* dx = df/dx^T dy (if need_dx) and, if need_dw, the parameter gradients (overwritten). */
+    clgan_status (*backward)(net *n, layer *l, int batch, int need_dx, int need_dw);
+} layer_ops;
+
+#define LAYER_MAX_KERNELS 4
+
+struct layer {
+    const layer_spec *spec;
+    const layer_ops *ops;
+    size_t w_off, b_off;        /* into params and grads, floats */
+    tensor x, y, dx, dy;        /* input, output and their gradients */
+    tensor z, dz;               /* maxout pre-activations */
+    cl_kernel k[LAYER_MAX_KERNELS];
+    uint64_t stream;            /* dropout: Philox stream of the latest forward */
+};
+
+struct net {
+    clgan_device *dev;
+    const net_spec *spec;
+    int capacity;
+    int index;                  /* CLGAN_GENERATOR or CLGAN_DISCRIMINATOR */
+    layer *layers;
+    int n_layers;
+    cl_mem params, grads, acts, deltas;
+    size_t n_params, n_acts;
+    tensor in, out, din, dout;
+    uint32_t key[2];            /* Philox key (from the seed) */
+    uint64_t *stream_next;      /* next unused Philox stream; shared with the trainer */
+    uint64_t own_stream;
+    cl_kernel k_noise;          /* the prior's sampler, created on first use */
+};
+
+/* Layer tables, one per kind (layer_*.c). */
+extern const layer_ops layer_dense_ops, layer_maxout_ops, layer_dropout_ops, layer_act_ops;
+
+/*
+ * Compiles network `which` of model m for dev: allocates buffers, creates kernels, sets views.
+ * Parameters are uninitialised until net_init_params. On failure the message is on dev->err.
+ */
+clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which, int capacity,
+                        uint64_t seed, net **out);
+void net_free(net *n);
+
+/*
+ * Draws the initial parameters on the host from the init stream of the seed (identical on every
+ * device) and uploads them. data_mean (may be NULL) gives the per-value data mean for a
+ * `bias: logit_of_data_mean` layer; it is clipped to [1e-3, 1 - 1e-3] first.
+ */
+clgan_status net_init_params(net *n, const float *data_mean);
+/* The host copy of the initial parameters net_init_params uploads (n->n_params floats). */
+void net_host_init(const net *n, const float *data_mean, float *params);
+
+/* Forward through every layer on the first `batch` rows of slot 0. */
+clgan_status net_forward(net *n, int batch, int train);
+/*
+ * Backward from layer `from` (inclusive) down to layer 0: layer `from`'s dy must hold dL/dy.
+ * need_din: also compute the gradient of the network's input (din). need_dw: parameter grads.
+ */
+clgan_status net_backward(net *n, int from, int batch, int need_din, int need_dw);
+
+/*
+ * The logits of a network ending in a sigmoid: the sigmoid's input (else the output). Losses
+ * write dL/dlogits into logit_grad and backpropagate from layer logit_layer.
+ */
+tensor net_logits(const net *n);
+tensor net_logit_grad(const net *n);
+int net_logit_layer(const net *n);
+
+/* Fills slot 0 with noise of the model's prior from a fresh Philox stream (enqueued). */
+clgan_status net_draw_noise(net *n, const noise_spec *z, int batch, uint64_t *stream_used);
+
+/* Helpers around kernels of any layer: run the elementwise kernel k on n values. */
+clgan_status net_kernel(net *n, const char *file, const char *name, cl_kernel *out);
+
+#endif /* CLGAN_GRAPH_H */

@@ -1,0 +1,51 @@
+/*
+ * layer_dropout.c - inverted dropout. The mask comes from a fresh Philox stream each training
+ * forward (so it is the same on every device for the same seed) and is drawn again, not
+ * stored, by the backward pass. Outside training the layer copies its input.
+ */
+#include "graph.h"
+
+enum { K_FWD, K_BWD };
+
+static clgan_status dropout_setup(net *n, layer *l) {
+    clgan_status st = net_kernel(n, "cl/dropout.cl", "dropout_fwd", &l->k[K_FWD]);
+    if (st == CLGAN_OK) st = net_kernel(n, "cl/dropout.cl", "dropout_bwd", &l->k[K_BWD]);
+    return st;
+}
+
+static clgan_status dropout_forward(net *n, layer *l, int batch, int train) {
+    size_t cnt = (size_t)batch * l->y.cols;
+    if (!train) {
+        cl_int rc = clEnqueueCopyBuffer(n->dev->queue, n->acts, n->acts, l->x.off * sizeof(float),
+                                        l->y.off * sizeof(float), cnt * sizeof(float), 0, NULL,
+                                        NULL);
+        if (rc != CL_SUCCESS)
+            return err_cl(&n->dev->err, rc, "clEnqueueCopyBuffer", "dropout (evaluation)");
+        return CLGAN_OK;
+    }
+    l->stream = (*n->stream_next)++;
+    cl_uint x_off = (cl_uint)l->x.off, y_off = (cl_uint)l->y.off, c = (cl_uint)cnt,
+            s_lo = (cl_uint)l->stream, s_hi = (cl_uint)(l->stream >> 32);
+    float keep = l->spec->keep;
+    karg a[] = {KA(n->acts), KA(x_off), KA(y_off), KA(c), KA(keep), KA(n->key[0]), KA(n->key[1]),
+                KA(s_lo), KA(s_hi)};
+    clgan_status st = device_set_args(n->dev, l->k[K_FWD], "dropout_fwd", a, 9);
+    if (st != CLGAN_OK) return st;
+    return device_run1d(n->dev, l->k[K_FWD], cnt, "dropout_fwd");
+}
+
+static clgan_status dropout_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
+    (void)need_dw;
+    if (!need_dx) return CLGAN_OK;
+    size_t cnt = (size_t)batch * l->y.cols;
+    cl_uint dy_off = (cl_uint)l->dy.off, dx_off = (cl_uint)l->dx.off, c = (cl_uint)cnt,
+            s_lo = (cl_uint)l->stream, s_hi = (cl_uint)(l->stream >> 32);
+    float keep = l->spec->keep;
+    karg a[] = {KA(n->deltas), KA(dy_off), KA(dx_off), KA(c), KA(keep), KA(n->key[0]),
+                KA(n->key[1]), KA(s_lo), KA(s_hi)};
+    clgan_status st = device_set_args(n->dev, l->k[K_BWD], "dropout_bwd", a, 9);
+    if (st != CLGAN_OK) return st;
+    return device_run1d(n->dev, l->k[K_BWD], cnt, "dropout_bwd");
+}
+
+const layer_ops layer_dropout_ops = {dropout_setup, dropout_forward, dropout_backward};

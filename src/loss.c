@@ -1,0 +1,39 @@
+/*
+ * loss.c - enqueues the fused BCE-from-logits kernel of cl/loss.cl.
+ */
+#include "loss.h"
+
+#include <string.h>
+
+clgan_status loss_init(clgan_device *dev, int capacity, loss *out) {
+    memset(out, 0, sizeof *out);
+    out->dev = dev;
+    out->capacity = capacity;
+    clgan_status st = device_kernel(dev, "cl/loss.cl", "bce_logits", &out->k_bce);
+    if (st == CLGAN_OK)
+        st = device_alloc(dev, (size_t)capacity * sizeof(float), "loss values", &out->values);
+    if (st != CLGAN_OK) loss_free(out);
+    return st;
+}
+
+void loss_free(loss *l) {
+    if (l->k_bce) clReleaseKernel(l->k_bce);
+    if (l->values) clReleaseMemObject(l->values);
+    l->k_bce = NULL;
+    l->values = NULL;
+}
+
+clgan_status loss_bce(loss *l, net *d, int n, int n_first, float t_first, float t_rest, float sign,
+                      float scale) {
+    if (n > l->capacity || n > d->capacity)
+        return err_set(&l->dev->err, CLGAN_ERR_ARG, "loss over %d samples exceeds capacity %d", n,
+                       l->capacity);
+    tensor z = net_logits(d), dz = net_logit_grad(d);
+    cl_uint z_off = (cl_uint)z.off, dz_off = (cl_uint)dz.off, loss_off = 0, cnt = (cl_uint)n,
+            nf = (cl_uint)n_first;
+    karg a[] = {KA(d->acts), KA(z_off),   KA(d->deltas), KA(dz_off), KA(l->values), KA(loss_off),
+                KA(cnt),     KA(nf),      KA(t_first),   KA(t_rest), KA(sign),      KA(scale)};
+    clgan_status st = device_set_args(l->dev, l->k_bce, "bce_logits", a, (int)ARRAY_LEN(a));
+    if (st != CLGAN_OK) return st;
+    return device_run1d(l->dev, l->k_bce, (size_t)n, "bce_logits");
+}

@@ -1,0 +1,30 @@
+/*
+ * loss.h - the GAN losses: binary cross-entropy on a discriminator's logits, computed stably,
+ * together with its gradient, written into the discriminator's logit-gradient slot so that
+ * net_backward can start from net_logit_layer. Owns a per-sample loss buffer on the device.
+ */
+#ifndef CLGAN_LOSS_H
+#define CLGAN_LOSS_H
+
+#include "graph.h"
+
+typedef struct loss {
+    clgan_device *dev;
+    cl_kernel k_bce;
+    cl_mem values; /* per-sample losses, capacity floats */
+    int capacity;
+} loss;
+
+clgan_status loss_init(clgan_device *dev, int capacity, loss *out);
+void loss_free(loss *l);
+
+/*
+ * For the first n rows of d's logits: values[i] = sign * bce(z_i, t_i) and
+ * dL/dz_i = sign * scale * (sigmoid(z_i) - t_i), with t_i = t_first for i < n_first, else
+ * t_rest. D's step: n = 2m, n_first = m, t_first = 1 (or 1 - smoothing), t_rest = 0, sign 1.
+ * G's non-saturating step: n_first = 0, t_rest = 1, sign 1; minimax: t_rest = 0, sign -1.
+ */
+clgan_status loss_bce(loss *l, net *d, int n, int n_first, float t_first, float t_rest, float sign,
+                      float scale);
+
+#endif /* CLGAN_LOSS_H */

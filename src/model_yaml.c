@@ -1,0 +1,870 @@
+/*
+ * model_yaml.c - reads a model file into a clgan_model.
+ *
+ * libyaml's event API builds a small tree that keeps each node's start mark; the schema walker
+ * below checks every key and value against what the model language allows. Every error names
+ * file:line:col (1-based, the start of the offending node), what was expected and what was
+ * found. Aliases are refused outright (no "billion laughs"), as are documents past the size and
+ * depth limits, before anything is expanded or allocated.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "data.h"
+#include "model.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#define YAML_MAX_BYTES (4L << 20)
+#define YAML_MAX_NODES 100000
+#define YAML_MAX_DEPTH 64
+
+enum { Y_SCALAR, Y_SEQ, Y_MAP };
+
+typedef struct ynode {
+    int type;
+    int line, col;
+    int plain; /* scalar written without quotes */
+    char *val;
+    struct ynode **kids; /* map: key, value, key, value ... */
+    int n, cap;
+} ynode;
+
+typedef struct yctx {
+    clgan_model *m;
+    const char *path;
+    int nodes;
+} yctx;
+
+static clgan_status yerr_at(yctx *c, int line, int col, clgan_status st, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static clgan_status yerr_at(yctx *c, int line, int col, clgan_status st, const char *fmt, ...) {
+    char msg[CLGAN_MSG_MAX - 1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return err_set(&c->m->err, st, "%s:%d:%d: %s", c->path, line, col, msg);
+}
+#define yerr(c, node, ...) yerr_at((c), (node)->line, (node)->col, CLGAN_ERR_YAML, __VA_ARGS__)
+
+static void ynode_free(ynode *n) {
+    if (!n) return;
+    for (int i = 0; i < n->n; i++) ynode_free(n->kids[i]);
+    free(n->kids);
+    free(n->val);
+    free(n);
+}
+
+static int ynode_add(ynode *parent, ynode *kid) {
+    if (parent->n == parent->cap) {
+        int cap = parent->cap ? parent->cap * 2 : 8;
+        ynode **k = realloc(parent->kids, (size_t)cap * sizeof *k);
+        if (!k) return -1;
+        parent->kids = k;
+        parent->cap = cap;
+    }
+    parent->kids[parent->n++] = kid;
+    return 0;
+}
+
+static const char *ytype_name(const ynode *n) {
+    return n->type == Y_MAP ? "a mapping" : n->type == Y_SEQ ? "a list" : "a scalar";
+}
+
+/* line:col of a byte offset, for reader errors that carry no mark. */
+static void offset_pos(const char *text, size_t off, int *line, int *col) {
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off && text[i]; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+static clgan_status parse_tree(yctx *c, const char *text, size_t len, ynode **root) {
+    yaml_parser_t p;
+    yaml_event_t ev;
+    ynode *stack[YAML_MAX_DEPTH + 1];
+    int depth = 0, docs = 0, done = 0;
+    clgan_status st = CLGAN_OK;
+    *root = NULL;
+    if (!yaml_parser_initialize(&p)) return err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    while (!done) {
+        if (!yaml_parser_parse(&p, &ev)) {
+            int line = (int)p.problem_mark.line + 1, col = (int)p.problem_mark.column + 1;
+            if (p.error == YAML_READER_ERROR) offset_pos(text, p.problem_offset, &line, &col);
+            st = yerr_at(c, line, col, CLGAN_ERR_YAML, "YAML syntax error: %s%s%s",
+                         p.problem ? p.problem : "malformed document", p.context ? " " : "",
+                         p.context ? p.context : "");
+            break;
+        }
+        int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
+        ynode *n = NULL;
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT: done = 1; break;
+        case YAML_DOCUMENT_START_EVENT:
+            if (++docs > 1)
+                st = yerr_at(c, line, col, CLGAN_ERR_YAML,
+                             "a model file holds one YAML document; found a second one");
+            break;
+        case YAML_ALIAS_EVENT:
+            st = yerr_at(c, line, col, CLGAN_ERR_YAML,
+                         "aliases (*%s) are not allowed in model files: write the value out",
+                         (const char *)ev.data.alias.anchor);
+            break;
+        case YAML_SCALAR_EVENT:
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            if (++c->nodes > YAML_MAX_NODES) {
+                st = yerr_at(c, line, col, CLGAN_ERR_YAML,
+                             "model file has more than %d nodes; refusing to read it",
+                             YAML_MAX_NODES);
+                break;
+            }
+            n = calloc(1, sizeof *n);
+            if (!n) {
+                st = err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
+                break;
+            }
+            n->line = line;
+            n->col = col;
+            if (ev.type == YAML_SCALAR_EVENT) {
+                n->type = Y_SCALAR;
+                n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+                n->val = strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
+                if (!n->val || strlen(n->val) != ev.data.scalar.length) {
+                    if (n->val)
+                        st = yerr_at(c, line, col, CLGAN_ERR_YAML,
+                                     "scalar contains a NUL character");
+                    else
+                        st = err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
+                    ynode_free(n);
+                    n = NULL;
+                    break;
+                }
+            } else {
+                n->type = ev.type == YAML_SEQUENCE_START_EVENT ? Y_SEQ : Y_MAP;
+            }
+            if (depth == 0) {
+                *root = n;
+            } else if (ynode_add(stack[depth - 1], n) != 0) {
+                ynode_free(n);
+                st = err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
+                break;
+            }
+            if (n->type != Y_SCALAR) {
+                if (depth >= YAML_MAX_DEPTH) {
+                    st = yerr_at(c, line, col, CLGAN_ERR_YAML,
+                                 "nesting deeper than %d levels", YAML_MAX_DEPTH);
+                    break;
+                }
+                stack[depth++] = n;
+            }
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT: depth--; break;
+        default: break;
+        }
+        yaml_event_delete(&ev);
+        if (st != CLGAN_OK) break;
+    }
+    yaml_parser_delete(&p);
+    if (st != CLGAN_OK) {
+        ynode_free(*root);
+        *root = NULL;
+    }
+    return st;
+}
+
+/* ---- schema helpers ------------------------------------------------------------------------ */
+
+typedef struct yfield {
+    const char *key;
+    const ynode *key_node;
+    const ynode *val;
+} yfield;
+
+#define Y(k) {(k), NULL, NULL}
+
+static yfield *fget(yfield *f, int nf, const char *key) {
+    for (int i = 0; i < nf; i++)
+        if (strcmp(f[i].key, key) == 0) return &f[i];
+    return NULL;
+}
+
+/* Matches a mapping's keys against the allowed set: unknown and duplicate keys are errors. */
+static clgan_status y_fields(yctx *c, const ynode *map, const char *where, yfield *f, int nf) {
+    if (map->type != Y_MAP)
+        return yerr(c, map, "'%s': expected a mapping, got %s%s%s%s", where, ytype_name(map),
+                    map->val ? " '" : "", map->val ? map->val : "", map->val ? "'" : "");
+    for (int i = 0; i < nf; i++) f[i].key_node = f[i].val = NULL;
+    for (int i = 0; i + 1 < map->n; i += 2) {
+        const ynode *k = map->kids[i], *v = map->kids[i + 1];
+        if (k->type != Y_SCALAR) return yerr(c, k, "'%s': keys must be plain names", where);
+        yfield *fl = fget(f, nf, k->val);
+        if (!fl) {
+            char exp[512] = "";
+            size_t used = 0;
+            for (int j = 0; j < nf && used < sizeof exp; j++)
+                used += (size_t)snprintf(exp + used, sizeof exp - used, "%s%s", j ? ", " : "",
+                                         f[j].key);
+            return yerr(c, k, "unknown key '%s' in '%s' (expected: %s)", k->val, where, exp);
+        }
+        if (fl->key_node)
+            return yerr(c, k, "duplicate key '%s' in '%s' (first at line %d)", k->val, where,
+                        fl->key_node->line);
+        fl->key_node = k;
+        fl->val = v;
+    }
+    return CLGAN_OK;
+}
+
+static clgan_status y_require(yctx *c, const ynode *map, yfield *f, int nf, const char *key,
+                              const char *where) {
+    yfield *fl = fget(f, nf, key);
+    if (!fl || !fl->val) return yerr(c, map, "missing required key '%s' in '%s'", key, where);
+    return CLGAN_OK;
+}
+
+static clgan_status y_scalar(yctx *c, const yfield *fl, const char *where, const char *expected) {
+    if (fl->val->type != Y_SCALAR)
+        return yerr(c, fl->val, "'%s' in '%s': expected %s, got %s", fl->key, where, expected,
+                    ytype_name(fl->val));
+    return CLGAN_OK;
+}
+
+static clgan_status y_int(yctx *c, const yfield *fl, const char *where, long lo, long hi,
+                          long *out) {
+    char expected[96];
+    snprintf(expected, sizeof expected, "an integer in [%ld, %ld]", lo, hi);
+    clgan_status st = y_scalar(c, fl, where, expected);
+    if (st != CLGAN_OK) return st;
+    const char *s = fl->val->val;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end != '\0' || !fl->val->plain)
+        return yerr(c, fl->val, "'%s' in '%s': expected %s, got '%s'", fl->key, where, expected, s);
+    if (errno == ERANGE || v < lo || v > hi)
+        return yerr(c, fl->val, "'%s' in '%s': %s is out of range, expected %s", fl->key, where,
+                    s, expected);
+    *out = (long)v;
+    return CLGAN_OK;
+}
+
+static clgan_status y_u64(yctx *c, const yfield *fl, const char *where, uint64_t *out) {
+    clgan_status st = y_scalar(c, fl, where, "a non-negative integer");
+    if (st != CLGAN_OK) return st;
+    const char *s = fl->val->val;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end != '\0' || s[0] == '-' || !fl->val->plain || errno == ERANGE)
+        return yerr(c, fl->val, "'%s' in '%s': expected a non-negative 64-bit integer, got '%s'",
+                    fl->key, where, s);
+    *out = v;
+    return CLGAN_OK;
+}
+
+/* A number in [lo, hi]; open ends exclude the bound. */
+static clgan_status y_num(yctx *c, const yfield *fl, const char *where, double lo, int lo_open,
+                          double hi, int hi_open, float *out) {
+    char expected[128];
+    snprintf(expected, sizeof expected, "a number in %c%g, %g%c", lo_open ? '(' : '[', lo, hi,
+             hi_open ? ')' : ']');
+    clgan_status st = y_scalar(c, fl, where, expected);
+    if (st != CLGAN_OK) return st;
+    const char *s = fl->val->val;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !fl->val->plain || !isfinite(v))
+        return yerr(c, fl->val, "'%s' in '%s': expected %s, got '%s'", fl->key, where, expected, s);
+    if (v < lo || v > hi || (lo_open && v == lo) || (hi_open && v == hi))
+        return yerr(c, fl->val, "'%s' in '%s': %s is out of range, expected %s", fl->key, where,
+                    s, expected);
+    *out = (float)v;
+    return CLGAN_OK;
+}
+
+static clgan_status y_enum(yctx *c, const yfield *fl, const char *where, const char *const *names,
+                           int n, int *out) {
+    char exp[256] = "";
+    size_t used = 0;
+    for (int i = 0; i < n && used < sizeof exp; i++)
+        used += (size_t)snprintf(exp + used, sizeof exp - used, "%s%s", i ? ", " : "", names[i]);
+    clgan_status st = y_scalar(c, fl, where, "one of the names");
+    if (st != CLGAN_OK) return st;
+    for (int i = 0; i < n; i++)
+        if (strcmp(fl->val->val, names[i]) == 0) {
+            *out = i;
+            return CLGAN_OK;
+        }
+    return yerr(c, fl->val, "'%s' in '%s': unknown value '%s' (expected: %s)", fl->key, where,
+                fl->val->val, exp);
+}
+
+/* A key that only applies to another variant: "'beta1' applies to adam, not sgd". */
+static clgan_status y_only(yctx *c, yfield *f, int nf, const char *key, const char *applies,
+                           const char *actual) {
+    yfield *fl = fget(f, nf, key);
+    if (fl && fl->key_node)
+        return yerr(c, fl->key_node, "'%s' applies to %s, not %s", key, applies, actual);
+    return CLGAN_OK;
+}
+
+#define NF(a) ((int)ARRAY_LEN(a))
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        clgan_status st_ = (x);                                                                    \
+        if (st_ != CLGAN_OK) return st_;                                                           \
+    } while (0)
+#define HAS(f, key) (fget((f), NF(f), (key))->val != NULL)
+#define FLD(f, key) fget((f), NF(f), (key))
+
+/* ---- sections ------------------------------------------------------------------------------ */
+
+static const char *const kind_names[LAYER_KIND_COUNT] = {
+    "dense", "relu", "leaky_relu", "tanh", "sigmoid", "maxout", "dropout"};
+
+const char *layer_kind_name(layer_kind k) {
+    return k < LAYER_KIND_COUNT ? kind_names[k] : "?";
+}
+
+static clgan_status parse_init(yctx *c, const yfield *fl, layer_spec *L) {
+    const ynode *v = fl->val;
+    if (v->type == Y_SCALAR) {
+        if (strcmp(v->val, "xavier") == 0) {
+            L->init = INIT_XAVIER;
+            return CLGAN_OK;
+        }
+        return yerr(c, v, "'init': unknown initialisation '%s' (expected: xavier, "
+                          "{uniform: RANGE}, {normal: STDDEV})", v->val);
+    }
+    yfield f[] = {Y("uniform"), Y("normal")};
+    TRY(y_fields(c, v, "init", f, NF(f)));
+    if (HAS(f, "uniform") == HAS(f, "normal"))
+        return yerr(c, v, "'init': give exactly one of uniform (half-range) or normal (stddev)");
+    if (HAS(f, "uniform")) {
+        L->init = INIT_UNIFORM;
+        return y_num(c, FLD(f, "uniform"), "init", 0, 1, 100, 0, &L->init_scale);
+    }
+    L->init = INIT_NORMAL;
+    return y_num(c, FLD(f, "normal"), "init", 0, 1, 100, 0, &L->init_scale);
+}
+
+static clgan_status parse_bias(yctx *c, const yfield *fl, layer_spec *L) {
+    if (fl->val->type == Y_SCALAR && strcmp(fl->val->val, "logit_of_data_mean") == 0) {
+        L->bias = BIAS_LOGIT_DATA_MEAN;
+        return CLGAN_OK;
+    }
+    L->bias = BIAS_CONST;
+    return y_num(c, fl, "bias", -100, 0, 100, 0, &L->bias_value);
+}
+
+static clgan_status parse_layer(yctx *c, const ynode *n, layer_spec *L) {
+    memset(L, 0, sizeof *L);
+    L->line = n->line;
+    L->col = n->col;
+    L->init = INIT_XAVIER;
+    L->bias = BIAS_CONST;
+    int kind = -1;
+    if (n->type == Y_SCALAR) {
+        for (int k = 0; k < LAYER_KIND_COUNT; k++)
+            if (strcmp(n->val, kind_names[k]) == 0) kind = k;
+        if (kind < 0)
+            return yerr(c, n, "unknown layer type '%s' (expected: dense, maxout, relu, leaky_relu, "
+                              "tanh, sigmoid, dropout)", n->val);
+        if (kind == LAYER_DENSE || kind == LAYER_MAXOUT || kind == LAYER_DROPOUT)
+            return yerr(c, n, "layer '%s' needs settings: write {type: %s, ...}", n->val, n->val);
+        L->kind = kind;
+        L->slope = 0.2f;
+        return CLGAN_OK;
+    }
+    if (n->type != Y_MAP)
+        return yerr(c, n, "a layer is a type name or a mapping with 'type', got a list");
+    /* Find the type first so the allowed keys can be named. */
+    const ynode *tn = NULL;
+    for (int i = 0; i + 1 < n->n; i += 2)
+        if (n->kids[i]->type == Y_SCALAR && strcmp(n->kids[i]->val, "type") == 0) tn = n->kids[i + 1];
+    if (!tn) return yerr(c, n, "missing required key 'type' in layer");
+    yfield tf = {"type", NULL, tn};
+    TRY(y_enum(c, &tf, "layer", kind_names, LAYER_KIND_COUNT, &kind));
+    L->kind = kind;
+    const char *where = kind_names[kind];
+    switch (L->kind) {
+    case LAYER_DENSE: {
+        yfield f[] = {Y("type"), Y("units"), Y("init"), Y("bias")};
+        TRY(y_fields(c, n, where, f, NF(f)));
+        TRY(y_require(c, n, f, NF(f), "units", where));
+        long u;
+        TRY(y_int(c, FLD(f, "units"), where, 1, 1L << 30, &u));
+        L->units = (int)u;
+        if (HAS(f, "init")) TRY(parse_init(c, FLD(f, "init"), L));
+        if (HAS(f, "bias")) TRY(parse_bias(c, FLD(f, "bias"), L));
+        break;
+    }
+    case LAYER_MAXOUT: {
+        yfield f[] = {Y("type"), Y("units"), Y("pieces"), Y("init"), Y("bias")};
+        TRY(y_fields(c, n, where, f, NF(f)));
+        TRY(y_require(c, n, f, NF(f), "units", where));
+        TRY(y_require(c, n, f, NF(f), "pieces", where));
+        long u, p;
+        TRY(y_int(c, FLD(f, "units"), where, 1, 1L << 30, &u));
+        TRY(y_int(c, FLD(f, "pieces"), where, 1, 64, &p));
+        L->units = (int)u;
+        L->pieces = (int)p;
+        if (HAS(f, "init")) TRY(parse_init(c, FLD(f, "init"), L));
+        if (HAS(f, "bias")) {
+            TRY(parse_bias(c, FLD(f, "bias"), L));
+            if (L->bias == BIAS_LOGIT_DATA_MEAN)
+                return yerr(c, FLD(f, "bias")->val,
+                            "'bias: logit_of_data_mean' is for a dense layer before the "
+                            "generator's final sigmoid");
+        }
+        break;
+    }
+    case LAYER_LEAKY_RELU: {
+        yfield f[] = {Y("type"), Y("slope")};
+        TRY(y_fields(c, n, where, f, NF(f)));
+        L->slope = 0.2f;
+        if (HAS(f, "slope")) TRY(y_num(c, FLD(f, "slope"), where, 0, 1, 1, 1, &L->slope));
+        break;
+    }
+    case LAYER_DROPOUT: {
+        yfield f[] = {Y("type"), Y("keep")};
+        TRY(y_fields(c, n, where, f, NF(f)));
+        TRY(y_require(c, n, f, NF(f), "keep", where));
+        TRY(y_num(c, FLD(f, "keep"), where, 0, 1, 1, 0, &L->keep));
+        break;
+    }
+    default: {
+        yfield f[] = {Y("type")};
+        TRY(y_fields(c, n, where, f, NF(f)));
+        break;
+    }
+    }
+    return CLGAN_OK;
+}
+
+static clgan_status parse_net(yctx *c, const ynode *n, const char *which, net_spec *net) {
+    yfield f[] = {Y("layers")};
+    TRY(y_fields(c, n, which, f, NF(f)));
+    TRY(y_require(c, n, f, NF(f), "layers", which));
+    const ynode *ls = FLD(f, "layers")->val;
+    net->line = n->line;
+    net->col = n->col;
+    if (ls->type != Y_SEQ)
+        return yerr(c, ls, "'layers' in '%s': expected a list of layers, got %s", which,
+                    ytype_name(ls));
+    if (ls->n == 0) return yerr(c, ls, "'layers' in '%s': the list is empty", which);
+    net->layers = calloc((size_t)ls->n, sizeof *net->layers);
+    if (!net->layers) return err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
+    net->n_layers = ls->n;
+    for (int i = 0; i < ls->n; i++) TRY(parse_layer(c, ls->kids[i], &net->layers[i]));
+    return CLGAN_OK;
+}
+
+static clgan_status parse_noise(yctx *c, const ynode *n, noise_spec *z) {
+    yfield f[] = {Y("dim"), Y("distribution"), Y("low"), Y("high"), Y("mean"), Y("stddev")};
+    TRY(y_fields(c, n, "noise", f, NF(f)));
+    TRY(y_require(c, n, f, NF(f), "dim", "noise"));
+    TRY(y_require(c, n, f, NF(f), "distribution", "noise"));
+    long dim;
+    TRY(y_int(c, FLD(f, "dim"), "noise", 1, 1L << 20, &dim));
+    z->dim = (int)dim;
+    static const char *const dists[] = {"uniform", "gaussian"};
+    int d;
+    TRY(y_enum(c, FLD(f, "distribution"), "noise", dists, 2, &d));
+    z->dist = d;
+    if (z->dist == NOISE_UNIFORM) {
+        TRY(y_only(c, f, NF(f), "mean", "gaussian noise", "uniform"));
+        TRY(y_only(c, f, NF(f), "stddev", "gaussian noise", "uniform"));
+        z->a = -1;
+        z->b = 1;
+        if (HAS(f, "low")) TRY(y_num(c, FLD(f, "low"), "noise", -1e6, 0, 1e6, 0, &z->a));
+        if (HAS(f, "high")) TRY(y_num(c, FLD(f, "high"), "noise", -1e6, 0, 1e6, 0, &z->b));
+        if (!(z->a < z->b))
+            return yerr(c, HAS(f, "high") ? FLD(f, "high")->val : n,
+                        "'noise': low (%g) must be less than high (%g)", z->a, z->b);
+    } else {
+        TRY(y_only(c, f, NF(f), "low", "uniform noise", "gaussian"));
+        TRY(y_only(c, f, NF(f), "high", "uniform noise", "gaussian"));
+        z->a = 0;
+        z->b = 1;
+        if (HAS(f, "mean")) TRY(y_num(c, FLD(f, "mean"), "noise", -1e6, 0, 1e6, 0, &z->a));
+        if (HAS(f, "stddev")) TRY(y_num(c, FLD(f, "stddev"), "noise", 0, 1, 1e6, 0, &z->b));
+    }
+    return CLGAN_OK;
+}
+
+static clgan_status parse_shape(yctx *c, const yfield *fl, shape3 *s) {
+    const ynode *v = fl->val;
+    if (v->type != Y_SEQ || v->n != 3)
+        return yerr(c, v, "'shape' in 'data': expected [channels, height, width]");
+    int *dst[3] = {&s->c, &s->h, &s->w};
+    for (int i = 0; i < 3; i++) {
+        yfield e = {"shape", NULL, v->kids[i]};
+        long x;
+        TRY(y_int(c, &e, "data", 1, 1L << 16, &x));
+        *dst[i] = (int)x;
+    }
+    return CLGAN_OK;
+}
+
+/* Resolves a data path against the model file's folder unless it is absolute. */
+static void resolve_path(const char *model_path, const char *p, char *out, size_t len) {
+    const char *slash = strrchr(model_path, '/');
+    if (p[0] == '/' || !slash)
+        snprintf(out, len, "%s", p);
+    else
+        snprintf(out, len, "%.*s/%s", (int)(slash - model_path), model_path, p);
+}
+
+static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
+    yfield f[] = {Y("format"), Y("path"),  Y("start"),  Y("stop"),   Y("shape"),     Y("mean"),
+                  Y("stddev"), Y("count"), Y("modes"), Y("radius"), Y("components")};
+    TRY(y_fields(c, n, "data", f, NF(f)));
+    TRY(y_require(c, n, f, NF(f), "format", "data"));
+    static const char *const formats[] = {"idx", "gaussian_1d", "mixture_1d", "ring_2d"};
+    int fmt;
+    TRY(y_enum(c, FLD(f, "format"), "data", formats, 4, &fmt));
+    d->format = fmt;
+    d->line = n->line;
+    d->col = n->col;
+    const char *fname = formats[fmt];
+    static const char *const idx_only[] = {"path", "start", "stop", "shape"};
+    static const char *const synth_only[] = {"mean", "stddev", "count", "modes", "radius",
+                                             "components"};
+    if (d->format == DATA_IDX) {
+        for (size_t i = 0; i < ARRAY_LEN(synth_only); i++)
+            TRY(y_only(c, f, NF(f), synth_only[i], "synthetic data", "idx"));
+        TRY(y_require(c, n, f, NF(f), "path", "data"));
+        TRY(y_scalar(c, FLD(f, "path"), "data", "a file path"));
+        resolve_path(c->path, FLD(f, "path")->val->val, d->path, sizeof d->path);
+        long start = 0, stop = -1;
+        if (HAS(f, "start")) TRY(y_int(c, FLD(f, "start"), "data", 0, 1L << 40, &start));
+        if (HAS(f, "stop")) TRY(y_int(c, FLD(f, "stop"), "data", 1, 1L << 40, &stop));
+        if (stop >= 0 && stop <= start)
+            return yerr(c, FLD(f, "stop")->val, "'data': stop (%ld) must be greater than start (%ld)",
+                        stop, start);
+        d->start = start;
+        d->stop = stop;
+        idx_header h;
+        clgan_err e;
+        err_clear(&e);
+        if (idx_read_header(d->path, &h, &e) != CLGAN_OK)
+            return yerr_at(c, FLD(f, "path")->val->line, FLD(f, "path")->val->col, CLGAN_ERR_DATA,
+                           "'path' in 'data': %s", e.msg);
+        if (h.ndim != 3)
+            return yerr_at(c, FLD(f, "path")->val->line, FLD(f, "path")->val->col, CLGAN_ERR_DATA,
+                           "'path' in 'data': %s holds %d-dimensional data, expected images "
+                           "(3 dimensions)", d->path, h.ndim);
+        if (d->stop < 0) d->stop = h.dims[0];
+        if (d->stop > h.dims[0])
+            return yerr_at(c, FLD(f, "stop")->val->line, FLD(f, "stop")->val->col, CLGAN_ERR_DATA,
+                           "'stop' in 'data': %ld is beyond the %u images in %s", d->stop,
+                           h.dims[0], d->path);
+        d->count = d->stop - d->start;
+        shape3 fs = {1, (int)h.dims[1], (int)h.dims[2]};
+        d->shape = fs;
+        if (HAS(f, "shape")) {
+            shape3 s;
+            TRY(parse_shape(c, FLD(f, "shape"), &s));
+            if (shape_size(s) != shape_size(fs))
+                return yerr(c, FLD(f, "shape")->val,
+                            "'shape' in 'data': [%d, %d, %d] has %ld values, the images in %s "
+                            "have %ld (%ux%u)", s.c, s.h, s.w, shape_size(s), d->path,
+                            shape_size(fs), h.dims[1], h.dims[2]);
+            d->shape = s;
+        }
+        return CLGAN_OK;
+    }
+    for (size_t i = 0; i < ARRAY_LEN(idx_only); i++)
+        TRY(y_only(c, f, NF(f), idx_only[i], "idx data", fname));
+    d->count = 10000;
+    if (HAS(f, "count")) TRY(y_int(c, FLD(f, "count"), "data", 1, 1L << 26, &d->count));
+    d->shape = (shape3){d->format == DATA_RING_2D ? 2 : 1, 1, 1};
+    if (d->format == DATA_GAUSSIAN_1D) {
+        TRY(y_only(c, f, NF(f), "modes", "ring_2d", fname));
+        TRY(y_only(c, f, NF(f), "radius", "ring_2d", fname));
+        TRY(y_only(c, f, NF(f), "components", "mixture_1d", fname));
+        d->n_comp = 1;
+        d->mean[0] = 0;
+        d->stddev[0] = 1;
+        d->weight[0] = 1;
+        if (HAS(f, "mean")) TRY(y_num(c, FLD(f, "mean"), "data", -1e6, 0, 1e6, 0, &d->mean[0]));
+        if (HAS(f, "stddev"))
+            TRY(y_num(c, FLD(f, "stddev"), "data", 0, 1, 1e6, 0, &d->stddev[0]));
+    } else if (d->format == DATA_MIXTURE_1D) {
+        TRY(y_only(c, f, NF(f), "modes", "ring_2d", fname));
+        TRY(y_only(c, f, NF(f), "radius", "ring_2d", fname));
+        TRY(y_only(c, f, NF(f), "mean", "gaussian_1d", fname));
+        TRY(y_only(c, f, NF(f), "stddev", "gaussian_1d or ring_2d", fname));
+        TRY(y_require(c, n, f, NF(f), "components", "data"));
+        const ynode *cs = FLD(f, "components")->val;
+        if (cs->type != Y_SEQ || cs->n < 1 || cs->n > DATA_MAX_COMPONENTS)
+            return yerr(c, cs, "'components' in 'data': expected a list of 1 to %d "
+                               "{mean, stddev, weight} mappings", DATA_MAX_COMPONENTS);
+        d->n_comp = cs->n;
+        double wsum = 0;
+        for (int i = 0; i < cs->n; i++) {
+            yfield g[] = {Y("mean"), Y("stddev"), Y("weight")};
+            TRY(y_fields(c, cs->kids[i], "components", g, NF(g)));
+            TRY(y_require(c, cs->kids[i], g, NF(g), "mean", "components"));
+            TRY(y_require(c, cs->kids[i], g, NF(g), "stddev", "components"));
+            TRY(y_num(c, FLD(g, "mean"), "components", -1e6, 0, 1e6, 0, &d->mean[i]));
+            TRY(y_num(c, FLD(g, "stddev"), "components", 0, 1, 1e6, 0, &d->stddev[i]));
+            d->weight[i] = 1;
+            if (HAS(g, "weight"))
+                TRY(y_num(c, FLD(g, "weight"), "components", 0, 1, 1e6, 0, &d->weight[i]));
+            wsum += d->weight[i];
+        }
+        for (int i = 0; i < d->n_comp; i++) d->weight[i] = (float)(d->weight[i] / wsum);
+    } else { /* ring_2d */
+        TRY(y_only(c, f, NF(f), "mean", "gaussian_1d", fname));
+        TRY(y_only(c, f, NF(f), "components", "mixture_1d", fname));
+        long modes = 8;
+        if (HAS(f, "modes")) TRY(y_int(c, FLD(f, "modes"), "data", 1, DATA_MAX_COMPONENTS, &modes));
+        d->n_comp = (int)modes;
+        d->radius = 2.0f;
+        d->stddev[0] = 0.02f;
+        if (HAS(f, "radius")) TRY(y_num(c, FLD(f, "radius"), "data", 0, 1, 1e6, 0, &d->radius));
+        if (HAS(f, "stddev"))
+            TRY(y_num(c, FLD(f, "stddev"), "data", 0, 1, 1e6, 0, &d->stddev[0]));
+    }
+    return CLGAN_OK;
+}
+
+static clgan_status parse_optim(yctx *c, const yfield *fl, optim_spec *o, const char *which) {
+    yfield f[] = {Y("type"),          Y("learning_rate"), Y("schedule"),       Y("decay"),
+                  Y("min_learning_rate"), Y("decay_steps"), Y("momentum"),    Y("final_momentum"),
+                  Y("momentum_epochs"), Y("beta1"),        Y("beta2"),          Y("eps"),
+                  Y("max_col_norm")};
+    TRY(y_fields(c, fl->val, which, f, NF(f)));
+    TRY(y_require(c, fl->val, f, NF(f), "type", which));
+    TRY(y_require(c, fl->val, f, NF(f), "learning_rate", which));
+    static const char *const kinds[] = {"sgd", "adam"};
+    int k;
+    TRY(y_enum(c, FLD(f, "type"), which, kinds, 2, &k));
+    o->kind = k;
+    TRY(y_num(c, FLD(f, "learning_rate"), which, 0, 1, 10, 0, &o->lr));
+    o->schedule = LR_CONSTANT;
+    o->decay = 1;
+    o->lr_min = 0;
+    o->decay_steps = 0;
+    if (HAS(f, "schedule")) {
+        static const char *const sch[] = {"constant", "exponential", "linear"};
+        int s;
+        TRY(y_enum(c, FLD(f, "schedule"), which, sch, 3, &s));
+        o->schedule = s;
+    }
+    if (o->schedule != LR_EXPONENTIAL) TRY(y_only(c, f, NF(f), "decay", "schedule exponential",
+                                                  "this schedule"));
+    if (o->schedule != LR_LINEAR) TRY(y_only(c, f, NF(f), "decay_steps", "schedule linear",
+                                             "this schedule"));
+    if (o->schedule == LR_CONSTANT) TRY(y_only(c, f, NF(f), "min_learning_rate",
+                                               "a decaying schedule", "constant"));
+    if (o->schedule == LR_EXPONENTIAL) {
+        TRY(y_require(c, fl->val, f, NF(f), "decay", which));
+        TRY(y_num(c, FLD(f, "decay"), which, 1, 0, 2, 0, &o->decay));
+    }
+    if (o->schedule == LR_LINEAR) {
+        TRY(y_require(c, fl->val, f, NF(f), "decay_steps", which));
+        TRY(y_int(c, FLD(f, "decay_steps"), which, 1, 1L << 40, &o->decay_steps));
+    }
+    if (HAS(f, "min_learning_rate"))
+        TRY(y_num(c, FLD(f, "min_learning_rate"), which, 0, 0, 10, 0, &o->lr_min));
+    if (o->kind == OPTIM_SGD) {
+        TRY(y_only(c, f, NF(f), "beta1", "adam", "sgd"));
+        TRY(y_only(c, f, NF(f), "beta2", "adam", "sgd"));
+        TRY(y_only(c, f, NF(f), "eps", "adam", "sgd"));
+        o->momentum = 0;
+        if (HAS(f, "momentum")) TRY(y_num(c, FLD(f, "momentum"), which, 0, 0, 1, 1, &o->momentum));
+        o->momentum_final = o->momentum;
+        o->momentum_epochs = 0;
+        if (HAS(f, "final_momentum"))
+            TRY(y_num(c, FLD(f, "final_momentum"), which, 0, 0, 1, 1, &o->momentum_final));
+        if (HAS(f, "momentum_epochs")) {
+            long e;
+            TRY(y_int(c, FLD(f, "momentum_epochs"), which, 1, 1L << 30, &e));
+            o->momentum_epochs = (int)e;
+        }
+        if (HAS(f, "final_momentum") != HAS(f, "momentum_epochs"))
+            return yerr(c, fl->val, "'%s': final_momentum and momentum_epochs go together", which);
+    } else {
+        TRY(y_only(c, f, NF(f), "momentum", "sgd", "adam"));
+        TRY(y_only(c, f, NF(f), "final_momentum", "sgd", "adam"));
+        TRY(y_only(c, f, NF(f), "momentum_epochs", "sgd", "adam"));
+        o->beta1 = 0.9f;
+        o->beta2 = 0.999f;
+        o->eps = 1e-8f;
+        if (HAS(f, "beta1")) TRY(y_num(c, FLD(f, "beta1"), which, 0, 0, 1, 1, &o->beta1));
+        if (HAS(f, "beta2")) TRY(y_num(c, FLD(f, "beta2"), which, 0, 0, 1, 1, &o->beta2));
+        if (HAS(f, "eps")) TRY(y_num(c, FLD(f, "eps"), which, 0, 1, 1, 0, &o->eps));
+    }
+    o->max_col_norm = 0;
+    if (HAS(f, "max_col_norm"))
+        TRY(y_num(c, FLD(f, "max_col_norm"), which, 0, 1, 1e6, 0, &o->max_col_norm));
+    return CLGAN_OK;
+}
+
+static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
+    yfield f[] = {Y("batch"),      Y("k"),           Y("epochs"),       Y("iters"),
+                  Y("seed"),       Y("g_loss"),      Y("label_smoothing"), Y("log_every"),
+                  Y("sample_every"), Y("checkpoint_every"), Y("generator"), Y("discriminator")};
+    TRY(y_fields(c, n, "train", f, NF(f)));
+    TRY(y_require(c, n, f, NF(f), "batch", "train"));
+    TRY(y_require(c, n, f, NF(f), "generator", "train"));
+    TRY(y_require(c, n, f, NF(f), "discriminator", "train"));
+    long v;
+    TRY(y_int(c, FLD(f, "batch"), "train", 1, 1L << 16, &v));
+    t->batch = (int)v;
+    t->k = 1;
+    if (HAS(f, "k")) {
+        TRY(y_int(c, FLD(f, "k"), "train", 1, 100, &v));
+        t->k = (int)v;
+    }
+    if (HAS(f, "epochs") && HAS(f, "iters"))
+        return yerr(c, FLD(f, "iters")->key_node, "'train': give epochs or iters, not both");
+    t->epochs = 10;
+    t->iters = 0;
+    if (HAS(f, "epochs")) TRY(y_int(c, FLD(f, "epochs"), "train", 1, 1L << 30, &t->epochs));
+    if (HAS(f, "iters")) TRY(y_int(c, FLD(f, "iters"), "train", 1, 1L << 40, &t->iters));
+    t->seed = 1;
+    if (HAS(f, "seed")) TRY(y_u64(c, FLD(f, "seed"), "train", &t->seed));
+    t->g_loss = G_LOSS_NON_SATURATING;
+    if (HAS(f, "g_loss")) {
+        static const char *const losses[] = {"non_saturating", "minimax"};
+        int l;
+        TRY(y_enum(c, FLD(f, "g_loss"), "train", losses, 2, &l));
+        t->g_loss = l;
+    }
+    t->label_smoothing = 0;
+    if (HAS(f, "label_smoothing"))
+        TRY(y_num(c, FLD(f, "label_smoothing"), "train", 0, 0, 0.5, 1, &t->label_smoothing));
+    t->log_every = 100;
+    t->sample_every = 1000;
+    t->checkpoint_every = 0;
+    if (HAS(f, "log_every")) {
+        TRY(y_int(c, FLD(f, "log_every"), "train", 1, 1L << 30, &v));
+        t->log_every = (int)v;
+    }
+    if (HAS(f, "sample_every")) {
+        TRY(y_int(c, FLD(f, "sample_every"), "train", 1, 1L << 30, &v));
+        t->sample_every = (int)v;
+    }
+    if (HAS(f, "checkpoint_every")) {
+        TRY(y_int(c, FLD(f, "checkpoint_every"), "train", 1, 1L << 30, &v));
+        t->checkpoint_every = (int)v;
+    }
+    TRY(parse_optim(c, FLD(f, "generator"), &t->opt[CLGAN_GENERATOR], "train.generator"));
+    TRY(parse_optim(c, FLD(f, "discriminator"), &t->opt[CLGAN_DISCRIMINATOR],
+                    "train.discriminator"));
+    return CLGAN_OK;
+}
+
+/* Cross-section checks: shapes between noise, networks and data. */
+static clgan_status check_model(yctx *c) {
+    clgan_model *m = c->m;
+    net_spec *g = &m->net[CLGAN_GENERATOR], *d = &m->net[CLGAN_DISCRIMINATOR];
+    g->in = (shape3){m->noise.dim, 1, 1};
+    TRY(net_infer(m, g, "generator"));
+    d->in = m->data.shape;
+    TRY(net_infer(m, d, "discriminator"));
+    const layer_spec *gl = &g->layers[g->n_layers - 1];
+    if (shape_size(g->out) != shape_size(m->data.shape))
+        return yerr_at(c, gl->line, gl->col, CLGAN_ERR_MODEL,
+                       "generator output has %ld values per sample, but the data has %ld "
+                       "(%dx%dx%d)", shape_size(g->out), shape_size(m->data.shape),
+                       m->data.shape.c, m->data.shape.h, m->data.shape.w);
+    const layer_spec *dl = &d->layers[d->n_layers - 1];
+    if (shape_size(d->out) != 1)
+        return yerr_at(c, dl->line, dl->col, CLGAN_ERR_MODEL,
+                       "discriminator output has %ld values per sample, expected 1 (the "
+                       "probability that the input is real)", shape_size(d->out));
+    for (int n = 0; n < 2; n++)
+        for (int i = 0; i < m->net[n].n_layers; i++) {
+            const layer_spec *L = &m->net[n].layers[i];
+            if (L->bias != BIAS_LOGIT_DATA_MEAN) continue;
+            if (n != CLGAN_GENERATOR || i != m->net[n].n_layers - 2 ||
+                m->net[n].layers[i + 1].kind != LAYER_SIGMOID)
+                return yerr_at(c, L->line, L->col, CLGAN_ERR_MODEL,
+                               "'bias: logit_of_data_mean' is for the dense layer just before "
+                               "the generator's final sigmoid");
+        }
+    return CLGAN_OK;
+}
+
+static clgan_status parse_root(yctx *c, const ynode *root) {
+    clgan_model *m = c->m;
+    yfield f[] = {Y("name"), Y("noise"), Y("data"), Y("generator"), Y("discriminator"), Y("train")};
+    TRY(y_fields(c, root, "model", f, NF(f)));
+    static const char *const required[] = {"noise", "data", "generator", "discriminator", "train"};
+    for (size_t i = 0; i < ARRAY_LEN(required); i++)
+        TRY(y_require(c, root, f, NF(f), required[i], "model"));
+    if (HAS(f, "name")) {
+        TRY(y_scalar(c, FLD(f, "name"), "model", "a name"));
+        snprintf(m->name, sizeof m->name, "%s", FLD(f, "name")->val->val);
+    }
+    TRY(parse_noise(c, FLD(f, "noise")->val, &m->noise));
+    TRY(parse_data(c, FLD(f, "data")->val, &m->data));
+    TRY(parse_net(c, FLD(f, "generator")->val, "generator", &m->net[CLGAN_GENERATOR]));
+    TRY(parse_net(c, FLD(f, "discriminator")->val, "discriminator", &m->net[CLGAN_DISCRIMINATOR]));
+    TRY(parse_train(c, FLD(f, "train")->val, &m->train));
+    return check_model(c);
+}
+
+static void default_name(clgan_model *m) {
+    const char *base = strrchr(m->path, '/');
+    base = base ? base + 1 : m->path;
+    snprintf(m->name, sizeof m->name, "%.127s", base);
+    char *dot = strrchr(m->name, '.');
+    if (dot && dot != m->name) *dot = '\0';
+}
+
+clgan_status clgan_model_load(const char *path, clgan_model **out) {
+    clgan_model *m = calloc(1, sizeof *m);
+    *out = m;
+    if (!m) return CLGAN_ERR_NOMEM;
+    snprintf(m->path, sizeof m->path, "%s", path);
+    default_name(m);
+    yctx c = {m, path, 0};
+    size_t len;
+    clgan_status st = file_read_all(path, &m->yaml_text, &len, &m->err);
+    if (st != CLGAN_OK) return st;
+    if (len > (size_t)YAML_MAX_BYTES)
+        return err_set(&m->err, CLGAN_ERR_YAML, "%s:1:1: model file is %zu bytes, over the %ld "
+                       "byte limit", path, len, YAML_MAX_BYTES);
+    if (memchr(m->yaml_text, '\0', len))
+        return err_set(&m->err, CLGAN_ERR_YAML, "%s:1:1: not a text file (contains NUL bytes)",
+                       path);
+    ynode *root;
+    st = parse_tree(&c, m->yaml_text, len, &root);
+    if (st != CLGAN_OK) return st;
+    if (!root) return err_set(&m->err, CLGAN_ERR_YAML, "%s:1:1: empty model file", path);
+    st = parse_root(&c, root);
+    ynode_free(root);
+    if (st == CLGAN_OK) err_clear(&m->err);
+    return st;
+}
+
+void clgan_model_free(clgan_model *m) {
+    if (!m) return;
+    for (int n = 0; n < 2; n++) free(m->net[n].layers);
+    free(m->yaml_text);
+    free(m);
+}
+
+const char *clgan_model_errmsg(const clgan_model *m) {
+    return m ? m->err.msg : "out of memory";
+}

@@ -1,0 +1,38 @@
+/*
+ * rng.h - Philox4x32-10, the counter-based generator behind every random number clgan draws.
+ *
+ * The same function runs on the host (here) and on the device (cl/common.cl), so a seed gives
+ * the same stream everywhere. A stream is addressed by a key (the seed, 2 words), a 64-bit
+ * stream number (one per draw: each call to draw noise or a dropout mask takes a fresh one),
+ * and a tag (what the numbers are for). Element i of a stream is lane i%4 of the block at
+ * counter {i/4, stream_lo, stream_hi, tag}.
+ */
+#ifndef CLGAN_RNG_H
+#define CLGAN_RNG_H
+
+#include <stdint.h>
+
+enum rng_tag { RNG_TAG_NOISE = 1, RNG_TAG_DROPOUT = 2, RNG_TAG_INIT = 3, RNG_TAG_SHUFFLE = 4 };
+
+typedef struct rng_stream {
+    uint32_t key[2];
+    uint64_t stream;
+    uint32_t tag;
+} rng_stream;
+
+/* One Philox4x32-10 block: out = philox(ctr, key). */
+void philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+
+/* The raw 32-bit word i of a stream. */
+uint32_t rng_bits(const rng_stream *s, uint64_t i);
+/* Uniform float in (0, 1) from word i: 24 random bits, never exactly 0 or 1. */
+float rng_uniform01(const rng_stream *s, uint64_t i);
+/* low + (high - low) * u, as the device computes it (no fused multiply-add). */
+float rng_uniform(const rng_stream *s, uint64_t i, float low, float high);
+/* mean + stddev * g, g standard normal by Box-Muller on the word pair of lane i. */
+float rng_normal(const rng_stream *s, uint64_t i, float mean, float stddev);
+
+/* The seed's key: the two halves of a 64-bit seed. */
+void rng_key_from_seed(uint64_t seed, uint32_t key[2]);
+
+#endif /* CLGAN_RNG_H */
