@@ -102,9 +102,16 @@ static clgan_status parse_tree(yctx *c, const char *text, size_t len, ynode **ro
         if (!yaml_parser_parse(&p, &ev)) {
             int line = (int)p.problem_mark.line + 1, col = (int)p.problem_mark.column + 1;
             if (p.error == YAML_READER_ERROR) offset_pos(text, p.problem_offset, &line, &col);
-            st = yerr_at(c, line, col, CLGAN_ERR_YAML, "YAML syntax error: %s%s%s",
+            char extra[160] = "";
+            size_t off = p.problem_mark.index;
+            if (p.error != YAML_READER_ERROR && off < len && text[off] == '\t')
+                snprintf(extra, sizeof extra, " (a tab: indent with spaces)");
+            else if (p.context && p.context_mark.line != p.problem_mark.line)
+                snprintf(extra, sizeof extra, " that starts at line %d, column %d",
+                         (int)p.context_mark.line + 1, (int)p.context_mark.column + 1);
+            st = yerr_at(c, line, col, CLGAN_ERR_YAML, "YAML syntax error: %s%s%s%s",
                          p.problem ? p.problem : "malformed document", p.context ? " " : "",
-                         p.context ? p.context : "");
+                         p.context ? p.context : "", extra);
             break;
         }
         int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
@@ -252,7 +259,10 @@ static clgan_status y_int(yctx *c, const yfield *fl, const char *where, long lo,
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (end == s || *end != '\0' || !fl->val->plain)
+    if (!fl->val->plain)
+        return yerr(c, fl->val, "'%s' in '%s': expected %s, got the quoted string \"%s\"",
+                    fl->key, where, expected, s);
+    if (end == s || *end != '\0')
         return yerr(c, fl->val, "'%s' in '%s': expected %s, got '%s'", fl->key, where, expected, s);
     if (errno == ERANGE || v < lo || v > hi)
         return yerr(c, fl->val, "'%s' in '%s': %s is out of range, expected %s", fl->key, where,
@@ -287,7 +297,10 @@ static clgan_status y_num(yctx *c, const yfield *fl, const char *where, double l
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end != '\0' || !fl->val->plain || !isfinite(v))
+    if (!fl->val->plain)
+        return yerr(c, fl->val, "'%s' in '%s': expected %s, got the quoted string \"%s\"",
+                    fl->key, where, expected, s);
+    if (end == s || *end != '\0' || !isfinite(v))
         return yerr(c, fl->val, "'%s' in '%s': expected %s, got '%s'", fl->key, where, expected, s);
     if (v < lo || v > hi || (lo_open && v == lo) || (hi_open && v == hi))
         return yerr(c, fl->val, "'%s' in '%s': %s is out of range, expected %s", fl->key, where,
@@ -773,6 +786,14 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
     return CLGAN_OK;
 }
 
+/* The layer that sets a network's output size: its last dense or maxout layer. */
+static const layer_spec *last_shaping_layer(const net_spec *n) {
+    for (int i = n->n_layers - 1; i >= 0; i--)
+        if (n->layers[i].kind == LAYER_DENSE || n->layers[i].kind == LAYER_MAXOUT)
+            return &n->layers[i];
+    return &n->layers[n->n_layers - 1];
+}
+
 /* Cross-section checks: shapes between noise, networks and data. */
 static clgan_status check_model(yctx *c) {
     clgan_model *m = c->m;
@@ -781,13 +802,13 @@ static clgan_status check_model(yctx *c) {
     TRY(net_infer(m, g, "generator"));
     d->in = m->data.shape;
     TRY(net_infer(m, d, "discriminator"));
-    const layer_spec *gl = &g->layers[g->n_layers - 1];
+    const layer_spec *gl = last_shaping_layer(g);
     if (shape_size(g->out) != shape_size(m->data.shape))
         return yerr_at(c, gl->line, gl->col, CLGAN_ERR_MODEL,
                        "generator output has %ld values per sample, but the data has %ld "
                        "(%dx%dx%d)", shape_size(g->out), shape_size(m->data.shape),
                        m->data.shape.c, m->data.shape.h, m->data.shape.w);
-    const layer_spec *dl = &d->layers[d->n_layers - 1];
+    const layer_spec *dl = last_shaping_layer(d);
     if (shape_size(d->out) != 1)
         return yerr_at(c, dl->line, dl->col, CLGAN_ERR_MODEL,
                        "discriminator output has %ld values per sample, expected 1 (the "

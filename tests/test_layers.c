@@ -1,0 +1,490 @@
+/*
+ * test_layers.c - every layer on the device against a naive host reference in double:
+ * forward values, and backward gradients (input and parameters) against central finite
+ * differences of the host forward pass; the BCE-from-logits loss and its gradient likewise.
+ *
+ * Scalar loss for a network: L = sum_{b,j} r[b][j] * y[b][j] with fixed random r, so dL/dy = r.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph.h"
+#include "loss.h"
+#include "rng.h"
+#include "testutil.h"
+
+/* float32 device result vs double host reference */
+#define FWD_RTOL 1e-5
+#define FWD_ATOL 1e-5
+/* device gradient vs central difference (step FD_STEP) of the double host forward */
+#define BWD_RTOL 1e-3
+#define BWD_ATOL 1e-4
+#define FD_STEP 1e-6
+
+static clgan_device *dev;
+
+/* ---- host reference ------------------------------------------------------------------------ */
+
+static double h_sigmoid(double x) {
+    return 1.0 / (1.0 + exp(-x));
+}
+
+/* Runs layers [0, upto) of n on x (batch rows) with parameters p; returns a malloc'd output. */
+static double *host_forward(const net *n, const double *p, const double *x, int batch, int train,
+                            int upto) {
+    size_t cols = n->in.cols;
+    double *cur = malloc((size_t)batch * cols * sizeof *cur);
+    memcpy(cur, x, (size_t)batch * cols * sizeof *cur);
+    for (int li = 0; li < upto; li++) {
+        const layer *l = &n->layers[li];
+        const layer_spec *s = l->spec;
+        size_t oc = l->y.cols;
+        double *out = calloc((size_t)batch * oc, sizeof *out);
+        switch (s->kind) {
+        case LAYER_DENSE:
+        case LAYER_MAXOUT: {
+            size_t zc = (size_t)s->n_bias, P = s->kind == LAYER_MAXOUT ? (size_t)s->pieces : 1;
+            for (int b = 0; b < batch; b++)
+                for (size_t u = 0; u < oc; u++) {
+                    double best = -INFINITY;
+                    for (size_t q = 0; q < P; q++) {
+                        size_t o = u * P + q;
+                        double z = p[l->b_off + o];
+                        for (size_t i = 0; i < cols; i++)
+                            z += p[l->w_off + o * cols + i] * cur[(size_t)b * cols + i];
+                        if (z > best) best = z;
+                    }
+                    out[(size_t)b * oc + u] = best;
+                }
+            (void)zc;
+            break;
+        }
+        case LAYER_DROPOUT: {
+            rng_stream rs = {{n->key[0], n->key[1]}, l->stream, RNG_TAG_DROPOUT};
+            for (size_t i = 0; i < (size_t)batch * oc; i++) {
+                double scale = !train ? 1.0 : rng_uniform01(&rs, i) < s->keep ? 1.0 / s->keep : 0.0;
+                out[i] = cur[i] * scale;
+            }
+            break;
+        }
+        default:
+            for (size_t i = 0; i < (size_t)batch * oc; i++) {
+                double v = cur[i];
+                out[i] = s->kind == LAYER_RELU         ? (v > 0 ? v : 0)
+                         : s->kind == LAYER_LEAKY_RELU ? (v > 0 ? v : s->slope * v)
+                         : s->kind == LAYER_TANH       ? tanh(v)
+                                                       : h_sigmoid(v);
+            }
+        }
+        free(cur);
+        cur = out;
+        cols = oc;
+    }
+    return cur;
+}
+
+static double dot(const double *a, const double *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* ---- building test networks ---------------------------------------------------------------- */
+
+typedef struct fixture {
+    clgan_model *m;
+    net *n;
+    int batch;
+    double *x, *p, *r;
+    float *xf, *pf;
+} fixture;
+
+static layer_spec L_dense(int units) {
+    return (layer_spec){.kind = LAYER_DENSE, .units = units, .line = 1, .col = 1};
+}
+static layer_spec L_maxout(int units, int pieces) {
+    return (layer_spec){.kind = LAYER_MAXOUT, .units = units, .pieces = pieces, .line = 1, .col = 1};
+}
+static layer_spec L_act(layer_kind k) {
+    return (layer_spec){.kind = k, .slope = 0.2f, .line = 1, .col = 1};
+}
+static layer_spec L_dropout(float keep) {
+    return (layer_spec){.kind = LAYER_DROPOUT, .keep = keep, .line = 1, .col = 1};
+}
+
+/* A one-network model; inputs away from the kinks of relu (|x| >= 0.05). */
+static void fixture_make(fixture *f, const layer_spec *layers, int n_layers, int in_cols,
+                         int batch, unsigned seed) {
+    memset(f, 0, sizeof *f);
+    f->m = calloc(1, sizeof *f->m);
+    net_spec *ns = &f->m->net[CLGAN_GENERATOR];
+    ns->layers = calloc((size_t)n_layers, sizeof *ns->layers);
+    memcpy(ns->layers, layers, (size_t)n_layers * sizeof *layers);
+    ns->n_layers = n_layers;
+    ns->in = (shape3){in_cols, 1, 1};
+    ck_assert(net_infer(f->m, ns, "test") == CLGAN_OK);
+    ck_assert_msg(net_create(dev, f->m, CLGAN_GENERATOR, batch, 7, &f->n) == CLGAN_OK, "%s",
+                  dev->err.msg);
+    f->batch = batch;
+    net *n = f->n;
+    size_t nx = (size_t)batch * in_cols, ny = (size_t)batch * n->out.cols;
+    f->x = malloc(nx * sizeof *f->x);
+    f->xf = malloc(nx * sizeof *f->xf);
+    f->p = calloc(n->n_params, sizeof *f->p);
+    f->pf = calloc(n->n_params, sizeof *f->pf);
+    f->r = malloc(ny * sizeof *f->r);
+    for (size_t i = 0; i < nx; i++) {
+        double v = test_uniform(&seed, 0.05, 1.0);
+        f->xf[i] = (float)(test_uniform(&seed, 0, 1) < 0.5 ? -v : v);
+        f->x[i] = f->xf[i];
+    }
+    for (size_t i = 0; i < n->n_params; i++) {
+        f->pf[i] = (float)test_uniform(&seed, -0.6, 0.6);
+        f->p[i] = f->pf[i];
+    }
+    for (size_t i = 0; i < ny; i++) f->r[i] = test_uniform(&seed, -1, 1);
+    ck_assert(device_write(dev, n->acts, 0, nx * sizeof(float), f->xf, 1) == CLGAN_OK);
+    ck_assert(device_write(dev, n->params, 0, n->n_params * sizeof(float), f->pf, 1) == CLGAN_OK);
+}
+
+static void fixture_free(fixture *f) {
+    net_free(f->n);
+    clgan_model_free(f->m);
+    free(f->x);
+    free(f->xf);
+    free(f->p);
+    free(f->pf);
+    free(f->r);
+}
+
+static float *read_tensor(tensor t, size_t rows) {
+    float *v = malloc(rows * t.cols * sizeof *v);
+    ck_assert(device_read(dev, t.buf, t.off * sizeof(float), rows * t.cols * sizeof(float), v) ==
+              CLGAN_OK);
+    return v;
+}
+
+/* Forward on the device vs the host, in training (dropout on) or evaluation mode. */
+static void check_forward(const layer_spec *layers, int n_layers, int in_cols, int batch, int train) {
+    fixture f;
+    fixture_make(&f, layers, n_layers, in_cols, batch, 11u + (unsigned)n_layers);
+    ck_assert_msg(net_forward(f.n, batch, train) == CLGAN_OK, "%s", dev->err.msg);
+    float *y = read_tensor(f.n->out, (size_t)batch);
+    double *want = host_forward(f.n, f.p, f.x, batch, train, f.n->n_layers);
+    assert_close(layer_kind_name(layers[n_layers - 1].kind), y, want, (size_t)batch * f.n->out.cols,
+                 FWD_RTOL, FWD_ATOL);
+    free(y);
+    free(want);
+    fixture_free(&f);
+}
+
+/* Backward on the device vs central differences of L = r . y(x, params) on the host. */
+static void check_backward(const layer_spec *layers, int n_layers, int in_cols, int batch) {
+    fixture f;
+    fixture_make(&f, layers, n_layers, in_cols, batch, 101u + (unsigned)n_layers);
+    net *n = f.n;
+    ck_assert(net_forward(n, batch, 1) == CLGAN_OK);
+    size_t ny = (size_t)batch * n->out.cols, nx = (size_t)batch * in_cols;
+    float *rf = malloc(ny * sizeof *rf);
+    for (size_t i = 0; i < ny; i++) rf[i] = (float)f.r[i];
+    ck_assert(device_write(dev, n->deltas, n->dout.off * sizeof(float), ny * sizeof(float), rf, 1) ==
+              CLGAN_OK);
+    ck_assert_msg(net_backward(n, n->n_layers - 1, batch, 1, 1) == CLGAN_OK, "%s", dev->err.msg);
+    float *dx = read_tensor(n->din, (size_t)batch);
+    float *dp = malloc(n->n_params * sizeof *dp);
+    ck_assert(device_read(dev, n->grads, 0, n->n_params * sizeof(float), dp) == CLGAN_OK);
+
+    double *fd_x = malloc(nx * sizeof *fd_x), *fd_p = calloc(n->n_params, sizeof *fd_p);
+    for (size_t i = 0; i < nx; i++) {
+        double keep = f.x[i], lp, lm, *y;
+        f.x[i] = keep + FD_STEP;
+        y = host_forward(n, f.p, f.x, batch, 1, n->n_layers);
+        lp = dot(y, f.r, ny);
+        free(y);
+        f.x[i] = keep - FD_STEP;
+        y = host_forward(n, f.p, f.x, batch, 1, n->n_layers);
+        lm = dot(y, f.r, ny);
+        free(y);
+        f.x[i] = keep;
+        fd_x[i] = (lp - lm) / (2 * FD_STEP);
+    }
+    for (int li = 0; li < n->n_layers; li++) {
+        const layer *l = &n->layers[li];
+        size_t idx[2] = {l->w_off, l->b_off};
+        size_t cnt[2] = {(size_t)l->spec->n_weights, (size_t)l->spec->n_bias};
+        for (int part = 0; part < 2; part++)
+            for (size_t j = idx[part]; j < idx[part] + cnt[part]; j++) {
+                double keep = f.p[j], lp, lm, *y;
+                f.p[j] = keep + FD_STEP;
+                y = host_forward(n, f.p, f.x, batch, 1, n->n_layers);
+                lp = dot(y, f.r, ny);
+                free(y);
+                f.p[j] = keep - FD_STEP;
+                y = host_forward(n, f.p, f.x, batch, 1, n->n_layers);
+                lm = dot(y, f.r, ny);
+                free(y);
+                f.p[j] = keep;
+                fd_p[j] = (lp - lm) / (2 * FD_STEP);
+            }
+    }
+    assert_close("dL/dx", dx, fd_x, nx, BWD_RTOL, BWD_ATOL);
+    assert_close("dL/dparams", dp, fd_p, n->n_params, BWD_RTOL, BWD_ATOL);
+    /* The test must be able to tell a zero gradient from a real one. */
+    double mag = 0;
+    for (size_t i = 0; i < nx; i++) mag += fabs(fd_x[i]);
+    ck_assert_msg(mag > 1e-3, "degenerate test: input gradient is ~0");
+    free(rf);
+    free(dx);
+    free(dp);
+    free(fd_x);
+    free(fd_p);
+    fixture_free(&f);
+}
+
+/* ---- the cases ------------------------------------------------------------------------------ */
+
+static const layer_spec *single(layer_spec s) {
+    static layer_spec one;
+    one = s;
+    return &one;
+}
+
+START_TEST(fwd_dense) { check_forward(single(L_dense(7)), 1, 5, 3, 1); }
+END_TEST
+START_TEST(fwd_maxout) { check_forward(single(L_maxout(4, 3)), 1, 6, 3, 1); }
+END_TEST
+START_TEST(fwd_relu) { check_forward(single(L_act(LAYER_RELU)), 1, 11, 3, 1); }
+END_TEST
+START_TEST(fwd_leaky_relu) { check_forward(single(L_act(LAYER_LEAKY_RELU)), 1, 11, 3, 1); }
+END_TEST
+START_TEST(fwd_tanh) { check_forward(single(L_act(LAYER_TANH)), 1, 11, 3, 1); }
+END_TEST
+START_TEST(fwd_sigmoid) { check_forward(single(L_act(LAYER_SIGMOID)), 1, 11, 3, 1); }
+END_TEST
+START_TEST(fwd_dropout_train) { check_forward(single(L_dropout(0.6f)), 1, 40, 2, 1); }
+END_TEST
+START_TEST(fwd_dropout_eval) { check_forward(single(L_dropout(0.6f)), 1, 40, 2, 0); }
+END_TEST
+
+static const layer_spec stack[] = {
+    {.kind = LAYER_DROPOUT, .keep = 0.8f}, {.kind = LAYER_DENSE, .units = 6},
+    {.kind = LAYER_LEAKY_RELU, .slope = 0.2f}, {.kind = LAYER_MAXOUT, .units = 5, .pieces = 2},
+    {.kind = LAYER_TANH}, {.kind = LAYER_DROPOUT, .keep = 0.7f}, {.kind = LAYER_DENSE, .units = 4},
+    {.kind = LAYER_RELU}, {.kind = LAYER_DENSE, .units = 1}, {.kind = LAYER_SIGMOID},
+};
+START_TEST(fwd_stack) { check_forward(stack, (int)ARRAY_LEN(stack), 4, 5, 1); }
+END_TEST
+
+/* Rows beyond `batch` (capacity 8, batch 3) are neither read nor written. */
+START_TEST(fwd_partial_batch) {
+    fixture f;
+    fixture_make(&f, single(L_dense(3)), 1, 4, 8, 5);
+    ck_assert(device_fill(dev, f.n->acts, f.n->out.off * sizeof(float), 8 * 3 * sizeof(float)) ==
+              CLGAN_OK);
+    ck_assert(net_forward(f.n, 3, 1) == CLGAN_OK);
+    float *y = read_tensor(f.n->out, 8);
+    double *want = host_forward(f.n, f.p, f.x, 3, 1, 1);
+    assert_close("dense rows 0-2", y, want, 9, FWD_RTOL, FWD_ATOL);
+    for (int i = 9; i < 24; i++) ck_assert(y[i] == 0.0f);
+    free(y);
+    free(want);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(bwd_dense) { check_backward(single(L_dense(7)), 1, 5, 3); }
+END_TEST
+START_TEST(bwd_maxout) { check_backward(single(L_maxout(4, 3)), 1, 6, 3); }
+END_TEST
+START_TEST(bwd_relu) { check_backward(single(L_act(LAYER_RELU)), 1, 11, 3); }
+END_TEST
+START_TEST(bwd_leaky_relu) { check_backward(single(L_act(LAYER_LEAKY_RELU)), 1, 11, 3); }
+END_TEST
+START_TEST(bwd_tanh) { check_backward(single(L_act(LAYER_TANH)), 1, 11, 3); }
+END_TEST
+START_TEST(bwd_sigmoid) { check_backward(single(L_act(LAYER_SIGMOID)), 1, 11, 3); }
+END_TEST
+START_TEST(bwd_dropout) { check_backward(single(L_dropout(0.6f)), 1, 40, 2); }
+END_TEST
+START_TEST(bwd_stack) { check_backward(stack, (int)ARRAY_LEN(stack), 4, 5); }
+END_TEST
+
+/* ---- loss ------------------------------------------------------------------------------------ */
+
+static double h_bce(double z, double t) {
+    return fmax(z, 0) - z * t + log1p(exp(-fabs(z)));
+}
+
+/* A small discriminator; the loss over 2m rows: m "real" (t_first), m "fake" (t_rest). */
+static void check_loss(float t_first, float t_rest, float sign, float weight_scale) {
+    static const layer_spec d[] = {{.kind = LAYER_DENSE, .units = 5},
+                                   {.kind = LAYER_LEAKY_RELU, .slope = 0.2f},
+                                   {.kind = LAYER_DENSE, .units = 1},
+                                   {.kind = LAYER_SIGMOID}};
+    const int m = 4, batch = 2 * m, in_cols = 3;
+    fixture f;
+    fixture_make(&f, d, 4, in_cols, batch, 77);
+    net *n = f.n;
+    for (size_t i = 0; i < n->n_params; i++) {
+        f.pf[i] *= weight_scale;
+        f.p[i] = f.pf[i];
+    }
+    ck_assert(device_write(dev, n->params, 0, n->n_params * sizeof(float), f.pf, 1) == CLGAN_OK);
+    loss L;
+    ck_assert_msg(loss_init(dev, batch, &L) == CLGAN_OK, "%s", dev->err.msg);
+    const float scale = 1.0f / batch;
+    ck_assert(net_forward(n, batch, 1) == CLGAN_OK);
+    ck_assert(loss_bce(&L, n, batch, m, t_first, t_rest, sign, scale) == CLGAN_OK);
+    ck_assert(net_backward(n, net_logit_layer(n), batch, 1, 1) == CLGAN_OK);
+    float vals[8], prob[8];
+    ck_assert(device_read(dev, L.values, 0, sizeof vals, vals) == CLGAN_OK);
+    float *dx = read_tensor(n->din, (size_t)batch);
+    float *dp = malloc(n->n_params * sizeof *dp);
+    ck_assert(device_read(dev, n->grads, 0, n->n_params * sizeof(float), dp) == CLGAN_OK);
+    ck_assert(device_read(dev, n->acts, n->out.off * sizeof(float), sizeof prob, prob) == CLGAN_OK);
+
+    /* Loss values and D(x) against the host. */
+    double *z = host_forward(n, f.p, f.x, batch, 1, 3), want[8], pw[8];
+    for (int i = 0; i < batch; i++) {
+        want[i] = sign * h_bce(z[i], i < m ? t_first : t_rest);
+        pw[i] = h_sigmoid(z[i]);
+    }
+    assert_close("bce", vals, want, (size_t)batch, FWD_RTOL, FWD_ATOL);
+    assert_close("D(x)", prob, pw, (size_t)batch, FWD_RTOL, FWD_ATOL);
+    free(z);
+
+    /* Gradients against central differences of the scalar loss scale * sum(values). */
+    double *fd = malloc((n->n_params + (size_t)batch * in_cols) * sizeof *fd);
+    for (size_t j = 0; j < n->n_params + (size_t)batch * in_cols; j++) {
+        double *v = j < n->n_params ? &f.p[j] : &f.x[j - n->n_params];
+        double keep = *v, l[2];
+        for (int s = 0; s < 2; s++) {
+            *v = keep + (s ? -FD_STEP : FD_STEP);
+            double *zz = host_forward(n, f.p, f.x, batch, 1, 3);
+            l[s] = 0;
+            for (int i = 0; i < batch; i++) l[s] += scale * sign * h_bce(zz[i], i < m ? t_first : t_rest);
+            free(zz);
+        }
+        *v = keep;
+        fd[j] = (l[0] - l[1]) / (2 * FD_STEP);
+    }
+    assert_close("dL/dparams", dp, fd, n->n_params, BWD_RTOL, BWD_ATOL);
+    assert_close("dL/dx", dx, fd + n->n_params, (size_t)batch * in_cols, BWD_RTOL, BWD_ATOL);
+    free(fd);
+    free(dx);
+    free(dp);
+    loss_free(&L);
+    fixture_free(&f);
+}
+
+START_TEST(loss_discriminator) { check_loss(1.0f, 0.0f, 1.0f, 1.0f); }
+END_TEST
+START_TEST(loss_label_smoothing) { check_loss(0.9f, 0.0f, 1.0f, 1.0f); }
+END_TEST
+START_TEST(loss_g_non_saturating) { check_loss(1.0f, 1.0f, 1.0f, 1.0f); }
+END_TEST
+START_TEST(loss_g_minimax) { check_loss(0.0f, 0.0f, -1.0f, 1.0f); }
+END_TEST
+
+/* Logits near +-100: log(1 + exp(100)) computed naively overflows float; ours stays exact. */
+START_TEST(loss_saturated_logits_finite) {
+    static const layer_spec d[] = {{.kind = LAYER_DENSE, .units = 1}, {.kind = LAYER_SIGMOID}};
+    fixture f;
+    fixture_make(&f, d, 2, 2, 2, 3);
+    float x[4] = {1, 0, -1, 0}, p[2 + 16] = {0};
+    p[f.n->layers[0].w_off] = 100.0f; /* z = 100 * x0 */
+    ck_assert(device_write(dev, f.n->acts, 0, sizeof x, x, 1) == CLGAN_OK);
+    ck_assert(device_write(dev, f.n->params, 0, f.n->n_params * sizeof(float), p, 1) == CLGAN_OK);
+    loss L;
+    ck_assert(loss_init(dev, 2, &L) == CLGAN_OK);
+    ck_assert(net_forward(f.n, 2, 1) == CLGAN_OK);
+    ck_assert(loss_bce(&L, f.n, 2, 1, 0.0f, 1.0f, 1.0f, 1.0f) == CLGAN_OK); /* both wrong */
+    float vals[2], dz[2];
+    ck_assert(device_read(dev, L.values, 0, sizeof vals, vals) == CLGAN_OK);
+    tensor g = net_logit_grad(f.n);
+    ck_assert(device_read(dev, g.buf, g.off * sizeof(float), sizeof dz, dz) == CLGAN_OK);
+    const double want[2] = {100.0, 100.0}, want_dz[2] = {1.0, -1.0};
+    assert_close("bce at |z| = 100", vals, want, 2, 1e-6, 1e-4);
+    assert_close("dbce/dz at |z| = 100", dz, want_dz, 2, 1e-6, 1e-6);
+    loss_free(&L);
+    fixture_free(&f);
+}
+END_TEST
+
+/* ---- parameters initialisation -------------------------------------------------------------- */
+
+START_TEST(init_params_follow_spec) {
+    clgan_model *m;
+    ck_assert_msg(clgan_model_load(src_path("models/mnist_paper.yaml"), &m) == CLGAN_OK, "%s",
+                  clgan_model_errmsg(m));
+    net *g;
+    ck_assert_msg(net_create(dev, m, CLGAN_GENERATOR, 4, 1234, &g) == CLGAN_OK, "%s", dev->err.msg);
+    float *mean = malloc(784 * sizeof *mean);
+    for (int i = 0; i < 784; i++) mean[i] = i == 0 ? 0.0f : 0.25f;
+    ck_assert(net_init_params(g, mean) == CLGAN_OK);
+    float *p = malloc(g->n_params * sizeof *p);
+    ck_assert(device_read(dev, g->params, 0, g->n_params * sizeof *p, p) == CLGAN_OK);
+    const layer *l0 = &g->layers[0], *l4 = &g->layers[4];
+    double s = 0, mx = 0;
+    for (long i = 0; i < l0->spec->n_weights; i++) {
+        s += p[l0->w_off + (size_t)i];
+        mx = fmax(mx, fabs(p[l0->w_off + (size_t)i]));
+    }
+    ck_assert_msg(mx <= 0.05 && mx > 0.049, "U(-0.05, 0.05): max |w| = %g", mx);
+    ck_assert_msg(fabs(s / l0->spec->n_weights) < 1e-3, "mean %g", s / l0->spec->n_weights);
+    ck_assert_float_eq_tol(p[l4->b_off + 1], logf(0.25f / 0.75f), 1e-6f);
+    ck_assert_float_eq_tol(p[l4->b_off + 0], logf(1e-3f / (1 - 1e-3f)), 1e-4f); /* clipped */
+    ck_assert(p[l0->b_off] == 0.0f);
+    free(p);
+    free(mean);
+    net_free(g);
+    clgan_model_free(m);
+}
+END_TEST
+
+static void setup(void) {
+    dev = test_device();
+}
+static void teardown(void) {
+    clgan_device_free(dev);
+}
+
+int main(int argc, char **argv) {
+    Suite *s = suite_create("layers");
+    TCase *fwd = tcase_create("forward");
+    tcase_add_unchecked_fixture(fwd, setup, teardown);
+    tcase_add_test(fwd, fwd_dense);
+    tcase_add_test(fwd, fwd_maxout);
+    tcase_add_test(fwd, fwd_relu);
+    tcase_add_test(fwd, fwd_leaky_relu);
+    tcase_add_test(fwd, fwd_tanh);
+    tcase_add_test(fwd, fwd_sigmoid);
+    tcase_add_test(fwd, fwd_dropout_train);
+    tcase_add_test(fwd, fwd_dropout_eval);
+    tcase_add_test(fwd, fwd_stack);
+    tcase_add_test(fwd, fwd_partial_batch);
+    suite_add_tcase(s, fwd);
+    TCase *bwd = tcase_create("backward");
+    tcase_add_unchecked_fixture(bwd, setup, teardown);
+    tcase_add_test(bwd, bwd_dense);
+    tcase_add_test(bwd, bwd_maxout);
+    tcase_add_test(bwd, bwd_relu);
+    tcase_add_test(bwd, bwd_leaky_relu);
+    tcase_add_test(bwd, bwd_tanh);
+    tcase_add_test(bwd, bwd_sigmoid);
+    tcase_add_test(bwd, bwd_dropout);
+    tcase_add_test(bwd, bwd_stack);
+    suite_add_tcase(s, bwd);
+    TCase *loss = tcase_create("loss");
+    tcase_add_unchecked_fixture(loss, setup, teardown);
+    tcase_add_test(loss, loss_discriminator);
+    tcase_add_test(loss, loss_label_smoothing);
+    tcase_add_test(loss, loss_g_non_saturating);
+    tcase_add_test(loss, loss_g_minimax);
+    tcase_add_test(loss, loss_saturated_logits_finite);
+    tcase_add_test(loss, init_params_follow_spec);
+    suite_add_tcase(s, loss);
+    /* One device and CLBlast's compiled kernels shared by every test: no fork. */
+    return run_suite(s, argc, argv, 0);
+}

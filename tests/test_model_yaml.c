@@ -1,0 +1,235 @@
+/*
+ * test_model_yaml.c - the model language: every file in models/ loads; malformed files are
+ * refused with the right status and a message that starts with file:line:col.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model.h"
+#include "testutil.h"
+
+typedef struct bad_case {
+    const char *file;      /* tests/data/bad/<file>.yaml */
+    clgan_status status;
+    int line, col;         /* expected position, 1-based */
+    const char *message;   /* expected start of the message after "file:line:col: " */
+} bad_case;
+
+static const bad_case bad[] = {
+    {"adam_momentum", CLGAN_ERR_YAML, 21, 49, "'momentum' applies to sgd, not adam"},
+    {"alias", CLGAN_ERR_YAML, 22, 18, "aliases (*opt) are not allowed in model "},
+    {"batch_negative", CLGAN_ERR_YAML, 20, 10, "'batch' in 'train': -16 is out of range,"},
+    {"binary", CLGAN_ERR_YAML, 1, 1, "not a text file (contains NUL bytes)"},
+    {"comment_only", CLGAN_ERR_YAML, 1, 1, "empty model file"},
+    {"d_output_not_one", CLGAN_ERR_MODEL, 17, 7, "discriminator output has 2 values per sa"},
+    {"data_missing_file", CLGAN_ERR_DATA, 8, 9, "'path' in 'data': "},
+    {"data_ring_with_path", CLGAN_ERR_YAML, 8, 3, "'path' applies to idx data, not ring_2d"},
+    {"data_stop_before_start", CLGAN_ERR_YAML, 10, 9, "'data': stop (50) must be greater than s"},
+    {"dense_bare", CLGAN_ERR_YAML, 10, 7, "layer 'dense' needs settings: write {typ"},
+    {"duplicate_key", CLGAN_ERR_YAML, 21, 3, "duplicate key 'batch' in 'train' (first "},
+    {"empty", CLGAN_ERR_YAML, 1, 1, "empty model file"},
+    {"epochs_and_iters", CLGAN_ERR_YAML, 22, 3, "'train': give epochs or iters, not both"},
+    {"g_loss_unknown", CLGAN_ERR_YAML, 21, 11, "'g_loss' in 'train': unknown value 'wass"},
+    {"g_output_mismatch", CLGAN_ERR_MODEL, 12, 7, "generator output has 3 values per sample"},
+    {"huge_layer", CLGAN_ERR_MODEL, 10, 7, "dense layer of generator has 4294967296 "},
+    {"init_two_kinds", CLGAN_ERR_YAML, 10, 37, "'init': give exactly one of uniform (hal"},
+    {"keep_out_of_range", CLGAN_ERR_YAML, 16, 29, "'keep' in 'dropout': 1.5 is out of range"},
+    {"keep_zero", CLGAN_ERR_YAML, 16, 29, "'keep' in 'dropout': 0 is out of range, "},
+    {"layers_empty", CLGAN_ERR_YAML, 9, 11, "'layers' in 'generator': the list is emp"},
+    {"layers_not_list", CLGAN_ERR_YAML, 9, 11, "'layers' in 'generator': expected a list"},
+    {"logit_bias_in_d", CLGAN_ERR_MODEL, 17, 7, "'bias: logit_of_data_mean' is for the de"},
+    {"lr_zero", CLGAN_ERR_YAML, 21, 42, "'learning_rate' in 'train.generator': 0 "},
+    {"missing_lr", CLGAN_ERR_YAML, 21, 14, "missing required key 'learning_rate' in "},
+    {"missing_noise", CLGAN_ERR_YAML, 2, 1, "missing required key 'noise' in 'model'"},
+    {"missing_train", CLGAN_ERR_YAML, 2, 1, "missing required key 'train' in 'model'"},
+    {"missing_units", CLGAN_ERR_YAML, 10, 7, "missing required key 'units' in 'dense'"},
+    {"noise_bad_dist", CLGAN_ERR_YAML, 5, 17, "'distribution' in 'noise': unknown value"},
+    {"noise_dim_zero", CLGAN_ERR_YAML, 4, 8, "'dim' in 'noise': 0 is out of range, exp"},
+    {"noise_low_high", CLGAN_ERR_YAML, 7, 9, "'noise': low (1) must be less than high "},
+    {"noise_mean_on_uniform", CLGAN_ERR_YAML, 6, 3, "'mean' applies to gaussian noise, not un"},
+    {"not_mapping", CLGAN_ERR_YAML, 1, 1, "'model': expected a mapping, got a list"},
+    {"optimizer_unknown", CLGAN_ERR_YAML, 21, 21, "'type' in 'train.generator': unknown val"},
+    {"second_document", CLGAN_ERR_YAML, 23, 1, "a model file holds one YAML document; fo"},
+    {"seed_negative", CLGAN_ERR_YAML, 21, 9, "'seed' in 'train': expected a non-negati"},
+    {"slope_negative", CLGAN_ERR_YAML, 16, 33, "'slope' in 'leaky_relu': -0.2 is out of "},
+    {"syntax_flow", CLGAN_ERR_YAML, 12, 7, "YAML syntax error: did not find expected"},
+    {"syntax_indent", CLGAN_ERR_YAML, 5, 10, "YAML syntax error: mapping values are no"},
+    {"tab_indent", CLGAN_ERR_YAML, 4, 1, "YAML syntax error: found character that "},
+    {"units_1e12", CLGAN_ERR_YAML, 10, 28, "'units' in 'dense': 1000000000000 is out"},
+    {"units_float", CLGAN_ERR_YAML, 10, 28, "'units' in 'dense': expected an integer "},
+    {"units_list", CLGAN_ERR_YAML, 10, 28, "'units' in 'dense': expected an integer "},
+    {"units_negative", CLGAN_ERR_YAML, 10, 28, "'units' in 'dense': -3 is out of range, "},
+    {"units_quoted", CLGAN_ERR_YAML, 10, 28, "'units' in 'dense': expected an integer "},
+    {"units_string", CLGAN_ERR_YAML, 10, 28, "'units' in 'dense': expected an integer "},
+    {"units_zero", CLGAN_ERR_YAML, 10, 28, "'units' in 'dense': 0 is out of range, e"},
+    {"unknown_layer_key", CLGAN_ERR_YAML, 10, 31, "unknown key 'activation' in 'dense' (exp"},
+    {"unknown_layer_type", CLGAN_ERR_YAML, 10, 14, "'type' in 'layer': unknown value 'conv2d"},
+    {"unknown_top_key", CLGAN_ERR_YAML, 3, 1, "unknown key 'optimizer' in 'model' (expe"},
+};
+
+START_TEST(malformed_file) {
+    const bad_case *c = &bad[_i];
+    char rel[256], prefix[1400];
+    snprintf(rel, sizeof rel, "tests/data/bad/%s.yaml", c->file);
+    const char *path = src_path(rel);
+    clgan_model *m;
+    clgan_status st = clgan_model_load(path, &m);
+    const char *msg = clgan_model_errmsg(m);
+    ck_assert_msg(st == c->status, "%s: status %d (%s), want %d; message: %s", c->file, st,
+                  clgan_status_str(st), c->status, msg);
+    snprintf(prefix, sizeof prefix, "%s:%d:%d: %s", path, c->line, c->col, c->message);
+    ck_assert_msg(strncmp(msg, prefix, strlen(prefix)) == 0, "%s:\n got: %s\nwant: %s...", c->file,
+                  msg, prefix);
+    clgan_model_free(m);
+}
+END_TEST
+
+START_TEST(every_model_loads) {
+    const char *dir = src_path("models");
+    DIR *d = opendir(dir);
+    ck_assert(d != NULL);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") != 0) continue;
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        clgan_model *m;
+        clgan_status st = clgan_model_load(path, &m);
+        ck_assert_msg(st == CLGAN_OK, "%s: %s", path, clgan_model_errmsg(m));
+        clgan_model_free(m);
+        n++;
+    }
+    closedir(d);
+    ck_assert_int_ge(n, 2);
+    clgan_model *m;
+    ck_assert(clgan_model_load(src_path("tests/data/tiny.yaml"), &m) == CLGAN_OK);
+    clgan_model_free(m);
+}
+END_TEST
+
+START_TEST(paper_model) {
+    clgan_model *m;
+    ck_assert_msg(clgan_model_load(src_path("models/mnist_paper.yaml"), &m) == CLGAN_OK, "%s",
+                  clgan_model_errmsg(m));
+    ck_assert_int_eq(m->net[CLGAN_GENERATOR].n_params, 2503984);
+    ck_assert_int_eq(m->net[CLGAN_DISCRIMINATOR].n_params, 1231441);
+    uint64_t sum = 0;
+    for (int i = 0; i < clgan_model_layers(m, CLGAN_DISCRIMINATOR); i++) {
+        clgan_layer_info info;
+        ck_assert(clgan_model_layer_info(m, CLGAN_DISCRIMINATOR, i, &info) == CLGAN_OK);
+        sum += info.params;
+    }
+    ck_assert_uint_eq(sum, 1231441);
+    /* What the paper's code declares, as parsed. */
+    const net_spec *d = &m->net[CLGAN_DISCRIMINATOR];
+    ck_assert_int_eq(d->layers[1].kind, LAYER_MAXOUT);
+    ck_assert_int_eq(d->layers[1].units, 240);
+    ck_assert_int_eq(d->layers[1].pieces, 5);
+    ck_assert_float_eq_tol(d->layers[0].keep, 0.8f, 1e-7f);
+    ck_assert_int_eq(m->net[CLGAN_GENERATOR].layers[4].bias, BIAS_LOGIT_DATA_MEAN);
+    ck_assert_int_eq(m->noise.dist, NOISE_UNIFORM);
+    ck_assert_float_eq_tol(m->noise.b, 1.7320508f, 1e-6f);
+    ck_assert_int_eq(m->train.batch, 100);
+    ck_assert_int_eq(m->train.opt[CLGAN_GENERATOR].kind, OPTIM_SGD);
+    ck_assert_float_eq_tol(m->train.opt[CLGAN_GENERATOR].decay, 1.000004f, 1e-7f);
+    ck_assert_float_eq_tol(m->train.opt[CLGAN_GENERATOR].momentum_final, 0.7f, 1e-7f);
+    ck_assert_int_eq(m->train.opt[CLGAN_GENERATOR].momentum_epochs, 250);
+    ck_assert_int_eq(m->data.start, 0);
+    ck_assert_int_eq(m->data.stop, 8000);
+    ck_assert_int_eq(m->data.shape.h, 28);
+    clgan_model_free(m);
+}
+END_TEST
+
+START_TEST(not_a_file) {
+    clgan_model *m;
+    ck_assert_int_eq(clgan_model_load(src_path("tests/data"), &m), CLGAN_ERR_IO);
+    ck_assert_msg(strstr(clgan_model_errmsg(m), "is a directory"), "%s", clgan_model_errmsg(m));
+    clgan_model_free(m);
+    ck_assert_int_eq(clgan_model_load(src_path("tests/data/no-such.yaml"), &m), CLGAN_ERR_IO);
+    ck_assert_msg(strstr(clgan_model_errmsg(m), "No such file"), "%s", clgan_model_errmsg(m));
+    clgan_model_free(m);
+}
+END_TEST
+
+/* IDX files the data section points at: header problems surface at the 'path' value. */
+static void write_file(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    ck_assert(f != NULL);
+    ck_assert(fwrite(data, 1, len, f) == len);
+    fclose(f);
+}
+
+START_TEST(idx_header_errors) {
+    char dir[] = "/tmp/clgan-yaml-XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    char yaml[256], img[256];
+    snprintf(yaml, sizeof yaml, "%s/m.yaml", dir);
+    snprintf(img, sizeof img, "%s/img.idx", dir);
+    char *base;
+    ck_assert(file_read_all(src_path("tests/data/tiny.yaml"), &base, NULL, NULL) == CLGAN_OK);
+    /* data: format idx over 2 "images" of 1x2 so the tiny model's shapes still fit */
+    char *at = strstr(base, "  format: ring_2d\n");
+    ck_assert(at != NULL);
+    char text[4096];
+    snprintf(text, sizeof text, "%.*s  format: idx\n  path: img.idx\n  stop: 2\n%s",
+             (int)(at - base), base, at + strlen("  format: ring_2d\n"));
+    write_file(yaml, text, strlen(text));
+    const unsigned char good[] = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 1, 2, 3, 4};
+    write_file(img, good, sizeof good);
+    clgan_model *m;
+    ck_assert_msg(clgan_model_load(yaml, &m) == CLGAN_OK, "%s", clgan_model_errmsg(m));
+    ck_assert_int_eq(m->data.count, 2);
+    clgan_model_free(m);
+
+    char prefix[512];
+    const unsigned char magic[] = {0x1f, 0x00, 8, 3, 0, 0, 0, 2};
+    write_file(img, magic, sizeof magic);
+    ck_assert_int_eq(clgan_model_load(yaml, &m), CLGAN_ERR_DATA);
+    snprintf(prefix, sizeof prefix, "%s:8:9: 'path' in 'data': %s/img.idx: not an IDX file", yaml,
+             dir);
+    ck_assert_msg(strncmp(clgan_model_errmsg(m), prefix, strlen(prefix)) == 0, "%s",
+                  clgan_model_errmsg(m));
+    clgan_model_free(m);
+
+    write_file(img, good, 10); /* header cut short */
+    ck_assert_int_eq(clgan_model_load(yaml, &m), CLGAN_ERR_DATA);
+    ck_assert_msg(strstr(clgan_model_errmsg(m), "truncated IDX header"), "%s",
+                  clgan_model_errmsg(m));
+    clgan_model_free(m);
+
+    unsigned char one[20];
+    memcpy(one, good, sizeof good);
+    one[7] = 1; /* only 1 image, but stop: 2 */
+    write_file(img, one, 19);
+    ck_assert_int_eq(clgan_model_load(yaml, &m), CLGAN_ERR_DATA);
+    snprintf(prefix, sizeof prefix, "%s:9:9: 'stop' in 'data': 2 is beyond the 1 images", yaml);
+    ck_assert_msg(strncmp(clgan_model_errmsg(m), prefix, strlen(prefix)) == 0, "%s",
+                  clgan_model_errmsg(m));
+    clgan_model_free(m);
+    free(base);
+    unlink(img);
+    unlink(yaml);
+    rmdir(dir);
+}
+END_TEST
+
+int main(int argc, char **argv) {
+    Suite *s = suite_create("model_yaml");
+    TCase *good = tcase_create("valid");
+    tcase_add_test(good, every_model_loads);
+    tcase_add_test(good, paper_model);
+    suite_add_tcase(s, good);
+    TCase *badc = tcase_create("malformed");
+    tcase_add_loop_test(badc, malformed_file, 0, (int)ARRAY_LEN(bad));
+    tcase_add_test(badc, not_a_file);
+    tcase_add_test(badc, idx_header_errors);
+    suite_add_tcase(s, badc);
+    return run_suite(s, argc, argv, 1);
+}
