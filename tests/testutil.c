@@ -46,7 +46,12 @@ double test_uniform(unsigned *state, double lo, double hi) {
 int run_suite(Suite *s, int argc, char **argv, int fork) {
     SRunner *sr = srunner_create(s);
     if (!fork) srunner_set_fork_status(sr, CK_NOFORK);
-    if (argc > 1) setenv("CK_RUN_CASE", argv[1], 1);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
+            setenv("CLGAN_DEVICE", argv[++i], 1); /* as clgan's --device */
+        else
+            setenv("CK_RUN_CASE", argv[i], 1);
+    }
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

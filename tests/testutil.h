@@ -26,7 +26,8 @@ void assert_close(const char *what, const float *got, const double *want, size_t
 /* Deterministic test numbers: uniform in [lo, hi) from a fixed-seed LCG. */
 double test_uniform(unsigned *state, double lo, double hi);
 
-/* Runs a suite; "forward" as argv[1] keeps only test cases whose name contains it. */
+/* Runs a suite. Arguments: a test case name runs only that case; --device SEL picks the device
+ * (as clgan's --device). */
 int run_suite(Suite *s, int argc, char **argv, int fork);
 
 #endif /* CLGAN_TESTUTIL_H */
