@@ -26,3 +26,40 @@ clgan_status idx_load(const char *path, long start, long stop, idx_header *h, fl
                       clgan_err *e);
 
 #endif /* CLGAN_DATA_H */
+
+/* ---- the training set of a model, on the host and on the device ---------------------------- */
+
+#include "device.h"
+#include "model.h"
+
+typedef struct dataset {
+    long n;             /* samples */
+    size_t cols;        /* values per sample */
+    shape3 shape;
+    float *host;        /* n x cols, row-major */
+    cl_mem buf;         /* the same on the device, uploaded once */
+    cl_mem perm;        /* this epoch's order of the samples */
+    uint32_t *perm_host[2];
+    cl_event perm_ev[2];
+    int perm_cur;
+    cl_kernel k_gather;
+    clgan_device *dev;
+    uint32_t key[2];    /* Philox key of the shuffles and synthetic draws */
+} dataset;
+
+/*
+ * Loads (idx) or draws (synthetic, from the seed) the model's training set on the host.
+ * Errors name the data file.
+ */
+clgan_status dataset_load(const clgan_model *m, uint64_t seed, dataset *ds, clgan_err *e);
+/* Uploads the set and creates the gather kernel. */
+clgan_status dataset_upload(dataset *ds, clgan_device *dev);
+void dataset_free(dataset *ds);
+/* Per-value mean of the set (malloc'd, cols floats). */
+float *dataset_mean(const dataset *ds);
+/* The order of epoch `epoch`: a Fisher-Yates shuffle from Philox stream `epoch`. */
+void dataset_shuffle(const dataset *ds, long epoch, uint32_t *perm);
+/* Makes `epoch`'s order current on the device (enqueued). */
+clgan_status dataset_begin_epoch(dataset *ds, long epoch);
+/* Enqueues acts[dst_off + r*cols + c] = sample perm[first + r], for r < rows. */
+clgan_status dataset_gather(dataset *ds, long first, int rows, cl_mem acts, size_t dst_off);

@@ -214,3 +214,16 @@ clgan_status net_draw_noise(net *n, const noise_spec *z, int batch, uint64_t *st
     if (st != CLGAN_OK) return st;
     return device_run1d(n->dev, n->k_noise, cnt, name);
 }
+
+clgan_status net_run_eval(net *n, const float *in, int rows, float *out) {
+    if (rows > n->capacity)
+        return err_set(&n->dev->err, CLGAN_ERR_ARG, "%d rows exceed the network's %d", rows,
+                       n->capacity);
+    clgan_status st = device_write(n->dev, n->acts, n->in.off * sizeof(float),
+                                   (size_t)rows * n->in.cols * sizeof(float), in, 1);
+    if (st == CLGAN_OK) st = net_forward(n, rows, 0);
+    if (st == CLGAN_OK)
+        st = device_read(n->dev, n->acts, n->out.off * sizeof(float),
+                         (size_t)rows * n->out.cols * sizeof(float), out);
+    return st;
+}

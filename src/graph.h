@@ -103,6 +103,12 @@ int net_logit_layer(const net *n);
 /* Fills slot 0 with noise of the model's prior from a fresh Philox stream (enqueued). */
 clgan_status net_draw_noise(net *n, const noise_spec *z, int batch, uint64_t *stream_used);
 
+/*
+ * Outside training: writes `rows` input rows from the host, runs the forward pass in evaluation
+ * mode (dropout off) and reads the output rows back. Waits for the device.
+ */
+clgan_status net_run_eval(net *n, const float *in, int rows, float *out);
+
 /* Helpers around kernels of any layer: run the elementwise kernel k on n values. */
 clgan_status net_kernel(net *n, const char *file, const char *name, cl_kernel *out);
 

@@ -128,6 +128,13 @@ struct clgan_model {
     train_spec train;
 };
 
+/*
+ * Parses model text as if read from `path` (relative data paths resolve against its folder).
+ * data_shape, if not NULL, is taken as the data's shape and the data file is not opened.
+ */
+clgan_status model_load_text(const char *path, const char *text, size_t len,
+                             const shape3 *data_shape, clgan_model **out);
+
 /* Names of layer kinds as written in YAML. */
 const char *layer_kind_name(layer_kind k);
 

@@ -37,6 +37,7 @@ typedef struct yctx {
     clgan_model *m;
     const char *path;
     int nodes;
+    const shape3 *data_shape; /* known shape: the data file is not opened */
 } yctx;
 
 static clgan_status yerr_at(yctx *c, int line, int col, clgan_status st, const char *fmt, ...)
@@ -572,6 +573,11 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
                         stop, start);
         d->start = start;
         d->stop = stop;
+        if (c->data_shape) { /* from a checkpoint: the data may live elsewhere by now */
+            d->shape = *c->data_shape;
+            d->count = stop > start ? stop - start : 0;
+            return CLGAN_OK;
+        }
         idx_header h;
         clgan_err e;
         err_clear(&e);
@@ -853,16 +859,18 @@ static void default_name(clgan_model *m) {
     if (dot && dot != m->name) *dot = '\0';
 }
 
-clgan_status clgan_model_load(const char *path, clgan_model **out) {
+clgan_status model_load_text(const char *path, const char *text, size_t len,
+                             const shape3 *data_shape, clgan_model **out) {
     clgan_model *m = calloc(1, sizeof *m);
     *out = m;
     if (!m) return CLGAN_ERR_NOMEM;
     snprintf(m->path, sizeof m->path, "%s", path);
     default_name(m);
-    yctx c = {m, path, 0};
-    size_t len;
-    clgan_status st = file_read_all(path, &m->yaml_text, &len, &m->err);
-    if (st != CLGAN_OK) return st;
+    m->yaml_text = malloc(len + 1);
+    if (!m->yaml_text) return err_set(&m->err, CLGAN_ERR_NOMEM, "out of memory");
+    memcpy(m->yaml_text, text, len);
+    m->yaml_text[len] = '\0';
+    yctx c = {m, m->path, 0, data_shape};
     if (len > (size_t)YAML_MAX_BYTES)
         return err_set(&m->err, CLGAN_ERR_YAML, "%s:1:1: model file is %zu bytes, over the %ld "
                        "byte limit", path, len, YAML_MAX_BYTES);
@@ -870,12 +878,31 @@ clgan_status clgan_model_load(const char *path, clgan_model **out) {
         return err_set(&m->err, CLGAN_ERR_YAML, "%s:1:1: not a text file (contains NUL bytes)",
                        path);
     ynode *root;
-    st = parse_tree(&c, m->yaml_text, len, &root);
+    clgan_status st = parse_tree(&c, m->yaml_text, len, &root);
     if (st != CLGAN_OK) return st;
     if (!root) return err_set(&m->err, CLGAN_ERR_YAML, "%s:1:1: empty model file", path);
     st = parse_root(&c, root);
     ynode_free(root);
     if (st == CLGAN_OK) err_clear(&m->err);
+    return st;
+}
+
+clgan_status clgan_model_load(const char *path, clgan_model **out) {
+    char *text;
+    size_t len;
+    clgan_err e;
+    err_clear(&e);
+    clgan_status st = file_read_all(path, &text, &len, &e);
+    if (st != CLGAN_OK) {
+        clgan_model *m = calloc(1, sizeof *m);
+        *out = m;
+        if (!m) return CLGAN_ERR_NOMEM;
+        snprintf(m->path, sizeof m->path, "%s", path);
+        m->err = e;
+        return st;
+    }
+    st = model_load_text(path, text, len, NULL, out);
+    free(text);
     return st;
 }
 

@@ -12,7 +12,14 @@
 
 #include <stdint.h>
 
-enum rng_tag { RNG_TAG_NOISE = 1, RNG_TAG_DROPOUT = 2, RNG_TAG_INIT = 3, RNG_TAG_SHUFFLE = 4 };
+enum rng_tag {
+    RNG_TAG_NOISE = 1,
+    RNG_TAG_DROPOUT = 2,
+    RNG_TAG_INIT = 3,
+    RNG_TAG_SHUFFLE = 4,
+    RNG_TAG_DATA = 5,
+    RNG_TAG_SAMPLE = 6
+};
 
 typedef struct rng_stream {
     uint32_t key[2];

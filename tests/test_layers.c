@@ -12,6 +12,7 @@
 #include "graph.h"
 #include "loss.h"
 #include "rng.h"
+#include "host_ref.h"
 #include "testutil.h"
 
 /* float32 device result vs double host reference */
@@ -23,72 +24,6 @@
 #define FD_STEP 1e-6
 
 static clgan_device *dev;
-
-/* ---- host reference ------------------------------------------------------------------------ */
-
-static double h_sigmoid(double x) {
-    return 1.0 / (1.0 + exp(-x));
-}
-
-/* Runs layers [0, upto) of n on x (batch rows) with parameters p; returns a malloc'd output. */
-static double *host_forward(const net *n, const double *p, const double *x, int batch, int train,
-                            int upto) {
-    size_t cols = n->in.cols;
-    double *cur = malloc((size_t)batch * cols * sizeof *cur);
-    memcpy(cur, x, (size_t)batch * cols * sizeof *cur);
-    for (int li = 0; li < upto; li++) {
-        const layer *l = &n->layers[li];
-        const layer_spec *s = l->spec;
-        size_t oc = l->y.cols;
-        double *out = calloc((size_t)batch * oc, sizeof *out);
-        switch (s->kind) {
-        case LAYER_DENSE:
-        case LAYER_MAXOUT: {
-            size_t zc = (size_t)s->n_bias, P = s->kind == LAYER_MAXOUT ? (size_t)s->pieces : 1;
-            for (int b = 0; b < batch; b++)
-                for (size_t u = 0; u < oc; u++) {
-                    double best = -INFINITY;
-                    for (size_t q = 0; q < P; q++) {
-                        size_t o = u * P + q;
-                        double z = p[l->b_off + o];
-                        for (size_t i = 0; i < cols; i++)
-                            z += p[l->w_off + o * cols + i] * cur[(size_t)b * cols + i];
-                        if (z > best) best = z;
-                    }
-                    out[(size_t)b * oc + u] = best;
-                }
-            (void)zc;
-            break;
-        }
-        case LAYER_DROPOUT: {
-            rng_stream rs = {{n->key[0], n->key[1]}, l->stream, RNG_TAG_DROPOUT};
-            for (size_t i = 0; i < (size_t)batch * oc; i++) {
-                double scale = !train ? 1.0 : rng_uniform01(&rs, i) < s->keep ? 1.0 / s->keep : 0.0;
-                out[i] = cur[i] * scale;
-            }
-            break;
-        }
-        default:
-            for (size_t i = 0; i < (size_t)batch * oc; i++) {
-                double v = cur[i];
-                out[i] = s->kind == LAYER_RELU         ? (v > 0 ? v : 0)
-                         : s->kind == LAYER_LEAKY_RELU ? (v > 0 ? v : s->slope * v)
-                         : s->kind == LAYER_TANH       ? tanh(v)
-                                                       : h_sigmoid(v);
-            }
-        }
-        free(cur);
-        cur = out;
-        cols = oc;
-    }
-    return cur;
-}
-
-static double dot(const double *a, const double *b, size_t n) {
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
-}
 
 /* ---- building test networks ---------------------------------------------------------------- */
 
@@ -312,9 +247,6 @@ END_TEST
 
 /* ---- loss ------------------------------------------------------------------------------------ */
 
-static double h_bce(double z, double t) {
-    return fmax(z, 0) - z * t + log1p(exp(-fabs(z)));
-}
 
 /* A small discriminator; the loss over 2m rows: m "real" (t_first), m "fake" (t_rest). */
 static void check_loss(float t_first, float t_rest, float sign, float weight_scale) {

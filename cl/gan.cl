@@ -1,0 +1,60 @@
+/*
+ * gan.cl - the training statistics, accumulated on the device and read once per log interval.
+ *
+ * stats[] slots: 0 sum of D losses, 1 sum of G losses, 2 sum of mean D(x), 3 sum of mean
+ * D(G(z)), 4 D steps, 5 G steps, 6 non-finite flag (1 once any loss or logit is NaN or Inf).
+ * Work size: exactly one work-group of GAN_STATS_WG work-items (a fixed summation order, so
+ * the figures are the same run after run).
+ */
+#ifndef GAN_STATS_WG
+#define GAN_STATS_WG 64
+#endif
+
+/*
+ * Adds one step: loss_scale * sum(loss[0..n)) to stats[slot_loss]; the mean of sigmoid(z) over
+ * rows [0, n_first) to stats[2] and over [n_first, n) to stats[3] if `probs` is set; one to the
+ * step counter stats[slot_count].
+ */
+__kernel void gan_stats(const __global float *restrict acts, uint z_off,
+                        const __global float *restrict loss, uint n, uint n_first,
+                        __global float *stats, uint slot_loss, uint slot_count, uint probs,
+                        float loss_scale) {
+    __local float sl[GAN_STATS_WG], s1[GAN_STATS_WG], s2[GAN_STATS_WG];
+    __local int bad[GAN_STATS_WG];
+    uint t = get_local_id(0);
+    float a = 0.0f, b = 0.0f, c = 0.0f;
+    int nf = 0;
+    for (uint i = t; i < n; i += GAN_STATS_WG) {
+        float z = acts[z_off + i], l = loss[i];
+        nf |= !isfinite(z) || !isfinite(l);
+        a += l;
+        float p = z >= 0.0f ? 1.0f / (1.0f + exp(-z)) : exp(z) / (1.0f + exp(z));
+        if (i < n_first)
+            b += p;
+        else
+            c += p;
+    }
+    sl[t] = a;
+    s1[t] = b;
+    s2[t] = c;
+    bad[t] = nf;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint s = GAN_STATS_WG / 2; s > 0; s >>= 1) {
+        if (t < s) {
+            sl[t] += sl[t + s];
+            s1[t] += s1[t + s];
+            s2[t] += s2[t + s];
+            bad[t] |= bad[t + s];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (t == 0) {
+        stats[slot_loss] += loss_scale * sl[0];
+        stats[slot_count] += 1.0f;
+        if (probs) {
+            if (n_first > 0) stats[2] += s1[0] / (float)n_first;
+            if (n > n_first) stats[3] += s2[0] / (float)(n - n_first);
+        }
+        if (bad[0]) stats[6] = 1.0f;
+    }
+}

@@ -1,0 +1,49 @@
+/*
+ * optim.cl - parameter updates over a network's whole parameter buffer, and the max column
+ * norm constraint. Layout: p, g and the state buffers are flat arrays of n floats.
+ * Work size: global >= n (one work-item per parameter), or >= rows for max_norm.
+ */
+
+/* Classic momentum (as pylearn2 and the paper's code): v = mu v - lr g;  p += v. */
+__kernel void sgd_momentum(__global float *p, const __global float *restrict g, __global float *v,
+                           uint n, float lr, float mu) {
+    uint i = get_global_id(0);
+    if (i >= n) return;
+    float vi = mu * v[i] - lr * g[i];
+    v[i] = vi;
+    p[i] += vi;
+}
+
+/*
+ * Adam (Kingma & Ba), as PyTorch computes it: m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+ * p -= lr * (m / bc1) / (sqrt(v / bc2) + eps), with bc1 = 1 - b1^t and bc2 = 1 - b2^t.
+ */
+__kernel void adam(__global float *p, const __global float *restrict g, __global float *m,
+                   __global float *v, uint n, float lr, float b1, float b2, float eps, float bc1,
+                   float bc2) {
+    uint i = get_global_id(0);
+    if (i >= n) return;
+    float gi = g[i];
+    float mi = b1 * m[i] + (1.0f - b1) * gi;
+    float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] -= lr * (mi / bc1) / (sqrt(vi / bc2) + eps);
+}
+
+/*
+ * Max norm per output unit: W[rows][cols] at p + w_off; a row (one unit's incoming weights,
+ * pylearn2's column) whose L2 norm exceeds max_norm is scaled back to it.
+ */
+__kernel void max_norm(__global float *p, uint w_off, uint rows, uint cols, float max_norm) {
+    uint r = get_global_id(0);
+    if (r >= rows) return;
+    __global float *w = p + w_off + (size_t)r * cols;
+    float s = 0.0f;
+    for (uint c = 0; c < cols; c++) s += w[c] * w[c];
+    float norm = sqrt(s);
+    if (norm > max_norm) {
+        float k = max_norm / (norm + 1e-7f);
+        for (uint c = 0; c < cols; c++) w[c] *= k;
+    }
+}

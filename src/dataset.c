@@ -1,0 +1,164 @@
+/*
+ * dataset.c - a model's training set: loaded from IDX or drawn from a synthetic distribution
+ * (from the seed, so identical everywhere), uploaded once, shuffled every epoch on the host by a
+ * Philox-driven Fisher-Yates, and gathered into minibatches on the device.
+ *
+ * The order array goes to the device with a non-blocking write from one of two host arrays;
+ * before an array is reused (two epochs later) its earlier write is waited for, which has long
+ * completed by then: the training step itself never waits.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data.h"
+#include "rng.h"
+
+static clgan_status synth(const data_spec *d, uint64_t seed, dataset *ds, clgan_err *e) {
+    ds->n = d->count;
+    ds->cols = (size_t)shape_size(d->shape);
+    ds->host = malloc((size_t)ds->n * ds->cols * sizeof(float));
+    if (!ds->host) return err_set(e, CLGAN_ERR_NOMEM, "out of memory for %ld samples", ds->n);
+    uint32_t key[2];
+    rng_key_from_seed(seed, key);
+    rng_stream s = {{key[0], key[1]}, 0, RNG_TAG_DATA};
+    for (long i = 0; i < ds->n; i++) {
+        uint64_t b = (uint64_t)i * 4; /* words b..b+3: component choice, two normals */
+        float u = rng_uniform01(&s, b);
+        float g0 = rng_normal(&s, b + 2, 0, 1), g1 = rng_normal(&s, b + 3, 0, 1);
+        int k = 0;
+        if (d->format == DATA_MIXTURE_1D) {
+            float acc = 0;
+            for (k = 0; k < d->n_comp - 1; k++) {
+                acc += d->weight[k];
+                if (u < acc) break;
+            }
+        } else if (d->format == DATA_RING_2D) {
+            k = (int)(u * (float)d->n_comp);
+            if (k >= d->n_comp) k = d->n_comp - 1;
+        }
+        if (d->format == DATA_RING_2D) {
+            double a = 6.283185307179586 * k / d->n_comp;
+            ds->host[2 * i] = (float)(d->radius * cos(a)) + d->stddev[0] * g0;
+            ds->host[2 * i + 1] = (float)(d->radius * sin(a)) + d->stddev[0] * g1;
+        } else {
+            ds->host[i] = d->mean[k] + d->stddev[k] * g0;
+        }
+    }
+    return CLGAN_OK;
+}
+
+clgan_status dataset_load(const clgan_model *m, uint64_t seed, dataset *ds, clgan_err *e) {
+    memset(ds, 0, sizeof *ds);
+    const data_spec *d = &m->data;
+    ds->shape = d->shape;
+    rng_key_from_seed(seed, ds->key);
+    clgan_status st;
+    if (d->format == DATA_IDX) {
+        idx_header h;
+        st = idx_load(d->path, d->start, d->stop, &h, &ds->host, e);
+        if (st != CLGAN_OK) return st;
+        ds->n = d->stop - d->start;
+        ds->cols = (size_t)shape_size(d->shape);
+        size_t file_cols = 1;
+        for (int i = 1; i < h.ndim; i++) file_cols *= h.dims[i];
+        if (file_cols != ds->cols) {
+            dataset_free(ds);
+            return err_set(e, CLGAN_ERR_DATA, "%s: samples of %zu values, the model expects %zu",
+                           d->path, file_cols, ds->cols);
+        }
+    } else {
+        st = synth(d, seed, ds, e);
+        if (st != CLGAN_OK) return st;
+    }
+    if (ds->n < m->train.batch) {
+        long n = ds->n;
+        dataset_free(ds);
+        return err_set(e, CLGAN_ERR_DATA, "%s: %ld samples, fewer than one batch of %d",
+                       d->format == DATA_IDX ? d->path : "synthetic data", n, m->train.batch);
+    }
+    for (int i = 0; i < 2; i++) {
+        ds->perm_host[i] = malloc((size_t)ds->n * sizeof(uint32_t));
+        if (!ds->perm_host[i]) {
+            dataset_free(ds);
+            return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+        }
+    }
+    return CLGAN_OK;
+}
+
+clgan_status dataset_upload(dataset *ds, clgan_device *dev) {
+    ds->dev = dev;
+    size_t bytes = (size_t)ds->n * ds->cols * sizeof(float);
+    clgan_status st = device_alloc(dev, bytes, "the training set", &ds->buf);
+    if (st == CLGAN_OK) st = device_write(dev, ds->buf, 0, bytes, ds->host, 1);
+    if (st == CLGAN_OK)
+        st = device_alloc(dev, (size_t)ds->n * sizeof(uint32_t), "the epoch order", &ds->perm);
+    if (st == CLGAN_OK) st = device_kernel(dev, "cl/data.cl", "gather_rows", &ds->k_gather);
+    return st;
+}
+
+void dataset_free(dataset *ds) {
+    for (int i = 0; i < 2; i++) {
+        if (ds->perm_ev[i]) {
+            clWaitForEvents(1, &ds->perm_ev[i]);
+            clReleaseEvent(ds->perm_ev[i]);
+        }
+        free(ds->perm_host[i]);
+    }
+    if (ds->k_gather) clReleaseKernel(ds->k_gather);
+    if (ds->buf) clReleaseMemObject(ds->buf);
+    if (ds->perm) clReleaseMemObject(ds->perm);
+    free(ds->host);
+    memset(ds, 0, sizeof *ds);
+}
+
+float *dataset_mean(const dataset *ds) {
+    double *acc = calloc(ds->cols, sizeof *acc);
+    float *mean = malloc(ds->cols * sizeof *mean);
+    if (!acc || !mean) {
+        free(acc);
+        free(mean);
+        return NULL;
+    }
+    for (long i = 0; i < ds->n; i++)
+        for (size_t j = 0; j < ds->cols; j++) acc[j] += ds->host[(size_t)i * ds->cols + j];
+    for (size_t j = 0; j < ds->cols; j++) mean[j] = (float)(acc[j] / (double)ds->n);
+    free(acc);
+    return mean;
+}
+
+void dataset_shuffle(const dataset *ds, long epoch, uint32_t *perm) {
+    rng_stream s = {{ds->key[0], ds->key[1]}, (uint64_t)epoch, RNG_TAG_SHUFFLE};
+    for (long i = 0; i < ds->n; i++) perm[i] = (uint32_t)i;
+    for (long i = ds->n - 1; i > 0; i--) {
+        uint32_t j = (uint32_t)(((uint64_t)rng_bits(&s, (uint64_t)i) * (uint64_t)(i + 1)) >> 32);
+        uint32_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+clgan_status dataset_begin_epoch(dataset *ds, long epoch) {
+    int cur = ds->perm_cur = (int)(epoch & 1);
+    if (ds->perm_ev[cur]) {
+        cl_int rc = clWaitForEvents(1, &ds->perm_ev[cur]); /* two epochs old: long complete */
+        clReleaseEvent(ds->perm_ev[cur]);
+        ds->perm_ev[cur] = NULL;
+        if (rc != CL_SUCCESS) return err_cl(&ds->dev->err, rc, "clWaitForEvents", "epoch order");
+    }
+    dataset_shuffle(ds, epoch, ds->perm_host[cur]);
+    cl_int rc = clEnqueueWriteBuffer(ds->dev->queue, ds->perm, CL_FALSE, 0,
+                                     (size_t)ds->n * sizeof(uint32_t), ds->perm_host[cur], 0, NULL,
+                                     &ds->perm_ev[cur]);
+    if (rc != CL_SUCCESS) return err_cl(&ds->dev->err, rc, "clEnqueueWriteBuffer", "epoch order");
+    return CLGAN_OK;
+}
+
+clgan_status dataset_gather(dataset *ds, long first, int rows, cl_mem acts, size_t dst_off) {
+    cl_uint f = (cl_uint)first, r = (cl_uint)rows, c = (cl_uint)ds->cols, off = (cl_uint)dst_off;
+    karg a[] = {KA(ds->buf), KA(ds->perm), KA(f), KA(r), KA(c), KA(acts), KA(off)};
+    clgan_status st = device_set_args(ds->dev, ds->k_gather, "gather_rows", a, 7);
+    if (st != CLGAN_OK) return st;
+    return device_run1d(ds->dev, ds->k_gather, (size_t)rows * ds->cols, "gather_rows");
+}

@@ -1,0 +1,178 @@
+/*
+ * gan.c - Algorithm 1. Owns the two networks, their optimizers, the loss and the statistics;
+ * borrows the device, the model and the uploaded dataset.
+ *
+ * Buffers in play: D has room for 2m rows. A D step gathers m real rows into D's input rows
+ * [0, m) and copies G's m outputs into rows [m, 2m). A G step copies G's outputs into D's rows
+ * [0, m), backpropagates D's loss to D's input and copies that gradient into G's output slot.
+ */
+#include "gan.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static clgan_status copy_rows(clgan_device *dev, cl_mem src, size_t src_off, cl_mem dst,
+                              size_t dst_off, size_t count, const char *what) {
+    cl_int rc = clEnqueueCopyBuffer(dev->queue, src, dst, src_off * sizeof(float),
+                                    dst_off * sizeof(float), count * sizeof(float), 0, NULL, NULL);
+    if (rc != CL_SUCCESS) return err_cl(&dev->err, rc, "clEnqueueCopyBuffer", "%s", what);
+    return CLGAN_OK;
+}
+
+clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, dataset *data,
+                          int sample_rows) {
+    memset(t, 0, sizeof *t);
+    t->dev = dev;
+    t->m = m;
+    t->data = data;
+    int batch = m->train.batch;
+    t->sample_capacity = sample_rows > batch ? sample_rows : batch;
+    uint64_t seed = m->train.seed;
+    clgan_status st = net_create(dev, m, CLGAN_GENERATOR, t->sample_capacity, seed, &t->g);
+    if (st == CLGAN_OK) st = net_create(dev, m, CLGAN_DISCRIMINATOR, 2 * batch, seed, &t->d);
+    if (st != CLGAN_OK) goto fail;
+    t->g->stream_next = &t->stream;
+    t->d->stream_next = &t->stream;
+    float *mean = dataset_mean(data);
+    st = net_init_params(t->g, mean);
+    free(mean);
+    if (st == CLGAN_OK) st = net_init_params(t->d, NULL);
+    if (st == CLGAN_OK) st = optim_init(&t->opt[0], t->g, &m->train.opt[CLGAN_GENERATOR]);
+    if (st == CLGAN_OK) st = optim_init(&t->opt[1], t->d, &m->train.opt[CLGAN_DISCRIMINATOR]);
+    if (st == CLGAN_OK) st = loss_init(dev, 2 * batch, &t->loss);
+    if (st == CLGAN_OK) st = device_kernel(dev, "cl/gan.cl", "gan_stats", &t->k_stats);
+    if (st == CLGAN_OK) st = device_alloc(dev, STAT_COUNT * sizeof(float), "statistics", &t->stats);
+    if (st == CLGAN_OK) st = device_fill(dev, t->stats, 0, STAT_COUNT * sizeof(float));
+    if (st != CLGAN_OK) goto fail;
+    t->batches_per_epoch = data->n / batch;
+    st = dataset_begin_epoch(data, 0);
+    if (st != CLGAN_OK) goto fail;
+    return CLGAN_OK;
+fail:
+    trainer_free(t);
+    return st;
+}
+
+void trainer_free(trainer *t) {
+    if (t->dev && t->dev->queue) clFinish(t->dev->queue);
+    optim_free(&t->opt[0]);
+    optim_free(&t->opt[1]);
+    loss_free(&t->loss);
+    if (t->k_stats) clReleaseKernel(t->k_stats);
+    if (t->stats) clReleaseMemObject(t->stats);
+    net_free(t->g);
+    net_free(t->d);
+    t->g = t->d = NULL;
+    t->k_stats = NULL;
+    t->stats = NULL;
+}
+
+clgan_status trainer_seek(trainer *t) {
+    return dataset_begin_epoch(t->data, t->epoch);
+}
+
+static clgan_status add_stats(trainer *t, int n, int n_first, int slot_loss, int slot_count,
+                              int probs, float loss_scale) {
+    tensor z = net_logits(t->d);
+    cl_uint z_off = (cl_uint)z.off, cnt = (cl_uint)n, nf = (cl_uint)n_first,
+            sl = (cl_uint)slot_loss, sc = (cl_uint)slot_count, pr = (cl_uint)probs;
+    karg a[] = {KA(t->d->acts), KA(z_off), KA(t->loss.values), KA(cnt), KA(nf),
+                KA(t->stats),   KA(sl),    KA(sc),             KA(pr),  KA(loss_scale)};
+    clgan_status st = device_set_args(t->dev, t->k_stats, "gan_stats", a, 10);
+    if (st != CLGAN_OK) return st;
+    size_t global = 64, local = 64;
+    cl_int rc = clEnqueueNDRangeKernel(t->dev->queue, t->k_stats, 1, NULL, &global, &local, 0, NULL,
+                                       NULL);
+    if (rc != CL_SUCCESS) return err_cl(&t->dev->err, rc, "clEnqueueNDRangeKernel", "gan_stats");
+    return CLGAN_OK;
+}
+
+/* Noise into G's input, G forward: G's output holds m fresh samples. */
+static clgan_status generate(trainer *t, int m) {
+    clgan_status st = net_draw_noise(t->g, &t->m->noise, m, NULL);
+    if (st == CLGAN_OK) st = net_forward(t->g, m, 1);
+    return st;
+}
+
+static clgan_status d_step(trainer *t) {
+    const int m = t->m->train.batch;
+    net *g = t->g, *d = t->d;
+    clgan_status st;
+    if (t->batch_in_epoch >= t->batches_per_epoch) {
+        t->epoch++;
+        t->batch_in_epoch = 0;
+        if ((st = dataset_begin_epoch(t->data, t->epoch)) != CLGAN_OK) return st;
+    }
+    size_t cols = d->in.cols;
+    st = dataset_gather(t->data, t->batch_in_epoch * m, m, d->acts, d->in.off);
+    t->batch_in_epoch++;
+    if (st == CLGAN_OK) st = generate(t, m);
+    if (st == CLGAN_OK)
+        st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off + (size_t)m * cols,
+                       (size_t)m * cols, "G(z) into D's input");
+    if (st == CLGAN_OK) st = net_forward(d, 2 * m, 1);
+    /* D ascends log D(x) + log(1 - D(G(z))): it descends BCE with targets 1 (real), 0 (fake). */
+    float real_target = 1.0f - t->m->train.label_smoothing, scale = 1.0f / (float)m;
+    if (st == CLGAN_OK) st = loss_bce(&t->loss, d, 2 * m, m, real_target, 0.0f, 1.0f, scale);
+    if (st == CLGAN_OK) st = add_stats(t, 2 * m, m, STAT_D_LOSS, STAT_N_D, 1, scale);
+    if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), 2 * m, 0, 1);
+    if (st == CLGAN_OK) st = optim_step(&t->opt[1], t->epoch);
+    return st;
+}
+
+static clgan_status g_step(trainer *t) {
+    const int m = t->m->train.batch;
+    net *g = t->g, *d = t->d;
+    size_t cols = d->in.cols;
+    clgan_status st = generate(t, m);
+    if (st == CLGAN_OK)
+        st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off, (size_t)m * cols,
+                       "G(z) into D's input");
+    if (st == CLGAN_OK) st = net_forward(d, m, 1);
+    /* non-saturating: G descends -log D(G(z)) = BCE(target 1); minimax: log(1 - D(G(z))). */
+    int minimax = t->m->train.g_loss == G_LOSS_MINIMAX;
+    float scale = 1.0f / (float)m;
+    if (st == CLGAN_OK)
+        st = loss_bce(&t->loss, d, m, 0, 0.0f, minimax ? 0.0f : 1.0f, minimax ? -1.0f : 1.0f,
+                      scale);
+    if (st == CLGAN_OK) st = add_stats(t, m, 0, STAT_G_LOSS, STAT_N_G, 0, scale);
+    if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), m, 1, 0); /* no dW for D */
+    if (st == CLGAN_OK)
+        st = copy_rows(t->dev, d->deltas, d->din.off, g->deltas, g->dout.off, (size_t)m * cols,
+                       "dL/dG(z) into G's output gradient");
+    if (st == CLGAN_OK) st = net_backward(g, g->n_layers - 1, m, 0, 1);
+    if (st == CLGAN_OK) st = optim_step(&t->opt[0], t->epoch);
+    return st;
+}
+
+clgan_status trainer_iteration(trainer *t) {
+    for (int i = 0; i < t->m->train.k; i++) {
+        clgan_status st = d_step(t);
+        if (st != CLGAN_OK) return st;
+    }
+    clgan_status st = g_step(t);
+    if (st == CLGAN_OK) t->iter++;
+    return st;
+}
+
+clgan_status trainer_read_stats(trainer *t, gan_stats *out) {
+    float s[STAT_COUNT];
+    clgan_status st = device_read(t->dev, t->stats, 0, sizeof s, s);
+    if (st == CLGAN_OK) st = device_fill(t->dev, t->stats, 0, sizeof s);
+    if (st != CLGAN_OK) return st;
+    memset(out, 0, sizeof *out);
+    out->d_steps = (long)s[STAT_N_D];
+    out->g_steps = (long)s[STAT_N_G];
+    double nd = out->d_steps > 0 ? (double)out->d_steps : 1, ng = out->g_steps > 0 ? out->g_steps : 1;
+    out->d_loss = s[STAT_D_LOSS] / nd;
+    out->g_loss = s[STAT_G_LOSS] / ng;
+    out->d_real = s[STAT_D_REAL] / nd;
+    out->d_fake = s[STAT_D_FAKE] / nd;
+    out->nonfinite = s[STAT_NONFINITE] != 0 || !isfinite(out->d_loss) || !isfinite(out->g_loss);
+    return CLGAN_OK;
+}
+
+clgan_status trainer_generate(trainer *t, const float *z, int rows, float *out) {
+    return net_run_eval(t->g, z, rows, out);
+}

@@ -1,0 +1,67 @@
+/*
+ * gan.h - the adversarial training loop of Goodfellow et al. (2014), Algorithm 1, on a device.
+ *
+ * One iteration: k discriminator steps, each on m real samples (a minibatch of this epoch's
+ * order) and m samples of G from fresh noise, in one batch of 2m through D; then one generator
+ * step on m fresh noise samples, backpropagated through D without D's weight gradients.
+ * Everything is enqueued; the statistics come back only through trainer_read_stats.
+ *
+ * Philox streams are taken from one counter in a fixed order, so a run is reproducible and
+ * resumable: per D step the noise, then G's dropout layers, then D's; per G step the same.
+ */
+#ifndef CLGAN_GAN_H
+#define CLGAN_GAN_H
+
+#include "data.h"
+#include "loss.h"
+#include "optim.h"
+
+enum { STAT_D_LOSS, STAT_G_LOSS, STAT_D_REAL, STAT_D_FAKE, STAT_N_D, STAT_N_G, STAT_NONFINITE,
+       STAT_COUNT };
+
+typedef struct gan_stats {
+    double d_loss, g_loss;   /* mean per step since the last read */
+    double d_real, d_fake;   /* mean D(x), mean D(G(z)) over the D steps */
+    long d_steps, g_steps;
+    int nonfinite;
+} gan_stats;
+
+typedef struct trainer {
+    clgan_device *dev;
+    const clgan_model *m;
+    dataset *data;           /* borrowed, uploaded */
+    net *g, *d;
+    loss loss;
+    optim opt[2];
+    cl_mem stats;
+    cl_kernel k_stats;
+    uint64_t stream;         /* next Philox stream */
+    uint64_t iter;           /* iterations done */
+    long epoch;              /* current epoch (0-based) */
+    long batch_in_epoch;     /* next minibatch of the epoch */
+    long batches_per_epoch;
+    int sample_capacity;     /* rows of G available for sampling */
+} trainer;
+
+/*
+ * Builds both networks (G with room for `sample_rows` rows too), optimizers, loss and stats on
+ * dev, draws the initial parameters from the seed, and starts epoch 0. The dataset must be
+ * uploaded to dev. Messages go to dev->err.
+ */
+clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, dataset *data,
+                          int sample_rows);
+void trainer_free(trainer *t);
+
+/* Enqueues one iteration of Algorithm 1. */
+clgan_status trainer_iteration(trainer *t);
+
+/* The sync point: waits for the device, reads and resets the accumulated statistics. */
+clgan_status trainer_read_stats(trainer *t, gan_stats *out);
+
+/* Re-positions the data order after a resume (epoch and batch_in_epoch set). */
+clgan_status trainer_seek(trainer *t);
+
+/* Runs G in evaluation mode on `rows` noise vectors z (host, rows x dim); out gets G(z). */
+clgan_status trainer_generate(trainer *t, const float *z, int rows, float *out);
+
+#endif /* CLGAN_GAN_H */

@@ -1,0 +1,34 @@
+/*
+ * optim.h - the optimizer of one network: SGD with momentum or Adam over the network's whole
+ * parameter buffer, learning-rate schedules, the momentum ramp and the max-norm constraint.
+ * Owns its state buffers (velocity, or first and second moments) and kernels; borrows the net.
+ */
+#ifndef CLGAN_OPTIM_H
+#define CLGAN_OPTIM_H
+
+#include "graph.h"
+
+typedef struct optim {
+    const optim_spec *spec;
+    net *n;
+    cl_mem s1, s2;  /* sgd: velocity, -; adam: m, v */
+    cl_kernel k_update, k_norm;
+    uint64_t t;     /* updates applied so far */
+} optim;
+
+clgan_status optim_init(optim *o, net *n, const optim_spec *spec);
+void optim_free(optim *o);
+
+/* The learning rate and momentum of update number t (0-based) in epoch `epoch` (0-based). */
+double optim_lr(const optim_spec *s, uint64_t t);
+double optim_momentum(const optim_spec *s, long epoch);
+
+/* Enqueues one update from n->grads, then the max-norm constraint if the spec asks for it. */
+clgan_status optim_step(optim *o, long epoch);
+
+/* Number of state tensors per parameter (sgd 1, adam 2) and their names in checkpoints. */
+int optim_state_count(const optim *o);
+const char *optim_state_name(const optim *o, int i);
+cl_mem optim_state_buf(const optim *o, int i);
+
+#endif /* CLGAN_OPTIM_H */

@@ -1,0 +1,667 @@
+/*
+ * test_gan.c - training: the IDX reader, optimizer steps and one full iteration of Algorithm 1
+ * against host references, the exact-resume property, and checkpoints (round trip, refusal of
+ * damaged files, an interrupted write never replacing a good checkpoint).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "checkpoint.h"
+#include "host_ref.h"
+#include "rng.h"
+#include "testutil.h"
+
+#define FWD_RTOL 1e-5
+#define FWD_ATOL 1e-6
+/* parameters after a step: device (float gradients) vs host (finite differences in double) */
+#define STEP_RTOL 1e-4
+#define STEP_ATOL 2e-6
+#define FD_STEP 1e-6
+
+static clgan_device *dev;
+static void setup(void) {
+    dev = test_device();
+}
+static void teardown(void) {
+    clgan_device_free(dev);
+}
+
+static char tmpdir[64];
+static const char *tmp(const char *name) {
+    static char buf[4][256];
+    static int k;
+    if (!tmpdir[0]) {
+        snprintf(tmpdir, sizeof tmpdir, "/tmp/clgan-gan-XXXXXX");
+        ck_assert(mkdtemp(tmpdir) != NULL);
+    }
+    char *b = buf[k++ % 4];
+    snprintf(b, 256, "%s/%s", tmpdir, name);
+    return b;
+}
+
+/* ---- IDX ----------------------------------------------------------------------------------- */
+
+static void write_bytes(const char *path, const unsigned char *b, size_t n, int gz) {
+    if (gz) {
+        gzFile f = gzopen(path, "wb");
+        ck_assert(f != NULL);
+        ck_assert_int_eq(gzwrite(f, b, (unsigned)n), (int)n);
+        gzclose(f);
+    } else {
+        FILE *f = fopen(path, "wb");
+        ck_assert(f != NULL);
+        ck_assert(fwrite(b, 1, n, f) == n);
+        fclose(f);
+    }
+}
+
+/* 5 images of 2x3 with pixel value 10 * image + pixel */
+static size_t make_idx(unsigned char *b) {
+    const unsigned char hdr[16] = {0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 2, 0, 0, 0, 3};
+    memcpy(b, hdr, 16);
+    for (int i = 0; i < 30; i++) b[16 + i] = (unsigned char)(10 * (i / 6) + i % 6);
+    return 46;
+}
+
+START_TEST(idx_round_trip) {
+    unsigned char b[64];
+    size_t n = make_idx(b);
+    for (int gz = 0; gz < 2; gz++) {
+        const char *p = tmp(gz ? "a.idx.gz" : "a.idx");
+        write_bytes(p, b, n, gz);
+        idx_header h;
+        float *px;
+        clgan_err e;
+        ck_assert_msg(idx_load(p, 1, 4, &h, &px, &e) == CLGAN_OK, "%s", e.msg);
+        ck_assert_int_eq(h.ndim, 3);
+        ck_assert_uint_eq(h.dims[0], 5);
+        ck_assert_uint_eq(h.dims[2], 3);
+        for (int i = 0; i < 18; i++) {
+            float want = (float)(10 * (1 + i / 6) + i % 6) / 255.0f;
+            ck_assert_float_eq_tol(px[i], want, 1e-7f);
+        }
+        free(px);
+    }
+}
+END_TEST
+
+START_TEST(idx_rejects_bad_files) {
+    unsigned char b[64];
+    size_t n = make_idx(b);
+    idx_header h;
+    float *px;
+    clgan_err e;
+    const char *p = tmp("bad.idx");
+    write_bytes(p, b, n - 1, 0); /* truncated */
+    ck_assert_int_eq(idx_load(p, 0, -1, &h, &px, &e), CLGAN_ERR_DATA);
+    ck_assert_msg(strstr(e.msg, "truncated: item 4 of 5"), "%s", e.msg);
+    write_bytes(p, b, n, 1); /* truncated gzip stream */
+    FILE *f = fopen(p, "r+b");
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fclose(f);
+    ck_assert(truncate(p, sz - 12) == 0);
+    ck_assert_int_eq(idx_load(p, 0, -1, &h, &px, &e), CLGAN_ERR_DATA);
+    ck_assert_msg(strncmp(e.msg, p, strlen(p)) == 0 && strstr(e.msg, "truncated"), "%s", e.msg);
+    unsigned char w[64];
+    memcpy(w, b, n);
+    w[2] = 0x0D; /* float data: not read */
+    write_bytes(p, w, n, 0);
+    ck_assert_int_eq(idx_load(p, 0, -1, &h, &px, &e), CLGAN_ERR_DATA);
+    ck_assert_msg(strstr(e.msg, "value type 0x0d"), "%s", e.msg);
+    w[2] = 8;
+    w[0] = 0x1f; /* wrong magic */
+    write_bytes(p, w, n, 0);
+    ck_assert_int_eq(idx_load(p, 0, -1, &h, &px, &e), CLGAN_ERR_DATA);
+    ck_assert_msg(strstr(e.msg, "not an IDX file"), "%s", e.msg);
+    memcpy(w, b, n);
+    w[n] = 7; /* one byte too many: wrong size */
+    write_bytes(p, w, n + 1, 0);
+    ck_assert_int_eq(idx_load(p, 0, -1, &h, &px, &e), CLGAN_ERR_DATA);
+    ck_assert_msg(strstr(e.msg, "trailing bytes"), "%s", e.msg);
+    write_bytes(p, b, n, 0);
+    ck_assert_int_eq(idx_load(p, 3, 9, &h, &px, &e), CLGAN_ERR_DATA); /* range beyond */
+    ck_assert_int_eq(idx_load(tmp("missing.idx"), 0, -1, &h, &px, &e), CLGAN_ERR_IO);
+}
+END_TEST
+
+/* ---- optimizers ----------------------------------------------------------------------------- */
+
+static const layer_spec opt_layers[] = {{.kind = LAYER_DENSE, .units = 3}};
+
+static void check_optim(optim_spec spec, int steps) {
+    clgan_model *m = calloc(1, sizeof *m);
+    net_spec *ns = &m->net[0];
+    ns->layers = calloc(1, sizeof *ns->layers);
+    ns->layers[0] = opt_layers[0];
+    ns->n_layers = 1;
+    ns->in = (shape3){4, 1, 1};
+    ck_assert(net_infer(m, ns, "t") == CLGAN_OK);
+    net *n;
+    ck_assert(net_create(dev, m, CLGAN_GENERATOR, 2, 1, &n) == CLGAN_OK);
+    optim o;
+    ck_assert_msg(optim_init(&o, n, &spec) == CLGAN_OK, "%s", dev->err.msg);
+    size_t np = n->n_params;
+    float *p = calloc(np, sizeof *p), *g = calloc(np, sizeof *g), *got = calloc(np, sizeof *got);
+    double *hp = calloc(np, sizeof *hp), *s1 = calloc(np, sizeof *s1), *s2 = calloc(np, sizeof *s2);
+    unsigned seed = 9;
+    const layer *l = &n->layers[0];
+    for (size_t i = 0; i < np; i++) {
+        int used = (i >= l->w_off && i < l->w_off + 12) || (i >= l->b_off && i < l->b_off + 3);
+        p[i] = used ? (float)test_uniform(&seed, -2, 2) : 0;
+        hp[i] = p[i];
+    }
+    ck_assert(device_write(dev, n->params, 0, np * 4, p, 1) == CLGAN_OK);
+    for (int t = 0; t < steps; t++) {
+        for (size_t i = 0; i < np; i++) g[i] = p[i] != 0 ? (float)test_uniform(&seed, -1, 1) : 0;
+        ck_assert(device_write(dev, n->grads, 0, np * 4, g, 1) == CLGAN_OK);
+        ck_assert(optim_step(&o, 3) == CLGAN_OK);
+        double lr = optim_lr(&spec, (uint64_t)t);
+        for (size_t i = 0; i < np; i++) {
+            if (spec.kind == OPTIM_SGD) {
+                s1[i] = optim_momentum(&spec, 3) * s1[i] - lr * g[i];
+                hp[i] += s1[i];
+            } else {
+                s1[i] = spec.beta1 * s1[i] + (1 - spec.beta1) * g[i];
+                s2[i] = spec.beta2 * s2[i] + (1 - spec.beta2) * (double)g[i] * g[i];
+                double bc1 = 1 - pow(spec.beta1, t + 1), bc2 = 1 - pow(spec.beta2, t + 1);
+                hp[i] -= lr * (s1[i] / bc1) / (sqrt(s2[i] / bc2) + spec.eps);
+            }
+        }
+        if (spec.max_col_norm > 0)
+            for (int r = 0; r < 3; r++) {
+                double s = 0;
+                for (int c = 0; c < 4; c++) s += hp[l->w_off + r * 4 + c] * hp[l->w_off + r * 4 + c];
+                double norm = sqrt(s);
+                if (norm > spec.max_col_norm)
+                    for (int c = 0; c < 4; c++) hp[l->w_off + r * 4 + c] *= spec.max_col_norm / (norm + 1e-7);
+            }
+    }
+    ck_assert(device_read(dev, n->params, 0, np * 4, got) == CLGAN_OK);
+    assert_close("params after steps", got, hp, np, 1e-5, 1e-6);
+    if (spec.max_col_norm > 0)
+        for (int r = 0; r < 3; r++) {
+            double s = 0;
+            for (int c = 0; c < 4; c++) s += (double)got[l->w_off + r * 4 + c] * got[l->w_off + r * 4 + c];
+            ck_assert(sqrt(s) <= spec.max_col_norm * (1 + 1e-5));
+        }
+    free(p);
+    free(g);
+    free(got);
+    free(hp);
+    free(s1);
+    free(s2);
+    optim_free(&o);
+    net_free(n);
+    clgan_model_free(m);
+}
+
+START_TEST(sgd_momentum_step) {
+    optim_spec s = {.kind = OPTIM_SGD, .lr = 0.1f, .schedule = LR_EXPONENTIAL, .decay = 1.5f,
+                    .lr_min = 0.05f, .momentum = 0.5f, .momentum_final = 0.7f,
+                    .momentum_epochs = 10};
+    check_optim(s, 3); /* epoch 3: momentum 0.56; lr 0.1, 0.0667, floor 0.05 */
+    ck_assert_double_eq_tol(optim_momentum(&s, 3), 0.56, 1e-7);
+    ck_assert_double_eq_tol(optim_momentum(&s, 20), 0.7, 1e-7);
+    ck_assert_double_eq_tol(optim_lr(&s, 2), 0.05, 1e-9);
+}
+END_TEST
+
+START_TEST(adam_step) {
+    optim_spec s = {.kind = OPTIM_ADAM, .lr = 0.01f, .beta1 = 0.5f, .beta2 = 0.999f, .eps = 1e-8f};
+    check_optim(s, 3);
+}
+END_TEST
+
+START_TEST(max_col_norm_step) {
+    optim_spec s = {.kind = OPTIM_SGD, .lr = 0.5f, .momentum = 0.0f, .max_col_norm = 1.0f};
+    check_optim(s, 2);
+}
+END_TEST
+
+START_TEST(linear_schedule) {
+    optim_spec s = {.kind = OPTIM_SGD, .lr = 1.0f, .schedule = LR_LINEAR, .decay_steps = 10,
+                    .lr_min = 0.0f};
+    ck_assert_double_eq_tol(optim_lr(&s, 0), 1.0, 1e-9);
+    ck_assert_double_eq_tol(optim_lr(&s, 5), 0.5, 1e-7);
+    ck_assert_double_eq_tol(optim_lr(&s, 50), 0.0, 1e-9);
+}
+END_TEST
+
+/* ---- Algorithm 1 against the host --------------------------------------------------------- */
+
+static clgan_model *load(const char *rel) {
+    clgan_model *m;
+    ck_assert_msg(clgan_model_load(src_path(rel), &m) == CLGAN_OK, "%s", clgan_model_errmsg(m));
+    return m;
+}
+
+static double *read_params(net *n) {
+    float *f = malloc(n->n_params * sizeof *f);
+    ck_assert(device_read(dev, n->params, 0, n->n_params * sizeof *f, f) == CLGAN_OK);
+    double *d = malloc(n->n_params * sizeof *d);
+    for (size_t i = 0; i < n->n_params; i++) d[i] = f[i];
+    free(f);
+    return d;
+}
+
+typedef struct host_gan {
+    trainer *t;
+    double *pg, *pd, *vg, *vd; /* parameters and SGD velocities */
+    uint64_t stream;
+    long epoch, batch;
+    uint32_t *perm;
+} host_gan;
+
+/* Streams of one pass through G (train) then D (train): dropout layers in order. */
+static void take_streams(host_gan *h, const net *n, uint64_t *s) {
+    for (int i = 0; i < n->n_layers; i++) s[i] = n->layers[i].spec->kind == LAYER_DROPOUT ? h->stream++ : 0;
+}
+
+static double *host_noise(host_gan *h, int m) {
+    const noise_spec *z = &h->t->m->noise;
+    rng_stream rs = {{h->t->g->key[0], h->t->g->key[1]}, h->stream++, RNG_TAG_NOISE};
+    double *v = malloc((size_t)m * z->dim * sizeof *v);
+    for (size_t i = 0; i < (size_t)m * z->dim; i++)
+        v[i] = z->dist == NOISE_UNIFORM ? rng_uniform(&rs, i, z->a, z->b) : rng_normal(&rs, i, z->a, z->b);
+    return v;
+}
+
+/* D's loss on rows x (2m: real then fake) or G's loss on m fake rows. */
+typedef struct loss_ctx {
+    host_gan *h;
+    const double *real, *noise;
+    const uint64_t *sg, *sd;
+    int m, g_step, minimax;
+} loss_ctx;
+
+static double host_loss(const loss_ctx *c) {
+    trainer *t = c->h->t;
+    int m = c->m;
+    size_t cols = t->d->in.cols;
+    double *gx = host_forward_s(t->g, c->h->pg, c->noise, m, 1, t->g->n_layers, c->sg);
+    int rows = c->g_step ? m : 2 * m;
+    double *din = malloc((size_t)rows * cols * sizeof *din);
+    if (c->g_step) {
+        memcpy(din, gx, (size_t)m * cols * sizeof *din);
+    } else {
+        memcpy(din, c->real, (size_t)m * cols * sizeof *din);
+        memcpy(din + (size_t)m * cols, gx, (size_t)m * cols * sizeof *din);
+    }
+    double *z = host_forward_s(t->d, c->h->pd, din, rows, 1, t->d->n_layers - 1, c->sd);
+    double L = 0;
+    for (int i = 0; i < rows; i++) {
+        if (!c->g_step)
+            L += h_bce(z[i], i < m ? 1.0 : 0.0) / m;
+        else
+            L += c->minimax ? -h_bce(z[i], 0.0) / m : h_bce(z[i], 1.0) / m;
+    }
+    free(gx);
+    free(din);
+    free(z);
+    return L;
+}
+
+static void host_sgd(double *p, double *v, size_t np, const loss_ctx *c, const optim *o, long epoch,
+                     uint64_t t) {
+    double *g = calloc(np, sizeof *g);
+    for (size_t j = 0; j < np; j++) {
+        double keep = p[j];
+        p[j] = keep + FD_STEP;
+        double lp = host_loss(c);
+        p[j] = keep - FD_STEP;
+        double lm = host_loss(c);
+        p[j] = keep;
+        g[j] = (lp - lm) / (2 * FD_STEP);
+    }
+    double lr = optim_lr(o->spec, t), mu = optim_momentum(o->spec, epoch);
+    for (size_t j = 0; j < np; j++) {
+        v[j] = mu * v[j] - lr * g[j];
+        p[j] += v[j];
+    }
+    free(g);
+}
+
+static void host_max_norm(const net *n, double *p, float max) {
+    if (max <= 0) return;
+    for (int i = 0; i < n->n_layers; i++) {
+        const layer *l = &n->layers[i];
+        for (long r = 0; r < l->spec->n_bias && l->spec->n_weights; r++) {
+            double *w = p + l->w_off + (size_t)r * l->x.cols, s = 0;
+            for (size_t c = 0; c < l->x.cols; c++) s += w[c] * w[c];
+            if (sqrt(s) > max)
+                for (size_t c = 0; c < l->x.cols; c++) w[c] *= max / (sqrt(s) + 1e-7);
+        }
+    }
+}
+
+static void host_iteration(host_gan *h) {
+    trainer *t = h->t;
+    const clgan_model *m = t->m;
+    int mb = m->train.batch;
+    size_t cols = t->d->in.cols;
+    uint64_t sg[16], sd[16];
+    for (int k = 0; k < m->train.k; k++) {
+        if (h->batch >= t->batches_per_epoch) {
+            h->epoch++;
+            h->batch = 0;
+            dataset_shuffle(t->data, h->epoch, h->perm);
+        }
+        double *real = malloc((size_t)mb * cols * sizeof *real);
+        for (int r = 0; r < mb; r++)
+            for (size_t c = 0; c < cols; c++)
+                real[(size_t)r * cols + c] = t->data->host[(size_t)h->perm[h->batch * mb + r] * cols + c];
+        h->batch++;
+        double *noise = host_noise(h, mb);
+        take_streams(h, t->g, sg);
+        take_streams(h, t->d, sd);
+        loss_ctx c = {h, real, noise, sg, sd, mb, 0, 0};
+        host_sgd(h->pd, h->vd, t->d->n_params, &c, &t->opt[1], h->epoch, t->opt[1].t - (uint64_t)(m->train.k - k));
+        host_max_norm(t->d, h->pd, m->train.opt[1].max_col_norm);
+        free(real);
+        free(noise);
+    }
+    double *noise = host_noise(h, mb);
+    take_streams(h, t->g, sg);
+    take_streams(h, t->d, sd);
+    loss_ctx c = {h, NULL, noise, sg, sd, mb, 1, m->train.g_loss == G_LOSS_MINIMAX};
+    host_sgd(h->pg, h->vg, t->g->n_params, &c, &t->opt[0], h->epoch, t->opt[0].t - 1);
+    free(noise);
+}
+
+static void check_algorithm1(int k, g_loss_kind loss, int iters) {
+    clgan_model *m = load("tests/data/tiny_gan.yaml");
+    m->train.k = k;
+    m->train.g_loss = loss;
+    dataset data;
+    clgan_err e;
+    ck_assert_msg(dataset_load(m, m->train.seed, &data, &e) == CLGAN_OK, "%s", e.msg);
+    ck_assert(dataset_upload(&data, dev) == CLGAN_OK);
+    trainer t;
+    ck_assert_msg(trainer_init(&t, dev, m, &data, 8) == CLGAN_OK, "%s", dev->err.msg);
+    host_gan h = {&t, read_params(t.g), read_params(t.d), calloc(t.g->n_params, 8),
+                  calloc(t.d->n_params, 8), 0, 0, 0, malloc((size_t)data.n * 4)};
+    dataset_shuffle(&data, 0, h.perm);
+    for (int it = 0; it < iters; it++) {
+        ck_assert(trainer_iteration(&t) == CLGAN_OK);
+        host_iteration(&h);
+        ck_assert_uint_eq(t.stream, h.stream);
+    }
+    float *gd = malloc(t.g->n_params * 4), *dd = malloc(t.d->n_params * 4);
+    ck_assert(device_read(dev, t.g->params, 0, t.g->n_params * 4, gd) == CLGAN_OK);
+    ck_assert(device_read(dev, t.d->params, 0, t.d->n_params * 4, dd) == CLGAN_OK);
+    assert_close("discriminator after Algorithm 1", dd, h.pd, t.d->n_params, STEP_RTOL, STEP_ATOL);
+    assert_close("generator after Algorithm 1", gd, h.pg, t.g->n_params, STEP_RTOL, STEP_ATOL);
+    /* and the step did something */
+    double *g0 = calloc(1, 8);
+    free(g0);
+    gan_stats s;
+    ck_assert(trainer_read_stats(&t, &s) == CLGAN_OK);
+    ck_assert_int_eq(s.d_steps, k * iters);
+    ck_assert_int_eq(s.g_steps, iters);
+    ck_assert(!s.nonfinite && s.d_real > 0 && s.d_real < 1 && s.d_fake > 0 && s.d_fake < 1);
+    free(gd);
+    free(dd);
+    free(h.pg);
+    free(h.pd);
+    free(h.vg);
+    free(h.vd);
+    free(h.perm);
+    trainer_free(&t);
+    dataset_free(&data);
+    clgan_model_free(m);
+}
+
+START_TEST(algorithm1_k1_non_saturating) { check_algorithm1(1, G_LOSS_NON_SATURATING, 1); }
+END_TEST
+START_TEST(algorithm1_k2_non_saturating) { check_algorithm1(2, G_LOSS_NON_SATURATING, 1); }
+END_TEST
+START_TEST(algorithm1_k1_minimax) { check_algorithm1(1, G_LOSS_MINIMAX, 1); }
+END_TEST
+START_TEST(algorithm1_k2_minimax_across_epochs) { check_algorithm1(2, G_LOSS_MINIMAX, 5); }
+END_TEST
+
+/* ---- resume and checkpoints ----------------------------------------------------------------- */
+
+typedef struct session {
+    clgan_model *m;
+    dataset data;
+    trainer t;
+} session;
+
+static void open_session(session *s, const char *rel) {
+    s->m = load(rel);
+    clgan_err e;
+    ck_assert_msg(dataset_load(s->m, s->m->train.seed, &s->data, &e) == CLGAN_OK, "%s", e.msg);
+    ck_assert(dataset_upload(&s->data, dev) == CLGAN_OK);
+    ck_assert_msg(trainer_init(&s->t, dev, s->m, &s->data, 8) == CLGAN_OK, "%s", dev->err.msg);
+}
+
+static void close_session(session *s) {
+    trainer_free(&s->t);
+    dataset_free(&s->data);
+    clgan_model_free(s->m);
+}
+
+static void run_iters(session *s, int n) {
+    for (int i = 0; i < n; i++) ck_assert(trainer_iteration(&s->t) == CLGAN_OK);
+}
+
+/* All of a trainer's state as bytes: parameters and optimizer state of both networks. */
+static unsigned char *state_bytes(trainer *t, size_t *len) {
+    cl_mem bufs[6] = {t->g->params, t->d->params, t->opt[0].s1, t->opt[1].s1, t->opt[0].s2,
+                      t->opt[1].s2};
+    size_t sizes[6] = {t->g->n_params, t->d->n_params, t->g->n_params, t->d->n_params,
+                       t->g->n_params, t->d->n_params};
+    size_t total = 0;
+    for (int i = 0; i < 6; i++) total += bufs[i] ? sizes[i] * 4 : 0;
+    unsigned char *b = malloc(total), *p = b;
+    for (int i = 0; i < 6; i++)
+        if (bufs[i]) {
+            ck_assert(device_read(dev, bufs[i], 0, sizes[i] * 4, p) == CLGAN_OK);
+            p += sizes[i] * 4;
+        }
+    *len = total;
+    return b;
+}
+
+static void check_resume(const char *rel, int n) {
+    session a, b;
+    open_session(&a, rel);
+    run_iters(&a, 2 * n);
+    size_t la, lb;
+    unsigned char *sa = state_bytes(&a.t, &la);
+    close_session(&a);
+
+    const char *ck = tmp("resume.safetensors");
+    clgan_err e;
+    open_session(&b, rel);
+    run_iters(&b, n);
+    ck_assert_msg(checkpoint_save(&b.t, ck, &e) == CLGAN_OK, "%s", e.msg);
+    close_session(&b);
+    open_session(&b, rel);
+    ck_assert_msg(checkpoint_load(&b.t, ck, &e) == CLGAN_OK, "%s", e.msg);
+    ck_assert_uint_eq(b.t.iter, (uint64_t)n);
+    run_iters(&b, n);
+    unsigned char *sb = state_bytes(&b.t, &lb);
+    ck_assert_uint_eq(la, lb);
+    ck_assert_msg(memcmp(sa, sb, la) == 0, "%s: %d + resume + %d iterations differ from %d straight",
+                  rel, n, n, 2 * n);
+    free(sa);
+    free(sb);
+    close_session(&b);
+}
+
+START_TEST(exact_resume_sgd_dropout) { check_resume("tests/data/tiny_gan.yaml", 11); }
+END_TEST
+START_TEST(exact_resume_adam) { check_resume("tests/data/tiny.yaml", 7); }
+END_TEST
+
+START_TEST(checkpoint_round_trip) {
+    session s;
+    open_session(&s, "tests/data/tiny_gan.yaml");
+    run_iters(&s, 3);
+    const char *ck = tmp("rt.safetensors");
+    clgan_err e;
+    ck_assert_msg(checkpoint_save(&s.t, ck, &e) == CLGAN_OK, "%s", e.msg);
+    ckpt c;
+    ck_assert_msg(ckpt_open(ck, &c, &e) == CLGAN_OK, "%s", e.msg);
+    ck_assert_str_eq(ckpt_meta(&c, "iter"), "3");
+    ck_assert_str_eq(ckpt_meta(&c, "format"), CKPT_FORMAT);
+    ck_assert_str_eq(ckpt_meta(&c, "model_yaml"), s.m->yaml_text);
+    /* the tensors hold exactly what the device has */
+    double *pg = read_params(s.t.g);
+    const layer *l = &s.t.g->layers[3];
+    const float *w;
+    ck_assert(ckpt_tensor(&c, "generator.3.weight", 16, &w, &e) == CLGAN_OK);
+    for (int i = 0; i < 16; i++) ck_assert(w[i] == (float)pg[l->w_off + (size_t)i]);
+    ck_assert_int_eq(ckpt_tensor(&c, "generator.3.weight", 17, &w, &e), CLGAN_ERR_DATA);
+    ck_assert_int_eq(ckpt_tensor(&c, "generator.9.weight", 16, &w, &e), CLGAN_ERR_DATA);
+    clgan_model *m2;
+    ck_assert_msg(ckpt_model(&c, &m2, &e) == CLGAN_OK, "%s", e.msg);
+    ck_assert_int_eq(m2->net[0].n_params, s.m->net[0].n_params);
+    clgan_model_free(m2);
+    ckpt_close(&c);
+    /* and load back into a fresh trainer */
+    session s2;
+    open_session(&s2, "tests/data/tiny_gan.yaml");
+    ck_assert_msg(checkpoint_load(&s2.t, ck, &e) == CLGAN_OK, "%s", e.msg);
+    size_t l1, l2;
+    unsigned char *b1 = state_bytes(&s.t, &l1), *b2 = state_bytes(&s2.t, &l2);
+    ck_assert(l1 == l2 && memcmp(b1, b2, l1) == 0);
+    ck_assert_uint_eq(s2.t.stream, s.t.stream);
+    ck_assert_int_eq(s2.t.batch_in_epoch, s.t.batch_in_epoch);
+    free(b1);
+    free(b2);
+    free(pg);
+    close_session(&s2);
+    /* a checkpoint of another model is refused, naming the tensor */
+    session other;
+    open_session(&other, "tests/data/tiny.yaml");
+    ck_assert_int_eq(checkpoint_load(&other.t, ck, &e), CLGAN_ERR_DATA);
+    ck_assert_msg(strstr(e.msg, "another model"), "%s", e.msg);
+    close_session(&other);
+    close_session(&s);
+}
+END_TEST
+
+static unsigned char *slurp(const char *p, size_t *len) {
+    char *d;
+    ck_assert(file_read_all(p, &d, len, NULL) == CLGAN_OK);
+    return (unsigned char *)d;
+}
+
+static void expect_refused(const char *p, const unsigned char *b, size_t len, const char *msg) {
+    FILE *f = fopen(p, "wb");
+    fwrite(b, 1, len, f);
+    fclose(f);
+    ckpt c;
+    clgan_err e;
+    ck_assert_int_eq(ckpt_open(p, &c, &e), CLGAN_ERR_DATA);
+    ck_assert_msg(strncmp(e.msg, p, strlen(p)) == 0 && strstr(e.msg, msg), "want '%s': %s", msg,
+                  e.msg);
+}
+
+START_TEST(damaged_checkpoints_refused) {
+    session s;
+    open_session(&s, "tests/data/tiny_gan.yaml");
+    const char *ck = tmp("good.safetensors"), *bad = tmp("bad.safetensors");
+    clgan_err e;
+    ck_assert(checkpoint_save(&s.t, ck, &e) == CLGAN_OK);
+    close_session(&s);
+    size_t len;
+    unsigned char *b = slurp(ck, &len);
+    expect_refused(bad, b, 5, "truncated checkpoint");
+    expect_refused(bad, b, len - 4, "outside the");
+    unsigned char *c = malloc(len);
+    memcpy(c, b, len);
+    c[6] = 0x7f; /* header length far beyond the file */
+    expect_refused(bad, c, len, "header length");
+    memcpy(c, b, len);
+    c[8] = '['; /* JSON no longer an object */
+    expect_refused(bad, c, len, "malformed JSON header");
+    memcpy(c, b, len);
+    char *dt = strstr((char *)c + 8, "\"F32\"");
+    ck_assert(dt != NULL);
+    memcpy(dt, "\"F16\"", 5);
+    expect_refused(bad, c, len, "has dtype F16, expected F32");
+    memcpy(c, b, len);
+    char *off = strstr((char *)c + 8, "\"data_offsets\":[0,");
+    ck_assert(off != NULL);
+    off[16] = '8'; /* [8,...]: span no longer matches the shape */
+    expect_refused(bad, c, len, "spans");
+    free(c);
+    free(b);
+}
+END_TEST
+
+START_TEST(interrupted_write_keeps_good_checkpoint) {
+    session s;
+    open_session(&s, "tests/data/tiny_gan.yaml");
+    run_iters(&s, 2);
+    const char *ck = tmp("keep.safetensors");
+    char tmpname[300];
+    snprintf(tmpname, sizeof tmpname, "%s.tmp", ck);
+    clgan_err e;
+    ck_assert(checkpoint_save(&s.t, ck, &e) == CLGAN_OK);
+    size_t l0, l1;
+    unsigned char *before = slurp(ck, &l0);
+    /* a crashed earlier write left a half-written temp file: the next save replaces it */
+    FILE *f = fopen(tmpname, "wb");
+    fputs("half a checkpoint", f);
+    fclose(f);
+    ck_assert_msg(checkpoint_save(&s.t, ck, &e) == CLGAN_OK, "%s", e.msg);
+    ck_assert(access(tmpname, F_OK) != 0);
+    /* a write that cannot finish (its temp path is unusable) leaves the good file alone */
+    run_iters(&s, 1);
+    ck_assert(mkdir(tmpname, 0700) == 0);
+    ck_assert_int_eq(checkpoint_save(&s.t, ck, &e), CLGAN_ERR_IO);
+    rmdir(tmpname);
+    unsigned char *after = slurp(ck, &l1);
+    ck_assert(l0 == l1 && memcmp(before, after, l0) == 0);
+    ckpt c;
+    ck_assert(ckpt_open(ck, &c, &e) == CLGAN_OK);
+    ck_assert_str_eq(ckpt_meta(&c, "iter"), "2");
+    ckpt_close(&c);
+    free(before);
+    free(after);
+    close_session(&s);
+}
+END_TEST
+
+int main(int argc, char **argv) {
+    Suite *s = suite_create("gan");
+    TCase *data = tcase_create("data");
+    tcase_add_test(data, idx_round_trip);
+    tcase_add_test(data, idx_rejects_bad_files);
+    suite_add_tcase(s, data);
+    TCase *opt = tcase_create("optim");
+    tcase_add_unchecked_fixture(opt, setup, teardown);
+    tcase_add_test(opt, sgd_momentum_step);
+    tcase_add_test(opt, adam_step);
+    tcase_add_test(opt, max_col_norm_step);
+    tcase_add_test(opt, linear_schedule);
+    suite_add_tcase(s, opt);
+    TCase *alg = tcase_create("algorithm1");
+    tcase_add_unchecked_fixture(alg, setup, teardown);
+    tcase_add_test(alg, algorithm1_k1_non_saturating);
+    tcase_add_test(alg, algorithm1_k2_non_saturating);
+    tcase_add_test(alg, algorithm1_k1_minimax);
+    tcase_add_test(alg, algorithm1_k2_minimax_across_epochs);
+    suite_add_tcase(s, alg);
+    TCase *ck = tcase_create("checkpoint");
+    tcase_add_unchecked_fixture(ck, setup, teardown);
+    tcase_add_test(ck, exact_resume_sgd_dropout);
+    tcase_add_test(ck, exact_resume_adam);
+    tcase_add_test(ck, checkpoint_round_trip);
+    tcase_add_test(ck, damaged_checkpoints_refused);
+    tcase_add_test(ck, interrupted_write_keeps_good_checkpoint);
+    suite_add_tcase(s, ck);
+    return run_suite(s, argc, argv, 0);
+}
