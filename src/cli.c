@@ -1,7 +1,8 @@
 /*
- * cli.c - the clgan command: subcommands, options, and the only place that prints messages or
- * chooses exit codes. Exit codes: 0 success, 1 a failure while running (model, data, device),
- * 2 a usage error (unknown option, missing or bad value).
+ * cli.c - the clgan command: option parsing, dispatch, and the inspection commands (devices,
+ * check). cli_train.c and cli_sample.c hold the commands that run models. Only the cli_*.c files
+ * print messages or choose exit codes: 0 success, 1 a failure while running (model, data,
+ * device), 2 a usage error (unknown option, missing or bad value).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "clgan.h"
@@ -10,31 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXIT_USAGE 2
+#include "cli.h"
 
-typedef struct cli_opts {
-    const char *device;
-    const char *positional;
-    int help;
-} cli_opts;
-
-typedef struct cli_cmd {
-    const char *name;
-    const char *args;
-    const char *summary;
-    const char *help;
-    int (*run)(const cli_opts *o);
-    int needs_positional;
-} cli_cmd;
-
-static int usage_error(const char *cmd, const char *fmt, const char *arg) {
-    fprintf(stderr, "clgan%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'clgan %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
-    return EXIT_USAGE;
-}
-
-static void human_bytes(double b, char *out, size_t len) {
+void human_bytes(double b, char *out, size_t len) {
     const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     int i = 0;
     while (b >= 1024.0 && i < 4) {
@@ -58,7 +37,7 @@ static void with_commas(uint64_t v, char *out, size_t len) {
 
 /* ---- devices ------------------------------------------------------------------------------ */
 
-static int cmd_devices(const cli_opts *o) {
+int cmd_devices(const cli_opts *o) {
     clgan_device_info *list;
     size_t n;
     char err[1024];
@@ -135,7 +114,7 @@ static void print_net(const clgan_model *m, clgan_net net, const char *title) {
     printf("  %s parameters: %s (%s of float32)\n", title, params, pmem);
 }
 
-static int cmd_check(const cli_opts *o) {
+int cmd_check(const cli_opts *o) {
     clgan_model *m;
     if (clgan_model_load(o->positional, &m) != CLGAN_OK) {
         fprintf(stderr, "clgan check: %s\n", clgan_model_errmsg(m));
@@ -149,18 +128,81 @@ static int cmd_check(const cli_opts *o) {
     return 0;
 }
 
-/* ---- dispatch ----------------------------------------------------------------------------- */
+/* ---- options and dispatch ------------------------------------------------------------------ */
+
+int usage_error(const char *cmd, const char *fmt, const char *arg) {
+    fprintf(stderr, "clgan%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'clgan %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+    return EXIT_USAGE;
+}
+
+const char *opt_get(const cli_opts *o, const char *name) {
+    for (int i = 0; i < o->n; i++)
+        if (strcmp(o->names[i], name) == 0) return o->values[i];
+    return NULL;
+}
+
+int opt_long(const cli_opts *o, const char *name, long lo, long hi, long *out) {
+    const char *v = opt_get(o, name);
+    if (!v) return 0;
+    char *end;
+    long long x = strtoll(v, &end, 10);
+    if (end == v || *end || x < lo || x > hi) {
+        fprintf(stderr, "clgan %s: %s: expected an integer in [%ld, %ld], got '%s'\n",
+                o->cmd->name, name, lo, hi, v);
+        return -1;
+    }
+    *out = (long)x;
+    return 1;
+}
+
+static const cli_opt common_opts[] = {
+    {"--device", "SEL", "device as P:D (see 'clgan devices') or part of its name"},
+    {"--help", NULL, "this help"},
+};
+
+static const cli_opt train_opts[] = {
+    {"--out", "DIR", "run directory (default runs/<model>-<date>-<time>)"},
+    {"--force", NULL, "write into an existing run directory"},
+    {"--epochs", "N", "train for N epochs in all (overrides the model's train.epochs)"},
+    {"--iters", "N", "train for N iterations in all (overrides the model's length)"},
+    {"--resume", "CKPT", "continue the run saved in CKPT (its folder is the run directory)"},
+    {"--quiet", NULL, "print nothing but errors"},
+};
+
+static const cli_opt sample_opts[] = {
+    {"-n", "N", "number of samples (default 64)"},
+    {"-o", "FILE", "output PNG (default samples.png)"},
+    {"--seed", "S", "noise seed (default: the run's seed, which redraws its sample grids)"},
+    {"--interpolate", NULL, "rows walk linearly between two noise vectors (paper, Figure 3)"},
+    {"--nearest", "IDX", "put each sample beside its nearest image of IDX (paper, Figure 2)"},
+    {"--npy", "PREFIX", "also write the noise and samples as PREFIX.z.npy and PREFIX.x.npy"},
+};
+
+#define OPTS(a) a, (int)(sizeof a / sizeof a[0])
 
 static const cli_cmd commands[] = {
     {"devices", "", "list OpenCL platforms and devices",
      "Lists every OpenCL platform and device with its index P:D, type, vendor, name, driver,\n"
      "compute units, memory and fp64/fp16 support. '*' marks the device clgan would use.",
-     cmd_devices, 0},
+     cmd_devices, 0, NULL, 0},
     {"check", "MODEL", "validate a model file and print its layers",
      "Parses and validates MODEL without running it, then prints for the generator and the\n"
      "discriminator a table of layers: output shape, parameters, forward FLOPs per sample and\n"
      "activation memory per batch, with totals.",
-     cmd_check, 1},
+     cmd_check, 1, NULL, 0},
+    {"train", "MODEL", "train a model (Algorithm 1) and write samples, log, checkpoints",
+     "Trains MODEL on its data with Algorithm 1 of Goodfellow et al. (2014): k discriminator\n"
+     "steps, then one generator step, per iteration. Writes into the run directory:\n"
+     "config.yaml, log.csv, samples/iter_NNNNNN.png and checkpoint.safetensors (plus\n"
+     "checkpoints/iter_NNNNNN.safetensors every train.checkpoint_every iterations).\n"
+     "--epochs/--iters give the run's total length, also when resuming.",
+     cmd_train, 1, OPTS(train_opts)},
+    {"sample", "CKPT", "draw samples of a trained generator into a PNG",
+     "Loads the generator of checkpoint CKPT and draws a grid of samples (a scatter plot or\n"
+     "a histogram for 2-D or 1-D data).",
+     cmd_sample, 1, OPTS(sample_opts)},
 };
 
 static void print_help(void) {
@@ -177,28 +219,67 @@ static void print_help(void) {
            "$XDG_CACHE_HOME/clgan or ~/.cache/clgan)\n");
 }
 
+static void print_opt(const cli_opt *o) {
+    char left[64];
+    snprintf(left, sizeof left, "%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+    printf("  %-16s %s\n", left, o->help);
+}
+
 static void print_cmd_help(const cli_cmd *c) {
-    printf("usage: clgan %s%s%s [--device SEL]\n\n%s\n\noptions:\n"
-           "  --device SEL  device as P:D or part of its name\n"
-           "  --help        this help\n",
-           c->name, c->args[0] ? " " : "", c->args, c->help);
+    printf("usage: clgan %s%s%s [OPTIONS]\n\n%s\n\noptions:\n", c->name, c->args[0] ? " " : "",
+           c->args, c->help);
+    for (int i = 0; i < c->n_opts; i++) print_opt(&c->opts[i]);
+    for (size_t i = 0; i < sizeof common_opts / sizeof common_opts[0]; i++)
+        print_opt(&common_opts[i]);
+}
+
+static const cli_opt *find_opt(const cli_cmd *c, const char *name) {
+    for (size_t i = 0; i < sizeof common_opts / sizeof common_opts[0]; i++)
+        if (strcmp(common_opts[i].name, name) == 0) return &common_opts[i];
+    for (int i = 0; c && i < c->n_opts; i++)
+        if (strcmp(c->opts[i].name, name) == 0) return &c->opts[i];
+    return NULL;
 }
 
 int main(int argc, char **argv) {
-    cli_opts o = {0};
+    cli_opts o;
+    memset(&o, 0, sizeof o);
     const cli_cmd *cmd = NULL;
+    int help = 0;
+    /* Options may come before the command only if they are common ones (--device, --help). */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *cname = cmd ? cmd->name : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            o.help = 1;
-        } else if (strcmp(a, "--device") == 0 || strncmp(a, "--device=", 9) == 0) {
-            const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!v || !*v) return usage_error(cname, "%s: expected a device (P:D or a name)",
-                                              "--device");
-            o.device = v;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return usage_error(cname, "unknown option '%s'", a);
+        if (a[0] == '-' && a[1] != '\0') {
+            char name[64];
+            const char *eq = strchr(a, '=');
+            size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+            if (nl >= sizeof name) return usage_error(cname, "unknown option '%s'", a);
+            memcpy(name, a, nl);
+            name[nl] = '\0';
+            if (strcmp(name, "-h") == 0) strcpy(name, "--help");
+            const cli_opt *opt = find_opt(cmd, name);
+            if (!opt) return usage_error(cname, "unknown option '%s'", name);
+            if (strcmp(name, "--help") == 0) {
+                help = 1;
+                continue;
+            }
+            const char *val = NULL;
+            if (opt->arg) {
+                val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+                if (!val || !*val) {
+                    fprintf(stderr, "clgan%s%s: %s: missing value (%s)\n", cname ? " " : "",
+                            cname ? cname : "", name, opt->arg);
+                    return EXIT_USAGE;
+                }
+            } else if (eq) {
+                return usage_error(cname, "option '%s' takes no value", name);
+            }
+            if (opt_get(&o, opt->name))
+                return usage_error(cname, "option '%s' given twice", opt->name);
+            if (o.n == CLI_MAX_OPTS) return usage_error(cname, "too many options%s", "");
+            o.names[o.n] = opt->name;
+            o.values[o.n++] = val ? val : "";
         } else if (!cmd) {
             for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
                 if (strcmp(a, commands[k].name) == 0) cmd = &commands[k];
@@ -211,9 +292,11 @@ int main(int argc, char **argv) {
     }
     if (!cmd) {
         print_help();
-        return o.help ? 0 : EXIT_USAGE;
+        return help ? 0 : EXIT_USAGE;
     }
-    if (o.help) {
+    o.cmd = cmd;
+    o.device = opt_get(&o, "--device");
+    if (help) {
         print_cmd_help(cmd);
         return 0;
     }

@@ -1,0 +1,52 @@
+/*
+ * cli.h - shared parts of the clgan command (cli*.c): parsed options and the commands.
+ */
+#ifndef CLGAN_CLI_H
+#define CLGAN_CLI_H
+
+#include <stddef.h>
+
+#define EXIT_USAGE 2
+#define CLI_MAX_OPTS 16
+
+typedef struct cli_opt {
+    const char *name; /* "--epochs" */
+    const char *arg;  /* "N", or NULL for a flag */
+    const char *help;
+} cli_opt;
+
+struct cli_cmd;
+
+typedef struct cli_opts {
+    const struct cli_cmd *cmd;
+    const char *device;
+    const char *positional;
+    const char *names[CLI_MAX_OPTS];
+    const char *values[CLI_MAX_OPTS]; /* "" for flags */
+    int n;
+} cli_opts;
+
+typedef struct cli_cmd {
+    const char *name;
+    const char *args;
+    const char *summary;
+    const char *help;
+    int (*run)(const cli_opts *o);
+    int needs_positional;
+    const cli_opt *opts;
+    int n_opts;
+} cli_cmd;
+
+int usage_error(const char *cmd, const char *fmt, const char *arg);
+/* The value of an option, "" for a flag that is set, NULL if absent. */
+const char *opt_get(const cli_opts *o, const char *name);
+/* 0 absent, 1 parsed into *out, -1 bad (message printed: the option and what was expected). */
+int opt_long(const cli_opts *o, const char *name, long lo, long hi, long *out);
+void human_bytes(double b, char *out, size_t len);
+
+int cmd_devices(const cli_opts *o);
+int cmd_check(const cli_opts *o);
+int cmd_train(const cli_opts *o);
+int cmd_sample(const cli_opts *o);
+
+#endif /* CLGAN_CLI_H */

@@ -1,0 +1,184 @@
+/*
+ * cli_sample.c - `clgan sample`: samples of a trained generator, as the paper shows them: a
+ * grid (Figure 2), rows interpolating between noise vectors (Figure 3), and each sample beside
+ * its nearest training image (Figure 2's check that G does not memorise).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <float.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "cli.h"
+#include "image.h"
+
+void sample_noise(const clgan_model *m, uint64_t seed, uint64_t stream, int rows, float *z);
+clgan_status draw_samples(const clgan_model *m, const dataset *data, const float *x, int rows,
+                          const char *path, clgan_err *e);
+int data_is_image(const clgan_model *m);
+
+/* A float32 .npy file (format 1.0) of shape (rows, cols). */
+static clgan_status write_npy(const char *path, const float *v, int rows, size_t cols,
+                              clgan_err *e) {
+    char hdr[128];
+    int n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %zu), }",
+                     rows, cols);
+    int total = (10 + n + 1 + 63) / 64 * 64; /* magic, version, length, dict, newline: 64-aligned */
+    size_t bytes = (size_t)total + (size_t)rows * cols * sizeof(float);
+    unsigned char *buf = malloc(bytes);
+    if (!buf) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    int hl = total - 10;
+    buf[8] = (unsigned char)(hl & 0xff);
+    buf[9] = (unsigned char)(hl >> 8);
+    memset(buf + 10, ' ', (size_t)hl);
+    memcpy(buf + 10, hdr, (size_t)n);
+    buf[total - 1] = '\n';
+    memcpy(buf + total, v, (size_t)rows * cols * sizeof(float));
+    clgan_status st = file_write_atomic(path, buf, bytes, e);
+    free(buf);
+    return st;
+}
+
+static int fail(const char *msg) {
+    fprintf(stderr, "clgan sample: %s\n", msg);
+    return 1;
+}
+
+int cmd_sample(const cli_opts *o) {
+    long n = 64, seed_l = 0;
+    if (opt_long(o, "-n", 1, 4096, &n) < 0) return EXIT_USAGE;
+    int has_seed = opt_long(o, "--seed", 0, 0x7fffffffffffffffL, &seed_l);
+    if (has_seed < 0) return EXIT_USAGE;
+    const char *outp = opt_get(o, "-o") ? opt_get(o, "-o") : "samples.png";
+    const char *nearest = opt_get(o, "--nearest"), *npy = opt_get(o, "--npy");
+    int interp = opt_get(o, "--interpolate") != NULL;
+    if (interp && nearest) {
+        fprintf(stderr, "clgan sample: --interpolate and --nearest conflict: give one\n");
+        return EXIT_USAGE;
+    }
+    clgan_err e;
+    err_clear(&e);
+    ckpt c;
+    clgan_model *m = NULL;
+    clgan_device *dev = NULL;
+    net *g = NULL;
+    float *z = NULL, *x = NULL, *pairs = NULL, *imgs = NULL;
+    int rc = 1;
+    if (ckpt_open(o->positional, &c, &e) != CLGAN_OK) return fail(e.msg);
+    if (ckpt_model(&c, &m, &e) != CLGAN_OK) {
+        rc = fail(e.msg);
+        goto done;
+    }
+    if (clgan_device_open(o->device, &dev) != CLGAN_OK) {
+        rc = fail(clgan_device_errmsg(dev));
+        goto done;
+    }
+    int rows = (int)n;
+    if (net_create(dev, m, CLGAN_GENERATOR, rows, m->train.seed, &g) != CLGAN_OK) {
+        rc = fail(dev->err.msg);
+        goto done;
+    }
+    if (ckpt_load_net(&c, g, NULL, &e) != CLGAN_OK) {
+        rc = fail(e.msg);
+        goto done;
+    }
+    size_t dim = (size_t)m->noise.dim, cols = g->out.cols;
+    z = malloc((size_t)rows * dim * sizeof *z);
+    x = malloc((size_t)rows * cols * sizeof *x);
+    if (!z || !x) goto done;
+    uint64_t seed = has_seed ? (uint64_t)seed_l : m->train.seed;
+    if (interp) {
+        /* Rows of 8: each walks from one noise vector to another in equal steps. */
+        int per = 8, nrow = (rows + per - 1) / per;
+        float *ends = malloc((size_t)nrow * 2 * dim * sizeof *ends);
+        if (!ends) goto done;
+        sample_noise(m, seed, 1, nrow * 2, ends);
+        for (int i = 0; i < rows; i++) {
+            int r = i / per, j = i % per;
+            float a = (float)j / (float)(per - 1);
+            const float *z0 = ends + (size_t)(2 * r) * dim, *z1 = z0 + dim;
+            for (size_t d = 0; d < dim; d++) z[(size_t)i * dim + d] = (1 - a) * z0[d] + a * z1[d];
+        }
+        free(ends);
+    } else {
+        sample_noise(m, seed, 0, rows, z);
+    }
+    if (net_run_eval(g, z, rows, x) != CLGAN_OK) {
+        rc = fail(dev->err.msg);
+        goto done;
+    }
+    clgan_status st;
+    if (nearest) {
+        if (!data_is_image(m)) {
+            rc = fail("--nearest: the model's data are not images");
+            goto done;
+        }
+        idx_header h;
+        if (idx_load(nearest, 0, -1, &h, &imgs, &e) != CLGAN_OK) {
+            rc = fail(e.msg);
+            goto done;
+        }
+        size_t icols = 1;
+        for (int i = 1; i < h.ndim; i++) icols *= h.dims[i];
+        if (icols != cols) {
+            fprintf(stderr, "clgan sample: --nearest: %s has images of %zu values, the model "
+                            "makes %zu\n", nearest, icols, cols);
+            goto done;
+        }
+        pairs = malloc((size_t)rows * 2 * cols * sizeof *pairs);
+        if (!pairs) goto done;
+        for (int i = 0; i < rows; i++) {
+            const float *s = x + (size_t)i * cols;
+            double best = DBL_MAX;
+            long bi = 0;
+            for (long k = 0; k < (long)h.dims[0]; k++) {
+                const float *t = imgs + (size_t)k * cols;
+                double d = 0;
+                for (size_t j = 0; j < cols && d < best; j++) d += (double)(s[j] - t[j]) * (s[j] - t[j]);
+                if (d < best) {
+                    best = d;
+                    bi = k;
+                }
+            }
+            memcpy(pairs + (size_t)(2 * i) * cols, s, cols * sizeof(float));
+            memcpy(pairs + (size_t)(2 * i + 1) * cols, imgs + (size_t)bi * cols, cols * sizeof(float));
+        }
+        st = image_grid_png(outp, pairs, 2 * rows, m->data.shape, 16, 2, &e);
+    } else if (interp && data_is_image(m)) {
+        st = image_grid_png(outp, x, rows, m->data.shape, 8, 2, &e);
+    } else {
+        st = draw_samples(m, NULL, x, rows, outp, &e);
+    }
+    if (st != CLGAN_OK) {
+        rc = fail(e.msg);
+        goto done;
+    }
+    if (npy) {
+        char p[1100];
+        snprintf(p, sizeof p, "%s.z.npy", npy);
+        if (write_npy(p, z, rows, dim, &e) != CLGAN_OK) {
+            rc = fail(e.msg);
+            goto done;
+        }
+        snprintf(p, sizeof p, "%s.x.npy", npy);
+        if (write_npy(p, x, rows, cols, &e) != CLGAN_OK) {
+            rc = fail(e.msg);
+            goto done;
+        }
+    }
+    printf("clgan sample: wrote %s (%d samples%s)\n", outp, rows,
+           nearest ? " beside their nearest images" : interp ? ", interpolated" : "");
+    rc = 0;
+done:
+    free(z);
+    free(x);
+    free(pairs);
+    free(imgs);
+    net_free(g);
+    clgan_device_free(dev);
+    clgan_model_free(m);
+    ckpt_close(&c);
+    return rc;
+}
