@@ -131,6 +131,26 @@ int cmd_train(const cli_opts *o) {
         rc = fail(NULL, clgan_model_errmsg(m));
         goto done;
     }
+    /* The run directory. */
+    if (out) {
+        snprintf(r.dir, sizeof r.dir, "%s", out);
+    } else if (resume) {
+        const char *slash = strrchr(resume, '/');
+        snprintf(r.dir, sizeof r.dir, "%.*s", slash ? (int)(slash - resume) : 1,
+                 slash ? resume : ".");
+    } else {
+        char stamp[32];
+        time_t now_t = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now_t));
+        snprintf(r.dir, sizeof r.dir, "runs/%s-%s", m->name, stamp);
+    }
+    if (!resume && !force && dir_has_run(r.dir)) {
+        fprintf(stderr, "clgan train: --out: %s already holds a run; use --force to write into "
+                        "it, or --resume %s/checkpoint.safetensors to continue it\n",
+                r.dir, r.dir);
+        rc = 1;
+        goto done;
+    }
     if (clgan_device_open(o->device, &dev) != CLGAN_OK) {
         rc = fail(NULL, clgan_device_errmsg(dev));
         goto done;
@@ -155,26 +175,6 @@ int cmd_train(const cli_opts *o) {
         goto done;
     }
 
-    /* The run directory. */
-    if (out) {
-        snprintf(r.dir, sizeof r.dir, "%s", out);
-    } else if (resume) {
-        const char *slash = strrchr(resume, '/');
-        snprintf(r.dir, sizeof r.dir, "%.*s", slash ? (int)(slash - resume) : 1,
-                 slash ? resume : ".");
-    } else {
-        char stamp[32];
-        time_t now_t = time(NULL);
-        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now_t));
-        snprintf(r.dir, sizeof r.dir, "runs/%s-%s", m->name, stamp);
-    }
-    if (!resume && !force && dir_has_run(r.dir)) {
-        fprintf(stderr, "clgan train: --out: %s already holds a run; use --force to write into "
-                        "it, or --resume %s/checkpoint.safetensors to continue it\n",
-                r.dir, r.dir);
-        rc = 1;
-        goto done;
-    }
     char path[1200];
     snprintf(path, sizeof path, "%s/samples", r.dir);
     if (mkdir_p(path) != 0) {

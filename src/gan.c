@@ -55,7 +55,7 @@ fail:
 }
 
 void trainer_free(trainer *t) {
-    if (t->dev && t->dev->queue) clFinish(t->dev->queue);
+    if (t->dev) device_finish(t->dev); /* nothing in flight may use what is freed */
     optim_free(&t->opt[0]);
     optim_free(&t->opt[1]);
     loss_free(&t->loss);

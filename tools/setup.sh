@@ -8,6 +8,7 @@ pkgs=(
     ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
     libclblast-dev libyaml-dev check libcjson-dev zlib1g-dev libpng-dev
     dataset-fashion-mnist
+    python3 python3-numpy
 )
 
 missing=()

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# tools/read_checkpoint.py (numpy alone) must compute what `clgan sample` computes from the same
+# checkpoint and noise. Usage: read_checkpoint.sh CLGAN SOURCE_DIR
+set -euo pipefail
+clgan=$1
+src=$2
+dir=$(mktemp -d /tmp/clgan-readckpt-XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+"$clgan" train "$src/tests/data/tiny_gan.yaml" --out "$dir/run" --iters 6 --quiet
+"$clgan" sample "$dir/run/checkpoint.safetensors" -n 32 -o "$dir/s.png" --npy "$dir/s"
+# numpy comes from Debian's python3-numpy: use the interpreter that has it.
+py=python3
+"$py" -c 'import numpy' 2>/dev/null || py=/usr/bin/python3
+"$py" "$src/tools/read_checkpoint.py" "$dir/run/checkpoint.safetensors" \
+    --noise "$dir/s.z.npy" --compare "$dir/s.x.npy" --tolerance 1e-5
