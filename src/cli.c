@@ -180,6 +180,19 @@ static const cli_opt sample_opts[] = {
     {"--npy", "PREFIX", "also write the noise and samples as PREFIX.z.npy and PREFIX.x.npy"},
 };
 
+static const cli_opt eval_opts[] = {
+    {"--parzen", NULL, "the Parzen-window log-likelihood (the paper's Table 1)"},
+    {"--samples", "S", "generator samples as kernel centres (default 10000)"},
+    {"--sigmas", "LIST", "bandwidths to choose from, comma-separated (default 10 log-spaced "
+                         "on [0.1, 1])"},
+    {"--valid", "A:B", "images [A, B) choose sigma (default: the model's data.valid)"},
+    {"--test", "A:B", "images [A, B) are measured (default: the model's data.test)"},
+    {"--data", "IDX", "image file (default: the model's data.path)"},
+    {"--real", NULL, "use the training images as centres instead: the reference figure"},
+    {"--seed", "S", "noise seed of the samples (default: the run's seed)"},
+    {"--json", NULL, "print the result as JSON"},
+};
+
 #define OPTS(a) a, (int)(sizeof a / sizeof a[0])
 
 static const cli_cmd commands[] = {
@@ -203,6 +216,11 @@ static const cli_cmd commands[] = {
      "Loads the generator of checkpoint CKPT and draws a grid of samples (a scatter plot or\n"
      "a histogram for 2-D or 1-D data).",
      cmd_sample, 1, OPTS(sample_opts)},
+    {"eval", "CKPT", "evaluate a trained generator (Parzen-window log-likelihood)",
+     "Measures CKPT's generator as the paper's Table 1 does: a Gaussian Parzen window on S\n"
+     "generator samples, its bandwidth chosen by the mean log-likelihood of validation images,\n"
+     "reported as the mean log-likelihood of test images in nats with its standard error.",
+     cmd_eval, 1, OPTS(eval_opts)},
 };
 
 static void print_help(void) {

@@ -48,5 +48,6 @@ int cmd_devices(const cli_opts *o);
 int cmd_check(const cli_opts *o);
 int cmd_train(const cli_opts *o);
 int cmd_sample(const cli_opts *o);
+int cmd_eval(const cli_opts *o);
 
 #endif /* CLGAN_CLI_H */

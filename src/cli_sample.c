@@ -13,7 +13,6 @@
 #include "cli.h"
 #include "image.h"
 
-void sample_noise(const clgan_model *m, uint64_t seed, uint64_t stream, int rows, float *z);
 clgan_status draw_samples(const clgan_model *m, const dataset *data, const float *x, int rows,
                           const char *path, clgan_err *e);
 int data_is_image(const clgan_model *m);
@@ -94,7 +93,7 @@ int cmd_sample(const cli_opts *o) {
         int per = 8, nrow = (rows + per - 1) / per;
         float *ends = malloc((size_t)nrow * 2 * dim * sizeof *ends);
         if (!ends) goto done;
-        sample_noise(m, seed, 1, nrow * 2, ends);
+        noise_fill_host(&m->noise, seed, 1, nrow * 2, ends);
         for (int i = 0; i < rows; i++) {
             int r = i / per, j = i % per;
             float a = (float)j / (float)(per - 1);
@@ -103,7 +102,7 @@ int cmd_sample(const cli_opts *o) {
         }
         free(ends);
     } else {
-        sample_noise(m, seed, 0, rows, z);
+        noise_fill_host(&m->noise, seed, 0, rows, z);
     }
     if (net_run_eval(g, z, rows, x) != CLGAN_OK) {
         rc = fail(dev->err.msg);

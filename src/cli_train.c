@@ -38,16 +38,6 @@ static void fmt_duration(double s, char *out, size_t len) {
         snprintf(out, len, "%02ld:%02ld", t / 60, t % 60);
 }
 
-/* The noise batch every sample grid of a run is drawn from (stream 0 of the sample tag). */
-void sample_noise(const clgan_model *m, uint64_t seed, uint64_t stream, int rows, float *z) {
-    uint32_t key[2];
-    rng_key_from_seed(seed, key);
-    rng_stream s = {{key[0], key[1]}, stream, RNG_TAG_SAMPLE};
-    for (size_t i = 0; i < (size_t)rows * m->noise.dim; i++)
-        z[i] = m->noise.dist == NOISE_UNIFORM ? rng_uniform(&s, i, m->noise.a, m->noise.b)
-                                              : rng_normal(&s, i, m->noise.a, m->noise.b);
-}
-
 int data_is_image(const clgan_model *m) {
     return m->data.format == DATA_IDX;
 }
@@ -236,7 +226,7 @@ int cmd_train(const cli_opts *o) {
     z = malloc((size_t)sample_rows * m->noise.dim * sizeof *z);
     x = malloc((size_t)sample_rows * t.g->out.cols * sizeof *x);
     if (!z || !x) goto done;
-    sample_noise(m, m->train.seed, 0, sample_rows, z);
+    noise_fill_host(&m->noise, m->train.seed, 0, sample_rows, z);
 
     int tty = isatty(STDOUT_FILENO);
     if (!quiet)

@@ -56,6 +56,8 @@ int mkdir_p(const char *path);
 /* Case-insensitive substring test. */
 int str_icontains(const char *hay, const char *needle);
 
+#define CLGAN_PI 3.14159265358979323846
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif /* CLGAN_COMMON_H */

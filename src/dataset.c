@@ -38,7 +38,7 @@ static clgan_status synth(const data_spec *d, uint64_t seed, dataset *ds, clgan_
             if (k >= d->n_comp) k = d->n_comp - 1;
         }
         if (d->format == DATA_RING_2D) {
-            double a = 6.283185307179586 * k / d->n_comp;
+            double a = 2.0 * CLGAN_PI * k / d->n_comp;
             ds->host[2 * i] = (float)(d->radius * cos(a)) + d->stddev[0] * g0;
             ds->host[2 * i + 1] = (float)(d->radius * sin(a)) + d->stddev[0] * g1;
         } else {

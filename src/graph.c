@@ -227,3 +227,26 @@ clgan_status net_run_eval(net *n, const float *in, int rows, float *out) {
                          (size_t)rows * n->out.cols * sizeof(float), out);
     return st;
 }
+
+void noise_fill_host(const noise_spec *z, uint64_t seed, uint64_t stream, int rows, float *out) {
+    uint32_t key[2];
+    rng_key_from_seed(seed, key);
+    rng_stream s = {{key[0], key[1]}, stream, RNG_TAG_SAMPLE};
+    for (size_t i = 0; i < (size_t)rows * z->dim; i++)
+        out[i] = z->dist == NOISE_UNIFORM ? rng_uniform(&s, i, z->a, z->b)
+                                          : rng_normal(&s, i, z->a, z->b);
+}
+
+clgan_status net_sample(net *g, const noise_spec *z, uint64_t seed, uint64_t first_stream, long S,
+                        float *out) {
+    float *noise = malloc((size_t)g->capacity * z->dim * sizeof *noise);
+    if (!noise) return err_set(&g->dev->err, CLGAN_ERR_NOMEM, "out of memory");
+    clgan_status st = CLGAN_OK;
+    for (long i = 0, k = 0; i < S && st == CLGAN_OK; i += g->capacity, k++) {
+        int rows = S - i < g->capacity ? (int)(S - i) : g->capacity;
+        noise_fill_host(z, seed, first_stream + (uint64_t)k, rows, noise);
+        st = net_run_eval(g, noise, rows, out + (size_t)i * g->out.cols);
+    }
+    free(noise);
+    return st;
+}

@@ -109,6 +109,20 @@ clgan_status net_draw_noise(net *n, const noise_spec *z, int batch, uint64_t *st
  */
 clgan_status net_run_eval(net *n, const float *in, int rows, float *out);
 
+/*
+ * Noise of the prior on the host, for sampling outside training: rows x dim values of Philox
+ * stream `stream` of the sample tag under `seed` (identical to what a device would draw).
+ * Stream 0 is the batch a run's sample grids show.
+ */
+void noise_fill_host(const noise_spec *z, uint64_t seed, uint64_t stream, int rows, float *out);
+
+/*
+ * Draws S samples of G (evaluation mode) in chunks of the network's capacity, from noise
+ * streams first_stream, first_stream + 1, ... Waits for the device.
+ */
+clgan_status net_sample(net *g, const noise_spec *z, uint64_t seed, uint64_t first_stream, long S,
+                        float *out);
+
 /* Helpers around kernels of any layer: run the elementwise kernel k on n values. */
 clgan_status net_kernel(net *n, const char *file, const char *name, cl_kernel *out);
 

@@ -76,6 +76,7 @@ typedef struct data_spec {
     data_format format;
     char path[1024];    /* idx: resolved against the model file's folder */
     long start, stop;   /* idx: image range [start, stop); stop -1 = to the end */
+    long valid[2], test[2]; /* idx: evaluation ranges ([0, 0] when not declared) */
     shape3 shape;       /* per-sample shape */
     long count;         /* synthetic: samples per epoch */
     int n_comp;         /* gaussian_1d: 1; mixture_1d: n; ring_2d: modes */

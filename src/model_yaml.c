@@ -535,6 +535,23 @@ static clgan_status parse_shape(yctx *c, const yfield *fl, shape3 *s) {
     return CLGAN_OK;
 }
 
+/* An optional [start, stop) image range, e.g. valid: [8000, 9000]. */
+static clgan_status parse_range(yctx *c, const yfield *fl, long r[2]) {
+    r[0] = r[1] = 0;
+    if (!fl->val) return CLGAN_OK;
+    const ynode *v = fl->val;
+    if (v->type != Y_SEQ || v->n != 2)
+        return yerr(c, v, "'%s' in 'data': expected [start, stop]", fl->key);
+    for (int i = 0; i < 2; i++) {
+        yfield e = {fl->key, NULL, v->kids[i]};
+        TRY(y_int(c, &e, "data", 0, 1L << 40, &r[i]));
+    }
+    if (r[1] <= r[0])
+        return yerr(c, v, "'%s' in 'data': stop (%ld) must be greater than start (%ld)", fl->key,
+                    r[1], r[0]);
+    return CLGAN_OK;
+}
+
 /* Resolves a data path against the model file's folder unless it is absolute. */
 static void resolve_path(const char *model_path, const char *p, char *out, size_t len) {
     const char *slash = strrchr(model_path, '/');
@@ -546,7 +563,8 @@ static void resolve_path(const char *model_path, const char *p, char *out, size_
 
 static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
     yfield f[] = {Y("format"), Y("path"),  Y("start"),  Y("stop"),   Y("shape"),     Y("mean"),
-                  Y("stddev"), Y("count"), Y("modes"), Y("radius"), Y("components")};
+                  Y("stddev"), Y("count"), Y("modes"), Y("radius"), Y("components"), Y("valid"),
+                  Y("test")};
     TRY(y_fields(c, n, "data", f, NF(f)));
     TRY(y_require(c, n, f, NF(f), "format", "data"));
     static const char *const formats[] = {"idx", "gaussian_1d", "mixture_1d", "ring_2d"};
@@ -556,7 +574,7 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
     d->line = n->line;
     d->col = n->col;
     const char *fname = formats[fmt];
-    static const char *const idx_only[] = {"path", "start", "stop", "shape"};
+    static const char *const idx_only[] = {"path", "start", "stop", "shape", "valid", "test"};
     static const char *const synth_only[] = {"mean", "stddev", "count", "modes", "radius",
                                              "components"};
     if (d->format == DATA_IDX) {
@@ -573,6 +591,8 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
                         stop, start);
         d->start = start;
         d->stop = stop;
+        TRY(parse_range(c, FLD(f, "valid"), d->valid));
+        TRY(parse_range(c, FLD(f, "test"), d->test));
         if (c->data_shape) { /* from a checkpoint: the data may live elsewhere by now */
             d->shape = *c->data_shape;
             d->count = stop > start ? stop - start : 0;
@@ -594,6 +614,14 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
                            "'stop' in 'data': %ld is beyond the %u images in %s", d->stop,
                            h.dims[0], d->path);
         d->count = d->stop - d->start;
+        for (int k = 0; k < 2; k++) {
+            const long *r = k ? d->test : d->valid;
+            if (r[1] > (long)h.dims[0])
+                return yerr_at(c, FLD(f, k ? "test" : "valid")->val->line,
+                               FLD(f, k ? "test" : "valid")->val->col, CLGAN_ERR_DATA,
+                               "'%s' in 'data': %ld is beyond the %u images in %s",
+                               k ? "test" : "valid", r[1], h.dims[0], d->path);
+        }
         shape3 fs = {1, (int)h.dims[1], (int)h.dims[2]};
         d->shape = fs;
         if (HAS(f, "shape")) {

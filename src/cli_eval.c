@@ -1,0 +1,180 @@
+/*
+ * cli_eval.c - `clgan eval CKPT --parzen`: the Parzen-window log-likelihood of the paper's
+ * Table 1, with the bandwidth chosen on validation images and the figure measured on test images.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "checkpoint.h"
+#include "cli.h"
+#include "parzen.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* "A:B" into r; 0 absent, 1 ok, -1 bad (printed). */
+static int opt_range(const cli_opts *o, const char *name, long r[2]) {
+    const char *v = opt_get(o, name);
+    if (!v) return 0;
+    char *end;
+    r[0] = strtol(v, &end, 10);
+    if (end == v || *end != ':' || r[0] < 0) goto bad;
+    const char *b = end + 1;
+    r[1] = strtol(b, &end, 10);
+    if (end == b || *end || r[1] <= r[0]) goto bad;
+    return 1;
+bad:
+    fprintf(stderr, "clgan eval: %s: expected START:STOP with 0 <= START < STOP, got '%s'\n", name, v);
+    return -1;
+}
+
+static int opt_sigmas(const cli_opts *o, double *s, int *n) {
+    const char *v = opt_get(o, "--sigmas");
+    if (!v) {
+        *n = 10;
+        log_space(0.1, 1.0, 10, s);
+        return 0;
+    }
+    *n = 0;
+    const char *p = v;
+    while (*p) {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p || !(x > 0) || !isfinite(x) || *n == 64 || (*end && *end != ',')) {
+            fprintf(stderr, "clgan eval: --sigmas: expected up to 64 positive numbers separated "
+                            "by commas, got '%s'\n", v);
+            return -1;
+        }
+        s[(*n)++] = x;
+        p = *end ? end + 1 : end;
+    }
+    return 1;
+}
+
+static int fail(const char *msg) {
+    fprintf(stderr, "clgan eval: %s\n", msg);
+    return 1;
+}
+
+int cmd_eval(const cli_opts *o) {
+    if (!opt_get(o, "--parzen")) {
+        fprintf(stderr, "clgan eval: say which evaluation: --parzen\n");
+        return EXIT_USAGE;
+    }
+    long S = 10000, seed_l = 0, valid[2] = {0, 0}, test[2] = {0, 0};
+    double sigmas[64];
+    int ns;
+    int has_v, has_t, has_seed;
+    if (opt_long(o, "--samples", 1, 1000000, &S) < 0 || (has_v = opt_range(o, "--valid", valid)) < 0 ||
+        (has_t = opt_range(o, "--test", test)) < 0 || opt_sigmas(o, sigmas, &ns) < 0 ||
+        (has_seed = opt_long(o, "--seed", 0, 0x7fffffffffffffffL, &seed_l)) < 0)
+        return EXIT_USAGE;
+    int real = opt_get(o, "--real") != NULL, json = opt_get(o, "--json") != NULL;
+    clgan_err e;
+    err_clear(&e);
+    ckpt c;
+    clgan_model *m = NULL;
+    clgan_device *dev = NULL;
+    net *g = NULL;
+    float *centres = NULL, *vx = NULL, *tx = NULL;
+    parzen pz;
+    memset(&pz, 0, sizeof pz);
+    int rc = 1;
+    if (ckpt_open(o->positional, &c, &e) != CLGAN_OK) return fail(e.msg);
+    if (ckpt_model(&c, &m, &e) != CLGAN_OK) {
+        rc = fail(e.msg);
+        goto done;
+    }
+    if (m->data.format != DATA_IDX) {
+        rc = fail("--parzen: the model's data are not images (IDX)");
+        goto done;
+    }
+    const char *path = opt_get(o, "--data") ? opt_get(o, "--data") : m->data.path;
+    if (!has_v) memcpy(valid, m->data.valid, sizeof valid);
+    if (!has_t) memcpy(test, m->data.test, sizeof test);
+    if (valid[1] == 0 || test[1] == 0) {
+        fprintf(stderr, "clgan eval: --parzen needs a validation and a test range: give --valid "
+                        "START:STOP and --test START:STOP, or data.valid and data.test in the "
+                        "model\n");
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    idx_header h;
+    if (idx_load(path, valid[0], valid[1], &h, &vx, &e) != CLGAN_OK ||
+        idx_load(path, test[0], test[1], &h, &tx, &e) != CLGAN_OK) {
+        rc = fail(e.msg);
+        goto done;
+    }
+    int d = (int)shape_size(m->data.shape);
+    if (clgan_device_open(o->device, &dev) != CLGAN_OK) {
+        rc = fail(clgan_device_errmsg(dev));
+        goto done;
+    }
+    double t0 = now();
+    if (real) {
+        if (idx_load(path, m->data.start, m->data.stop, &h, &centres, &e) != CLGAN_OK) {
+            rc = fail(e.msg);
+            goto done;
+        }
+        S = m->data.stop - m->data.start;
+    } else {
+        centres = malloc((size_t)S * d * sizeof *centres);
+        if (!centres) goto done;
+        if (net_create(dev, m, CLGAN_GENERATOR, 500, m->train.seed, &g) != CLGAN_OK ||
+            ckpt_load_net(&c, g, NULL, &e) != CLGAN_OK) {
+            rc = fail(e.msg[0] ? e.msg : dev->err.msg);
+            goto done;
+        }
+        uint64_t seed = has_seed ? (uint64_t)seed_l : m->train.seed;
+        if (net_sample(g, &m->noise, seed, 1000, S, centres) != CLGAN_OK) {
+            rc = fail(dev->err.msg);
+            goto done;
+        }
+    }
+    parzen_result r;
+    if (parzen_init(&pz, dev, centres, S, d) != CLGAN_OK ||
+        parzen_evaluate(&pz, vx, valid[1] - valid[0], tx, test[1] - test[0], sigmas, ns, &r) !=
+            CLGAN_OK) {
+        rc = fail(dev->err.msg);
+        goto done;
+    }
+    double el = now() - t0;
+    const char *it = ckpt_meta(&c, "iter");
+    if (json) {
+        printf("{\"parzen_ll\": %.4f, \"stderr\": %.4f, \"sigma\": %.6g, \"centres\": \"%s\", "
+               "\"n_centres\": %ld, \"valid\": [%ld, %ld], \"test\": [%ld, %ld], \"iter\": %s, "
+               "\"seconds\": %.2f, \"sigma_grid\": [",
+               r.test_mean, r.test_se, r.sigmas[r.best], real ? "training images" : "generator",
+               S, valid[0], valid[1], test[0], test[1], it ? it : "null", el);
+        for (int k = 0; k < ns; k++) printf("%s%.6g", k ? ", " : "", r.sigmas[k]);
+        printf("], \"valid_ll\": [");
+        for (int k = 0; k < ns; k++) printf("%s%.4f", k ? ", " : "", r.valid_mean[k]);
+        printf("]}\n");
+    } else {
+        printf("Parzen log-likelihood: %.1f +- %.1f nats (test images %ld-%ld of %s; sigma %.4g "
+               "chosen on %ld-%ld; %ld %s as centres; %.1f s)\n",
+               r.test_mean, r.test_se, test[0], test[1] - 1, path, r.sigmas[r.best], valid[0],
+               valid[1] - 1, S, real ? "training images" : "generator samples", el);
+        for (int k = 0; k < ns; k++)
+            printf("  sigma %-8.4g validation %9.2f%s\n", r.sigmas[k], r.valid_mean[k],
+                   k == r.best ? "  <" : "");
+    }
+    rc = 0;
+done:
+    parzen_free(&pz);
+    free(centres);
+    free(vx);
+    free(tx);
+    net_free(g);
+    clgan_device_free(dev);
+    clgan_model_free(m);
+    ckpt_close(&c);
+    return rc;
+}
