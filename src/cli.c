@@ -193,6 +193,16 @@ static const cli_opt eval_opts[] = {
     {"--json", NULL, "print the result as JSON"},
 };
 
+static const cli_opt theory_opts[] = {
+    {"--pre-iters", "N", "iterations of Algorithm 1 before G is frozen (default 0: G as initialised)"},
+    {"--d-steps", "N", "steps of D alone towards D* (default 3000)"},
+    {"--csv", "FILE", "write the curves of check (1): x, p_data, p_g, D, D*"},
+};
+
+static const cli_opt figure1_opts[] = {
+    {"-o", "FILE", "output PNG (default figure1.png)"},
+};
+
 #define OPTS(a) a, (int)(sizeof a / sizeof a[0])
 
 static const cli_cmd commands[] = {
@@ -221,6 +231,17 @@ static const cli_cmd commands[] = {
      "generator samples, its bandwidth chosen by the mean log-likelihood of validation images,\n"
      "reported as the mean log-likelihood of test images in nats with its standard error.",
      cmd_eval, 1, OPTS(eval_opts)},
+    {"theory", "MODEL", "check the paper's theory numerically on a 1-D model",
+     "On a model with 1-D data: (1) with G frozen, trains D and compares D(x) with\n"
+     "p_data/(p_data + p_g); (2) compares V(D*, G) with -log 4 + 2 JSD(p_data || p_g) by\n"
+     "quadrature; (3) with p_g = p_data, checks D* = 1/2 and C(G) = -log 4. Exits 1 if a\n"
+     "check misses its tolerance.",
+     cmd_theory, 1, OPTS(theory_opts)},
+    {"figure1", "CKPT|RUN", "draw the paper's Figure 1 from a 1-D run",
+     "Draws p_data (black, dotted), p_g (green) and D(x) (blue, dashed), with the mapping\n"
+     "x = G(z) below, for a checkpoint; for a run directory, four panels (a)-(d) from its\n"
+     "checkpoints/ spread over the run.",
+     cmd_figure1, 1, OPTS(figure1_opts)},
 };
 
 static void print_help(void) {

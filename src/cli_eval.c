@@ -124,26 +124,30 @@ int cmd_eval(const cli_opts *o) {
             goto done;
         }
         S = m->data.stop - m->data.start;
-    } else {
-        centres = malloc((size_t)S * d * sizeof *centres);
-        if (!centres) goto done;
-        if (net_create(dev, m, CLGAN_GENERATOR, 500, m->train.seed, &g) != CLGAN_OK ||
-            ckpt_load_net(&c, g, NULL, &e) != CLGAN_OK) {
-            rc = fail(e.msg[0] ? e.msg : dev->err.msg);
-            goto done;
-        }
-        uint64_t seed = has_seed ? (uint64_t)seed_l : m->train.seed;
-        if (net_sample(g, &m->noise, seed, 1000, S, centres) != CLGAN_OK) {
+    }
+    parzen_result r;
+    if (real) {
+        if (parzen_init(&pz, dev, centres, S, d) != CLGAN_OK ||
+            parzen_evaluate(&pz, vx, valid[1] - valid[0], tx, test[1] - test[0], sigmas, ns, &r) !=
+                CLGAN_OK) {
             rc = fail(dev->err.msg);
             goto done;
         }
-    }
-    parzen_result r;
-    if (parzen_init(&pz, dev, centres, S, d) != CLGAN_OK ||
-        parzen_evaluate(&pz, vx, valid[1] - valid[0], tx, test[1] - test[0], sigmas, ns, &r) !=
-            CLGAN_OK) {
-        rc = fail(dev->err.msg);
-        goto done;
+    } else {
+        if (net_create(dev, m, CLGAN_GENERATOR, 500, m->train.seed, &g) != CLGAN_OK) {
+            rc = fail(dev->err.msg);
+            goto done;
+        }
+        if (ckpt_load_net(&c, g, NULL, &e) != CLGAN_OK) {
+            rc = fail(e.msg);
+            goto done;
+        }
+        uint64_t seed = has_seed ? (uint64_t)seed_l : m->train.seed;
+        if (parzen_eval_generator(dev, g, &m->noise, seed, S, vx, valid[1] - valid[0], tx,
+                                  test[1] - test[0], sigmas, ns, &r) != CLGAN_OK) {
+            rc = fail(dev->err.msg);
+            goto done;
+        }
     }
     double el = now() - t0;
     const char *it = ckpt_meta(&c, "iter");

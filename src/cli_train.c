@@ -18,6 +18,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "image.h"
+#include "parzen.h"
 #include "rng.h"
 
 static double now(void) {
@@ -115,7 +116,7 @@ int cmd_train(const cli_opts *o) {
     clgan_err e;
     err_clear(&e);
     int rc = 1;
-    float *z = NULL, *x = NULL;
+    float *z = NULL, *x = NULL, *pz_valid = NULL, *pz_test = NULL;
 
     if (clgan_model_load(o->positional, &m) != CLGAN_OK) {
         rc = fail(NULL, clgan_model_errmsg(m));
@@ -155,7 +156,9 @@ int cmd_train(const cli_opts *o) {
     }
     const int sample_rows = data_is_image(m) ? 64 : 1024;
     double t_build = now();
-    if (trainer_init(&t, dev, m, &data, sample_rows) != CLGAN_OK) {
+    /* G's capacity also serves sampling: larger chunks when the Parzen estimate needs 10^4. */
+    int g_rows = m->train.parzen_samples > 0 && sample_rows < 1000 ? 1000 : sample_rows;
+    if (trainer_init(&t, dev, m, &data, g_rows) != CLGAN_OK) {
         rc = fail(NULL, dev->err.msg);
         goto done;
     }
@@ -192,7 +195,7 @@ int cmd_train(const cli_opts *o) {
             }
         }
     }
-    if (!r.log && log_append(&r, "iter,epoch,seconds,lr_g,lr_d,d_loss,g_loss,d_real,d_fake\n", &e)) {
+    if (!r.log && log_append(&r, "iter,epoch,seconds,lr_g,lr_d,d_loss,g_loss,d_real,d_fake,parzen_ll\n", &e)) {
         rc = fail(NULL, e.msg);
         goto done;
     }
@@ -228,6 +231,20 @@ int cmd_train(const cli_opts *o) {
     if (!z || !x) goto done;
     noise_fill_host(&m->noise, m->train.seed, 0, sample_rows, z);
 
+    /* Parzen evaluation during and after training, if the model asks for it. */
+    double pz_pending = NAN, sigmas[10];
+    log_space(0.1, 1.0, 10, sigmas);
+    long pz_last_epoch = 0;
+    if (m->train.parzen_samples > 0) {
+        idx_header h;
+        if (idx_load(m->data.path, m->data.valid[0], m->data.valid[1], &h, &pz_valid, &e) !=
+                CLGAN_OK ||
+            idx_load(m->data.path, m->data.test[0], m->data.test[1], &h, &pz_test, &e) != CLGAN_OK) {
+            rc = fail(NULL, e.msg);
+            goto done;
+        }
+    }
+
     int tty = isatty(STDOUT_FILENO);
     if (!quiet)
         printf("clgan train: %s on %s; %ld samples, batch %d, k %d, %llu iterations "
@@ -249,6 +266,43 @@ int cmd_train(const cli_opts *o) {
         }
         uint64_t it = t.iter;
         int last = it == total;
+        long epochs_done = (long)(it * (uint64_t)m->train.k / (uint64_t)t.batches_per_epoch);
+        int pz_now = m->train.parzen_samples > 0 &&
+                     ((m->train.parzen_every && epochs_done > pz_last_epoch &&
+                       epochs_done % m->train.parzen_every == 0) || last);
+        if (pz_now) {
+            pz_last_epoch = epochs_done;
+            parzen_result pr;
+            double te = now();
+            if (parzen_eval_generator(dev, t.g, &m->noise, m->train.seed, m->train.parzen_samples,
+                                      pz_valid, m->data.valid[1] - m->data.valid[0], pz_test,
+                                      m->data.test[1] - m->data.test[0], sigmas, 10, &pr) !=
+                CLGAN_OK) {
+                rc = fail(NULL, dev->err.msg);
+                goto done;
+            }
+            te = now() - te;
+            pz_pending = pr.test_mean;
+            if (!quiet)
+                printf("%sParzen log-likelihood after %ld epochs: %.1f +- %.1f nats (sigma %.3g, "
+                       "%.1f s)\n", tty ? "\n" : "", epochs_done, pr.test_mean, pr.test_se,
+                       pr.sigmas[pr.best], te);
+            if (last) {
+                char js[512];
+                snprintf(js, sizeof js,
+                         "{\"iter\": %llu, \"epochs\": %ld, \"parzen_ll\": %.4f, \"stderr\": "
+                         "%.4f, \"sigma\": %.6g, \"samples\": %ld, \"valid\": [%ld, %ld], "
+                         "\"test\": [%ld, %ld], \"seconds\": %.2f}\n",
+                         (unsigned long long)it, epochs_done, pr.test_mean, pr.test_se,
+                         pr.sigmas[pr.best], m->train.parzen_samples, m->data.valid[0],
+                         m->data.valid[1], m->data.test[0], m->data.test[1], te);
+                snprintf(path, sizeof path, "%s/eval.json", r.dir);
+                if (file_write_atomic(path, js, strlen(js), &e) != CLGAN_OK) {
+                    rc = fail(NULL, e.msg);
+                    goto done;
+                }
+            }
+        }
         if (it % (uint64_t)log_every == 0 || last) {
             gan_stats s;
             if (trainer_read_stats(&t, &s) != CLGAN_OK) {
@@ -261,9 +315,12 @@ int cmd_train(const cli_opts *o) {
             it_last = it;
             char line[512], etas[32];
             double lr_g = optim_lr(t.opt[0].spec, t.opt[0].t), lr_d = optim_lr(t.opt[1].spec, t.opt[1].t);
-            snprintf(line, sizeof line, "%llu,%ld,%.3f,%.6g,%.6g,%.6f,%.6f,%.6f,%.6f\n",
+            char pz_s[32] = "";
+            if (!isnan(pz_pending)) snprintf(pz_s, sizeof pz_s, "%.3f", pz_pending);
+            pz_pending = NAN;
+            snprintf(line, sizeof line, "%llu,%ld,%.3f,%.6g,%.6g,%.6f,%.6f,%.6f,%.6f,%s\n",
                      (unsigned long long)it, t.epoch, tn - t0, lr_g, lr_d, s.d_loss, s.g_loss,
-                     s.d_real, s.d_fake);
+                     s.d_real, s.d_fake, pz_s);
             if (log_append(&r, line, &e)) {
                 rc = fail(NULL, e.msg);
                 goto done;
@@ -326,6 +383,8 @@ int cmd_train(const cli_opts *o) {
 done:
     free(z);
     free(x);
+    free(pz_valid);
+    free(pz_test);
     free(r.log);
     trainer_free(&t);
     dataset_free(&data);

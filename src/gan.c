@@ -107,10 +107,16 @@ static clgan_status d_step(trainer *t) {
     size_t cols = d->in.cols;
     st = dataset_gather(t->data, t->batch_in_epoch * m, m, d->acts, d->in.off);
     t->batch_in_epoch++;
-    if (st == CLGAN_OK) st = generate(t, m);
-    if (st == CLGAN_OK)
-        st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off + (size_t)m * cols,
-                       (size_t)m * cols, "G(z) into D's input");
+    if (t->fake_from_data) { /* a second, independent batch of data stands in for G */
+        long b = (t->batch_in_epoch + t->batches_per_epoch / 2) % t->batches_per_epoch;
+        if (st == CLGAN_OK)
+            st = dataset_gather(t->data, b * m, m, d->acts, d->in.off + (size_t)m * cols);
+    } else {
+        if (st == CLGAN_OK) st = generate(t, m);
+        if (st == CLGAN_OK)
+            st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off + (size_t)m * cols,
+                           (size_t)m * cols, "G(z) into D's input");
+    }
     if (st == CLGAN_OK) st = net_forward(d, 2 * m, 1);
     /* D ascends log D(x) + log(1 - D(G(z))): it descends BCE with targets 1 (real), 0 (fake). */
     float real_target = 1.0f - t->m->train.label_smoothing, scale = 1.0f / (float)m;
@@ -144,6 +150,10 @@ static clgan_status g_step(trainer *t) {
     if (st == CLGAN_OK) st = net_backward(g, g->n_layers - 1, m, 0, 1);
     if (st == CLGAN_OK) st = optim_step(&t->opt[0], t->epoch);
     return st;
+}
+
+clgan_status trainer_d_step(trainer *t) {
+    return d_step(t);
 }
 
 clgan_status trainer_iteration(trainer *t) {

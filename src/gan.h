@@ -41,6 +41,7 @@ typedef struct trainer {
     long batch_in_epoch;     /* next minibatch of the epoch */
     long batches_per_epoch;
     int sample_capacity;     /* rows of G available for sampling */
+    int fake_from_data;      /* theory checks: "generated" rows are data too (p_g = p_data) */
 } trainer;
 
 /*
@@ -54,6 +55,9 @@ void trainer_free(trainer *t);
 
 /* Enqueues one iteration of Algorithm 1. */
 clgan_status trainer_iteration(trainer *t);
+
+/* One discriminator step alone (G frozen): for training D towards D* in the theory checks. */
+clgan_status trainer_d_step(trainer *t);
 
 /* The sync point: waits for the device, reads and resets the accumulated statistics. */
 clgan_status trainer_read_stats(trainer *t, gan_stats *out);

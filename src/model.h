@@ -116,6 +116,8 @@ typedef struct train_spec {
     int sample_every;
     int checkpoint_every;
     optim_spec opt[2];   /* generator, discriminator */
+    long parzen_samples; /* > 0: Parzen log-likelihood at the end of training (eval.json) */
+    int parzen_every;    /* > 0: also every this many epochs, into log.csv */
 } train_spec;
 
 struct clgan_model {

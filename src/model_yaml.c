@@ -768,7 +768,8 @@ static clgan_status parse_optim(yctx *c, const yfield *fl, optim_spec *o, const 
 static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
     yfield f[] = {Y("batch"),      Y("k"),           Y("epochs"),       Y("iters"),
                   Y("seed"),       Y("g_loss"),      Y("label_smoothing"), Y("log_every"),
-                  Y("sample_every"), Y("checkpoint_every"), Y("generator"), Y("discriminator")};
+                  Y("sample_every"), Y("checkpoint_every"), Y("generator"), Y("discriminator"),
+                  Y("parzen")};
     TRY(y_fields(c, n, "train", f, NF(f)));
     TRY(y_require(c, n, f, NF(f), "batch", "train"));
     TRY(y_require(c, n, f, NF(f), "generator", "train"));
@@ -813,6 +814,19 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
     if (HAS(f, "checkpoint_every")) {
         TRY(y_int(c, FLD(f, "checkpoint_every"), "train", 1, 1L << 30, &v));
         t->checkpoint_every = (int)v;
+    }
+    t->parzen_samples = 0;
+    t->parzen_every = 0;
+    if (HAS(f, "parzen")) {
+        yfield p[] = {Y("samples"), Y("every_epochs")};
+        TRY(y_fields(c, FLD(f, "parzen")->val, "train.parzen", p, NF(p)));
+        t->parzen_samples = 10000;
+        if (HAS(p, "samples"))
+            TRY(y_int(c, FLD(p, "samples"), "train.parzen", 1, 1000000, &t->parzen_samples));
+        if (HAS(p, "every_epochs")) {
+            TRY(y_int(c, FLD(p, "every_epochs"), "train.parzen", 1, 1L << 20, &v));
+            t->parzen_every = (int)v;
+        }
     }
     TRY(parse_optim(c, FLD(f, "generator"), &t->opt[CLGAN_GENERATOR], "train.generator"));
     TRY(parse_optim(c, FLD(f, "discriminator"), &t->opt[CLGAN_DISCRIMINATOR],
@@ -876,6 +890,10 @@ static clgan_status parse_root(yctx *c, const ynode *root) {
     TRY(parse_net(c, FLD(f, "generator")->val, "generator", &m->net[CLGAN_GENERATOR]));
     TRY(parse_net(c, FLD(f, "discriminator")->val, "discriminator", &m->net[CLGAN_DISCRIMINATOR]));
     TRY(parse_train(c, FLD(f, "train")->val, &m->train));
+    if (m->train.parzen_samples > 0 && (m->data.format != DATA_IDX || m->data.valid[1] == 0 ||
+                                        m->data.test[1] == 0))
+        return yerr(c, FLD(f, "train")->val, "'train.parzen' needs image data with data.valid "
+                                             "and data.test ranges");
     return check_model(c);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gemm.h"
+#include "graph.h"
 
 #define DOT_BLOCK_VALUES (16L << 20) /* floats in the block of dot products: 64 MiB */
 
@@ -113,5 +114,20 @@ clgan_status parzen_evaluate(parzen *p, const float *valid, long n_valid, const 
         r->test_se = n_test > 1 ? sqrt(q / (n_test - 1)) / sqrt((double)n_test) : 0;
     }
     free(ll);
+    return st;
+}
+
+clgan_status parzen_eval_generator(clgan_device *dev, net *g, const noise_spec *z, uint64_t seed,
+                                   long S, const float *valid, long n_valid, const float *test,
+                                   long n_test, const double *sigmas, int ns, parzen_result *r) {
+    float *centres = malloc((size_t)S * g->out.cols * sizeof *centres);
+    if (!centres) return err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory for %ld samples", S);
+    parzen p;
+    clgan_status st = net_sample(g, z, seed, 1000, S, centres);
+    if (st == CLGAN_OK) st = parzen_init(&p, dev, centres, S, (int)g->out.cols);
+    free(centres);
+    if (st != CLGAN_OK) return st;
+    st = parzen_evaluate(&p, valid, n_valid, test, n_test, sigmas, ns, r);
+    parzen_free(&p);
     return st;
 }

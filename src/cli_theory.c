@@ -1,0 +1,271 @@
+/*
+ * cli_theory.c - `clgan theory MODEL` (the paper's theory, checked numerically on a 1-D model)
+ * and `clgan figure1 CKPT-or-RUN` (the paper's Figure 1 drawn from a real run).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "checkpoint.h"
+#include "cli.h"
+#include "image.h"
+#include "theory.h"
+
+#define TOL_D 0.05   /* (1): max |D - D*| */
+#define TOL_V 0.02   /* (2), (3): nats */
+
+int cmd_theory(const cli_opts *o) {
+    long pre = 0, steps = 3000;
+    if (opt_long(o, "--pre-iters", 0, 1L << 30, &pre) < 0 ||
+        opt_long(o, "--d-steps", 1, 1L << 30, &steps) < 0)
+        return EXIT_USAGE;
+    clgan_model *m;
+    if (clgan_model_load(o->positional, &m) != CLGAN_OK) {
+        fprintf(stderr, "clgan theory: %s\n", clgan_model_errmsg(m));
+        clgan_model_free(m);
+        return 1;
+    }
+    clgan_device *dev;
+    if (clgan_device_open(o->device, &dev) != CLGAN_OK) {
+        fprintf(stderr, "clgan theory: %s\n", clgan_device_errmsg(dev));
+        clgan_device_free(dev);
+        clgan_model_free(m);
+        return 1;
+    }
+    theory_result r;
+    clgan_status st = theory_run(dev, m, pre, steps, &r);
+    if (st != CLGAN_OK) {
+        fprintf(stderr, "clgan theory: %s\n", dev->err.msg);
+        clgan_device_free(dev);
+        clgan_model_free(m);
+        return 1;
+    }
+    const char *csv = opt_get(o, "--csv");
+    if (csv) {
+        FILE *f = fopen(csv, "w");
+        if (!f) {
+            fprintf(stderr, "clgan theory: --csv: cannot write %s\n", csv);
+        } else {
+            fprintf(f, "x,p_data,p_g,d,d_star\n");
+            const theory_curves *c = &r.curves;
+            for (int j = 0; j < c->n; j++)
+                fprintf(f, "%.6f,%.6g,%.6g,%.6f,%.6f\n", c->x[j], c->p_data[j], c->p_g[j], c->d[j],
+                        c->p_data[j] + c->p_g[j] > 0 ? c->p_data[j] / (c->p_data[j] + c->p_g[j]) : 0.5);
+            fclose(f);
+        }
+    }
+    int ok1 = r.max_d_err <= TOL_D, ok2 = fabs(r.v - r.c_jsd) <= TOL_V,
+        ok3 = fabs(r.v_equal + log(4.0)) <= TOL_V;
+    printf("clgan theory: %s; G after %ld iterations of Algorithm 1, then D alone for %ld steps\n",
+           m->name, pre, steps);
+    printf("(1) optimal D: max |D(x) - p_data/(p_data+p_g)| = %.4f where p_data+p_g > 10%% of "
+           "its peak (tolerance %.2f): %s\n", r.max_d_err, TOL_D, ok1 ? "ok" : "FAILED");
+    printf("(2) V(D*, G) = %.4f nats, -log 4 + 2 JSD(p_data||p_g) = %.4f nats, |diff| %.4f "
+           "(tolerance %.2f): %s\n", r.v, r.c_jsd, fabs(r.v - r.c_jsd), TOL_V, ok2 ? "ok" : "FAILED");
+    printf("(3) p_g = p_data: max |D(x) - 1/2| = %.4f, C(G) = %.4f nats vs -log 4 = %.4f "
+           "(tolerance %.2f): %s\n", r.max_half_err, r.v_equal, -log(4.0), TOL_V,
+           ok3 ? "ok" : "FAILED");
+    clgan_device_free(dev);
+    clgan_model_free(m);
+    return ok1 && ok2 && ok3 ? 0 : 1;
+}
+
+/* ---- Figure 1 -------------------------------------------------------------------------------- */
+
+/* A 5x7 font for the few labels the figure needs. */
+static const struct {
+    char c;
+    const char *rows[7];
+} glyphs[] = {
+    {'(', {"..#..", ".#...", "#....", "#....", "#....", ".#...", "..#.."}},
+    {')', {"..#..", "...#.", "....#", "....#", "....#", "...#.", "..#.."}},
+    {'a', {".....", ".....", ".###.", "....#", ".####", "#...#", ".####"}},
+    {'b', {"#....", "#....", "####.", "#...#", "#...#", "#...#", "####."}},
+    {'c', {".....", ".....", ".####", "#....", "#....", "#....", ".####"}},
+    {'d', {"....#", "....#", ".####", "#...#", "#...#", "#...#", ".####"}},
+    {'e', {".....", ".....", ".###.", "#...#", "#####", "#....", ".###."}},
+    {'t', {".#...", ".#...", "####.", ".#...", ".#...", ".#...", "..##."}},
+    {'x', {".....", ".....", "#...#", ".#.#.", "..#..", ".#.#.", "#...#"}},
+    {'z', {".....", ".....", "#####", "...#.", "..#..", ".#...", "#####"}},
+    {'p', {".....", ".....", "####.", "#...#", "####.", "#....", "#...."}},
+    {'g', {".....", ".....", ".####", "#...#", ".####", "....#", ".###."}},
+    {'D', {"####.", "#...#", "#...#", "#...#", "#...#", "#...#", "####."}},
+    {'_', {".....", ".....", ".....", ".....", ".....", ".....", "#####"}},
+};
+
+static void text(canvas *c, int x, int y, const char *s, unsigned char r, unsigned char g,
+                 unsigned char b) {
+    for (; *s; s++, x += 6)
+        for (size_t k = 0; k < sizeof glyphs / sizeof glyphs[0]; k++)
+            if (glyphs[k].c == *s)
+                for (int row = 0; row < 7; row++)
+                    for (int col = 0; col < 5; col++)
+                        if (glyphs[k].rows[row][col] == '#')
+                            canvas_rect(c, x + col, y + row, x + col, y + row, r, g, b);
+}
+
+#define PW 360 /* panel */
+#define PH 280
+#define TOP 20
+#define CURVE_H 170
+#define XLINE 215
+#define ZLINE 265
+
+/* One panel: p_data dotted black, p_g green, D dashed blue; below, z mapped to x = G(z). */
+static void panel(canvas *cv, int ox, const theory_curves *c, const float *zs, const float *xs,
+                  int nz, float zlo, float zhi, char label) {
+    double mx = 0;
+    for (int j = 0; j < c->n; j++) mx = fmax(mx, fmax(c->p_data[j], c->p_g[j]));
+    if (!(mx > 0)) mx = 1;
+    double lo = c->x[0], hi = c->x[c->n - 1];
+#define PXX(v) (ox + 10 + (int)lrint(((v) - lo) / (hi - lo) * (PW - 20)))
+#define PYD(p) (TOP + CURVE_H - (int)lrint((p) / mx * CURVE_H * 0.9))
+#define PYP(p) (TOP + CURVE_H - (int)lrint((p) * CURVE_H))
+    canvas_line(cv, ox + 10, TOP + CURVE_H, ox + PW - 10, TOP + CURVE_H, 200, 200, 200);
+    for (int j = 0; j + 1 < c->n; j++) {
+        int x0 = PXX(c->x[j]), x1 = PXX(c->x[j + 1]);
+        if (j % 4 < 2)
+            canvas_line(cv, x0, PYD(c->p_data[j]), x1, PYD(c->p_data[j + 1]), 0, 0, 0);
+        canvas_line(cv, x0, PYD(c->p_g[j]), x1, PYD(c->p_g[j + 1]), 20, 160, 40);
+        if (j % 8 < 5) canvas_line(cv, x0, PYP(c->d[j]), x1, PYP(c->d[j + 1]), 30, 60, 220);
+    }
+    canvas_line(cv, ox + 10, XLINE, ox + PW - 10, XLINE, 0, 0, 0);
+    canvas_line(cv, ox + 10, ZLINE, ox + PW - 10, ZLINE, 0, 0, 0);
+    for (int i = 0; i < nz; i++) {
+        int zx = ox + 10 + (int)lrint((zs[i] - zlo) / (zhi - zlo) * (PW - 20));
+        int xx = PXX(xs[i]);
+        if (xx < ox || xx > ox + PW) continue;
+        canvas_line(cv, zx, ZLINE, xx, XLINE, 90, 90, 90);
+    }
+    text(cv, ox + PW - 20, XLINE - 10, "x", 0, 0, 0);
+    text(cv, ox + PW - 20, ZLINE - 10, "z", 0, 0, 0);
+    char lab[4] = {'(', label, ')', 0};
+    text(cv, ox + PW / 2 - 9, PH - 10, lab, 0, 0, 0);
+#undef PXX
+#undef PYD
+#undef PYP
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The checkpoints of a run, in iteration order (names are zero-padded). */
+static int run_checkpoints(const char *dir, char ***out) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/checkpoints", dir);
+    DIR *d = opendir(path);
+    int n = 0, cap = 0;
+    char **list = NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, "iter_", 5) != 0 || !strstr(e->d_name, ".safetensors")) continue;
+        if (strstr(e->d_name, ".tmp")) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            list = realloc(list, (size_t)cap * sizeof *list);
+        }
+        char *p = malloc(strlen(path) + strlen(e->d_name) + 2);
+        sprintf(p, "%s/%s", path, e->d_name);
+        list[n++] = p;
+    }
+    if (d) closedir(d);
+    if (n) qsort(list, (size_t)n, sizeof *list, cmp_str);
+    *out = list;
+    return n;
+}
+
+int cmd_figure1(const cli_opts *o) {
+    const char *outp = opt_get(o, "-o") ? opt_get(o, "-o") : "figure1.png";
+    struct stat st_;
+    char *chosen[4];
+    int np = 0;
+    char **all = NULL;
+    int nall = 0;
+    if (stat(o->positional, &st_) == 0 && S_ISDIR(st_.st_mode)) {
+        nall = run_checkpoints(o->positional, &all);
+        if (nall == 0) {
+            fprintf(stderr, "clgan figure1: %s/checkpoints holds no iter_*.safetensors (set "
+                            "train.checkpoint_every)\n", o->positional);
+            return 1;
+        }
+        /* four panels spread over the run: (a) early ... (d) last */
+        np = nall < 4 ? nall : 4;
+        for (int i = 0; i < np; i++) chosen[i] = all[np == 1 ? 0 : (long)i * (nall - 1) / (np - 1)];
+    } else {
+        chosen[0] = (char *)o->positional;
+        np = 1;
+    }
+    clgan_device *dev = NULL;
+    int rc = 1;
+    canvas cv = {0};
+    clgan_err e;
+    err_clear(&e);
+    if (clgan_device_open(o->device, &dev) != CLGAN_OK) {
+        fprintf(stderr, "clgan figure1: %s\n", clgan_device_errmsg(dev));
+        goto done;
+    }
+    if (canvas_init(&cv, np * PW, PH, 255, &e) != CLGAN_OK) goto done;
+    for (int i = 0; i < np; i++) {
+        ckpt c;
+        clgan_model *m = NULL;
+        net *g = NULL, *d = NULL;
+        theory_curves curves;
+        int ok = 0;
+        if (ckpt_open(chosen[i], &c, &e) != CLGAN_OK) {
+            fprintf(stderr, "clgan figure1: %s\n", e.msg);
+            goto done;
+        }
+        if (ckpt_model(&c, &m, &e) != CLGAN_OK) {
+            fprintf(stderr, "clgan figure1: %s\n", e.msg);
+        } else if (shape_size(m->data.shape) != 1 || m->noise.dim != 1 ||
+                   (m->data.format != DATA_GAUSSIAN_1D && m->data.format != DATA_MIXTURE_1D)) {
+            fprintf(stderr, "clgan figure1: %s: Figure 1 needs 1-D noise and 1-D data "
+                            "(gaussian_1d or mixture_1d)\n", chosen[i]);
+        } else if (net_create(dev, m, CLGAN_GENERATOR, 4096, m->train.seed, &g) != CLGAN_OK ||
+                   net_create(dev, m, CLGAN_DISCRIMINATOR, THEORY_GRID, m->train.seed, &d) !=
+                       CLGAN_OK) {
+            fprintf(stderr, "clgan figure1: %s\n", dev->err.msg);
+        } else if (ckpt_load_net(&c, g, NULL, &e) != CLGAN_OK ||
+                   ckpt_load_net(&c, d, NULL, &e) != CLGAN_OK) {
+            fprintf(stderr, "clgan figure1: %s\n", e.msg);
+        } else if (theory_curves_of(m, g, d, 100000, &curves) != CLGAN_OK) {
+            fprintf(stderr, "clgan figure1: %s\n", dev->err.msg);
+        } else {
+            enum { NZ = 24 };
+            float zs[NZ], xs[NZ];
+            float zlo = m->noise.dist == NOISE_UNIFORM ? m->noise.a : m->noise.a - 2.5f * m->noise.b;
+            float zhi = m->noise.dist == NOISE_UNIFORM ? m->noise.b : m->noise.a + 2.5f * m->noise.b;
+            for (int k = 0; k < NZ; k++) zs[k] = zlo + (zhi - zlo) * (k + 0.5f) / NZ;
+            if (net_run_eval(g, zs, NZ, xs) != CLGAN_OK) {
+                fprintf(stderr, "clgan figure1: %s\n", dev->err.msg);
+            } else {
+                panel(&cv, i * PW, &curves, zs, xs, NZ, zlo, zhi, (char)('a' + i));
+                printf("(%c) %s: iteration %s\n", 'a' + i, chosen[i], ckpt_meta(&c, "iter"));
+                ok = 1;
+            }
+        }
+        net_free(g);
+        net_free(d);
+        clgan_model_free(m);
+        ckpt_close(&c);
+        if (!ok) goto done;
+    }
+    if (canvas_write_png(&cv, outp, &e) != CLGAN_OK) {
+        fprintf(stderr, "clgan figure1: %s\n", e.msg);
+        goto done;
+    }
+    printf("clgan figure1: wrote %s (black dotted: p_data, green: p_g, blue dashed: D(x); "
+           "below: z mapped to x = G(z))\n", outp);
+    rc = 0;
+done:
+    canvas_free(&cv);
+    for (int i = 0; i < nall; i++) free(all[i]);
+    free(all);
+    clgan_device_free(dev);
+    return rc;
+}
