@@ -203,6 +203,13 @@ static const cli_opt figure1_opts[] = {
     {"-o", "FILE", "output PNG (default figure1.png)"},
 };
 
+static const cli_opt bench_opts[] = {
+    {"--iters", "N", "timed iterations (default 20)"},
+    {"--warmup", "N", "untimed iterations first (default 3)"},
+    {"--all-devices", NULL, "every device, side by side"},
+    {"--json", "FILE", "also write the results as JSON"},
+};
+
 #define OPTS(a) a, (int)(sizeof a / sizeof a[0])
 
 static const cli_cmd commands[] = {
@@ -231,6 +238,12 @@ static const cli_cmd commands[] = {
      "generator samples, its bandwidth chosen by the mean log-likelihood of validation images,\n"
      "reported as the mean log-likelihood of test images in nats with its standard error.",
      cmd_eval, 1, OPTS(eval_opts)},
+    {"bench", "MODEL", "measure training speed on one device or all of them",
+     "Runs real training iterations of MODEL on synthetic data of its shape and reports the\n"
+     "median time per iteration, samples/s, GEMM GFLOPS, device memory, the time from start to\n"
+     "the first iteration with an empty and with a filled program cache, and a per-kernel\n"
+     "profile from OpenCL events.",
+     cmd_bench, 1, OPTS(bench_opts)},
     {"theory", "MODEL", "check the paper's theory numerically on a 1-D model",
      "On a model with 1-D data: (1) with G frozen, trains D and compares D(x) with\n"
      "p_data/(p_data + p_g); (2) compares V(D*, G) with -log 4 + 2 JSD(p_data || p_g) by\n"

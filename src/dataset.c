@@ -14,6 +14,8 @@
 #include "data.h"
 #include "rng.h"
 
+static clgan_status alloc_perm(dataset *ds, clgan_err *e);
+
 static clgan_status synth(const data_spec *d, uint64_t seed, dataset *ds, clgan_err *e) {
     ds->n = d->count;
     ds->cols = (size_t)shape_size(d->shape);
@@ -77,6 +79,11 @@ clgan_status dataset_load(const clgan_model *m, uint64_t seed, dataset *ds, clga
         return err_set(e, CLGAN_ERR_DATA, "%s: %ld samples, fewer than one batch of %d",
                        d->format == DATA_IDX ? d->path : "synthetic data", n, m->train.batch);
     }
+    return alloc_perm(ds, e);
+}
+
+/* The two host arrays the epoch orders are uploaded from. */
+static clgan_status alloc_perm(dataset *ds, clgan_err *e) {
     for (int i = 0; i < 2; i++) {
         ds->perm_host[i] = malloc((size_t)ds->n * sizeof(uint32_t));
         if (!ds->perm_host[i]) {
@@ -85,6 +92,19 @@ clgan_status dataset_load(const clgan_model *m, uint64_t seed, dataset *ds, clga
         }
     }
     return CLGAN_OK;
+}
+
+clgan_status dataset_random(const clgan_model *m, long n, uint64_t seed, dataset *ds, clgan_err *e) {
+    memset(ds, 0, sizeof *ds);
+    ds->shape = m->data.shape;
+    ds->cols = (size_t)shape_size(m->data.shape);
+    ds->n = n;
+    rng_key_from_seed(seed, ds->key);
+    ds->host = malloc((size_t)n * ds->cols * sizeof(float));
+    if (!ds->host) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+    rng_stream s = {{ds->key[0], ds->key[1]}, 1, RNG_TAG_DATA};
+    for (size_t i = 0; i < (size_t)n * ds->cols; i++) ds->host[i] = rng_uniform01(&s, i);
+    return alloc_perm(ds, e);
 }
 
 clgan_status dataset_upload(dataset *ds, clgan_device *dev) {

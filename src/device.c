@@ -271,6 +271,8 @@ void device_forget_programs(clgan_device *dev) {
 void clgan_device_free(clgan_device *dev) {
     if (!dev) return;
     if (dev->queue) clFinish(dev->queue);
+    device_prof_reset(dev);
+    free(dev->prof);
     device_forget_programs(dev);
     if (dev->queue) clReleaseCommandQueue(dev->queue);
     if (dev->ctx) clReleaseContext(dev->ctx);
@@ -497,6 +499,7 @@ clgan_status device_alloc(clgan_device *dev, size_t bytes, const char *what, cl_
     if (rc != CL_SUCCESS)
         return err_cl(&dev->err, rc, "clCreateBuffer", "device '%s': allocating %zu bytes for %s",
                       dev->info.name, bytes, what);
+    dev->mem_allocated += bytes;
     return CLGAN_OK;
 }
 
@@ -535,25 +538,91 @@ clgan_status device_finish(clgan_device *dev) {
 
 #define LOCAL_1D 64
 
-clgan_status device_run1d(clgan_device *dev, cl_kernel k, size_t n, const char *name) {
-    if (n == 0) return CLGAN_OK;
-    size_t local = LOCAL_1D, global = (n + local - 1) / local * local;
-    cl_int rc = clEnqueueNDRangeKernel(dev->queue, k, 1, NULL, &global, &local, 0, NULL, NULL);
+cl_event *device_prof_event(clgan_device *dev, const char *name, double flops) {
+    if (!dev->profiling) return NULL;
+    if (dev->n_prof == dev->cap_prof) {
+        int cap = dev->cap_prof ? dev->cap_prof * 2 : 1024;
+        prof_event *p = realloc(dev->prof, (size_t)cap * sizeof *p);
+        if (!p) return NULL; /* profiling is best effort */
+        dev->prof = p;
+        dev->cap_prof = cap;
+    }
+    prof_event *e = &dev->prof[dev->n_prof++];
+    e->ev = NULL;
+    snprintf(e->name, sizeof e->name, "%s", name);
+    e->flops = flops;
+    return &e->ev;
+}
+
+void device_prof_reset(clgan_device *dev) {
+    for (int i = 0; i < dev->n_prof; i++)
+        if (dev->prof[i].ev) clReleaseEvent(dev->prof[i].ev);
+    dev->n_prof = 0;
+}
+
+static int cmp_prof(const void *a, const void *b) {
+    const prof_stat *x = a, *y = b;
+    return x->seconds < y->seconds ? 1 : x->seconds > y->seconds ? -1 : 0;
+}
+
+int device_prof_collect(clgan_device *dev, prof_stat *stats, int max) {
+    int n = 0;
+    clFinish(dev->queue);
+    for (int i = 0; i < dev->n_prof; i++) {
+        prof_event *e = &dev->prof[i];
+        cl_ulong t0 = 0, t1 = 0;
+        if (!e->ev || clGetEventProfilingInfo(e->ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0,
+                                              NULL) != CL_SUCCESS ||
+            clGetEventProfilingInfo(e->ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) !=
+                CL_SUCCESS)
+            continue;
+        int k = 0;
+        while (k < n && strcmp(stats[k].name, e->name) != 0) k++;
+        if (k == n) {
+            if (n == max) continue;
+            memset(&stats[n], 0, sizeof stats[n]);
+            snprintf(stats[n].name, sizeof stats[n].name, "%s", e->name);
+            n++;
+        }
+        stats[k].calls++;
+        stats[k].seconds += (double)(t1 - t0) * 1e-9;
+        stats[k].flops += e->flops;
+    }
+    device_prof_reset(dev);
+    qsort(stats, (size_t)n, sizeof *stats, cmp_prof);
+    return n;
+}
+
+static clgan_status enqueue(clgan_device *dev, cl_kernel k, cl_uint dims, const size_t *global,
+                            const size_t *local, const char *name) {
+    cl_int rc = clEnqueueNDRangeKernel(dev->queue, k, dims, NULL, global, local, 0, NULL,
+                                       device_prof_event(dev, name, 0));
     if (rc != CL_SUCCESS)
         return err_cl(&dev->err, rc, "clEnqueueNDRangeKernel", "kernel '%s' on '%s'", name,
                       dev->info.name);
     return CLGAN_OK;
 }
 
+clgan_status device_run1d(clgan_device *dev, cl_kernel k, size_t n, const char *name) {
+    if (n == 0) return CLGAN_OK;
+    size_t local = LOCAL_1D, global = (n + local - 1) / local * local;
+    return enqueue(dev, k, 1, &global, &local, name);
+}
+
+clgan_status device_run_group(clgan_device *dev, cl_kernel k, size_t local, const char *name) {
+    return enqueue(dev, k, 1, &local, &local, name);
+}
+
 clgan_status device_run2d(clgan_device *dev, cl_kernel k, size_t n0, size_t n1, const char *name) {
     if (n0 == 0 || n1 == 0) return CLGAN_OK;
     size_t local[2] = {16, 4};
     size_t global[2] = {(n0 + 15) / 16 * 16, (n1 + 3) / 4 * 4};
-    cl_int rc = clEnqueueNDRangeKernel(dev->queue, k, 2, NULL, global, local, 0, NULL, NULL);
-    if (rc != CL_SUCCESS)
-        return err_cl(&dev->err, rc, "clEnqueueNDRangeKernel", "kernel '%s' on '%s'", name,
-                      dev->info.name);
-    return CLGAN_OK;
+    return enqueue(dev, k, 2, global, local, name);
+}
+
+clgan_status device_run_nd(clgan_device *dev, cl_kernel k, cl_uint dims, const size_t *global,
+                           const size_t *local, const char *name) {
+    return enqueue(dev, k, dims, global, local, name);
 }
 
 clgan_status device_set_args(clgan_device *dev, cl_kernel k, const char *name, const karg *args,

@@ -28,6 +28,13 @@ typedef struct cache_stats {
     int rejected; /* cache entries found corrupt or stale and rebuilt */
 } cache_stats;
 
+/* One profiled command (bench): its event, a label and the FLOPs it does. */
+typedef struct prof_event {
+    cl_event ev;
+    char name[48];
+    double flops;
+} prof_event;
+
 struct clgan_device {
     clgan_err err;
     clgan_device_info info;
@@ -39,7 +46,31 @@ struct clgan_device {
     char cache_dir[1024];                     /* "" when no cache directory could be made */
     cache_stats stats;
     int profiling; /* queue created with CL_QUEUE_PROFILING_ENABLE */
+    prof_event *prof; /* when profiling: every enqueued kernel since the last collect */
+    int n_prof, cap_prof;
+    double gemm_flops;     /* FLOPs of every GEMM enqueued so far (2 m n k each) */
+    size_t mem_allocated;  /* bytes allocated through device_alloc so far */
 };
+
+/*
+ * When the queue profiles, a slot for the event of the command about to be enqueued (NULL
+ * otherwise, which OpenCL and CLBlast accept as "no event").
+ */
+cl_event *device_prof_event(clgan_device *dev, const char *name, double flops);
+
+typedef struct prof_stat {
+    char name[48];
+    long calls;
+    double seconds, flops;
+} prof_stat;
+
+/*
+ * Waits for the device and sums the profiled commands by name into stats (up to max entries,
+ * sorted by time, largest first); returns the number of entries. Releases the events.
+ */
+int device_prof_collect(clgan_device *dev, prof_stat *stats, int max);
+/* Drops the profiled events without reading them. */
+void device_prof_reset(clgan_device *dev);
 
 /* Opens a device with a profiling queue (for bench); otherwise as clgan_device_open. */
 clgan_status device_open(const char *selector, int profiling, clgan_device **out);
@@ -69,6 +100,11 @@ clgan_status device_finish(clgan_device *dev);
 
 /* Enqueue a 1-D kernel over n work-items (rounded up to the local size). */
 clgan_status device_run1d(clgan_device *dev, cl_kernel k, size_t n, const char *name);
+/* Enqueue one work-group of `local` work-items. */
+clgan_status device_run_group(clgan_device *dev, cl_kernel k, size_t local, const char *name);
+/* Enqueue with explicit sizes (local may be NULL). */
+clgan_status device_run_nd(clgan_device *dev, cl_kernel k, cl_uint dims, const size_t *global,
+                           const size_t *local, const char *name);
 /* Enqueue a 2-D kernel over n0 x n1 work-items. */
 clgan_status device_run2d(clgan_device *dev, cl_kernel k, size_t n0, size_t n1, const char *name);
 

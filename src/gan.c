@@ -81,11 +81,7 @@ static clgan_status add_stats(trainer *t, int n, int n_first, int slot_loss, int
                 KA(t->stats),   KA(sl),    KA(sc),             KA(pr),  KA(loss_scale)};
     clgan_status st = device_set_args(t->dev, t->k_stats, "gan_stats", a, 10);
     if (st != CLGAN_OK) return st;
-    size_t global = 64, local = 64;
-    cl_int rc = clEnqueueNDRangeKernel(t->dev->queue, t->k_stats, 1, NULL, &global, &local, 0, NULL,
-                                       NULL);
-    if (rc != CL_SUCCESS) return err_cl(&t->dev->err, rc, "clEnqueueNDRangeKernel", "gan_stats");
-    return CLGAN_OK;
+    return device_run_group(t->dev, t->k_stats, 64, "gan_stats");
 }
 
 /* Noise into G's input, G forward: G's output holds m fresh samples. */

@@ -1,0 +1,37 @@
+/*
+ * bench.h - measuring real training iterations of a model on a device: time per iteration,
+ * samples per second, GEMM throughput, memory, program build times, and a per-kernel profile
+ * from OpenCL events. Synthetic data of the model's shape, so no data file is needed.
+ */
+#ifndef CLGAN_BENCH_H
+#define CLGAN_BENCH_H
+
+#include "gan.h"
+
+#define BENCH_MAX_KERNELS 64
+
+typedef struct bench_result {
+    clgan_device_info device;
+    double cold_start_s;      /* open, build every program from source, first iteration */
+    double warm_start_s;      /* the same with the program cache filled */
+    int cold_built, warm_built; /* programs built from source in each */
+    int iters;
+    double median_s, min_s;   /* per iteration */
+    double samples_per_s;     /* real samples (k * batch per iteration) per second */
+    double gemm_gflop;        /* GEMM work per iteration */
+    double gflops;            /* gemm_gflop / median */
+    size_t device_bytes;      /* allocated by clgan on the device */
+    prof_stat kernels[BENCH_MAX_KERNELS];
+    int n_kernels;
+    double profiled_s;        /* sum of kernel times over the profiled iterations */
+    int profiled_iters;
+} bench_result;
+
+/*
+ * Benchmarks model m on the device `selector` names: warmup iterations, then `iters` timed
+ * ones (each waited for), then a profiled pass. Messages go to e.
+ */
+clgan_status bench_run(const char *selector, const clgan_model *m, int iters, int warmup,
+                       bench_result *r, clgan_err *e);
+
+#endif /* CLGAN_BENCH_H */

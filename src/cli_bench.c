@@ -1,0 +1,122 @@
+/*
+ * cli_bench.c - `clgan bench MODEL`: how fast a model trains on one device or on every device.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "cli.h"
+
+static void print_result(const bench_result *r, const clgan_model *m) {
+    char mem[32];
+    human_bytes((double)r->device_bytes, mem, sizeof mem);
+    printf("\n%s (%s, %s)\n", r->device.name, r->device.platform_name, r->device.driver_version);
+    printf("  start to first iteration: cold %.2f s (%d programs built), warm %.2f s (%d built)\n",
+           r->cold_start_s, r->cold_built, r->warm_start_s, r->warm_built);
+    printf("  iteration: median %.2f ms, best %.2f ms over %d (k %d, batch %d)\n",
+           r->median_s * 1e3, r->min_s * 1e3, r->iters, m->train.k, m->train.batch);
+    printf("  %.0f real samples/s, %.3f GFLOP of GEMM per iteration, %.1f GFLOPS achieved, "
+           "%s on the device\n", r->samples_per_s, r->gemm_gflop, r->gflops, mem);
+    printf("  %-34s %7s %7s %9s %8s\n", "kernel", "share", "calls", "ms/iter", "GFLOPS");
+    for (int k = 0; k < r->n_kernels; k++) {
+        const prof_stat *p = &r->kernels[k];
+        char gf[16] = "";
+        if (p->flops > 0) snprintf(gf, sizeof gf, "%.1f", p->flops / p->seconds * 1e-9);
+        printf("  %-34s %6.1f%% %7.1f %9.3f %8s\n", p->name, 100 * p->seconds / r->profiled_s,
+               (double)p->calls / r->profiled_iters, p->seconds * 1e3 / r->profiled_iters, gf);
+    }
+}
+
+static void json_result(FILE *f, const bench_result *r, const clgan_model *m) {
+    fprintf(f, "    {\"device\": \"%s\", \"platform\": \"%s\", \"driver\": \"%s\", "
+               "\"cold_start_s\": %.4f, \"warm_start_s\": %.4f, \"median_ms\": %.4f, "
+               "\"best_ms\": %.4f, \"samples_per_s\": %.2f, \"gemm_gflop_per_iter\": %.5f, "
+               "\"gflops\": %.3f, \"device_bytes\": %zu, \"batch\": %d, \"k\": %d, \"kernels\": [",
+            r->device.name, r->device.platform_name, r->device.driver_version, r->cold_start_s,
+            r->warm_start_s, r->median_s * 1e3, r->min_s * 1e3, r->samples_per_s, r->gemm_gflop,
+            r->gflops, r->device_bytes, m->train.batch, m->train.k);
+    for (int k = 0; k < r->n_kernels; k++)
+        fprintf(f, "%s{\"name\": \"%s\", \"calls_per_iter\": %.2f, \"ms_per_iter\": %.4f, "
+                   "\"gflops\": %.3f}", k ? ", " : "", r->kernels[k].name,
+                (double)r->kernels[k].calls / r->profiled_iters,
+                r->kernels[k].seconds * 1e3 / r->profiled_iters,
+                r->kernels[k].flops > 0 ? r->kernels[k].flops / r->kernels[k].seconds * 1e-9 : 0);
+    fprintf(f, "]}");
+}
+
+int cmd_bench(const cli_opts *o) {
+    long iters = 20, warmup = 3;
+    if (opt_long(o, "--iters", 1, 100000, &iters) < 0 || opt_long(o, "--warmup", 0, 100000, &warmup) < 0)
+        return EXIT_USAGE;
+    int all = opt_get(o, "--all-devices") != NULL;
+    if (all && o->device) {
+        fprintf(stderr, "clgan bench: --device and --all-devices conflict: give one\n");
+        return EXIT_USAGE;
+    }
+    const char *json = opt_get(o, "--json");
+    clgan_model *m;
+    if (clgan_model_load(o->positional, &m) != CLGAN_OK) {
+        fprintf(stderr, "clgan bench: %s\n", clgan_model_errmsg(m));
+        clgan_model_free(m);
+        return 1;
+    }
+    char sels[16][16];
+    int ns = 0;
+    if (all) {
+        clgan_device_info *list;
+        size_t n;
+        char err[512];
+        if (clgan_device_list(&list, &n, err, sizeof err) != CLGAN_OK) {
+            fprintf(stderr, "clgan bench: %s\n", err);
+            clgan_model_free(m);
+            return 1;
+        }
+        for (size_t i = 0; i < n && ns < 16; i++)
+            snprintf(sels[ns++], sizeof sels[0], "%d:%d", list[i].platform, list[i].index);
+        clgan_device_list_free(list);
+    }
+    bench_result *res = calloc(all ? (size_t)ns : 1, sizeof *res);
+    int n_res = 0, rc = 0;
+    printf("clgan bench: %s, %ld timed iterations after %ld warm-up, synthetic data\n", m->name,
+           iters, warmup);
+    for (int i = 0; i < (all ? ns : 1); i++) {
+        clgan_err e;
+        err_clear(&e);
+        if (bench_run(all ? sels[i] : o->device, m, (int)iters, (int)warmup, &res[n_res], &e) !=
+            CLGAN_OK) {
+            fprintf(stderr, "clgan bench: %s\n", e.msg);
+            rc = 1;
+            continue;
+        }
+        print_result(&res[n_res], m);
+        n_res++;
+    }
+    if (n_res > 1) {
+        printf("\n%-44s %12s %12s %10s %10s\n", "device", "ms/iter", "samples/s", "GFLOPS",
+               "warm start");
+        for (int i = 0; i < n_res; i++)
+            printf("%-44.44s %12.2f %12.0f %10.1f %9.2fs\n", res[i].device.name,
+                   res[i].median_s * 1e3, res[i].samples_per_s, res[i].gflops,
+                   res[i].warm_start_s);
+    }
+    if (json && n_res > 0) {
+        FILE *f = fopen(json, "w");
+        if (!f) {
+            fprintf(stderr, "clgan bench: --json: cannot write %s\n", json);
+            rc = 1;
+        } else {
+            fprintf(f, "{\"model\": \"%s\", \"iters\": %ld, \"results\": [\n", m->name, iters);
+            for (int i = 0; i < n_res; i++) {
+                json_result(f, &res[i], m);
+                fprintf(f, "%s\n", i + 1 < n_res ? "," : "");
+            }
+            fprintf(f, "]}\n");
+            fclose(f);
+        }
+    }
+    free(res);
+    clgan_model_free(m);
+    return rc;
+}
