@@ -9,6 +9,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "device.h"
 
+#include "gemm.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +275,7 @@ void clgan_device_free(clgan_device *dev) {
     if (dev->queue) clFinish(dev->queue);
     device_prof_reset(dev);
     free(dev->prof);
+    gemm_release(dev);
     device_forget_programs(dev);
     if (dev->queue) clReleaseCommandQueue(dev->queue);
     if (dev->ctx) clReleaseContext(dev->ctx);
@@ -594,9 +597,9 @@ int device_prof_collect(clgan_device *dev, prof_stat *stats, int max) {
 }
 
 static clgan_status enqueue(clgan_device *dev, cl_kernel k, cl_uint dims, const size_t *global,
-                            const size_t *local, const char *name) {
+                            const size_t *local, const char *name, double flops) {
     cl_int rc = clEnqueueNDRangeKernel(dev->queue, k, dims, NULL, global, local, 0, NULL,
-                                       device_prof_event(dev, name, 0));
+                                       device_prof_event(dev, name, flops));
     if (rc != CL_SUCCESS)
         return err_cl(&dev->err, rc, "clEnqueueNDRangeKernel", "kernel '%s' on '%s'", name,
                       dev->info.name);
@@ -606,23 +609,23 @@ static clgan_status enqueue(clgan_device *dev, cl_kernel k, cl_uint dims, const 
 clgan_status device_run1d(clgan_device *dev, cl_kernel k, size_t n, const char *name) {
     if (n == 0) return CLGAN_OK;
     size_t local = LOCAL_1D, global = (n + local - 1) / local * local;
-    return enqueue(dev, k, 1, &global, &local, name);
+    return enqueue(dev, k, 1, &global, &local, name, 0);
 }
 
 clgan_status device_run_group(clgan_device *dev, cl_kernel k, size_t local, const char *name) {
-    return enqueue(dev, k, 1, &local, &local, name);
+    return enqueue(dev, k, 1, &local, &local, name, 0);
 }
 
 clgan_status device_run2d(clgan_device *dev, cl_kernel k, size_t n0, size_t n1, const char *name) {
     if (n0 == 0 || n1 == 0) return CLGAN_OK;
     size_t local[2] = {16, 4};
     size_t global[2] = {(n0 + 15) / 16 * 16, (n1 + 3) / 4 * 4};
-    return enqueue(dev, k, 2, global, local, name);
+    return enqueue(dev, k, 2, global, local, name, 0);
 }
 
 clgan_status device_run_nd(clgan_device *dev, cl_kernel k, cl_uint dims, const size_t *global,
-                           const size_t *local, const char *name) {
-    return enqueue(dev, k, dims, global, local, name);
+                           const size_t *local, const char *name, double flops) {
+    return enqueue(dev, k, dims, global, local, name, flops);
 }
 
 clgan_status device_set_args(clgan_device *dev, cl_kernel k, const char *name, const karg *args,

@@ -50,6 +50,7 @@ struct clgan_device {
     int n_prof, cap_prof;
     double gemm_flops;     /* FLOPs of every GEMM enqueued so far (2 m n k each) */
     size_t mem_allocated;  /* bytes allocated through device_alloc so far */
+    struct gemm_state *gemm; /* owned by gemm.c: engine kernels and tuning table */
 };
 
 /*
@@ -102,9 +103,9 @@ clgan_status device_finish(clgan_device *dev);
 clgan_status device_run1d(clgan_device *dev, cl_kernel k, size_t n, const char *name);
 /* Enqueue one work-group of `local` work-items. */
 clgan_status device_run_group(clgan_device *dev, cl_kernel k, size_t local, const char *name);
-/* Enqueue with explicit sizes (local may be NULL). */
+/* Enqueue with explicit sizes (local may be NULL); flops labels the profile. */
 clgan_status device_run_nd(clgan_device *dev, cl_kernel k, cl_uint dims, const size_t *global,
-                           const size_t *local, const char *name);
+                           const size_t *local, const char *name, double flops);
 /* Enqueue a 2-D kernel over n0 x n1 work-items. */
 clgan_status device_run2d(clgan_device *dev, cl_kernel k, size_t n0, size_t n1, const char *name);
 

@@ -9,8 +9,32 @@
 
 #include "device.h"
 
+/* Which implementation runs a GEMM. */
+typedef enum gemm_path { GEMM_AUTO, GEMM_ENGINE, GEMM_CLBLAST } gemm_path;
+
+/*
+ * The product, on the path chosen for this device and shape (see gemm_tune), or on the device's
+ * default: the engine kernels on CPU devices, CLBlast elsewhere. $CLGAN_GEMM=engine|clblast
+ * forces one path everywhere.
+ */
 clgan_status gemm(clgan_device *dev, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                   float alpha, cl_mem a, size_t a_off, size_t lda, cl_mem b, size_t b_off,
                   size_t ldb, float beta, cl_mem c, size_t c_off, size_t ldc);
+
+/* The same on a given path. */
+clgan_status gemm_on(clgan_device *dev, gemm_path path, int trans_a, int trans_b, size_t m,
+                     size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda, cl_mem b,
+                     size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off, size_t ldc);
+
+/*
+ * Measures both paths on one shape (row-major, tightly packed operands) and remembers the faster
+ * for this device; the choice is kept in the program cache folder so later runs skip the
+ * measurement. Waits for the device. *chosen (may be NULL) gets the path.
+ */
+clgan_status gemm_tune(clgan_device *dev, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                       gemm_path *chosen);
+
+/* Frees what the engine's GEMM keeps on the device (kernels, tuning table). */
+void gemm_release(clgan_device *dev);
 
 #endif /* CLGAN_GEMM_H */

@@ -68,8 +68,9 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
         size_t cols = (size_t)shape_size(s->out);
         l->y = (tensor){NULL, aoff, cols};
         aoff = align_up(aoff + B * cols);
-        if (s->kind == LAYER_MAXOUT) {
-            size_t zc = (size_t)s->units * (size_t)s->pieces;
+        if (s->kind == LAYER_MAXOUT || s->kind == LAYER_DROPOUT) {
+            /* maxout: pre-activations; dropout: the mask of the latest forward pass */
+            size_t zc = s->kind == LAYER_MAXOUT ? (size_t)s->units * (size_t)s->pieces : cols;
             l->z = (tensor){NULL, aoff, zc};
             aoff = align_up(aoff + B * zc);
         }
@@ -101,7 +102,7 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
         l->y.buf = n->acts;
         l->dx = (tensor){n->deltas, l->x.off, l->x.cols};
         l->dy = (tensor){n->deltas, l->y.off, l->y.cols};
-        if (l->spec->kind == LAYER_MAXOUT) {
+        if (l->spec->kind == LAYER_MAXOUT || l->spec->kind == LAYER_DROPOUT) {
             l->z.buf = n->acts;
             l->dz = (tensor){n->deltas, l->z.off, l->z.cols};
         }

@@ -4,7 +4,7 @@
  * Memory: four device buffers per network. `params` and `grads` hold every layer's weights and
  * biases back to back; `acts` and `deltas` hold activation slots and their gradients. Slot 0 is
  * the network's input, slot i+1 the output of layer i; a maxout layer also keeps its
- * pre-activations in a slot of its own. Tensors are views (buffer, offset in floats), batch-major:
+ * pre-activations in a slot of its own, a dropout layer its mask. Tensors are views (buffer, offset in floats), batch-major:
  * a (N, C, H, W) tensor is N rows of C*H*W floats.
  *
  * The network is sized for `capacity` samples; forward and backward run on the first `batch`
@@ -43,7 +43,7 @@ struct layer {
     const layer_ops *ops;
     size_t w_off, b_off;        /* into params and grads, floats */
     tensor x, y, dx, dy;        /* input, output and their gradients */
-    tensor z, dz;               /* maxout pre-activations */
+    tensor z, dz;               /* maxout pre-activations; dropout mask (z) */
     cl_kernel k[LAYER_MAX_KERNELS];
     uint64_t stream;            /* dropout: Philox stream of the latest forward */
 };

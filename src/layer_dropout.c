@@ -24,26 +24,24 @@ static clgan_status dropout_forward(net *n, layer *l, int batch, int train) {
         return CLGAN_OK;
     }
     l->stream = (*n->stream_next)++;
-    cl_uint x_off = (cl_uint)l->x.off, y_off = (cl_uint)l->y.off, c = (cl_uint)cnt,
-            s_lo = (cl_uint)l->stream, s_hi = (cl_uint)(l->stream >> 32);
+    cl_uint x_off = (cl_uint)l->x.off, y_off = (cl_uint)l->y.off, m_off = (cl_uint)l->z.off,
+            c = (cl_uint)cnt, s_lo = (cl_uint)l->stream, s_hi = (cl_uint)(l->stream >> 32);
     float keep = l->spec->keep;
-    karg a[] = {KA(n->acts), KA(x_off), KA(y_off), KA(c), KA(keep), KA(n->key[0]), KA(n->key[1]),
-                KA(s_lo), KA(s_hi)};
-    clgan_status st = device_set_args(n->dev, l->k[K_FWD], "dropout_fwd", a, 9);
+    karg a[] = {KA(n->acts), KA(x_off), KA(y_off), KA(m_off), KA(c), KA(keep), KA(n->key[0]),
+                KA(n->key[1]), KA(s_lo), KA(s_hi)};
+    clgan_status st = device_set_args(n->dev, l->k[K_FWD], "dropout_fwd", a, 10);
     if (st != CLGAN_OK) return st;
-    return device_run1d(n->dev, l->k[K_FWD], cnt, "dropout_fwd");
+    return device_run1d(n->dev, l->k[K_FWD], (cnt + 3) / 4, "dropout_fwd");
 }
 
 static clgan_status dropout_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
     (void)need_dw;
     if (!need_dx) return CLGAN_OK;
     size_t cnt = (size_t)batch * l->y.cols;
-    cl_uint dy_off = (cl_uint)l->dy.off, dx_off = (cl_uint)l->dx.off, c = (cl_uint)cnt,
-            s_lo = (cl_uint)l->stream, s_hi = (cl_uint)(l->stream >> 32);
-    float keep = l->spec->keep;
-    karg a[] = {KA(n->deltas), KA(dy_off), KA(dx_off), KA(c), KA(keep), KA(n->key[0]),
-                KA(n->key[1]), KA(s_lo), KA(s_hi)};
-    clgan_status st = device_set_args(n->dev, l->k[K_BWD], "dropout_bwd", a, 9);
+    cl_uint m_off = (cl_uint)l->z.off, dy_off = (cl_uint)l->dy.off, dx_off = (cl_uint)l->dx.off,
+            c = (cl_uint)cnt;
+    karg a[] = {KA(n->acts), KA(m_off), KA(n->deltas), KA(dy_off), KA(dx_off), KA(c)};
+    clgan_status st = device_set_args(n->dev, l->k[K_BWD], "dropout_bwd", a, 6);
     if (st != CLGAN_OK) return st;
     return device_run1d(n->dev, l->k[K_BWD], cnt, "dropout_bwd");
 }

@@ -1,0 +1,110 @@
+/*
+ * test_gemm.c - both GEMM paths (the engine's kernels and CLBlast) against a host reference in
+ * double, in the three layouts the layers use, on shapes with every kind of edge (sizes not
+ * multiples of the tiles, offsets, padded leading dimensions, alpha and beta); and tuning.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "gemm.h"
+#include "testutil.h"
+
+#define GEMM_RTOL 1e-5
+#define GEMM_ATOL 1e-5
+
+static clgan_device *dev;
+static void setup(void) {
+    dev = test_device();
+}
+static void teardown(void) {
+    clgan_device_free(dev);
+}
+
+typedef struct shape {
+    size_t m, n, k;
+} shape;
+
+static const shape shapes[] = {{1, 1, 1},   {5, 17, 3},   {4, 16, 8},    {7, 33, 9},
+                               {100, 100, 100}, {13, 48, 31}, {64, 240, 1}, {3, 5, 130}};
+
+static void check(gemm_path path, int ta, int tb, shape s, float alpha, float beta) {
+    const size_t pad = 3, a_off = 5, b_off = 2, c_off = 7;
+    size_t ar = ta ? s.k : s.m, ac = ta ? s.m : s.k, br = tb ? s.n : s.k, bc = tb ? s.k : s.n;
+    size_t lda = ac + pad, ldb = bc + 1, ldc = s.n + 2;
+    size_t na = a_off + ar * lda, nb = b_off + br * ldb, nc = c_off + s.m * ldc;
+    float *a = malloc(na * 4), *b = malloc(nb * 4), *c = malloc(nc * 4), *got = malloc(nc * 4);
+    double *want = malloc(nc * sizeof *want);
+    unsigned seed = (unsigned)(s.m * 131 + s.n * 7 + s.k);
+    for (size_t i = 0; i < na; i++) a[i] = (float)test_uniform(&seed, -1, 1);
+    for (size_t i = 0; i < nb; i++) b[i] = (float)test_uniform(&seed, -1, 1);
+    for (size_t i = 0; i < nc; i++) c[i] = (float)test_uniform(&seed, -1, 1);
+    for (size_t i = 0; i < nc; i++) want[i] = c[i]; /* outside the product: untouched */
+    for (size_t i = 0; i < s.m; i++)
+        for (size_t j = 0; j < s.n; j++) {
+            double acc = 0;
+            for (size_t p = 0; p < s.k; p++) {
+                double x = ta ? a[a_off + p * lda + i] : a[a_off + i * lda + p];
+                double y = tb ? b[b_off + j * ldb + p] : b[b_off + p * ldb + j];
+                acc += x * y;
+            }
+            size_t ci = c_off + i * ldc + j;
+            want[ci] = alpha * acc + (beta != 0 ? beta * (double)c[ci] : 0);
+        }
+    cl_mem da, db, dc;
+    ck_assert(device_alloc(dev, na * 4, "a", &da) == CLGAN_OK);
+    ck_assert(device_alloc(dev, nb * 4, "b", &db) == CLGAN_OK);
+    ck_assert(device_alloc(dev, nc * 4, "c", &dc) == CLGAN_OK);
+    ck_assert(device_write(dev, da, 0, na * 4, a, 1) == CLGAN_OK);
+    ck_assert(device_write(dev, db, 0, nb * 4, b, 1) == CLGAN_OK);
+    ck_assert(device_write(dev, dc, 0, nc * 4, c, 1) == CLGAN_OK);
+    ck_assert_msg(gemm_on(dev, path, ta, tb, s.m, s.n, s.k, alpha, da, a_off, lda, db, b_off, ldb,
+                          beta, dc, c_off, ldc) == CLGAN_OK, "%s", dev->err.msg);
+    ck_assert(device_read(dev, dc, 0, nc * 4, got) == CLGAN_OK);
+    char what[96];
+    snprintf(what, sizeof what, "%s %s%s %zux%zux%zu", path == GEMM_ENGINE ? "engine" : "clblast",
+             ta ? "T" : "N", tb ? "T" : "N", s.m, s.n, s.k);
+    assert_close(what, got, want, nc, GEMM_RTOL, GEMM_ATOL * sqrt((double)s.k));
+    clReleaseMemObject(da);
+    clReleaseMemObject(db);
+    clReleaseMemObject(dc);
+    free(a);
+    free(b);
+    free(c);
+    free(got);
+    free(want);
+}
+
+static void all_shapes(gemm_path p) {
+    static const int layouts[3][2] = {{0, 0}, {1, 0}, {0, 1}};
+    for (size_t i = 0; i < ARRAY_LEN(shapes); i++)
+        for (int l = 0; l < 3; l++) {
+            check(p, layouts[l][0], layouts[l][1], shapes[i], 1.0f, 0.0f);
+            check(p, layouts[l][0], layouts[l][1], shapes[i], 0.5f, -1.5f);
+        }
+}
+
+START_TEST(engine_matches_host) { all_shapes(GEMM_ENGINE); }
+END_TEST
+START_TEST(clblast_matches_host) { all_shapes(GEMM_CLBLAST); }
+END_TEST
+
+START_TEST(tuning_is_remembered) {
+    gemm_path p1, p2;
+    ck_assert_msg(gemm_tune(dev, 0, 1, 32, 48, 40, &p1) == CLGAN_OK, "%s", dev->err.msg);
+    ck_assert(p1 == GEMM_ENGINE || p1 == GEMM_CLBLAST);
+    ck_assert(gemm_tune(dev, 0, 1, 32, 48, 40, &p2) == CLGAN_OK);
+    ck_assert_int_eq(p1, p2);
+}
+END_TEST
+
+int main(int argc, char **argv) {
+    Suite *s = suite_create("gemm");
+    TCase *tc = tcase_create("gemm");
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, engine_matches_host);
+    tcase_add_test(tc, clblast_matches_host);
+    tcase_add_test(tc, tuning_is_remembered);
+    suite_add_tcase(s, tc);
+    return run_suite(s, argc, argv, 0);
+}
