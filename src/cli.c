@@ -210,6 +210,11 @@ static const cli_opt bench_opts[] = {
     {"--json", "FILE", "also write the results as JSON"},
 };
 
+static const cli_opt compare_opts[] = {
+    {"--devices", "A,B", "the two devices (P:D or part of the name), e.g. pthread,basic"},
+    {"--iters", "N", "iterations for the drift of the parameters (default 10)"},
+};
+
 #define OPTS(a) a, (int)(sizeof a / sizeof a[0])
 
 static const cli_cmd commands[] = {
@@ -244,6 +249,12 @@ static const cli_cmd commands[] = {
      "the first iteration with an empty and with a filled program cache, and a per-kernel\n"
      "profile from OpenCL events.",
      cmd_bench, 1, OPTS(bench_opts)},
+    {"compare", "MODEL", "run a model on two devices and report how they differ",
+     "Same seed, weights and batches on devices A and B: per layer, the largest absolute and\n"
+     "relative differences of activations, activation gradients and parameter gradients after\n"
+     "one iteration; the drift of the parameters after N iterations; the first NaN or Inf;\n"
+     "the time per iteration on each.",
+     cmd_compare, 1, OPTS(compare_opts)},
     {"theory", "MODEL", "check the paper's theory numerically on a 1-D model",
      "On a model with 1-D data: (1) with G frozen, trains D and compares D(x) with\n"
      "p_data/(p_data + p_g); (2) compares V(D*, G) with -log 4 + 2 JSD(p_data || p_g) by\n"

@@ -50,6 +50,7 @@ int cmd_train(const cli_opts *o);
 int cmd_sample(const cli_opts *o);
 int cmd_eval(const cli_opts *o);
 int cmd_bench(const cli_opts *o);
+int cmd_compare(const cli_opts *o);
 int cmd_theory(const cli_opts *o);
 int cmd_figure1(const cli_opts *o);
 

@@ -1,0 +1,75 @@
+/*
+ * cli_compare.c - `clgan compare MODEL --devices A,B`: how exactly two devices agree.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "compare.h"
+
+int cmd_compare(const cli_opts *o) {
+    const char *devs = opt_get(o, "--devices");
+    long iters = 10;
+    if (opt_long(o, "--iters", 1, 100000, &iters) < 0) return EXIT_USAGE;
+    if (!devs) {
+        fprintf(stderr, "clgan compare: --devices: give two devices, e.g. --devices 0:0,0:1 or "
+                        "--devices pthread,basic\n");
+        return EXIT_USAGE;
+    }
+    char a[128], b[128];
+    const char *comma = strchr(devs, ',');
+    if (!comma || comma == devs || !comma[1] || strchr(comma + 1, ',') ||
+        (size_t)(comma - devs) >= sizeof a || strlen(comma + 1) >= sizeof b) {
+        fprintf(stderr, "clgan compare: --devices: expected two devices as A,B, got '%s'\n", devs);
+        return EXIT_USAGE;
+    }
+    snprintf(a, sizeof a, "%.*s", (int)(comma - devs), devs);
+    snprintf(b, sizeof b, "%s", comma + 1);
+    if (o->device) {
+        fprintf(stderr, "clgan compare: --device and --devices conflict: give --devices A,B\n");
+        return EXIT_USAGE;
+    }
+    clgan_model *m;
+    if (clgan_model_load(o->positional, &m) != CLGAN_OK) {
+        fprintf(stderr, "clgan compare: %s\n", clgan_model_errmsg(m));
+        clgan_model_free(m);
+        return 1;
+    }
+    compare_report *r = calloc(1, sizeof *r);
+    clgan_err e;
+    err_clear(&e);
+    if (!r || compare_run(a, b, m, (int)iters, r, &e) != CLGAN_OK) {
+        fprintf(stderr, "clgan compare: %s\n", r ? e.msg : "out of memory");
+        free(r);
+        clgan_model_free(m);
+        return 1;
+    }
+    printf("clgan compare: %s, seed %llu, batch %d\n  A: %s (%s)\n  B: %s (%s)\n", m->name,
+           (unsigned long long)m->train.seed, m->train.batch, r->dev[0].name,
+           r->dev[0].driver_version, r->dev[1].name, r->dev[1].driver_version);
+    printf("\nafter one iteration, max |A - B| (and relative to max |A|):\n");
+    printf("  %-24s %-20s %-20s %-20s\n", "layer", "activations", "activation grads",
+           "parameter grads");
+    for (int i = 0; i < r->n_layers; i++) {
+        const layer_diff *d = &r->layers[i];
+        char name[40], w[32] = "";
+        snprintf(name, sizeof name, "%s %d %s", d->net ? "D" : "G", d->layer, d->kind);
+        if (d->wgrad_abs >= 0) snprintf(w, sizeof w, "%.2e (%.1e)", d->wgrad_abs, d->wgrad_rel);
+        printf("  %-24s %.2e (%.1e)     %.2e (%.1e)     %s\n", name, d->act_abs, d->act_rel,
+               d->grad_abs, d->grad_rel, w);
+    }
+    printf("\nparameters after %d iterations: G max |A - B| %.2e (%.1e relative), D %.2e (%.1e)\n",
+           r->iters, r->drift_abs[0], r->drift_rel[0], r->drift_abs[1], r->drift_rel[1]);
+    if (r->nonfinite_iter)
+        printf("first NaN/Inf: iteration %ld, %s\n", r->nonfinite_iter, r->nonfinite_where);
+    else
+        printf("no NaN or Inf in %d iterations\n", r->iters);
+    printf("time per iteration: A %.2f ms, B %.2f ms (B/A %.2f)\n", r->ms[0], r->ms[1],
+           r->ms[1] / r->ms[0]);
+    free(r);
+    clgan_model_free(m);
+    return 0;
+}

@@ -1,0 +1,157 @@
+/*
+ * compare.c - see compare.h. Reads whole buffers back after each iteration: a diagnostic, not
+ * a training path.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "compare.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+typedef struct side {
+    clgan_device *dev;
+    dataset data;
+    trainer t;
+    int up;
+} side;
+
+static void side_free(side *s) {
+    if (s->up) trainer_free(&s->t);
+    dataset_free(&s->data);
+    clgan_device_free(s->dev);
+}
+
+static float *read_all(cl_mem buf, size_t n, clgan_device *dev, clgan_status *st) {
+    float *v = malloc(n * sizeof *v);
+    if (!v) {
+        *st = err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    *st = device_read(dev, buf, 0, n * sizeof *v, v);
+    return v;
+}
+
+/* max |a - b| and that over max |a| over a view of `count` values. */
+static void diff(const float *a, const float *b, size_t off, size_t count, double *abs_,
+                 double *rel) {
+    double d = 0, mx = 0;
+    for (size_t i = off; i < off + count; i++) {
+        double x = fabs((double)a[i] - b[i]);
+        if (!(x <= d)) d = x; /* NaN propagates */
+        if (fabs(a[i]) > mx) mx = fabs(a[i]);
+    }
+    *abs_ = d;
+    *rel = mx > 0 ? d / mx : d;
+}
+
+static int all_finite(const float *v, size_t off, size_t n) {
+    for (size_t i = off; i < off + n; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
+clgan_status compare_run(const char *sel_a, const char *sel_b, const clgan_model *m, int iters,
+                         compare_report *r, clgan_err *e) {
+    memset(r, 0, sizeof *r);
+    side s[2];
+    memset(s, 0, sizeof s);
+    const char *sel[2] = {sel_a, sel_b};
+    clgan_status st = CLGAN_OK;
+    for (int i = 0; i < 2 && st == CLGAN_OK; i++) {
+        st = clgan_device_open(sel[i], &s[i].dev);
+        if (st != CLGAN_OK) {
+            err_set(e, st, "%s", clgan_device_errmsg(s[i].dev));
+            break;
+        }
+        r->dev[i] = s[i].dev->info;
+        st = dataset_random(m, 8L * m->train.batch * m->train.k, m->train.seed, &s[i].data, e);
+        if (st != CLGAN_OK) break;
+        st = dataset_upload(&s[i].data, s[i].dev);
+        if (st == CLGAN_OK) st = trainer_init(&s[i].t, s[i].dev, m, &s[i].data, m->train.batch);
+        if (st == CLGAN_OK) s[i].up = 1;
+        if (st != CLGAN_OK) err_set(e, st, "%s", s[i].dev->err.msg);
+    }
+    double *times[2] = {calloc((size_t)iters, sizeof(double)), calloc((size_t)iters, sizeof(double))};
+    for (int it = 0; it < iters && st == CLGAN_OK; it++) {
+        for (int i = 0; i < 2 && st == CLGAN_OK; i++) {
+            double t0 = now();
+            st = trainer_iteration(&s[i].t);
+            if (st == CLGAN_OK) st = device_finish(s[i].dev);
+            times[i][it] = now() - t0;
+            if (st != CLGAN_OK) err_set(e, st, "%s", s[i].dev->err.msg);
+        }
+        if (st != CLGAN_OK) break;
+        /* Everything both networks hold now, on both devices. */
+        for (int w = 0; w < 2 && st == CLGAN_OK; w++) {
+            net *n[2] = {w ? s[0].t.d : s[0].t.g, w ? s[1].t.d : s[1].t.g};
+            float *acts[2], *dl[2], *gr[2], *par[2];
+            for (int i = 0; i < 2; i++) {
+                acts[i] = read_all(n[i]->acts, n[i]->n_acts, s[i].dev, &st);
+                dl[i] = read_all(n[i]->deltas, n[i]->n_acts, s[i].dev, &st);
+                gr[i] = read_all(n[i]->grads, n[i]->n_params, s[i].dev, &st);
+                par[i] = read_all(n[i]->params, n[i]->n_params, s[i].dev, &st);
+            }
+            int rows = w ? m->train.batch : m->train.batch; /* rows of the last (G) step */
+            for (int li = 0; li < n[0]->n_layers && st == CLGAN_OK; li++) {
+                const layer *l = &n[0]->layers[li];
+                size_t cnt = (size_t)rows * l->y.cols;
+                for (int i = 0; i < 2; i++)
+                    if (!r->nonfinite_iter && (!all_finite(acts[i], l->y.off, cnt) ||
+                                               !all_finite(dl[i], l->dy.off, cnt))) {
+                        r->nonfinite_iter = it + 1;
+                        snprintf(r->nonfinite_where, sizeof r->nonfinite_where,
+                                 "%s layer %d (%s) on %s", w ? "discriminator" : "generator", li,
+                                 layer_kind_name(l->spec->kind), r->dev[i].name);
+                    }
+                if (it == 0 && r->n_layers < COMPARE_MAX_LAYERS) {
+                    layer_diff *d = &r->layers[r->n_layers++];
+                    d->net = w;
+                    d->layer = li;
+                    d->kind = layer_kind_name(l->spec->kind);
+                    diff(acts[0], acts[1], l->y.off, cnt, &d->act_abs, &d->act_rel);
+                    /* D's last step needed no gradient below its first layer; G's does */
+                    diff(dl[0], dl[1], l->dy.off, cnt, &d->grad_abs, &d->grad_rel);
+                    d->wgrad_abs = d->wgrad_rel = -1;
+                    if (l->spec->n_weights)
+                        diff(gr[0], gr[1], l->w_off,
+                             (size_t)(l->b_off - l->w_off) + (size_t)l->spec->n_bias,
+                             &d->wgrad_abs, &d->wgrad_rel);
+                }
+            }
+            if (it == iters - 1) diff(par[0], par[1], 0, n[0]->n_params, &r->drift_abs[w], &r->drift_rel[w]);
+            for (int i = 0; i < 2; i++) {
+                free(acts[i]);
+                free(dl[i]);
+                free(gr[i]);
+                free(par[i]);
+            }
+        }
+    }
+    if (st == CLGAN_OK) {
+        r->iters = iters;
+        for (int i = 0; i < 2; i++) {
+            double *t = times[i];
+            for (int a = 1; a < iters; a++) /* insertion sort: iters is small */
+                for (int b = a; b > 0 && t[b] < t[b - 1]; b--) {
+                    double x = t[b];
+                    t[b] = t[b - 1];
+                    t[b - 1] = x;
+                }
+            r->ms[i] = t[iters / 2] * 1e3;
+        }
+    }
+    free(times[0]);
+    free(times[1]);
+    side_free(&s[0]);
+    side_free(&s[1]);
+    return st;
+}
