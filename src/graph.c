@@ -251,3 +251,17 @@ clgan_status net_sample(net *g, const noise_spec *z, uint64_t seed, uint64_t fir
     free(noise);
     return st;
 }
+
+int net_gemm_shapes(const net_spec *ns, int rows, int fwd, int din, int dw, gemm_shape *out,
+                    int max) {
+    int n = 0;
+    for (int i = 0; i < ns->n_layers; i++) {
+        const layer_spec *l = &ns->layers[i];
+        if (l->n_weights == 0) continue;
+        size_t n_in = (size_t)shape_size(l->in), n_out = (size_t)l->n_bias, b = (size_t)rows;
+        if (fwd && n < max) out[n++] = (gemm_shape){0, 1, b, n_out, n_in};
+        if ((din || i > 0) && (din || dw) && n < max) out[n++] = (gemm_shape){0, 0, b, n_in, n_out};
+        if (dw && n < max) out[n++] = (gemm_shape){1, 0, n_out, n_in, b};
+    }
+    return n;
+}

@@ -123,6 +123,19 @@ void noise_fill_host(const noise_spec *z, uint64_t seed, uint64_t stream, int ro
 clgan_status net_sample(net *g, const noise_spec *z, uint64_t seed, uint64_t first_stream, long S,
                         float *out);
 
+/* A GEMM the network runs: op(A)[m][k] op(B)[k][n], op transposing where ta/tb is set. */
+typedef struct gemm_shape {
+    int ta, tb;
+    size_t m, n, k;
+} gemm_shape;
+
+/*
+ * The GEMMs of one pass over `rows` rows: forward (fwd), and backward with the input gradient
+ * (din) and/or the parameter gradients (dw). Returns how many were written (at most max).
+ */
+int net_gemm_shapes(const net_spec *ns, int rows, int fwd, int din, int dw, gemm_shape *out,
+                    int max);
+
 /* Helpers around kernels of any layer: run the elementwise kernel k on n values. */
 clgan_status net_kernel(net *n, const char *file, const char *name, cl_kernel *out);
 

@@ -1,0 +1,132 @@
+/*
+ * bench_gemm.c - every GEMM of a model (forward, and both backward layouts, as Algorithm 1
+ * runs them) timed on the engine's kernels, on CLBlast and on OpenBLAS's cblas_sgemm, in one
+ * run on one machine. Built by tools/bench_gemm.sh (OpenBLAS is a tool dependency only).
+ *
+ * usage: bench_gemm MODEL [--device SEL]
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gemm.h"
+#include "graph.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median over 7 runs of the time of `reps` calls. */
+#define MEDIAN_OF(body)                                                                            \
+    do {                                                                                           \
+        double ts_[7];                                                                             \
+        for (int r_ = 0; r_ < 7; r_++) {                                                           \
+            double t0_ = now();                                                                    \
+            for (int q_ = 0; q_ < reps; q_++) { body; }                                            \
+            ts_[r_] = (now() - t0_) / reps;                                                        \
+        }                                                                                          \
+        qsort(ts_, 7, sizeof ts_[0], cmp_double);                                                  \
+        result = ts_[3];                                                                           \
+    } while (0)
+
+int main(int argc, char **argv) {
+    const char *model = NULL, *sel = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) sel = argv[++i];
+        else model = argv[i];
+    }
+    if (!model) {
+        fprintf(stderr, "usage: bench_gemm MODEL [--device SEL]\n");
+        return 2;
+    }
+    clgan_model *m;
+    if (clgan_model_load(model, &m) != CLGAN_OK) {
+        fprintf(stderr, "bench_gemm: %s\n", clgan_model_errmsg(m));
+        return 1;
+    }
+    clgan_device *dev;
+    if (clgan_device_open(sel, &dev) != CLGAN_OK) {
+        fprintf(stderr, "bench_gemm: %s\n", clgan_device_errmsg(dev));
+        return 1;
+    }
+    int b = m->train.batch;
+    gemm_shape s[96];
+    /* per iteration (k = 1): G forward in the D step; G forward and backward in the G step;
+     * D forward and backward (weights) on 2m rows; D forward and backward (input) on m rows */
+    int n = net_gemm_shapes(&m->net[CLGAN_GENERATOR], b, 1, 0, 0, s, 48);
+    n += net_gemm_shapes(&m->net[CLGAN_GENERATOR], b, 1, 0, 1, s + n, 48);
+    n += net_gemm_shapes(&m->net[CLGAN_DISCRIMINATOR], 2 * b, 1, 0, 1, s + n, 24);
+    n += net_gemm_shapes(&m->net[CLGAN_DISCRIMINATOR], b, 1, 1, 0, s + n, 24);
+    printf("%s on %s; OpenBLAS (cblas_sgemm) on the host\n", m->name, dev->info.name);
+    printf("%-22s %6s %10s %10s %10s %12s %10s\n", "M x N x K", "layout", "OpenBLAS", "engine",
+           "CLBlast", "engine/BLAS", "calls/it");
+    double t_blas = 0, t_eng = 0, t_clb = 0;
+    for (int i = 0; i < n; i++) {
+        /* the same shape may occur twice (G step and D step); count it once */
+        int dup = 0, calls = 0;
+        for (int j = 0; j < n; j++)
+            if (s[j].ta == s[i].ta && s[j].tb == s[i].tb && s[j].m == s[i].m && s[j].n == s[i].n &&
+                s[j].k == s[i].k) {
+                calls++;
+                if (j < i) dup = 1;
+            }
+        if (dup) continue;
+        size_t M = s[i].m, N = s[i].n, K = s[i].k;
+        double flops = 2.0 * M * N * K;
+        int reps = flops < 1e7 ? 50 : flops < 1e8 ? 10 : 3;
+        float *a = malloc(M * K * 4), *bb = malloc(K * N * 4), *c = malloc(M * N * 4);
+        for (size_t q = 0; q < M * K; q++) a[q] = (float)(q % 13) * 0.01f;
+        for (size_t q = 0; q < K * N; q++) bb[q] = (float)(q % 7) * 0.01f;
+        size_t lda = s[i].ta ? M : K, ldb = s[i].tb ? K : N;
+        double result, tb, te, tc;
+        MEDIAN_OF(cblas_sgemm(CblasRowMajor, s[i].ta ? CblasTrans : CblasNoTrans,
+                              s[i].tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, 1.0f, a,
+                              (int)lda, bb, (int)ldb, 0.0f, c, (int)N));
+        tb = result;
+        cl_mem da, db, dc;
+        device_alloc(dev, M * K * 4, "a", &da);
+        device_alloc(dev, K * N * 4, "b", &db);
+        device_alloc(dev, M * N * 4, "c", &dc);
+        device_write(dev, da, 0, M * K * 4, a, 1);
+        device_write(dev, db, 0, K * N * 4, bb, 1);
+        gemm_path paths[2] = {GEMM_ENGINE, GEMM_CLBLAST};
+        double *outs[2] = {&te, &tc};
+        for (int p = 0; p < 2; p++) {
+            gemm_on(dev, paths[p], s[i].ta, s[i].tb, M, N, K, 1, da, 0, lda, db, 0, ldb, 0, dc, 0, N);
+            device_finish(dev); /* warm-up (and CLBlast's compile) */
+            MEDIAN_OF(gemm_on(dev, paths[p], s[i].ta, s[i].tb, M, N, K, 1, da, 0, lda, db, 0, ldb,
+                              0, dc, 0, N);
+                      device_finish(dev));
+            *outs[p] = result;
+        }
+        char shape[40];
+        snprintf(shape, sizeof shape, "%zux%zux%zu", M, N, K);
+        printf("%-22s %6s %10.1f %10.1f %10.1f %12.2f %10d\n", shape,
+               s[i].ta ? "TN" : s[i].tb ? "NT" : "NN", flops / tb * 1e-9, flops / te * 1e-9,
+               flops / tc * 1e-9, tb / te, calls);
+        t_blas += tb * calls;
+        t_eng += te * calls;
+        t_clb += tc * calls;
+        clReleaseMemObject(da);
+        clReleaseMemObject(db);
+        clReleaseMemObject(dc);
+        free(a);
+        free(bb);
+        free(c);
+    }
+    printf("one iteration's GEMMs: OpenBLAS %.1f ms, engine %.1f ms, CLBlast %.1f ms "
+           "(engine/OpenBLAS speed %.2f)\n", t_blas * 1e3, t_eng * 1e3, t_clb * 1e3, t_blas / t_eng);
+    clgan_device_free(dev);
+    clgan_model_free(m);
+    return 0;
+}
