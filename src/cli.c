@@ -169,6 +169,8 @@ static const cli_opt train_opts[] = {
     {"--iters", "N", "train for N iterations in all (overrides the model's length)"},
     {"--resume", "CKPT", "continue the run saved in CKPT (its folder is the run directory)"},
     {"--quiet", NULL, "print nothing but errors"},
+    {"--on-nan", "WHAT", "stop (default), or rollback: reload the last checkpoint, halve the "
+                         "learning rates"},
 };
 
 static const cli_opt sample_opts[] = {

@@ -7,6 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,9 +89,36 @@ static int dir_has_run(const char *dir) {
     return 0;
 }
 
+/* SIGINT/SIGTERM: the loop finishes its iteration, saves and exits 130/143; a second SIGINT
+ * exits at once (every file is written to a temporary and renamed, so none is left damaged). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) {
+    if (stop_signal && sig == SIGINT) _exit(130);
+    stop_signal = sig;
+}
+
 static int fail(const char *what, const char *msg) {
     fprintf(stderr, "clgan train: %s%s%s\n", what ? what : "", what ? ": " : "", msg);
     return 1;
+}
+
+/* Saves checkpoint.safetensors (and the periodic copy) if the state is finite. 1 = saved. */
+static int save_state(trainer *t, const run *r, int periodic, clgan_err *e, clgan_status *st) {
+    int finite;
+    char path[1200];
+    *st = trainer_finite(t, &finite);
+    if (*st != CLGAN_OK || !finite) return 0;
+    if (periodic) {
+        snprintf(path, sizeof path, "%s/checkpoints", r->dir);
+        mkdir_p(path);
+        snprintf(path, sizeof path, "%s/checkpoints/iter_%06llu.safetensors", r->dir,
+                 (unsigned long long)t->iter);
+        if ((*st = checkpoint_save(t, path, e)) != CLGAN_OK) return 0;
+    }
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", r->dir);
+    *st = checkpoint_save(t, path, e);
+    return *st == CLGAN_OK;
 }
 
 int cmd_train(const cli_opts *o) {
@@ -103,6 +131,16 @@ int cmd_train(const cli_opts *o) {
         return EXIT_USAGE;
     }
     const char *resume = opt_get(o, "--resume"), *out = opt_get(o, "--out");
+    const char *on_nan = opt_get(o, "--on-nan");
+    int rollback = 0;
+    if (on_nan) {
+        if (strcmp(on_nan, "rollback") == 0) {
+            rollback = 1;
+        } else if (strcmp(on_nan, "stop") != 0) {
+            fprintf(stderr, "clgan train: --on-nan: expected stop or rollback, got '%s'\n", on_nan);
+            return EXIT_USAGE;
+        }
+    }
     int quiet = opt_get(o, "--quiet") != NULL, force = opt_get(o, "--force") != NULL;
 
     clgan_model *m = NULL;
@@ -245,7 +283,17 @@ int cmd_train(const cli_opts *o) {
         }
     }
 
-    int tty = isatty(STDOUT_FILENO);
+    if (t.iter >= total && !quiet)
+        printf("clgan train: the run is already at iteration %llu of %llu; nothing to do (give "
+               "a longer --iters or --epochs)\n", (unsigned long long)t.iter,
+               (unsigned long long)total);
+    int tty = isatty(STDOUT_FILENO), rollbacks = 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (!quiet)
         printf("clgan train: %s on %s; %ld samples, batch %d, k %d, %llu iterations "
                "(%ld per epoch); run directory %s\n",
@@ -335,10 +383,33 @@ int cmd_train(const cli_opts *o) {
                 fflush(stdout);
             }
             if (s.nonfinite) {
+                char where[256];
+                if (trainer_locate_nonfinite(&t, where, sizeof where) != CLGAN_OK) {
+                    rc = fail(NULL, dev->err.msg);
+                    goto done;
+                }
                 if (tty && !quiet) printf("\n");
-                fprintf(stderr, "clgan train: the losses became NaN or Inf by iteration %llu; "
-                                "stopping (the last checkpoint in %s is kept)\n",
-                        (unsigned long long)it, r.dir);
+                snprintf(path, sizeof path, "%s/checkpoint.safetensors", r.dir);
+                int have = access(path, R_OK) == 0;
+                if (rollback && have && rollbacks < 5) {
+                    rollbacks++;
+                    for (int w = 0; w < 2; w++) m->train.opt[w].lr *= 0.5f;
+                    if (checkpoint_load(&t, path, &e) != CLGAN_OK) {
+                        rc = fail(NULL, e.msg);
+                        goto done;
+                    }
+                    trainer_read_stats(&t, &s); /* clear the flag */
+                    fprintf(stderr, "clgan train: NaN/Inf by iteration %llu in %s; rolled back to "
+                                    "iteration %llu and halved the learning rates (G %g, D %g)\n",
+                            (unsigned long long)it, where, (unsigned long long)t.iter,
+                            m->train.opt[0].lr, m->train.opt[1].lr);
+                    it_last = it_start = t.iter;
+                    t0 = t_last = now();
+                    continue;
+                }
+                fprintf(stderr, "clgan train: NaN/Inf by iteration %llu in %s; stopping (%s)\n",
+                        (unsigned long long)it, where,
+                        have ? "the last good checkpoint is kept" : "no checkpoint was written yet");
                 rc = 1;
                 goto done;
             }
@@ -354,20 +425,25 @@ int cmd_train(const cli_opts *o) {
                 goto done;
             }
         }
-        if ((ck_every && it % (uint64_t)ck_every == 0) || last) {
-            if (ck_every && it % (uint64_t)ck_every == 0) {
-                snprintf(path, sizeof path, "%s/checkpoints", r.dir);
-                mkdir_p(path);
-                snprintf(path, sizeof path, "%s/checkpoints/iter_%06llu.safetensors", r.dir,
-                         (unsigned long long)it);
-                if (checkpoint_save(&t, path, &e) != CLGAN_OK) {
-                    rc = fail(NULL, e.msg);
-                    goto done;
-                }
+        int periodic = ck_every && it % (uint64_t)ck_every == 0;
+        /* with rollback, a checkpoint at every log interval gives something to return to */
+        int for_rollback = rollback && it % (uint64_t)log_every == 0;
+        if (periodic || last || for_rollback || stop_signal) {
+            clgan_status st;
+            int saved = save_state(&t, &r, periodic, &e, &st);
+            if (st != CLGAN_OK) {
+                rc = fail(NULL, e.msg[0] ? e.msg : dev->err.msg);
+                goto done;
             }
-            snprintf(path, sizeof path, "%s/checkpoint.safetensors", r.dir);
-            if (checkpoint_save(&t, path, &e) != CLGAN_OK) {
-                rc = fail(NULL, e.msg);
+            if (!saved && !stop_signal) continue; /* non-finite: the next log interval reports it */
+            if (stop_signal) {
+                if (tty && !quiet) printf("\n");
+                fprintf(stderr, "clgan train: %s at iteration %llu; %s\n",
+                        stop_signal == SIGINT ? "interrupted" : "terminated",
+                        (unsigned long long)it,
+                        saved ? "checkpoint written: continue with --resume" :
+                                "the state was not finite, the last good checkpoint is kept");
+                rc = stop_signal == SIGINT ? 130 : 143;
                 goto done;
             }
         }

@@ -11,6 +11,7 @@
 #include "gemm.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,6 +189,49 @@ clgan_status trainer_read_stats(trainer *t, gan_stats *out) {
     out->d_real = s[STAT_D_REAL] / nd;
     out->d_fake = s[STAT_D_FAKE] / nd;
     out->nonfinite = s[STAT_NONFINITE] != 0 || !isfinite(out->d_loss) || !isfinite(out->g_loss);
+    return CLGAN_OK;
+}
+
+clgan_status trainer_finite(trainer *t, int *finite) {
+    float flag;
+    clgan_status st = device_read(t->dev, t->stats, STAT_NONFINITE * sizeof(float), sizeof flag,
+                                  &flag);
+    *finite = st == CLGAN_OK && flag == 0.0f;
+    return st;
+}
+
+static int finite_range(const float *v, size_t off, size_t n) {
+    for (size_t i = off; i < off + n; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
+clgan_status trainer_locate_nonfinite(trainer *t, char *where, size_t len) {
+    snprintf(where, len, "the discriminator's output (no layer holds a NaN or Inf now)");
+    for (int w = 0; w < 2; w++) {
+        net *n = w ? t->d : t->g;
+        float *p = malloc(n->n_params * sizeof *p), *a = malloc(n->n_acts * sizeof *a);
+        clgan_status st = p && a ? CLGAN_OK : CLGAN_ERR_NOMEM;
+        if (st == CLGAN_OK) st = device_read(t->dev, n->params, 0, n->n_params * sizeof *p, p);
+        if (st == CLGAN_OK) st = device_read(t->dev, n->acts, 0, n->n_acts * sizeof *a, a);
+        int found = 0;
+        for (int i = 0; st == CLGAN_OK && i < n->n_layers && !found; i++) {
+            const layer *l = &n->layers[i];
+            const char *what = NULL;
+            if (!finite_range(p, l->w_off, (size_t)l->spec->n_weights)) what = "weights";
+            else if (!finite_range(p, l->b_off, (size_t)l->spec->n_bias)) what = "biases";
+            else if (!finite_range(a, l->y.off, (size_t)n->capacity * l->y.cols)) what = "outputs";
+            if (what) {
+                snprintf(where, len, "%s layer %d (%s) %s", w ? "discriminator" : "generator", i,
+                         layer_kind_name(l->spec->kind), what);
+                found = 1;
+            }
+        }
+        free(p);
+        free(a);
+        if (st != CLGAN_OK) return st;
+        if (found) break;
+    }
     return CLGAN_OK;
 }
 

@@ -62,6 +62,18 @@ clgan_status trainer_d_step(trainer *t);
 /* The sync point: waits for the device, reads and resets the accumulated statistics. */
 clgan_status trainer_read_stats(trainer *t, gan_stats *out);
 
+/*
+ * Whether any loss or logit since the statistics were last read was NaN or Inf (reads one flag;
+ * the statistics stay). Waits for the device.
+ */
+clgan_status trainer_finite(trainer *t, int *finite);
+
+/*
+ * After a non-finite loss: finds the first layer, G's before D's, whose parameters or
+ * activations hold a NaN or Inf, and names it in where ("generator layer 2 (dense) weights").
+ */
+clgan_status trainer_locate_nonfinite(trainer *t, char *where, size_t len);
+
 /* Re-positions the data order after a resume (epoch and batch_in_epoch set). */
 clgan_status trainer_seek(trainer *t);
 
