@@ -1,0 +1,117 @@
+/*
+ * test_cli.c - the command line refuses bad input with a message naming the option and a
+ * non-zero exit: 2 for usage errors, 1 for failures while running. Runs the clgan binary.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+typedef struct cli_case {
+    const char *args;    /* after the binary; MODEL and TINY expand to fixtures */
+    int status;
+    const char *prefix;  /* expected start of stderr */
+} cli_case;
+
+static const cli_case cases[] = {
+    {"frobnicate", 2, "clgan: unknown command 'frobnicate'"},
+    {"train", 2, "clgan train: missing MODEL"},
+    {"train TINY --epochs", 2, "clgan train: --epochs: missing value (N)"},
+    {"train TINY --epochs x", 2, "clgan train: --epochs: expected an integer in [1, "},
+    {"train TINY --epochs -3", 2, "clgan train: --epochs: expected an integer in [1, "},
+    {"train TINY --epochs 0", 2, "clgan train: --epochs: expected an integer in [1, "},
+    {"train TINY --epochs 99999999999999999999", 2, "clgan train: --epochs: expected an integer"},
+    {"train TINY --iters 1.5", 2, "clgan train: --iters: expected an integer in [1, "},
+    {"train TINY --iters 5 --epochs 3", 2, "clgan train: --epochs and --iters conflict"},
+    {"train TINY --bogus", 2, "clgan train: unknown option '--bogus'"},
+    {"train TINY --quiet=yes", 2, "clgan train: option '--quiet' takes no value"},
+    {"train TINY --quiet --quiet", 2, "clgan train: option '--quiet' given twice"},
+    {"train TINY --on-nan maybe", 2, "clgan train: --on-nan: expected stop or rollback, got 'maybe'"},
+    {"train TINY --resume /nonexistent.safetensors --out OUT", 1,
+     "clgan train: --resume: /nonexistent.safetensors: No such file"},
+    {"train TINY TINY", 2, "clgan train: unexpected argument"},
+    {"check", 2, "clgan check: missing MODEL"},
+    {"check /nonexistent.yaml", 1, "clgan check: /nonexistent.yaml: No such file or directory"},
+    {"sample", 2, "clgan sample: missing CKPT"},
+    {"sample x.safetensors -n 0", 2, "clgan sample: -n: expected an integer in [1, 4096], got '0'"},
+    {"sample x.safetensors -n abc", 2, "clgan sample: -n: expected an integer in [1, 4096]"},
+    {"sample x.safetensors --seed -1", 2, "clgan sample: --seed: expected an integer in [0, "},
+    {"sample x.safetensors --interpolate --nearest y", 2,
+     "clgan sample: --interpolate and --nearest conflict"},
+    {"sample /nonexistent.safetensors", 1, "clgan sample: /nonexistent.safetensors: No such file"},
+    {"sample MODEL", 1, "clgan sample: "},
+    {"eval x.safetensors", 2, "clgan eval: say which evaluation: --parzen"},
+    {"eval x.safetensors --parzen --valid 5:3", 2, "clgan eval: --valid: expected START:STOP"},
+    {"eval x.safetensors --parzen --test 5", 2, "clgan eval: --test: expected START:STOP"},
+    {"eval x.safetensors --parzen --sigmas 0.1,-2", 2, "clgan eval: --sigmas: expected up to 64"},
+    {"eval x.safetensors --parzen --samples 0", 2, "clgan eval: --samples: expected an integer"},
+    {"bench TINY --iters 0", 2, "clgan bench: --iters: expected an integer in [1, "},
+    {"bench TINY --device 0:0 --all-devices", 2, "clgan bench: --device and --all-devices conflict"},
+    {"compare TINY", 2, "clgan compare: --devices: give two devices"},
+    {"compare TINY --devices a", 2, "clgan compare: --devices: expected two devices as A,B"},
+    {"compare TINY --devices a,b,c", 2, "clgan compare: --devices: expected two devices as A,B"},
+    {"theory TINY --d-steps 0", 2, "clgan theory: --d-steps: expected an integer in [1, "},
+    {"devices --device", 2, "clgan devices: --device: missing value (SEL)"},
+    {"devices --device no-such-device", 1,
+     "clgan devices: --device: no OpenCL device matches 'no-such-device'"},
+    {"check TINY --device=", 2, "clgan check: --device: missing value (SEL)"},
+    {"figure1 /nonexistent.safetensors", 1, "clgan figure1: /nonexistent.safetensors: No such file"},
+};
+
+static char *expand(const char *args, const char *out) {
+    static char buf[2048];
+    buf[0] = '\0';
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", args);
+    for (char *tok = strtok(tmp, " "); tok; tok = strtok(NULL, " ")) {
+        const char *t = tok;
+        if (strcmp(tok, "TINY") == 0) t = src_path("tests/data/tiny_gan.yaml");
+        else if (strcmp(tok, "MODEL") == 0) t = src_path("models/mnist_paper.yaml");
+        else if (strcmp(tok, "OUT") == 0) t = out;
+        strcat(buf, " '");
+        strcat(buf, t);
+        strcat(buf, "'");
+    }
+    return buf;
+}
+
+START_TEST(bad_command_lines) {
+    const cli_case *c = &cases[_i];
+    char errf[] = "/tmp/clgan-cli-XXXXXX";
+    int fd = mkstemp(errf);
+    ck_assert(fd >= 0);
+    close(fd);
+    char out[] = "/tmp/clgan-cli-out-XXXXXX";
+    ck_assert(mkdtemp(out) != NULL);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s'%s </dev/null >/dev/null 2>'%s'", CLGAN_BINARY,
+             expand(c->args, out), errf);
+    int ws = system(cmd);
+    char msg[2048] = "";
+    FILE *f = fopen(errf, "r");
+    size_t n = fread(msg, 1, sizeof msg - 1, f);
+    msg[n] = '\0';
+    fclose(f);
+    unlink(errf);
+    char rm[300];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", out);
+    ck_assert(system(rm) == 0);
+    ck_assert_msg(WIFEXITED(ws), "clgan %s: did not exit normally (status %d)", c->args, ws);
+    ck_assert_msg(WEXITSTATUS(ws) == c->status, "clgan %s: exit %d, want %d; stderr: %s", c->args,
+                  WEXITSTATUS(ws), c->status, msg);
+    ck_assert_msg(strncmp(msg, c->prefix, strlen(c->prefix)) == 0,
+                  "clgan %s:\n got: %s\nwant: %s...", c->args, msg, c->prefix);
+}
+END_TEST
+
+int main(int argc, char **argv) {
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("cli");
+    tcase_add_loop_test(tc, bad_command_lines, 0, (int)ARRAY_LEN(cases));
+    suite_add_tcase(s, tc);
+    return run_suite(s, argc, argv, 1);
+}
