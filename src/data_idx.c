@@ -85,7 +85,14 @@ clgan_status idx_load(const char *path, long start, long stop, idx_header *h, fl
                        (unsigned long long)per);
     }
     size_t count = (size_t)(stop - start) * per;
-    float *px = malloc(count * sizeof *px);
+    if ((double)(stop - start) * (double)per > (double)(1u << 31)) {
+        gzclose(f);
+        return err_set(e, CLGAN_ERR_DATA, "%s: %ld items of %llu values are more than clgan "
+                       "loads (2^31 values)", path, stop - start, (unsigned long long)per);
+    }
+    /* Grown as items arrive, so a header that lies about the size costs no huge allocation. */
+    size_t cap = count < (1u << 20) ? count : (1u << 20);
+    float *px = malloc(cap * sizeof *px);
     unsigned char *row = malloc(per);
     if (!px || !row) {
         free(px);
@@ -106,6 +113,21 @@ clgan_status idx_load(const char *path, long start, long stop, idx_header *h, fl
             return CLGAN_ERR_DATA;
         }
         if (i >= start && i < stop) {
+            size_t need = (size_t)(i - start + 1) * per;
+            if (need > cap) {
+                size_t nc = cap * 2 > need ? cap * 2 : need;
+                if (nc > count) nc = count;
+                float *np = realloc(px, nc * sizeof *px);
+                if (!np) {
+                    free(px);
+                    free(row);
+                    gzclose(f);
+                    return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory for %zu values", path,
+                                   nc);
+                }
+                px = np;
+                cap = nc;
+            }
             float *dst = px + (size_t)(i - start) * per;
             for (uint64_t j = 0; j < per; j++) dst[j] = row[j] * (1.0f / 255.0f);
         }

@@ -125,6 +125,12 @@ START_TEST(idx_rejects_bad_files) {
     write_bytes(p, w, n + 1, 0);
     ck_assert_int_eq(idx_load(p, 0, -1, &h, &px, &e), CLGAN_ERR_DATA);
     ck_assert_msg(strstr(e.msg, "trailing bytes"), "%s", e.msg);
+    memcpy(w, b, n);
+    w[5] = 0x80; /* the header claims 8,388,613 images of 2x3: found by fuzzing, once a 48 MB
+                    allocation before reading; now a truncation error after the 5 present */
+    write_bytes(p, w, n, 0);
+    ck_assert_int_eq(idx_load(p, 0, -1, &h, &px, &e), CLGAN_ERR_DATA);
+    ck_assert_msg(strstr(e.msg, "truncated: item 5 of 8388613"), "%s", e.msg);
     write_bytes(p, b, n, 0);
     ck_assert_int_eq(idx_load(p, 3, 9, &h, &px, &e), CLGAN_ERR_DATA); /* range beyond */
     ck_assert_int_eq(idx_load(tmp("missing.idx"), 0, -1, &h, &px, &e), CLGAN_ERR_IO);

@@ -324,7 +324,7 @@ START_TEST(loss_saturated_logits_finite) {
     static const layer_spec d[] = {{.kind = LAYER_DENSE, .units = 1}, {.kind = LAYER_SIGMOID}};
     fixture f;
     fixture_make(&f, d, 2, 2, 2, 3);
-    float x[4] = {1, 0, -1, 0}, p[2 + 16] = {0};
+    float x[4] = {1, 0, -1, 0}, *p = calloc(f.n->n_params, sizeof *p);
     p[f.n->layers[0].w_off] = 100.0f; /* z = 100 * x0 */
     ck_assert(device_write(dev, f.n->acts, 0, sizeof x, x, 1) == CLGAN_OK);
     ck_assert(device_write(dev, f.n->params, 0, f.n->n_params * sizeof(float), p, 1) == CLGAN_OK);
@@ -339,6 +339,7 @@ START_TEST(loss_saturated_logits_finite) {
     const double want[2] = {100.0, 100.0}, want_dz[2] = {1.0, -1.0};
     assert_close("bce at |z| = 100", vals, want, 2, 1e-6, 1e-4);
     assert_close("dbce/dz at |z| = 100", dz, want_dz, 2, 1e-6, 1e-6);
+    free(p);
     loss_free(&L);
     fixture_free(&f);
 }

@@ -1,0 +1,37 @@
+/*
+ * fuzz_ckpt.c - libFuzzer target: the checkpoint reader (header length, JSON header, offsets,
+ * dtypes, shapes, metadata, the model inside) on arbitrary bytes. Seeds: tests/fuzz/corpus_ckpt.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    char path[] = "/tmp/clgan-fuzz-ckpt-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return 0;
+    if (write(fd, data, size) != (ssize_t)size) {
+        close(fd);
+        unlink(path);
+        return 0;
+    }
+    close(fd);
+    ckpt c;
+    clgan_err e;
+    if (ckpt_open(path, &c, &e) == CLGAN_OK) {
+        clgan_model *m = NULL;
+        if (ckpt_model(&c, &m, &e) == CLGAN_OK) {
+            const float *v;
+            ckpt_tensor(&c, "generator.0.weight", 10, &v, &e);
+        }
+        clgan_model_free(m);
+        ckpt_meta(&c, "iter");
+        ckpt_close(&c);
+    }
+    unlink(path);
+    return 0;
+}
