@@ -450,9 +450,12 @@ int cmd_train(const cli_opts *o) {
     }
     if (!quiet) {
         double el = now() - t0;
-        printf("%sclgan train: %llu iterations in %.1f s (%.1f s per epoch); wrote %s/\n",
+        char mem[32];
+        human_bytes((double)dev->mem_allocated, mem, sizeof mem);
+        printf("%sclgan train: %llu iterations in %.1f s (%.1f s per epoch), %s of device memory; "
+               "wrote %s/\n",
                tty ? "\n" : "", (unsigned long long)(t.iter - it_start), el,
-               el / ((double)(t.iter - it_start) * m->train.k / (double)t.batches_per_epoch),
+               el / ((double)(t.iter - it_start) * m->train.k / (double)t.batches_per_epoch), mem,
                r.dir);
     }
     rc = 0;

@@ -395,6 +395,22 @@ static clgan_status build_failed(clgan_device *dev, cl_program prog, const char 
     return CLGAN_ERR_BUILD;
 }
 
+clgan_status device_build_source(clgan_device *dev, const char *file, const char *source,
+                                 cl_program *out) {
+    cl_int rc;
+    *out = clCreateProgramWithSource(dev->ctx, 1, &source, NULL, &rc);
+    if (rc != CL_SUCCESS)
+        return err_cl(&dev->err, rc, "clCreateProgramWithSource", "building %s", file);
+    rc = clBuildProgram(*out, 1, &dev->id, BUILD_OPTIONS, NULL, NULL);
+    if (rc != CL_SUCCESS) {
+        build_failed(dev, *out, file, rc);
+        clReleaseProgram(*out);
+        *out = NULL;
+        return CLGAN_ERR_BUILD;
+    }
+    return CLGAN_OK;
+}
+
 clgan_status device_program(clgan_device *dev, const char *file, cl_program *out) {
     int idx;
     const cl_source *src = find_source(file, &idx);
@@ -439,18 +455,10 @@ clgan_status device_program(clgan_device *dev, const char *file, cl_program *out
         }
     }
     if (!prog) {
-        const char *s = full;
-        prog = clCreateProgramWithSource(dev->ctx, 1, &s, NULL, &rc);
-        if (rc != CL_SUCCESS) {
+        clgan_status st = device_build_source(dev, file, full, &prog);
+        if (st != CLGAN_OK) {
             free(full);
-            return err_cl(&dev->err, rc, "clCreateProgramWithSource", "building %s", file);
-        }
-        rc = clBuildProgram(prog, 1, &dev->id, BUILD_OPTIONS, NULL, NULL);
-        if (rc != CL_SUCCESS) {
-            build_failed(dev, prog, file, rc);
-            clReleaseProgram(prog);
-            free(full);
-            return CLGAN_ERR_BUILD;
+            return st;
         }
         dev->stats.built++;
         if (path[0]) cache_store(path, key, prog);

@@ -82,6 +82,13 @@ clgan_status device_open(const char *selector, int profiling, clgan_device **out
  */
 clgan_status device_program(clgan_device *dev, const char *file, cl_program *out);
 
+/*
+ * Builds `source` (labelled `file` in messages) with the engine's build options, no cache. On a
+ * failure the message names the file and the device and carries the build log.
+ */
+clgan_status device_build_source(clgan_device *dev, const char *file, const char *source,
+                                 cl_program *out);
+
 /* Creates a kernel of `file`; the caller owns it (clReleaseKernel). */
 clgan_status device_kernel(clgan_device *dev, const char *file, const char *name, cl_kernel *out);
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -164,12 +165,61 @@ START_TEST(unwritable_cache_still_builds) {
 }
 END_TEST
 
+START_TEST(build_failure_names_file_and_log) {
+    clgan_device *dev = test_device();
+    cl_program prog;
+    const char *src = "__kernel void broken(__global float *x) {\n    x[0] = undefined_name;\n}\n";
+    ck_assert_int_eq(device_build_source(dev, "cl/broken.cl", src, &prog), CLGAN_ERR_BUILD);
+    const char *msg = clgan_device_errmsg(dev);
+    ck_assert_msg(strncmp(msg, "building cl/broken.cl for '", 27) == 0, "%s", msg);
+    ck_assert_msg(strstr(msg, "CL_BUILD_PROGRAM_FAILURE"), "%s", msg);
+    ck_assert_msg(strstr(msg, "undefined_name"), "no build log in: %s", msg);
+    clgan_device_free(dev);
+}
+END_TEST
+
+START_TEST(allocation_beyond_max_alloc_names_both_sizes) {
+    clgan_device *dev = test_device();
+    cl_mem m;
+    size_t want = (size_t)dev->info.max_alloc + 4096;
+    ck_assert_int_eq(device_alloc(dev, want, "generator parameters", &m), CLGAN_ERR_CL);
+    const char *msg = clgan_device_errmsg(dev);
+    char num[64];
+    snprintf(num, sizeof num, "(%zu bytes)", want);
+    ck_assert_msg(strstr(msg, "generator parameters needs") && strstr(msg, num) &&
+                      strstr(msg, "CL_DEVICE_MAX_MEM_ALLOC_SIZE"),
+                  "%s", msg);
+    clgan_device_free(dev);
+}
+END_TEST
+
+START_TEST(no_platform) {
+    /* An ICD loader that finds no driver. */
+    char dir[] = "/tmp/clgan-novendors-XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    char cmd[512], msg[512] = "";
+    snprintf(cmd, sizeof cmd, "OCL_ICD_VENDORS=%s OCL_ICD_FILENAMES= '%s' devices 2>&1 >/dev/null",
+             dir, CLGAN_BINARY);
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    size_t n = fread(msg, 1, sizeof msg - 1, p);
+    msg[n] = '\0';
+    int ws = pclose(p);
+    rmdir(dir);
+    ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 1, "status %d: %s", ws, msg);
+    ck_assert_msg(strncmp(msg, "clgan devices: no OpenCL platform found", 39) == 0, "%s", msg);
+}
+END_TEST
+
 int main(int argc, char **argv) {
     Suite *s = suite_create("device");
     TCase *sel = tcase_create("select");
     tcase_add_test(sel, list_and_select);
     tcase_add_test(sel, bad_selector_names_devices);
     tcase_add_test(sel, env_selector);
+    tcase_add_test(sel, build_failure_names_file_and_log);
+    tcase_add_test(sel, allocation_beyond_max_alloc_names_both_sizes);
+    tcase_add_test(sel, no_platform);
     suite_add_tcase(s, sel);
     TCase *cache = tcase_create("cache");
     tcase_add_test(cache, cache_hit_and_corruption);

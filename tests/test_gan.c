@@ -602,8 +602,38 @@ START_TEST(damaged_checkpoints_refused) {
     ck_assert(off != NULL);
     off[16] = '8'; /* [8,...]: span no longer matches the shape */
     expect_refused(bad, c, len, "spans");
+    /* two tensors over the same bytes: the second's range moved onto the first's */
+    memcpy(c, b, len);
+    {
+        char *hdr = (char *)c + 8, *p1 = strstr(hdr, "\"data_offsets\":[");
+        ck_assert(p1 != NULL);
+        char *p2 = strstr(p1 + 1, "\"data_offsets\":[");
+        ck_assert(p2 != NULL);
+        long a1, b1, a2, b2;
+        ck_assert(sscanf(p1 + 16, "%ld,%ld", &a1, &b1) == 2);
+        ck_assert(sscanf(p2 + 16, "%ld,%ld", &a2, &b2) == 2);
+        /* rewrite the second as [a2 - 4, b2 - 4] when it directly follows the first */
+        ck_assert(a2 == b1 && a2 >= 4); /* the layout this test relies on */
+        char repl[64], orig[64];
+        snprintf(orig, sizeof orig, "%ld,%ld]", a2, b2);
+        snprintf(repl, sizeof repl, "%ld,%ld]", a2 - 4, b2 - 4);
+        ck_assert_uint_eq(strlen(repl), strlen(orig));
+        memcpy(p2 + 16, repl, strlen(repl));
+        expect_refused(bad, c, len, "overlap");
+    }
     free(c);
     free(b);
+}
+END_TEST
+
+START_TEST(fewer_samples_than_a_batch) {
+    clgan_model *m = load("tests/data/tiny_gan.yaml");
+    m->data.count = 5; /* batch 8 */
+    dataset d;
+    clgan_err e;
+    ck_assert_int_eq(dataset_load(m, 1, &d, &e), CLGAN_ERR_DATA);
+    ck_assert_msg(strstr(e.msg, "5 samples, fewer than one batch of 8"), "%s", e.msg);
+    clgan_model_free(m);
 }
 END_TEST
 
@@ -646,6 +676,7 @@ int main(int argc, char **argv) {
     TCase *data = tcase_create("data");
     tcase_add_test(data, idx_round_trip);
     tcase_add_test(data, idx_rejects_bad_files);
+    tcase_add_test(data, fewer_samples_than_a_batch);
     suite_add_tcase(s, data);
     TCase *opt = tcase_create("optim");
     tcase_add_unchecked_fixture(opt, setup, teardown);
