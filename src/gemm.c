@@ -114,10 +114,11 @@ static clgan_status engine_gemm(clgan_device *dev, int ta, int tb, size_t m, siz
             lc = (cl_uint)ldc;
     karg args[] = {KA(M), KA(N), KA(K), KA(alpha), KA(a), KA(ao), KA(la), KA(b),
                    KA(bo), KA(lb), KA(beta), KA(c), KA(co), KA(lc)};
-    const size_t tm = 4, tn = 4; /* GEMM_TM, GEMM_TN defaults of cl/gemm.cl */
+    /* the tile sizes cl/gemm.cl defaults to: GEMM_TM; GEMM_NT_TM x GEMM_NT_TN */
+    const size_t tm = 8, tm_nt = 8, tn = 4;
     if (tb) {
         st = device_set_args(dev, g->k_nt, "gemm_nt", args, 14);
-        size_t global[2] = {(n + tn - 1) / tn, (m + tm - 1) / tm}, local[2] = {1, 1};
+        size_t global[2] = {(n + tn - 1) / tn, (m + tm_nt - 1) / tm_nt}, local[2] = {1, 1};
         if (st == CLGAN_OK) st = device_run_nd(dev, g->k_nt, 2, global, local, name, flops);
         return st;
     }
@@ -125,7 +126,7 @@ static clgan_status engine_gemm(clgan_device *dev, int ta, int tb, size_t m, siz
     size_t n16 = n / 16 * 16;
     if (n16 > 0) {
         st = device_set_args(dev, kk, ta ? "gemm_tn" : "gemm_nn", args, 14);
-        size_t global[2] = {n16 / 16, (m + tm - 1) / tm}, local[2] = {1, 1};
+        size_t global[2] = {(n16 / 16 + 1) / 2, (m + tm - 1) / tm}, local[2] = {1, 1};
         if (st == CLGAN_OK) st = device_run_nd(dev, kk, 2, global, local, name,
                                                   flops * (double)n16 / (double)n);
     }
