@@ -21,8 +21,13 @@ fi
 [ -x build/clgan ] || { cmake -B build -S . >/dev/null && cmake --build build -j2 >/dev/null; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-echo "== PyTorch (best of 1 and 2 threads)"
-"$py" tools/bench_torch.py --iters "$iters" | tee "$out/torch.jsonl"
+echo "== PyTorch: torch threads x OpenBLAS threads, each in its own process; the best counts"
+for t in 1 2; do
+    for b in 1 2; do
+        OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$b "$py" tools/bench_torch.py --iters "$iters" \
+            --threads "$t" | sed "s/}$/, \"openblas_threads\": $b}/" | tee -a "$out/torch.jsonl"
+    done
+done
 echo "== clgan bench"
 build/clgan bench models/mnist_paper.yaml --iters "$iters" --json "$out/clgan.json" "${args[@]}"
 "$py" - "$out" <<'PY'
@@ -30,7 +35,8 @@ import json, sys
 d = sys.argv[1]
 torch = max((json.loads(l) for l in open(f"{d}/torch.jsonl")), key=lambda r: r["samples_per_s"])
 clgan = json.load(open(f"{d}/clgan.json"))["results"][0]
-print(f"\nPyTorch ({torch['framework']}, {torch['threads']} threads): {torch['samples_per_s']:.0f} "
+print(f"\nPyTorch ({torch['framework']}, {torch['threads']} torch threads, "
+      f"{torch['openblas_threads']} OpenBLAS threads): {torch['samples_per_s']:.0f} "
       f"samples/s ({torch['median_ms']:.1f} ms/iteration)")
 print(f"clgan ({clgan['device']}): {clgan['samples_per_s']:.0f} samples/s "
       f"({clgan['median_ms']:.1f} ms/iteration)")
