@@ -12,12 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -54,7 +48,7 @@ static void close_session(session *s) {
 static clgan_status start(session *s, const char *selector, const clgan_model *m, int profiling,
                           const char *cache_dir, double *seconds, clgan_err *e) {
     memset(s, 0, sizeof *s);
-    double t0 = now();
+    double t0 = clock_seconds();
     clgan_status st = device_open(selector, profiling, &s->dev);
     if (st != CLGAN_OK) return err_set(e, st, "%s", clgan_device_errmsg(s->dev));
     if (cache_dir) snprintf(s->dev->cache_dir, sizeof s->dev->cache_dir, "%s", cache_dir);
@@ -67,7 +61,7 @@ static clgan_status start(session *s, const char *selector, const clgan_model *m
     if (st == CLGAN_OK) st = trainer_iteration(&s->t);
     if (st == CLGAN_OK) st = device_finish(s->dev);
     if (st != CLGAN_OK) return err_set(e, st, "%s", s->dev->err.msg);
-    *seconds = now() - t0;
+    *seconds = clock_seconds() - t0;
     return CLGAN_OK;
 }
 
@@ -102,10 +96,10 @@ clgan_status bench_run(const char *selector, const clgan_model *m, int iters, in
     double *times = malloc((size_t)iters * sizeof *times);
     double f0 = s.dev->gemm_flops;
     for (int i = 0; i < iters && st == CLGAN_OK; i++) {
-        double t0 = now();
+        double t0 = clock_seconds();
         st = trainer_iteration(&s.t);
         if (st == CLGAN_OK) st = device_finish(s.dev);
-        times[i] = now() - t0;
+        times[i] = clock_seconds() - t0;
     }
     if (st == CLGAN_OK) {
         r->iters = iters;

@@ -13,12 +13,6 @@
 #include "cli.h"
 #include "parzen.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* "A:B" into r; 0 absent, 1 ok, -1 bad (printed). */
 static int opt_range(const cli_opts *o, const char *name, long r[2]) {
     const char *v = opt_get(o, name);
@@ -117,7 +111,7 @@ int cmd_eval(const cli_opts *o) {
         rc = fail(clgan_device_errmsg(dev));
         goto done;
     }
-    double t0 = now();
+    double t0 = clock_seconds();
     if (real) {
         if (idx_load(path, m->data.start, m->data.stop, &h, &centres, &e) != CLGAN_OK) {
             rc = fail(e.msg);
@@ -149,7 +143,7 @@ int cmd_eval(const cli_opts *o) {
             goto done;
         }
     }
-    double el = now() - t0;
+    double el = clock_seconds() - t0;
     const char *it = ckpt_meta(&c, "iter");
     if (json) {
         printf("{\"parzen_ll\": %.4f, \"stderr\": %.4f, \"sigma\": %.6g, \"centres\": \"%s\", "

@@ -22,12 +22,6 @@
 #include "parzen.h"
 #include "rng.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void fmt_duration(double s, char *out, size_t len) {
     if (!(s >= 0) || s > 1e7) {
         snprintf(out, len, "--:--");
@@ -193,14 +187,14 @@ int cmd_train(const cli_opts *o) {
         goto done;
     }
     const int sample_rows = data_is_image(m) ? 64 : 1024;
-    double t_build = now();
+    double t_build = clock_seconds();
     /* G's capacity also serves sampling: larger chunks when the Parzen estimate needs 10^4. */
     int g_rows = m->train.parzen_samples > 0 && sample_rows < 1000 ? 1000 : sample_rows;
     if (trainer_init(&t, dev, m, &data, g_rows) != CLGAN_OK) {
         rc = fail(NULL, dev->err.msg);
         goto done;
     }
-    t_build = now() - t_build;
+    t_build = clock_seconds() - t_build;
     if (resume && checkpoint_load(&t, resume, &e) != CLGAN_OK) {
         rc = fail("--resume", e.msg);
         goto done;
@@ -303,7 +297,7 @@ int cmd_train(const cli_opts *o) {
         printf("clgan train: programs %s in %.2f s (%d built, %d from cache)\n",
                dev->stats.built ? "built" : "loaded", t_build, dev->stats.built, dev->stats.loaded);
     fflush(stdout);
-    double t0 = now(), t_last = t0;
+    double t0 = clock_seconds(), t_last = t0;
     uint64_t it_last = t.iter, it_start = t.iter;
     int log_every = m->train.log_every, sample_every = m->train.sample_every;
     int ck_every = m->train.checkpoint_every;
@@ -321,7 +315,7 @@ int cmd_train(const cli_opts *o) {
         if (pz_now) {
             pz_last_epoch = epochs_done;
             parzen_result pr;
-            double te = now();
+            double te = clock_seconds();
             if (parzen_eval_generator(dev, t.g, &m->noise, m->train.seed, m->train.parzen_samples,
                                       pz_valid, m->data.valid[1] - m->data.valid[0], pz_test,
                                       m->data.test[1] - m->data.test[0], sigmas, 10, &pr) !=
@@ -329,7 +323,7 @@ int cmd_train(const cli_opts *o) {
                 rc = fail(NULL, dev->err.msg);
                 goto done;
             }
-            te = now() - te;
+            te = clock_seconds() - te;
             pz_pending = pr.test_mean;
             if (!quiet)
                 printf("%sParzen log-likelihood after %ld epochs: %.1f +- %.1f nats (sigma %.3g, "
@@ -357,7 +351,7 @@ int cmd_train(const cli_opts *o) {
                 rc = fail(NULL, dev->err.msg);
                 goto done;
             }
-            double tn = now(), ips = (double)(it - it_last) / (tn - t_last);
+            double tn = clock_seconds(), ips = (double)(it - it_last) / (tn - t_last);
             double eta = (double)(total - it) * (tn - t0) / (double)(it - it_start);
             t_last = tn;
             it_last = it;
@@ -404,7 +398,7 @@ int cmd_train(const cli_opts *o) {
                             (unsigned long long)it, where, (unsigned long long)t.iter,
                             m->train.opt[0].lr, m->train.opt[1].lr);
                     it_last = it_start = t.iter;
-                    t0 = t_last = now();
+                    t0 = t_last = clock_seconds();
                     continue;
                 }
                 fprintf(stderr, "clgan train: NaN/Inf by iteration %llu in %s; stopping (%s)\n",
@@ -449,7 +443,7 @@ int cmd_train(const cli_opts *o) {
         }
     }
     if (!quiet) {
-        double el = now() - t0;
+        double el = clock_seconds() - t0;
         char mem[32];
         human_bytes((double)dev->mem_allocated, mem, sizeof mem);
         printf("%sclgan train: %llu iterations in %.1f s (%.1f s per epoch), %s of device memory; "

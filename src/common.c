@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *clgan_status_str(clgan_status status) {
@@ -219,6 +220,12 @@ int mkdir_p(const char *path) {
         }
     }
     return 0;
+}
+
+double clock_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 int str_icontains(const char *hay, const char *needle) {

@@ -53,6 +53,9 @@ clgan_status file_write_atomic(const char *path, const void *data, size_t len, c
 /* mkdir -p; 0 on success. */
 int mkdir_p(const char *path);
 
+/* A monotonic clock in seconds, for timings. */
+double clock_seconds(void);
+
 /* Case-insensitive substring test. */
 int str_icontains(const char *hay, const char *needle);
 

@@ -11,12 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 typedef struct side {
     clgan_device *dev;
     dataset data;
@@ -83,10 +77,10 @@ clgan_status compare_run(const char *sel_a, const char *sel_b, const clgan_model
     double *times[2] = {calloc((size_t)iters, sizeof(double)), calloc((size_t)iters, sizeof(double))};
     for (int it = 0; it < iters && st == CLGAN_OK; it++) {
         for (int i = 0; i < 2 && st == CLGAN_OK; i++) {
-            double t0 = now();
+            double t0 = clock_seconds();
             st = trainer_iteration(&s[i].t);
             if (st == CLGAN_OK) st = device_finish(s[i].dev);
-            times[i][it] = now() - t0;
+            times[i][it] = clock_seconds() - t0;
             if (st != CLGAN_OK) err_set(e, st, "%s", s[i].dev->err.msg);
         }
         if (st != CLGAN_OK) break;

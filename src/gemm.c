@@ -172,23 +172,17 @@ clgan_status gemm(clgan_device *dev, int trans_a, int trans_b, size_t m, size_t 
                    a, a_off, lda, b, b_off, ldb, beta, c, c_off, ldc);
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Best of 3 timed runs after one warm-up (which also compiles CLBlast's kernels). */
 static clgan_status time_path(clgan_device *dev, gemm_path p, int ta, int tb, size_t m, size_t n,
                               size_t k, cl_mem a, cl_mem b, cl_mem c, double *best) {
     size_t lda = ta ? m : k, ldb = tb ? k : n;
     *best = 1e30;
     for (int r = 0; r < 4; r++) {
-        double t0 = now();
+        double t0 = clock_seconds();
         clgan_status st = gemm_on(dev, p, ta, tb, m, n, k, 1.0f, a, 0, lda, b, 0, ldb, 0.0f, c, 0, n);
         if (st == CLGAN_OK) st = device_finish(dev);
         if (st != CLGAN_OK) return st;
-        if (r > 0 && now() - t0 < *best) *best = now() - t0;
+        if (r > 0 && clock_seconds() - t0 < *best) *best = clock_seconds() - t0;
     }
     return CLGAN_OK;
 }

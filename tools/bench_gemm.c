@@ -15,12 +15,6 @@
 #include "gemm.h"
 #include "graph.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -31,9 +25,9 @@ static int cmp_double(const void *a, const void *b) {
     do {                                                                                           \
         double ts_[7];                                                                             \
         for (int r_ = 0; r_ < 7; r_++) {                                                           \
-            double t0_ = now();                                                                    \
+            double t0_ = clock_seconds();                                                                    \
             for (int q_ = 0; q_ < reps; q_++) { body; }                                            \
-            ts_[r_] = (now() - t0_) / reps;                                                        \
+            ts_[r_] = (clock_seconds() - t0_) / reps;                                                        \
         }                                                                                          \
         qsort(ts_, 7, sizeof ts_[0], cmp_double);                                                  \
         result = ts_[3];                                                                           \
