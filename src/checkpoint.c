@@ -229,7 +229,9 @@ clgan_status ckpt_open(const char *path, ckpt *c, clgan_err *e) {
         }
         double count = 1;
         for (cJSON *d = sh->child; d; d = d->next) {
-            if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble != (double)(long)d->valuedouble) {
+            /* range first: converting a double beyond long's range is undefined behaviour */
+            if (!cJSON_IsNumber(d) || !(d->valuedouble >= 0 && d->valuedouble <= 1e15) ||
+                d->valuedouble != (double)(long)d->valuedouble) {
                 st = err_set(e, CLGAN_ERR_DATA, "%s: tensor '%s' has a malformed shape", path,
                              it->string);
                 goto fail;

@@ -623,6 +623,12 @@ START_TEST(damaged_checkpoints_refused) {
     }
     free(c);
     free(b);
+    /* a shape of 1e300, found by fuzzing: once undefined behaviour converting it to long */
+    ckpt k;
+    ck_assert_int_eq(ckpt_open(src_path("tests/fuzz/corpus_ckpt/regression-huge-shape.safetensors"),
+                               &k, &e),
+                     CLGAN_ERR_DATA);
+    ck_assert_msg(strstr(e.msg, "malformed shape"), "%s", e.msg);
 }
 END_TEST
 
