@@ -112,7 +112,7 @@ clgan_status bench_run(const char *selector, const clgan_model *m, int iters, in
         r->min_s = times[0];
         r->samples_per_s = (double)m->train.batch * m->train.k / r->median_s;
         r->gflops = r->gemm_gflop / r->median_s;
-        r->device_bytes = s.dev->mem_allocated;
+        r->device_bytes = s.dev->mem_peak;
     } else {
         err_set(e, st, "%s", s.dev->err.msg);
     }

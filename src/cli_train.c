@@ -445,8 +445,8 @@ int cmd_train(const cli_opts *o) {
     if (!quiet) {
         double el = clock_seconds() - t0;
         char mem[32];
-        human_bytes((double)dev->mem_allocated, mem, sizeof mem);
-        printf("%sclgan train: %llu iterations in %.1f s (%.1f s per epoch), %s of device memory; "
+        human_bytes((double)dev->mem_peak, mem, sizeof mem);
+        printf("%sclgan train: %llu iterations in %.1f s (%.1f s per epoch), %s of device memory at peak; "
                "wrote %s/\n",
                tty ? "\n" : "", (unsigned long long)(t.iter - it_start), el,
                el / ((double)(t.iter - it_start) * m->train.k / (double)t.batches_per_epoch), mem,

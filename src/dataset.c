@@ -127,8 +127,8 @@ void dataset_free(dataset *ds) {
         free(ds->perm_host[i]);
     }
     if (ds->k_gather) clReleaseKernel(ds->k_gather);
-    if (ds->buf) clReleaseMemObject(ds->buf);
-    if (ds->perm) clReleaseMemObject(ds->perm);
+    device_release(ds->dev, ds->buf);
+    device_release(ds->dev, ds->perm);
     free(ds->host);
     memset(ds, 0, sizeof *ds);
 }

@@ -511,7 +511,17 @@ clgan_status device_alloc(clgan_device *dev, size_t bytes, const char *what, cl_
         return err_cl(&dev->err, rc, "clCreateBuffer", "device '%s': allocating %zu bytes for %s",
                       dev->info.name, bytes, what);
     dev->mem_allocated += bytes;
+    if (dev->mem_allocated > dev->mem_peak) dev->mem_peak = dev->mem_allocated;
     return CLGAN_OK;
+}
+
+void device_release(clgan_device *dev, cl_mem buf) {
+    if (!buf) return;
+    size_t bytes = 0;
+    if (clGetMemObjectInfo(buf, CL_MEM_SIZE, sizeof bytes, &bytes, NULL) == CL_SUCCESS &&
+        bytes <= dev->mem_allocated)
+        dev->mem_allocated -= bytes;
+    clReleaseMemObject(buf);
 }
 
 clgan_status device_write(clgan_device *dev, cl_mem buf, size_t off, size_t bytes, const void *src,

@@ -49,7 +49,8 @@ struct clgan_device {
     prof_event *prof; /* when profiling: every enqueued kernel since the last collect */
     int n_prof, cap_prof;
     double gemm_flops;     /* FLOPs of every GEMM enqueued so far (2 m n k each) */
-    size_t mem_allocated;  /* bytes allocated through device_alloc so far */
+    size_t mem_allocated;  /* bytes allocated through device_alloc and not released */
+    size_t mem_peak;       /* the most mem_allocated has been */
     struct gemm_state *gemm; /* owned by gemm.c: engine kernels and tuning table */
 };
 
@@ -100,6 +101,8 @@ void device_cache_path(clgan_device *dev, const char *file, char *out, size_t ou
 
 /* Device memory helpers: allocation with a message naming the device and both sizes. */
 clgan_status device_alloc(clgan_device *dev, size_t bytes, const char *what, cl_mem *out);
+/* Releases a buffer made by device_alloc (NULL is fine) and accounts for its memory. */
+void device_release(clgan_device *dev, cl_mem buf);
 clgan_status device_write(clgan_device *dev, cl_mem buf, size_t off_bytes, size_t bytes,
                           const void *src, int blocking);
 clgan_status device_read(clgan_device *dev, cl_mem buf, size_t off_bytes, size_t bytes, void *dst);

@@ -73,7 +73,7 @@ void trainer_free(trainer *t) {
     optim_free(&t->opt[1]);
     loss_free(&t->loss);
     if (t->k_stats) clReleaseKernel(t->k_stats);
-    if (t->stats) clReleaseMemObject(t->stats);
+    if (t->dev) device_release(t->dev, t->stats);
     net_free(t->g);
     net_free(t->d);
     t->g = t->d = NULL;

@@ -210,10 +210,9 @@ clgan_status gemm_tune(clgan_device *dev, int trans_a, int trans_b, size_t m, si
     if (st == CLGAN_OK) st = time_path(dev, GEMM_CLBLAST, trans_a, trans_b, m, n, k, a, b, c, &tc);
     dev->gemm_flops = f0; /* tuning is not the model's work */
     device_prof_reset(dev);
-    if (a) clReleaseMemObject(a);
-    if (b) clReleaseMemObject(b);
-    if (c) clReleaseMemObject(c);
-    dev->mem_allocated -= (m * k + k * n + m * n) * 4;
+    device_release(dev, a);
+    device_release(dev, b);
+    device_release(dev, c);
     if (st != CLGAN_OK) return st;
     gemm_path p = te <= tc ? GEMM_ENGINE : GEMM_CLBLAST;
     if (g->n_tuned < GEMM_MAX_TUNED)

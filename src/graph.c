@@ -124,10 +124,10 @@ void net_free(net *n) {
         for (int k = 0; k < LAYER_MAX_KERNELS; k++)
             if (n->layers[i].k[k]) clReleaseKernel(n->layers[i].k[k]);
     if (n->k_noise) clReleaseKernel(n->k_noise);
-    if (n->params) clReleaseMemObject(n->params);
-    if (n->grads) clReleaseMemObject(n->grads);
-    if (n->acts) clReleaseMemObject(n->acts);
-    if (n->deltas) clReleaseMemObject(n->deltas);
+    device_release(n->dev, n->params);
+    device_release(n->dev, n->grads);
+    device_release(n->dev, n->acts);
+    device_release(n->dev, n->deltas);
     free(n->layers);
     free(n);
 }

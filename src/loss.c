@@ -18,7 +18,7 @@ clgan_status loss_init(clgan_device *dev, int capacity, loss *out) {
 
 void loss_free(loss *l) {
     if (l->k_bce) clReleaseKernel(l->k_bce);
-    if (l->values) clReleaseMemObject(l->values);
+    if (l->dev) device_release(l->dev, l->values);
     l->k_bce = NULL;
     l->values = NULL;
 }

@@ -29,8 +29,10 @@ clgan_status optim_init(optim *o, net *n, const optim_spec *spec) {
 void optim_free(optim *o) {
     if (o->k_update) clReleaseKernel(o->k_update);
     if (o->k_norm) clReleaseKernel(o->k_norm);
-    if (o->s1) clReleaseMemObject(o->s1);
-    if (o->s2) clReleaseMemObject(o->s2);
+    if (o->n) {
+        device_release(o->n->dev, o->s1);
+        device_release(o->n->dev, o->s2);
+    }
     memset(o, 0, sizeof *o);
 }
 

@@ -15,7 +15,7 @@
 void parzen_free(parzen *p) {
     cl_mem *bufs[] = {&p->mu, &p->mu_norm, &p->x, &p->x_norm, &p->dot, &p->ll};
     for (size_t i = 0; i < ARRAY_LEN(bufs); i++)
-        if (*bufs[i]) clReleaseMemObject(*bufs[i]);
+        if (p->dev) device_release(p->dev, *bufs[i]);
     if (p->k_norm) clReleaseKernel(p->k_norm);
     if (p->k_lse) clReleaseKernel(p->k_lse);
     memset(p, 0, sizeof *p);
