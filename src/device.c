@@ -304,14 +304,14 @@ static char *full_source(const cl_source *src) {
     return s;
 }
 
-static void cache_key(clgan_device *dev, const char *file, const char *source, char *key,
-                      size_t keylen, uint64_t *h) {
+static void cache_key(clgan_device *dev, const char *file, const char *source,
+                      const char *options, char *key, size_t keylen, uint64_t *h) {
     uint64_t sh = hash_fnv1a(HASH_FNV_INIT, source, strlen(source));
     snprintf(key, keylen,
              "clgan-program v1\nplatform=%s\ndevice=%s\nvendor=%s\ndriver=%s\nversion=%s\n"
              "file=%s\nsource=%016llx\noptions=%s\n",
              dev->info.platform_name, dev->info.name, dev->info.vendor, dev->info.driver_version,
-             dev->info.version, file, (unsigned long long)sh, BUILD_OPTIONS);
+             dev->info.version, file, (unsigned long long)sh, options);
     *h = hash_fnv1a(HASH_FNV_INIT, key, strlen(key));
 }
 
@@ -323,7 +323,7 @@ void device_cache_path(clgan_device *dev, const char *file, char *out, size_t ou
     if (!full) return;
     char key[2048];
     uint64_t h;
-    cache_key(dev, file, full, key, sizeof key, &h);
+    cache_key(dev, file, full, BUILD_OPTIONS, key, sizeof key, &h);
     free(full);
     snprintf(out, outlen, "%s/%016llx.bin", dev->cache_dir, (unsigned long long)h);
 }
@@ -395,13 +395,13 @@ static clgan_status build_failed(clgan_device *dev, cl_program prog, const char 
     return CLGAN_ERR_BUILD;
 }
 
-clgan_status device_build_source(clgan_device *dev, const char *file, const char *source,
-                                 cl_program *out) {
+static clgan_status build_with(clgan_device *dev, const char *file, const char *source,
+                               const char *options, cl_program *out) {
     cl_int rc;
     *out = clCreateProgramWithSource(dev->ctx, 1, &source, NULL, &rc);
     if (rc != CL_SUCCESS)
         return err_cl(&dev->err, rc, "clCreateProgramWithSource", "building %s", file);
-    rc = clBuildProgram(*out, 1, &dev->id, BUILD_OPTIONS, NULL, NULL);
+    rc = clBuildProgram(*out, 1, &dev->id, options, NULL, NULL);
     if (rc != CL_SUCCESS) {
         build_failed(dev, *out, file, rc);
         clReleaseProgram(*out);
@@ -411,20 +411,23 @@ clgan_status device_build_source(clgan_device *dev, const char *file, const char
     return CLGAN_OK;
 }
 
-clgan_status device_program(clgan_device *dev, const char *file, cl_program *out) {
-    int idx;
-    const cl_source *src = find_source(file, &idx);
-    if (!src || idx >= DEVICE_MAX_PROGRAMS)
-        return err_set(&dev->err, CLGAN_ERR_ARG, "no embedded kernel source '%s'", file);
-    if (dev->programs[idx]) {
-        *out = dev->programs[idx];
-        return CLGAN_OK;
-    }
+clgan_status device_build_source(clgan_device *dev, const char *file, const char *source,
+                                 cl_program *out) {
+    return build_with(dev, file, source, BUILD_OPTIONS, out);
+}
+
+/* The program of `file` built with BUILD_OPTIONS plus `defines`, from the cache when it can. */
+static clgan_status load_or_build(clgan_device *dev, const char *file, const char *defines,
+                                  cl_program *out) {
+    const cl_source *src = find_source(file, NULL);
+    if (!src) return err_set(&dev->err, CLGAN_ERR_ARG, "no embedded kernel source '%s'", file);
+    char options[512];
+    snprintf(options, sizeof options, "%s%s%s", BUILD_OPTIONS, defines[0] ? " " : "", defines);
     char *full = full_source(src);
     if (!full) return err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory building %s", file);
     char key[2048], path[1200] = "";
     uint64_t h;
-    cache_key(dev, file, full, key, sizeof key, &h);
+    cache_key(dev, file, full, options, key, sizeof key, &h);
     if (dev->cache_dir[0])
         snprintf(path, sizeof path, "%s/%016llx.bin", dev->cache_dir, (unsigned long long)h);
 
@@ -439,7 +442,7 @@ clgan_status device_program(clgan_device *dev, const char *file, cl_program *out
             prog = clCreateProgramWithBinary(dev->ctx, 1, &dev->id, &blen, &bp, &bstat, &rc);
             free(bin);
             if (rc == CL_SUCCESS && bstat == CL_SUCCESS &&
-                clBuildProgram(prog, 1, &dev->id, BUILD_OPTIONS, NULL, NULL) == CL_SUCCESS) {
+                clBuildProgram(prog, 1, &dev->id, options, NULL, NULL) == CL_SUCCESS) {
                 dev->stats.loaded++;
             } else {
                 if (prog) clReleaseProgram(prog);
@@ -455,7 +458,7 @@ clgan_status device_program(clgan_device *dev, const char *file, cl_program *out
         }
     }
     if (!prog) {
-        clgan_status st = device_build_source(dev, file, full, &prog);
+        clgan_status st = build_with(dev, file, full, options, &prog);
         if (st != CLGAN_OK) {
             free(full);
             return st;
@@ -464,9 +467,25 @@ clgan_status device_program(clgan_device *dev, const char *file, cl_program *out
         if (path[0]) cache_store(path, key, prog);
     }
     free(full);
-    dev->programs[idx] = prog;
     *out = prog;
     return CLGAN_OK;
+}
+
+clgan_status device_program(clgan_device *dev, const char *file, cl_program *out) {
+    int idx;
+    if (!find_source(file, &idx) || idx >= DEVICE_MAX_PROGRAMS)
+        return err_set(&dev->err, CLGAN_ERR_ARG, "no embedded kernel source '%s'", file);
+    if (!dev->programs[idx]) {
+        clgan_status st = load_or_build(dev, file, "", &dev->programs[idx]);
+        if (st != CLGAN_OK) return st;
+    }
+    *out = dev->programs[idx];
+    return CLGAN_OK;
+}
+
+clgan_status device_program_defines(clgan_device *dev, const char *file, const char *defines,
+                                    cl_program *out) {
+    return load_or_build(dev, file, defines, out);
 }
 
 clgan_status device_kernel(clgan_device *dev, const char *file, const char *name, cl_kernel *out) {

@@ -90,6 +90,13 @@ clgan_status device_program(clgan_device *dev, const char *file, cl_program *out
 clgan_status device_build_source(clgan_device *dev, const char *file, const char *source,
                                  cl_program *out);
 
+/*
+ * The program of `file` built with extra build options (tile sizes: "-DGEMM_TM=12"), cached on
+ * disk like the others; the caller owns it (clReleaseProgram).
+ */
+clgan_status device_program_defines(clgan_device *dev, const char *file, const char *defines,
+                                    cl_program *out);
+
 /* Creates a kernel of `file`; the caller owns it (clReleaseKernel). */
 clgan_status device_kernel(clgan_device *dev, const char *file, const char *name, cl_kernel *out);
 
