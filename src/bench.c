@@ -12,11 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void rm_dir(const char *dir) {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -30,35 +25,17 @@ static void rm_dir(const char *dir) {
     rmdir(dir);
 }
 
-typedef struct session {
-    clgan_device *dev;
-    dataset data;
-    trainer t;
-    int up;
-} session;
-
-static void close_session(session *s) {
-    if (s->up) trainer_free(&s->t);
-    dataset_free(&s->data);
-    clgan_device_free(s->dev);
-    memset(s, 0, sizeof *s);
-}
-
 /* Opens the device, builds everything and runs one iteration; returns the seconds it took. */
-static clgan_status start(session *s, const char *selector, const clgan_model *m, int profiling,
+static clgan_status start(synthetic_run *s, const char *selector, const clgan_model *m, int profiling,
                           const char *cache_dir, double *seconds, clgan_err *e) {
     memset(s, 0, sizeof *s);
     double t0 = clock_seconds();
     clgan_status st = device_open(selector, profiling, &s->dev);
     if (st != CLGAN_OK) return err_set(e, st, "%s", clgan_device_errmsg(s->dev));
     if (cache_dir) snprintf(s->dev->cache_dir, sizeof s->dev->cache_dir, "%s", cache_dir);
-    long n = 8L * m->train.batch * m->train.k;
-    st = dataset_random(m, n, m->train.seed, &s->data, e);
+    st = synthetic_run_start(s, m, e);
     if (st != CLGAN_OK) return st;
-    st = dataset_upload(&s->data, s->dev);
-    if (st == CLGAN_OK) st = trainer_init(&s->t, s->dev, m, &s->data, m->train.batch);
-    if (st == CLGAN_OK) s->up = 1;
-    if (st == CLGAN_OK) st = trainer_iteration(&s->t);
+    st = trainer_iteration(&s->t);
     if (st == CLGAN_OK) st = device_finish(s->dev);
     if (st != CLGAN_OK) return err_set(e, st, "%s", s->dev->err.msg);
     *seconds = clock_seconds() - t0;
@@ -68,23 +45,23 @@ static clgan_status start(session *s, const char *selector, const clgan_model *m
 clgan_status bench_run(const char *selector, const clgan_model *m, int iters, int warmup,
                        bench_result *r, clgan_err *e) {
     memset(r, 0, sizeof *r);
-    session s;
+    synthetic_run s;
     /* Cold: a fresh, empty program cache. */
     char tmp[] = "/tmp/clgan-bench-cache-XXXXXX";
     if (!mkdtemp(tmp)) return err_set(e, CLGAN_ERR_IO, "cannot make a temporary cache folder");
     clgan_status st = start(&s, selector, m, 0, tmp, &r->cold_start_s, e);
     if (st == CLGAN_OK) r->cold_built = s.dev->stats.built;
-    close_session(&s);
+    synthetic_run_free(&s);
     rm_dir(tmp);
     if (st != CLGAN_OK) return st;
     /* Warm: the user's cache (filled now if it was empty), profiling queue for what follows. */
     double ignore;
     st = start(&s, selector, m, 1, NULL, &ignore, e); /* fills the cache if needed */
-    close_session(&s);
+    synthetic_run_free(&s);
     if (st != CLGAN_OK) return st;
     st = start(&s, selector, m, 1, NULL, &r->warm_start_s, e);
     if (st != CLGAN_OK) {
-        close_session(&s);
+        synthetic_run_free(&s);
         return st;
     }
     r->warm_built = s.dev->stats.built;
@@ -107,9 +84,8 @@ clgan_status bench_run(const char *selector, const clgan_model *m, int iters, in
         r->n_kernels = device_prof_collect(s.dev, r->kernels, BENCH_MAX_KERNELS);
         r->profiled_iters = iters;
         for (int k = 0; k < r->n_kernels; k++) r->profiled_s += r->kernels[k].seconds;
-        qsort(times, (size_t)iters, sizeof *times, cmp_double);
-        r->median_s = times[iters / 2];
-        r->min_s = times[0];
+        r->median_s = median(times, iters);
+        r->min_s = times[0]; /* median() sorted them */
         r->samples_per_s = (double)m->train.batch * m->train.k / r->median_s;
         r->gflops = r->gemm_gflop / r->median_s;
         r->device_bytes = s.dev->mem_peak;
@@ -117,6 +93,6 @@ clgan_status bench_run(const char *selector, const clgan_model *m, int iters, in
         err_set(e, st, "%s", s.dev->err.msg);
     }
     free(times);
-    close_session(&s);
+    synthetic_run_free(&s);
     return st;
 }

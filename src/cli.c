@@ -12,16 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
-
-void human_bytes(double b, char *out, size_t len) {
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int i = 0;
-    while (b >= 1024.0 && i < 4) {
-        b /= 1024.0;
-        i++;
-    }
-    snprintf(out, len, i == 0 ? "%.0f %s" : "%.1f %s", b, u[i]);
-}
+#include "common.h"
 
 /* 1234567 -> "1,234,567" */
 static void with_commas(uint64_t v, char *out, size_t len) {

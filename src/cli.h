@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "common.h"
+
 #define EXIT_USAGE 2
 #define CLI_MAX_OPTS 16
 
@@ -42,7 +44,14 @@ int usage_error(const char *cmd, const char *fmt, const char *arg);
 const char *opt_get(const cli_opts *o, const char *name);
 /* 0 absent, 1 parsed into *out, -1 bad (message printed: the option and what was expected). */
 int opt_long(const cli_opts *o, const char *name, long lo, long hi, long *out);
-void human_bytes(double b, char *out, size_t len);
+
+/* Shared by train and sample (cli_train.c). */
+struct clgan_model;
+struct dataset;
+int data_is_image(const struct clgan_model *m);
+/* G's samples as a grid (images), a scatter plot (2-D) or a histogram (1-D) against the data. */
+clgan_status draw_samples(const struct clgan_model *m, const struct dataset *data, const float *x,
+                          int rows, const char *path, clgan_err *e);
 
 int cmd_devices(const cli_opts *o);
 int cmd_check(const cli_opts *o);

@@ -13,9 +13,6 @@
 #include "cli.h"
 #include "image.h"
 
-clgan_status draw_samples(const clgan_model *m, const dataset *data, const float *x, int rows,
-                          const char *path, clgan_err *e);
-int data_is_image(const clgan_model *m);
 
 /* A float32 .npy file (format 1.0) of shape (rows, cols). */
 static clgan_status write_npy(const char *path, const float *v, int rows, size_t cols,

@@ -222,6 +222,27 @@ int mkdir_p(const char *path) {
     return 0;
 }
 
+void human_bytes(double b, char *out, size_t len) {
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int i = 0;
+    while (b >= 1024.0 && i < 5) {
+        b /= 1024.0;
+        i++;
+    }
+    snprintf(out, len, i == 0 ? "%.0f %s" : "%.1f %s", b, u[i]);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+double median(double *v, int n) {
+    if (n <= 0) return 0;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
 double clock_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

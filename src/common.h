@@ -53,6 +53,12 @@ clgan_status file_write_atomic(const char *path, const void *data, size_t len, c
 /* mkdir -p; 0 on success. */
 int mkdir_p(const char *path);
 
+/* "1.5 GiB": bytes in the largest binary unit that keeps the figure at least 1. */
+void human_bytes(double bytes, char *out, size_t len);
+
+/* The median of n values (sorts them in place). */
+double median(double *v, int n);
+
 /* A monotonic clock in seconds, for timings. */
 double clock_seconds(void);
 

@@ -11,19 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-typedef struct side {
-    clgan_device *dev;
-    dataset data;
-    trainer t;
-    int up;
-} side;
-
-static void side_free(side *s) {
-    if (s->up) trainer_free(&s->t);
-    dataset_free(&s->data);
-    clgan_device_free(s->dev);
-}
-
 static float *read_all(cl_mem buf, size_t n, clgan_device *dev, clgan_status *st) {
     float *v = malloc(n * sizeof *v);
     if (!v) {
@@ -56,7 +43,7 @@ static int all_finite(const float *v, size_t off, size_t n) {
 clgan_status compare_run(const char *sel_a, const char *sel_b, const clgan_model *m, int iters,
                          compare_report *r, clgan_err *e) {
     memset(r, 0, sizeof *r);
-    side s[2];
+    synthetic_run s[2];
     memset(s, 0, sizeof s);
     const char *sel[2] = {sel_a, sel_b};
     clgan_status st = CLGAN_OK;
@@ -67,12 +54,7 @@ clgan_status compare_run(const char *sel_a, const char *sel_b, const clgan_model
             break;
         }
         r->dev[i] = s[i].dev->info;
-        st = dataset_random(m, 8L * m->train.batch * m->train.k, m->train.seed, &s[i].data, e);
-        if (st != CLGAN_OK) break;
-        st = dataset_upload(&s[i].data, s[i].dev);
-        if (st == CLGAN_OK) st = trainer_init(&s[i].t, s[i].dev, m, &s[i].data, m->train.batch);
-        if (st == CLGAN_OK) s[i].up = 1;
-        if (st != CLGAN_OK) err_set(e, st, "%s", s[i].dev->err.msg);
+        st = synthetic_run_start(&s[i], m, e);
     }
     double *times[2] = {calloc((size_t)iters, sizeof(double)), calloc((size_t)iters, sizeof(double))};
     for (int it = 0; it < iters && st == CLGAN_OK; it++) {
@@ -133,19 +115,12 @@ clgan_status compare_run(const char *sel_a, const char *sel_b, const clgan_model
     if (st == CLGAN_OK) {
         r->iters = iters;
         for (int i = 0; i < 2; i++) {
-            double *t = times[i];
-            for (int a = 1; a < iters; a++) /* insertion sort: iters is small */
-                for (int b = a; b > 0 && t[b] < t[b - 1]; b--) {
-                    double x = t[b];
-                    t[b] = t[b - 1];
-                    t[b - 1] = x;
-                }
-            r->ms[i] = t[iters / 2] * 1e3;
+            r->ms[i] = median(times[i], iters) * 1e3;
         }
     }
     free(times[0]);
     free(times[1]);
-    side_free(&s[0]);
-    side_free(&s[1]);
+    synthetic_run_free(&s[0]);
+    synthetic_run_free(&s[1]);
     return st;
 }

@@ -26,7 +26,7 @@ typedef struct compare_report {
     int iters;
     double drift_abs[2], drift_rel[2]; /* parameters of G and D after `iters` iterations */
     long nonfinite_iter;     /* first iteration with a NaN/Inf (1-based), 0 if none */
-    char nonfinite_where[160];
+    char nonfinite_where[400];
     double ms[2];            /* median time per iteration */
 } compare_report;
 

@@ -501,16 +501,6 @@ clgan_status device_kernel(clgan_device *dev, const char *file, const char *name
 
 /* ---- memory and launches ------------------------------------------------------------------- */
 
-static void human_bytes(double b, char *out, size_t len) {
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    int i = 0;
-    while (b >= 1024.0 && i < 5) {
-        b /= 1024.0;
-        i++;
-    }
-    snprintf(out, len, "%.1f %s", b, u[i]);
-}
-
 clgan_status device_alloc(clgan_device *dev, size_t bytes, const char *what, cl_mem *out) {
     *out = NULL;
     if (bytes == 0) bytes = 4;

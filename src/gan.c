@@ -235,6 +235,24 @@ clgan_status trainer_locate_nonfinite(trainer *t, char *where, size_t len) {
     return CLGAN_OK;
 }
 
+clgan_status synthetic_run_start(synthetic_run *s, const clgan_model *m, clgan_err *e) {
+    long n = 8L * m->train.batch * m->train.k;
+    clgan_status st = dataset_random(m, n, m->train.seed, &s->data, e);
+    if (st != CLGAN_OK) return st;
+    st = dataset_upload(&s->data, s->dev);
+    if (st == CLGAN_OK) st = trainer_init(&s->t, s->dev, m, &s->data, m->train.batch);
+    if (st == CLGAN_OK) s->up = 1;
+    if (st != CLGAN_OK) err_set(e, st, "%s", s->dev->err.msg);
+    return st;
+}
+
+void synthetic_run_free(synthetic_run *s) {
+    if (s->up) trainer_free(&s->t);
+    dataset_free(&s->data);
+    clgan_device_free(s->dev);
+    memset(s, 0, sizeof *s);
+}
+
 clgan_status trainer_generate(trainer *t, const float *z, int rows, float *out) {
     return net_run_eval(t->g, z, rows, out);
 }

@@ -80,4 +80,20 @@ clgan_status trainer_seek(trainer *t);
 /* Runs G in evaluation mode on `rows` noise vectors z (host, rows x dim); out gets G(z). */
 clgan_status trainer_generate(trainer *t, const float *z, int rows, float *out);
 
+/*
+ * A trainer on random data of the model's shape (8 epochs' worth of minibatches), for bench and
+ * compare: owns the device it is given, the dataset and the trainer.
+ */
+typedef struct synthetic_run {
+    clgan_device *dev;
+    dataset data;
+    trainer t;
+    int up; /* t was initialised */
+} synthetic_run;
+
+/* s->dev must be open; builds the dataset and the trainer. Messages go to e. */
+clgan_status synthetic_run_start(synthetic_run *s, const clgan_model *m, clgan_err *e);
+/* Frees the trainer, the dataset and the device. */
+void synthetic_run_free(synthetic_run *s);
+
 #endif /* CLGAN_GAN_H */

@@ -38,6 +38,7 @@ typedef struct engine_kernels {
 } engine_kernels;
 
 struct gemm_state {
+    gemm_path forced; /* $CLGAN_GEMM, read once */
     engine_kernels ek[N_VARIANTS];
     tuned table[GEMM_MAX_TUNED];
     int n_tuned;
@@ -45,7 +46,7 @@ struct gemm_state {
     char path[1200];
 };
 
-static gemm_path forced(void) {
+static gemm_path read_forced(void) {
     const char *v = getenv("CLGAN_GEMM");
     if (v && strcmp(v, "engine") == 0) return GEMM_ENGINE;
     if (v && strcmp(v, "clblast") == 0) return GEMM_CLBLAST;
@@ -68,6 +69,7 @@ static struct gemm_state *state(clgan_device *dev) {
     struct gemm_state *g = calloc(1, sizeof *g);
     if (!g) return NULL;
     dev->gemm = g;
+    g->forced = read_forced();
     table_path(dev, g->path, sizeof g->path);
     FILE *f = g->path[0] ? fopen(g->path, "r") : NULL;
     if (f) {
@@ -106,14 +108,15 @@ static gemm_path choose(clgan_device *dev, int ta, int tb, size_t m, size_t n, s
                         int *variant) {
     *variant = 0;
     struct gemm_state *g = state(dev);
+    gemm_path forced = g ? g->forced : read_forced();
     for (int i = 0; g && i < g->n_tuned; i++) {
         const tuned *t = &g->table[i];
         if (t->ta == ta && t->tb == tb && t->m == m && t->n == n && t->k == k) {
             *variant = t->variant;
-            return forced() != GEMM_AUTO ? forced() : t->path;
+            return forced != GEMM_AUTO ? forced : t->path;
         }
     }
-    if (forced() != GEMM_AUTO) return forced();
+    if (forced != GEMM_AUTO) return forced;
     /* Untuned: CLBlast has no parameters for CPU devices, the engine's kernels target them. */
     return strcmp(dev->info.type, "CPU") == 0 ? GEMM_ENGINE : GEMM_CLBLAST;
 }

@@ -15,11 +15,6 @@
 #include "gemm.h"
 #include "graph.h"
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Median over 7 runs of the time of `reps` calls. */
 #define MEDIAN_OF(body)                                                                            \
     do {                                                                                           \
@@ -29,8 +24,7 @@ static int cmp_double(const void *a, const void *b) {
             for (int q_ = 0; q_ < reps; q_++) { body; }                                            \
             ts_[r_] = (clock_seconds() - t0_) / reps;                                                        \
         }                                                                                          \
-        qsort(ts_, 7, sizeof ts_[0], cmp_double);                                                  \
-        result = ts_[3];                                                                           \
+        result = median(ts_, 7);                                                                   \
     } while (0)
 
 int main(int argc, char **argv) {

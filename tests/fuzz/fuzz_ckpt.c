@@ -2,24 +2,13 @@
  * fuzz_ckpt.c - libFuzzer target: the checkpoint reader (header length, JSON header, offsets,
  * dtypes, shapes, metadata, the model inside) on arbitrary bytes. Seeds: tests/fuzz/corpus_ckpt.
  */
-#define _POSIX_C_SOURCE 200809L
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
+#include "fuzz_file.h"
 
 #include "checkpoint.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char path[] = "/tmp/clgan-fuzz-ckpt-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0) return 0;
-    if (write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        unlink(path);
-        return 0;
-    }
-    close(fd);
+    if (fuzz_to_file(data, size, path) != 0) return 0;
     ckpt c;
     clgan_err e;
     if (ckpt_open(path, &c, &e) == CLGAN_OK) {
