@@ -7,21 +7,47 @@
  *   gemm_tn: op(A) = A[K][M]^T, op(B) = B[K][N]   (dW = dY^T X)
  *   gemm_nt: op(A) = A[M][K],   op(B) = B[N][K]^T (Y = X W^T)
  * nn/tn: each work-item computes GEMM_TM rows x 32 columns (16 at the last block) as outer
- * products, B rows loaded as float16; global = (ceil((N / 16) / 2), ceil(M / GEMM_TM)), columns
- * from N / 16 * 16 on are left to gemm_edge. nt: each work-item computes GEMM_NT_TM x GEMM_NT_TN dot
- * products along k in float16 lanes;
- * global = (ceil(N / GEMM_NT_TN), ceil(M / GEMM_NT_TM)); any M, N, K. Local size: any (1 is fastest
- * on PoCL's CPU device). beta == 0 never reads C.
+ * products, B rows loaded as float16; global = (ceil(M / GEMM_TM), ceil((N / 16) / 2)), columns
+ * from N / 16 * 16 on are left to gemm_edge. nt: each work-item computes GEMM_NT_TM x GEMM_NT_TN
+ * dot products along k in float16 lanes; global = (ceil(M / GEMM_NT_TM), ceil(N / GEMM_NT_TN));
+ * any M, N, K. Rows run along dimension 0 so that neighbouring work-items share their B panel
+ * while it is in cache. Local size: any (1 is fastest on PoCL's CPU device). beta == 0 never
+ * reads C.
+ *
+ * The tiles are written out with the REP macros rather than as loops over arrays: PoCL's
+ * compiler leaves such loops rolled and keeps the accumulators in memory, which halved the speed.
+ * A tile at the bottom edge is moved up to end at row M - 1 (when M >= its height) and stores only
+ * the rows no other work-item stores.
  */
 #ifndef GEMM_TM
 #define GEMM_TM 8
 #endif
 #ifndef GEMM_NT_TM
-#define GEMM_NT_TM 8
+#define GEMM_NT_TM 4
 #endif
 #ifndef GEMM_NT_TN
 #define GEMM_NT_TN 4
 #endif
+
+#define REP1(X) X(0)
+#define REP2(X) X(0) X(1)
+#define REP3(X) REP2(X) X(2)
+#define REP4(X) REP3(X) X(3)
+#define REP5(X) REP4(X) X(4)
+#define REP6(X) REP5(X) X(5)
+#define REP8(X) REP6(X) X(6) X(7)
+#define REP12(X) REP8(X) X(8) X(9) X(10) X(11)
+#define REP_(n, X) REP##n(X)
+#define REP(n, X) REP_(n, X)
+/* the same for a second index j, with i passed along */
+#define REPJ1(X, i) X(i, 0)
+#define REPJ2(X, i) X(i, 0) X(i, 1)
+#define REPJ3(X, i) REPJ2(X, i) X(i, 2)
+#define REPJ4(X, i) REPJ3(X, i) X(i, 3)
+#define REPJ6(X, i) REPJ4(X, i) X(i, 4) X(i, 5)
+#define REPJ8(X, i) REPJ6(X, i) X(i, 6) X(i, 7)
+#define REPJ_(n, X, i) REPJ##n(X, i)
+#define REPJ(n, X, i) REPJ_(n, X, i)
 
 #define GEMM_ARGS                                                                                  \
     uint M, uint N, uint K, float alpha, const __global float *restrict A, uint a_off, uint lda,   \
@@ -35,75 +61,97 @@ inline void store16(__global float *c, float16 v, float alpha, float beta) {
         vstore16(alpha * v + beta * vload16(0, c), 0, c);
 }
 
-/* A_AT(m, k): element (m, k) of op(A). Two float16 column blocks per work-item. */
-#define GEMM_OUTER(NAME, A_AT)                                                                     \
+inline void store1(__global float *c, float v, float alpha, float beta) {
+    *c = beta == 0.0f ? alpha * v : alpha * v + beta * *c;
+}
+
+/* First row of a tile of height th whose nominal first row is m0 (see the header). */
+inline uint tile_base(uint m0, uint th, uint M) {
+    return M >= th && m0 + th > M ? M - th : m0;
+}
+
+/* nn/tn: row i of the tile reads op(A)(m, k) at A[a_off + m * ROW_STRIDE + k * K_STRIDE]. */
+#define OUTER_DECL(i)                                                                              \
+    float16 c0_##i = (float16)(0.0f), c1_##i = (float16)(0.0f);                                     \
+    const size_t o##i = (size_t)min(mb + i, M - 1) * rs;
+#define OUTER_STEP2(i)                                                                             \
+    {                                                                                              \
+        float16 av = (float16)(a[o##i]);                                                           \
+        c0_##i = fma(av, b0, c0_##i);                                                              \
+        c1_##i = fma(av, b1, c1_##i);                                                              \
+    }
+#define OUTER_STEP1(i) c0_##i = fma((float16)(a[o##i]), b0, c0_##i);
+#define OUTER_STORE(i)                                                                             \
+    if (mb + i >= m0 && mb + i < M) {                                                              \
+        __global float *c = C + c_off + (size_t)(mb + i) * ldc + n0;                               \
+        store16(c, c0_##i, alpha, beta);                                                           \
+        if (two) store16(c + 16, c1_##i, alpha, beta);                                             \
+    }
+
+#define GEMM_OUTER(NAME, ROW_STRIDE, K_STRIDE)                                                     \
     __kernel void NAME(GEMM_ARGS) {                                                                \
-        uint n0 = get_global_id(0) * 32, m0 = get_global_id(1) * GEMM_TM;                          \
+        uint m0 = get_global_id(0) * GEMM_TM, n0 = get_global_id(1) * 32;                          \
         if (n0 + 16 > N || m0 >= M) return;                                                        \
+        uint mb = tile_base(m0, GEMM_TM, M);                                                       \
         int two = n0 + 32 <= N;                                                                    \
-        float16 acc0[GEMM_TM], acc1[GEMM_TM];                                                      \
-        uint rows[GEMM_TM];                                                                        \
-        for (uint i = 0; i < GEMM_TM; i++) {                                                       \
-            acc0[i] = (float16)(0.0f);                                                             \
-            acc1[i] = (float16)(0.0f);                                                             \
-            rows[i] = min(m0 + i, M - 1);                                                          \
-        }                                                                                          \
-        const __global float *b = B + b_off + n0;                                                  \
+        const size_t rs = ROW_STRIDE, ks = K_STRIDE;                                               \
+        REP(GEMM_TM, OUTER_DECL)                                                                   \
+        const __global float *a = A + a_off, *b = B + b_off + n0;                                  \
         if (two) {                                                                                 \
-            for (uint k = 0; k < K; k++, b += ldb) {                                               \
+            for (uint k = 0; k < K; k++, a += ks, b += ldb) {                                      \
                 float16 b0 = vload16(0, b), b1 = vload16(1, b);                                    \
-                for (uint i = 0; i < GEMM_TM; i++) {                                               \
-                    float a = A_AT(rows[i], k);                                                    \
-                    acc0[i] = fma((float16)(a), b0, acc0[i]);                                      \
-                    acc1[i] = fma((float16)(a), b1, acc1[i]);                                      \
-                }                                                                                  \
+                REP(GEMM_TM, OUTER_STEP2)                                                          \
             }                                                                                      \
         } else {                                                                                   \
-            for (uint k = 0; k < K; k++, b += ldb) {                                               \
+            for (uint k = 0; k < K; k++, a += ks, b += ldb) {                                      \
                 float16 b0 = vload16(0, b);                                                        \
-                for (uint i = 0; i < GEMM_TM; i++)                                                 \
-                    acc0[i] = fma((float16)(A_AT(rows[i], k)), b0, acc0[i]);                       \
+                REP(GEMM_TM, OUTER_STEP1)                                                          \
             }                                                                                      \
         }                                                                                          \
-        for (uint i = 0; i < GEMM_TM && m0 + i < M; i++) {                                         \
-            __global float *c = C + c_off + (size_t)(m0 + i) * ldc + n0;                           \
-            store16(c, acc0[i], alpha, beta);                                                      \
-            if (two) store16(c + 16, acc1[i], alpha, beta);                                        \
-        }                                                                                          \
+        REP(GEMM_TM, OUTER_STORE)                                                                  \
     }
 
-#define A_NN(m, k) A[a_off + (size_t)(m) * lda + (k)]
-#define A_TN(m, k) A[a_off + (size_t)(k) * lda + (m)]
-GEMM_OUTER(gemm_nn, A_NN)
-GEMM_OUTER(gemm_tn, A_TN)
+GEMM_OUTER(gemm_nn, lda, 1)
+GEMM_OUTER(gemm_tn, 1, lda)
+
+/* nt: accumulator (i, j) holds 16 partial sums of row i of A times row j of B. */
+#define NT_DECL_J(i, j) float16 s##i##_##j = (float16)(0.0f);
+#define NT_DECL(i)                                                                                 \
+    const __global float *a##i = A + a_off + (size_t)min(mb + i, M - 1) * lda;                     \
+    REPJ(GEMM_NT_TN, NT_DECL_J, i)
+#define NT_BROW(j) const __global float *b##j = B + b_off + (size_t)min(nb + j, N - 1) * ldb;
+#define NT_LOADB(j) float16 bv##j = vload16(0, b##j + k);
+#define NT_FMA_J(i, j) s##i##_##j = fma(av, bv##j, s##i##_##j);
+#define NT_STEP(i)                                                                                 \
+    {                                                                                              \
+        float16 av = vload16(0, a##i + k);                                                         \
+        REPJ(GEMM_NT_TN, NT_FMA_J, i)                                                              \
+    }
+#define NT_STORE_J(i, j)                                                                           \
+    if (nb + j >= n0 && nb + j < N) {                                                              \
+        float8 h8 = s##i##_##j.lo + s##i##_##j.hi;                                                 \
+        float4 h4 = h8.lo + h8.hi;                                                                 \
+        float s = (h4.x + h4.y) + (h4.z + h4.w);                                                   \
+        for (uint kk = k; kk < K; kk++) s = fma(a##i[kk], b##j[kk], s);                           \
+        store1(C + c_off + (size_t)(mb + i) * ldc + nb + j, s, alpha, beta);                       \
+    }
+#define NT_STORE(i)                                                                                \
+    if (mb + i >= m0 && mb + i < M) {                                                              \
+        REPJ(GEMM_NT_TN, NT_STORE_J, i)                                                            \
+    }
 
 __kernel void gemm_nt(GEMM_ARGS) {
-    uint n0 = get_global_id(0) * GEMM_NT_TN, m0 = get_global_id(1) * GEMM_NT_TM;
+    uint m0 = get_global_id(0) * GEMM_NT_TM, n0 = get_global_id(1) * GEMM_NT_TN;
     if (n0 >= N || m0 >= M) return;
-    const __global float *a[GEMM_NT_TM], *b[GEMM_NT_TN];
-    for (uint i = 0; i < GEMM_NT_TM; i++) a[i] = A + a_off + (size_t)min(m0 + i, M - 1) * lda;
-    for (uint j = 0; j < GEMM_NT_TN; j++) b[j] = B + b_off + (size_t)min(n0 + j, N - 1) * ldb;
-    float16 acc[GEMM_NT_TM][GEMM_NT_TN];
-    for (uint i = 0; i < GEMM_NT_TM; i++)
-        for (uint j = 0; j < GEMM_NT_TN; j++) acc[i][j] = (float16)(0.0f);
+    uint mb = tile_base(m0, GEMM_NT_TM, M), nb = tile_base(n0, GEMM_NT_TN, N);
+    REP(GEMM_NT_TM, NT_DECL)
+    REP(GEMM_NT_TN, NT_BROW)
     uint k = 0;
     for (; k + 16 <= K; k += 16) {
-        float16 av[GEMM_NT_TM], bv[GEMM_NT_TN];
-        for (uint i = 0; i < GEMM_NT_TM; i++) av[i] = vload16(0, a[i] + k);
-        for (uint j = 0; j < GEMM_NT_TN; j++) bv[j] = vload16(0, b[j] + k);
-        for (uint i = 0; i < GEMM_NT_TM; i++)
-            for (uint j = 0; j < GEMM_NT_TN; j++) acc[i][j] = fma(av[i], bv[j], acc[i][j]);
+        REP(GEMM_NT_TN, NT_LOADB)
+        REP(GEMM_NT_TM, NT_STEP)
     }
-    for (uint i = 0; i < GEMM_NT_TM && m0 + i < M; i++)
-        for (uint j = 0; j < GEMM_NT_TN && n0 + j < N; j++) {
-            float16 v = acc[i][j];
-            float8 h8 = v.lo + v.hi;
-            float4 h4 = h8.lo + h8.hi;
-            float s = (h4.x + h4.y) + (h4.z + h4.w);
-            for (uint kk = k; kk < K; kk++) s = fma(a[i][kk], b[j][kk], s);
-            __global float *c = C + c_off + (size_t)(m0 + i) * ldc + n0 + j;
-            *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
-        }
+    REP(GEMM_NT_TM, NT_STORE)
 }
 
 /* Columns [n_first, N) of an nn or tn product, one work-item per value (trans_a: tn). */
@@ -111,8 +159,9 @@ __kernel void gemm_edge(GEMM_ARGS, uint n_first, uint trans_a) {
     uint n = n_first + get_global_id(0), m = get_global_id(1);
     if (n >= N || m >= M) return;
     float s = 0.0f;
-    for (uint k = 0; k < K; k++)
-        s = fma(trans_a ? A_TN(m, k) : A_NN(m, k), B[b_off + (size_t)k * ldb + n], s);
-    __global float *c = C + c_off + (size_t)m * ldc + n;
-    *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
+    for (uint k = 0; k < K; k++) {
+        float a = trans_a ? A[a_off + (size_t)k * lda + m] : A[a_off + (size_t)m * lda + k];
+        s = fma(a, B[b_off + (size_t)k * ldb + n], s);
+    }
+    store1(C + c_off + (size_t)m * ldc + n, s, alpha, beta);
 }

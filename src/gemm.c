@@ -29,7 +29,7 @@ typedef struct tuned {
 typedef struct gemm_variant {
     int tm, nt_tm, nt_tn;
 } gemm_variant;
-static const gemm_variant variants[] = {{8, 8, 4}, {12, 6, 4}, {4, 4, 4}};
+static const gemm_variant variants[] = {{8, 4, 4}, {12, 2, 8}, {6, 4, 6}};
 #define N_VARIANTS ((int)ARRAY_LEN(variants))
 
 typedef struct engine_kernels {
@@ -161,7 +161,7 @@ static clgan_status engine_gemm(clgan_device *dev, int variant, int ta, int tb, 
                  tn = (size_t)variants[variant].nt_tn;
     if (tb) {
         st = device_set_args(dev, ek->k_nt, "gemm_nt", args, 14);
-        size_t global[2] = {(n + tn - 1) / tn, (m + tm_nt - 1) / tm_nt}, local[2] = {1, 1};
+        size_t global[2] = {(m + tm_nt - 1) / tm_nt, (n + tn - 1) / tn}, local[2] = {1, 1};
         if (st == CLGAN_OK) st = device_run_nd(dev, ek->k_nt, 2, global, local, name, flops);
         return st;
     }
@@ -169,7 +169,7 @@ static clgan_status engine_gemm(clgan_device *dev, int variant, int ta, int tb, 
     size_t n16 = n / 16 * 16;
     if (n16 > 0) {
         st = device_set_args(dev, kk, ta ? "gemm_tn" : "gemm_nn", args, 14);
-        size_t global[2] = {(n16 / 16 + 1) / 2, (m + tm - 1) / tm}, local[2] = {1, 1};
+        size_t global[2] = {(m + tm - 1) / tm, (n16 / 16 + 1) / 2}, local[2] = {1, 1};
         if (st == CLGAN_OK) st = device_run_nd(dev, kk, 2, global, local, name,
                                                   flops * (double)n16 / (double)n);
     }
@@ -214,6 +214,28 @@ clgan_status gemm_on(clgan_device *dev, gemm_path path, int trans_a, int trans_b
                      size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off, size_t ldc) {
     return gemm_run(dev, path, 0, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b, b_off, ldb,
                     beta, c, c_off, ldc);
+}
+
+int gemm_n_variants(void) {
+    return N_VARIANTS;
+}
+
+const char *gemm_variant_name(int variant) {
+    static char names[N_VARIANTS][32];
+    if (variant < 0 || variant >= N_VARIANTS) return "?";
+    snprintf(names[variant], sizeof names[variant], "%dx32 nt %dx%d", variants[variant].tm,
+             variants[variant].nt_tm, variants[variant].nt_tn);
+    return names[variant];
+}
+
+clgan_status gemm_on_variant(clgan_device *dev, int variant, int trans_a, int trans_b, size_t m,
+                             size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
+                             cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
+                             size_t c_off, size_t ldc) {
+    if (variant < 0 || variant >= N_VARIANTS)
+        return err_set(&dev->err, CLGAN_ERR_ARG, "GEMM tile variant %d of %d", variant, N_VARIANTS);
+    return gemm_run(dev, GEMM_ENGINE, variant, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b,
+                    b_off, ldb, beta, c, c_off, ldc);
 }
 
 clgan_status gemm(clgan_device *dev, int trans_a, int trans_b, size_t m, size_t n, size_t k,

@@ -27,6 +27,17 @@ clgan_status gemm_on(clgan_device *dev, gemm_path path, int trans_a, int trans_b
                      size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off, size_t ldc);
 
 /*
+ * The engine's kernels with tile sizes number `variant` (0 <= variant < gemm_n_variants()), for
+ * tests and benchmarks; gemm_on(GEMM_ENGINE) runs variant 0.
+ */
+int gemm_n_variants(void);
+const char *gemm_variant_name(int variant);
+clgan_status gemm_on_variant(clgan_device *dev, int variant, int trans_a, int trans_b, size_t m,
+                             size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
+                             cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
+                             size_t c_off, size_t ldc);
+
+/*
  * Measures both paths on one shape (row-major, tightly packed operands) and remembers the faster
  * for this device; the choice is kept in the program cache folder so later runs skip the
  * measurement. Waits for the device. *chosen (may be NULL) gets the path.

@@ -26,9 +26,10 @@ typedef struct shape {
 } shape;
 
 static const shape shapes[] = {{1, 1, 1},   {5, 17, 3},   {4, 16, 8},    {7, 33, 9},
-                               {100, 100, 100}, {13, 48, 31}, {64, 240, 1}, {3, 5, 130}};
+                               {100, 100, 100}, {13, 48, 31}, {64, 240, 1}, {3, 5, 130},
+                               {26, 37, 45}, {12, 32, 16}};
 
-static void check(gemm_path path, int ta, int tb, shape s, float alpha, float beta) {
+static void check(gemm_path path, int variant, int ta, int tb, shape s, float alpha, float beta) {
     const size_t pad = 3, a_off = 5, b_off = 2, c_off = 7;
     size_t ar = ta ? s.k : s.m, ac = ta ? s.m : s.k, br = tb ? s.n : s.k, bc = tb ? s.k : s.n;
     size_t lda = ac + pad, ldb = bc + 1, ldc = s.n + 2;
@@ -58,12 +59,19 @@ static void check(gemm_path path, int ta, int tb, shape s, float alpha, float be
     ck_assert(device_write(dev, da, 0, na * 4, a, 1) == CLGAN_OK);
     ck_assert(device_write(dev, db, 0, nb * 4, b, 1) == CLGAN_OK);
     ck_assert(device_write(dev, dc, 0, nc * 4, c, 1) == CLGAN_OK);
-    ck_assert_msg(gemm_on(dev, path, ta, tb, s.m, s.n, s.k, alpha, da, a_off, lda, db, b_off, ldb,
-                          beta, dc, c_off, ldc) == CLGAN_OK, "%s", dev->err.msg);
+    clgan_status st =
+        path == GEMM_ENGINE
+            ? gemm_on_variant(dev, variant, ta, tb, s.m, s.n, s.k, alpha, da, a_off, lda, db,
+                              b_off, ldb, beta, dc, c_off, ldc)
+            : gemm_on(dev, path, ta, tb, s.m, s.n, s.k, alpha, da, a_off, lda, db, b_off, ldb,
+                      beta, dc, c_off, ldc);
+    ck_assert_msg(st == CLGAN_OK, "%s", dev->err.msg);
     ck_assert(device_read(dev, dc, 0, nc * 4, got) == CLGAN_OK);
-    char what[96];
-    snprintf(what, sizeof what, "%s %s%s %zux%zux%zu", path == GEMM_ENGINE ? "engine" : "clblast",
-             ta ? "T" : "N", tb ? "T" : "N", s.m, s.n, s.k);
+    char what[128];
+    snprintf(what, sizeof what, "%s %s %s%s %zux%zux%zu",
+             path == GEMM_ENGINE ? "engine" : "clblast",
+             path == GEMM_ENGINE ? gemm_variant_name(variant) : "", ta ? "T" : "N", tb ? "T" : "N",
+             s.m, s.n, s.k);
     assert_close(what, got, want, nc, GEMM_RTOL, GEMM_ATOL * sqrt((double)s.k));
     clReleaseMemObject(da);
     clReleaseMemObject(db);
@@ -75,18 +83,21 @@ static void check(gemm_path path, int ta, int tb, shape s, float alpha, float be
     free(want);
 }
 
-static void all_shapes(gemm_path p) {
+static void all_shapes(gemm_path p, int variant) {
     static const int layouts[3][2] = {{0, 0}, {1, 0}, {0, 1}};
     for (size_t i = 0; i < ARRAY_LEN(shapes); i++)
         for (int l = 0; l < 3; l++) {
-            check(p, layouts[l][0], layouts[l][1], shapes[i], 1.0f, 0.0f);
-            check(p, layouts[l][0], layouts[l][1], shapes[i], 0.5f, -1.5f);
+            check(p, variant, layouts[l][0], layouts[l][1], shapes[i], 1.0f, 0.0f);
+            check(p, variant, layouts[l][0], layouts[l][1], shapes[i], 0.5f, -1.5f);
         }
 }
 
-START_TEST(engine_matches_host) { all_shapes(GEMM_ENGINE); }
+/* Every tile variant: each is built with its own -D sizes and has its own edge cases. */
+START_TEST(engine_matches_host) {
+    for (int v = 0; v < gemm_n_variants(); v++) all_shapes(GEMM_ENGINE, v);
+}
 END_TEST
-START_TEST(clblast_matches_host) { all_shapes(GEMM_CLBLAST); }
+START_TEST(clblast_matches_host) { all_shapes(GEMM_CLBLAST, 0); }
 END_TEST
 
 START_TEST(tuning_is_remembered) {
