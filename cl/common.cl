@@ -22,6 +22,27 @@ inline uint4 philox4x32_10(uint4 c, uint2 k) {
     return c;
 }
 
+/*
+ * The same on 16 counters at once: lane j of x, y, z, w holds words 0..3 of counter j. Written
+ * for CPU devices, where it runs in vector registers (a work-item draws 64 words).
+ */
+inline void philox4x32_10_x16(uint16 *x, uint16 *y, uint16 *z, uint16 *w, uint2 k) {
+    uint16 cx = *x, cy = *y, cz = *z, cw = *w;
+    for (int r = 0; r < 10; r++) {
+        uint16 hi0 = mul_hi((uint16)(PHILOX_M0), cx), lo0 = (uint16)(PHILOX_M0) * cx;
+        uint16 hi1 = mul_hi((uint16)(PHILOX_M1), cz), lo1 = (uint16)(PHILOX_M1) * cz;
+        cx = hi1 ^ cy ^ (uint16)(k.x);
+        cy = lo1;
+        cz = hi0 ^ cw ^ (uint16)(k.y);
+        cw = lo0;
+        k += (uint2)(PHILOX_W0, PHILOX_W1);
+    }
+    *x = cx;
+    *y = cy;
+    *z = cz;
+    *w = cw;
+}
+
 inline uint4 rng_block(uint i, uint key0, uint key1, uint s_lo, uint s_hi, uint tag) {
     return philox4x32_10((uint4)(i >> 2, s_lo, s_hi, tag), (uint2)(key0, key1));
 }
@@ -32,6 +53,21 @@ inline uint rng_lane(uint4 b, uint lane) {
 
 inline float rng_u01(uint x) {
     return (float)(x >> 8) * (1.0f / 16777216.0f) + (0.5f / 16777216.0f);
+}
+
+inline float16 rng_u01_x16(uint16 x) {
+    return convert_float16(x >> 8) * (1.0f / 16777216.0f) + (0.5f / 16777216.0f);
+}
+
+/* Four vectors of lane-wise words (x, y, z, w of 16 blocks) in stream order, q = 0..3. */
+inline float16 rng_interleave(float16 x, float16 y, float16 z, float16 w, int q) {
+    const uint16 pair_lo = (uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const uint16 pair_hi = pair_lo + (uint16)(8);
+    const uint16 quad_lo = (uint16)(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+    const uint16 quad_hi = quad_lo + (uint16)(8);
+    float16 xy = shuffle2(x, y, q < 2 ? pair_lo : pair_hi);
+    float16 zw = shuffle2(z, w, q < 2 ? pair_lo : pair_hi);
+    return shuffle2(xy, zw, (q & 1) ? quad_hi : quad_lo);
 }
 
 /* Standard normal for lane `lane` of block b (Box-Muller on the lane's pair). */

@@ -213,7 +213,7 @@ clgan_status net_draw_noise(net *n, const noise_spec *z, int batch, uint64_t *st
                 KA(n->key[1]), KA(s_lo), KA(s_hi), KA(tag)};
     st = device_set_args(n->dev, n->k_noise, name, a, (int)ARRAY_LEN(a));
     if (st != CLGAN_OK) return st;
-    return device_run1d(n->dev, n->k_noise, cnt, name);
+    return device_run1d(n->dev, n->k_noise, (cnt + 63) / 64, name);
 }
 
 clgan_status net_run_eval(net *n, const float *in, int rows, float *out) {

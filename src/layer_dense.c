@@ -28,7 +28,7 @@ static clgan_status affine_forward(net *n, layer *l, tensor out, int batch) {
     karg a[] = {KA(n->acts), KA(y_off), KA(n->params), KA(b_off), KA(rows), KA(cols)};
     st = device_set_args(n->dev, l->k[K_BIAS_FWD], "bias_fwd", a, 6);
     if (st != CLGAN_OK) return st;
-    return device_run1d(n->dev, l->k[K_BIAS_FWD], (size_t)batch * n_out, "bias_fwd");
+    return device_run2d(n->dev, l->k[K_BIAS_FWD], (n_out + 15) / 16, (size_t)batch, "bias_fwd");
 }
 
 /* Given dout (dy or dz): parameter gradients and dx. */

@@ -31,7 +31,7 @@ static clgan_status dropout_forward(net *n, layer *l, int batch, int train) {
                 KA(n->key[1]), KA(s_lo), KA(s_hi)};
     clgan_status st = device_set_args(n->dev, l->k[K_FWD], "dropout_fwd", a, 10);
     if (st != CLGAN_OK) return st;
-    return device_run1d(n->dev, l->k[K_FWD], (cnt + 3) / 4, "dropout_fwd");
+    return device_run1d(n->dev, l->k[K_FWD], (cnt + 63) / 64, "dropout_fwd");
 }
 
 static clgan_status dropout_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
