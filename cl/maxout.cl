@@ -22,9 +22,16 @@ __kernel void maxout_bwd(const __global float *restrict acts, uint z_off, __glob
     uint i = get_global_id(0);
     if (i >= rows * units) return;
     const __global float *z = acts + z_off + (size_t)i * pieces;
+    /* selects, not branches: the winner is data, and a mispredicted branch per piece cost more
+     * than the rest of the kernel */
     uint best = 0;
-    for (uint p = 1; p < pieces; p++)
-        if (z[p] > z[best]) best = p;
+    float m = z[0];
+    for (uint p = 1; p < pieces; p++) {
+        float v = z[p];
+        int gt = v > m;
+        best = gt ? p : best;
+        m = gt ? v : m;
+    }
     float dy = deltas[dy_off + i];
     for (uint p = 0; p < pieces; p++) deltas[dz_off + (size_t)i * pieces + p] = p == best ? dy : 0.0f;
 }
