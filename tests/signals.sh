@@ -53,9 +53,9 @@ for i in $(seq 1 "$n"); do
     wait "$pid" 2>/dev/null
     [ -f "$dir/kill/checkpoint.safetensors" ] || fail "kill $i: no checkpoint"
     loads "$dir/kill/checkpoint.safetensors"
-    for f in "$dir"/kill/checkpoints/iter_*.safetensors; do
-        case "$f" in *.tmp) continue ;; esac
-        [ -f "$f" ] && loads "$f"
+    # the newest periodic checkpoints (a fast device writes hundreds between two kills)
+    for f in $(ls "$dir"/kill/checkpoints/iter_*.safetensors 2>/dev/null | tail -n 3); do
+        loads "$f"
     done
     rm -f "$dir"/kill/checkpoints/*.safetensors
     "$clgan" train "$dir/model.yaml" --resume "$dir/kill/checkpoint.safetensors" --quiet 2>/dev/null &
