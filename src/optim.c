@@ -72,7 +72,7 @@ clgan_status optim_step(optim *o, long epoch) {
                     KA(s->beta1),  KA(s->beta2), KA(s->eps), KA(bc1), KA(bc2)};
         st = device_set_args(dev, o->k_update, "adam", a, 11);
     }
-    if (st == CLGAN_OK) st = device_run1d(dev, o->k_update, cnt, "optimizer update");
+    if (st == CLGAN_OK) st = device_run1d(dev, o->k_update, (cnt + 15) / 16, "optimizer update");
     if (st != CLGAN_OK || s->max_col_norm <= 0) return st;
     for (int i = 0; i < n->n_layers; i++) {
         const layer *l = &n->layers[i];
