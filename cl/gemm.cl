@@ -6,9 +6,8 @@
  *   gemm_nn: op(A) = A[M][K],   op(B) = B[K][N]   (dX = dY W)
  *   gemm_tn: op(A) = A[K][M]^T, op(B) = B[K][N]   (dW = dY^T X)
  *   gemm_nt: op(A) = A[M][K],   op(B) = B[N][K]^T (Y = X W^T)
- * nn/tn: each work-item computes GEMM_TM rows x 32 columns (16 at the last block) as outer
- * products, B rows loaded as float16; global = (ceil(M / GEMM_TM), ceil((N / 16) / 2)), columns
- * from N / 16 * 16 on are left to gemm_edge. nt: each work-item computes GEMM_NT_TM x GEMM_NT_TN
+ * nn/tn: each work-item computes GEMM_TM rows x 32 columns (fewer at the last block) as outer
+ * products, B rows loaded as float16; global = (ceil(M / GEMM_TM), ceil(N / 32)); any M, N, K. nt: each work-item computes GEMM_NT_TM x GEMM_NT_TN
  * dot products along k in float16 lanes; global = (ceil(M / GEMM_NT_TM), ceil(N / GEMM_NT_TN));
  * any M, N, K. Rows run along dimension 0 so that neighbouring work-items share their B panel
  * while it is in cache. Local size: any (1 is fastest on PoCL's CPU device). beta == 0 never
@@ -65,6 +64,24 @@ inline void store1(__global float *c, float v, float alpha, float beta) {
     *c = beta == 0.0f ? alpha * v : alpha * v + beta * *c;
 }
 
+/* The first cnt (<= 16) values at p, zeros after them. */
+inline float16 load_part(const __global float *p, uint cnt) {
+    if (cnt >= 16) return vload16(0, p);
+    float t[16];
+    for (uint i = 0; i < 16; i++) t[i] = i < cnt ? p[i] : 0.0f;
+    return vload16(0, t);
+}
+
+inline void store_part(__global float *c, float16 v, uint cnt, float alpha, float beta) {
+    if (cnt >= 16) {
+        store16(c, v, alpha, beta);
+        return;
+    }
+    float t[16];
+    vstore16(v, 0, t);
+    for (uint i = 0; i < cnt; i++) store1(c + i, t[i], alpha, beta);
+}
+
 /* First row of a tile of height th whose nominal first row is m0 (see the header). */
 inline uint tile_base(uint m0, uint th, uint M) {
     return M >= th && m0 + th > M ? M - th : m0;
@@ -84,28 +101,33 @@ inline uint tile_base(uint m0, uint th, uint M) {
 #define OUTER_STORE(i)                                                                             \
     if (mb + i >= m0 && mb + i < M) {                                                              \
         __global float *c = C + c_off + (size_t)(mb + i) * ldc + n0;                               \
-        store16(c, c0_##i, alpha, beta);                                                           \
-        if (two) store16(c + 16, c1_##i, alpha, beta);                                             \
+        store_part(c, c0_##i, min(cols, 16u), alpha, beta);                                        \
+        if (cols > 16) store_part(c + 16, c1_##i, cols - 16, alpha, beta);                         \
     }
 
 #define GEMM_OUTER(NAME, ROW_STRIDE, K_STRIDE)                                                     \
     __kernel void NAME(GEMM_ARGS) {                                                                \
         uint m0 = get_global_id(0) * GEMM_TM, n0 = get_global_id(1) * 32;                          \
-        if (n0 + 16 > N || m0 >= M) return;                                                        \
-        uint mb = tile_base(m0, GEMM_TM, M);                                                       \
-        int two = n0 + 32 <= N;                                                                    \
+        if (n0 >= N || m0 >= M) return;                                                            \
+        uint mb = tile_base(m0, GEMM_TM, M), cols = min(32u, N - n0);                              \
         const size_t rs = ROW_STRIDE, ks = K_STRIDE;                                               \
         REP(GEMM_TM, OUTER_DECL)                                                                   \
         const __global float *a = A + a_off, *b = B + b_off + n0;                                  \
-        if (two) {                                                                                 \
+        if (cols == 32) {                                                                          \
             for (uint k = 0; k < K; k++, a += ks, b += ldb) {                                      \
                 float16 b0 = vload16(0, b), b1 = vload16(1, b);                                    \
                 REP(GEMM_TM, OUTER_STEP2)                                                          \
             }                                                                                      \
-        } else {                                                                                   \
+        } else if (cols == 16) {                                                                   \
             for (uint k = 0; k < K; k++, a += ks, b += ldb) {                                      \
                 float16 b0 = vload16(0, b);                                                        \
                 REP(GEMM_TM, OUTER_STEP1)                                                          \
+            }                                                                                      \
+        } else { /* the last block of a width that is not a multiple of 16 */                      \
+            for (uint k = 0; k < K; k++, a += ks, b += ldb) {                                      \
+                float16 b0 = load_part(b, min(cols, 16u));                                         \
+                float16 b1 = load_part(b + 16, cols > 16 ? cols - 16 : 0);                         \
+                REP(GEMM_TM, OUTER_STEP2)                                                          \
             }                                                                                      \
         }                                                                                          \
         REP(GEMM_TM, OUTER_STORE)                                                                  \
@@ -152,16 +174,4 @@ __kernel void gemm_nt(GEMM_ARGS) {
         REP(GEMM_NT_TM, NT_STEP)
     }
     REP(GEMM_NT_TM, NT_STORE)
-}
-
-/* Columns [n_first, N) of an nn or tn product, one work-item per value (trans_a: tn). */
-__kernel void gemm_edge(GEMM_ARGS, uint n_first, uint trans_a) {
-    uint n = n_first + get_global_id(0), m = get_global_id(1);
-    if (n >= N || m >= M) return;
-    float s = 0.0f;
-    for (uint k = 0; k < K; k++) {
-        float a = trans_a ? A[a_off + (size_t)k * lda + m] : A[a_off + (size_t)m * lda + k];
-        s = fma(a, B[b_off + (size_t)k * ldb + n], s);
-    }
-    store1(C + c_off + (size_t)m * ldc + n, s, alpha, beta);
 }

@@ -61,11 +61,20 @@ __kernel void max_norm(__global float *p, uint w_off, uint rows, uint cols, floa
     uint r = get_global_id(0);
     if (r >= rows) return;
     __global float *w = p + w_off + (size_t)r * cols;
-    float s = 0.0f;
-    for (uint c = 0; c < cols; c++) s += w[c] * w[c];
+    uint c16 = cols / 16 * 16;
+    float16 s16 = (float16)(0.0f);
+    for (uint c = 0; c < c16; c += 16) {
+        float16 v = vload16(0, w + c);
+        s16 += v * v;
+    }
+    float8 s8 = s16.lo + s16.hi;
+    float4 s4 = s8.lo + s8.hi;
+    float s = (s4.x + s4.y) + (s4.z + s4.w);
+    for (uint c = c16; c < cols; c++) s += w[c] * w[c];
     float norm = sqrt(s);
     if (norm > max_norm) {
         float k = max_norm / (norm + 1e-7f);
-        for (uint c = 0; c < cols; c++) w[c] *= k;
+        for (uint c = 0; c < c16; c += 16) vstore16(vload16(0, w + c) * k, 0, w + c);
+        for (uint c = c16; c < cols; c++) w[c] *= k;
     }
 }

@@ -34,7 +34,7 @@ static const gemm_variant variants[] = {{8, 4, 4}, {12, 2, 8}, {6, 4, 6}};
 
 typedef struct engine_kernels {
     cl_program prog;
-    cl_kernel k_nn, k_tn, k_nt, k_edge;
+    cl_kernel k_nn, k_tn, k_nt;
 } engine_kernels;
 
 struct gemm_state {
@@ -95,7 +95,7 @@ void gemm_release(clgan_device *dev) {
     if (!g) return;
     for (int v = 0; v < N_VARIANTS; v++) {
         engine_kernels *e = &g->ek[v];
-        cl_kernel ks[] = {e->k_nn, e->k_tn, e->k_nt, e->k_edge};
+        cl_kernel ks[] = {e->k_nn, e->k_tn, e->k_nt};
         for (size_t i = 0; i < ARRAY_LEN(ks); i++)
             if (ks[i]) clReleaseKernel(ks[i]);
         if (e->prog) clReleaseProgram(e->prog);
@@ -131,9 +131,9 @@ static clgan_status engine_kernels_of(clgan_device *dev, int v, engine_kernels *
     snprintf(defs, sizeof defs, "-DGEMM_TM=%d -DGEMM_NT_TM=%d -DGEMM_NT_TN=%d", variants[v].tm,
              variants[v].nt_tm, variants[v].nt_tn);
     clgan_status st = device_program_defines(dev, "cl/gemm.cl", defs, &e->prog);
-    const char *names[4] = {"gemm_nn", "gemm_tn", "gemm_nt", "gemm_edge"};
-    cl_kernel *ks[4] = {&e->k_nn, &e->k_tn, &e->k_nt, &e->k_edge};
-    for (int i = 0; i < 4 && st == CLGAN_OK; i++) {
+    const char *names[3] = {"gemm_nn", "gemm_tn", "gemm_nt"};
+    cl_kernel *ks[3] = {&e->k_nn, &e->k_tn, &e->k_nt};
+    for (int i = 0; i < 3 && st == CLGAN_OK; i++) {
         cl_int rc;
         *ks[i] = clCreateKernel(e->prog, names[i], &rc);
         if (rc != CL_SUCCESS)
@@ -166,22 +166,9 @@ static clgan_status engine_gemm(clgan_device *dev, int variant, int ta, int tb, 
         return st;
     }
     cl_kernel kk = ta ? ek->k_tn : ek->k_nn;
-    size_t n16 = n / 16 * 16;
-    if (n16 > 0) {
-        st = device_set_args(dev, kk, ta ? "gemm_tn" : "gemm_nn", args, 14);
-        size_t global[2] = {(m + tm - 1) / tm, (n16 / 16 + 1) / 2}, local[2] = {1, 1};
-        if (st == CLGAN_OK) st = device_run_nd(dev, kk, 2, global, local, name,
-                                                  flops * (double)n16 / (double)n);
-    }
-    if (st == CLGAN_OK && n16 < n) {
-        cl_uint first = (cl_uint)n16, t = (cl_uint)ta;
-        karg eargs[] = {KA(M), KA(N), KA(K), KA(alpha), KA(a), KA(ao), KA(la), KA(b),
-                        KA(bo), KA(lb), KA(beta), KA(c), KA(co), KA(lc), KA(first), KA(t)};
-        st = device_set_args(dev, ek->k_edge, "gemm_edge", eargs, 16);
-        size_t global[2] = {n - n16, m};
-        if (st == CLGAN_OK) st = device_run_nd(dev, ek->k_edge, 2, global, NULL, "gemm_edge",
-                                                  flops * (double)(n - n16) / (double)n);
-    }
+    st = device_set_args(dev, kk, ta ? "gemm_tn" : "gemm_nn", args, 14);
+    size_t global[2] = {(m + tm - 1) / tm, (n + 31) / 32}, local[2] = {1, 1};
+    if (st == CLGAN_OK) st = device_run_nd(dev, kk, 2, global, local, name, flops);
     return st;
 }
 
