@@ -149,6 +149,11 @@ GEMM_OUTER(gemm_tn, 1, lda)
         float16 av = vload16(0, a##i + k);                                                         \
         REPJ(GEMM_NT_TN, NT_FMA_J, i)                                                              \
     }
+#define NT_STEP_MASKED(i)                                                                          \
+    {                                                                                              \
+        float16 av = select((float16)(0.0f), vload16(0, a##i + k), keep);                          \
+        REPJ(GEMM_NT_TN, NT_FMA_J, i)                                                              \
+    }
 #define NT_STORE_J(i, j)                                                                           \
     if (nb + j >= n0 && nb + j < N) {                                                              \
         float8 h8 = s##i##_##j.lo + s##i##_##j.hi;                                                 \
@@ -172,6 +177,14 @@ __kernel void gemm_nt(GEMM_ARGS) {
     for (; k + 16 <= K; k += 16) {
         REP(GEMM_NT_TN, NT_LOADB)
         REP(GEMM_NT_TM, NT_STEP)
+    }
+    if (k < K && K >= 16) { /* the last 16 values again, those already summed masked off in A */
+        const int16 keep = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) >=
+                           (int16)(k + 16 - K);
+        k = K - 16;
+        REP(GEMM_NT_TN, NT_LOADB)
+        REP(GEMM_NT_TM, NT_STEP_MASKED)
+        k = K;
     }
     REP(GEMM_NT_TM, NT_STORE)
 }

@@ -3,9 +3,9 @@
  * register-tiled kernels of cl/gemm.cl, chosen per device and shape by measured speed.
  *
  * Tuning decisions live in a small table per device, loaded from and saved to
- * <cache>/gemm2-<key>.txt ("ta tb m n k path variant engine_us clblast_us" per line), where
- * variant is the engine's tile sizes that measured fastest (variants[] below, passed to
- * cl/gemm.cl as -D build options).
+ * <cache>/gemm3-<key>.txt ("ta tb m n k path config engine_us clblast_us" per line), where
+ * config is the engine's tile sizes (variants[] below, passed to cl/gemm.cl as -D build options)
+ * and work-group shape (locals[]) that measured fastest: config = variant * N_LOCALS + local.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "gemm.h"
@@ -22,7 +22,7 @@ typedef struct tuned {
     int ta, tb;
     size_t m, n, k;
     gemm_path path;
-    int variant; /* engine tile sizes, index into variants[] */
+    int config; /* engine tile sizes and work-group shape (see the header) */
 } tuned;
 
 /* Tile sizes of cl/gemm.cl tried by gemm_tune: rows per nn/tn work-item; nt rows x columns. */
@@ -31,6 +31,15 @@ typedef struct gemm_variant {
 } gemm_variant;
 static const gemm_variant variants[] = {{8, 4, 4}, {12, 2, 8}, {6, 4, 6}};
 #define N_VARIANTS ((int)ARRAY_LEN(variants))
+
+/*
+ * Work-group shapes tried with the fastest tiles. One work-item per group is best where a
+ * work-item has much to do; on small products (K = 100) PoCL's cost per group shows, and
+ * grouping 4 work-items doubled the speed of 100x1200x100 NT.
+ */
+static const size_t locals[][2] = {{1, 1}, {1, 4}, {4, 1}};
+#define N_LOCALS ((int)ARRAY_LEN(locals))
+#define N_CONFIGS (N_VARIANTS * N_LOCALS)
 
 typedef struct engine_kernels {
     cl_program prog;
@@ -61,7 +70,7 @@ static void table_path(clgan_device *dev, char *out, size_t len) {
              dev->info.driver_version, dev->info.version);
     uint64_t h = hash_fnv1a(HASH_FNV_INIT, key, strlen(key));
     h = hash_fnv1a(h, cl_sources[0].text, 0); /* keep the key stable across builds */
-    snprintf(out, len, "%s/gemm2-%016llx.txt", dev->cache_dir, (unsigned long long)h);
+    snprintf(out, len, "%s/gemm3-%016llx.txt", dev->cache_dir, (unsigned long long)h);
 }
 
 static struct gemm_state *state(clgan_device *dev) {
@@ -78,9 +87,8 @@ static struct gemm_state *state(clgan_device *dev) {
         double e, c;
         while (g->n_tuned < GEMM_MAX_TUNED &&
                fscanf(f, "%d %d %zu %zu %zu %d %d %lf %lf", &t.ta, &t.tb, &t.m, &t.n, &t.k, &p,
-                      &t.variant, &e, &c) == 9) {
-            if ((p != GEMM_ENGINE && p != GEMM_CLBLAST) || t.variant < 0 ||
-                t.variant >= N_VARIANTS)
+                      &t.config, &e, &c) == 9) {
+            if ((p != GEMM_ENGINE && p != GEMM_CLBLAST) || t.config < 0 || t.config >= N_CONFIGS)
                 continue; /* damaged line: measure again */
             t.path = (gemm_path)p;
             g->table[g->n_tuned++] = t;
@@ -105,14 +113,14 @@ void gemm_release(clgan_device *dev) {
 }
 
 static gemm_path choose(clgan_device *dev, int ta, int tb, size_t m, size_t n, size_t k,
-                        int *variant) {
-    *variant = 0;
+                        int *config) {
+    *config = 0;
     struct gemm_state *g = state(dev);
     gemm_path forced = g ? g->forced : read_forced();
     for (int i = 0; g && i < g->n_tuned; i++) {
         const tuned *t = &g->table[i];
         if (t->ta == ta && t->tb == tb && t->m == m && t->n == n && t->k == k) {
-            *variant = t->variant;
+            *config = t->config;
             return forced != GEMM_AUTO ? forced : t->path;
         }
     }
@@ -142,13 +150,20 @@ static clgan_status engine_kernels_of(clgan_device *dev, int v, engine_kernels *
     return st;
 }
 
-static clgan_status engine_gemm(clgan_device *dev, int variant, int ta, int tb, size_t m,
+/* Rounds n up to a multiple of q. */
+static size_t round_up(size_t n, size_t q) {
+    return (n + q - 1) / q * q;
+}
+
+static clgan_status engine_gemm(clgan_device *dev, int config, int ta, int tb, size_t m,
                                 size_t n, size_t k, float alpha, cl_mem a, size_t a_off,
                                 size_t lda, cl_mem b, size_t b_off, size_t ldb, float beta,
                                 cl_mem c, size_t c_off, size_t ldc, const char *name,
                                 double flops) {
     if (ta && tb)
         return err_set(&dev->err, CLGAN_ERR_ARG, "GEMM with both operands transposed");
+    int variant = config / N_LOCALS;
+    const size_t *local = locals[config % N_LOCALS];
     engine_kernels *ek = NULL;
     clgan_status st = engine_kernels_of(dev, variant, &ek);
     if (st != CLGAN_OK) return st;
@@ -161,18 +176,19 @@ static clgan_status engine_gemm(clgan_device *dev, int variant, int ta, int tb, 
                  tn = (size_t)variants[variant].nt_tn;
     if (tb) {
         st = device_set_args(dev, ek->k_nt, "gemm_nt", args, 14);
-        size_t global[2] = {(m + tm_nt - 1) / tm_nt, (n + tn - 1) / tn}, local[2] = {1, 1};
+        size_t global[2] = {round_up((m + tm_nt - 1) / tm_nt, local[0]),
+                            round_up((n + tn - 1) / tn, local[1])};
         if (st == CLGAN_OK) st = device_run_nd(dev, ek->k_nt, 2, global, local, name, flops);
         return st;
     }
     cl_kernel kk = ta ? ek->k_tn : ek->k_nn;
     st = device_set_args(dev, kk, ta ? "gemm_tn" : "gemm_nn", args, 14);
-    size_t global[2] = {(m + tm - 1) / tm, (n + 31) / 32}, local[2] = {1, 1};
+    size_t global[2] = {round_up((m + tm - 1) / tm, local[0]), round_up((n + 31) / 32, local[1])};
     if (st == CLGAN_OK) st = device_run_nd(dev, kk, 2, global, local, name, flops);
     return st;
 }
 
-static clgan_status gemm_run(clgan_device *dev, gemm_path path, int variant, int trans_a,
+static clgan_status gemm_run(clgan_device *dev, gemm_path path, int config, int trans_a,
                              int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a,
                              size_t a_off, size_t lda, cl_mem b, size_t b_off, size_t ldb,
                              float beta, cl_mem c, size_t c_off, size_t ldc) {
@@ -183,7 +199,7 @@ static clgan_status gemm_run(clgan_device *dev, gemm_path path, int variant, int
     snprintf(name, sizeof name, "gemm %zux%zux%zu %s%s%s", m, n, k, trans_a ? "T" : "N",
              trans_b ? "T" : "N", path == GEMM_ENGINE ? "" : " clblast");
     if (path == GEMM_ENGINE)
-        return engine_gemm(dev, variant, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b,
+        return engine_gemm(dev, config, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b,
                            b_off, ldb, beta, c, c_off, ldc, name, flops);
     CLBlastStatusCode rc =
         CLBlastSgemm(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
@@ -204,23 +220,26 @@ clgan_status gemm_on(clgan_device *dev, gemm_path path, int trans_a, int trans_b
 }
 
 int gemm_n_variants(void) {
-    return N_VARIANTS;
+    return N_CONFIGS;
 }
 
-const char *gemm_variant_name(int variant) {
-    static char names[N_VARIANTS][32];
-    if (variant < 0 || variant >= N_VARIANTS) return "?";
-    snprintf(names[variant], sizeof names[variant], "%dx32 nt %dx%d", variants[variant].tm,
-             variants[variant].nt_tm, variants[variant].nt_tn);
-    return names[variant];
+const char *gemm_variant_name(int config) {
+    static char names[N_CONFIGS][48];
+    if (config < 0 || config >= N_CONFIGS) return "?";
+    const gemm_variant *v = &variants[config / N_LOCALS];
+    const size_t *l = locals[config % N_LOCALS];
+    snprintf(names[config], sizeof names[config], "%dx32 nt %dx%d, group %zux%zu", v->tm, v->nt_tm,
+             v->nt_tn, l[0], l[1]);
+    return names[config];
 }
 
 clgan_status gemm_on_variant(clgan_device *dev, int variant, int trans_a, int trans_b, size_t m,
                              size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
                              cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
                              size_t c_off, size_t ldc) {
-    if (variant < 0 || variant >= N_VARIANTS)
-        return err_set(&dev->err, CLGAN_ERR_ARG, "GEMM tile variant %d of %d", variant, N_VARIANTS);
+    if (variant < 0 || variant >= N_CONFIGS)
+        return err_set(&dev->err, CLGAN_ERR_ARG, "GEMM engine configuration %d of %d", variant,
+                       N_CONFIGS);
     return gemm_run(dev, GEMM_ENGINE, variant, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b,
                     b_off, ldb, beta, c, c_off, ldc);
 }
@@ -228,14 +247,14 @@ clgan_status gemm_on_variant(clgan_device *dev, int variant, int trans_a, int tr
 clgan_status gemm(clgan_device *dev, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                   float alpha, cl_mem a, size_t a_off, size_t lda, cl_mem b, size_t b_off,
                   size_t ldb, float beta, cl_mem c, size_t c_off, size_t ldc) {
-    int variant;
-    gemm_path p = choose(dev, trans_a, trans_b, m, n, k, &variant);
-    return gemm_run(dev, p, variant, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b, b_off,
+    int config;
+    gemm_path p = choose(dev, trans_a, trans_b, m, n, k, &config);
+    return gemm_run(dev, p, config, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b, b_off,
                     ldb, beta, c, c_off, ldc);
 }
 
 /* Best of 3 timed runs after one warm-up (which also compiles CLBlast's kernels). */
-static clgan_status time_path(clgan_device *dev, gemm_path p, int variant, int ta, int tb,
+static clgan_status time_path(clgan_device *dev, gemm_path p, int config, int ta, int tb,
                               size_t m, size_t n, size_t k, cl_mem a, cl_mem b, cl_mem c,
                               double *best) {
     size_t lda = ta ? m : k, ldb = tb ? k : n;
@@ -243,7 +262,7 @@ static clgan_status time_path(clgan_device *dev, gemm_path p, int variant, int t
     for (int r = 0; r < 4; r++) {
         double t0 = clock_seconds();
         clgan_status st =
-            gemm_run(dev, p, variant, ta, tb, m, n, k, 1.0f, a, 0, lda, b, 0, ldb, 0.0f, c, 0, n);
+            gemm_run(dev, p, config, ta, tb, m, n, k, 1.0f, a, 0, lda, b, 0, ldb, 0.0f, c, 0, n);
         if (st == CLGAN_OK) st = device_finish(dev);
         if (st != CLGAN_OK) return st;
         if (r > 0 && clock_seconds() - t0 < *best) *best = clock_seconds() - t0;
@@ -269,14 +288,23 @@ clgan_status gemm_tune(clgan_device *dev, int trans_a, int trans_b, size_t m, si
     if (st == CLGAN_OK) st = device_fill(dev, a, 0, m * k * 4);
     if (st == CLGAN_OK) st = device_fill(dev, b, 0, k * n * 4);
     double te = 1e30, tc = 0;
-    int best_v = 0;
+    int best = 0;
     double f0 = dev->gemm_flops;
+    /* the tiles with one work-item per group, then the other group shapes with the best tiles */
     for (int v = 0; v < N_VARIANTS && st == CLGAN_OK; v++) {
         double t;
-        st = time_path(dev, GEMM_ENGINE, v, trans_a, trans_b, m, n, k, a, b, c, &t);
+        st = time_path(dev, GEMM_ENGINE, v * N_LOCALS, trans_a, trans_b, m, n, k, a, b, c, &t);
         if (st == CLGAN_OK && t < te) {
             te = t;
-            best_v = v;
+            best = v * N_LOCALS;
+        }
+    }
+    for (int l = 1, v = best / N_LOCALS; l < N_LOCALS && st == CLGAN_OK; l++) {
+        double t;
+        st = time_path(dev, GEMM_ENGINE, v * N_LOCALS + l, trans_a, trans_b, m, n, k, a, b, c, &t);
+        if (st == CLGAN_OK && t < te) {
+            te = t;
+            best = v * N_LOCALS + l;
         }
     }
     if (st == CLGAN_OK)
@@ -289,13 +317,13 @@ clgan_status gemm_tune(clgan_device *dev, int trans_a, int trans_b, size_t m, si
     if (st != CLGAN_OK) return st;
     gemm_path p = te <= tc ? GEMM_ENGINE : GEMM_CLBLAST;
     if (g->n_tuned < GEMM_MAX_TUNED)
-        g->table[g->n_tuned++] = (tuned){trans_a, trans_b, m, n, k, p, best_v};
+        g->table[g->n_tuned++] = (tuned){trans_a, trans_b, m, n, k, p, best};
     if (chosen) *chosen = p;
     if (g->path[0]) { /* append; a lost line only costs a measurement next time */
         FILE *f = fopen(g->path, "a");
         if (f) {
             fprintf(f, "%d %d %zu %zu %zu %d %d %.1f %.1f\n", trans_a, trans_b, m, n, k, (int)p,
-                    best_v, te * 1e6, tc * 1e6);
+                    best, te * 1e6, tc * 1e6);
             fclose(f);
         }
     }

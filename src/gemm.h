@@ -27,8 +27,8 @@ clgan_status gemm_on(clgan_device *dev, gemm_path path, int trans_a, int trans_b
                      size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off, size_t ldc);
 
 /*
- * The engine's kernels with tile sizes number `variant` (0 <= variant < gemm_n_variants()), for
- * tests and benchmarks; gemm_on(GEMM_ENGINE) runs variant 0.
+ * The engine's kernels in configuration `variant` (tile sizes and work-group shape; 0 <= variant
+ * < gemm_n_variants()), for tests and benchmarks; gemm_on(GEMM_ENGINE) runs configuration 0.
  */
 int gemm_n_variants(void);
 const char *gemm_variant_name(int variant);
