@@ -124,6 +124,16 @@ int cmd_train(const cli_opts *o) {
         fprintf(stderr, "clgan train: --epochs and --iters conflict: give one\n");
         return EXIT_USAGE;
     }
+    /* From the start: a signal during the (possibly long) program builds and GEMM tuning stops
+     * the run after its first iteration, instead of being lost, or ignored where the shell
+     * started clgan in the background with SIGINT ignored. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART; /* PoCL and its compiler do not expect EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     const char *resume = opt_get(o, "--resume"), *out = opt_get(o, "--out");
     const char *on_nan = opt_get(o, "--on-nan");
     int rollback = 0;
@@ -282,12 +292,6 @@ int cmd_train(const cli_opts *o) {
                "a longer --iters or --epochs)\n", (unsigned long long)t.iter,
                (unsigned long long)total);
     int tty = isatty(STDOUT_FILENO), rollbacks = 0;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     if (!quiet)
         printf("clgan train: %s on %s; %ld samples, batch %d, k %d, %llu iterations "
                "(%ld per epoch); run directory %s\n",

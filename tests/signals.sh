@@ -15,12 +15,22 @@ sed -e 's/  iters: 20/  iters: 100000000/' -e 's/  log_every: 5/  log_every: 1\n
     -e 's/{type: dense, units: 8}/{type: dense, units: 512}/' \
     "$src/tests/data/tiny_gan.yaml" >"$dir/model.yaml"
 
+# waits (up to 120 s: a cold program cache builds and tunes first) until run directory $1 has
+# a checkpoint, i.e. training is under way
+started() {
+    for _ in $(seq 1 1200); do
+        [ -f "$1/checkpoint.safetensors" ] && return 0
+        sleep 0.1
+    done
+    fail "no checkpoint in $1 after 120 s"
+}
+
 loads() { "$clgan" sample "$1" -n 4 -o "$dir/s.png" >/dev/null 2>"$dir/err" || fail "$1 does not load: $(cat "$dir/err")"; }
 
 for sig in INT TERM; do
     "$clgan" train "$dir/model.yaml" --out "$dir/$sig" --quiet 2>"$dir/$sig.err" &
     pid=$!
-    sleep 2
+    started "$dir/$sig"
     kill -s "$sig" "$pid"
     wait "$pid"
     rc=$?
@@ -31,10 +41,29 @@ for sig in INT TERM; do
     echo "SIG$sig: exit $rc, checkpoint loads"
 done
 
+# SIGINT during start-up (empty program caches, clgan's and PoCL's: seconds of builds) is not
+# lost, even though bash starts background jobs with SIGINT ignored: the run stops after its
+# first iteration (a watchdog kills it if it does not)
+CLGAN_CACHE_DIR="$dir/cold-cache" POCL_CACHE_DIR="$dir/pocl-cache" \
+    "$clgan" train "$dir/model.yaml" --out "$dir/early" --quiet 2>"$dir/early.err" &
+pid=$!
+sleep 0.3
+kill -INT "$pid"
+for _ in $(seq 1 1200); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
+kill -KILL "$pid" 2>/dev/null
+wait "$pid"
+rc=$?
+[ "$rc" = 130 ] || fail "SIGINT during start-up: exit $rc, want 130 ($(cat "$dir/early.err"))"
+loads "$dir/early/checkpoint.safetensors"
+echo "SIGINT during start-up: exit 130, checkpoint loads"
+
 # two SIGINTs in a row: out at once, and whatever is on disk loads
 "$clgan" train "$dir/model.yaml" --out "$dir/twice" --quiet 2>/dev/null &
 pid=$!
-sleep 2
+started "$dir/twice"
 kill -INT "$pid"; kill -INT "$pid"
 wait "$pid"
 rc=$?
@@ -46,7 +75,7 @@ echo "double SIGINT: exit 130, checkpoint loads"
 n=${CLGAN_KILLS:-12}
 "$clgan" train "$dir/model.yaml" --out "$dir/kill" --quiet 2>/dev/null &
 pid=$!
-sleep 2
+started "$dir/kill"
 for i in $(seq 1 "$n"); do
     sleep "0.$(( RANDOM % 40 + 5 ))"
     kill -KILL "$pid" 2>/dev/null
