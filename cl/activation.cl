@@ -26,12 +26,17 @@
         deltas[dx_off + i] = (expr);                                                               \
     }
 
-/* the forward expressions are act_apply's (common.cl), which the GEMM epilogue also applies */
-ACT_FWD(relu, act_apply(ACT_RELU, x, p))
+inline float sigmoid_stable(float x) {
+    if (x >= 0.0f) return 1.0f / (1.0f + exp(-x));
+    float e = exp(x);
+    return e / (1.0f + e);
+}
+
+ACT_FWD(relu, fmax(x, 0.0f))
 ACT_BWD(relu, x > 0.0f ? dy : 0.0f)
-ACT_FWD(leaky_relu, act_apply(ACT_LEAKY_RELU, x, p))
+ACT_FWD(leaky_relu, x > 0.0f ? x : p * x)
 ACT_BWD(leaky_relu, x > 0.0f ? dy : p * dy)
-ACT_FWD(tanh, act_apply(ACT_TANH, x, p))
+ACT_FWD(tanh, tanh(x))
 ACT_BWD(tanh, dy * (1.0f - y * y))
-ACT_FWD(sigmoid, act_apply(ACT_SIGMOID, x, p))
+ACT_FWD(sigmoid, sigmoid_stable(x))
 ACT_BWD(sigmoid, dy * y * (1.0f - y))

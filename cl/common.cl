@@ -78,29 +78,3 @@ inline float rng_gauss(uint4 b, uint lane) {
     float t = 6.2831853071795864769f * u1;
     return (lane & 1u) ? r * sin(t) : r * cos(t);
 }
-
-/*
- * Activations by code, shared by activation.cl and the GEMM epilogue (gemm.cl); the codes are
- * gemm.h's GEMM_ACT_*.
- */
-#define ACT_NONE 0u
-#define ACT_RELU 1u
-#define ACT_LEAKY_RELU 2u
-#define ACT_TANH 3u
-#define ACT_SIGMOID 4u
-
-inline float sigmoid_stable(float x) {
-    if (x >= 0.0f) return 1.0f / (1.0f + exp(-x));
-    float e = exp(x);
-    return e / (1.0f + e);
-}
-
-inline float act_apply(uint act, float x, float slope) {
-    switch (act) {
-    case ACT_RELU: return fmax(x, 0.0f);
-    case ACT_LEAKY_RELU: return x > 0.0f ? x : slope * x;
-    case ACT_TANH: return tanh(x);
-    case ACT_SIGMOID: return sigmoid_stable(x);
-    default: return x;
-    }
-}

@@ -160,24 +160,14 @@ GEMM_OUTER(gemm_tn, 1, lda)
         float4 h4 = h8.lo + h8.hi;                                                                 \
         float s = (h4.x + h4.y) + (h4.z + h4.w);                                                   \
         for (uint kk = k; kk < K; kk++) s = fma(a##i[kk], b##j[kk], s);                           \
-        size_t at = (size_t)(mb + i) * ldc + nb + j;                                               \
-        float v = beta == 0.0f ? alpha * s : alpha * s + beta * C[c_off + at];                     \
-        if (has_bias) v += bias[bias_off + nb + j];                                                \
-        C[c_off + at] = v;                                                                         \
-        if (act != ACT_NONE) C[y_off + at] = act_apply(act, v, slope);                             \
+        store1(C + c_off + (size_t)(mb + i) * ldc + nb + j, s, alpha, beta);                       \
     }
 #define NT_STORE(i)                                                                                \
     if (mb + i >= m0 && mb + i < M) {                                                              \
         REPJ(GEMM_NT_TN, NT_STORE_J, i)                                                            \
     }
 
-/*
- * Epilogue (the dense layer's forward, Y = X W^T): has_bias adds bias[bias_off + column] to the
- * product; act != ACT_NONE also writes act(value) at y_off + the value's offset from c_off, in the
- * same buffer (the next layer's output, with the same row stride).
- */
-__kernel void gemm_nt(GEMM_ARGS, const __global float *restrict bias, uint bias_off,
-                      uint has_bias, uint act, float slope, uint y_off) {
+__kernel void gemm_nt(GEMM_ARGS) {
     uint m0 = get_global_id(0) * GEMM_NT_TM, n0 = get_global_id(1) * GEMM_NT_TN;
     if (n0 >= N || m0 >= M) return;
     uint mb = tile_base(m0, GEMM_NT_TM, M), nb = tile_base(n0, GEMM_NT_TN, N);

@@ -158,8 +158,8 @@ static size_t round_up(size_t n, size_t q) {
 static clgan_status engine_gemm(clgan_device *dev, int config, int ta, int tb, size_t m,
                                 size_t n, size_t k, float alpha, cl_mem a, size_t a_off,
                                 size_t lda, cl_mem b, size_t b_off, size_t ldb, float beta,
-                                cl_mem c, size_t c_off, size_t ldc, const gemm_epilogue *ep,
-                                const char *name, double flops) {
+                                cl_mem c, size_t c_off, size_t ldc, const char *name,
+                                double flops) {
     if (ta && tb)
         return err_set(&dev->err, CLGAN_ERR_ARG, "GEMM with both operands transposed");
     int variant = config / N_LOCALS;
@@ -175,15 +175,7 @@ static clgan_status engine_gemm(clgan_device *dev, int config, int ta, int tb, s
     const size_t tm = (size_t)variants[variant].tm, tm_nt = (size_t)variants[variant].nt_tm,
                  tn = (size_t)variants[variant].nt_tn;
     if (tb) {
-        cl_mem bias = ep && ep->bias ? ep->bias : b;
-        cl_uint bias_off = ep ? (cl_uint)ep->bias_off : 0, has_bias = ep && ep->bias,
-                act = ep ? (cl_uint)ep->act : 0, y_off = ep ? (cl_uint)ep->y_off : 0;
-        float slope = ep ? ep->slope : 0.0f;
-        karg nt_args[] = {KA(M),     KA(N),        KA(K),        KA(alpha),   KA(a),
-                          KA(ao),    KA(la),       KA(b),        KA(bo),      KA(lb),
-                          KA(beta),  KA(c),        KA(co),       KA(lc),      KA(bias),
-                          KA(bias_off), KA(has_bias), KA(act),   KA(slope),   KA(y_off)};
-        st = device_set_args(dev, ek->k_nt, "gemm_nt", nt_args, 20);
+        st = device_set_args(dev, ek->k_nt, "gemm_nt", args, 14);
         size_t global[2] = {round_up((m + tm_nt - 1) / tm_nt, local[0]),
                             round_up((n + tn - 1) / tn, local[1])};
         if (st == CLGAN_OK) st = device_run_nd(dev, ek->k_nt, 2, global, local, name, flops);
@@ -196,11 +188,10 @@ static clgan_status engine_gemm(clgan_device *dev, int config, int ta, int tb, s
     return st;
 }
 
-static clgan_status gemm_run_ep(clgan_device *dev, gemm_path path, int config, int trans_a,
-                                int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a,
-                                size_t a_off, size_t lda, cl_mem b, size_t b_off, size_t ldb,
-                                float beta, cl_mem c, size_t c_off, size_t ldc,
-                                const gemm_epilogue *ep) {
+static clgan_status gemm_run(clgan_device *dev, gemm_path path, int config, int trans_a,
+                             int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a,
+                             size_t a_off, size_t lda, cl_mem b, size_t b_off, size_t ldb,
+                             float beta, cl_mem c, size_t c_off, size_t ldc) {
     if (m == 0 || n == 0) return CLGAN_OK;
     double flops = 2.0 * (double)m * (double)n * (double)k;
     dev->gemm_flops += flops;
@@ -209,7 +200,7 @@ static clgan_status gemm_run_ep(clgan_device *dev, gemm_path path, int config, i
              trans_b ? "T" : "N", path == GEMM_ENGINE ? "" : " clblast");
     if (path == GEMM_ENGINE)
         return engine_gemm(dev, config, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b,
-                           b_off, ldb, beta, c, c_off, ldc, ep, name, flops);
+                           b_off, ldb, beta, c, c_off, ldc, name, flops);
     CLBlastStatusCode rc =
         CLBlastSgemm(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
                      trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a, a_off,
@@ -219,25 +210,6 @@ static clgan_status gemm_run_ep(clgan_device *dev, gemm_path path, int config, i
         return err_cl(&dev->err, (cl_int)rc, "CLBlastSgemm", "GEMM %zux%zux%zu (%s%s) on '%s'", m,
                       n, k, trans_a ? "T" : "N", trans_b ? "T" : "N", dev->info.name);
     return CLGAN_OK;
-}
-
-static clgan_status gemm_run(clgan_device *dev, gemm_path path, int config, int trans_a,
-                             int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a,
-                             size_t a_off, size_t lda, cl_mem b, size_t b_off, size_t ldb,
-                             float beta, cl_mem c, size_t c_off, size_t ldc) {
-    return gemm_run_ep(dev, path, config, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b,
-                       b_off, ldb, beta, c, c_off, ldc, NULL);
-}
-
-clgan_status gemm_nt_epilogue(clgan_device *dev, size_t m, size_t n, size_t k, cl_mem a,
-                              size_t a_off, size_t lda, cl_mem b, size_t b_off, size_t ldb,
-                              cl_mem c, size_t c_off, size_t ldc, const gemm_epilogue *ep,
-                              int *fused) {
-    int config;
-    gemm_path p = choose(dev, 0, 1, m, n, k, &config);
-    *fused = p == GEMM_ENGINE;
-    return gemm_run_ep(dev, p, config, 0, 1, m, n, k, 1.0f, a, a_off, lda, b, b_off, ldb, 0.0f, c,
-                       c_off, ldc, *fused ? ep : NULL);
 }
 
 clgan_status gemm_on(clgan_device *dev, gemm_path path, int trans_a, int trans_b, size_t m,

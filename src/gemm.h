@@ -26,28 +26,6 @@ clgan_status gemm_on(clgan_device *dev, gemm_path path, int trans_a, int trans_b
                      size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda, cl_mem b,
                      size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off, size_t ldc);
 
-/* Activation codes of the NT epilogue (cl/common.cl's ACT_*). */
-enum { GEMM_ACT_NONE, GEMM_ACT_RELU, GEMM_ACT_LEAKY_RELU, GEMM_ACT_TANH, GEMM_ACT_SIGMOID };
-
-/* What a dense layer's forward does after its product. */
-typedef struct gemm_epilogue {
-    cl_mem bias;     /* bias[bias_off + column] added to every row; NULL: none */
-    size_t bias_off;
-    int act;         /* GEMM_ACT_*: also write act(value) ... */
-    float slope;     /* (leaky_relu's slope) */
-    size_t y_off;    /* ... at y_off + the value's offset from c_off, in C's buffer */
-} gemm_epilogue;
-
-/*
- * C = A B^T (alpha 1, beta 0) followed by the epilogue, in one kernel where the engine's kernels
- * run this shape: *fused = 1. Where CLBlast runs it, only the product: *fused = 0, and the caller
- * applies the bias and the activation.
- */
-clgan_status gemm_nt_epilogue(clgan_device *dev, size_t m, size_t n, size_t k, cl_mem a,
-                              size_t a_off, size_t lda, cl_mem b, size_t b_off, size_t ldb,
-                              cl_mem c, size_t c_off, size_t ldc, const gemm_epilogue *ep,
-                              int *fused);
-
 /*
  * The engine's kernels in configuration `variant` (tile sizes and work-group shape; 0 <= variant
  * < gemm_n_variants()), for tests and benchmarks; gemm_on(GEMM_ENGINE) runs configuration 0.

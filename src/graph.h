@@ -46,8 +46,6 @@ struct layer {
     tensor z, dz;               /* maxout pre-activations; dropout mask (z) */
     cl_kernel k[LAYER_MAX_KERNELS];
     uint64_t stream;            /* dropout: Philox stream of the latest forward */
-    int fused;                  /* activation: this pass's forward was done by the dense layer
-                                   before it, in its GEMM's epilogue (set by that layer) */
 };
 
 struct net {

@@ -20,10 +20,6 @@ static clgan_status act_setup(net *n, layer *l) {
 
 static clgan_status act_forward(net *n, layer *l, int batch, int train) {
     (void)train;
-    if (l->fused) { /* the dense layer before wrote y in its GEMM's epilogue */
-        l->fused = 0;
-        return CLGAN_OK;
-    }
     cl_uint x_off = (cl_uint)l->x.off, y_off = (cl_uint)l->y.off,
             cnt = (cl_uint)((size_t)batch * l->y.cols);
     float p = l->spec->slope;

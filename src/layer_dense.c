@@ -17,44 +17,12 @@ static clgan_status dense_setup(net *n, layer *l) {
     return st;
 }
 
-/*
- * The activation layer right after l, reading l's output, whose forward the GEMM epilogue can
- * do; *act gets its gemm.h code.
- */
-static layer *next_activation(net *n, layer *l, int *act) {
-    *act = GEMM_ACT_NONE;
-    if (l - n->layers + 1 >= n->n_layers) return NULL;
-    layer *next = l + 1;
-    switch (next->spec->kind) {
-    case LAYER_RELU: *act = GEMM_ACT_RELU; break;
-    case LAYER_LEAKY_RELU: *act = GEMM_ACT_LEAKY_RELU; break;
-    case LAYER_TANH: *act = GEMM_ACT_TANH; break;
-    case LAYER_SIGMOID: *act = GEMM_ACT_SIGMOID; break;
-    default: return NULL;
-    }
-    if (next->x.off != l->y.off) {
-        *act = GEMM_ACT_NONE;
-        return NULL;
-    }
-    return next;
-}
-
-/*
- * out[B][n_out] = x W^T + b, where out is y (dense) or z (maxout). Where the engine's GEMM runs
- * the product, the bias and `next`'s activation (if not NULL) ride on its epilogue: one pass
- * over the output instead of three, and two launches fewer.
- */
-static clgan_status affine_forward(net *n, layer *l, tensor out, int batch, layer *next,
-                                   int act) {
+/* out[B][n_out] = x W^T + b, where out is y (dense) or z (maxout). */
+static clgan_status affine_forward(net *n, layer *l, tensor out, int batch) {
     size_t n_in = l->x.cols, n_out = out.cols;
-    gemm_epilogue ep = {n->params, l->b_off, act, next ? next->spec->slope : 0.0f,
-                        next ? next->y.off : 0};
-    int fused;
-    clgan_status st = gemm_nt_epilogue(n->dev, (size_t)batch, n_out, n_in, n->acts, l->x.off, n_in,
-                                       n->params, l->w_off, n_in, n->acts, out.off, n_out, &ep,
-                                       &fused);
-    if (next) next->fused = fused;
-    if (st != CLGAN_OK || fused) return st;
+    clgan_status st = gemm(n->dev, 0, 1, (size_t)batch, n_out, n_in, 1.0f, n->acts, l->x.off, n_in,
+                           n->params, l->w_off, n_in, 0.0f, n->acts, out.off, n_out);
+    if (st != CLGAN_OK) return st;
     cl_uint y_off = (cl_uint)out.off, b_off = (cl_uint)l->b_off, rows = (cl_uint)batch,
             cols = (cl_uint)n_out;
     karg a[] = {KA(n->acts), KA(y_off), KA(n->params), KA(b_off), KA(rows), KA(cols)};
@@ -90,9 +58,7 @@ static clgan_status affine_backward(net *n, layer *l, tensor dout, int batch, in
 
 static clgan_status dense_forward(net *n, layer *l, int batch, int train) {
     (void)train;
-    int act;
-    layer *next = next_activation(n, l, &act);
-    return affine_forward(n, l, l->y, batch, next, act);
+    return affine_forward(n, l, l->y, batch);
 }
 
 static clgan_status dense_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
@@ -112,7 +78,7 @@ static clgan_status maxout_setup(net *n, layer *l) {
 
 static clgan_status maxout_forward(net *n, layer *l, int batch, int train) {
     (void)train;
-    clgan_status st = affine_forward(n, l, l->z, batch, NULL, GEMM_ACT_NONE);
+    clgan_status st = affine_forward(n, l, l->z, batch);
     if (st != CLGAN_OK) return st;
     cl_uint z_off = (cl_uint)l->z.off, y_off = (cl_uint)l->y.off, rows = (cl_uint)batch,
             units = (cl_uint)l->spec->units, pieces = (cl_uint)l->spec->pieces;

@@ -6,7 +6,6 @@
  * Scalar loss for a network: L = sum_{b,j} r[b][j] * y[b][j] with fixed random r, so dL/dy = r.
  */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,34 +211,6 @@ static const layer_spec stack[] = {
 START_TEST(fwd_stack) { check_forward(stack, (int)ARRAY_LEN(stack), 4, 5, 1); }
 END_TEST
 
-/*
- * Dense then each activation: where the engine's GEMM runs the product, bias and activation
- * come from its epilogue. Both outputs against the host: the activation's, and the dense
- * layer's own (the pre-activation, which the backward pass reads). 37 units: a partial tile.
- */
-START_TEST(fwd_dense_then_activation) {
-    static const layer_kind acts[] = {LAYER_RELU, LAYER_LEAKY_RELU, LAYER_TANH, LAYER_SIGMOID};
-    const int batch = 6;
-    for (size_t a = 0; a < ARRAY_LEN(acts); a++) {
-        layer_spec two[2] = {L_dense(37), L_act(acts[a])};
-        fixture f;
-        fixture_make(&f, two, 2, 19, batch, 5u + (unsigned)a);
-        ck_assert_msg(net_forward(f.n, batch, 1) == CLGAN_OK, "%s", dev->err.msg);
-        for (int upto = 1; upto <= 2; upto++) {
-            float *got = read_tensor(f.n->layers[upto - 1].y, (size_t)batch);
-            double *want = host_forward(f.n, f.p, f.x, batch, 1, upto);
-            char what[64];
-            snprintf(what, sizeof what, "dense then %s, output of layer %d",
-                     layer_kind_name(acts[a]), upto - 1);
-            assert_close(what, got, want, (size_t)batch * 37, FWD_RTOL, FWD_ATOL);
-            free(got);
-            free(want);
-        }
-        fixture_free(&f);
-    }
-}
-END_TEST
-
 /* Rows beyond `batch` (capacity 8, batch 3) are neither read nor written. */
 START_TEST(fwd_partial_batch) {
     fixture f;
@@ -425,7 +396,6 @@ int main(int argc, char **argv) {
     tcase_add_test(fwd, fwd_dropout_train);
     tcase_add_test(fwd, fwd_dropout_eval);
     tcase_add_test(fwd, fwd_stack);
-    tcase_add_test(fwd, fwd_dense_then_activation);
     tcase_add_test(fwd, fwd_partial_batch);
     suite_add_tcase(s, fwd);
     TCase *bwd = tcase_create("backward");
