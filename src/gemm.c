@@ -35,9 +35,10 @@ static const gemm_variant variants[] = {{8, 4, 4}, {12, 2, 8}, {6, 4, 6}};
 /*
  * Work-group shapes tried with the fastest tiles. One work-item per group is best where a
  * work-item has much to do; on small products (K = 100) PoCL's cost per group shows, and
- * grouping 4 work-items doubled the speed of 100x1200x100 NT.
+ * grouping 4 work-items doubled the speed of 100x1200x100 NT; the one-unit output layer's
+ * products (K = 1 or N = 1) run 1.5-3x faster as one or two large groups (16x8).
  */
-static const size_t locals[][2] = {{1, 1}, {1, 4}, {4, 1}};
+static const size_t locals[][2] = {{1, 1}, {1, 4}, {4, 1}, {16, 8}};
 #define N_LOCALS ((int)ARRAY_LEN(locals))
 #define N_CONFIGS (N_VARIANTS * N_LOCALS)
 
