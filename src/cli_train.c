@@ -53,7 +53,7 @@ clgan_status draw_samples(const clgan_model *m, const dataset *data, const float
 
 typedef struct run {
     char dir[1024];
-    char *log;      /* log.csv so far; rewritten whole (atomically) at each interval */
+    char *log; /* log.csv so far; rewritten whole (atomically) at each interval */
     size_t log_len, log_cap;
 } run;
 
@@ -178,8 +178,9 @@ int cmd_train(const cli_opts *o) {
         snprintf(r.dir, sizeof r.dir, "runs/%s-%s", m->name, stamp);
     }
     if (!resume && !force && dir_has_run(r.dir)) {
-        fprintf(stderr, "clgan train: --out: %s already holds a run; use --force to write into "
-                        "it, or --resume %s/checkpoint.safetensors to continue it\n",
+        fprintf(stderr,
+                "clgan train: --out: %s already holds a run; use --force to write into "
+                "it, or --resume %s/checkpoint.safetensors to continue it\n",
                 r.dir, r.dir);
         rc = 1;
         goto done;
@@ -237,7 +238,9 @@ int cmd_train(const cli_opts *o) {
             }
         }
     }
-    if (!r.log && log_append(&r, "iter,epoch,seconds,lr_g,lr_d,d_loss,g_loss,d_real,d_fake,parzen_ll\n", &e)) {
+    if (!r.log &&
+        log_append(&r, "iter,epoch,seconds,lr_g,lr_d,d_loss,g_loss,d_real,d_fake,parzen_ll\n",
+                   &e)) {
         rc = fail(NULL, e.msg);
         goto done;
     }
@@ -245,12 +248,14 @@ int cmd_train(const cli_opts *o) {
         size_t cap = strlen(m->yaml_text) + 2048;
         char *cfg = malloc(cap);
         if (!cfg) goto done;
-        snprintf(cfg, cap,
-                 "# clgan run: %s on '%s' (%s), seed %llu%s%s\n# length: %s %ld\n%s",
+        snprintf(cfg, cap, "# clgan run: %s on '%s' (%s), seed %llu%s%s\n# length: %s %ld\n%s",
                  m->path, dev->info.name, dev->info.driver_version,
                  (unsigned long long)m->train.seed, resume ? ", resumed from " : "",
                  resume ? resume : "", has_i ? "iters" : "epochs",
-                 has_i ? iters : has_e ? epochs : m->train.epochs, m->yaml_text);
+                 has_i   ? iters
+                 : has_e ? epochs
+                         : m->train.epochs,
+                 m->yaml_text);
         snprintf(path, sizeof path, "%s/config.yaml", r.dir);
         clgan_status st = file_write_atomic(path, cfg, strlen(cfg), &e);
         free(cfg);
@@ -262,11 +267,11 @@ int cmd_train(const cli_opts *o) {
 
     /* The run's total length: --iters, else --epochs, else the model's iters or epochs. */
     long n_epochs = has_e ? epochs : m->train.epochs;
-    uint64_t total = has_i                         ? (uint64_t)iters
-                     : (!has_e && m->train.iters) ? (uint64_t)m->train.iters
-                                                  : (uint64_t)n_epochs *
-                                                        (uint64_t)t.batches_per_epoch /
-                                                        (uint64_t)m->train.k;
+    uint64_t total =
+        has_i ? (uint64_t)iters
+        : (!has_e && m->train.iters)
+            ? (uint64_t)m->train.iters
+            : (uint64_t)n_epochs * (uint64_t)t.batches_per_epoch / (uint64_t)m->train.k;
     if (total == 0) total = 1;
     z = malloc((size_t)sample_rows * m->noise.dim * sizeof *z);
     x = malloc((size_t)sample_rows * t.g->out.cols * sizeof *x);
@@ -281,7 +286,8 @@ int cmd_train(const cli_opts *o) {
         idx_header h;
         if (idx_load(m->data.path, m->data.valid[0], m->data.valid[1], &h, &pz_valid, &e) !=
                 CLGAN_OK ||
-            idx_load(m->data.path, m->data.test[0], m->data.test[1], &h, &pz_test, &e) != CLGAN_OK) {
+            idx_load(m->data.path, m->data.test[0], m->data.test[1], &h, &pz_test, &e) !=
+                CLGAN_OK) {
             rc = fail(NULL, e.msg);
             goto done;
         }
@@ -289,8 +295,8 @@ int cmd_train(const cli_opts *o) {
 
     if (t.iter >= total && !quiet)
         printf("clgan train: the run is already at iteration %llu of %llu; nothing to do (give "
-               "a longer --iters or --epochs)\n", (unsigned long long)t.iter,
-               (unsigned long long)total);
+               "a longer --iters or --epochs)\n",
+               (unsigned long long)t.iter, (unsigned long long)total);
     int tty = isatty(STDOUT_FILENO), rollbacks = 0;
     if (!quiet)
         printf("clgan train: %s on %s; %ld samples, batch %d, k %d, %llu iterations "
@@ -313,17 +319,18 @@ int cmd_train(const cli_opts *o) {
         uint64_t it = t.iter;
         int last = it == total;
         long epochs_done = (long)(it * (uint64_t)m->train.k / (uint64_t)t.batches_per_epoch);
-        int pz_now = m->train.parzen_samples > 0 &&
-                     ((m->train.parzen_every && epochs_done > pz_last_epoch &&
-                       epochs_done % m->train.parzen_every == 0) || last);
+        int pz_now =
+            m->train.parzen_samples > 0 && ((m->train.parzen_every && epochs_done > pz_last_epoch &&
+                                             epochs_done % m->train.parzen_every == 0) ||
+                                            last);
         if (pz_now) {
             pz_last_epoch = epochs_done;
             parzen_result pr;
             double te = clock_seconds();
             if (parzen_eval_generator(dev, t.g, &m->noise, m->train.seed, m->train.parzen_samples,
                                       pz_valid, m->data.valid[1] - m->data.valid[0], pz_test,
-                                      m->data.test[1] - m->data.test[0], sigmas, 10, &pr) !=
-                CLGAN_OK) {
+                                      m->data.test[1] - m->data.test[0], sigmas, 10,
+                                      &pr) != CLGAN_OK) {
                 rc = fail(NULL, dev->err.msg);
                 goto done;
             }
@@ -331,8 +338,9 @@ int cmd_train(const cli_opts *o) {
             pz_pending = pr.test_mean;
             if (!quiet)
                 printf("%sParzen log-likelihood after %ld epochs: %.1f +- %.1f nats (sigma %.3g, "
-                       "%.1f s)\n", tty ? "\n" : "", epochs_done, pr.test_mean, pr.test_se,
-                       pr.sigmas[pr.best], te);
+                       "%.1f s)\n",
+                       tty ? "\n" : "", epochs_done, pr.test_mean, pr.test_se, pr.sigmas[pr.best],
+                       te);
             if (last) {
                 char js[512];
                 snprintf(js, sizeof js,
@@ -360,7 +368,8 @@ int cmd_train(const cli_opts *o) {
             t_last = tn;
             it_last = it;
             char line[512], etas[32];
-            double lr_g = optim_lr(t.opt[0].spec, t.opt[0].t), lr_d = optim_lr(t.opt[1].spec, t.opt[1].t);
+            double lr_g = optim_lr(t.opt[0].spec, t.opt[0].t),
+                   lr_d = optim_lr(t.opt[1].spec, t.opt[1].t);
             char pz_s[32] = "";
             if (!isnan(pz_pending)) snprintf(pz_s, sizeof pz_s, "%.3f", pz_pending);
             pz_pending = NAN;
@@ -376,8 +385,8 @@ int cmd_train(const cli_opts *o) {
                 printf("%sepoch %ld  iter %llu/%llu  %.1f it/s  ETA %s  D loss %.4f  G loss %.4f"
                        "  D(x) %.3f  D(G(z)) %.3f%s",
                        tty ? "\r" : "", t.epoch + 1, (unsigned long long)it,
-                       (unsigned long long)total, ips, etas, s.d_loss, s.g_loss, s.d_real,
-                       s.d_fake, tty ? "   " : "\n");
+                       (unsigned long long)total, ips, etas, s.d_loss, s.g_loss, s.d_real, s.d_fake,
+                       tty ? "   " : "\n");
                 fflush(stdout);
             }
             if (s.nonfinite) {
@@ -391,14 +400,16 @@ int cmd_train(const cli_opts *o) {
                 int have = access(path, R_OK) == 0;
                 if (rollback && have && rollbacks < 5) {
                     rollbacks++;
-                    for (int w = 0; w < 2; w++) m->train.opt[w].lr *= 0.5f;
+                    for (int w = 0; w < 2; w++)
+                        m->train.opt[w].lr *= 0.5f;
                     if (checkpoint_load(&t, path, &e) != CLGAN_OK) {
                         rc = fail(NULL, e.msg);
                         goto done;
                     }
                     trainer_read_stats(&t, &s); /* clear the flag */
-                    fprintf(stderr, "clgan train: NaN/Inf by iteration %llu in %s; rolled back to "
-                                    "iteration %llu and halved the learning rates (G %g, D %g)\n",
+                    fprintf(stderr,
+                            "clgan train: NaN/Inf by iteration %llu in %s; rolled back to "
+                            "iteration %llu and halved the learning rates (G %g, D %g)\n",
                             (unsigned long long)it, where, (unsigned long long)t.iter,
                             m->train.opt[0].lr, m->train.opt[1].lr);
                     it_last = it_start = t.iter;
@@ -407,7 +418,8 @@ int cmd_train(const cli_opts *o) {
                 }
                 fprintf(stderr, "clgan train: NaN/Inf by iteration %llu in %s; stopping (%s)\n",
                         (unsigned long long)it, where,
-                        have ? "the last good checkpoint is kept" : "no checkpoint was written yet");
+                        have ? "the last good checkpoint is kept"
+                             : "no checkpoint was written yet");
                 rc = 1;
                 goto done;
             }
@@ -417,7 +429,8 @@ int cmd_train(const cli_opts *o) {
                 rc = fail(NULL, dev->err.msg);
                 goto done;
             }
-            snprintf(path, sizeof path, "%s/samples/iter_%06llu.png", r.dir, (unsigned long long)it);
+            snprintf(path, sizeof path, "%s/samples/iter_%06llu.png", r.dir,
+                     (unsigned long long)it);
             if (draw_samples(m, &data, x, sample_rows, path, &e) != CLGAN_OK) {
                 rc = fail(NULL, e.msg);
                 goto done;
@@ -439,8 +452,8 @@ int cmd_train(const cli_opts *o) {
                 fprintf(stderr, "clgan train: %s at iteration %llu; %s\n",
                         stop_signal == SIGINT ? "interrupted" : "terminated",
                         (unsigned long long)it,
-                        saved ? "checkpoint written: continue with --resume" :
-                                "the state was not finite, the last good checkpoint is kept");
+                        saved ? "checkpoint written: continue with --resume"
+                              : "the state was not finite, the last good checkpoint is kept");
                 rc = stop_signal == SIGINT ? 130 : 143;
                 goto done;
             }
@@ -450,7 +463,8 @@ int cmd_train(const cli_opts *o) {
         double el = clock_seconds() - t0;
         char mem[32];
         human_bytes((double)dev->mem_peak, mem, sizeof mem);
-        printf("%sclgan train: %llu iterations in %.1f s (%.1f s per epoch), %s of device memory at peak; "
+        printf("%sclgan train: %llu iterations in %.1f s (%.1f s per epoch), %s of device memory "
+               "at peak; "
                "wrote %s/\n",
                tty ? "\n" : "", (unsigned long long)(t.iter - it_start), el,
                el / ((double)(t.iter - it_start) * m->train.k / (double)t.batches_per_epoch), mem,

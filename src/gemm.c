@@ -156,23 +156,20 @@ static size_t round_up(size_t n, size_t q) {
     return (n + q - 1) / q * q;
 }
 
-static clgan_status engine_gemm(clgan_device *dev, int config, int ta, int tb, size_t m,
-                                size_t n, size_t k, float alpha, cl_mem a, size_t a_off,
-                                size_t lda, cl_mem b, size_t b_off, size_t ldb, float beta,
-                                cl_mem c, size_t c_off, size_t ldc, const char *name,
-                                double flops) {
-    if (ta && tb)
-        return err_set(&dev->err, CLGAN_ERR_ARG, "GEMM with both operands transposed");
+static clgan_status engine_gemm(clgan_device *dev, int config, int ta, int tb, size_t m, size_t n,
+                                size_t k, float alpha, cl_mem a, size_t a_off, size_t lda, cl_mem b,
+                                size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off,
+                                size_t ldc, const char *name, double flops) {
+    if (ta && tb) return err_set(&dev->err, CLGAN_ERR_ARG, "GEMM with both operands transposed");
     int variant = config / N_LOCALS;
     const size_t *local = locals[config % N_LOCALS];
     engine_kernels *ek = NULL;
     clgan_status st = engine_kernels_of(dev, variant, &ek);
     if (st != CLGAN_OK) return st;
-    cl_uint M = (cl_uint)m, N = (cl_uint)n, K = (cl_uint)k, ao = (cl_uint)a_off,
-            la = (cl_uint)lda, bo = (cl_uint)b_off, lb = (cl_uint)ldb, co = (cl_uint)c_off,
-            lc = (cl_uint)ldc;
-    karg args[] = {KA(M), KA(N), KA(K), KA(alpha), KA(a), KA(ao), KA(la), KA(b),
-                   KA(bo), KA(lb), KA(beta), KA(c), KA(co), KA(lc)};
+    cl_uint M = (cl_uint)m, N = (cl_uint)n, K = (cl_uint)k, ao = (cl_uint)a_off, la = (cl_uint)lda,
+            bo = (cl_uint)b_off, lb = (cl_uint)ldb, co = (cl_uint)c_off, lc = (cl_uint)ldc;
+    karg args[] = {KA(M), KA(N),  KA(K),  KA(alpha), KA(a), KA(ao), KA(la),
+                   KA(b), KA(bo), KA(lb), KA(beta),  KA(c), KA(co), KA(lc)};
     const size_t tm = (size_t)variants[variant].tm, tm_nt = (size_t)variants[variant].nt_tm,
                  tn = (size_t)variants[variant].nt_tn;
     if (tb) {
@@ -200,13 +197,12 @@ static clgan_status gemm_run(clgan_device *dev, gemm_path path, int config, int 
     snprintf(name, sizeof name, "gemm %zux%zux%zu %s%s%s", m, n, k, trans_a ? "T" : "N",
              trans_b ? "T" : "N", path == GEMM_ENGINE ? "" : " clblast");
     if (path == GEMM_ENGINE)
-        return engine_gemm(dev, config, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b,
-                           b_off, ldb, beta, c, c_off, ldc, name, flops);
-    CLBlastStatusCode rc =
-        CLBlastSgemm(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
-                     trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a, a_off,
-                     lda, b, b_off, ldb, beta, c, c_off, ldc, &dev->queue,
-                     device_prof_event(dev, name, flops));
+        return engine_gemm(dev, config, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b, b_off,
+                           ldb, beta, c, c_off, ldc, name, flops);
+    CLBlastStatusCode rc = CLBlastSgemm(
+        CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+        trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a, a_off, lda, b, b_off,
+        ldb, beta, c, c_off, ldc, &dev->queue, device_prof_event(dev, name, flops));
     if (rc != CLBlastSuccess)
         return err_cl(&dev->err, (cl_int)rc, "CLBlastSgemm", "GEMM %zux%zux%zu (%s%s) on '%s'", m,
                       n, k, trans_a ? "T" : "N", trans_b ? "T" : "N", dev->info.name);
@@ -236,8 +232,8 @@ const char *gemm_variant_name(int config) {
 
 clgan_status gemm_on_variant(clgan_device *dev, int variant, int trans_a, int trans_b, size_t m,
                              size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
-                             cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
-                             size_t c_off, size_t ldc) {
+                             cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off,
+                             size_t ldc) {
     if (variant < 0 || variant >= N_CONFIGS)
         return err_set(&dev->err, CLGAN_ERR_ARG, "GEMM engine configuration %d of %d", variant,
                        N_CONFIGS);
@@ -250,14 +246,13 @@ clgan_status gemm(clgan_device *dev, int trans_a, int trans_b, size_t m, size_t 
                   size_t ldb, float beta, cl_mem c, size_t c_off, size_t ldc) {
     int config;
     gemm_path p = choose(dev, trans_a, trans_b, m, n, k, &config);
-    return gemm_run(dev, p, config, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b, b_off,
-                    ldb, beta, c, c_off, ldc);
+    return gemm_run(dev, p, config, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b, b_off, ldb,
+                    beta, c, c_off, ldc);
 }
 
 /* Best of 3 timed runs after one warm-up (which also compiles CLBlast's kernels). */
-static clgan_status time_path(clgan_device *dev, gemm_path p, int config, int ta, int tb,
-                              size_t m, size_t n, size_t k, cl_mem a, cl_mem b, cl_mem c,
-                              double *best) {
+static clgan_status time_path(clgan_device *dev, gemm_path p, int config, int ta, int tb, size_t m,
+                              size_t n, size_t k, cl_mem a, cl_mem b, cl_mem c, double *best) {
     size_t lda = ta ? m : k, ldb = tb ? k : n;
     *best = 1e30;
     for (int r = 0; r < 4; r++) {

@@ -34,8 +34,8 @@ int gemm_n_variants(void);
 const char *gemm_variant_name(int variant);
 clgan_status gemm_on_variant(clgan_device *dev, int variant, int trans_a, int trans_b, size_t m,
                              size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
-                             cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
-                             size_t c_off, size_t ldc);
+                             cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off,
+                             size_t ldc);
 
 /*
  * Measures both paths on one shape (row-major, tightly packed operands) and remembers the faster

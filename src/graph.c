@@ -20,10 +20,14 @@ static size_t align_up(size_t v) {
 
 static const layer_ops *ops_of(layer_kind k) {
     switch (k) {
-    case LAYER_DENSE: return &layer_dense_ops;
-    case LAYER_MAXOUT: return &layer_maxout_ops;
-    case LAYER_DROPOUT: return &layer_dropout_ops;
-    default: return &layer_act_ops;
+    case LAYER_DENSE:
+        return &layer_dense_ops;
+    case LAYER_MAXOUT:
+        return &layer_maxout_ops;
+    case LAYER_DROPOUT:
+        return &layer_dropout_ops;
+    default:
+        return &layer_act_ops;
     }
 }
 
@@ -138,14 +142,15 @@ void net_host_init(const net *n, const float *data_mean, float *params) {
         const layer *l = &n->layers[i];
         const layer_spec *s = l->spec;
         if (s->n_weights == 0) continue;
-        rng_stream rs = {{n->key[0], n->key[1]}, ((uint64_t)n->index << 32) | (uint64_t)i,
-                         RNG_TAG_INIT};
+        rng_stream rs = {
+            {n->key[0], n->key[1]}, ((uint64_t)n->index << 32) | (uint64_t)i, RNG_TAG_INIT};
         long fan_in = shape_size(s->in), fan_out = s->n_bias;
         float a = s->init_scale;
         if (s->init == INIT_XAVIER) a = sqrtf(6.0f / (float)(fan_in + fan_out));
         for (long j = 0; j < s->n_weights; j++)
-            params[l->w_off + (size_t)j] = s->init == INIT_NORMAL ? rng_normal(&rs, (uint64_t)j, 0, a)
-                                                              : rng_uniform(&rs, (uint64_t)j, -a, a);
+            params[l->w_off + (size_t)j] = s->init == INIT_NORMAL
+                                               ? rng_normal(&rs, (uint64_t)j, 0, a)
+                                               : rng_uniform(&rs, (uint64_t)j, -a, a);
         for (long j = 0; j < s->n_bias; j++) {
             float b = s->bias_value;
             if (s->bias == BIAS_LOGIT_DATA_MEAN) {
@@ -209,8 +214,8 @@ clgan_status net_draw_noise(net *n, const noise_spec *z, int batch, uint64_t *st
     if (stream_used) *stream_used = s;
     cl_uint off = (cl_uint)n->in.off, cnt = (cl_uint)((size_t)batch * n->in.cols);
     cl_uint s_lo = (cl_uint)s, s_hi = (cl_uint)(s >> 32), tag = RNG_TAG_NOISE;
-    karg a[] = {KA(n->acts), KA(off), KA(cnt), KA(z->a), KA(z->b), KA(n->key[0]),
-                KA(n->key[1]), KA(s_lo), KA(s_hi), KA(tag)};
+    karg a[] = {KA(n->acts),   KA(off),       KA(cnt),  KA(z->a), KA(z->b),
+                KA(n->key[0]), KA(n->key[1]), KA(s_lo), KA(s_hi), KA(tag)};
     st = device_set_args(n->dev, n->k_noise, name, a, (int)ARRAY_LEN(a));
     if (st != CLGAN_OK) return st;
     return device_run1d(n->dev, n->k_noise, (cnt + 63) / 64, name);

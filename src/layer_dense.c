@@ -92,8 +92,8 @@ static clgan_status maxout_backward(net *n, layer *l, int batch, int need_dx, in
     cl_uint z_off = (cl_uint)l->z.off, dy_off = (cl_uint)l->dy.off, dz_off = (cl_uint)l->dz.off,
             rows = (cl_uint)batch, units = (cl_uint)l->spec->units,
             pieces = (cl_uint)l->spec->pieces;
-    karg a[] = {KA(n->acts), KA(z_off), KA(n->deltas), KA(dy_off), KA(dz_off),
-                KA(rows),    KA(units), KA(pieces)};
+    karg a[] = {KA(n->acts), KA(z_off), KA(n->deltas), KA(dy_off),
+                KA(dz_off),  KA(rows),  KA(units),     KA(pieces)};
     clgan_status st = device_set_args(n->dev, l->k[K_MAX_BWD], "maxout_bwd", a, 8);
     if (st != CLGAN_OK) return st;
     st = device_run1d(n->dev, l->k[K_MAX_BWD], (size_t)batch * units, "maxout_bwd");

@@ -16,9 +16,9 @@ static clgan_status dropout_setup(net *n, layer *l) {
 static clgan_status dropout_forward(net *n, layer *l, int batch, int train) {
     size_t cnt = (size_t)batch * l->y.cols;
     if (!train) {
-        cl_int rc = clEnqueueCopyBuffer(n->dev->queue, n->acts, n->acts, l->x.off * sizeof(float),
-                                        l->y.off * sizeof(float), cnt * sizeof(float), 0, NULL,
-                                        NULL);
+        cl_int rc =
+            clEnqueueCopyBuffer(n->dev->queue, n->acts, n->acts, l->x.off * sizeof(float),
+                                l->y.off * sizeof(float), cnt * sizeof(float), 0, NULL, NULL);
         if (rc != CL_SUCCESS)
             return err_cl(&n->dev->err, rc, "clEnqueueCopyBuffer", "dropout (evaluation)");
         return CLGAN_OK;
@@ -27,8 +27,8 @@ static clgan_status dropout_forward(net *n, layer *l, int batch, int train) {
     cl_uint x_off = (cl_uint)l->x.off, y_off = (cl_uint)l->y.off, m_off = (cl_uint)l->z.off,
             c = (cl_uint)cnt, s_lo = (cl_uint)l->stream, s_hi = (cl_uint)(l->stream >> 32);
     float keep = l->spec->keep;
-    karg a[] = {KA(n->acts), KA(x_off), KA(y_off), KA(m_off), KA(c), KA(keep), KA(n->key[0]),
-                KA(n->key[1]), KA(s_lo), KA(s_hi)};
+    karg a[] = {KA(n->acts), KA(x_off),     KA(y_off),     KA(m_off), KA(c),
+                KA(keep),    KA(n->key[0]), KA(n->key[1]), KA(s_lo),  KA(s_hi)};
     clgan_status st = device_set_args(n->dev, l->k[K_FWD], "dropout_fwd", a, 10);
     if (st != CLGAN_OK) return st;
     return device_run1d(n->dev, l->k[K_FWD], (cnt + 63) / 64, "dropout_fwd");

@@ -38,12 +38,14 @@ void optim_free(optim *o) {
 
 double optim_lr(const optim_spec *s, uint64_t t) {
     switch (s->schedule) {
-    case LR_EXPONENTIAL: return fmax(s->lr / pow(s->decay, (double)t), s->lr_min);
+    case LR_EXPONENTIAL:
+        return fmax(s->lr / pow(s->decay, (double)t), s->lr_min);
     case LR_LINEAR: {
         double f = fmin((double)t / (double)s->decay_steps, 1.0);
         return s->lr + (s->lr_min - s->lr) * f;
     }
-    default: return s->lr;
+    default:
+        return s->lr;
     }
 }
 
@@ -68,8 +70,8 @@ clgan_status optim_step(optim *o, long epoch) {
     } else {
         float bc1 = (float)(1.0 - pow(s->beta1, (double)o->t));
         float bc2 = (float)(1.0 - pow(s->beta2, (double)o->t));
-        karg a[] = {KA(n->params), KA(n->grads), KA(o->s1), KA(o->s2), KA(cnt), KA(lr),
-                    KA(s->beta1),  KA(s->beta2), KA(s->eps), KA(bc1), KA(bc2)};
+        karg a[] = {KA(n->params), KA(n->grads), KA(o->s1),  KA(o->s2), KA(cnt), KA(lr),
+                    KA(s->beta1),  KA(s->beta2), KA(s->eps), KA(bc1),   KA(bc2)};
         st = device_set_args(dev, o->k_update, "adam", a, 11);
     }
     if (st == CLGAN_OK) st = device_run1d(dev, o->k_update, (cnt + 15) / 16, "optimizer update");

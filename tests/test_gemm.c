@@ -25,9 +25,9 @@ typedef struct shape {
     size_t m, n, k;
 } shape;
 
-static const shape shapes[] = {{1, 1, 1},   {5, 17, 3},   {4, 16, 8},    {7, 33, 9},
+static const shape shapes[] = {{1, 1, 1},       {5, 17, 3},   {4, 16, 8},   {7, 33, 9},
                                {100, 100, 100}, {13, 48, 31}, {64, 240, 1}, {3, 5, 130},
-                               {26, 37, 45}, {12, 32, 16}};
+                               {26, 37, 45},    {12, 32, 16}};
 
 static void check(gemm_path path, int variant, int ta, int tb, shape s, float alpha, float beta) {
     const size_t pad = 3, a_off = 5, b_off = 2, c_off = 7;
@@ -37,10 +37,14 @@ static void check(gemm_path path, int variant, int ta, int tb, shape s, float al
     float *a = malloc(na * 4), *b = malloc(nb * 4), *c = malloc(nc * 4), *got = malloc(nc * 4);
     double *want = malloc(nc * sizeof *want);
     unsigned seed = (unsigned)(s.m * 131 + s.n * 7 + s.k);
-    for (size_t i = 0; i < na; i++) a[i] = (float)test_uniform(&seed, -1, 1);
-    for (size_t i = 0; i < nb; i++) b[i] = (float)test_uniform(&seed, -1, 1);
-    for (size_t i = 0; i < nc; i++) c[i] = (float)test_uniform(&seed, -1, 1);
-    for (size_t i = 0; i < nc; i++) want[i] = c[i]; /* outside the product: untouched */
+    for (size_t i = 0; i < na; i++)
+        a[i] = (float)test_uniform(&seed, -1, 1);
+    for (size_t i = 0; i < nb; i++)
+        b[i] = (float)test_uniform(&seed, -1, 1);
+    for (size_t i = 0; i < nc; i++)
+        c[i] = (float)test_uniform(&seed, -1, 1);
+    for (size_t i = 0; i < nc; i++)
+        want[i] = c[i]; /* outside the product: untouched */
     for (size_t i = 0; i < s.m; i++)
         for (size_t j = 0; j < s.n; j++) {
             double acc = 0;
@@ -59,12 +63,11 @@ static void check(gemm_path path, int variant, int ta, int tb, shape s, float al
     ck_assert(device_write(dev, da, 0, na * 4, a, 1) == CLGAN_OK);
     ck_assert(device_write(dev, db, 0, nb * 4, b, 1) == CLGAN_OK);
     ck_assert(device_write(dev, dc, 0, nc * 4, c, 1) == CLGAN_OK);
-    clgan_status st =
-        path == GEMM_ENGINE
-            ? gemm_on_variant(dev, variant, ta, tb, s.m, s.n, s.k, alpha, da, a_off, lda, db,
-                              b_off, ldb, beta, dc, c_off, ldc)
-            : gemm_on(dev, path, ta, tb, s.m, s.n, s.k, alpha, da, a_off, lda, db, b_off, ldb,
-                      beta, dc, c_off, ldc);
+    clgan_status st = path == GEMM_ENGINE
+                          ? gemm_on_variant(dev, variant, ta, tb, s.m, s.n, s.k, alpha, da, a_off,
+                                            lda, db, b_off, ldb, beta, dc, c_off, ldc)
+                          : gemm_on(dev, path, ta, tb, s.m, s.n, s.k, alpha, da, a_off, lda, db,
+                                    b_off, ldb, beta, dc, c_off, ldc);
     ck_assert_msg(st == CLGAN_OK, "%s", dev->err.msg);
     ck_assert(device_read(dev, dc, 0, nc * 4, got) == CLGAN_OK);
     char what[128];
@@ -94,10 +97,13 @@ static void all_shapes(gemm_path p, int variant) {
 
 /* Every tile variant: each is built with its own -D sizes and has its own edge cases. */
 START_TEST(engine_matches_host) {
-    for (int v = 0; v < gemm_n_variants(); v++) all_shapes(GEMM_ENGINE, v);
+    for (int v = 0; v < gemm_n_variants(); v++)
+        all_shapes(GEMM_ENGINE, v);
 }
 END_TEST
-START_TEST(clblast_matches_host) { all_shapes(GEMM_CLBLAST, 0); }
+START_TEST(clblast_matches_host) {
+    all_shapes(GEMM_CLBLAST, 0);
+}
 END_TEST
 
 START_TEST(tuning_is_remembered) {

@@ -13,10 +13,10 @@
 /* Random123's tests/kat_vectors, the three philox4x32 10-round lines: counter, key, result. */
 static const uint32_t kat[3][10] = {
     {0, 0, 0, 0, 0, 0, 0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8},
-    {0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0x408f276d,
-     0x41c83b0e, 0xa20bc7c6, 0x6d5451fd},
-    {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0xd16cfe09,
-     0x94fdcceb, 0x5001e420, 0x24126ea1},
+    {0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0x408f276d, 0x41c83b0e,
+     0xa20bc7c6, 0x6d5451fd},
+    {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0xd16cfe09, 0x94fdcceb,
+     0x5001e420, 0x24126ea1},
 };
 
 START_TEST(host_known_answers) {
@@ -63,11 +63,12 @@ static void *run_rng(clgan_device *dev, const char *name, const rng_stream *s, c
     ck_assert(device_alloc(dev, n * 4, "test", &buf) == CLGAN_OK);
     cl_uint off = 0, s_lo = (cl_uint)s->stream, s_hi = (cl_uint)(s->stream >> 32);
     if (strcmp(name, "rng_bits") == 0) {
-        karg args[] = {KA(buf), KA(n), KA(s->key[0]), KA(s->key[1]), KA(s_lo), KA(s_hi), KA(s->tag)};
+        karg args[] = {KA(buf),  KA(n),    KA(s->key[0]), KA(s->key[1]),
+                       KA(s_lo), KA(s_hi), KA(s->tag)};
         ck_assert(device_set_args(dev, k, name, args, 7) == CLGAN_OK);
     } else {
-        karg args[] = {KA(buf), KA(off), KA(n), KA(a), KA(b), KA(s->key[0]), KA(s->key[1]),
-                       KA(s_lo), KA(s_hi), KA(s->tag)};
+        karg args[] = {KA(buf),       KA(off),       KA(n),    KA(a),    KA(b),
+                       KA(s->key[0]), KA(s->key[1]), KA(s_lo), KA(s_hi), KA(s->tag)};
         ck_assert(device_set_args(dev, k, name, args, 10) == CLGAN_OK);
     }
     /* rng_bits: a work-item per word; the others: a work-item per 64 values */
@@ -94,8 +95,8 @@ START_TEST(device_matches_host) {
         float *uni = run_rng(dev, "rng_uniform", s, n, -1.7320508f, 1.7320508f);
         float *gau = run_rng(dev, "rng_normal", s, n, 0.5f, 2.0f);
         for (cl_uint i = 0; i < n; i++) {
-            ck_assert_msg(bits[i] == rng_bits(s, i), "stream %zu word %u: device %08x host %08x",
-                          t, i, bits[i], rng_bits(s, i));
+            ck_assert_msg(bits[i] == rng_bits(s, i), "stream %zu word %u: device %08x host %08x", t,
+                          i, bits[i], rng_bits(s, i));
             float hu = rng_uniform(s, i, -1.7320508f, 1.7320508f);
             ck_assert_msg(uni[i] == hu, "stream %zu uniform %u: device %.9g host %.9g", t, i,
                           (double)uni[i], (double)hu);

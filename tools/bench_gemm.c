@@ -25,7 +25,9 @@
         double ts_[7];                                                                             \
         for (int r_ = 0; r_ < 7; r_++) {                                                           \
             double t0_ = clock_seconds();                                                          \
-            for (int q_ = 0; q_ < reps; q_++) { body; }                                            \
+            for (int q_ = 0; q_ < reps; q_++) {                                                    \
+                body;                                                                              \
+            }                                                                                      \
             after;                                                                                 \
             ts_[r_] = (clock_seconds() - t0_) / reps;                                              \
         }                                                                                          \
@@ -35,8 +37,10 @@
 int main(int argc, char **argv) {
     const char *model = NULL, *sel = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) sel = argv[++i];
-        else model = argv[i];
+        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
+            sel = argv[++i];
+        else
+            model = argv[i];
     }
     if (!model) {
         fprintf(stderr, "usage: bench_gemm MODEL [--device SEL]\n");
@@ -79,8 +83,10 @@ int main(int argc, char **argv) {
         double flops = 2.0 * M * N * K;
         int reps = flops < 1e7 ? 50 : flops < 1e8 ? 10 : 3;
         float *a = malloc(M * K * 4), *bb = malloc(K * N * 4), *c = malloc(M * N * 4);
-        for (size_t q = 0; q < M * K; q++) a[q] = (float)(q % 13) * 0.01f;
-        for (size_t q = 0; q < K * N; q++) bb[q] = (float)(q % 7) * 0.01f;
+        for (size_t q = 0; q < M * K; q++)
+            a[q] = (float)(q % 13) * 0.01f;
+        for (size_t q = 0; q < K * N; q++)
+            bb[q] = (float)(q % 7) * 0.01f;
         size_t lda = s[i].ta ? M : K, ldb = s[i].tb ? K : N;
         double result, tb, te, tc;
         MEDIAN_OF(cblas_sgemm(CblasRowMajor, s[i].ta ? CblasTrans : CblasNoTrans,
@@ -101,8 +107,8 @@ int main(int argc, char **argv) {
             gemm_on_variant(dev, v, s[i].ta, s[i].tb, M, N, K, 1, da, 0, lda, db, 0, ldb, 0, dc, 0,
                             N);
             device_finish(dev); /* warm-up */
-            MEDIAN_OF(gemm_on_variant(dev, v, s[i].ta, s[i].tb, M, N, K, 1, da, 0, lda, db, 0,
-                                      ldb, 0, dc, 0, N),
+            MEDIAN_OF(gemm_on_variant(dev, v, s[i].ta, s[i].tb, M, N, K, 1, da, 0, lda, db, 0, ldb,
+                                      0, dc, 0, N),
                       device_finish(dev));
             if (result < te) {
                 te = result;
@@ -117,8 +123,8 @@ int main(int argc, char **argv) {
                   device_finish(dev));
         tc = result;
         /* the engine's product against OpenBLAS's (c holds its last result) */
-        gemm_on_variant(dev, best_v, s[i].ta, s[i].tb, M, N, K, 1, da, 0, lda, db, 0, ldb, 0, dc,
-                        0, N);
+        gemm_on_variant(dev, best_v, s[i].ta, s[i].tb, M, N, K, 1, da, 0, lda, db, 0, ldb, 0, dc, 0,
+                        N);
         float *got = malloc(M * N * 4);
         device_read(dev, dc, 0, M * N * 4, got);
         double maxrel = 0;
@@ -135,8 +141,11 @@ int main(int argc, char **argv) {
         char shape[40];
         snprintf(shape, sizeof shape, "%zux%zux%zu", M, N, K);
         printf("%-22s %6s %10.1f %10.1f %10.1f %12.2f %9d  %s\n", shape,
-               s[i].ta ? "TN" : s[i].tb ? "NT" : "NN", flops / tb * 1e-9, flops / te * 1e-9,
-               flops / tc * 1e-9, tb / te, calls, gemm_variant_name(best_v));
+               s[i].ta   ? "TN"
+               : s[i].tb ? "NT"
+                         : "NN",
+               flops / tb * 1e-9, flops / te * 1e-9, flops / tc * 1e-9, tb / te, calls,
+               gemm_variant_name(best_v));
         t_blas += tb * calls;
         t_eng += te * calls;
         t_clb += tc * calls;
@@ -148,7 +157,8 @@ int main(int argc, char **argv) {
         free(c);
     }
     printf("one iteration's GEMMs: OpenBLAS %.1f ms, engine %.1f ms, CLBlast %.1f ms "
-           "(engine/OpenBLAS speed %.2f)\n", t_blas * 1e3, t_eng * 1e3, t_clb * 1e3, t_blas / t_eng);
+           "(engine/OpenBLAS speed %.2f)\n",
+           t_blas * 1e3, t_eng * 1e3, t_clb * 1e3, t_blas / t_eng);
     clgan_device_free(dev);
     clgan_model_free(m);
     return bad;
