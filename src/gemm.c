@@ -45,6 +45,7 @@ static const size_t locals[][2] = {{1, 1}, {1, 4}, {4, 1}, {16, 8}};
 typedef struct engine_kernels {
     cl_program prog;
     cl_kernel k_nn, k_tn, k_nt;
+    size_t max_group; /* the smallest CL_KERNEL_WORK_GROUP_SIZE of the three */
 } engine_kernels;
 
 struct gemm_state {
@@ -142,11 +143,19 @@ static clgan_status engine_kernels_of(clgan_device *dev, int v, engine_kernels *
     clgan_status st = device_program_defines(dev, "cl/gemm.cl", defs, &e->prog);
     const char *names[3] = {"gemm_nn", "gemm_tn", "gemm_nt"};
     cl_kernel *ks[3] = {&e->k_nn, &e->k_tn, &e->k_nt};
+    e->max_group = (size_t)-1;
     for (int i = 0; i < 3 && st == CLGAN_OK; i++) {
         cl_int rc;
         *ks[i] = clCreateKernel(e->prog, names[i], &rc);
         if (rc != CL_SUCCESS)
             st = err_cl(&dev->err, rc, "clCreateKernel", "kernel '%s' of cl/gemm.cl", names[i]);
+        /* a GPU may allow fewer work-items per group for kernels with this many registers */
+        size_t wg = 0;
+        if (st == CLGAN_OK &&
+            clGetKernelWorkGroupInfo(*ks[i], dev->id, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg,
+                                     NULL) == CL_SUCCESS &&
+            wg > 0 && wg < e->max_group)
+            e->max_group = wg;
     }
     return st;
 }
@@ -166,6 +175,7 @@ static clgan_status engine_gemm(clgan_device *dev, int config, int ta, int tb, s
     engine_kernels *ek = NULL;
     clgan_status st = engine_kernels_of(dev, variant, &ek);
     if (st != CLGAN_OK) return st;
+    if (local[0] * local[1] > ek->max_group) local = locals[0]; /* (the tuner never picks it) */
     cl_uint M = (cl_uint)m, N = (cl_uint)n, K = (cl_uint)k, ao = (cl_uint)a_off, la = (cl_uint)lda,
             bo = (cl_uint)b_off, lb = (cl_uint)ldb, co = (cl_uint)c_off, lc = (cl_uint)ldc;
     karg args[] = {KA(M), KA(N),  KA(K),  KA(alpha), KA(a), KA(ao), KA(la),
@@ -296,6 +306,9 @@ clgan_status gemm_tune(clgan_device *dev, int trans_a, int trans_b, size_t m, si
         }
     }
     for (int l = 1, v = best / N_LOCALS; l < N_LOCALS && st == CLGAN_OK; l++) {
+        engine_kernels *ek;
+        st = engine_kernels_of(dev, v, &ek);
+        if (st != CLGAN_OK || locals[l][0] * locals[l][1] > ek->max_group) continue;
         double t;
         st = time_path(dev, GEMM_ENGINE, v * N_LOCALS + l, trans_a, trans_b, m, n, k, a, b, c, &t);
         if (st == CLGAN_OK && t < te) {
