@@ -43,6 +43,16 @@ inline void philox4x32_10_x16(uint16 *x, uint16 *y, uint16 *z, uint16 *w, uint2 
     *w = cw;
 }
 
+/* 16 blocks of a stream at once: lane j of x, y, z, w holds block i0 / 4 + j (i0 % 4 == 0). */
+inline void rng_block_x16(uint i0, uint key0, uint key1, uint s_lo, uint s_hi, uint tag,
+                          uint16 *x, uint16 *y, uint16 *z, uint16 *w) {
+    *x = (uint16)(i0 >> 2) + (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    *y = (uint16)(s_lo);
+    *z = (uint16)(s_hi);
+    *w = (uint16)(tag);
+    philox4x32_10_x16(x, y, z, w, (uint2)(key0, key1));
+}
+
 inline uint4 rng_block(uint i, uint key0, uint key1, uint s_lo, uint s_hi, uint tag) {
     return philox4x32_10((uint4)(i >> 2, s_lo, s_hi, tag), (uint2)(key0, key1));
 }

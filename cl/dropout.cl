@@ -16,9 +16,8 @@ __kernel void dropout_fwd(__global float *acts, uint x_off, uint y_off, uint mas
     if (i0 >= n) return;
     float scale = 1.0f / keep;
     if (i0 + 64 <= n) { /* 16 blocks at once */
-        uint16 x = (uint16)(i0 >> 2) + (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        uint16 y = (uint16)(s_lo), z = (uint16)(s_hi), w = (uint16)(RNG_TAG_DROPOUT);
-        philox4x32_10_x16(&x, &y, &z, &w, (uint2)(key0, key1));
+        uint16 x, y, z, w;
+        rng_block_x16(i0, key0, key1, s_lo, s_hi, RNG_TAG_DROPOUT, &x, &y, &z, &w);
         float16 mx = select((float16)(0.0f), (float16)(scale), isless(rng_u01_x16(x), keep));
         float16 my = select((float16)(0.0f), (float16)(scale), isless(rng_u01_x16(y), keep));
         float16 mz = select((float16)(0.0f), (float16)(scale), isless(rng_u01_x16(z), keep));

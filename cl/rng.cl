@@ -15,20 +15,14 @@ __kernel void rng_bits(__global uint *out, uint n, uint key0, uint key1, uint s_
     out[i] = rng_lane(rng_block(i, key0, key1, s_lo, s_hi, tag), i & 3u);
 }
 
-/* Words of element block [i0, i0 + 64) in four vectors (see philox4x32_10_x16). */
-#define RNG_X16(i0)                                                                                \
-    uint16 x = (uint16)((i0) >> 2) +                                                               \
-               (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);                     \
-    uint16 y = (uint16)(s_lo), z = (uint16)(s_hi), w = (uint16)(tag);                              \
-    philox4x32_10_x16(&x, &y, &z, &w, (uint2)(key0, key1))
-
 /* out[off + i] = low + (high - low) * u, u uniform on (0, 1). A work-item per 64 elements. */
 __kernel void rng_uniform(__global float *out, uint off, uint n, float low, float high, uint key0,
                           uint key1, uint s_lo, uint s_hi, uint tag) {
     uint i0 = 64 * get_global_id(0);
     if (i0 >= n) return;
     if (i0 + 64 <= n) {
-        RNG_X16(i0);
+        uint16 x, y, z, w;
+        rng_block_x16(i0, key0, key1, s_lo, s_hi, tag, &x, &y, &z, &w);
         float16 ux = rng_u01_x16(x), uy = rng_u01_x16(y), uz = rng_u01_x16(z),
                 uw = rng_u01_x16(w);
         for (int q = 0; q < 4; q++)
@@ -48,7 +42,8 @@ __kernel void rng_normal(__global float *out, uint off, uint n, float mean, floa
     uint i0 = 64 * get_global_id(0);
     if (i0 >= n) return;
     if (i0 + 64 <= n) { /* Box-Muller on (x, y) for lanes 0, 1 and on (z, w) for lanes 2, 3 */
-        RNG_X16(i0);
+        uint16 x, y, z, w;
+        rng_block_x16(i0, key0, key1, s_lo, s_hi, tag, &x, &y, &z, &w);
         float16 r0 = sqrt(-2.0f * log(rng_u01_x16(x))), t0 = 6.2831853071795864769f * rng_u01_x16(y);
         float16 r1 = sqrt(-2.0f * log(rng_u01_x16(z))), t1 = 6.2831853071795864769f * rng_u01_x16(w);
         float16 g0 = r0 * cos(t0), g1 = r0 * sin(t0), g2 = r1 * cos(t1), g3 = r1 * sin(t1);
