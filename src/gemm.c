@@ -226,11 +226,11 @@ clgan_status gemm_on(clgan_device *dev, gemm_path path, int trans_a, int trans_b
                     beta, c, c_off, ldc);
 }
 
-int gemm_n_variants(void) {
+int gemm_n_configs(void) {
     return N_CONFIGS;
 }
 
-const char *gemm_variant_name(int config) {
+const char *gemm_config_name(int config) {
     static char names[N_CONFIGS][48];
     if (config < 0 || config >= N_CONFIGS) return "?";
     const gemm_variant *v = &variants[config / N_LOCALS];
@@ -240,14 +240,14 @@ const char *gemm_variant_name(int config) {
     return names[config];
 }
 
-clgan_status gemm_on_variant(clgan_device *dev, int variant, int trans_a, int trans_b, size_t m,
-                             size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
-                             cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off,
-                             size_t ldc) {
-    if (variant < 0 || variant >= N_CONFIGS)
-        return err_set(&dev->err, CLGAN_ERR_ARG, "GEMM engine configuration %d of %d", variant,
+clgan_status gemm_on_config(clgan_device *dev, int config, int trans_a, int trans_b, size_t m,
+                            size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
+                            cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off,
+                            size_t ldc) {
+    if (config < 0 || config >= N_CONFIGS)
+        return err_set(&dev->err, CLGAN_ERR_ARG, "GEMM engine configuration %d of %d", config,
                        N_CONFIGS);
-    return gemm_run(dev, GEMM_ENGINE, variant, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b,
+    return gemm_run(dev, GEMM_ENGINE, config, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b,
                     b_off, ldb, beta, c, c_off, ldc);
 }
 

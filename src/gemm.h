@@ -27,15 +27,15 @@ clgan_status gemm_on(clgan_device *dev, gemm_path path, int trans_a, int trans_b
                      size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off, size_t ldc);
 
 /*
- * The engine's kernels in configuration `variant` (tile sizes and work-group shape; 0 <= variant
- * < gemm_n_variants()), for tests and benchmarks; gemm_on(GEMM_ENGINE) runs configuration 0.
+ * The engine's kernels in configuration `config` (tile sizes and work-group shape; 0 <= config
+ * < gemm_n_configs()), for tests and benchmarks; gemm_on(GEMM_ENGINE) runs configuration 0.
  */
-int gemm_n_variants(void);
-const char *gemm_variant_name(int variant);
-clgan_status gemm_on_variant(clgan_device *dev, int variant, int trans_a, int trans_b, size_t m,
-                             size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
-                             cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off,
-                             size_t ldc);
+int gemm_n_configs(void);
+const char *gemm_config_name(int config);
+clgan_status gemm_on_config(clgan_device *dev, int config, int trans_a, int trans_b, size_t m,
+                            size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
+                            cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off,
+                            size_t ldc);
 
 /*
  * Measures both paths on one shape (row-major, tightly packed operands) and remembers the faster

@@ -29,7 +29,7 @@ static const shape shapes[] = {{1, 1, 1},       {5, 17, 3},   {4, 16, 8},   {7, 
                                {100, 100, 100}, {13, 48, 31}, {64, 240, 1}, {3, 5, 130},
                                {26, 37, 45},    {12, 32, 16}};
 
-static void check(gemm_path path, int variant, int ta, int tb, shape s, float alpha, float beta) {
+static void check(gemm_path path, int config, int ta, int tb, shape s, float alpha, float beta) {
     const size_t pad = 3, a_off = 5, b_off = 2, c_off = 7;
     size_t ar = ta ? s.k : s.m, ac = ta ? s.m : s.k, br = tb ? s.n : s.k, bc = tb ? s.k : s.n;
     size_t lda = ac + pad, ldb = bc + 1, ldc = s.n + 2;
@@ -64,8 +64,8 @@ static void check(gemm_path path, int variant, int ta, int tb, shape s, float al
     ck_assert(device_write(dev, db, 0, nb * 4, b, 1) == CLGAN_OK);
     ck_assert(device_write(dev, dc, 0, nc * 4, c, 1) == CLGAN_OK);
     clgan_status st = path == GEMM_ENGINE
-                          ? gemm_on_variant(dev, variant, ta, tb, s.m, s.n, s.k, alpha, da, a_off,
-                                            lda, db, b_off, ldb, beta, dc, c_off, ldc)
+                          ? gemm_on_config(dev, config, ta, tb, s.m, s.n, s.k, alpha, da, a_off,
+                                           lda, db, b_off, ldb, beta, dc, c_off, ldc)
                           : gemm_on(dev, path, ta, tb, s.m, s.n, s.k, alpha, da, a_off, lda, db,
                                     b_off, ldb, beta, dc, c_off, ldc);
     ck_assert_msg(st == CLGAN_OK, "%s", dev->err.msg);
@@ -73,7 +73,7 @@ static void check(gemm_path path, int variant, int ta, int tb, shape s, float al
     char what[128];
     snprintf(what, sizeof what, "%s %s %s%s %zux%zux%zu",
              path == GEMM_ENGINE ? "engine" : "clblast",
-             path == GEMM_ENGINE ? gemm_variant_name(variant) : "", ta ? "T" : "N", tb ? "T" : "N",
+             path == GEMM_ENGINE ? gemm_config_name(config) : "", ta ? "T" : "N", tb ? "T" : "N",
              s.m, s.n, s.k);
     assert_close(what, got, want, nc, GEMM_RTOL, GEMM_ATOL * sqrt((double)s.k));
     clReleaseMemObject(da);
@@ -86,18 +86,19 @@ static void check(gemm_path path, int variant, int ta, int tb, shape s, float al
     free(want);
 }
 
-static void all_shapes(gemm_path p, int variant) {
+static void all_shapes(gemm_path p, int config) {
     static const int layouts[3][2] = {{0, 0}, {1, 0}, {0, 1}};
     for (size_t i = 0; i < ARRAY_LEN(shapes); i++)
         for (int l = 0; l < 3; l++) {
-            check(p, variant, layouts[l][0], layouts[l][1], shapes[i], 1.0f, 0.0f);
-            check(p, variant, layouts[l][0], layouts[l][1], shapes[i], 0.5f, -1.5f);
+            check(p, config, layouts[l][0], layouts[l][1], shapes[i], 1.0f, 0.0f);
+            check(p, config, layouts[l][0], layouts[l][1], shapes[i], 0.5f, -1.5f);
         }
 }
 
-/* Every tile variant: each is built with its own -D sizes and has its own edge cases. */
+/* Every configuration: each tile size is built with its own -D sizes and has its own edge
+ * cases; each work-group shape pads the grid differently. */
 START_TEST(engine_matches_host) {
-    for (int v = 0; v < gemm_n_variants(); v++)
+    for (int v = 0; v < gemm_n_configs(); v++)
         all_shapes(GEMM_ENGINE, v);
 }
 END_TEST

@@ -100,15 +100,15 @@ int main(int argc, char **argv) {
         device_alloc(dev, M * N * 4, "c", &dc);
         device_write(dev, da, 0, M * K * 4, a, 1);
         device_write(dev, db, 0, K * N * 4, bb, 1);
-        /* the engine: every tile variant, the fastest reported (as training's tuning picks) */
+        /* the engine: every configuration, the fastest reported (as training's tuning picks) */
         int best_v = 0;
         te = 1e30;
-        for (int v = 0; v < gemm_n_variants(); v++) {
-            gemm_on_variant(dev, v, s[i].ta, s[i].tb, M, N, K, 1, da, 0, lda, db, 0, ldb, 0, dc, 0,
-                            N);
+        for (int v = 0; v < gemm_n_configs(); v++) {
+            gemm_on_config(dev, v, s[i].ta, s[i].tb, M, N, K, 1, da, 0, lda, db, 0, ldb, 0, dc, 0,
+                           N);
             device_finish(dev); /* warm-up */
-            MEDIAN_OF(gemm_on_variant(dev, v, s[i].ta, s[i].tb, M, N, K, 1, da, 0, lda, db, 0, ldb,
-                                      0, dc, 0, N),
+            MEDIAN_OF(gemm_on_config(dev, v, s[i].ta, s[i].tb, M, N, K, 1, da, 0, lda, db, 0, ldb,
+                                     0, dc, 0, N),
                       device_finish(dev));
             if (result < te) {
                 te = result;
@@ -123,8 +123,8 @@ int main(int argc, char **argv) {
                   device_finish(dev));
         tc = result;
         /* the engine's product against OpenBLAS's (c holds its last result) */
-        gemm_on_variant(dev, best_v, s[i].ta, s[i].tb, M, N, K, 1, da, 0, lda, db, 0, ldb, 0, dc, 0,
-                        N);
+        gemm_on_config(dev, best_v, s[i].ta, s[i].tb, M, N, K, 1, da, 0, lda, db, 0, ldb, 0, dc, 0,
+                       N);
         float *got = malloc(M * N * 4);
         device_read(dev, dc, 0, M * N * 4, got);
         double maxrel = 0;
@@ -145,7 +145,7 @@ int main(int argc, char **argv) {
                : s[i].tb ? "NT"
                          : "NN",
                flops / tb * 1e-9, flops / te * 1e-9, flops / tc * 1e-9, tb / te, calls,
-               gemm_variant_name(best_v));
+               gemm_config_name(best_v));
         t_blas += tb * calls;
         t_eng += te * calls;
         t_clb += tc * calls;
