@@ -88,3 +88,22 @@ inline float rng_gauss(uint4 b, uint lane) {
     float t = 6.2831853071795864769f * u1;
     return (lane & 1u) ? r * sin(t) : r * cos(t);
 }
+
+/* The first cnt (<= 16) floats at p, zeros after them (the last block of a row). */
+inline float16 vload16_part(const __global float *p, uint cnt) {
+    if (cnt >= 16) return vload16(0, p);
+    float t[16];
+    for (uint i = 0; i < 16; i++) t[i] = i < cnt ? p[i] : 0.0f;
+    return vload16(0, t);
+}
+
+/* Stores the first cnt (<= 16) lanes of v at p. */
+inline void vstore16_part(float16 v, __global float *p, uint cnt) {
+    if (cnt >= 16) {
+        vstore16(v, 0, p);
+        return;
+    }
+    float t[16];
+    vstore16(v, 0, t);
+    for (uint i = 0; i < cnt; i++) p[i] = t[i];
+}

@@ -64,14 +64,6 @@ inline void store1(__global float *c, float v, float alpha, float beta) {
     *c = beta == 0.0f ? alpha * v : alpha * v + beta * *c;
 }
 
-/* The first cnt (<= 16) values at p, zeros after them. */
-inline float16 load_part(const __global float *p, uint cnt) {
-    if (cnt >= 16) return vload16(0, p);
-    float t[16];
-    for (uint i = 0; i < 16; i++) t[i] = i < cnt ? p[i] : 0.0f;
-    return vload16(0, t);
-}
-
 inline void store_part(__global float *c, float16 v, uint cnt, float alpha, float beta) {
     if (cnt >= 16) {
         store16(c, v, alpha, beta);
@@ -125,8 +117,8 @@ inline uint tile_base(uint m0, uint th, uint M) {
             }                                                                                      \
         } else { /* the last block of a width that is not a multiple of 16 */                      \
             for (uint k = 0; k < K; k++, a += ks, b += ldb) {                                      \
-                float16 b0 = load_part(b, min(cols, 16u));                                         \
-                float16 b1 = load_part(b + 16, cols > 16 ? cols - 16 : 0);                         \
+                float16 b0 = vload16_part(b, min(cols, 16u));                                      \
+                float16 b1 = vload16_part(b + 16, cols > 16 ? cols - 16 : 0);                      \
                 REP(GEMM_TM, OUTER_STEP2)                                                          \
             }                                                                                      \
         }                                                                                          \

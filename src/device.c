@@ -248,6 +248,7 @@ clgan_status device_open(const char *selector, int profiling, clgan_device **out
     if (rc != CL_SUCCESS)
         return err_cl(&dev->err, rc, "clCreateCommandQueue", "device '%s'", dev->info.name);
     cache_dir_init(dev);
+    dev->unit_kernels = strcmp(dev->info.type, "CPU") == 0;
     return CLGAN_OK;
 }
 

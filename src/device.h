@@ -52,6 +52,12 @@ struct clgan_device {
     size_t mem_allocated;  /* bytes allocated through device_alloc and not released */
     size_t mem_peak;       /* the most mem_allocated has been */
     struct gemm_state *gemm; /* owned by gemm.c: engine kernels and tuning table */
+    /*
+     * 1 where one-unit dense layers run as two fused kernels (cl/dense.cl) instead of GEMMs and
+     * bias kernels: CPU devices, where a launch costs more than such a layer's arithmetic.
+     * Set at open; tests clear it to run the other route.
+     */
+    int unit_kernels;
 };
 
 /*

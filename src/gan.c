@@ -51,9 +51,9 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
     /* Pick the faster GEMM path for every product an iteration runs (measured once per device
      * and shape; the choices are remembered in the program cache folder). */
     gemm_shape shapes[96];
-    int ns = net_gemm_shapes(&m->net[CLGAN_GENERATOR], batch, 1, 0, 1, shapes, 48);
-    ns += net_gemm_shapes(&m->net[CLGAN_DISCRIMINATOR], 2 * batch, 1, 0, 1, shapes + ns, 24);
-    ns += net_gemm_shapes(&m->net[CLGAN_DISCRIMINATOR], batch, 1, 1, 0, shapes + ns, 24);
+    int ns = net_gemm_shapes(dev, &m->net[CLGAN_GENERATOR], batch, 1, 0, 1, shapes, 48);
+    ns += net_gemm_shapes(dev, &m->net[CLGAN_DISCRIMINATOR], 2 * batch, 1, 0, 1, shapes + ns, 24);
+    ns += net_gemm_shapes(dev, &m->net[CLGAN_DISCRIMINATOR], batch, 1, 1, 0, shapes + ns, 24);
     for (int i = 0; i < ns && st == CLGAN_OK; i++)
         st = gemm_tune(dev, shapes[i].ta, shapes[i].tb, shapes[i].m, shapes[i].n, shapes[i].k,
                        NULL);

@@ -257,12 +257,12 @@ clgan_status net_sample(net *g, const noise_spec *z, uint64_t seed, uint64_t fir
     return st;
 }
 
-int net_gemm_shapes(const net_spec *ns, int rows, int fwd, int din, int dw, gemm_shape *out,
-                    int max) {
+int net_gemm_shapes(const clgan_device *dev, const net_spec *ns, int rows, int fwd, int din, int dw,
+                    gemm_shape *out, int max) {
     int n = 0;
     for (int i = 0; i < ns->n_layers; i++) {
         const layer_spec *l = &ns->layers[i];
-        if (l->n_weights == 0) continue;
+        if (l->n_weights == 0 || layer_runs_as_unit(dev, l)) continue;
         size_t n_in = (size_t)shape_size(l->in), n_out = (size_t)l->n_bias, b = (size_t)rows;
         if (fwd && n < max) out[n++] = (gemm_shape){0, 1, b, n_out, n_in};
         if ((din || i > 0) && (din || dw) && n < max) out[n++] = (gemm_shape){0, 0, b, n_in, n_out};

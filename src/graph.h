@@ -46,6 +46,7 @@ struct layer {
     tensor z, dz;               /* maxout pre-activations; dropout mask (z) */
     cl_kernel k[LAYER_MAX_KERNELS];
     uint64_t stream;            /* dropout: Philox stream of the latest forward */
+    int as_unit;                /* dense: runs as a one-unit layer (decided at setup) */
 };
 
 struct net {
@@ -130,11 +131,18 @@ typedef struct gemm_shape {
 } gemm_shape;
 
 /*
- * The GEMMs of one pass over `rows` rows: forward (fwd), and backward with the input gradient
- * (din) and/or the parameter gradients (dw). Returns how many were written (at most max).
+ * Whether layer l runs on dev as a one-unit layer: the fused kernels unit_fwd and unit_bwd of
+ * cl/dense.cl in place of its GEMMs and bias kernels (dev->unit_kernels, dense, one unit).
  */
-int net_gemm_shapes(const net_spec *ns, int rows, int fwd, int din, int dw, gemm_shape *out,
-                    int max);
+int layer_runs_as_unit(const clgan_device *dev, const layer_spec *l);
+
+/*
+ * The GEMMs of one pass over `rows` rows on dev: forward (fwd), and backward with the input
+ * gradient (din) and/or the parameter gradients (dw); one-unit layers that run without GEMMs
+ * on dev are left out. Returns how many were written (at most max).
+ */
+int net_gemm_shapes(const clgan_device *dev, const net_spec *ns, int rows, int fwd, int din,
+                    int dw, gemm_shape *out, int max);
 
 /* Helpers around kernels of any layer: run the elementwise kernel k on n values. */
 clgan_status net_kernel(net *n, const char *file, const char *name, cl_kernel *out);

@@ -5,16 +5,56 @@
  * activations. Forward: Y[B][n_out] = X[B][n_in] W^T + b.
  * Backward: dX[B][n_in] = dY W;  dW[n_out][n_in] = dY^T X;  db[n_out] = sum_B dY.
  * Maxout runs the same product into z[B][units*pieces] and takes the max over pieces.
+ *
+ * A one-unit dense layer (a discriminator's output) runs as two fused kernels on CPU devices
+ * (layer_runs_as_unit): there its products, a matrix-vector product and an outer product with
+ * K = 1, cost less than the GEMM launches and bias kernels they would take.
  */
 #include "gemm.h"
 #include "graph.h"
 
 enum { K_BIAS_FWD, K_BIAS_BWD, K_MAX_FWD, K_MAX_BWD };
+enum { K_UNIT_FWD, K_UNIT_BWD }; /* one-unit layers */
+
+int layer_runs_as_unit(const clgan_device *dev, const layer_spec *l) {
+    return dev && dev->unit_kernels && l->kind == LAYER_DENSE && l->n_bias == 1;
+}
 
 static clgan_status dense_setup(net *n, layer *l) {
+    l->as_unit = layer_runs_as_unit(n->dev, l->spec);
+    if (l->as_unit) {
+        clgan_status st = net_kernel(n, "cl/dense.cl", "unit_fwd", &l->k[K_UNIT_FWD]);
+        if (st == CLGAN_OK) st = net_kernel(n, "cl/dense.cl", "unit_bwd", &l->k[K_UNIT_BWD]);
+        return st;
+    }
     clgan_status st = net_kernel(n, "cl/dense.cl", "bias_fwd", &l->k[K_BIAS_FWD]);
     if (st == CLGAN_OK) st = net_kernel(n, "cl/dense.cl", "bias_bwd", &l->k[K_BIAS_BWD]);
     return st;
+}
+
+static clgan_status unit_forward(net *n, layer *l, int batch) {
+    cl_uint x_off = (cl_uint)l->x.off, y_off = (cl_uint)l->y.off, w_off = (cl_uint)l->w_off,
+            b_off = (cl_uint)l->b_off, rows = (cl_uint)batch, n_in = (cl_uint)l->x.cols;
+    karg a[] = {KA(n->acts), KA(x_off), KA(y_off), KA(n->params),
+                KA(w_off),   KA(b_off), KA(rows),  KA(n_in)};
+    clgan_status st = device_set_args(n->dev, l->k[K_UNIT_FWD], "unit_fwd", a, 8);
+    if (st != CLGAN_OK) return st;
+    return device_run1d(n->dev, l->k[K_UNIT_FWD], (size_t)batch, "unit_fwd");
+}
+
+static clgan_status unit_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
+    if (!need_dx && !need_dw) return CLGAN_OK;
+    cl_uint x_off = (cl_uint)l->x.off, dy_off = (cl_uint)l->dy.off, dx_off = (cl_uint)l->dx.off,
+            w_off = (cl_uint)l->w_off, b_off = (cl_uint)l->b_off, rows = (cl_uint)batch,
+            n_in = (cl_uint)l->x.cols, dx = (cl_uint)need_dx, dw = (cl_uint)need_dw;
+    karg a[] = {KA(n->acts),   KA(x_off), KA(n->deltas), KA(dy_off), KA(dx_off),
+                KA(n->params), KA(w_off), KA(n->grads),  KA(w_off),  KA(b_off),
+                KA(rows),      KA(n_in),  KA(dx),        KA(dw)};
+    clgan_status st = device_set_args(n->dev, l->k[K_UNIT_BWD], "unit_bwd", a, 14);
+    if (st != CLGAN_OK) return st;
+    /* one work-group per 16 columns: a few items, each walking every row */
+    size_t items = (n_in + 15) / 16, local = 1;
+    return device_run_nd(n->dev, l->k[K_UNIT_BWD], 1, &items, &local, "unit_bwd", 0);
 }
 
 /* out[B][n_out] = x W^T + b, where out is y (dense) or z (maxout). */
@@ -58,10 +98,12 @@ static clgan_status affine_backward(net *n, layer *l, tensor dout, int batch, in
 
 static clgan_status dense_forward(net *n, layer *l, int batch, int train) {
     (void)train;
+    if (l->as_unit) return unit_forward(n, l, batch);
     return affine_forward(n, l, l->y, batch);
 }
 
 static clgan_status dense_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
+    if (l->as_unit) return unit_backward(n, l, batch, need_dx, need_dw);
     return affine_backward(n, l, l->dy, batch, need_dx, need_dw);
 }
 

@@ -245,6 +245,102 @@ END_TEST
 START_TEST(bwd_stack) { check_backward(stack, (int)ARRAY_LEN(stack), 4, 5); }
 END_TEST
 
+/* ---- one-unit layers ------------------------------------------------------------------------ */
+
+/*
+ * A one-unit dense layer runs as the fused kernels unit_fwd/unit_bwd on CPU devices and as GEMMs
+ * elsewhere (dev->unit_kernels); both routes run here, at widths below, at and across the
+ * fused kernels' 16 columns.
+ */
+static int unit_default; /* the device's own route, restored after every test */
+
+static void unit_restore(void) {
+    dev->unit_kernels = unit_default;
+}
+
+static void check_unit(int fused, int in_cols, int batch) {
+    dev->unit_kernels = fused;
+    fixture f;
+    fixture_make(&f, single(L_dense(1)), 1, in_cols, batch, 3);
+    ck_assert_int_eq(f.n->layers[0].as_unit, fused); /* the route under test is the one taken */
+    fixture_free(&f);
+    check_forward(single(L_dense(1)), 1, in_cols, batch, 1);
+    check_backward(single(L_dense(1)), 1, in_cols, batch);
+}
+
+START_TEST(unit_fused) {
+    static const int widths[] = {3, 16, 37, 240};
+    for (size_t i = 0; i < ARRAY_LEN(widths); i++)
+        check_unit(1, widths[i], i % 2 ? 9 : 4);
+}
+END_TEST
+
+START_TEST(unit_as_gemm) {
+    check_unit(0, 37, 4);
+}
+END_TEST
+
+START_TEST(unit_runs_where_cpu) {
+    ck_assert_int_eq(unit_default, strcmp(dev->info.type, "CPU") == 0);
+}
+END_TEST
+
+/*
+ * Backward with only one of the gradients asked for writes only that one: the gradient left out
+ * keeps what it held, and the other matches the run that computes both.
+ */
+START_TEST(unit_partial_backward) {
+    for (int fused = 0; fused < 2; fused++) {
+        dev->unit_kernels = fused;
+        const int in_cols = 21, batch = 6;
+        fixture f;
+        fixture_make(&f, single(L_dense(1)), 1, in_cols, batch, 19);
+        net *n = f.n;
+        size_t nx = (size_t)batch * in_cols;
+        ck_assert(net_forward(n, batch, 1) == CLGAN_OK);
+        float dy[6] = {0.5f, -1.0f, 0.25f, 2.0f, -0.75f, 1.5f};
+        ck_assert(device_write(dev, n->deltas, n->dout.off * sizeof(float), sizeof dy, dy, 1) ==
+                  CLGAN_OK);
+        ck_assert(net_backward(n, 0, batch, 1, 1) == CLGAN_OK);
+        float *dx_both = read_tensor(n->din, (size_t)batch);
+        float *dp_both = malloc(n->n_params * sizeof(float)),
+              *dp = malloc(n->n_params * sizeof(float));
+        ck_assert(device_read(dev, n->grads, 0, n->n_params * sizeof(float), dp_both) == CLGAN_OK);
+
+        float *sentinel = malloc((nx > n->n_params ? nx : n->n_params) * sizeof(float));
+        for (size_t i = 0; i < nx || i < n->n_params; i++)
+            sentinel[i] = 7.0f;
+        ck_assert(device_write(dev, n->grads, 0, n->n_params * sizeof(float), sentinel, 1) ==
+                  CLGAN_OK);
+        ck_assert(net_backward(n, 0, batch, 1, 0) == CLGAN_OK); /* dx only */
+        float *dx = read_tensor(n->din, (size_t)batch);
+        ck_assert(device_read(dev, n->grads, 0, n->n_params * sizeof(float), dp) == CLGAN_OK);
+        ck_assert(memcmp(dx, dx_both, nx * sizeof(float)) == 0);
+        const layer *l = &n->layers[0];
+        for (int i = 0; i < in_cols; i++)
+            ck_assert(dp[l->w_off + (size_t)i] == 7.0f);
+        ck_assert(dp[l->b_off] == 7.0f);
+        free(dx);
+
+        ck_assert(device_write(dev, n->deltas, n->din.off * sizeof(float), nx * sizeof(float),
+                               sentinel, 1) == CLGAN_OK);
+        ck_assert(net_backward(n, 0, batch, 0, 1) == CLGAN_OK); /* parameters only */
+        dx = read_tensor(n->din, (size_t)batch);
+        ck_assert(device_read(dev, n->grads, 0, n->n_params * sizeof(float), dp) == CLGAN_OK);
+        for (size_t i = 0; i < nx; i++)
+            ck_assert(dx[i] == 7.0f);
+        ck_assert(memcmp(dp + l->w_off, dp_both + l->w_off, (size_t)in_cols * sizeof(float)) == 0);
+        ck_assert(dp[l->b_off] == dp_both[l->b_off] && dp[l->b_off] == 2.5f); /* sum of dy */
+        free(dx);
+        free(dx_both);
+        free(dp_both);
+        free(dp);
+        free(sentinel);
+        fixture_free(&f);
+    }
+}
+END_TEST
+
 /* ---- loss ------------------------------------------------------------------------------------ */
 
 
@@ -378,6 +474,7 @@ END_TEST
 
 static void setup(void) {
     dev = test_device();
+    unit_default = dev->unit_kernels;
 }
 static void teardown(void) {
     clgan_device_free(dev);
@@ -409,6 +506,14 @@ int main(int argc, char **argv) {
     tcase_add_test(bwd, bwd_dropout);
     tcase_add_test(bwd, bwd_stack);
     suite_add_tcase(s, bwd);
+    TCase *unit = tcase_create("unit");
+    tcase_add_unchecked_fixture(unit, setup, teardown);
+    tcase_add_checked_fixture(unit, NULL, unit_restore);
+    tcase_add_test(unit, unit_runs_where_cpu);
+    tcase_add_test(unit, unit_fused);
+    tcase_add_test(unit, unit_as_gemm);
+    tcase_add_test(unit, unit_partial_backward);
+    suite_add_tcase(s, unit);
     TCase *loss = tcase_create("loss");
     tcase_add_unchecked_fixture(loss, setup, teardown);
     tcase_add_test(loss, loss_discriminator);
