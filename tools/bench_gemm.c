@@ -3,6 +3,10 @@
  * runs them) timed on the engine's kernels, on CLBlast and on OpenBLAS's cblas_sgemm, in one
  * run on one machine. Built by tools/bench_gemm.sh (OpenBLAS is a tool dependency only).
  *
+ * One-unit layers that the device runs without GEMMs (layer_runs_as_unit) are timed apart, as
+ * training runs them (net_forward, net_backward on the layer alone), against OpenBLAS doing the
+ * same work: sgemv and the bias forward; sgemm (K = 1) for dx, sgemv for dw and a sum for db.
+ *
  * usage: bench_gemm MODEL [--device SEL]
  */
 #define _POSIX_C_SOURCE 200809L
@@ -34,6 +38,134 @@
         result = median(ts_, 7);                                                                   \
     } while (0)
 
+/* Fills v[n] with small values that do not repeat soon. */
+static void fill(float *v, size_t n, int mod) {
+    for (size_t q = 0; q < n; q++)
+        v[q] = (float)((q * 7 + 3) % (size_t)mod) * 0.01f - 0.05f;
+}
+
+static double max_rel(const float *got, const float *want, size_t n) {
+    double m = 0;
+    for (size_t q = 0; q < n; q++) {
+        double d = fabs((double)got[q] - want[q]) / (fabs((double)want[q]) + 1e-3);
+        if (d > m) m = d;
+    }
+    return m;
+}
+
+/*
+ * The passes of one iteration (k = 1) over one-unit layer `l` (position `pos`) of network
+ * `which`, as net_gemm_shapes lists the GEMMs; adds each pass's time to *t_blas and *t_eng.
+ * Returns 1 if the engine's results differ from OpenBLAS's.
+ */
+static int bench_unit(clgan_device *dev, const layer_spec *l, int pos, int which, int b,
+                      double *t_blas, double *t_eng) {
+    struct pass {
+        int rows, din, dw;
+    } passes[2] = {{b, 0, 1}, {b, 0, 1}};
+    if (which == CLGAN_DISCRIMINATOR) { /* D step on 2m rows; G step through D on m rows */
+        passes[0] = (struct pass){2 * b, 0, 1};
+        passes[1] = (struct pass){b, 1, 0};
+    }
+    clgan_model *um = calloc(1, sizeof *um);
+    net_spec *ns = &um->net[CLGAN_GENERATOR];
+    ns->layers = malloc(sizeof *ns->layers);
+    ns->layers[0] = *l;
+    ns->n_layers = 1;
+    ns->in = l->in;
+    net *n = NULL;
+    if (net_infer(um, ns, "bench") != CLGAN_OK ||
+        net_create(dev, um, CLGAN_GENERATOR, 2 * b, 1, &n) != CLGAN_OK) {
+        fprintf(stderr, "bench_gemm: one-unit layer: %s%s\n", um->err.msg, dev->err.msg);
+        clgan_model_free(um);
+        return 1;
+    }
+    const layer *ul = &n->layers[0];
+    size_t R = 2 * (size_t)b, K = ul->x.cols;
+    float *x = malloc(R * K * 4), *w = malloc((K + 1) * 4), *dy = malloc(R * 4), *y = malloc(R * 4),
+          *dx = malloc(R * K * 4), *dw = malloc((K + 1) * 4), *got = malloc(R * K * 4);
+    fill(x, R * K, 13);
+    fill(w, K + 1, 7);
+    fill(dy, R, 11);
+    device_write(dev, n->acts, ul->x.off * 4, R * K * 4, x, 1);
+    device_write(dev, n->params, ul->w_off * 4, K * 4, w, 1);
+    device_write(dev, n->params, ul->b_off * 4, 4, w + K, 1);
+    int bad = 0;
+    for (int p = 0; p < 2; p++) {
+        const struct pass *ps = &passes[p];
+        int rows = ps->rows, need_dx = pos > 0 || ps->din, reps = 200;
+        double result, tb, te;
+        /* forward: y = x w + b */
+        MEDIAN_OF(
+            {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, (int)K, 1.0f, x, (int)K, w, 1, 0.0f,
+                            y, 1);
+                for (int r = 0; r < rows; r++)
+                    y[r] += w[K];
+            },
+            (void)0);
+        tb = result;
+        net_forward(n, rows, 1);
+        device_finish(dev);
+        MEDIAN_OF(net_forward(n, rows, 1), device_finish(dev));
+        te = result;
+        device_read(dev, n->acts, ul->y.off * 4, (size_t)rows * 4, got);
+        bad |= max_rel(got, y, (size_t)rows) > 1e-3;
+        char shape[40];
+        snprintf(shape, sizeof shape, "%dx%zu", rows, K);
+        printf("%-22s %6s %10.2f %10.2f %12.2f  y = x w + b\n", shape, "fwd", tb * 1e6, te * 1e6,
+               tb / te);
+        *t_blas += tb;
+        *t_eng += te;
+        /* backward: dx = dy w^T; dw = x^T dy, db = sum dy */
+        device_write(dev, n->deltas, ul->dy.off * 4, (size_t)rows * 4, dy, 1);
+        MEDIAN_OF(
+            {
+                if (need_dx)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, (int)K, 1, 1.0f,
+                                dy, 1, w, (int)K, 0.0f, dx, (int)K);
+                if (ps->dw) {
+                    cblas_sgemv(CblasRowMajor, CblasTrans, rows, (int)K, 1.0f, x, (int)K, dy, 1,
+                                0.0f, dw, 1);
+                    float s = 0;
+                    for (int r = 0; r < rows; r++)
+                        s += dy[r];
+                    dw[K] = s;
+                }
+            },
+            (void)0);
+        tb = result;
+        net_backward(n, 0, rows, need_dx, ps->dw);
+        device_finish(dev);
+        MEDIAN_OF(net_backward(n, 0, rows, need_dx, ps->dw), device_finish(dev));
+        te = result;
+        if (need_dx) {
+            device_read(dev, n->deltas, ul->dx.off * 4, (size_t)rows * K * 4, got);
+            bad |= max_rel(got, dx, (size_t)rows * K) > 1e-3;
+        }
+        if (ps->dw) {
+            device_read(dev, n->grads, ul->w_off * 4, K * 4, got);
+            device_read(dev, n->grads, ul->b_off * 4, 4, got + K);
+            bad |= max_rel(got, dw, K + 1) > 1e-3;
+        }
+        printf("%-22s %6s %10.2f %10.2f %12.2f  %s%s%s\n", shape, "bwd", tb * 1e6, te * 1e6,
+               tb / te, need_dx ? "dx = dy w^T" : "", need_dx && ps->dw ? "; " : "",
+               ps->dw ? "dw = x^T dy, db = sum dy" : "");
+        *t_blas += tb;
+        *t_eng += te;
+    }
+    free(x);
+    free(w);
+    free(dy);
+    free(y);
+    free(dx);
+    free(dw);
+    free(got);
+    net_free(n);
+    clgan_model_free(um);
+    return bad;
+}
+
 int main(int argc, char **argv) {
     const char *model = NULL, *sel = NULL;
     for (int i = 1; i < argc; i++) {
@@ -60,10 +192,10 @@ int main(int argc, char **argv) {
     gemm_shape s[96];
     /* per iteration (k = 1): G forward in the D step; G forward and backward in the G step;
      * D forward and backward (weights) on 2m rows; D forward and backward (input) on m rows */
-    int n = net_gemm_shapes(&m->net[CLGAN_GENERATOR], b, 1, 0, 0, s, 48);
-    n += net_gemm_shapes(&m->net[CLGAN_GENERATOR], b, 1, 0, 1, s + n, 48);
-    n += net_gemm_shapes(&m->net[CLGAN_DISCRIMINATOR], 2 * b, 1, 0, 1, s + n, 24);
-    n += net_gemm_shapes(&m->net[CLGAN_DISCRIMINATOR], b, 1, 1, 0, s + n, 24);
+    int n = net_gemm_shapes(dev, &m->net[CLGAN_GENERATOR], b, 1, 0, 0, s, 48);
+    n += net_gemm_shapes(dev, &m->net[CLGAN_GENERATOR], b, 1, 0, 1, s + n, 48);
+    n += net_gemm_shapes(dev, &m->net[CLGAN_DISCRIMINATOR], 2 * b, 1, 0, 1, s + n, 24);
+    n += net_gemm_shapes(dev, &m->net[CLGAN_DISCRIMINATOR], b, 1, 1, 0, s + n, 24);
     printf("%s on %s; OpenBLAS (cblas_sgemm) on the host\n", m->name, dev->info.name);
     printf("%-22s %6s %10s %10s %10s %12s %9s  %s\n", "M x N x K", "layout", "OpenBLAS", "engine",
            "CLBlast", "engine/BLAS", "calls/it", "engine tiles");
@@ -127,11 +259,7 @@ int main(int argc, char **argv) {
                        N);
         float *got = malloc(M * N * 4);
         device_read(dev, dc, 0, M * N * 4, got);
-        double maxrel = 0;
-        for (size_t q = 0; q < M * N; q++) {
-            double d = fabs((double)got[q] - c[q]) / (fabs((double)c[q]) + 1e-3);
-            if (d > maxrel) maxrel = d;
-        }
+        double maxrel = max_rel(got, c, M * N);
         free(got);
         if (maxrel > 1e-3) {
             fprintf(stderr, "bench_gemm: %zux%zux%zu: the engine differs from OpenBLAS by %.2g\n",
@@ -159,6 +287,25 @@ int main(int argc, char **argv) {
     printf("one iteration's GEMMs: OpenBLAS %.1f ms, engine %.1f ms, CLBlast %.1f ms "
            "(engine/OpenBLAS speed %.2f)\n",
            t_blas * 1e3, t_eng * 1e3, t_clb * 1e3, t_blas / t_eng);
+    int header = 0;
+    double u_blas = 0, u_eng = 0;
+    for (int w = 0; w < 2; w++) {
+        const net_spec *ns = &m->net[w];
+        for (int i = 0; i < ns->n_layers; i++) {
+            if (!layer_runs_as_unit(dev, &ns->layers[i])) continue;
+            if (!header++)
+                printf("\none-unit layers, fused kernels (unit_fwd, unit_bwd) against OpenBLAS "
+                       "doing the same work, microseconds:\n%-22s %6s %10s %10s %12s  %s\n",
+                       "rows x inputs", "pass", "OpenBLAS", "engine", "engine/BLAS", "work");
+            if (bench_unit(dev, &ns->layers[i], i, w, b, &u_blas, &u_eng)) {
+                fprintf(stderr, "bench_gemm: a one-unit layer differs from OpenBLAS\n");
+                bad = 1;
+            }
+        }
+    }
+    if (header)
+        printf("one iteration's one-unit layers: OpenBLAS %.1f us, engine %.1f us (speed %.2f)\n",
+               u_blas * 1e6, u_eng * 1e6, u_blas / u_eng);
     clgan_device_free(dev);
     clgan_model_free(m);
     return bad;
