@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "model.h"
 
 /* 1234567 -> "1,234,567" */
 static void with_commas(uint64_t v, char *out, size_t len) {
@@ -134,6 +135,20 @@ const char *opt_get(const cli_opts *o, const char *name) {
     return NULL;
 }
 
+clgan_model *load_model_shapes(const char *cmd, const char *path) {
+    clgan_model *m;
+    if (model_load_shapes(path, &m) != CLGAN_OK) {
+        fprintf(stderr, "clgan %s: %s\n", cmd, clgan_model_errmsg(m));
+        clgan_model_free(m);
+        return NULL;
+    }
+    if (m->data.unread[0])
+        fprintf(stderr, "clgan %s: note: %s:%s; running on synthetic data of the model's "
+                        "shape (%dx%dx%d)\n",
+                cmd, path, m->data.unread, m->data.shape.c, m->data.shape.h, m->data.shape.w);
+    return m;
+}
+
 int opt_long(const cli_opts *o, const char *name, long lo, long hi, long *out) {
     const char *v = opt_get(o, name);
     if (!v) return 0;
@@ -240,13 +255,15 @@ static const cli_cmd commands[] = {
      "Runs real training iterations of MODEL on synthetic data of its shape and reports the\n"
      "median time per iteration, samples/s, GEMM GFLOPS, device memory, the time from start to\n"
      "the first iteration with an empty and with a filled program cache, and a per-kernel\n"
-     "profile from OpenCL events.",
+     "profile from OpenCL events. The data file need not be present: without it, the shape is\n"
+     "the data's 'shape' or the generator's output.",
      cmd_bench, 1, OPTS(bench_opts)},
     {"compare", "MODEL", "run a model on two devices and report how they differ",
      "Same seed, weights and batches on devices A and B: per layer, the largest absolute and\n"
      "relative differences of activations, activation gradients and parameter gradients after\n"
      "one iteration; the drift of the parameters after N iterations; the first NaN or Inf;\n"
-     "the time per iteration on each.",
+     "the time per iteration on each. Synthetic data, as for bench: the data file need not\n"
+     "be present.",
      cmd_compare, 1, OPTS(compare_opts)},
     {"theory", "MODEL", "check the paper's theory numerically on a 1-D model",
      "On a model with 1-D data: (1) with G frozen, trains D and compares D(x) with\n"

@@ -45,8 +45,14 @@ const char *opt_get(const cli_opts *o, const char *name);
 /* 0 absent, 1 parsed into *out, -1 bad (message printed: the option and what was expected). */
 int opt_long(const cli_opts *o, const char *name, long lo, long hi, long *out);
 
-/* Shared by train and sample (cli_train.c). */
 struct clgan_model;
+/*
+ * Loads MODEL for a command that trains on synthetic data of its shape (bench, compare): an
+ * unreadable data file only gets a note on stderr. NULL after printing the error.
+ */
+struct clgan_model *load_model_shapes(const char *cmd, const char *path);
+
+/* Shared by train and sample (cli_train.c). */
 struct dataset;
 int data_is_image(const struct clgan_model *m);
 /* G's samples as a grid (images), a scatter plot (2-D) or a histogram (1-D) against the data. */

@@ -56,12 +56,8 @@ int cmd_bench(const cli_opts *o) {
         return EXIT_USAGE;
     }
     const char *json = opt_get(o, "--json");
-    clgan_model *m;
-    if (clgan_model_load(o->positional, &m) != CLGAN_OK) {
-        fprintf(stderr, "clgan bench: %s\n", clgan_model_errmsg(m));
-        clgan_model_free(m);
-        return 1;
-    }
+    clgan_model *m = load_model_shapes("bench", o->positional);
+    if (!m) return 1;
     char sels[16][16];
     int ns = 0;
     if (all) {

@@ -32,12 +32,8 @@ int cmd_compare(const cli_opts *o) {
         fprintf(stderr, "clgan compare: --device and --devices conflict: give --devices A,B\n");
         return EXIT_USAGE;
     }
-    clgan_model *m;
-    if (clgan_model_load(o->positional, &m) != CLGAN_OK) {
-        fprintf(stderr, "clgan compare: %s\n", clgan_model_errmsg(m));
-        clgan_model_free(m);
-        return 1;
-    }
+    clgan_model *m = load_model_shapes("compare", o->positional);
+    if (!m) return 1;
     compare_report *r = calloc(1, sizeof *r);
     clgan_err e;
     err_clear(&e);

@@ -83,6 +83,7 @@ typedef struct data_spec {
     float mean[DATA_MAX_COMPONENTS], stddev[DATA_MAX_COMPONENTS], weight[DATA_MAX_COMPONENTS];
     float radius;       /* ring_2d */
     int line, col;
+    char unread[512];   /* model_load_shapes: "LINE:COL: why" the idx file was not read, or "" */
 } data_spec;
 
 typedef enum optim_kind { OPTIM_SGD, OPTIM_ADAM } optim_kind;
@@ -137,6 +138,13 @@ struct clgan_model {
  */
 clgan_status model_load_text(const char *path, const char *text, size_t len,
                              const shape3 *data_shape, clgan_model **out);
+
+/*
+ * As clgan_model_load, for commands that train on synthetic data of the model's shape (bench,
+ * compare): an idx data file that cannot be read is no error. Its shape is then the data's
+ * `shape` if given, else the generator's output, and data.unread says why it was not read.
+ */
+clgan_status model_load_shapes(const char *path, clgan_model **out);
 
 /* Names of layer kinds as written in YAML. */
 const char *layer_kind_name(layer_kind k);

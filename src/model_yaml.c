@@ -38,6 +38,7 @@ typedef struct yctx {
     const char *path;
     int nodes;
     const shape3 *data_shape; /* known shape: the data file is not opened */
+    int data_optional;        /* model_load_shapes: an unreadable data file is no error */
 } yctx;
 
 static clgan_status yerr_at(yctx *c, int line, int col, clgan_status st, const char *fmt, ...)
@@ -601,7 +602,15 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
         idx_header h;
         clgan_err e;
         err_clear(&e);
-        if (idx_read_header(d->path, &h, &e) != CLGAN_OK)
+        clgan_status hs = idx_read_header(d->path, &h, &e);
+        if (hs != CLGAN_OK && c->data_optional) {
+            snprintf(d->unread, sizeof d->unread, "%d:%d: 'path' in 'data': %.400s",
+                     FLD(f, "path")->val->line, FLD(f, "path")->val->col, e.msg);
+            if (HAS(f, "shape")) TRY(parse_shape(c, FLD(f, "shape"), &d->shape));
+            d->count = stop > start ? stop - start : 0;
+            return CLGAN_OK; /* no shape: check_model takes the generator's output */
+        }
+        if (hs != CLGAN_OK)
             return yerr_at(c, FLD(f, "path")->val->line, FLD(f, "path")->val->col, CLGAN_ERR_DATA,
                            "'path' in 'data': %s", e.msg);
         if (h.ndim != 3)
@@ -848,6 +857,7 @@ static clgan_status check_model(yctx *c) {
     net_spec *g = &m->net[CLGAN_GENERATOR], *d = &m->net[CLGAN_DISCRIMINATOR];
     g->in = (shape3){m->noise.dim, 1, 1};
     TRY(net_infer(m, g, "generator"));
+    if (m->data.unread[0] && shape_size(m->data.shape) == 0) m->data.shape = g->out;
     d->in = m->data.shape;
     TRY(net_infer(m, d, "discriminator"));
     const layer_spec *gl = last_shaping_layer(g);
@@ -905,8 +915,8 @@ static void default_name(clgan_model *m) {
     if (dot && dot != m->name) *dot = '\0';
 }
 
-clgan_status model_load_text(const char *path, const char *text, size_t len,
-                             const shape3 *data_shape, clgan_model **out) {
+static clgan_status load_text(const char *path, const char *text, size_t len,
+                              const shape3 *data_shape, int data_optional, clgan_model **out) {
     clgan_model *m = calloc(1, sizeof *m);
     *out = m;
     if (!m) return CLGAN_ERR_NOMEM;
@@ -916,7 +926,7 @@ clgan_status model_load_text(const char *path, const char *text, size_t len,
     if (!m->yaml_text) return err_set(&m->err, CLGAN_ERR_NOMEM, "out of memory");
     memcpy(m->yaml_text, text, len);
     m->yaml_text[len] = '\0';
-    yctx c = {m, m->path, 0, data_shape};
+    yctx c = {m, m->path, 0, data_shape, data_optional};
     if (len > (size_t)YAML_MAX_BYTES)
         return err_set(&m->err, CLGAN_ERR_YAML, "%s:1:1: model file is %zu bytes, over the %ld "
                        "byte limit", path, len, YAML_MAX_BYTES);
@@ -933,7 +943,12 @@ clgan_status model_load_text(const char *path, const char *text, size_t len,
     return st;
 }
 
-clgan_status clgan_model_load(const char *path, clgan_model **out) {
+clgan_status model_load_text(const char *path, const char *text, size_t len,
+                             const shape3 *data_shape, clgan_model **out) {
+    return load_text(path, text, len, data_shape, 0, out);
+}
+
+static clgan_status load_file(const char *path, int data_optional, clgan_model **out) {
     char *text;
     size_t len;
     clgan_err e;
@@ -947,9 +962,17 @@ clgan_status clgan_model_load(const char *path, clgan_model **out) {
         m->err = e;
         return st;
     }
-    st = model_load_text(path, text, len, NULL, out);
+    st = load_text(path, text, len, NULL, data_optional, out);
     free(text);
     return st;
+}
+
+clgan_status clgan_model_load(const char *path, clgan_model **out) {
+    return load_file(path, 0, out);
+}
+
+clgan_status model_load_shapes(const char *path, clgan_model **out) {
+    return load_file(path, 1, out);
 }
 
 void clgan_model_free(clgan_model *m) {

@@ -179,7 +179,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     clgan_model *m;
-    if (clgan_model_load(model, &m) != CLGAN_OK) {
+    if (model_load_shapes(model, &m) != CLGAN_OK) {
         fprintf(stderr, "bench_gemm: %s\n", clgan_model_errmsg(m));
         return 1;
     }
