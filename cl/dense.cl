@@ -20,14 +20,22 @@ __kernel void bias_fwd(__global float *acts, uint y_off, const __global float *r
     for (uint c = 0; c < cols - c0; c++) y[c] += b[c];
 }
 
-/* db[c] = sum_r dy[r][c], summed in row order (deterministic). Work size: global >= cols. */
+/*
+ * db[c] = sum_r dy[r][c], summed in row order (deterministic). Work size: global >=
+ * ceil(cols / 16), 16 columns per item.
+ */
 __kernel void bias_bwd(const __global float *restrict deltas, uint dy_off, __global float *grads,
                        uint b_off, uint rows, uint cols) {
-    uint c = get_global_id(0);
-    if (c >= cols) return;
-    float s = 0.0f;
-    for (uint r = 0; r < rows; r++) s += deltas[dy_off + r * cols + c];
-    grads[b_off + c] = s;
+    uint c0 = 16 * get_global_id(0);
+    if (c0 >= cols) return;
+    uint cnt = min(16u, cols - c0);
+    const __global float *dy = deltas + dy_off + c0;
+    float16 s = (float16)(0.0f);
+    if (cnt == 16)
+        for (uint r = 0; r < rows; r++) s += vload16(0, dy + (size_t)r * cols);
+    else
+        for (uint r = 0; r < rows; r++) s += vload16_part(dy + (size_t)r * cols, cnt);
+    vstore16_part(s, grads + b_off + c0, cnt);
 }
 
 /*

@@ -85,7 +85,7 @@ static clgan_status affine_backward(net *n, layer *l, tensor dout, int batch, in
         karg a[] = {KA(n->deltas), KA(dy_off), KA(n->grads), KA(b_off), KA(rows), KA(cols)};
         st = device_set_args(n->dev, l->k[K_BIAS_BWD], "bias_bwd", a, 6);
         if (st != CLGAN_OK) return st;
-        st = device_run1d(n->dev, l->k[K_BIAS_BWD], n_out, "bias_bwd");
+        st = device_run1d(n->dev, l->k[K_BIAS_BWD], (n_out + 15) / 16, "bias_bwd");
         if (st != CLGAN_OK) return st;
     }
     if (need_dx) {
