@@ -26,7 +26,7 @@ static clgan_status act_forward(net *n, layer *l, int batch, int train) {
     karg a[] = {KA(n->acts), KA(x_off), KA(y_off), KA(cnt), KA(p)};
     clgan_status st = device_set_args(n->dev, l->k[K_FWD], "activation forward", a, 5);
     if (st != CLGAN_OK) return st;
-    return device_run1d(n->dev, l->k[K_FWD], cnt, layer_kind_name(l->spec->kind));
+    return device_run1d(n->dev, l->k[K_FWD], (cnt + 15) / 16, layer_kind_name(l->spec->kind));
 }
 
 static clgan_status act_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
@@ -39,7 +39,7 @@ static clgan_status act_backward(net *n, layer *l, int batch, int need_dx, int n
                 KA(dy_off),  KA(dx_off), KA(cnt),  KA(p)};
     clgan_status st = device_set_args(n->dev, l->k[K_BWD], "activation backward", a, 8);
     if (st != CLGAN_OK) return st;
-    return device_run1d(n->dev, l->k[K_BWD], cnt, layer_kind_name(l->spec->kind));
+    return device_run1d(n->dev, l->k[K_BWD], (cnt + 15) / 16, layer_kind_name(l->spec->kind));
 }
 
 const layer_ops layer_act_ops = {act_setup, act_forward, act_backward};
