@@ -3,12 +3,13 @@
  *
  * Layout: data[n][cols] (the whole training set, row-major), perm[n] this epoch's order,
  * destination rows in a network's activation buffer.
- * Work size: global >= rows * cols, one work-item per value.
+ * Work size: global >= (ceil(cols / 16), rows), 16 values of a row per work-item.
  */
 __kernel void gather_rows(const __global float *restrict data, const __global uint *restrict perm,
                           uint first, uint rows, uint cols, __global float *acts, uint dst_off) {
-    uint i = get_global_id(0);
-    if (i >= rows * cols) return;
-    uint r = i / cols, c = i - r * cols;
-    acts[dst_off + i] = data[(size_t)perm[first + r] * cols + c];
+    uint c0 = 16 * get_global_id(0), r = get_global_id(1);
+    if (c0 >= cols || r >= rows) return;
+    uint cnt = min(16u, cols - c0);
+    const __global float *src = data + (size_t)perm[first + r] * cols + c0;
+    vstore16_part(vload16_part(src, cnt), acts + dst_off + (size_t)r * cols + c0, cnt);
 }

@@ -180,5 +180,5 @@ clgan_status dataset_gather(dataset *ds, long first, int rows, cl_mem acts, size
     karg a[] = {KA(ds->buf), KA(ds->perm), KA(f), KA(r), KA(c), KA(acts), KA(off)};
     clgan_status st = device_set_args(ds->dev, ds->k_gather, "gather_rows", a, 7);
     if (st != CLGAN_OK) return st;
-    return device_run1d(ds->dev, ds->k_gather, (size_t)rows * ds->cols, "gather_rows");
+    return device_run2d(ds->dev, ds->k_gather, (ds->cols + 15) / 16, (size_t)rows, "gather_rows");
 }

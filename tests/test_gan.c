@@ -643,6 +643,42 @@ START_TEST(fewer_samples_than_a_batch) {
 }
 END_TEST
 
+/* A minibatch gathered on the device is the host's rows in the epoch's order, at any width. */
+START_TEST(gather_matches_host_order) {
+    static const int widths[] = {2, 16, 37};
+    for (size_t w = 0; w < ARRAY_LEN(widths); w++) {
+        clgan_model *m = load("tests/data/tiny_gan.yaml");
+        m->data.shape = (shape3){widths[w], 1, 1};
+        dataset d;
+        clgan_err e;
+        ck_assert_msg(dataset_random(m, 50, 9, &d, &e) == CLGAN_OK, "%s", e.msg);
+        ck_assert(dataset_upload(&d, dev) == CLGAN_OK);
+        ck_assert(dataset_begin_epoch(&d, 3) == CLGAN_OK);
+        uint32_t perm[50];
+        dataset_shuffle(&d, 3, perm);
+        const int first = 11, rows = 7;
+        const size_t off = 5, cols = d.cols, n = off + (size_t)(rows + 1) * cols;
+        cl_mem acts;
+        ck_assert(device_alloc(dev, n * sizeof(float), "test", &acts) == CLGAN_OK);
+        ck_assert(device_fill(dev, acts, 0, n * sizeof(float)) == CLGAN_OK);
+        ck_assert(dataset_gather(&d, first, rows, acts, off) == CLGAN_OK);
+        float *got = malloc(n * sizeof(float));
+        ck_assert(device_read(dev, acts, 0, n * sizeof(float), got) == CLGAN_OK);
+        for (size_t i = 0; i < off; i++) ck_assert(got[i] == 0.0f);
+        for (int r = 0; r < rows; r++)
+            for (size_t c = 0; c < cols; c++)
+                ck_assert_msg(got[off + (size_t)r * cols + c] ==
+                                  d.host[(size_t)perm[first + r] * cols + c],
+                              "width %zu, row %d, column %zu", cols, r, c);
+        for (size_t i = off + (size_t)rows * cols; i < n; i++) ck_assert(got[i] == 0.0f);
+        free(got);
+        device_release(dev, acts);
+        dataset_free(&d);
+        clgan_model_free(m);
+    }
+}
+END_TEST
+
 START_TEST(interrupted_write_keeps_good_checkpoint) {
     session s;
     open_session(&s, "tests/data/tiny_gan.yaml");
@@ -690,6 +726,7 @@ int main(int argc, char **argv) {
     tcase_add_test(opt, adam_step);
     tcase_add_test(opt, max_col_norm_step);
     tcase_add_test(opt, linear_schedule);
+    tcase_add_test(opt, gather_matches_host_order);
     suite_add_tcase(s, opt);
     TCase *alg = tcase_create("algorithm1");
     tcase_add_unchecked_fixture(alg, setup, teardown);
