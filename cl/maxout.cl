@@ -4,15 +4,23 @@
  * Layout: pre-activations z[row][unit * pieces + piece] (consecutive pieces of one unit, as in
  * pylearn2), output y[row][unit]. Ties go to the lowest piece, in both passes.
  * Work size: global >= rows * units, one work-item per output value.
+ *
+ * Built with -DMAXOUT_PIECES=P (src/layer_dense.c), the loops over pieces have a known length
+ * and unroll: the backward pass ran 1.7x faster so on PoCL. Without it, the argument counts.
  */
+#ifdef MAXOUT_PIECES
+#define PIECES MAXOUT_PIECES
+#else
+#define PIECES pieces
+#endif
 
 __kernel void maxout_fwd(__global float *acts, uint z_off, uint y_off, uint rows, uint units,
                          uint pieces) {
     uint i = get_global_id(0);
     if (i >= rows * units) return;
-    const __global float *z = acts + z_off + (size_t)i * pieces;
+    const __global float *z = acts + z_off + (size_t)i * PIECES;
     float m = z[0];
-    for (uint p = 1; p < pieces; p++) m = fmax(m, z[p]);
+    for (uint p = 1; p < PIECES; p++) m = fmax(m, z[p]);
     acts[y_off + i] = m;
 }
 
@@ -21,17 +29,17 @@ __kernel void maxout_bwd(const __global float *restrict acts, uint z_off, __glob
                          uint dy_off, uint dz_off, uint rows, uint units, uint pieces) {
     uint i = get_global_id(0);
     if (i >= rows * units) return;
-    const __global float *z = acts + z_off + (size_t)i * pieces;
+    const __global float *z = acts + z_off + (size_t)i * PIECES;
     /* selects, not branches: the winner is data, and a mispredicted branch per piece cost more
      * than the rest of the kernel */
     uint best = 0;
     float m = z[0];
-    for (uint p = 1; p < pieces; p++) {
+    for (uint p = 1; p < PIECES; p++) {
         float v = z[p];
         int gt = v > m;
         best = gt ? p : best;
         m = gt ? v : m;
     }
     float dy = deltas[dy_off + i];
-    for (uint p = 0; p < pieces; p++) deltas[dz_off + (size_t)i * pieces + p] = p == best ? dy : 0.0f;
+    for (uint p = 0; p < PIECES; p++) deltas[dz_off + (size_t)i * PIECES + p] = p == best ? dy : 0.0f;
 }

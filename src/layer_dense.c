@@ -10,6 +10,8 @@
  * (layer_runs_as_unit): there its products, a matrix-vector product and an outer product with
  * K = 1, cost less than the GEMM launches and bias kernels they would take.
  */
+#include <stdio.h>
+
 #include "gemm.h"
 #include "graph.h"
 
@@ -111,10 +113,25 @@ const layer_ops layer_dense_ops = {dense_setup, dense_forward, dense_backward};
 
 /* ---- maxout -------------------------------------------------------------------------------- */
 
+/* The maxout kernels built for this layer's number of pieces (see cl/maxout.cl). */
 static clgan_status maxout_setup(net *n, layer *l) {
     clgan_status st = dense_setup(n, l);
-    if (st == CLGAN_OK) st = net_kernel(n, "cl/maxout.cl", "maxout_fwd", &l->k[K_MAX_FWD]);
-    if (st == CLGAN_OK) st = net_kernel(n, "cl/maxout.cl", "maxout_bwd", &l->k[K_MAX_BWD]);
+    if (st != CLGAN_OK) return st;
+    char defs[32];
+    snprintf(defs, sizeof defs, "-DMAXOUT_PIECES=%d", l->spec->pieces);
+    cl_program prog;
+    st = device_program_defines(n->dev, "cl/maxout.cl", defs, &prog);
+    if (st != CLGAN_OK) return st;
+    const char *names[2] = {"maxout_fwd", "maxout_bwd"};
+    cl_kernel *ks[2] = {&l->k[K_MAX_FWD], &l->k[K_MAX_BWD]};
+    for (int i = 0; i < 2 && st == CLGAN_OK; i++) {
+        cl_int rc;
+        *ks[i] = clCreateKernel(prog, names[i], &rc);
+        if (rc != CL_SUCCESS)
+            st = err_cl(&n->dev->err, rc, "clCreateKernel", "kernel '%s' of cl/maxout.cl (%s)",
+                        names[i], defs);
+    }
+    clReleaseProgram(prog); /* the kernels hold it */
     return st;
 }
 
