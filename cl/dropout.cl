@@ -5,7 +5,7 @@
  * are scaled by 1/keep so evaluation needs no rescaling. The forward pass writes the scale it
  * applied (0 or 1/keep) to `mask`; the backward pass multiplies by it.
  * Work size: dropout_fwd global >= ceil(n / 64) (a work-item per 64 values, 16 Philox blocks
- * drawn in vectors); dropout_bwd global >= n.
+ * drawn in vectors); dropout_bwd global >= ceil(n / 16) (16 values per work-item).
  */
 
 #define RNG_TAG_DROPOUT 2u
@@ -39,7 +39,9 @@ __kernel void dropout_fwd(__global float *acts, uint x_off, uint y_off, uint mas
 
 __kernel void dropout_bwd(const __global float *restrict acts, uint mask_off,
                           __global float *deltas, uint dy_off, uint dx_off, uint n) {
-    uint i = get_global_id(0);
+    uint i = 16 * get_global_id(0);
     if (i >= n) return;
-    deltas[dx_off + i] = deltas[dy_off + i] * acts[mask_off + i];
+    uint cnt = min(16u, n - i);
+    float16 m = vload16_part(acts + mask_off + i, cnt);
+    vstore16_part(vload16_part(deltas + dy_off + i, cnt) * m, deltas + dx_off + i, cnt);
 }

@@ -43,7 +43,7 @@ static clgan_status dropout_backward(net *n, layer *l, int batch, int need_dx, i
     karg a[] = {KA(n->acts), KA(m_off), KA(n->deltas), KA(dy_off), KA(dx_off), KA(c)};
     clgan_status st = device_set_args(n->dev, l->k[K_BWD], "dropout_bwd", a, 6);
     if (st != CLGAN_OK) return st;
-    return device_run1d(n->dev, l->k[K_BWD], cnt, "dropout_bwd");
+    return device_run1d(n->dev, l->k[K_BWD], (cnt + 15) / 16, "dropout_bwd");
 }
 
 const layer_ops layer_dropout_ops = {dropout_setup, dropout_forward, dropout_backward};
