@@ -89,6 +89,13 @@ inline float rng_gauss(uint4 b, uint lane) {
     return (lane & 1u) ? r * sin(t) : r * cos(t);
 }
 
+/* The sum of the 16 lanes, halves first (the order every reduction here uses). */
+inline float hsum16(float16 v) {
+    float8 h8 = v.lo + v.hi;
+    float4 h4 = h8.lo + h8.hi;
+    return (h4.x + h4.y) + (h4.z + h4.w);
+}
+
 /* The first cnt (<= 16) floats at p, zeros after them (the last block of a row). */
 inline float16 vload16_part(const __global float *p, uint cnt) {
     if (cnt >= 16) return vload16(0, p);

@@ -51,9 +51,7 @@ __kernel void unit_fwd(__global float *acts, uint x_off, uint y_off,
     float16 s16 = (float16)(0.0f);
     uint j = 0;
     for (; j + 16 <= n_in; j += 16) s16 = fma(vload16(0, x + j), vload16(0, w + j), s16);
-    float8 s8 = s16.lo + s16.hi;
-    float4 s4 = s8.lo + s8.hi;
-    float s = (s4.x + s4.y) + (s4.z + s4.w);
+    float s = hsum16(s16);
     for (; j < n_in; j++) s = fma(x[j], w[j], s);
     acts[y_off + r] = s + params[b_off];
 }

@@ -148,9 +148,7 @@ GEMM_OUTER(gemm_tn, 1, lda)
     }
 #define NT_STORE_J(i, j)                                                                           \
     if (nb + j >= n0 && nb + j < N) {                                                              \
-        float8 h8 = s##i##_##j.lo + s##i##_##j.hi;                                                 \
-        float4 h4 = h8.lo + h8.hi;                                                                 \
-        float s = (h4.x + h4.y) + (h4.z + h4.w);                                                   \
+        float s = hsum16(s##i##_##j);                                                              \
         for (uint kk = k; kk < K; kk++) s = fma(a##i[kk], b##j[kk], s);                           \
         store1(C + c_off + (size_t)(mb + i) * ldc + nb + j, s, alpha, beta);                       \
     }

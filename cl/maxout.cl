@@ -41,5 +41,6 @@ __kernel void maxout_bwd(const __global float *restrict acts, uint z_off, __glob
         m = gt ? v : m;
     }
     float dy = deltas[dy_off + i];
-    for (uint p = 0; p < PIECES; p++) deltas[dz_off + (size_t)i * PIECES + p] = p == best ? dy : 0.0f;
+    __global float *dz = deltas + dz_off + (size_t)i * PIECES;
+    for (uint p = 0; p < PIECES; p++) dz[p] = p == best ? dy : 0.0f;
 }

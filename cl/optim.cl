@@ -67,9 +67,7 @@ __kernel void max_norm(__global float *p, uint w_off, uint rows, uint cols, floa
         float16 v = vload16(0, w + c);
         s16 += v * v;
     }
-    float8 s8 = s16.lo + s16.hi;
-    float4 s4 = s8.lo + s8.hi;
-    float s = (s4.x + s4.y) + (s4.z + s4.w);
+    float s = hsum16(s16);
     for (uint c = c16; c < cols; c++) s += w[c] * w[c];
     float norm = sqrt(s);
     if (norm > max_norm) {
