@@ -59,6 +59,9 @@ void human_bytes(double bytes, char *out, size_t len);
 /* The median of n values (sorts them in place). */
 double median(double *v, int n);
 
+/* 1 if the n floats at v are all finite (no NaN or Inf). */
+int floats_finite(const float *v, size_t n);
+
 /* A monotonic clock in seconds, for timings. */
 double clock_seconds(void);
 

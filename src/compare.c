@@ -34,12 +34,6 @@ static void diff(const float *a, const float *b, size_t off, size_t count, doubl
     *rel = mx > 0 ? d / mx : d;
 }
 
-static int all_finite(const float *v, size_t off, size_t n) {
-    for (size_t i = off; i < off + n; i++)
-        if (!isfinite(v[i])) return 0;
-    return 1;
-}
-
 clgan_status compare_run(const char *sel_a, const char *sel_b, const clgan_model *m, int iters,
                          compare_report *r, clgan_err *e) {
     memset(r, 0, sizeof *r);
@@ -76,13 +70,13 @@ clgan_status compare_run(const char *sel_a, const char *sel_b, const clgan_model
                 gr[i] = read_all(n[i]->grads, n[i]->n_params, s[i].dev, &st);
                 par[i] = read_all(n[i]->params, n[i]->n_params, s[i].dev, &st);
             }
-            int rows = w ? m->train.batch : m->train.batch; /* rows of the last (G) step */
+            int rows = m->train.batch; /* rows of the last (G) step, in both networks */
             for (int li = 0; li < n[0]->n_layers && st == CLGAN_OK; li++) {
                 const layer *l = &n[0]->layers[li];
                 size_t cnt = (size_t)rows * l->y.cols;
                 for (int i = 0; i < 2; i++)
-                    if (!r->nonfinite_iter && (!all_finite(acts[i], l->y.off, cnt) ||
-                                               !all_finite(dl[i], l->dy.off, cnt))) {
+                    if (!r->nonfinite_iter && (!floats_finite(acts[i] + l->y.off, cnt) ||
+                                               !floats_finite(dl[i] + l->dy.off, cnt))) {
                         r->nonfinite_iter = it + 1;
                         snprintf(r->nonfinite_where, sizeof r->nonfinite_where,
                                  "%s layer %d (%s) on %s", w ? "discriminator" : "generator", li,

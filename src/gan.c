@@ -200,12 +200,6 @@ clgan_status trainer_finite(trainer *t, int *finite) {
     return st;
 }
 
-static int finite_range(const float *v, size_t off, size_t n) {
-    for (size_t i = off; i < off + n; i++)
-        if (!isfinite(v[i])) return 0;
-    return 1;
-}
-
 clgan_status trainer_locate_nonfinite(trainer *t, char *where, size_t len) {
     snprintf(where, len, "the discriminator's output (no layer holds a NaN or Inf now)");
     for (int w = 0; w < 2; w++) {
@@ -218,9 +212,10 @@ clgan_status trainer_locate_nonfinite(trainer *t, char *where, size_t len) {
         for (int i = 0; st == CLGAN_OK && i < n->n_layers && !found; i++) {
             const layer *l = &n->layers[i];
             const char *what = NULL;
-            if (!finite_range(p, l->w_off, (size_t)l->spec->n_weights)) what = "weights";
-            else if (!finite_range(p, l->b_off, (size_t)l->spec->n_bias)) what = "biases";
-            else if (!finite_range(a, l->y.off, (size_t)n->capacity * l->y.cols)) what = "outputs";
+            if (!floats_finite(p + l->w_off, (size_t)l->spec->n_weights)) what = "weights";
+            else if (!floats_finite(p + l->b_off, (size_t)l->spec->n_bias)) what = "biases";
+            else if (!floats_finite(a + l->y.off, (size_t)n->capacity * l->y.cols))
+                what = "outputs";
             if (what) {
                 snprintf(where, len, "%s layer %d (%s) %s", w ? "discriminator" : "generator", i,
                          layer_kind_name(l->spec->kind), what);
