@@ -489,6 +489,19 @@ clgan_status device_program_defines(clgan_device *dev, const char *file, const c
     return load_or_build(dev, file, defines, out);
 }
 
+clgan_status device_create_kernels(clgan_device *dev, cl_program prog, const char *file,
+                                   const char *defines, const char *const *names,
+                                   cl_kernel *const *out, int n) {
+    for (int i = 0; i < n; i++) {
+        cl_int rc;
+        *out[i] = clCreateKernel(prog, names[i], &rc);
+        if (rc != CL_SUCCESS)
+            return err_cl(&dev->err, rc, "clCreateKernel", "kernel '%s' of %s (%s)", names[i],
+                          file, defines);
+    }
+    return CLGAN_OK;
+}
+
 clgan_status device_kernel(clgan_device *dev, const char *file, const char *name, cl_kernel *out) {
     cl_program prog;
     clgan_status st = device_program(dev, file, &prog);

@@ -103,6 +103,14 @@ clgan_status device_build_source(clgan_device *dev, const char *file, const char
 clgan_status device_program_defines(clgan_device *dev, const char *file, const char *defines,
                                     cl_program *out);
 
+/*
+ * Creates the kernels names[0..n) of prog, a program of `file` built with `defines` (both named
+ * in messages), into *out[i]; the caller owns them. Stops at the first failure.
+ */
+clgan_status device_create_kernels(clgan_device *dev, cl_program prog, const char *file,
+                                   const char *defines, const char *const *names,
+                                   cl_kernel *const *out, int n);
+
 /* Creates a kernel of `file`; the caller owns it (clReleaseKernel). */
 clgan_status device_kernel(clgan_device *dev, const char *file, const char *name, cl_kernel *out);
 

@@ -141,18 +141,14 @@ static clgan_status engine_kernels_of(clgan_device *dev, int v, engine_kernels *
     snprintf(defs, sizeof defs, "-DGEMM_TM=%d -DGEMM_NT_TM=%d -DGEMM_NT_TN=%d", variants[v].tm,
              variants[v].nt_tm, variants[v].nt_tn);
     clgan_status st = device_program_defines(dev, "cl/gemm.cl", defs, &e->prog);
-    const char *names[3] = {"gemm_nn", "gemm_tn", "gemm_nt"};
-    cl_kernel *ks[3] = {&e->k_nn, &e->k_tn, &e->k_nt};
+    static const char *const names[3] = {"gemm_nn", "gemm_tn", "gemm_nt"};
+    cl_kernel *const ks[3] = {&e->k_nn, &e->k_tn, &e->k_nt};
+    if (st == CLGAN_OK) st = device_create_kernels(dev, e->prog, "cl/gemm.cl", defs, names, ks, 3);
     e->max_group = (size_t)-1;
     for (int i = 0; i < 3 && st == CLGAN_OK; i++) {
-        cl_int rc;
-        *ks[i] = clCreateKernel(e->prog, names[i], &rc);
-        if (rc != CL_SUCCESS)
-            st = err_cl(&dev->err, rc, "clCreateKernel", "kernel '%s' of cl/gemm.cl", names[i]);
         /* a GPU may allow fewer work-items per group for kernels with this many registers */
         size_t wg = 0;
-        if (st == CLGAN_OK &&
-            clGetKernelWorkGroupInfo(*ks[i], dev->id, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg,
+        if (clGetKernelWorkGroupInfo(*ks[i], dev->id, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg,
                                      NULL) == CL_SUCCESS &&
             wg > 0 && wg < e->max_group)
             e->max_group = wg;

@@ -122,15 +122,9 @@ static clgan_status maxout_setup(net *n, layer *l) {
     cl_program prog;
     st = device_program_defines(n->dev, "cl/maxout.cl", defs, &prog);
     if (st != CLGAN_OK) return st;
-    const char *names[2] = {"maxout_fwd", "maxout_bwd"};
-    cl_kernel *ks[2] = {&l->k[K_MAX_FWD], &l->k[K_MAX_BWD]};
-    for (int i = 0; i < 2 && st == CLGAN_OK; i++) {
-        cl_int rc;
-        *ks[i] = clCreateKernel(prog, names[i], &rc);
-        if (rc != CL_SUCCESS)
-            st = err_cl(&n->dev->err, rc, "clCreateKernel", "kernel '%s' of cl/maxout.cl (%s)",
-                        names[i], defs);
-    }
+    static const char *const names[2] = {"maxout_fwd", "maxout_bwd"};
+    cl_kernel *const ks[2] = {&l->k[K_MAX_FWD], &l->k[K_MAX_BWD]};
+    st = device_create_kernels(n->dev, prog, "cl/maxout.cl", defs, names, ks, 2);
     clReleaseProgram(prog); /* the kernels hold it */
     return st;
 }
