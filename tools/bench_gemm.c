@@ -215,10 +215,8 @@ int main(int argc, char **argv) {
         double flops = 2.0 * M * N * K;
         int reps = flops < 1e7 ? 50 : flops < 1e8 ? 10 : 3;
         float *a = malloc(M * K * 4), *bb = malloc(K * N * 4), *c = malloc(M * N * 4);
-        for (size_t q = 0; q < M * K; q++)
-            a[q] = (float)(q % 13) * 0.01f;
-        for (size_t q = 0; q < K * N; q++)
-            bb[q] = (float)(q % 7) * 0.01f;
+        fill(a, M * K, 13);
+        fill(bb, K * N, 7);
         size_t lda = s[i].ta ? M : K, ldb = s[i].tb ? K : N;
         double result, tb, te, tc;
         MEDIAN_OF(cblas_sgemm(CblasRowMajor, s[i].ta ? CblasTrans : CblasNoTrans,
