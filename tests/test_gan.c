@@ -131,6 +131,13 @@ START_TEST(idx_rejects_bad_files) {
     write_bytes(p, w, n, 0);
     ck_assert_int_eq(idx_load(p, 0, -1, &h, &px, &e), CLGAN_ERR_DATA);
     ck_assert_msg(strstr(e.msg, "truncated: item 5 of 8388613"), "%s", e.msg);
+    /* 4 dimensions whose item size, 2^26 * 3 * 2^24 * 2^25, wraps to 0 in 64 bits: found by
+     * fuzzing, once a 12 s walk over 4 billion empty items */
+    static const unsigned char wrap[] = {0, 0, 8, 4, 0xf8, 1, 0x7e, 0x68, 4, 0, 0, 0,
+                                         3, 0, 0, 0, 2, 0, 0, 0, 1, 0xff, 0xff, 0xfa};
+    write_bytes(p, wrap, sizeof wrap, 0);
+    ck_assert_int_eq(idx_load(p, 0, -1, &h, &px, &e), CLGAN_ERR_DATA);
+    ck_assert_msg(strstr(e.msg, "too large (dimension 1"), "%s", e.msg);
     write_bytes(p, b, n, 0);
     ck_assert_int_eq(idx_load(p, 3, 9, &h, &px, &e), CLGAN_ERR_DATA); /* range beyond */
     ck_assert_int_eq(idx_load(tmp("missing.idx"), 0, -1, &h, &px, &e), CLGAN_ERR_IO);
