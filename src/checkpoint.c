@@ -169,7 +169,7 @@ clgan_status ckpt_open(const char *path, ckpt *c, clgan_err *e) {
     snprintf(c->path, sizeof c->path, "%s", path);
     char *data;
     size_t len;
-    clgan_status st = file_read_all(path, &data, &len, e);
+    clgan_status st = file_read_all(path, SIZE_MAX, &data, &len, e);
     if (st != CLGAN_OK) return st;
     c->bytes = (unsigned char *)data;
     c->len = len;

@@ -221,7 +221,7 @@ int cmd_train(const cli_opts *o) {
         snprintf(path, sizeof path, "%s/log.csv", r.dir);
         char *old;
         size_t len;
-        if (file_read_all(path, &old, &len, NULL) == CLGAN_OK) {
+        if (file_read_all(path, SIZE_MAX, &old, &len, NULL) == CLGAN_OK) {
             r.log = old;
             r.log_len = len;
             r.log_cap = len + 1;

@@ -1,7 +1,7 @@
 /*
  * common.c - error records, OpenCL error names, hashing and file helpers.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 #include "common.h"
 
 #include <ctype.h>
@@ -125,42 +125,80 @@ uint64_t hash_fnv1a(uint64_t h, const void *data, size_t len) {
     return h;
 }
 
-clgan_status file_read_all(const char *path, char **out, size_t *len, clgan_err *e) {
+/* Why a path is not a file clgan reads: "a FIFO", "a directory", ... */
+static const char *kind_of(mode_t mode) {
+    return S_ISDIR(mode)    ? "a directory"
+           : S_ISFIFO(mode) ? "a FIFO"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "not a regular file";
+}
+
+clgan_status file_open_regular(const char *path, int *fd_out, size_t *size, clgan_err *e) {
+    *fd_out = -1;
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return err_set(e, CLGAN_ERR_IO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int er = errno;
+        close(fd);
+        return err_set(e, CLGAN_ERR_IO, "%s: %s", path, strerror(er));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return err_set(e, CLGAN_ERR_IO, "%s: is %s, expected a regular file", path,
+                       kind_of(st.st_mode));
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    *fd_out = fd;
+    if (size) *size = (size_t)st.st_size;
+    return CLGAN_OK;
+}
+
+clgan_status file_read_all(const char *path, size_t max_bytes, char **out, size_t *len,
+                           clgan_err *e) {
     *out = NULL;
     if (len) *len = 0;
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return err_set(e, CLGAN_ERR_IO, "%s: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return err_set(e, CLGAN_ERR_IO, "%s: is a directory, expected a file", path);
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(e, CLGAN_ERR_IO, "%s: %s", path, strerror(errno));
-    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, n = 0;
-    char *buf = malloc(cap);
+    int fd;
+    size_t size;
+    clgan_status rc = file_open_regular(path, &fd, &size, e);
+    if (rc != CLGAN_OK) return rc;
+    if (size > max_bytes) {
+        close(fd);
+        return err_set(e, CLGAN_ERR_IO, "%s: %zu bytes, more than the %zu this file may have",
+                       path, size, max_bytes);
+    }
+    char *buf = malloc(size + 1);
     if (!buf) {
-        fclose(f);
-        return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory reading file", path);
+        close(fd);
+        return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, size);
     }
-    for (;;) {
-        if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory reading file", path);
-            }
-            buf = nb;
-            cap *= 2;
+    /* Exactly the size fstat gave: a file that grows while it is read is a file being written. */
+    size_t n = 0;
+    while (n < size) {
+        ssize_t got = read(fd, buf + n, size - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+            int er = got < 0 ? errno : 0;
+            free(buf);
+            close(fd);
+            return er ? err_set(e, CLGAN_ERR_IO, "%s: %s", path, strerror(er))
+                      : err_set(e, CLGAN_ERR_IO, "%s: shrank while being read (being written?)",
+                                path);
         }
-        size_t got = fread(buf + n, 1, cap - 1 - n, f);
-        n += got;
-        if (got == 0) break;
+        n += (size_t)got;
     }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
+    char extra;
+    ssize_t more;
+    while ((more = read(fd, &extra, 1)) < 0 && errno == EINTR) {
+    }
+    close(fd);
+    if (more != 0) {
         free(buf);
-        return err_set(e, CLGAN_ERR_IO, "%s: read error", path);
+        return err_set(e, CLGAN_ERR_IO, "%s: grew while being read (being written?)", path);
     }
     buf[n] = '\0';
     *out = buf;
@@ -169,6 +207,11 @@ clgan_status file_read_all(const char *path, char **out, size_t *len, clgan_err 
 }
 
 clgan_status file_write_atomic(const char *path, const void *data, size_t len, clgan_err *e) {
+    struct stat old;
+    /* rename() would replace a FIFO, a device or a directory's entry with a plain file */
+    if (stat(path, &old) == 0 && !S_ISREG(old.st_mode))
+        return err_set(e, CLGAN_ERR_IO, "%s: is %s; clgan writes only regular files", path,
+                       kind_of(old.st_mode));
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
     if (!tmp) return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory", path);
@@ -208,19 +251,60 @@ fail:
 }
 
 int mkdir_p(const char *path) {
-    char buf[4096];
     size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf) return -1;
+    if (n == 0) return -1;
+    char *buf = malloc(n + 1);
+    if (!buf) return -1;
     memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
+    int rc = 0;
+    for (size_t i = 1; i <= n && rc == 0; i++) {
         if (buf[i] == '/' || buf[i] == '\0') {
             char c = buf[i];
             buf[i] = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) rc = -1;
             buf[i] = c;
         }
     }
-    return 0;
+    if (rc == 0) { /* the last component must be a directory, not a file of that name */
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            rc = -1;
+        } else if (!S_ISDIR(st.st_mode)) {
+            errno = ENOTDIR;
+            rc = -1;
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+char *str_fmt(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (!s) return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+char *str_dup(const char *s) {
+    return s ? str_fmt("%s", s) : NULL;
+}
+
+char *path_absolute(const char *path) {
+    char *real = realpath(path, NULL);
+    if (real) return real;
+    if (path[0] == '/') return str_dup(path);
+    char *cwd = getcwd(NULL, 0);
+    if (!cwd) return str_dup(path);
+    char *p = str_fmt("%s/%s", cwd, path);
+    free(cwd);
+    return p;
 }
 
 void human_bytes(double b, char *out, size_t len) {

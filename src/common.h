@@ -39,19 +39,40 @@ uint64_t hash_fnv1a(uint64_t h, const void *data, size_t len);
 #define HASH_FNV_INIT 0xcbf29ce484222325ULL
 
 /*
- * Reads a whole file into a NUL-terminated malloc'd buffer. Returns CLGAN_ERR_IO with a message
- * naming the path on failure (missing, unreadable, a directory).
+ * Opens path for reading if it is a regular file: a FIFO, a device (/dev/zero), a socket or a
+ * directory is refused with a message naming the path and what it is, without blocking (a FIFO
+ * is opened non-blocking to look at it). *fd gets the descriptor (the caller closes it), *size
+ * (may be NULL) the file's size.
  */
-clgan_status file_read_all(const char *path, char **out, size_t *len, clgan_err *e);
+clgan_status file_open_regular(const char *path, int *fd, size_t *size, clgan_err *e);
+
+/*
+ * Reads a whole regular file (file_open_regular) of at most max_bytes into a NUL-terminated
+ * malloc'd buffer. Returns CLGAN_ERR_IO with a message naming the path on failure (missing,
+ * unreadable, not a regular file, over max_bytes, changed while read).
+ */
+clgan_status file_read_all(const char *path, size_t max_bytes, char **out, size_t *len,
+                           clgan_err *e);
 
 /*
  * Writes data to path atomically: path.tmp is written, flushed, fsync'd and renamed over path,
- * so an existing file is never left half-written.
+ * so an existing file is never left half-written. An existing path that is not a regular file
+ * (a FIFO, a device, a directory) is refused, never replaced.
  */
 clgan_status file_write_atomic(const char *path, const void *data, size_t len, clgan_err *e);
 
-/* mkdir -p; 0 on success. */
+/* mkdir -p; 0 on success, -1 with errno set (ENOTDIR when path exists but is no directory). */
 int mkdir_p(const char *path);
+
+/* printf into a malloc'd string (NULL when memory runs out). */
+char *str_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A malloc'd copy of s (NULL for NULL or when memory runs out). */
+char *str_dup(const char *s);
+/*
+ * The absolute form of path (malloc'd): realpath() when it exists, else the working directory
+ * joined with it. NULL when memory runs out.
+ */
+char *path_absolute(const char *path);
 
 /* "1.5 GiB": bytes in the largest binary unit that keeps the figure at least 1. */
 void human_bytes(double bytes, char *out, size_t len);

@@ -5,6 +5,8 @@
 #define CLGAN_DATA_H
 
 #include "common.h"
+#include "device.h"
+#include "model.h"
 
 #define IDX_MAX_DIMS 4
 
@@ -25,12 +27,7 @@ clgan_status idx_read_header(const char *path, idx_header *h, clgan_err *e);
 clgan_status idx_load(const char *path, long start, long stop, idx_header *h, float **out,
                       clgan_err *e);
 
-#endif /* CLGAN_DATA_H */
-
 /* ---- the training set of a model, on the host and on the device ---------------------------- */
-
-#include "device.h"
-#include "model.h"
 
 typedef struct dataset {
     long n;             /* samples */
@@ -65,3 +62,5 @@ void dataset_shuffle(const dataset *ds, long epoch, uint32_t *perm);
 clgan_status dataset_begin_epoch(dataset *ds, long epoch);
 /* Enqueues acts[dst_off + r*cols + c] = sample perm[first + r], for r < rows. */
 clgan_status dataset_gather(dataset *ds, long first, int rows, cl_mem acts, size_t dst_off);
+
+#endif /* CLGAN_DATA_H */

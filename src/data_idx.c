@@ -3,12 +3,14 @@
  * raw files both work. Header: 0x00 0x00 type ndim, then ndim big-endian u32 sizes, then the
  * values. Truncated files, wrong magic and trailing bytes are errors that name the file.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "data.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 static uint32_t be32(const unsigned char *b) {
@@ -17,11 +19,14 @@ static uint32_t be32(const unsigned char *b) {
 
 static clgan_status open_header(const char *path, gzFile *gz, idx_header *h, clgan_err *e) {
     *gz = NULL;
-    FILE *probe = fopen(path, "rb");
-    if (!probe) return err_set(e, CLGAN_ERR_IO, "%s: %s", path, strerror(errno));
-    fclose(probe);
-    gzFile f = gzopen(path, "rb");
-    if (!f) return err_set(e, CLGAN_ERR_IO, "%s: cannot open", path);
+    int fd;
+    clgan_status st = file_open_regular(path, &fd, NULL, e); /* no FIFO, no /dev/zero */
+    if (st != CLGAN_OK) return st;
+    gzFile f = gzdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return err_set(e, CLGAN_ERR_IO, "%s: cannot open", path);
+    }
     unsigned char m[4];
     if (gzread(f, m, 4) != 4) {
         gzclose(f);

@@ -333,7 +333,7 @@ void device_cache_path(clgan_device *dev, const char *file, char *out, size_t ou
 static unsigned char *cache_load(const char *path, const char *key, size_t *bin_len) {
     char *data;
     size_t len;
-    if (file_read_all(path, &data, &len, NULL) != CLGAN_OK) return NULL;
+    if (file_read_all(path, (size_t)1 << 31, &data, &len, NULL) != CLGAN_OK) return NULL;
     size_t klen = strlen(key);
     unsigned char *bin = NULL;
     uint32_t key_len, crc;

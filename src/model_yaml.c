@@ -953,7 +953,7 @@ static clgan_status load_file(const char *path, int data_optional, clgan_model *
     size_t len;
     clgan_err e;
     err_clear(&e);
-    clgan_status st = file_read_all(path, &text, &len, &e);
+    clgan_status st = file_read_all(path, (size_t)YAML_MAX_BYTES, &text, &len, &e);
     if (st != CLGAN_OK) {
         clgan_model *m = calloc(1, sizeof *m);
         *out = m;

@@ -173,7 +173,7 @@ START_TEST(idx_header_errors) {
     snprintf(yaml, sizeof yaml, "%s/m.yaml", dir);
     snprintf(img, sizeof img, "%s/img.idx", dir);
     char *base;
-    ck_assert(file_read_all(src_path("tests/data/tiny.yaml"), &base, NULL, NULL) == CLGAN_OK);
+    ck_assert(file_read_all(src_path("tests/data/tiny.yaml"), 1 << 20, &base, NULL, NULL) == CLGAN_OK);
     /* data: format idx over 2 "images" of 1x2 so the tiny model's shapes still fit */
     char *at = strstr(base, "  format: ring_2d\n");
     ck_assert(at != NULL);
