@@ -1,6 +1,6 @@
 /*
  * gemm.cl - the engine's SGEMM, register-tiled for devices where CLBlast's defaults are slow
- * (PoCL's CPU device: see ../shared/notes/gemm-on-pocl.md).
+ * (PoCL's CPU device; measurements in docs/benchmarks.md).
  *
  * Row-major: C[M][N] = alpha * op(A) op(B) + beta * C, offsets and leading dimensions in floats.
  *   gemm_nn: op(A) = A[M][K],   op(B) = B[K][N]   (dX = dY W)

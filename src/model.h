@@ -74,7 +74,7 @@ typedef enum data_format {
 
 typedef struct data_spec {
     data_format format;
-    char path[1024];    /* idx: resolved against the model file's folder */
+    char *path;         /* idx: absolute, resolved against the model file's folder (owned) */
     long start, stop;   /* idx: image range [start, stop); stop -1 = to the end */
     long valid[2], test[2]; /* idx: evaluation ranges ([0, 0] when not declared) */
     shape3 shape;       /* per-sample shape */
@@ -123,8 +123,8 @@ typedef struct train_spec {
 
 struct clgan_model {
     clgan_err err;
-    char path[1024];
-    char name[128];
+    char *path;        /* the model file as given (owned) */
+    char name[128];    /* letters, digits, '.', '_', '-': it names run directories */
     char *yaml_text;
     noise_spec noise;
     data_spec data;

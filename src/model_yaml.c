@@ -22,6 +22,9 @@
 #define YAML_MAX_NODES 100000
 #define YAML_MAX_DEPTH 64
 
+/* What a model's name may hold: it becomes part of run directory names. */
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+
 enum { Y_SCALAR, Y_SEQ, Y_MAP };
 
 typedef struct ynode {
@@ -553,13 +556,18 @@ static clgan_status parse_range(yctx *c, const yfield *fl, long r[2]) {
     return CLGAN_OK;
 }
 
-/* Resolves a data path against the model file's folder unless it is absolute. */
-static void resolve_path(const char *model_path, const char *p, char *out, size_t len) {
+/*
+ * A data path resolved against the model file's folder unless it is absolute, then made
+ * absolute: a checkpoint keeps it, and a command run from another folder finds the file.
+ */
+static char *resolve_path(const char *model_path, const char *p) {
     const char *slash = strrchr(model_path, '/');
-    if (p[0] == '/' || !slash)
-        snprintf(out, len, "%s", p);
-    else
-        snprintf(out, len, "%.*s/%s", (int)(slash - model_path), model_path, p);
+    char *joined = p[0] == '/' || !slash
+                       ? str_dup(p)
+                       : str_fmt("%.*s/%s", (int)(slash - model_path), model_path, p);
+    char *abs = joined ? path_absolute(joined) : NULL;
+    free(joined);
+    return abs;
 }
 
 static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
@@ -583,7 +591,9 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
             TRY(y_only(c, f, NF(f), synth_only[i], "synthetic data", "idx"));
         TRY(y_require(c, n, f, NF(f), "path", "data"));
         TRY(y_scalar(c, FLD(f, "path"), "data", "a file path"));
-        resolve_path(c->path, FLD(f, "path")->val->val, d->path, sizeof d->path);
+        free(d->path);
+        d->path = resolve_path(c->path, FLD(f, "path")->val->val);
+        if (!d->path) return err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
         long start = 0, stop = -1;
         if (HAS(f, "start")) TRY(y_int(c, FLD(f, "start"), "data", 0, 1L << 40, &start));
         if (HAS(f, "stop")) TRY(y_int(c, FLD(f, "stop"), "data", 1, 1L << 40, &stop));
@@ -893,7 +903,13 @@ static clgan_status parse_root(yctx *c, const ynode *root) {
         TRY(y_require(c, root, f, NF(f), required[i], "model"));
     if (HAS(f, "name")) {
         TRY(y_scalar(c, FLD(f, "name"), "model", "a name"));
-        snprintf(m->name, sizeof m->name, "%s", FLD(f, "name")->val->val);
+        const ynode *v = FLD(f, "name")->val;
+        size_t n = strlen(v->val);
+        if (n == 0 || n >= sizeof m->name || strspn(v->val, NAME_CHARS) != n || v->val[0] == '.')
+            return yerr(c, v, "'name': expected 1 to %zu letters, digits, '_', '-' or '.' (not "
+                              "first): it names run directories; got '%.60s%s'",
+                        sizeof m->name - 1, v->val, n > 60 ? "..." : "");
+        snprintf(m->name, sizeof m->name, "%s", v->val);
     }
     TRY(parse_noise(c, FLD(f, "noise")->val, &m->noise));
     TRY(parse_data(c, FLD(f, "data")->val, &m->data));
@@ -907,12 +923,16 @@ static clgan_status parse_root(yctx *c, const ynode *root) {
     return check_model(c);
 }
 
+/* The file's name without its extension, with characters outside NAME_CHARS as '_'. */
 static void default_name(clgan_model *m) {
     const char *base = strrchr(m->path, '/');
     base = base ? base + 1 : m->path;
     snprintf(m->name, sizeof m->name, "%.127s", base);
     char *dot = strrchr(m->name, '.');
     if (dot && dot != m->name) *dot = '\0';
+    for (char *p = m->name; *p; p++)
+        if (!strchr(NAME_CHARS, *p) || (p == m->name && *p == '.')) *p = '_';
+    if (!m->name[0]) snprintf(m->name, sizeof m->name, "model");
 }
 
 static clgan_status load_text(const char *path, const char *text, size_t len,
@@ -920,7 +940,8 @@ static clgan_status load_text(const char *path, const char *text, size_t len,
     clgan_model *m = calloc(1, sizeof *m);
     *out = m;
     if (!m) return CLGAN_ERR_NOMEM;
-    snprintf(m->path, sizeof m->path, "%s", path);
+    m->path = str_dup(path);
+    if (!m->path) return err_set(&m->err, CLGAN_ERR_NOMEM, "out of memory");
     default_name(m);
     m->yaml_text = malloc(len + 1);
     if (!m->yaml_text) return err_set(&m->err, CLGAN_ERR_NOMEM, "out of memory");
@@ -958,7 +979,7 @@ static clgan_status load_file(const char *path, int data_optional, clgan_model *
         clgan_model *m = calloc(1, sizeof *m);
         *out = m;
         if (!m) return CLGAN_ERR_NOMEM;
-        snprintf(m->path, sizeof m->path, "%s", path);
+        m->path = str_dup(path);
         m->err = e;
         return st;
     }
@@ -979,6 +1000,8 @@ void clgan_model_free(clgan_model *m) {
     if (!m) return;
     for (int n = 0; n < 2; n++) free(m->net[n].layers);
     free(m->yaml_text);
+    free(m->path);
+    free(m->data.path);
     free(m);
 }
 

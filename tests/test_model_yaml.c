@@ -47,6 +47,7 @@ static const bad_case bad[] = {
     {"missing_noise", CLGAN_ERR_YAML, 2, 1, "missing required key 'noise' in 'model'"},
     {"missing_train", CLGAN_ERR_YAML, 2, 1, "missing required key 'train' in 'model'"},
     {"missing_units", CLGAN_ERR_YAML, 10, 7, "missing required key 'units' in 'dense'"},
+    {"name_path", CLGAN_ERR_YAML, 2, 7, "'name': expected 1 to 127 letters, digits"},
     {"noise_bad_dist", CLGAN_ERR_YAML, 5, 17, "'distribution' in 'noise': unknown value"},
     {"noise_dim_zero", CLGAN_ERR_YAML, 4, 8, "'dim' in 'noise': 0 is out of range, exp"},
     {"noise_low_high", CLGAN_ERR_YAML, 7, 9, "'noise': low (1) must be less than high "},
@@ -143,6 +144,10 @@ START_TEST(paper_model) {
     ck_assert_int_eq(m->data.start, 0);
     ck_assert_int_eq(m->data.stop, 8000);
     ck_assert_int_eq(m->data.shape.h, 28);
+    /* the data ship with clgan, and their path is kept absolute (checkpoints carry it) */
+    ck_assert_msg(m->data.path[0] == '/' &&
+                      strstr(m->data.path, "/models/data/mnist/t10k-images-idx3-ubyte.gz"),
+                  "%s", m->data.path);
     clgan_model_free(m);
 }
 END_TEST
