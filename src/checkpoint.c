@@ -1,5 +1,10 @@
 /*
- * checkpoint.c - safetensors writing and reading; the JSON header goes through cJSON.
+ * checkpoint.c - safetensors writing and reading; the JSON header goes through cJSON, after a
+ * strict lexical check of its own (cJSON accepts things that JSON, and Python's reader, refuse:
+ * leading zeros, control bytes as whitespace, invalid UTF-8, over-long numbers, "\u0000" that
+ * cuts a key short). tools/read_checkpoint.py makes the same checks in the same order, so both
+ * accept and refuse the same files; the one check it cannot make is that model_yaml parses into
+ * the declared layers (numpy alone reads no YAML).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "checkpoint.h"
@@ -11,46 +16,119 @@
 #include <string.h>
 
 #define CKPT_MAX_HEADER (64u << 20)
+#define CKPT_MAX_NUMBER_CHARS 32       /* a JSON number token, as cJSON reads up to 63 */
+#define CKPT_MAX_COUNTER ((1ULL << 48) - 1)
+#define CKPT_MAX_DIM ((1L << 31) - 1)  /* one tensor dimension, as the header may state it */
 
 static const char *const net_names[2] = {"generator", "discriminator"};
 
-/* ---- writing ------------------------------------------------------------------------------ */
+/* ---- the tensors a model has ---------------------------------------------------------------- */
 
-typedef struct tensor_out {
-    char name[160];
-    long shape[2];
+typedef struct tensor_ref {
+    char *name;
     int ndim;
-    cl_mem buf;
-    size_t off, count; /* floats */
-} tensor_out;
+    long shape[4];
+    size_t count;  /* floats */
+    int net, layer, param, state; /* state -1: the parameter itself */
+} tensor_ref;
 
-static int collect(trainer *t, tensor_out *out, int max) {
-    int n = 0;
+typedef struct tensor_list {
+    tensor_ref *v;
+    int n, cap;
+} tensor_list;
+
+static void tensor_list_free(tensor_list *l) {
+    for (int i = 0; i < l->n; i++) free(l->v[i].name);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+/*
+ * Every tensor a checkpoint of these networks holds, in file order: per network, the
+ * parameters, then each optimizer state over all of them. Grows as needed.
+ */
+static clgan_status expected_tensors(const net_spec *nets, const optim_kind *opt,
+                                     tensor_list *out) {
+    memset(out, 0, sizeof *out);
     for (int w = 0; w < 2; w++) {
-        net *nt = w == 0 ? t->g : t->d;
-        optim *o = &t->opt[w];
-        for (int s = -1; s < optim_state_count(o); s++)
-            for (int i = 0; i < nt->n_layers; i++) {
-                const layer *l = &nt->layers[i];
-                if (l->spec->n_weights == 0) continue;
-                for (int part = 0; part < 2 && n < max; part++) {
-                    tensor_out *to = &out[n++];
-                    const char *pn = part == 0 ? "weight" : "bias";
-                    if (s < 0)
-                        snprintf(to->name, sizeof to->name, "%s.%d.%s", net_names[w], i, pn);
-                    else
-                        snprintf(to->name, sizeof to->name, "optimizer.%s.%d.%s.%s",
-                                 net_names[w], i, pn, optim_state_name(o, s));
-                    to->buf = s < 0 ? nt->params : optim_state_buf(o, s);
-                    to->off = part == 0 ? l->w_off : l->b_off;
-                    to->count = (size_t)(part == 0 ? l->spec->n_weights : l->spec->n_bias);
-                    to->ndim = part == 0 ? 2 : 1;
-                    to->shape[0] = l->spec->n_bias;
-                    to->shape[1] = (long)l->x.cols;
+        const char *const *states;
+        int ns = optim_states_of(opt[w], &states);
+        for (int s = -1; s < ns; s++)
+            for (int i = 0; i < nets[w].n_layers; i++) {
+                param_info ps[LAYER_MAX_PARAMS];
+                int np = layer_params(&nets[w].layers[i], ps);
+                for (int j = 0; j < np; j++) {
+                    if (out->n == out->cap) {
+                        int cap = out->cap ? 2 * out->cap : 64;
+                        tensor_ref *v = realloc(out->v, (size_t)cap * sizeof *v);
+                        if (!v) goto nomem;
+                        out->v = v;
+                        out->cap = cap;
+                    }
+                    tensor_ref *t = &out->v[out->n];
+                    t->name = s < 0 ? str_fmt("%s.%d.%s", net_names[w], i, ps[j].name)
+                                    : str_fmt("optimizer.%s.%d.%s.%s", net_names[w], i,
+                                              ps[j].name, states[s]);
+                    if (!t->name) goto nomem;
+                    out->n++;
+                    t->ndim = ps[j].ndim;
+                    memcpy(t->shape, ps[j].shape, sizeof t->shape);
+                    t->count = (size_t)ps[j].count;
+                    t->net = w;
+                    t->layer = i;
+                    t->param = j;
+                    t->state = s;
                 }
             }
     }
-    return n;
+    return CLGAN_OK;
+nomem:
+    tensor_list_free(out);
+    return CLGAN_ERR_NOMEM;
+}
+
+/* ---- metadata both ways --------------------------------------------------------------------- */
+
+/* The settings of a layer that its parameters' shapes or its function depend on, as JSON. */
+static cJSON *layers_json(const net_spec *ns) {
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; arr && i < ns->n_layers; i++) {
+        const layer_spec *L = &ns->layers[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "type", layer_kind_name(L->kind));
+        switch (L->kind) {
+        case LAYER_DENSE: cJSON_AddNumberToObject(o, "units", L->units); break;
+        case LAYER_MAXOUT:
+            cJSON_AddNumberToObject(o, "units", L->units);
+            cJSON_AddNumberToObject(o, "pieces", L->pieces);
+            break;
+        case LAYER_LEAKY_RELU: cJSON_AddNumberToObject(o, "slope", L->slope); break;
+        case LAYER_DROPOUT: cJSON_AddNumberToObject(o, "keep", L->keep); break;
+        case LAYER_RELU:
+        case LAYER_TANH:
+        case LAYER_SIGMOID:
+        case LAYER_KIND_COUNT: break;
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+static cJSON *states_json(const clgan_model *m) {
+    cJSON *o = cJSON_CreateObject();
+    for (int w = 0; w < 2; w++) {
+        const char *const *names;
+        int n = optim_states_of(m->train.opt[w].kind, &names);
+        cJSON_AddItemToObject(o, net_names[w], cJSON_CreateStringArray(names, n));
+    }
+    return o;
+}
+
+static void meta_json(cJSON *meta, const char *key, cJSON *value) {
+    char *s = value ? cJSON_PrintUnformatted(value) : NULL;
+    cJSON_AddStringToObject(meta, key, s ? s : "");
+    cJSON_free(s);
+    cJSON_Delete(value);
 }
 
 static void meta_u64(cJSON *meta, const char *key, uint64_t v) {
@@ -59,70 +137,71 @@ static void meta_u64(cJSON *meta, const char *key, uint64_t v) {
     cJSON_AddStringToObject(meta, key, buf);
 }
 
-static char *layers_json(const net_spec *ns) {
-    cJSON *arr = cJSON_CreateArray();
-    for (int i = 0; i < ns->n_layers; i++) {
-        const layer_spec *L = &ns->layers[i];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "type", layer_kind_name(L->kind));
-        if (L->kind == LAYER_DENSE || L->kind == LAYER_MAXOUT)
-            cJSON_AddNumberToObject(o, "units", L->units);
-        if (L->kind == LAYER_MAXOUT) cJSON_AddNumberToObject(o, "pieces", L->pieces);
-        if (L->kind == LAYER_LEAKY_RELU) cJSON_AddNumberToObject(o, "slope", L->slope);
-        if (L->kind == LAYER_DROPOUT) cJSON_AddNumberToObject(o, "keep", L->keep);
-        cJSON_AddItemToArray(arr, o);
-    }
-    char *s = cJSON_PrintUnformatted(arr);
-    cJSON_Delete(arr);
-    return s;
-}
+/* ---- writing ------------------------------------------------------------------------------ */
 
 clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
-    tensor_out ts[256];
-    int n = collect(t, ts, (int)ARRAY_LEN(ts));
     const clgan_model *m = t->m;
+    optim_kind kinds[2] = {m->train.opt[0].kind, m->train.opt[1].kind};
+    net *nets[2] = {t->g, t->d};
+    net_spec specs[2] = {*t->g->spec, *t->d->spec};
+    tensor_list ts;
+    if (expected_tensors(specs, kinds, &ts) != CLGAN_OK)
+        return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory", path);
     cJSON *hdr = cJSON_CreateObject(), *meta = cJSON_CreateObject();
     cJSON_AddStringToObject(meta, "format", CKPT_FORMAT);
+    cJSON_AddStringToObject(meta, "run_id", t->run_id[0] ? t->run_id : "0000000000000000");
     cJSON_AddStringToObject(meta, "model_yaml", m->yaml_text ? m->yaml_text : "");
-    cJSON_AddStringToObject(meta, "model_path", m->path);
+    char *mpath = path_absolute(m->path);
+    cJSON_AddStringToObject(meta, "model_path", mpath ? mpath : m->path);
+    free(mpath);
+    cJSON_AddStringToObject(meta, "data_path",
+                            m->data.format == DATA_IDX && m->data.path ? m->data.path : "");
     cJSON_AddStringToObject(meta, "model_name", m->name);
+    cJSON_AddStringToObject(meta, "device", t->dev->info.name);
     char shape[64];
     snprintf(shape, sizeof shape, "%d,%d,%d", m->data.shape.c, m->data.shape.h, m->data.shape.w);
     cJSON_AddStringToObject(meta, "data_shape", shape);
+    meta_u64(meta, "noise_dim", (uint64_t)m->noise.dim);
+    meta_json(meta, "generator_layers", layers_json(&m->net[CLGAN_GENERATOR]));
+    meta_json(meta, "discriminator_layers", layers_json(&m->net[CLGAN_DISCRIMINATOR]));
+    meta_json(meta, "optimizer_states", states_json(m));
     meta_u64(meta, "seed", m->train.seed);
+    meta_u64(meta, "k", (uint64_t)m->train.k);
+    meta_u64(meta, "batches_per_epoch", (uint64_t)t->batches_per_epoch);
     meta_u64(meta, "iter", t->iter);
     meta_u64(meta, "epoch", (uint64_t)t->epoch);
     meta_u64(meta, "batch_in_epoch", (uint64_t)t->batch_in_epoch);
     meta_u64(meta, "stream", t->stream);
     meta_u64(meta, "optimizer_steps.generator", t->opt[0].t);
     meta_u64(meta, "optimizer_steps.discriminator", t->opt[1].t);
-    cJSON_AddStringToObject(meta, "device", t->dev->info.name);
-    char *gl = layers_json(&m->net[CLGAN_GENERATOR]);
-    cJSON_AddStringToObject(meta, "generator_layers", gl ? gl : "[]");
-    cJSON_free(gl);
     cJSON_AddItemToObject(hdr, "__metadata__", meta);
     size_t data_len = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < ts.n; i++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "dtype", "F32");
         cJSON *sh = cJSON_CreateArray();
-        for (int d = 0; d < ts[i].ndim; d++) cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)ts[i].shape[d]));
+        for (int d = 0; d < ts.v[i].ndim; d++)
+            cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)ts.v[i].shape[d]));
         cJSON_AddItemToObject(o, "shape", sh);
         cJSON *offs = cJSON_CreateArray();
         cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)data_len));
-        data_len += ts[i].count * sizeof(float);
+        data_len += ts.v[i].count * sizeof(float);
         cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)data_len));
         cJSON_AddItemToObject(o, "data_offsets", offs);
-        cJSON_AddItemToObject(hdr, ts[i].name, o);
+        cJSON_AddItemToObject(hdr, ts.v[i].name, o);
     }
     char *json = cJSON_PrintUnformatted(hdr);
     cJSON_Delete(hdr);
-    if (!json) return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory", path);
+    if (!json) {
+        tensor_list_free(&ts);
+        return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory", path);
+    }
     size_t jlen = strlen(json), padded = (jlen + 7) / 8 * 8; /* data 8-byte aligned */
     size_t total = 8 + padded + data_len;
     unsigned char *buf = malloc(total);
     if (!buf) {
         cJSON_free(json);
+        tensor_list_free(&ts);
         return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory (%zu bytes)", path, total);
     }
     uint64_t hl = padded;
@@ -132,11 +211,15 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
     cJSON_free(json);
     size_t pos = 8 + padded;
     clgan_status st = CLGAN_OK;
-    for (int i = 0; i < n && st == CLGAN_OK; i++) {
-        st = device_read(t->dev, ts[i].buf, ts[i].off * sizeof(float), ts[i].count * sizeof(float),
-                         buf + pos);
-        pos += ts[i].count * sizeof(float);
+    for (int i = 0; i < ts.n && st == CLGAN_OK; i++) {
+        const tensor_ref *r = &ts.v[i];
+        net *n = nets[r->net];
+        cl_mem src = r->state < 0 ? n->params : optim_state_buf(&t->opt[r->net], r->state);
+        st = device_read(t->dev, src, n->layers[r->layer].param_off[r->param] * sizeof(float),
+                         r->count * sizeof(float), buf + pos);
+        pos += r->count * sizeof(float);
     }
+    tensor_list_free(&ts);
     if (st != CLGAN_OK) {
         free(buf);
         return err_set(e, st, "%s: reading the device: %s", path, t->dev->err.msg);
@@ -146,7 +229,382 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
     return st;
 }
 
-/* ---- reading ------------------------------------------------------------------------------ */
+/* ---- reading: the header's bytes ----------------------------------------------------------- */
+
+/* Length of the UTF-8 sequence at s (at most n bytes), 0 if it is not valid UTF-8. */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) len = 2, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef) len = 3, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4) len = 4, min = 0x10000;
+    else return 0;
+    if (len > n) return 0;
+    unsigned cp = c & (0x7f >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return len;
+}
+
+/*
+ * The lexical rules both readers enforce before parsing (a subset of strict JSON on which cJSON
+ * and Python's json module agree): valid UTF-8; outside strings no control byte but tab, LF and
+ * CR; inside strings no control byte at all and no \u escape of NUL or of a surrogate; numbers
+ * as RFC 8259 writes them, at most CKPT_MAX_NUMBER_CHARS long. NULL if the bytes pass, else why.
+ */
+static const char *lex_check(const unsigned char *s, size_t n, size_t *at) {
+    int in_str = 0;
+    for (size_t i = 0; i < n;) {
+        *at = i;
+        size_t ul = utf8_len(s + i, n - i);
+        if (ul == 0) return "is not valid UTF-8";
+        unsigned c = s[i];
+        if (in_str) {
+            if (c < 0x20) return "has a control character inside a string";
+            if (c == '"') in_str = 0;
+            if (c == '\\' && i + 1 < n) {
+                if (s[i + 1] == 'u') {
+                    if (i + 6 > n) return "has a truncated \\u escape";
+                    unsigned v = 0;
+                    for (int k = 2; k < 6; k++) {
+                        unsigned h = s[i + k];
+                        int d = h >= '0' && h <= '9'   ? (int)(h - '0')
+                                : h >= 'a' && h <= 'f' ? (int)(h - 'a' + 10)
+                                : h >= 'A' && h <= 'F' ? (int)(h - 'A' + 10)
+                                                       : -1;
+                        if (d < 0) return "has a malformed \\u escape";
+                        v = v << 4 | (unsigned)d;
+                    }
+                    if (v == 0) return "has a \\u0000 escape in a string";
+                    if (v >= 0xd800 && v <= 0xdfff) return "has a surrogate \\u escape";
+                    i += 6;
+                    continue;
+                }
+                i += 2;
+                continue;
+            }
+            i += ul;
+            continue;
+        }
+        if (c == '"') {
+            in_str = 1;
+            i++;
+            continue;
+        }
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+            return "has a control character outside strings";
+        if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t j = i;
+            if (s[j] == '-') j++;
+            if (j >= n || !(s[j] >= '0' && s[j] <= '9')) return "has a malformed number";
+            if (s[j] == '0') {
+                j++;
+            } else {
+                while (j < n && s[j] >= '0' && s[j] <= '9') j++;
+            }
+            if (j < n && s[j] == '.') {
+                j++;
+                if (j >= n || !(s[j] >= '0' && s[j] <= '9')) return "has a malformed number";
+                while (j < n && s[j] >= '0' && s[j] <= '9') j++;
+            }
+            if (j < n && (s[j] == 'e' || s[j] == 'E')) {
+                j++;
+                if (j < n && (s[j] == '+' || s[j] == '-')) j++;
+                if (j >= n || !(s[j] >= '0' && s[j] <= '9')) return "has a malformed number";
+                while (j < n && s[j] >= '0' && s[j] <= '9') j++;
+            }
+            if (j < n && ((s[j] >= '0' && s[j] <= '9') || s[j] == '.' || s[j] == 'e' ||
+                          s[j] == 'E' || s[j] == '+' || s[j] == '-'))
+                return "has a malformed number";
+            if (j - i > CKPT_MAX_NUMBER_CHARS) return "has a number of over 32 characters";
+            i = j;
+            continue;
+        }
+        i += ul;
+    }
+    return NULL;
+}
+
+/* The first key that appears twice in any object of the tree, or NULL. */
+static const char *duplicate_key(const cJSON *o) {
+    if (!o) return NULL;
+    if (cJSON_IsObject(o))
+        for (const cJSON *a = o->child; a; a = a->next)
+            for (const cJSON *b = a->next; b; b = b->next)
+                if (strcmp(a->string, b->string) == 0) return a->string;
+    for (const cJSON *k = o->child; k; k = k->next) {
+        const char *d = duplicate_key(k);
+        if (d) return d;
+    }
+    return NULL;
+}
+
+/* An integral JSON number in [lo, hi] into *v; 0 if it is not one. */
+static int json_int(const cJSON *j, double lo, double hi, long *v) {
+    if (!cJSON_IsNumber(j)) return 0;
+    double d = j->valuedouble;
+    if (!(d >= lo && d <= hi) || d != (double)(long)d) return 0; /* range first: no UB */
+    *v = (long)d;
+    return 1;
+}
+
+/* ---- reading: the metadata ---------------------------------------------------------------- */
+
+/* A metadata string holding JSON, parsed under the same lexical rules as the header. */
+static cJSON *meta_json_parse(const ckpt *c, const char *key) {
+    const char *s = ckpt_meta(c, key);
+    size_t at;
+    if (!s || lex_check((const unsigned char *)s, strlen(s), &at)) return NULL;
+    return cJSON_ParseWithOpts(s, NULL, 1); /* the whole string: nothing after the value */
+}
+
+/* A canonical decimal (no sign, no leading zero, no blank) of at most max into *v. */
+static int parse_decimal(const char *s, uint64_t max, uint64_t *v) {
+    if (!s || !*s || (s[0] == '0' && s[1])) return 0;
+    uint64_t x = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9') return 0;
+        unsigned d = (unsigned)(*p - '0');
+        if (x > (max - d) / 10) return 0;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 1;
+}
+
+/* The layers declared in metadata `key` as layer specs (kinds and shapes' settings only). */
+static clgan_status layers_from_meta(const ckpt *c, const char *key, net_spec *ns, clgan_err *e) {
+    memset(ns, 0, sizeof *ns);
+    cJSON *arr = meta_json_parse(c, key);
+    clgan_status st = CLGAN_OK;
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1 || cJSON_GetArraySize(arr) > 100000) {
+        st = err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s' is not a JSON list of layers", c->path,
+                     key);
+        goto done;
+    }
+    ns->n_layers = cJSON_GetArraySize(arr);
+    ns->layers = calloc((size_t)ns->n_layers, sizeof *ns->layers);
+    if (!ns->layers) {
+        st = err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    const char *dup = duplicate_key(arr);
+    if (dup) {
+        st = err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s' has the key '%s' twice in a layer",
+                     c->path, key, dup);
+        goto done;
+    }
+    int i = 0;
+    for (cJSON *o = arr->child; o; o = o->next, i++) {
+        layer_spec *L = &ns->layers[i];
+        cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
+        int kind = -1;
+        for (int k = 0; cJSON_IsString(type) && k < LAYER_KIND_COUNT; k++)
+            if (strcmp(type->valuestring, layer_kind_name((layer_kind)k)) == 0) kind = k;
+        if (!cJSON_IsObject(o) || kind < 0) {
+            st = err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s': layer %d has no known type",
+                         c->path, key, i);
+            goto done;
+        }
+        L->kind = (layer_kind)kind;
+        /* exactly the settings layers_json writes for this kind, within the model's ranges */
+        const char *want[2] = {NULL, NULL};
+        switch (L->kind) {
+        case LAYER_DENSE: want[0] = "units"; break;
+        case LAYER_MAXOUT: want[0] = "units", want[1] = "pieces"; break;
+        case LAYER_LEAKY_RELU: want[0] = "slope"; break;
+        case LAYER_DROPOUT: want[0] = "keep"; break;
+        case LAYER_RELU:
+        case LAYER_TANH:
+        case LAYER_SIGMOID:
+        case LAYER_KIND_COUNT: break;
+        }
+        int n_want = 1 + (want[0] != NULL) + (want[1] != NULL), ok = cJSON_GetArraySize(o) == n_want;
+        long v = 0;
+        for (int k = 0; k < 2 && ok && want[k]; k++) {
+            cJSON *x = cJSON_GetObjectItemCaseSensitive(o, want[k]);
+            if (strcmp(want[k], "units") == 0) ok = json_int(x, 1, 1 << 30, &v), L->units = (int)v;
+            else if (strcmp(want[k], "pieces") == 0) ok = json_int(x, 1, 64, &v), L->pieces = (int)v;
+            else if (strcmp(want[k], "slope") == 0)
+                ok = cJSON_IsNumber(x) && x->valuedouble >= 0 && x->valuedouble <= 1,
+                L->slope = ok ? (float)x->valuedouble : 0;
+            else
+                ok = cJSON_IsNumber(x) && x->valuedouble > 0 && x->valuedouble <= 1,
+                L->keep = ok ? (float)x->valuedouble : 0;
+        }
+        if (!ok) {
+            st = err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s': layer %d (%s) needs exactly %s%s%s "
+                         "within range", c->path, key, i, type->valuestring,
+                         want[0] ? want[0] : "no settings", want[1] ? " and " : "",
+                         want[1] ? want[1] : "");
+            goto done;
+        }
+    }
+done:
+    cJSON_Delete(arr);
+    if (st != CLGAN_OK) {
+        free(ns->layers);
+        ns->layers = NULL;
+    }
+    return st;
+}
+
+/* Whether two networks declare the same layers (the settings checkpoints record). */
+static int same_layers(const net_spec *a, const net_spec *b) {
+    if (a->n_layers != b->n_layers) return 0;
+    for (int i = 0; i < a->n_layers; i++) {
+        const layer_spec *x = &a->layers[i], *y = &b->layers[i];
+        if (x->kind != y->kind) return 0;
+        int same = 1;
+        switch (x->kind) {
+        case LAYER_DENSE: same = x->units == y->units; break;
+        case LAYER_MAXOUT: same = x->units == y->units && x->pieces == y->pieces; break;
+        case LAYER_LEAKY_RELU: same = x->slope == y->slope; break;
+        case LAYER_DROPOUT: same = x->keep == y->keep; break;
+        case LAYER_RELU:
+        case LAYER_TANH:
+        case LAYER_SIGMOID:
+        case LAYER_KIND_COUNT: break;
+        }
+        if (!same) return 0;
+    }
+    return 1;
+}
+
+/*
+ * Everything about the metadata that needs no model file: counters, shapes, the declared layers
+ * and optimizer states, and so the exact list of tensors (into *want).
+ */
+static clgan_status check_metadata(ckpt *c, net_spec nets[2], optim_kind kinds[2],
+                                   tensor_list *want, clgan_err *e) {
+    static const struct {
+        const char *key;
+        uint64_t max;
+        size_t off;
+    } counters[] = {
+        {"seed", UINT64_MAX, offsetof(ckpt_counters, seed)},
+        {"k", 100, offsetof(ckpt_counters, k)},
+        {"batches_per_epoch", 1ULL << 31, offsetof(ckpt_counters, batches_per_epoch)},
+        {"iter", CKPT_MAX_COUNTER, offsetof(ckpt_counters, iter)},
+        {"epoch", CKPT_MAX_COUNTER, offsetof(ckpt_counters, epoch)},
+        {"batch_in_epoch", CKPT_MAX_COUNTER, offsetof(ckpt_counters, batch_in_epoch)},
+        {"stream", CKPT_MAX_COUNTER, offsetof(ckpt_counters, stream)},
+        {"optimizer_steps.generator", CKPT_MAX_COUNTER, offsetof(ckpt_counters, steps)},
+        {"optimizer_steps.discriminator", CKPT_MAX_COUNTER,
+         offsetof(ckpt_counters, steps) + sizeof(uint64_t)},
+    };
+    static const char *const strings[] = {"run_id", "model_yaml", "model_path", "data_path",
+                                          "model_name", "device", "data_shape", "noise_dim",
+                                          "generator_layers", "discriminator_layers",
+                                          "optimizer_states"};
+    for (size_t i = 0; i < ARRAY_LEN(strings); i++)
+        if (!ckpt_meta(c, strings[i]))
+            return err_set(e, CLGAN_ERR_DATA, "%s: metadata lacks '%s'", c->path, strings[i]);
+    for (size_t i = 0; i < ARRAY_LEN(counters); i++) {
+        const char *s = ckpt_meta(c, counters[i].key);
+        if (!parse_decimal(s, counters[i].max,
+                           (uint64_t *)((char *)&c->n + counters[i].off)))
+            return err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s' is %s%.40s%s, expected a whole "
+                           "number from 0 to %" PRIu64, c->path, counters[i].key, s ? "'" : "missing",
+                           s ? s : "", s ? "'" : "", counters[i].max);
+    }
+    const ckpt_counters *n = &c->n;
+    if (n->k < 1 || n->batches_per_epoch < 1)
+        return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'k' and 'batches_per_epoch' must be at "
+                       "least 1", c->path);
+    /* D steps so far: every one took the next minibatch; an epoch wraps at the next D step */
+    uint64_t d_steps = n->iter * n->k, bpe = n->batches_per_epoch;
+    uint64_t want_epoch = d_steps ? (d_steps - 1) / bpe : 0;
+    uint64_t want_bie = d_steps ? (d_steps - 1) % bpe + 1 : 0;
+    if (n->epoch != want_epoch || n->batch_in_epoch != want_bie || n->steps[0] != n->iter ||
+        n->steps[1] != d_steps)
+        return err_set(e, CLGAN_ERR_DATA, "%s: counters disagree: iteration %" PRIu64 " with k %"
+                       PRIu64 " and %" PRIu64 " batches per epoch is epoch %" PRIu64 ", batch %"
+                       PRIu64 ", %" PRIu64 " generator and %" PRIu64 " discriminator steps; the "
+                       "metadata say epoch %" PRIu64 ", batch %" PRIu64 ", %" PRIu64 " and %"
+                       PRIu64, c->path, n->iter, n->k, bpe, want_epoch, want_bie, n->iter, d_steps,
+                       n->epoch, n->batch_in_epoch, n->steps[0], n->steps[1]);
+    const char *rid = ckpt_meta(c, "run_id");
+    if (strlen(rid) != 16 || strspn(rid, "0123456789abcdef") != 16)
+        return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'run_id' is not 16 hex digits", c->path);
+    memcpy(c->run_id, rid, 17);
+    if (!ckpt_meta(c, "model_yaml")[0])
+        return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'model_yaml' is empty", c->path);
+    /* data_shape "C,H,W" and noise_dim */
+    const char *ds = ckpt_meta(c, "data_shape");
+    uint64_t dim[3], noise;
+    const char *p = ds;
+    for (int i = 0; i < 3; i++) {
+        const char *end = strchr(p, ',');
+        size_t len = end && i < 2 ? (size_t)(end - p) : strlen(p);
+        char part[24];
+        if (len == 0 || len >= sizeof part || (i < 2 && !end)) goto bad_shape;
+        memcpy(part, p, len);
+        part[len] = '\0';
+        if (!parse_decimal(part, 1 << 16, &dim[i]) || dim[i] < 1) goto bad_shape;
+        p += len + (i < 2);
+    }
+    if (dim[0] * dim[1] * dim[2] > (1u << 24)) goto bad_shape;
+    if (!parse_decimal(ckpt_meta(c, "noise_dim"), 1 << 20, &noise) || noise < 1)
+        return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'noise_dim' is not a whole number from 1 "
+                       "to %d", c->path, 1 << 20);
+    /* the declared layers, their shapes from the noise and data sizes */
+    clgan_model shell;
+    memset(&shell, 0, sizeof shell);
+    shell.path = c->path;
+    static const char *const which[2] = {"generator_layers", "discriminator_layers"};
+    long outs[2] = {(long)(dim[0] * dim[1] * dim[2]), 1};
+    for (int w = 0; w < 2; w++) {
+        clgan_status st = layers_from_meta(c, which[w], &nets[w], e);
+        if (st != CLGAN_OK) return st;
+        nets[w].in = w == 0 ? (shape3){(int)noise, 1, 1}
+                            : (shape3){(int)dim[0], (int)dim[1], (int)dim[2]};
+        if (net_infer(&shell, &nets[w], net_names[w]) != CLGAN_OK)
+            return err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s': %s", c->path, which[w],
+                           shell.err.msg);
+        if (shape_size(nets[w].out) != outs[w])
+            return err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s' end in %ld values per sample, "
+                           "expected %ld", c->path, which[w], (long)shape_size(nets[w].out),
+                           outs[w]);
+    }
+    /* optimizer states: {"generator": [...], "discriminator": [...]}, a known optimizer's */
+    cJSON *os = meta_json_parse(c, "optimizer_states");
+    int ok = cJSON_IsObject(os) && cJSON_GetArraySize(os) == 2 && !duplicate_key(os);
+    for (int w = 0; ok && w < 2; w++) {
+        cJSON *list = cJSON_GetObjectItemCaseSensitive(os, net_names[w]);
+        ok = 0;
+        for (int k = 0; k < 2 && !ok; k++) {
+            const char *const *names;
+            int cnt = optim_states_of((optim_kind)k, &names);
+            int same = cJSON_IsArray(list) && cJSON_GetArraySize(list) == cnt;
+            for (int s = 0; same && s < cnt; s++) {
+                cJSON *it = cJSON_GetArrayItem(list, s);
+                same = cJSON_IsString(it) && strcmp(it->valuestring, names[s]) == 0;
+            }
+            if (same) {
+                kinds[w] = (optim_kind)k;
+                ok = 1;
+            }
+        }
+    }
+    cJSON_Delete(os);
+    if (!ok)
+        return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'optimizer_states' is not {\"generator\": "
+                       "[...], \"discriminator\": [...]} of a known optimizer's states", c->path);
+    if (expected_tensors(nets, kinds, want) != CLGAN_OK)
+        return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+    return CLGAN_OK;
+bad_shape:
+    return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'data_shape' is '%.40s', expected C,H,W: "
+                   "whole numbers from 1 to 65536 with a product of at most 2^24", c->path, ds);
+}
+
+/* ---- reading: the whole file -------------------------------------------------------------- */
 
 typedef struct range {
     size_t a, b;
@@ -155,25 +613,169 @@ typedef struct range {
 
 static int cmp_range(const void *x, const void *y) {
     const range *p = x, *q = y;
-    return p->a < q->a ? -1 : p->a > q->a;
+    if (p->a != q->a) return p->a < q->a ? -1 : 1;
+    return p->b < q->b ? -1 : p->b > q->b;
 }
 
 void ckpt_close(ckpt *c) {
     if (c->header) cJSON_Delete(c->header);
+    clgan_model_free(c->model);
     free(c->bytes);
+    free(c->path);
     memset(c, 0, sizeof *c);
+}
+
+/* The tensor entries: dtype, shape, offsets; tiling the data exactly; the wanted set. */
+static clgan_status check_tensors(ckpt *c, const tensor_list *want, clgan_err *e) {
+    const char *path = c->path;
+    cJSON *h = c->header;
+    size_t data_len = c->len - c->data_start;
+    int nt = cJSON_GetArraySize(h), k = 0;
+    range *rs = calloc((size_t)nt + 1, sizeof *rs);
+    if (!rs) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+    clgan_status st = CLGAN_OK;
+    for (cJSON *it = h->child; it; it = it->next) {
+        if (strcmp(it->string, "__metadata__") == 0) continue;
+        cJSON *dt = cJSON_GetObjectItemCaseSensitive(it, "dtype");
+        cJSON *sh = cJSON_GetObjectItemCaseSensitive(it, "shape");
+        cJSON *of = cJSON_GetObjectItemCaseSensitive(it, "data_offsets");
+        if (!cJSON_IsObject(it) || cJSON_GetArraySize(it) != 3 || !cJSON_IsString(dt) ||
+            !cJSON_IsArray(sh) || !cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2) {
+            st = err_set(e, CLGAN_ERR_DATA, "%s: tensor '%s' is not {dtype, shape, data_offsets "
+                         "[begin, end]}", path, it->string);
+            goto done;
+        }
+        if (strcmp(dt->valuestring, "F32") != 0) {
+            st = err_set(e, CLGAN_ERR_DATA, "%s: tensor '%s' has dtype %s, expected F32", path,
+                         it->string, dt->valuestring);
+            goto done;
+        }
+        double count = 1;
+        long d;
+        if (cJSON_GetArraySize(sh) > 4) goto bad_shape;
+        for (cJSON *x = sh->child; x; x = x->next) {
+            if (!json_int(x, 0, (double)CKPT_MAX_DIM, &d)) goto bad_shape;
+            count *= (double)d;
+        }
+        long a, b;
+        if (!json_int(cJSON_GetArrayItem(of, 0), 0, (double)data_len, &a) ||
+            !json_int(cJSON_GetArrayItem(of, 1), 0, (double)data_len, &b) || b < a) {
+            st = err_set(e, CLGAN_ERR_DATA, "%s: tensor '%s' data_offsets are not [begin, end] "
+                         "within the %zu data bytes", path, it->string, data_len);
+            goto done;
+        }
+        if ((double)(b - a) != count * 4) {
+            st = err_set(e, CLGAN_ERR_DATA, "%s: tensor '%s' spans %ld bytes but its shape needs "
+                         "%.0f", path, it->string, b - a, count * 4);
+            goto done;
+        }
+        rs[k++] = (range){(size_t)a, (size_t)b, it->string};
+        continue;
+    bad_shape:
+        st = err_set(e, CLGAN_ERR_DATA, "%s: tensor '%s' has a malformed shape", path, it->string);
+        goto done;
+    }
+    /* the tensors tile the data section: no gap (misaligned data), no overlap, nothing after */
+    qsort(rs, (size_t)k, sizeof *rs, cmp_range);
+    size_t end = 0;
+    for (int i = 0; i < k; i++) {
+        if (rs[i].a != end) {
+            st = err_set(e, CLGAN_ERR_DATA, "%s: tensor '%s' starts at byte %zu of the data, "
+                         "expected %zu: tensors %s", path, rs[i].name, rs[i].a, end,
+                         rs[i].a < end ? "overlap" : "leave a gap");
+            goto done;
+        }
+        end = rs[i].b;
+    }
+    if (end != data_len) {
+        st = err_set(e, CLGAN_ERR_DATA, "%s: %zu bytes after the last tensor", path,
+                     data_len - end);
+        goto done;
+    }
+    /* exactly the tensors of the declared layers, with exactly their shapes */
+    for (int i = 0; i < want->n; i++) {
+        const tensor_ref *r = &want->v[i];
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(h, r->name);
+        if (!t) {
+            st = err_set(e, CLGAN_ERR_DATA, "%s: no tensor '%s' (the layers declare it)", path,
+                         r->name);
+            goto done;
+        }
+        cJSON *sh = cJSON_GetObjectItemCaseSensitive(t, "shape");
+        int same = cJSON_GetArraySize(sh) == r->ndim;
+        for (int j = 0; same && j < r->ndim; j++)
+            same = cJSON_GetArrayItem(sh, j)->valuedouble == (double)r->shape[j];
+        if (!same) {
+            char want_s[64];
+            snprintf(want_s, sizeof want_s, r->ndim == 2 ? "[%ld, %ld]" : "[%ld]", r->shape[0],
+                     r->shape[1]);
+            st = err_set(e, CLGAN_ERR_DATA, "%s: tensor '%s' has another shape than the %s its "
+                         "layer declares", path, r->name, want_s);
+            goto done;
+        }
+    }
+    if (k != want->n) {
+        for (int i = 0; i < k; i++) {
+            int known = 0;
+            for (int j = 0; j < want->n && !known; j++) known = strcmp(rs[i].name, want->v[j].name) == 0;
+            if (!known) {
+                st = err_set(e, CLGAN_ERR_DATA, "%s: unexpected tensor '%s' (no layer declares it)",
+                             path, rs[i].name);
+                goto done;
+            }
+        }
+    }
+done:
+    free(rs);
+    return st;
+}
+
+/* The model of model_yaml must declare what the metadata declare (checked by clgan only). */
+static clgan_status check_model(ckpt *c, const net_spec nets[2], const optim_kind kinds[2],
+                                clgan_err *e) {
+    const char *text = ckpt_meta(c, "model_yaml");
+    shape3 s;
+    sscanf(ckpt_meta(c, "data_shape"), "%d,%d,%d", &s.c, &s.h, &s.w); /* checked above */
+    clgan_status st = model_load_text(ckpt_meta(c, "model_path"), text, strlen(text), &s,
+                                      &c->model);
+    if (st != CLGAN_OK)
+        return err_set(e, st, "%s: the model in its metadata: %s", c->path,
+                       c->model ? c->model->err.msg : "out of memory");
+    clgan_model *m = c->model;
+    const char *what = NULL;
+    if (!same_layers(&m->net[0], &nets[0])) what = "generator_layers";
+    else if (!same_layers(&m->net[1], &nets[1])) what = "discriminator_layers";
+    else if (m->noise.dim != nets[0].in.c) what = "noise_dim";
+    else if (m->train.opt[0].kind != kinds[0] || m->train.opt[1].kind != kinds[1])
+        what = "optimizer_states";
+    else if ((uint64_t)m->train.k != c->n.k) what = "k";
+    if (what)
+        return err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s' disagree with the model in "
+                       "model_yaml", c->path, what);
+    /* the data as the run saw them: an absolute path, whatever the working directory is now */
+    const char *dp = ckpt_meta(c, "data_path");
+    if (m->data.format == DATA_IDX && dp[0]) {
+        free(m->data.path);
+        m->data.path = str_dup(dp);
+        if (!m->data.path) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+    }
+    return CLGAN_OK;
 }
 
 clgan_status ckpt_open(const char *path, ckpt *c, clgan_err *e) {
     memset(c, 0, sizeof *c);
-    snprintf(c->path, sizeof c->path, "%s", path);
+    net_spec nets[2];
+    memset(nets, 0, sizeof nets);
+    optim_kind kinds[2] = {OPTIM_SGD, OPTIM_SGD};
+    tensor_list want = {0};
+    c->path = str_dup(path);
+    if (!c->path) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
     char *data;
     size_t len;
     clgan_status st = file_read_all(path, SIZE_MAX, &data, &len, e);
-    if (st != CLGAN_OK) return st;
+    if (st != CLGAN_OK) goto fail;
     c->bytes = (unsigned char *)data;
     c->len = len;
-    range *rs = NULL;
     if (len < 8) {
         st = err_set(e, CLGAN_ERR_DATA, "%s: truncated checkpoint (%zu bytes, no header length)",
                      path, len);
@@ -186,92 +788,69 @@ clgan_status ckpt_open(const char *path, ckpt *c, clgan_err *e) {
                      "%s: header length %" PRIu64 " is beyond the file's %zu bytes", path, hl, len);
         goto fail;
     }
+    if (hl % 8 != 0) {
+        st = err_set(e, CLGAN_ERR_DATA, "%s: header length %" PRIu64 " is not a multiple of 8: "
+                     "the tensors' data would be misaligned", path, hl);
+        goto fail;
+    }
     c->data_start = 8 + (size_t)hl;
+    const unsigned char *hb = c->bytes + 8;
+    size_t at = 0;
+    const char *why = hl > 0 && hb[0] == '{' ? lex_check(hb, (size_t)hl, &at) : "does not start with '{'";
+    if (why) {
+        st = err_set(e, CLGAN_ERR_DATA, "%s: the JSON header %s (byte %zu)", path, why, 8 + at);
+        goto fail;
+    }
     const char *end = NULL;
-    c->header = cJSON_ParseWithLengthOpts((const char *)c->bytes + 8, (size_t)hl, &end, 0);
+    c->header = cJSON_ParseWithLengthOpts((const char *)hb, (size_t)hl, &end, 0);
     cJSON *h = c->header;
     if (!h || !cJSON_IsObject(h)) {
-        size_t at = end ? (size_t)(end - (const char *)c->bytes) : 8;
-        st = err_set(e, CLGAN_ERR_DATA, "%s: malformed JSON header (near byte %zu)", path, at);
+        size_t pos = end ? (size_t)(end - (const char *)c->bytes) : 8;
+        st = err_set(e, CLGAN_ERR_DATA, "%s: malformed JSON header (near byte %zu)", path, pos);
         goto fail;
     }
-    size_t data_len = len - c->data_start;
-    int nt = cJSON_GetArraySize(h), k = 0;
-    rs = calloc((size_t)nt + 1, sizeof *rs);
-    if (!rs) {
-        st = err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+    for (const unsigned char *p = (const unsigned char *)end; p < hb + hl; p++)
+        if (*p != ' ') {
+            st = err_set(e, CLGAN_ERR_DATA, "%s: trailing bytes after the JSON header (byte %zu; "
+                         "only spaces may pad it)", path, (size_t)(p - c->bytes));
+            goto fail;
+        }
+    const char *dup = duplicate_key(h);
+    if (dup) {
+        st = err_set(e, CLGAN_ERR_DATA, "%s: the JSON header has the key '%s' twice", path, dup);
         goto fail;
     }
-    for (cJSON *it = h->child; it; it = it->next) {
-        if (strcmp(it->string, "__metadata__") == 0) {
-            for (cJSON *mv = it->child; mv; mv = mv->next)
-                if (!cJSON_IsString(mv)) {
-                    st = err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s' is not a string", path,
-                                 mv->string);
-                    goto fail;
-                }
-            continue;
-        }
-        cJSON *dt = cJSON_GetObjectItemCaseSensitive(it, "dtype");
-        cJSON *sh = cJSON_GetObjectItemCaseSensitive(it, "shape");
-        cJSON *of = cJSON_GetObjectItemCaseSensitive(it, "data_offsets");
-        if (!cJSON_IsObject(it) || !cJSON_IsString(dt) || !cJSON_IsArray(sh) ||
-            !cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2) {
-            st = err_set(e, CLGAN_ERR_DATA,
-                         "%s: tensor '%s' lacks dtype, shape or data_offsets [begin, end]", path,
-                         it->string);
-            goto fail;
-        }
-        if (strcmp(dt->valuestring, "F32") != 0) {
-            st = err_set(e, CLGAN_ERR_DATA, "%s: tensor '%s' has dtype %s, expected F32", path,
-                         it->string, dt->valuestring);
-            goto fail;
-        }
-        double count = 1;
-        for (cJSON *d = sh->child; d; d = d->next) {
-            /* range first: converting a double beyond long's range is undefined behaviour */
-            if (!cJSON_IsNumber(d) || !(d->valuedouble >= 0 && d->valuedouble <= 1e15) ||
-                d->valuedouble != (double)(long)d->valuedouble) {
-                st = err_set(e, CLGAN_ERR_DATA, "%s: tensor '%s' has a malformed shape", path,
-                             it->string);
-                goto fail;
-            }
-            count *= d->valuedouble;
-        }
-        double a = cJSON_GetArrayItem(of, 0)->valuedouble, b = cJSON_GetArrayItem(of, 1)->valuedouble;
-        if (!cJSON_IsNumber(cJSON_GetArrayItem(of, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(of, 1)) ||
-            a < 0 || b < a || b > (double)data_len) {
-            st = err_set(e, CLGAN_ERR_DATA,
-                         "%s: tensor '%s' data_offsets [%.0f, %.0f] are outside the %zu data bytes",
-                         path, it->string, a, b, data_len);
-            goto fail;
-        }
-        if (b - a != count * 4) {
-            st = err_set(e, CLGAN_ERR_DATA,
-                         "%s: tensor '%s' spans %.0f bytes but its shape needs %.0f", path,
-                         it->string, b - a, count * 4);
-            goto fail;
-        }
-        rs[k++] = (range){(size_t)a, (size_t)b, it->string};
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(h, "__metadata__");
+    if (!cJSON_IsObject(meta)) {
+        st = err_set(e, CLGAN_ERR_DATA, "%s: not a clgan checkpoint (no __metadata__)", path);
+        goto fail;
     }
-    qsort(rs, (size_t)k, sizeof *rs, cmp_range);
-    for (int i = 1; i < k; i++)
-        if (rs[i].a < rs[i - 1].b) {
-            st = err_set(e, CLGAN_ERR_DATA, "%s: tensors '%s' and '%s' overlap", path,
-                         rs[i - 1].name, rs[i].name);
+    for (cJSON *mv = meta->child; mv; mv = mv->next)
+        if (!cJSON_IsString(mv)) {
+            st = err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s' is not a string", path, mv->string);
             goto fail;
         }
-    free(rs);
     const char *fmt = ckpt_meta(c, "format");
     if (!fmt || strcmp(fmt, CKPT_FORMAT) != 0) {
-        st = err_set(e, CLGAN_ERR_DATA, "%s: not a clgan checkpoint (metadata format is %s%s%s)",
-                     path, fmt ? "'" : "missing", fmt ? fmt : "", fmt ? "'" : "");
-        ckpt_close(c);
-        return st;
+        if (fmt && strcmp(fmt, "clgan-checkpoint-1") == 0)
+            st = err_set(e, CLGAN_ERR_DATA, "%s: a checkpoint of an earlier clgan (format "
+                         "clgan-checkpoint-1, which did not record its layers for other readers); "
+                         "this clgan reads " CKPT_FORMAT, path);
+        else
+            st = err_set(e, CLGAN_ERR_DATA, "%s: not a clgan checkpoint (metadata format is "
+                         "%s%.40s%s)", path, fmt ? "'" : "missing", fmt ? fmt : "", fmt ? "'" : "");
+        goto fail;
     }
+    st = check_metadata(c, nets, kinds, &want, e);
+    if (st == CLGAN_OK) st = check_tensors(c, &want, e);
+    if (st == CLGAN_OK) st = check_model(c, nets, kinds, e);
+    if (st != CLGAN_OK) goto fail;
+    for (int w = 0; w < 2; w++) free(nets[w].layers);
+    tensor_list_free(&want);
     return CLGAN_OK;
 fail:
-    free(rs);
+    for (int w = 0; w < 2; w++) free(nets[w].layers);
+    tensor_list_free(&want);
     ckpt_close(c);
     return st;
 }
@@ -280,6 +859,10 @@ const char *ckpt_meta(const ckpt *c, const char *key) {
     cJSON *m = cJSON_GetObjectItemCaseSensitive(c->header, "__metadata__");
     cJSON *v = cJSON_GetObjectItemCaseSensitive(m, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+const clgan_model *ckpt_model(const ckpt *c) {
+    return c->model;
 }
 
 clgan_status ckpt_tensor(const ckpt *c, const char *name, size_t count, const float **data,
@@ -294,38 +877,15 @@ clgan_status ckpt_tensor(const ckpt *c, const char *name, size_t count, const fl
         return err_set(e, CLGAN_ERR_DATA,
                        "%s: tensor '%s' holds %zu values, the model needs %zu (a checkpoint of "
                        "another model?)", c->path, name, (b - a) / 4, count);
-    *data = (const float *)(c->bytes + c->data_start + a); /* 8-aligned by construction */
-    return CLGAN_OK;
-}
-
-static int parse_u64(const ckpt *c, const char *key, uint64_t *v) {
-    const char *s = ckpt_meta(c, key);
-    char *end;
-    if (!s || !*s) return -1;
-    *v = strtoull(s, &end, 10);
-    return *end ? -1 : 0;
-}
-
-clgan_status ckpt_model(const ckpt *c, clgan_model **out, clgan_err *e) {
-    const char *text = ckpt_meta(c, "model_yaml"), *mpath = ckpt_meta(c, "model_path"),
-               *shape = ckpt_meta(c, "data_shape");
-    shape3 s;
-    *out = NULL;
-    if (!text || !mpath || !shape || sscanf(shape, "%d,%d,%d", &s.c, &s.h, &s.w) != 3)
-        return err_set(e, CLGAN_ERR_DATA, "%s: metadata lacks the model (model_yaml, model_path, "
-                       "data_shape)", c->path);
-    clgan_status st = model_load_text(mpath, text, strlen(text), &s, out);
-    if (st != CLGAN_OK)
-        return err_set(e, st, "%s: the model in its metadata: %s", c->path,
-                       *out ? (*out)->err.msg : "out of memory");
+    *data = (const float *)(c->bytes + c->data_start + a); /* 4-aligned: checked at open */
     return CLGAN_OK;
 }
 
 clgan_status ckpt_load_net(const ckpt *c, net *n, optim *o, clgan_err *e) {
     const char *nn = net_names[n->index];
+    int ns = o ? optim_state_count(o) : 0;
     float *p = calloc(n->n_params, sizeof *p);
     float *s[2] = {NULL, NULL};
-    int ns = o ? optim_state_count(o) : 0;
     for (int i = 0; i < ns; i++) s[i] = calloc(n->n_params, sizeof(float));
     clgan_status st = CLGAN_OK;
     if (!p || (ns > 0 && !s[0]) || (ns > 1 && !s[1])) {
@@ -334,21 +894,18 @@ clgan_status ckpt_load_net(const ckpt *c, net *n, optim *o, clgan_err *e) {
     }
     for (int i = 0; i < n->n_layers && st == CLGAN_OK; i++) {
         const layer *l = &n->layers[i];
-        if (l->spec->n_weights == 0) continue;
-        for (int part = 0; part < 2 && st == CLGAN_OK; part++) {
-            const char *pn = part == 0 ? "weight" : "bias";
-            size_t off = part == 0 ? l->w_off : l->b_off;
-            size_t cnt = (size_t)(part == 0 ? l->spec->n_weights : l->spec->n_bias);
+        for (int j = 0; j < l->n_params && st == CLGAN_OK; j++) {
+            size_t cnt = (size_t)l->params[j].count;
             for (int k = -1; k < ns && st == CLGAN_OK; k++) {
-                char name[160];
-                if (k < 0)
-                    snprintf(name, sizeof name, "%s.%d.%s", nn, i, pn);
-                else
-                    snprintf(name, sizeof name, "optimizer.%s.%d.%s.%s", nn, i, pn,
-                             optim_state_name(o, k));
+                char *name = k < 0 ? str_fmt("%s.%d.%s", nn, i, l->params[j].name)
+                                   : str_fmt("optimizer.%s.%d.%s.%s", nn, i, l->params[j].name,
+                                             optim_state_name(o, k));
                 const float *src;
-                st = ckpt_tensor(c, name, cnt, &src, e);
-                if (st == CLGAN_OK) memcpy((k < 0 ? p : s[k]) + off, src, cnt * sizeof(float));
+                st = name ? ckpt_tensor(c, name, cnt, &src, e)
+                          : err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+                if (st == CLGAN_OK)
+                    memcpy((k < 0 ? p : s[k]) + l->param_off[j], src, cnt * sizeof(float));
+                free(name);
             }
         }
     }
@@ -365,35 +922,40 @@ done:
     return st;
 }
 
+clgan_status checkpoint_restore(trainer *t, const ckpt *c, clgan_err *e) {
+    const char *path = c->path;
+    const clgan_model *cm = c->model, *m = t->m;
+    if (!same_layers(&cm->net[0], &m->net[0]) || !same_layers(&cm->net[1], &m->net[1]) ||
+        cm->noise.dim != m->noise.dim || cm->train.opt[0].kind != m->train.opt[0].kind ||
+        cm->train.opt[1].kind != m->train.opt[1].kind) {
+        return err_set(e, CLGAN_ERR_DATA, "%s: a checkpoint of another model (its layers, noise "
+                       "or optimizers differ from %s's)", path, m->path);
+    }
+    if (c->n.k != (uint64_t)m->train.k ||
+        c->n.batches_per_epoch != (uint64_t)t->batches_per_epoch)
+        return err_set(e, CLGAN_ERR_DATA, "%s: trained with k %" PRIu64 " on epochs of %" PRIu64
+                       " batches; %s has k %d and epochs of %ld batches (another data set?)", path,
+                       c->n.k, c->n.batches_per_epoch, m->path, m->train.k, t->batches_per_epoch);
+    clgan_status st = ckpt_load_net(c, t->g, &t->opt[0], e);
+    if (st == CLGAN_OK) st = ckpt_load_net(c, t->d, &t->opt[1], e);
+    if (st != CLGAN_OK) return st;
+    t->iter = c->n.iter;
+    t->epoch = (long)c->n.epoch;
+    t->batch_in_epoch = (long)c->n.batch_in_epoch;
+    t->stream = c->n.stream;
+    t->opt[0].t = c->n.steps[0];
+    t->opt[1].t = c->n.steps[1];
+    memcpy(t->run_id, c->run_id, 17);
+    st = trainer_seek(t);
+    if (st != CLGAN_OK) err_set(e, st, "%s", t->dev->err.msg);
+    return st;
+}
+
 clgan_status checkpoint_load(trainer *t, const char *path, clgan_err *e) {
     ckpt c;
     clgan_status st = ckpt_open(path, &c, e);
     if (st != CLGAN_OK) return st;
-    uint64_t iter, epoch, bie, stream, tg, td;
-    if (parse_u64(&c, "iter", &iter) || parse_u64(&c, "epoch", &epoch) ||
-        parse_u64(&c, "batch_in_epoch", &bie) || parse_u64(&c, "stream", &stream) ||
-        parse_u64(&c, "optimizer_steps.generator", &tg) ||
-        parse_u64(&c, "optimizer_steps.discriminator", &td)) {
-        st = err_set(e, CLGAN_ERR_DATA, "%s: metadata lacks the training counters", path);
-        goto done;
-    }
-    if ((long)bie > t->batches_per_epoch) {
-        st = err_set(e, CLGAN_ERR_DATA, "%s: position %" PRIu64 " in the epoch is beyond its %ld "
-                     "batches (another data set?)", path, bie, t->batches_per_epoch);
-        goto done;
-    }
-    st = ckpt_load_net(&c, t->g, &t->opt[0], e);
-    if (st == CLGAN_OK) st = ckpt_load_net(&c, t->d, &t->opt[1], e);
-    if (st != CLGAN_OK) goto done;
-    t->iter = iter;
-    t->epoch = (long)epoch;
-    t->batch_in_epoch = (long)bie;
-    t->stream = stream;
-    t->opt[0].t = tg;
-    t->opt[1].t = td;
-    st = trainer_seek(t);
-    if (st != CLGAN_OK) err_set(e, st, "%s", t->dev->err.msg);
-done:
+    st = checkpoint_restore(t, &c, e);
     ckpt_close(&c);
     return st;
 }

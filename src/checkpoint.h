@@ -1,55 +1,78 @@
 /*
  * checkpoint.h - training state in the safetensors format: an 8-byte little-endian header
  * length, a JSON header naming each tensor's dtype, shape and byte range, then the raw
- * little-endian tensors. Readable by the Python safetensors package and by numpy in a few lines.
+ * little-endian tensors. Readable by the Python safetensors package and by numpy in a few lines
+ * (tools/read_checkpoint.py, which refuses exactly what this reader refuses).
  *
- * Tensors: generator.<i>.weight [n_out, n_in] and generator.<i>.bias [n_out] for every layer i
- * with parameters (i as in the model file), the same for the discriminator, and the optimizer
- * state as optimizer.<net>.<i>.<weight|bias>.<momentum_buffer|exp_avg|exp_avg_sq>.
- * __metadata__ (strings): format, model_yaml, model_path, data_shape, seed, iter, epoch,
- * batch_in_epoch, stream, optimizer steps, device, generator_layers (JSON for tools).
+ * Tensors: <net>.<i>.<param> for every parameter tensor of layer i (layer_params: weight
+ * [n_out, n_in], bias [n_out]; i as in the model file, net generator or discriminator), and the
+ * optimizer's state as optimizer.<net>.<i>.<param>.<state> (momentum_buffer; exp_avg,
+ * exp_avg_sq) of the same shape. Nothing else.
+ *
+ * __metadata__ (all strings): format, run_id (16 hex digits), model_yaml, model_path and
+ * data_path (absolute; data_path "" for synthetic data), model_name, device, data_shape
+ * ("C,H,W"), noise_dim, generator_layers and discriminator_layers (JSON: type and the settings
+ * shapes depend on), optimizer_states (JSON), and the counters seed, k, batches_per_epoch, iter,
+ * epoch, batch_in_epoch, stream, optimizer_steps.generator, optimizer_steps.discriminator.
+ *
+ * A file is accepted only whole: header padded with spaces to a multiple of 8 bytes, strict
+ * JSON without duplicate keys, tensors that tile the data section exactly in F32, exactly the
+ * tensors the declared layers have with exactly their shapes, counters that are canonical
+ * decimals within range and consistent with each other, and a model_yaml that parses into the
+ * declared layers.
  */
 #ifndef CLGAN_CHECKPOINT_H
 #define CLGAN_CHECKPOINT_H
 
 #include "gan.h"
 
-#define CKPT_FORMAT "clgan-checkpoint-1"
+#define CKPT_FORMAT "clgan-checkpoint-2"
 
 /* Writes the trainer's state to path atomically (path.tmp, fsync, rename). Waits for the device. */
 clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e);
 
-/* A checkpoint file read and validated: header, offsets, dtypes, shapes. */
+/* The counters of a checkpoint, validated (see the header). */
+typedef struct ckpt_counters {
+    uint64_t seed, k, batches_per_epoch, iter, epoch, batch_in_epoch, stream, steps[2];
+} ckpt_counters;
+
+/* A checkpoint file read and validated whole. */
 typedef struct ckpt {
-    char path[1024];
+    char *path;
     unsigned char *bytes;
     size_t len;
     size_t data_start;
-    void *header; /* cJSON * */
+    void *header;         /* cJSON * */
+    clgan_model *model;   /* the model of its metadata, data.path from data_path */
+    ckpt_counters n;
+    char run_id[17];
 } ckpt;
 
 /*
- * Reads and validates path: header length within the file, JSON header well formed, every
- * tensor F32 with data_offsets in range, matching its shape, and not overlapping another.
+ * Reads and validates path (everything the header comment lists); on failure the message names
+ * the file and what is wrong, and c holds nothing to free.
  */
 clgan_status ckpt_open(const char *path, ckpt *c, clgan_err *e);
 void ckpt_close(ckpt *c);
 /* A metadata string, or NULL. */
 const char *ckpt_meta(const ckpt *c, const char *key);
-/* The data of tensor `name`, which must have exactly `count` floats (shape checked by caller). */
+/* The data of tensor `name`, which must have exactly `count` floats. */
 clgan_status ckpt_tensor(const ckpt *c, const char *name, size_t count, const float **data,
                          clgan_err *e);
 
-/*
- * The model a checkpoint was trained with, parsed from its metadata (the data file is not
- * opened: its shape comes from the metadata).
- */
-clgan_status ckpt_model(const ckpt *c, clgan_model **out, clgan_err *e);
+/* The model a checkpoint was trained with (owned by c). */
+const clgan_model *ckpt_model(const ckpt *c);
 
 /* Loads a network's parameters (and, if o is not NULL, its optimizer's state) from c. */
 clgan_status ckpt_load_net(const ckpt *c, net *n, optim *o, clgan_err *e);
 
-/* Restores the whole trainer: both networks, optimizers, counters. The model must match. */
+/*
+ * Restores the whole trainer from an open checkpoint: both networks, optimizers, counters and
+ * the run id. The trainer's model must declare the same layers, noise size and optimizers, the
+ * same k, and its data the same number of batches per epoch.
+ */
+clgan_status checkpoint_restore(trainer *t, const ckpt *c, clgan_err *e);
+/* ckpt_open, checkpoint_restore, ckpt_close. */
 clgan_status checkpoint_load(trainer *t, const char *path, clgan_err *e);
 
 #endif /* CLGAN_CHECKPOINT_H */

@@ -74,7 +74,7 @@ int cmd_eval(const cli_opts *o) {
     clgan_err e;
     err_clear(&e);
     ckpt c;
-    clgan_model *m = NULL;
+    const clgan_model *m = NULL;
     clgan_device *dev = NULL;
     net *g = NULL;
     float *centres = NULL, *vx = NULL, *tx = NULL;
@@ -82,10 +82,7 @@ int cmd_eval(const cli_opts *o) {
     memset(&pz, 0, sizeof pz);
     int rc = 1;
     if (ckpt_open(o->positional, &c, &e) != CLGAN_OK) return fail(e.msg);
-    if (ckpt_model(&c, &m, &e) != CLGAN_OK) {
-        rc = fail(e.msg);
-        goto done;
-    }
+    m = ckpt_model(&c);
     if (m->data.format != DATA_IDX) {
         rc = fail("--parzen: the model's data are not images (IDX)");
         goto done;
@@ -172,7 +169,6 @@ done:
     free(tx);
     net_free(g);
     clgan_device_free(dev);
-    clgan_model_free(m);
     ckpt_close(&c);
     return rc;
 }

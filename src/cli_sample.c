@@ -57,16 +57,13 @@ int cmd_sample(const cli_opts *o) {
     clgan_err e;
     err_clear(&e);
     ckpt c;
-    clgan_model *m = NULL;
+    const clgan_model *m = NULL;
     clgan_device *dev = NULL;
     net *g = NULL;
     float *z = NULL, *x = NULL, *pairs = NULL, *imgs = NULL;
     int rc = 1;
     if (ckpt_open(o->positional, &c, &e) != CLGAN_OK) return fail(e.msg);
-    if (ckpt_model(&c, &m, &e) != CLGAN_OK) {
-        rc = fail(e.msg);
-        goto done;
-    }
+    m = ckpt_model(&c);
     if (clgan_device_open(o->device, &dev) != CLGAN_OK) {
         rc = fail(clgan_device_errmsg(dev));
         goto done;
@@ -174,7 +171,6 @@ done:
     free(imgs);
     net_free(g);
     clgan_device_free(dev);
-    clgan_model_free(m);
     ckpt_close(&c);
     return rc;
 }

@@ -212,7 +212,7 @@ int cmd_figure1(const cli_opts *o) {
     if (canvas_init(&cv, np * PW, PH, 255, &e) != CLGAN_OK) goto done;
     for (int i = 0; i < np; i++) {
         ckpt c;
-        clgan_model *m = NULL;
+        const clgan_model *m = NULL;
         net *g = NULL, *d = NULL;
         theory_curves curves;
         int ok = 0;
@@ -220,9 +220,8 @@ int cmd_figure1(const cli_opts *o) {
             fprintf(stderr, "clgan figure1: %s\n", e.msg);
             goto done;
         }
-        if (ckpt_model(&c, &m, &e) != CLGAN_OK) {
-            fprintf(stderr, "clgan figure1: %s\n", e.msg);
-        } else if (shape_size(m->data.shape) != 1 || m->noise.dim != 1 ||
+        m = ckpt_model(&c);
+        if (shape_size(m->data.shape) != 1 || m->noise.dim != 1 ||
                    (m->data.format != DATA_GAUSSIAN_1D && m->data.format != DATA_MIXTURE_1D)) {
             fprintf(stderr, "clgan figure1: %s: Figure 1 needs 1-D noise and 1-D data "
                             "(gaussian_1d or mixture_1d)\n", chosen[i]);
@@ -251,7 +250,6 @@ int cmd_figure1(const cli_opts *o) {
         }
         net_free(g);
         net_free(d);
-        clgan_model_free(m);
         ckpt_close(&c);
         if (!ok) goto done;
     }

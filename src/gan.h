@@ -42,6 +42,7 @@ typedef struct trainer {
     long batches_per_epoch;
     int sample_capacity;     /* rows of G available for sampling */
     int fake_from_data;      /* theory checks: "generated" rows are data too (p_g = p_data) */
+    char run_id[17];         /* 16 hex digits naming the run, written into checkpoints */
 } trainer;
 
 /*

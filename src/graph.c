@@ -68,6 +68,9 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
         poff = align_up(poff + (size_t)s->n_weights);
         l->b_off = poff;
         poff = align_up(poff + (size_t)s->n_bias);
+        l->n_params = layer_params(s, l->params);
+        for (int j = 0; j < l->n_params; j++) /* weight, then bias: as laid out above */
+            l->param_off[j] = j == 0 ? l->w_off : l->b_off;
         l->x = i == 0 ? n->in : n->layers[i - 1].y;
         size_t cols = (size_t)shape_size(s->out);
         l->y = (tensor){NULL, aoff, cols};

@@ -42,6 +42,9 @@ struct layer {
     const layer_spec *spec;
     const layer_ops *ops;
     size_t w_off, b_off;        /* into params and grads, floats */
+    param_info params[LAYER_MAX_PARAMS]; /* layer_params(spec): the parameter tensors */
+    size_t param_off[LAYER_MAX_PARAMS];  /* where each lies in params and grads, floats */
+    int n_params;
     tensor x, y, dx, dy;        /* input, output and their gradients */
     tensor z, dz;               /* maxout pre-activations; dropout mask (z) */
     cl_kernel k[LAYER_MAX_KERNELS];

@@ -51,6 +51,23 @@ clgan_status net_infer(clgan_model *m, net_spec *net, const char *which) {
     return CLGAN_OK;
 }
 
+int layer_params(const layer_spec *L, param_info *out) {
+    switch (L->kind) {
+    case LAYER_DENSE:
+    case LAYER_MAXOUT:
+        out[0] = (param_info){"weight", 2, {L->n_bias, (long)shape_size(L->in)}, L->n_weights};
+        out[1] = (param_info){"bias", 1, {L->n_bias}, L->n_bias};
+        return 2;
+    case LAYER_RELU:
+    case LAYER_LEAKY_RELU:
+    case LAYER_TANH:
+    case LAYER_SIGMOID:
+    case LAYER_DROPOUT:
+    case LAYER_KIND_COUNT: return 0;
+    }
+    return 0;
+}
+
 int clgan_model_layers(const clgan_model *m, clgan_net net) {
     return m->net[net].n_layers;
 }

@@ -149,6 +149,22 @@ clgan_status model_load_shapes(const char *path, clgan_model **out);
 /* Names of layer kinds as written in YAML. */
 const char *layer_kind_name(layer_kind k);
 
+/* One parameter tensor of a layer: its name in checkpoints, shape and size. */
+#define LAYER_MAX_PARAMS 4
+typedef struct param_info {
+    const char *name; /* "weight", "bias" */
+    int ndim;
+    long shape[4];
+    long count;
+} param_info;
+
+/*
+ * The parameter tensors of layer L (shapes inferred), in the order they lie in the network's
+ * parameter buffer: dense and maxout have weight [n_out, n_in] and bias [n_out]. Returns how
+ * many (0 to LAYER_MAX_PARAMS). Checkpoints, reports and tools walk this list.
+ */
+int layer_params(const layer_spec *L, param_info *out);
+
 /*
  * Infers shapes, parameter counts and FLOPs of a network whose input shape is set, and checks
  * the absurd: sizes whose parameters or activations could not be allocated. Errors name the

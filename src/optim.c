@@ -89,13 +89,27 @@ clgan_status optim_step(optim *o, long epoch) {
     return CLGAN_OK;
 }
 
+static const char *const sgd_states[] = {"momentum_buffer"};
+static const char *const adam_states[] = {"exp_avg", "exp_avg_sq"};
+
+int optim_states_of(optim_kind kind, const char *const **names) {
+    switch (kind) {
+    case OPTIM_SGD: *names = sgd_states; return (int)ARRAY_LEN(sgd_states);
+    case OPTIM_ADAM: *names = adam_states; return (int)ARRAY_LEN(adam_states);
+    }
+    *names = NULL;
+    return 0;
+}
+
 int optim_state_count(const optim *o) {
-    return o->spec->kind == OPTIM_SGD ? 1 : 2;
+    const char *const *names;
+    return optim_states_of(o->spec->kind, &names);
 }
 
 const char *optim_state_name(const optim *o, int i) {
-    if (o->spec->kind == OPTIM_SGD) return "momentum_buffer";
-    return i == 0 ? "exp_avg" : "exp_avg_sq";
+    const char *const *names;
+    int n = optim_states_of(o->spec->kind, &names);
+    return i >= 0 && i < n ? names[i] : "?";
 }
 
 cl_mem optim_state_buf(const optim *o, int i) {

@@ -26,7 +26,12 @@ double optim_momentum(const optim_spec *s, long epoch);
 /* Enqueues one update from n->grads, then the max-norm constraint if the spec asks for it. */
 clgan_status optim_step(optim *o, long epoch);
 
-/* Number of state tensors per parameter (sgd 1, adam 2) and their names in checkpoints. */
+/*
+ * The state tensors an optimizer keeps per parameter tensor, by their names in checkpoints
+ * (sgd: momentum_buffer; adam: exp_avg, exp_avg_sq): returns how many, names into *names.
+ */
+int optim_states_of(optim_kind kind, const char *const **names);
+/* The same for an optimizer in use. */
 int optim_state_count(const optim *o);
 const char *optim_state_name(const optim *o, int i);
 cl_mem optim_state_buf(const optim *o, int i);

@@ -526,6 +526,7 @@ START_TEST(checkpoint_round_trip) {
     ckpt c;
     ck_assert_msg(ckpt_open(ck, &c, &e) == CLGAN_OK, "%s", e.msg);
     ck_assert_str_eq(ckpt_meta(&c, "iter"), "3");
+    ck_assert_uint_eq(c.n.iter, 3);
     ck_assert_str_eq(ckpt_meta(&c, "format"), CKPT_FORMAT);
     ck_assert_str_eq(ckpt_meta(&c, "model_yaml"), s.m->yaml_text);
     /* the tensors hold exactly what the device has */
@@ -536,10 +537,7 @@ START_TEST(checkpoint_round_trip) {
     for (int i = 0; i < 16; i++) ck_assert(w[i] == (float)pg[l->w_off + (size_t)i]);
     ck_assert_int_eq(ckpt_tensor(&c, "generator.3.weight", 17, &w, &e), CLGAN_ERR_DATA);
     ck_assert_int_eq(ckpt_tensor(&c, "generator.9.weight", 16, &w, &e), CLGAN_ERR_DATA);
-    clgan_model *m2;
-    ck_assert_msg(ckpt_model(&c, &m2, &e) == CLGAN_OK, "%s", e.msg);
-    ck_assert_int_eq(m2->net[0].n_params, s.m->net[0].n_params);
-    clgan_model_free(m2);
+    ck_assert_int_eq(ckpt_model(&c)->net[0].n_params, s.m->net[0].n_params);
     ckpt_close(&c);
     /* and load back into a fresh trainer */
     session s2;
@@ -591,14 +589,14 @@ START_TEST(damaged_checkpoints_refused) {
     size_t len;
     unsigned char *b = slurp(ck, &len);
     expect_refused(bad, b, 5, "truncated checkpoint");
-    expect_refused(bad, b, len - 4, "outside the");
+    expect_refused(bad, b, len - 4, "data_offsets are not");
     unsigned char *c = malloc(len);
     memcpy(c, b, len);
     c[6] = 0x7f; /* header length far beyond the file */
     expect_refused(bad, c, len, "header length");
     memcpy(c, b, len);
     c[8] = '['; /* JSON no longer an object */
-    expect_refused(bad, c, len, "malformed JSON header");
+    expect_refused(bad, c, len, "does not start with '{'");
     memcpy(c, b, len);
     char *dt = strstr((char *)c + 8, "\"F32\"");
     ck_assert(dt != NULL);

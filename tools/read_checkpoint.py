@@ -10,32 +10,303 @@ This script shows how to take a trained generator into Python:
     tools/read_checkpoint.py CKPT --noise z.npy --compare x.npy       # check against clgan
 
 `clgan sample CKPT --npy PREFIX` writes PREFIX.z.npy and PREFIX.x.npy for the last two.
+
+It refuses exactly the files clgan refuses (src/checkpoint.c makes the same checks in the same
+order), with one exception: clgan also parses model_yaml and refuses a file whose YAML does not
+declare the layers the metadata list; numpy alone reads no YAML.
 """
 import argparse
 import json
+import os
+import re
+import stat
 import struct
 import sys
 
 import numpy as np
 
+FORMAT = "clgan-checkpoint-2"
+MAX_HEADER = 64 << 20
+MAX_NUMBER_CHARS = 32
+MAX_COUNTER = (1 << 48) - 1
+MAX_DIM = (1 << 31) - 1
+NETS = ("generator", "discriminator")
+LAYER_SETTINGS = {  # the settings each kind records, as src/checkpoint.c writes them
+    "dense": ("units",), "maxout": ("units", "pieces"), "leaky_relu": ("slope",),
+    "dropout": ("keep",), "relu": (), "tanh": (), "sigmoid": (),
+}
+OPTIMIZER_STATES = (["momentum_buffer"], ["exp_avg", "exp_avg_sq"])
+COUNTERS = (("seed", (1 << 64) - 1), ("k", 100), ("batches_per_epoch", 1 << 31),
+            ("iter", MAX_COUNTER), ("epoch", MAX_COUNTER), ("batch_in_epoch", MAX_COUNTER),
+            ("stream", MAX_COUNTER), ("optimizer_steps.generator", MAX_COUNTER),
+            ("optimizer_steps.discriminator", MAX_COUNTER))
+STRINGS = ("run_id", "model_yaml", "model_path", "data_path", "model_name", "device",
+           "data_shape", "noise_dim", "generator_layers", "discriminator_layers",
+           "optimizer_states")
+NUMBER = re.compile(rb"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
+class Refused(Exception):
+    """The file is not a checkpoint clgan would read."""
+
+
+def lex_check(h):
+    """The lexical rules both readers enforce before parsing (see lex_check in checkpoint.c)."""
+    try:
+        h.decode("utf-8")  # (surrogates encoded in UTF-8 are refused here too)
+    except UnicodeDecodeError as err:
+        raise Refused(f"the JSON header is not valid UTF-8 (byte {8 + err.start})")
+    i, n, in_str = 0, len(h), False
+    while i < n:
+        c = h[i]
+        if in_str:
+            if c < 0x20:
+                raise Refused("the JSON header has a control character inside a string")
+            if c == 0x22:
+                in_str = False
+            elif c == 0x5C and i + 1 < n:
+                if h[i + 1] == 0x75:  # \uXXXX
+                    hexd = h[i + 2:i + 6]
+                    if len(hexd) < 4:
+                        raise Refused("the JSON header has a truncated \\u escape")
+                    if not re.fullmatch(rb"[0-9a-fA-F]{4}", hexd):
+                        raise Refused("the JSON header has a malformed \\u escape")
+                    v = int(hexd, 16)
+                    if v == 0:
+                        raise Refused("the JSON header has a \\u0000 escape in a string")
+                    if 0xD800 <= v <= 0xDFFF:
+                        raise Refused("the JSON header has a surrogate \\u escape")
+                    i += 6
+                    continue
+                i += 2
+                continue
+            i += 1
+            continue
+        if c == 0x22:
+            in_str = True
+            i += 1
+            continue
+        if c < 0x20 and c not in (0x09, 0x0A, 0x0D):
+            raise Refused("the JSON header has a control character outside strings")
+        if c == 0x2D or 0x30 <= c <= 0x39:
+            m = NUMBER.match(h, i)
+            if not m:
+                raise Refused("the JSON header has a malformed number")
+            j = m.end()
+            if j < n and h[j] in b"0123456789.eE+-":
+                raise Refused("the JSON header has a malformed number")
+            if j - i > MAX_NUMBER_CHARS:
+                raise Refused("the JSON header has a number of over 32 characters")
+            i = j
+            continue
+        i += 1
+
+
+def no_duplicates(pairs):
+    keys = [k for k, _ in pairs]
+    for k in keys:
+        if keys.count(k) > 1:
+            raise Refused(f"the JSON header has the key '{k}' twice")
+    return dict(pairs)
+
+
+def refuse_constant(name):
+    raise Refused(f"the JSON header has the non-JSON number {name}")
+
+
+def json_int(x, lo, hi):
+    """An integral JSON number (1, 1.0 or 1e0, as cJSON reads them) in [lo, hi], else None."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    if isinstance(x, float) and not x.is_integer():
+        return None
+    return int(x) if lo <= x <= hi else None
+
+
+def json_number(x):
+    return not isinstance(x, bool) and isinstance(x, (int, float))
+
+
+def decimal(s, hi):
+    """A canonical decimal string (no sign, no leading zero) of at most hi, else None."""
+    if not isinstance(s, str) or not re.fullmatch(r"0|[1-9][0-9]*", s):
+        return None
+    v = int(s)
+    return v if v <= hi else None
+
+
+def meta_json(meta, key):
+    """A metadata string holding JSON, under the same lexical rules as the header; else None."""
+    try:
+        lex_check(meta[key].encode())
+        return json.loads(meta[key], object_pairs_hook=no_duplicates,
+                          parse_constant=refuse_constant)
+    except (Refused, ValueError, RecursionError):
+        return None
+
+
+def layer_shapes(meta, key, n_in, n_out):
+    """The parameter tensors' shapes of the declared layers: {index: {param: shape}}."""
+    layers = meta_json(meta, key)
+    if not isinstance(layers, list) or not 1 <= len(layers) <= 100000:
+        raise Refused(f"metadata '{key}' is not a JSON list of layers")
+    shapes, width, total = {}, n_in, 0
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, dict) or layer.get("type") not in LAYER_SETTINGS:
+            raise Refused(f"metadata '{key}': layer {i} has no known type")
+        want = LAYER_SETTINGS[layer["type"]]
+        ok = len(layer) == 1 + len(want)
+        for k in want:
+            v = layer.get(k)
+            if k == "units":
+                ok = ok and json_int(v, 1, 1 << 30) is not None
+            elif k == "pieces":
+                ok = ok and json_int(v, 1, 64) is not None
+            elif k == "slope":
+                ok = ok and json_number(v) and 0 <= v <= 1
+            else:
+                ok = ok and json_number(v) and 0 < v <= 1
+        if not ok:
+            raise Refused(f"metadata '{key}': layer {i} ({layer['type']}) needs exactly "
+                          f"{' and '.join(want) or 'no settings'} within range")
+        if layer["type"] in ("dense", "maxout"):
+            rows = int(layer["units"]) * int(layer.get("pieces", 1))
+            total += rows * width + rows
+            if rows * width > MAX_DIM or total > MAX_DIM:  # as net_infer in src/model.c
+                raise Refused(f"metadata '{key}': layer {i} is too large for one device buffer")
+            shapes[i] = {"weight": [rows, width], "bias": [rows]}
+            width = int(layer["units"])
+    if width != n_out:
+        raise Refused(f"metadata '{key}' end in {width} values per sample, expected {n_out}")
+    return shapes
+
+
+def check_metadata(meta):
+    """Counters, shapes, declared layers and optimizer states: the exact tensors, with shapes."""
+    for key in STRINGS:
+        if key not in meta:
+            raise Refused(f"metadata lacks '{key}'")
+    n = {}
+    for key, hi in COUNTERS:
+        n[key] = decimal(meta.get(key), hi)
+        if n[key] is None:
+            raise Refused(f"metadata '{key}' is {meta.get(key)!r}, expected a whole number from "
+                          f"0 to {hi}")
+    if n["k"] < 1 or n["batches_per_epoch"] < 1:
+        raise Refused("metadata 'k' and 'batches_per_epoch' must be at least 1")
+    d_steps, bpe = n["iter"] * n["k"], n["batches_per_epoch"]
+    epoch = (d_steps - 1) // bpe if d_steps else 0
+    bie = (d_steps - 1) % bpe + 1 if d_steps else 0
+    if (n["epoch"], n["batch_in_epoch"], n["optimizer_steps.generator"],
+            n["optimizer_steps.discriminator"]) != (epoch, bie, n["iter"], d_steps):
+        raise Refused(f"counters disagree: iteration {n['iter']} with k {n['k']} and {bpe} "
+                      f"batches per epoch is epoch {epoch}, batch {bie}")
+    if not re.fullmatch(r"[0-9a-f]{16}", meta["run_id"]):
+        raise Refused("metadata 'run_id' is not 16 hex digits")
+    if not meta["model_yaml"]:
+        raise Refused("metadata 'model_yaml' is empty")
+    parts = meta["data_shape"].split(",")
+    dims = [decimal(p, 1 << 16) for p in parts] if len(parts) == 3 else [None]
+    if None in dims or min(dims) < 1 or dims[0] * dims[1] * dims[2] > 1 << 24:
+        raise Refused(f"metadata 'data_shape' is {meta['data_shape']!r}, expected C,H,W")
+    noise = decimal(meta["noise_dim"], 1 << 20)
+    if not noise:
+        raise Refused("metadata 'noise_dim' is not a whole number from 1 to 1048576")
+    shapes = [layer_shapes(meta, "generator_layers", noise, dims[0] * dims[1] * dims[2]),
+              layer_shapes(meta, "discriminator_layers", dims[0] * dims[1] * dims[2], 1)]
+    states = meta_json(meta, "optimizer_states")
+    if (not isinstance(states, dict) or len(states) != 2 or
+            any(states.get(net) not in OPTIMIZER_STATES for net in NETS)):
+        raise Refused("metadata 'optimizer_states' is not {\"generator\": [...], "
+                      "\"discriminator\": [...]} of a known optimizer's states")
+    want = {}
+    for w, net in enumerate(NETS):
+        for i, params in shapes[w].items():
+            for p, shape in params.items():
+                want[f"{net}.{i}.{p}"] = shape
+                for s in states[net]:
+                    want[f"optimizer.{net}.{i}.{p}.{s}"] = shape
+    return want
+
 
 def load(path):
-    """Returns (metadata dict, {name: float32 array})."""
+    """Returns (metadata dict, {name: float32 array}); raises Refused for a bad file."""
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        raise Refused(err.strerror)
+    if not stat.S_ISREG(st.st_mode):
+        raise Refused("not a regular file")
     with open(path, "rb") as f:
         data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    base = 8 + n
-    tensors = {}
+    if len(data) < 8:
+        raise Refused(f"truncated checkpoint ({len(data)} bytes, no header length)")
+    (hl,) = struct.unpack("<Q", data[:8])
+    if hl > MAX_HEADER or hl > len(data) - 8:
+        raise Refused(f"header length {hl} is beyond the file's {len(data)} bytes")
+    if hl % 8:
+        raise Refused(f"header length {hl} is not a multiple of 8: misaligned tensor data")
+    h = data[8:8 + hl]
+    if not h.startswith(b"{"):
+        raise Refused("the JSON header does not start with '{'")
+    lex_check(h)
+    try:
+        header, end = json.JSONDecoder(object_pairs_hook=no_duplicates,
+                                       parse_constant=refuse_constant).raw_decode(h.decode())
+    except (ValueError, RecursionError) as err:
+        raise Refused(f"malformed JSON header ({err})")
+    if not isinstance(header, dict):
+        raise Refused("malformed JSON header (not an object)")
+    if h.decode()[end:].strip(" "):
+        raise Refused("trailing bytes after the JSON header (only spaces may pad it)")
+    meta = header.pop("__metadata__", None)
+    if not isinstance(meta, dict):
+        raise Refused("not a clgan checkpoint (no __metadata__)")
+    for k, v in meta.items():
+        if not isinstance(v, str):
+            raise Refused(f"metadata '{k}' is not a string")
+    if meta.get("format") != FORMAT:
+        raise Refused(f"not a {FORMAT} checkpoint (metadata format is {meta.get('format')!r})")
+    want = check_metadata(meta)
+    base, data_len = 8 + hl, len(data) - 8 - hl
+    ranges, tensors = [], {}
     for name, t in header.items():
+        if (not isinstance(t, dict) or set(t) != {"dtype", "shape", "data_offsets"} or
+                not isinstance(t["dtype"], str) or not isinstance(t["shape"], list) or
+                not isinstance(t["data_offsets"], list) or len(t["data_offsets"]) != 2):
+            raise Refused(f"tensor '{name}' is not {{dtype, shape, data_offsets [begin, end]}}")
         if t["dtype"] != "F32":
-            raise ValueError(f"{path}: tensor {name} has dtype {t['dtype']}, expected F32")
-        a, b = t["data_offsets"]
-        count = (b - a) // 4
-        tensors[name] = np.frombuffer(data, dtype="<f4", count=count,
-                                      offset=base + a).reshape(t["shape"])
-    return meta, tensors
+            raise Refused(f"tensor '{name}' has dtype {t['dtype']}, expected F32")
+        shape = [json_int(d, 0, MAX_DIM) for d in t["shape"]]
+        if len(shape) > 4 or None in shape:
+            raise Refused(f"tensor '{name}' has a malformed shape")
+        a, b = (json_int(x, 0, data_len) for x in t["data_offsets"])
+        if a is None or b is None or b < a:
+            raise Refused(f"tensor '{name}' data_offsets are not [begin, end] within the "
+                          f"{data_len} data bytes")
+        if b - a != 4 * int(np.prod(shape, dtype=np.float64)):
+            raise Refused(f"tensor '{name}' spans {b - a} bytes but its shape needs more or less")
+        ranges.append((a, b, name))
+        tensors[name] = (shape, a)
+    end = 0
+    for a, b, name in sorted(ranges):
+        if a != end:
+            raise Refused(f"tensor '{name}' starts at byte {a} of the data, expected {end}")
+        end = b
+    if end != data_len:
+        raise Refused(f"{data_len - end} bytes after the last tensor")
+    for name, shape in want.items():
+        if name not in tensors:
+            raise Refused(f"no tensor '{name}' (the layers declare it)")
+        if tensors[name][0] != shape:
+            raise Refused(f"tensor '{name}' has another shape than the {shape} its layer declares")
+    for name in tensors:
+        if name not in want:
+            raise Refused(f"unexpected tensor '{name}' (no layer declares it)")
+    arrays = {name: np.frombuffer(data, dtype="<f4", count=int(np.prod(shape)),
+                                  offset=base + a).reshape(shape)
+              for name, (shape, a) in tensors.items()}
+    return meta, arrays
 
 
 def generator(meta, tensors, z):
@@ -72,10 +343,14 @@ def main():
     ap.add_argument("--compare", help=".npy of clgan's samples for the same noise")
     ap.add_argument("--tolerance", type=float, default=1e-4)
     args = ap.parse_args()
-    meta, tensors = load(args.checkpoint)
+    try:
+        meta, tensors = load(args.checkpoint)
+    except Refused as err:
+        print(f"read_checkpoint: {args.checkpoint}: {err}", file=sys.stderr)
+        return 1
     if not args.noise:
         print(f"{args.checkpoint}: model {meta.get('model_name')}, iteration {meta.get('iter')}, "
-              f"trained on {meta.get('device')}")
+              f"run {meta.get('run_id')}, trained on {meta.get('device')}")
         for name, t in tensors.items():
             print(f"  {name:60s} {list(t.shape)}")
         return 0

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Damaged and crafted checkpoints, made from a good one: each must be refused by clgan and by
+tools/read_checkpoint.py alike (tests/ckpt_agree.sh runs both on every case).
+
+    ckpt_cases.py GOOD.safetensors OUTDIR
+
+writes OUTDIR/<case>.safetensors for each case and prints "<case>\t<what clgan's message says>".
+Uses the standard library only.
+"""
+import json
+import os
+import struct
+import sys
+
+
+def split(path):
+    data = open(path, "rb").read()
+    (hl,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8:8 + hl]), data[8 + hl:]
+
+
+def pack_text(text, body, pad=True):
+    raw = text.encode() if isinstance(text, str) else text
+    if pad:
+        raw += b" " * (-len(raw) % 8)
+    return struct.pack("<Q", len(raw)) + raw + body
+
+
+def pack(header, body):
+    return pack_text(json.dumps(header, separators=(",", ":")), body)
+
+
+def first_weight(header):
+    return next(k for k in header if k.endswith(".weight") and not k.startswith("optimizer."))
+
+
+def cases(good):
+    header, body = split(good)
+    meta = header["__metadata__"]
+    text = json.dumps(header, separators=(",", ":"))
+    w = first_weight(header)
+
+    def with_meta(**kv):
+        h = json.loads(json.dumps(header))
+        h["__metadata__"].update(kv)
+        return pack(h, body)
+
+    def with_tensor(name, **kv):
+        h = json.loads(json.dumps(header))
+        h[name].update(kv)
+        return pack(h, body)
+
+    ts = sorted((k for k in header if k != "__metadata__"),
+                key=lambda k: header[k]["data_offsets"][0])
+    last = ts[-1]
+    # (name, file bytes, what clgan says)
+    yield "trailing_garbage", pack_text(text + "garbage!", body), "trailing bytes after the JSON"
+    yield "trailing_garbage_in_padding", pack_text(text + " " * 5 + "}", body), "trailing bytes"
+    dup_tensor = text[:-1] + ',"%s":%s}' % (w, json.dumps(header[w], separators=(",", ":")))
+    yield "duplicate_tensor_key", pack_text(dup_tensor, body), "twice"
+    dup_meta = text[:-1] + ',"__metadata__":%s}' % json.dumps(meta, separators=(",", ":"))
+    yield "duplicate_metadata", pack_text(dup_meta, body), "'__metadata__' twice"
+    dup_inner = text.replace('"format":', '"iter":"0","format":', 1)
+    yield "duplicate_metadata_key", pack_text(dup_inner, body), "'iter' twice"
+    odd = text + " " * ((4 - len(text)) % 8)  # a length of 4 modulo 8
+    yield "header_not_multiple_of_8", pack_text(odd, body, pad=False), "not a multiple of 8"
+    a, b = header[ts[1]]["data_offsets"]
+    h = json.loads(text)
+    h[ts[1]]["data_offsets"] = [a + 2, b + 2]
+    yield "misaligned_offsets", pack(h, body + b"\0\0"), "leave a gap"
+    h = json.loads(text)
+    h[ts[1]]["data_offsets"] = [a - 4, b - 4]
+    yield "overlapping_offsets", pack(h, body), "overlap"
+    yield "data_after_last_tensor", pack_text(text, body + b"\0" * 8), "bytes after the last tensor"
+    yield "data_truncated", pack_text(text, body[:-4]), "data_offsets are not"
+    rows, cols = header[w]["shape"]
+    yield "transposed_weight", with_tensor(w, shape=[cols, rows]), "another shape"
+    yield "flattened_weight", with_tensor(w, shape=[rows * cols]), "another shape"
+    yield "huge_shape", with_tensor(w, shape=[1e300, 4]), "malformed shape"
+    yield "float_shape", with_tensor(w, shape=[rows + 0.5, cols]), "malformed shape"
+    yield "dtype_f16", with_tensor(w, dtype="F16"), "has dtype F16"
+    yield "extra_entry_key", with_tensor(w, extra=1), "is not {dtype, shape, data_offsets"
+    h = json.loads(text)
+    del h[last]
+    yield "missing_tensor", pack(h, body[:h[ts[-2]]["data_offsets"][1]]), "no tensor"
+    h = json.loads(text)
+    end = header[last]["data_offsets"][1]
+    h["generator.99.weight"] = {"dtype": "F32", "shape": [1], "data_offsets": [end, end + 4]}
+    yield "unexpected_tensor", pack(h, body + b"\0" * 4), "unexpected tensor"
+    for key in ("iter", "epoch", "stream", "optimizer_steps.generator", "batch_in_epoch"):
+        yield f"negative_{key}", with_meta(**{key: "-1"}), f"metadata '{key}' is '-1'"
+    yield "epoch_2_63", with_meta(epoch="9223372036854775808"), "metadata 'epoch' is"
+    yield "batch_in_epoch_2_64", with_meta(batch_in_epoch="18446744073709551615"), \
+        "metadata 'batch_in_epoch' is"
+    yield "batch_in_epoch_huge", with_meta(batch_in_epoch="1000000"), "counters disagree"
+    yield "iter_leading_zero", with_meta(iter="0" + meta["iter"]), "metadata 'iter' is"
+    yield "iter_with_blank", with_meta(iter=" " + meta["iter"]), "metadata 'iter' is"
+    yield "iter_off_by_one", with_meta(iter=str(int(meta["iter"]) + 1)), "counters disagree"
+    yield "k_zero", with_meta(k="0"), "must be at least 1"
+    yield "seed_2_64", with_meta(seed="18446744073709551616"), "metadata 'seed' is"
+    for shape in ("1,-28,-28", "2000000000,2000000000,2000000000", "0,1,2", "2,1", "2,1,1,1",
+                  "1, 2,1"):
+        yield f"data_shape_{shape.replace(',', '_').replace('-', 'm').replace(' ', 's')}", \
+            with_meta(data_shape=shape), "data_shape"
+    yield "noise_dim_zero", with_meta(noise_dim="0"), "noise_dim"
+    yield "format_v1", with_meta(format="clgan-checkpoint-1"), "an earlier clgan"
+    yield "format_other", with_meta(format="something"), "not a clgan checkpoint"
+    yield "run_id_not_hex", with_meta(run_id="XYZ0000000000000"), "run_id"
+    yield "model_yaml_empty", with_meta(model_yaml=""), "model_yaml' is empty"
+    layers = json.loads(meta["generator_layers"])
+    dense = next(i for i, l in enumerate(layers) if l["type"] == "dense")
+    for name, change in (("units", {"units": layers[dense]["units"] + 1}),
+                         ("unknown_type", {"type": "conv9d"}),
+                         ("extra_setting", {"bias": 1}),
+                         ("units_float", {"units": 2.5})):
+        bad = json.loads(meta["generator_layers"])
+        bad[dense].update(change)
+        yield f"generator_layers_{name}", with_meta(generator_layers=json.dumps(bad)), \
+            "generator_layers"
+    yield "generator_layers_leading_zero", \
+        with_meta(generator_layers=meta["generator_layers"].replace(
+            '"units":%d' % layers[dense]["units"], '"units":0%d' % layers[dense]["units"], 1)), \
+        "generator_layers"
+    yield "generator_layers_trailing", \
+        with_meta(generator_layers=meta["generator_layers"] + "x"), "generator_layers"
+    yield "optimizer_states_unknown", \
+        with_meta(optimizer_states='{"generator":["velocity"],"discriminator":["velocity"]}'), \
+        "optimizer_states"
+    yield "metadata_not_string", with_meta(iter=5), "is not a string"
+    yield "no_metadata", pack({k: v for k, v in header.items() if k != "__metadata__"}, body), \
+        "no __metadata__"
+    yield "nan_literal", pack_text(text.replace('"shape":[%d,%d]' % (rows, cols),
+                                                '"shape":[NaN,%d]' % cols, 1), body), \
+        "malformed"
+    yield "number_leading_zero", pack_text(text.replace('"shape":[%d,%d]' % (rows, cols),
+                                                        '"shape":[0%d,%d]' % (rows, cols), 1),
+                                           body), "malformed number"
+    long_number = "%d.%s" % (rows, "0" * 40)
+    yield "number_too_long", pack_text(text.replace('"shape":[%d,%d]' % (rows, cols),
+                                                    '"shape":[%s,%d]' % (long_number, cols), 1),
+                                       body), "over 32 characters"
+    yield "invalid_utf8", pack_text(text.encode().replace(b'"device":"', b'"device":"\xff', 1),
+                                    body), "not valid UTF-8"
+    yield "nul_escape_in_key", pack_text(text.replace('"%s"' % w, '"%s\\u0000x"' % w, 1), body), \
+        "\\u0000"
+    yield "control_char_in_string", pack_text(text.replace('"device":"', '"device":"\t', 1),
+                                              body), "control character"
+    yield "leading_space", pack_text(" " + text, body), "does not start with '{'"
+    yield "short_file", b"\x08\0\0\0", "truncated checkpoint"
+
+
+def main():
+    good, out = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    for name, data, says in cases(good):
+        with open(os.path.join(out, name + ".safetensors"), "wb") as f:
+            f.write(data)
+        print(f"{name}\t{says}")
+
+
+if __name__ == "__main__":
+    main()
