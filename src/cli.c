@@ -7,9 +7,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "clgan.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "common.h"
@@ -173,7 +176,8 @@ static const cli_opt train_opts[] = {
     {"--force", NULL, "write into an existing run directory"},
     {"--epochs", "N", "train for N epochs in all (overrides the model's train.epochs)"},
     {"--iters", "N", "train for N iterations in all (overrides the model's length)"},
-    {"--resume", "CKPT", "continue the run saved in CKPT (its folder is the run directory)"},
+    {"--resume", "CKPT", "continue the run saved in CKPT (its run is the run directory)"},
+    {"--seed", "S", "the run's seed (overrides train.seed; recorded in config.yaml)"},
     {"--quiet", NULL, "print nothing but errors"},
     {"--on-nan", "WHAT", "stop (default), or rollback: reload the last checkpoint, halve the "
                          "learning rates"},
@@ -278,6 +282,25 @@ static const cli_cmd commands[] = {
      cmd_figure1, 1, OPTS(figure1_opts)},
 };
 
+/* clgan --version: the engine, its build, CLBlast and the OpenCL platforms this machine has. */
+static int print_version(void) {
+    printf("clgan %s (git %s)\nCLBlast %s (built against)\n", CLGAN_VERSION, clgan_git_revision,
+           CLGAN_CLBLAST_VERSION);
+    clgan_device_info *list;
+    size_t n;
+    char err[1024];
+    if (clgan_device_list(&list, &n, err, sizeof err) != CLGAN_OK) {
+        printf("OpenCL: %s\n", err);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || list[i].platform != list[i - 1].platform)
+            printf("OpenCL platform %d: %s (%s, driver %s)\n", list[i].platform,
+                   list[i].platform_name, list[i].version, list[i].driver_version);
+    clgan_device_list_free(list);
+    return 0;
+}
+
 static void print_help(void) {
     printf("usage: clgan [--device SEL] COMMAND [ARGS] [OPTIONS]\n\n"
            "Trains Generative Adversarial Networks declared in YAML on any OpenCL device.\n\n"
@@ -287,7 +310,8 @@ static void print_help(void) {
     printf("\noptions for every command:\n"
            "  --device SEL  device as P:D (see 'clgan devices') or part of its name;\n"
            "                default: $CLGAN_DEVICE, else the first GPU, else the first CPU\n"
-           "  --help        help for the command\n\n"
+           "  --help        help for the command\n"
+           "  --version     version, git revision, CLBlast and the OpenCL platforms\n\n"
            "environment: CLGAN_DEVICE, CLGAN_CACHE_DIR (program cache; default\n"
            "$XDG_CACHE_HOME/clgan or ~/.cache/clgan)\n");
 }
@@ -315,6 +339,16 @@ static const cli_opt *find_opt(const cli_cmd *c, const char *name) {
 }
 
 int main(int argc, char **argv) {
+    /* A closed pipe (clgan ... | head) must not kill a run: writes fail with EPIPE instead. */
+    signal(SIGPIPE, SIG_IGN);
+    /* Started with stdin, stdout or stderr closed, the first file clgan opens would become
+     * that descriptor and receive its messages: hold them with /dev/null first. */
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0) {
+            int nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+            if (nfd >= 0 && nfd != fd) close(nfd); /* (only ever lands on the lowest free fd) */
+        }
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) return print_version();
     cli_opts o;
     memset(&o, 0, sizeof o);
     const cli_cmd *cmd = NULL;

@@ -39,6 +39,9 @@ typedef struct cli_cmd {
     int n_opts;
 } cli_cmd;
 
+/* The git revision the library was built from (version.c, generated at build time). */
+extern const char clgan_git_revision[];
+
 int usage_error(const char *cmd, const char *fmt, const char *arg);
 /* The value of an option, "" for a flag that is set, NULL if absent. */
 const char *opt_get(const cli_opts *o, const char *name);

@@ -18,6 +18,7 @@
 
 #include "checkpoint.h"
 #include "cli.h"
+#include "rundir.h"
 #include "image.h"
 #include "parzen.h"
 #include "rng.h"
@@ -51,40 +52,12 @@ clgan_status draw_samples(const clgan_model *m, const dataset *data, const float
     return image_hist_png(path, data ? data->host : NULL, n, x, rows, e);
 }
 
-typedef struct run {
-    char dir[1024];
-    char *log; /* log.csv so far; rewritten whole (atomically) at each interval */
-    size_t log_len, log_cap;
-} run;
-
-static int log_append(run *r, const char *line, clgan_err *e) {
-    size_t n = strlen(line);
-    if (r->log_len + n + 1 > r->log_cap) {
-        size_t cap = (r->log_cap + n + 1) * 2;
-        char *p = realloc(r->log, cap);
-        if (!p) return err_set(e, CLGAN_ERR_NOMEM, "out of memory") != CLGAN_OK;
-        r->log = p;
-        r->log_cap = cap;
-    }
-    memcpy(r->log + r->log_len, line, n + 1);
-    r->log_len += n;
-    char path[1100];
-    snprintf(path, sizeof path, "%s/log.csv", r->dir);
-    return file_write_atomic(path, r->log, r->log_len, e) != CLGAN_OK;
-}
-
-static int dir_has_run(const char *dir) {
-    char p[1100];
-    const char *files[] = {"log.csv", "checkpoint.safetensors", "config.yaml"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-        if (access(p, F_OK) == 0) return 1;
-    }
-    return 0;
-}
-
-/* SIGINT/SIGTERM: the loop finishes its iteration, saves and exits 130/143; a second SIGINT
- * exits at once (every file is written to a temporary and renamed, so none is left damaged). */
+/*
+ * SIGINT, SIGTERM and SIGHUP (a closed terminal): the loop finishes its iteration, saves and
+ * exits 128 + the signal; a second SIGINT exits at once (every file is written to a temporary
+ * and renamed, so none is left damaged). SIGPIPE is ignored by main(): a closed stdout or
+ * stderr (`clgan train ... | head`) costs the progress lines, never the run.
+ */
 static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig) {
@@ -92,34 +65,113 @@ static void on_signal(int sig) {
     stop_signal = sig;
 }
 
+static const char *signal_word(int sig) {
+    return sig == SIGINT ? "interrupted" : sig == SIGHUP ? "hung up" : "terminated";
+}
+
 static int fail(const char *what, const char *msg) {
     fprintf(stderr, "clgan train: %s%s%s\n", what ? what : "", what ? ": " : "", msg);
     return 1;
 }
 
-/* Saves checkpoint.safetensors (and the periodic copy) if the state is finite. 1 = saved. */
-static int save_state(trainer *t, const run *r, int periodic, clgan_err *e, clgan_status *st) {
+/* What the run saved last: the checkpoint --on-nan rollback may return to (this run's own). */
+typedef struct saved_state {
+    char *path;     /* NULL: nothing of this run's to return to */
+    uint64_t iter;
+} saved_state;
+
+/*
+ * Saves checkpoint.safetensors (and the periodic copy) if the state is finite, then syncs the
+ * log so that it holds every row up to the checkpoint. 1 = saved.
+ */
+static int save_state(trainer *t, rundir *r, int periodic, saved_state *own, clgan_err *e,
+                      clgan_status *st) {
     int finite;
-    char path[1200];
     *st = trainer_finite(t, &finite);
     if (*st != CLGAN_OK || !finite) return 0;
     if (periodic) {
-        snprintf(path, sizeof path, "%s/checkpoints", r->dir);
-        mkdir_p(path);
-        snprintf(path, sizeof path, "%s/checkpoints/iter_%06llu.safetensors", r->dir,
-                 (unsigned long long)t->iter);
-        if ((*st = checkpoint_save(t, path, e)) != CLGAN_OK) return 0;
+        char *dir = str_fmt("%s/checkpoints", r->path);
+        char *p = str_fmt("%s/checkpoints/iter_%06llu.safetensors", r->path,
+                          (unsigned long long)t->iter);
+        if (!dir || !p) *st = err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+        else if (mkdir_p(dir) != 0) *st = err_set(e, CLGAN_ERR_IO, "%s: %s", dir, strerror(errno));
+        else *st = checkpoint_save(t, p, e);
+        free(dir);
+        free(p);
+        if (*st != CLGAN_OK) return 0;
     }
-    snprintf(path, sizeof path, "%s/checkpoint.safetensors", r->dir);
-    *st = checkpoint_save(t, path, e);
-    return *st == CLGAN_OK;
+    char *p = str_fmt("%s/checkpoint.safetensors", r->path);
+    *st = p ? checkpoint_save(t, p, e) : err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+    if (*st == CLGAN_OK) *st = rundir_log_sync(r, e);
+    if (*st != CLGAN_OK) {
+        free(p);
+        return 0;
+    }
+    free(own->path);
+    own->path = p;
+    own->iter = t->iter;
+    return 1;
+}
+
+#define LOG_HEADER "iter,epoch,seconds,lr_g,lr_d,d_loss,g_loss,d_real,d_fake,parzen_ll\n"
+
+/* "runs/<name>-<date>-<time>" for a new run without --out. malloc'd. */
+static char *default_dir(const clgan_model *m) {
+    char stamp[32];
+    time_t now_t = time(NULL);
+    struct tm tm;
+    localtime_r(&now_t, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    return str_fmt("runs/%s-%s", m->name, stamp);
+}
+
+/* Whether a and b name the same directory (both exist). */
+static int same_dir(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/*
+ * Takes the run directory for this run: locked, and either new, this run's own (a resume), or
+ * given up by --force. *keep_log says whether its log.csv is this run's to continue.
+ */
+static int take_run_dir(rundir *r, const char *dir, const ckpt *resume, int force, int *keep_log) {
+    clgan_err e;
+    err_clear(&e);
+    *keep_log = 0;
+    if (rundir_lock(r, dir, &e) != CLGAN_OK) return fail("--out", e.msg);
+    if (!rundir_has_run(dir)) return 0;
+    char id[17];
+    int known;
+    rundir_read_id(dir, id, &known);
+    if (!resume) {
+        if (force) return 0;
+        fprintf(stderr, "clgan train: --out: %s already holds a run; use --force to write into "
+                        "it, or --resume %s/checkpoint.safetensors to continue it\n", dir, dir);
+        return 1;
+    }
+    /* A resume continues the checkpoint's own run; another run's folder needs --force. */
+    char *own = rundir_of_checkpoint(resume->path);
+    int mine = known ? strcmp(id, resume->run_id) == 0 : own && same_dir(own, dir);
+    free(own);
+    if (mine) {
+        *keep_log = 1;
+        return 0;
+    }
+    if (force) return 0;
+    fprintf(stderr, "clgan train: --out: %s holds another run (%s%s) than the one %s continues "
+                    "(run %s); give another --out, or --force to write over it\n",
+            dir, known ? "run " : "", known ? id : "no run id", resume->path, resume->run_id);
+    return 1;
 }
 
 int cmd_train(const cli_opts *o) {
-    long epochs = 0, iters = 0;
+    long epochs = 0, iters = 0, seed_l = 0;
     int has_e = opt_long(o, "--epochs", 1, 1L << 30, &epochs);
     int has_i = opt_long(o, "--iters", 1, 1L << 40, &iters);
-    if (has_e < 0 || has_i < 0) return EXIT_USAGE;
+    int has_seed = opt_long(o, "--seed", 0, 0x7fffffffffffffffL, &seed_l);
+    if (has_e < 0 || has_i < 0 || has_seed < 0) return EXIT_USAGE;
     if (has_e && has_i) {
         fprintf(stderr, "clgan train: --epochs and --iters conflict: give one\n");
         return EXIT_USAGE;
@@ -134,6 +186,7 @@ int cmd_train(const cli_opts *o) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     const char *resume = opt_get(o, "--resume"), *out = opt_get(o, "--out");
     const char *on_nan = opt_get(o, "--on-nan");
     int rollback = 0;
@@ -153,38 +206,42 @@ int cmd_train(const cli_opts *o) {
     memset(&data, 0, sizeof data);
     trainer t;
     memset(&t, 0, sizeof t);
-    run r;
+    rundir r;
     memset(&r, 0, sizeof r);
+    ckpt ck;
+    memset(&ck, 0, sizeof ck);
+    saved_state own = {NULL, 0};
     clgan_err e;
     err_clear(&e);
     int rc = 1;
     float *z = NULL, *x = NULL, *pz_valid = NULL, *pz_test = NULL;
+    char *dir = NULL, *path = NULL;
 
     if (clgan_model_load(o->positional, &m) != CLGAN_OK) {
         rc = fail(NULL, clgan_model_errmsg(m));
         goto done;
     }
-    /* The run directory. */
-    if (out) {
-        snprintf(r.dir, sizeof r.dir, "%s", out);
-    } else if (resume) {
-        const char *slash = strrchr(resume, '/');
-        snprintf(r.dir, sizeof r.dir, "%.*s", slash ? (int)(slash - resume) : 1,
-                 slash ? resume : ".");
-    } else {
-        char stamp[32];
-        time_t now_t = time(NULL);
-        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now_t));
-        snprintf(r.dir, sizeof r.dir, "runs/%s-%s", m->name, stamp);
+    /* A resume is read whole first: it says which run this is, its seed and its folder. */
+    if (resume) {
+        if (ckpt_open(resume, &ck, &e) != CLGAN_OK) {
+            rc = fail("--resume", e.msg);
+            goto done;
+        }
+        if (has_seed && (uint64_t)seed_l != ck.n.seed) {
+            fprintf(stderr, "clgan train: --seed: %s was trained with seed %llu; a resumed run "
+                            "keeps its seed\n", resume, (unsigned long long)ck.n.seed);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        m->train.seed = ck.n.seed;
+    } else if (has_seed) {
+        m->train.seed = (uint64_t)seed_l;
     }
-    if (!resume && !force && dir_has_run(r.dir)) {
-        fprintf(stderr,
-                "clgan train: --out: %s already holds a run; use --force to write into "
-                "it, or --resume %s/checkpoint.safetensors to continue it\n",
-                r.dir, r.dir);
-        rc = 1;
-        goto done;
-    }
+    /* The run directory: --out, else the checkpoint's own run, else a new folder in runs/. */
+    dir = out ? str_dup(out) : resume ? rundir_of_checkpoint(resume) : default_dir(m);
+    if (!dir) goto done;
+    int keep_log;
+    if (take_run_dir(&r, dir, resume ? &ck : NULL, force, &keep_log)) goto done;
     if (clgan_device_open(o->device, &dev) != CLGAN_OK) {
         rc = fail(NULL, clgan_device_errmsg(dev));
         goto done;
@@ -206,65 +263,28 @@ int cmd_train(const cli_opts *o) {
         goto done;
     }
     t_build = clock_seconds() - t_build;
-    if (resume && checkpoint_load(&t, resume, &e) != CLGAN_OK) {
-        rc = fail("--resume", e.msg);
-        goto done;
+    if (resume) {
+        if (checkpoint_restore(&t, &ck, &e) != CLGAN_OK) {
+            rc = fail("--resume", e.msg);
+            goto done;
+        }
+        own.path = str_dup(resume); /* this run's own state, to roll back to */
+        own.iter = t.iter;
+        ckpt_close(&ck);
+    } else {
+        rundir_new_id(t.run_id);
     }
 
-    char path[1200];
-    snprintf(path, sizeof path, "%s/samples", r.dir);
-    if (mkdir_p(path) != 0) {
-        rc = fail(r.dir, strerror(errno));
+    free(path);
+    path = str_fmt("%s/samples", r.path);
+    if (!path || mkdir_p(path) != 0) {
+        rc = fail(path ? path : r.path, strerror(errno));
         goto done;
     }
-    if (resume) { /* keep the earlier log rows up to the checkpoint */
-        snprintf(path, sizeof path, "%s/log.csv", r.dir);
-        char *old;
-        size_t len;
-        if (file_read_all(path, SIZE_MAX, &old, &len, NULL) == CLGAN_OK) {
-            r.log = old;
-            r.log_len = len;
-            r.log_cap = len + 1;
-            /* drop rows logged after the checkpoint's iteration */
-            char *line = strchr(r.log, '\n');
-            while (line && line[1]) {
-                unsigned long long it = strtoull(line + 1, NULL, 10);
-                if (it > t.iter) {
-                    line[1] = '\0';
-                    r.log_len = (size_t)(line + 1 - r.log);
-                    break;
-                }
-                line = strchr(line + 1, '\n');
-            }
-        }
-    }
-    if (!r.log &&
-        log_append(&r, "iter,epoch,seconds,lr_g,lr_d,d_loss,g_loss,d_real,d_fake,parzen_ll\n",
-                   &e)) {
+    if (rundir_log_open(&r, LOG_HEADER, keep_log, t.iter, &e) != CLGAN_OK) {
         rc = fail(NULL, e.msg);
         goto done;
     }
-    {
-        size_t cap = strlen(m->yaml_text) + 2048;
-        char *cfg = malloc(cap);
-        if (!cfg) goto done;
-        snprintf(cfg, cap, "# clgan run: %s on '%s' (%s), seed %llu%s%s\n# length: %s %ld\n%s",
-                 m->path, dev->info.name, dev->info.driver_version,
-                 (unsigned long long)m->train.seed, resume ? ", resumed from " : "",
-                 resume ? resume : "", has_i ? "iters" : "epochs",
-                 has_i   ? iters
-                 : has_e ? epochs
-                         : m->train.epochs,
-                 m->yaml_text);
-        snprintf(path, sizeof path, "%s/config.yaml", r.dir);
-        clgan_status st = file_write_atomic(path, cfg, strlen(cfg), &e);
-        free(cfg);
-        if (st != CLGAN_OK) {
-            rc = fail(NULL, e.msg);
-            goto done;
-        }
-    }
-
     /* The run's total length: --iters, else --epochs, else the model's iters or epochs. */
     long n_epochs = has_e ? epochs : m->train.epochs;
     uint64_t total =
@@ -273,6 +293,26 @@ int cmd_train(const cli_opts *o) {
             ? (uint64_t)m->train.iters
             : (uint64_t)n_epochs * (uint64_t)t.batches_per_epoch / (uint64_t)m->train.k;
     if (total == 0) total = 1;
+    {
+        char *mpath = path_absolute(m->path);
+        char *cfg = str_fmt("# run_id: %s\n# clgan %s: %s on '%s' (%s), seed %llu%s%s\n"
+                            "# length: %llu iterations\n%s",
+                            t.run_id, CLGAN_VERSION, mpath ? mpath : m->path, dev->info.name,
+                            dev->info.driver_version, (unsigned long long)m->train.seed,
+                            resume ? ", resumed from " : "", resume ? resume : "",
+                            (unsigned long long)total, m->yaml_text);
+        free(mpath);
+        free(path);
+        path = str_fmt("%s/config.yaml", r.path);
+        clgan_status st = cfg && path ? file_write_atomic(path, cfg, strlen(cfg), &e)
+                                      : err_set(&e, CLGAN_ERR_NOMEM, "out of memory");
+        free(cfg);
+        if (st != CLGAN_OK) {
+            rc = fail(NULL, e.msg);
+            goto done;
+        }
+    }
+
     z = malloc((size_t)sample_rows * m->noise.dim * sizeof *z);
     x = malloc((size_t)sample_rows * t.g->out.cols * sizeof *x);
     if (!z || !x) goto done;
@@ -302,7 +342,7 @@ int cmd_train(const cli_opts *o) {
         printf("clgan train: %s on %s; %ld samples, batch %d, k %d, %llu iterations "
                "(%ld per epoch); run directory %s\n",
                m->name, dev->info.name, data.n, m->train.batch, m->train.k,
-               (unsigned long long)total, t.batches_per_epoch / m->train.k, r.dir);
+               (unsigned long long)total, t.batches_per_epoch / m->train.k, r.path);
     if (!quiet)
         printf("clgan train: programs %s in %.2f s (%d built, %d from cache)\n",
                dev->stats.built ? "built" : "loaded", t_build, dev->stats.built, dev->stats.loaded);
@@ -342,16 +382,19 @@ int cmd_train(const cli_opts *o) {
                        tty ? "\n" : "", epochs_done, pr.test_mean, pr.test_se, pr.sigmas[pr.best],
                        te);
             if (last) {
-                char js[512];
-                snprintf(js, sizeof js,
-                         "{\"iter\": %llu, \"epochs\": %ld, \"parzen_ll\": %.4f, \"stderr\": "
-                         "%.4f, \"sigma\": %.6g, \"samples\": %ld, \"valid\": [%ld, %ld], "
-                         "\"test\": [%ld, %ld], \"seconds\": %.2f}\n",
-                         (unsigned long long)it, epochs_done, pr.test_mean, pr.test_se,
-                         pr.sigmas[pr.best], m->train.parzen_samples, m->data.valid[0],
-                         m->data.valid[1], m->data.test[0], m->data.test[1], te);
-                snprintf(path, sizeof path, "%s/eval.json", r.dir);
-                if (file_write_atomic(path, js, strlen(js), &e) != CLGAN_OK) {
+                char *js = str_fmt(
+                    "{\"iter\": %llu, \"epochs\": %ld, \"parzen_ll\": %.4f, \"stderr\": %.4f, "
+                    "\"sigma\": %.6g, \"samples\": %ld, \"valid\": [%ld, %ld], \"test\": [%ld, "
+                    "%ld], \"seconds\": %.2f}\n",
+                    (unsigned long long)it, epochs_done, pr.test_mean, pr.test_se,
+                    pr.sigmas[pr.best], m->train.parzen_samples, m->data.valid[0],
+                    m->data.valid[1], m->data.test[0], m->data.test[1], te);
+                free(path);
+                path = str_fmt("%s/eval.json", r.path);
+                clgan_status st = js && path ? file_write_atomic(path, js, strlen(js), &e)
+                                             : err_set(&e, CLGAN_ERR_NOMEM, "out of memory");
+                free(js);
+                if (st != CLGAN_OK) {
                     rc = fail(NULL, e.msg);
                     goto done;
                 }
@@ -376,7 +419,7 @@ int cmd_train(const cli_opts *o) {
             snprintf(line, sizeof line, "%llu,%ld,%.3f,%.6g,%.6g,%.6f,%.6f,%.6f,%.6f,%s\n",
                      (unsigned long long)it, t.epoch, tn - t0, lr_g, lr_d, s.d_loss, s.g_loss,
                      s.d_real, s.d_fake, pz_s);
-            if (log_append(&r, line, &e)) {
+            if (rundir_log_append(&r, line, &e) != CLGAN_OK) {
                 rc = fail(NULL, e.msg);
                 goto done;
             }
@@ -396,13 +439,14 @@ int cmd_train(const cli_opts *o) {
                     goto done;
                 }
                 if (tty && !quiet) printf("\n");
-                snprintf(path, sizeof path, "%s/checkpoint.safetensors", r.dir);
-                int have = access(path, R_OK) == 0;
-                if (rollback && have && rollbacks < 5) {
+                /* only to a state this run saved (or resumed from): never another run's */
+                if (rollback && own.path && rollbacks < 5) {
                     rollbacks++;
                     for (int w = 0; w < 2; w++)
                         m->train.opt[w].lr *= 0.5f;
-                    if (checkpoint_load(&t, path, &e) != CLGAN_OK) {
+                    /* and the log forgets the iterations given up */
+                    if (checkpoint_load(&t, own.path, &e) != CLGAN_OK ||
+                        rundir_log_rewind(&r, LOG_HEADER, t.iter, &e) != CLGAN_OK) {
                         rc = fail(NULL, e.msg);
                         goto done;
                     }
@@ -418,8 +462,8 @@ int cmd_train(const cli_opts *o) {
                 }
                 fprintf(stderr, "clgan train: NaN/Inf by iteration %llu in %s; stopping (%s)\n",
                         (unsigned long long)it, where,
-                        have ? "the last good checkpoint is kept"
-                             : "no checkpoint was written yet");
+                        own.path ? "the last good checkpoint is kept"
+                                 : "this run wrote no checkpoint yet");
                 rc = 1;
                 goto done;
             }
@@ -429,10 +473,10 @@ int cmd_train(const cli_opts *o) {
                 rc = fail(NULL, dev->err.msg);
                 goto done;
             }
-            snprintf(path, sizeof path, "%s/samples/iter_%06llu.png", r.dir,
-                     (unsigned long long)it);
-            if (draw_samples(m, &data, x, sample_rows, path, &e) != CLGAN_OK) {
-                rc = fail(NULL, e.msg);
+            free(path);
+            path = str_fmt("%s/samples/iter_%06llu.png", r.path, (unsigned long long)it);
+            if (!path || draw_samples(m, &data, x, sample_rows, path, &e) != CLGAN_OK) {
+                rc = fail(NULL, path ? e.msg : "out of memory");
                 goto done;
             }
         }
@@ -441,7 +485,7 @@ int cmd_train(const cli_opts *o) {
         int for_rollback = rollback && it % (uint64_t)log_every == 0;
         if (periodic || last || for_rollback || stop_signal) {
             clgan_status st;
-            int saved = save_state(&t, &r, periodic, &e, &st);
+            int saved = save_state(&t, &r, periodic, &own, &e, &st);
             if (st != CLGAN_OK) {
                 rc = fail(NULL, e.msg[0] ? e.msg : dev->err.msg);
                 goto done;
@@ -449,12 +493,11 @@ int cmd_train(const cli_opts *o) {
             if (!saved && !stop_signal) continue; /* non-finite: the next log interval reports it */
             if (stop_signal) {
                 if (tty && !quiet) printf("\n");
-                fprintf(stderr, "clgan train: %s at iteration %llu; %s\n",
-                        stop_signal == SIGINT ? "interrupted" : "terminated",
+                fprintf(stderr, "clgan train: %s at iteration %llu; %s\n", signal_word(stop_signal),
                         (unsigned long long)it,
                         saved ? "checkpoint written: continue with --resume"
                               : "the state was not finite, the last good checkpoint is kept");
-                rc = stop_signal == SIGINT ? 130 : 143;
+                rc = 128 + stop_signal;
                 goto done;
             }
         }
@@ -464,11 +507,10 @@ int cmd_train(const cli_opts *o) {
         char mem[32];
         human_bytes((double)dev->mem_peak, mem, sizeof mem);
         printf("%sclgan train: %llu iterations in %.1f s (%.1f s per epoch), %s of device memory "
-               "at peak; "
-               "wrote %s/\n",
+               "at peak; wrote %s/\n",
                tty ? "\n" : "", (unsigned long long)(t.iter - it_start), el,
                el / ((double)(t.iter - it_start) * m->train.k / (double)t.batches_per_epoch), mem,
-               r.dir);
+               r.path);
     }
     rc = 0;
 done:
@@ -476,7 +518,11 @@ done:
     free(x);
     free(pz_valid);
     free(pz_test);
-    free(r.log);
+    free(path);
+    free(dir);
+    free(own.path);
+    ckpt_close(&ck);
+    rundir_close(&r);
     trainer_free(&t);
     dataset_free(&data);
     clgan_device_free(dev);

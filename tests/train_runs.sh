@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The run directory of `clgan train` under everything a user or a second process does to it:
+# resuming into another run's folder, resuming a periodic checkpoint, two runs on one folder,
+# a closed pipe, a closed terminal, rollbacks after a --force, a long --out, --seed, and a log
+# that is appended to, not rewritten. Each case is a regression test of issue #12.
+# Usage: train_runs.sh CLGAN SOURCE_DIR
+set -uo pipefail
+clgan=$1
+src=$2
+dir=$(mktemp -d /tmp/clgan-runs-XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "train_runs: FAILED: $*" >&2; exit 1; }
+ok() { echo "train_runs: $*"; }
+tiny=$src/tests/data/tiny_gan.yaml
+# tiny_gan with a periodic checkpoint every 5 iterations
+sed 's/  log_every: 5/  log_every: 5\n  checkpoint_every: 5/' "$tiny" >"$dir/periodic.yaml"
+# a long run that checkpoints every iteration (for the processes killed or signalled below)
+sed -e 's/  iters: 20/  iters: 100000000/' -e 's/  log_every: 5/  log_every: 1\n  checkpoint_every: 1/' \
+    -e 's/{type: dense, units: 8}/{type: dense, units: 512}/' "$tiny" >"$dir/long.yaml"
+# diverges after a few iterations: momentum 0.99 on unit-variance weights and steps of 1
+cat >"$dir/nan.yaml" <<'EOF'
+name: nan_gan
+noise: {dim: 3, distribution: gaussian}
+data: {format: ring_2d, modes: 4, count: 64}
+generator:
+  layers:
+    - {type: dense, units: 8, init: {normal: 1}}
+    - {type: dense, units: 2, init: {normal: 1}}
+discriminator:
+  layers:
+    - {type: dense, units: 8, init: {normal: 1}}
+    - {type: dense, units: 1, init: {normal: 1}}
+    - sigmoid
+train:
+  batch: 8
+  iters: 200
+  seed: 5
+  log_every: 2
+  sample_every: 1000
+  generator: {type: sgd, learning_rate: 1, momentum: 0.99}
+  discriminator: {type: sgd, learning_rate: 1, momentum: 0.99}
+EOF
+sums() { (cd "$1" && find . -type f ! -name .lock | sort | xargs md5sum); }
+started() { # waits until run directory $1 has a checkpoint
+    for _ in $(seq 1 1200); do
+        [ -f "$1/checkpoint.safetensors" ] && return 0
+        sleep 0.1
+    done
+    fail "no checkpoint in $1 after 120 s"
+}
+iters_of() { tail -n +2 "$1/log.csv" | cut -d, -f1 | tr '\n' ' '; }
+increasing() { # log.csv's iterations strictly increase
+    tail -n +2 "$1/log.csv" | cut -d, -f1 | awk 'NR > 1 && $1 <= prev { exit 1 } { prev = $1 }' ||
+        fail "$1/log.csv: iterations do not increase: $(iters_of "$1")"
+}
+
+# --- a resume never writes into another run's folder without --force
+"$clgan" train "$tiny" --out "$dir/a" --quiet || fail "run a"
+"$clgan" train "$src/tests/data/tiny.yaml" --out "$dir/b" --iters 6 --quiet || fail "run b"
+before=$(sums "$dir/b")
+"$clgan" train "$tiny" --resume "$dir/a/checkpoint.safetensors" --out "$dir/b" --iters 30 \
+    --quiet 2>"$dir/err"
+rc=$?
+[ "$rc" = 1 ] || fail "resume into another run's folder: exit $rc, want 1"
+grep -q "holds another run" "$dir/err" || fail "resume into another run's folder: $(cat "$dir/err")"
+# a checkpoint copied into another run's folder does not make that folder its own
+cp "$dir/a/checkpoint.safetensors" "$dir/b/copied.safetensors"
+before=$(sums "$dir/b")
+"$clgan" train "$tiny" --resume "$dir/b/copied.safetensors" --iters 30 --quiet 2>"$dir/err"
+rc=$?
+[ "$rc" = 1 ] && grep -q "holds another run" "$dir/err" || fail "resume of a copied checkpoint: exit $rc: $(cat "$dir/err")"
+[ "$(sums "$dir/b")" = "$before" ] || fail "the other run's folder changed"
+ok "a resume into another run's folder is refused and leaves it as it was"
+
+# --- a periodic checkpoint resumes into its own run, whose log keeps rows up to it
+"$clgan" train "$dir/periodic.yaml" --out "$dir/p" --quiet || fail "run p"
+[ -f "$dir/p/checkpoints/iter_000010.safetensors" ] || fail "no periodic checkpoint"
+"$clgan" train "$dir/periodic.yaml" --resume "$dir/p/checkpoints/iter_000010.safetensors" \
+    --iters 25 --quiet 2>"$dir/err" || fail "resume of a periodic checkpoint: $(cat "$dir/err")"
+[ ! -e "$dir/p/checkpoints/log.csv" ] && [ ! -e "$dir/p/checkpoints/samples" ] &&
+    [ ! -e "$dir/p/checkpoints/checkpoint.safetensors" ] || fail "checkpoints/ became a run directory"
+[ "$(iters_of "$dir/p")" = "5 10 15 20 25 " ] || fail "the resumed log: $(iters_of "$dir/p")"
+ok "a periodic checkpoint resumes into its run (log: $(iters_of "$dir/p"))"
+
+# --- two runs on one folder: the second is refused, naming the holder
+"$clgan" train "$dir/long.yaml" --out "$dir/locked" --quiet 2>/dev/null &
+pid=$!
+started "$dir/locked"
+"$clgan" train "$dir/long.yaml" --out "$dir/locked" --force --quiet 2>"$dir/err"
+rc=$?
+kill -TERM "$pid"
+wait "$pid"
+[ "$rc" = 1 ] || fail "a second run on a locked folder: exit $rc, want 1"
+grep -q "is in use by another run (clgan train, pid $pid on " "$dir/err" || fail "the holder: $(cat "$dir/err")"
+"$clgan" train "$dir/long.yaml" --resume "$dir/locked/checkpoint.safetensors" --iters 1 \
+    --quiet 2>"$dir/err" || fail "the lock outlived its run: $(cat "$dir/err")"
+ok "a second run on a folder in use is refused, naming pid $pid; the lock goes with its run"
+
+# --- a closed pipe or terminal never loses the run
+"$clgan" train "$tiny" --out "$dir/pipe" | head -n 1 >/dev/null
+rc=${PIPESTATUS[0]}
+[ "$rc" = 0 ] || fail "train | head: exit $rc, want 0"
+grep -q '^20,' "$dir/pipe/log.csv" || fail "train | head did not finish: $(iters_of "$dir/pipe")"
+"$clgan" train "$tiny" --out "$dir/closed" >&- 2>&- || fail "train with stdout and stderr closed"
+grep -q '^20,' "$dir/closed/log.csv" || fail "closed stdout: $(iters_of "$dir/closed")"
+"$clgan" train "$dir/long.yaml" --out "$dir/hup" --quiet 2>"$dir/err" &
+pid=$!
+started "$dir/hup"
+kill -HUP "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" = 129 ] || fail "SIGHUP: exit $rc, want 129"
+grep -q "hung up at iteration .*checkpoint written" "$dir/err" || fail "SIGHUP: $(cat "$dir/err")"
+"$clgan" sample "$dir/hup/checkpoint.safetensors" -n 4 -o "$dir/s.png" >/dev/null || fail "SIGHUP's checkpoint"
+ok "train | head, closed stdout and stderr: runs finish; SIGHUP saves and exits 129"
+
+# --- rollback only to this run's own checkpoints, and the log cut back with it
+"$clgan" train "$tiny" --out "$dir/nan" --quiet || fail "run before the --force"
+"$clgan" train "$dir/nan.yaml" --out "$dir/nan" --force --on-nan rollback --quiet 2>"$dir/err"
+back=$(grep -o "rolled back to iteration [0-9]*" "$dir/err" | sort -u | tr '\n' ' ')
+[ -n "$back" ] || fail "no rollback: $(cat "$dir/err")"
+grep -q "rolled back to iteration 20 " "$dir/err" && fail "rolled back to the previous run's checkpoint"
+increasing "$dir/nan"
+ok "rollbacks return to this run's own checkpoints ($back), never the previous run's 20 (log: $(iters_of "$dir/nan"))"
+
+# --- --out of any length is used as given
+long=$dir
+while [ ${#long} -lt 1100 ]; do long=$long/a-folder-name-of-some-thirty-bytes; done
+"$clgan" train "$tiny" --out "$long" --quiet || fail "--out of ${#long} bytes"
+[ -f "$long/checkpoint.safetensors" ] || fail "--out of ${#long} bytes: the run is elsewhere"
+ok "--out of ${#long} bytes holds the run"
+
+# --- --seed: recorded, reproducible, and kept by a resume
+"$clgan" train "$tiny" --out "$dir/s1" --seed 77 --quiet || fail "--seed"
+"$clgan" train "$tiny" --out "$dir/s2" --seed 77 --quiet || fail "--seed"
+grep -q "seed 77" "$dir/s1/config.yaml" || fail "--seed not in config.yaml"
+cmp -s <(tail -c 1000 "$dir/s1/checkpoint.safetensors") <(tail -c 1000 "$dir/s2/checkpoint.safetensors") ||
+    fail "two runs with --seed 77 differ"
+cmp -s <(tail -c 1000 "$dir/s1/checkpoint.safetensors") <(tail -c 1000 "$dir/a/checkpoint.safetensors") &&
+    fail "--seed 77 gave the model's own seed's run"
+"$clgan" train "$tiny" --resume "$dir/s1/checkpoint.safetensors" --seed 5 --iters 30 --quiet 2>"$dir/err"
+rc=$?
+[ "$rc" = 2 ] && grep -q "^clgan train: --seed: .* was trained with seed 77" "$dir/err" || fail "--seed on a resume: exit $rc: $(cat "$dir/err")"
+ok "--seed 77 is recorded and reproducible; a resume keeps its seed"
+echo "train_runs: all cases pass"
