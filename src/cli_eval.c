@@ -41,9 +41,10 @@ static int opt_sigmas(const cli_opts *o, double *s, int *n) {
     while (*p) {
         char *end;
         double x = strtod(p, &end);
-        if (end == p || !(x > 0) || !isfinite(x) || *n == 64 || (*end && *end != ',')) {
-            fprintf(stderr, "clgan eval: --sigmas: expected up to 64 positive numbers separated "
-                            "by commas, got '%s'\n", v);
+        /* beyond [1e-4, 1e4], 1 / (2 sigma^2) or the distances it scales leave float's range */
+        if (end == p || !(x >= 1e-4 && x <= 1e4) || *n == 64 || (*end && *end != ',')) {
+            fprintf(stderr, "clgan eval: --sigmas: expected up to 64 numbers from 0.0001 to 10000 "
+                            "separated by commas, got '%s'\n", v);
             return -1;
         }
         s[(*n)++] = x;
@@ -87,7 +88,8 @@ int cmd_eval(const cli_opts *o) {
         rc = fail("--parzen: the model's data are not images (IDX)");
         goto done;
     }
-    const char *path = opt_get(o, "--data") ? opt_get(o, "--data") : m->data.path;
+    const char *opt_data = opt_get(o, "--data");
+    const char *path = opt_data ? opt_data : m->data.path;
     if (!has_v) memcpy(valid, m->data.valid, sizeof valid);
     if (!has_t) memcpy(test, m->data.test, sizeof test);
     if (valid[1] == 0 || test[1] == 0) {
@@ -97,13 +99,47 @@ int cmd_eval(const cli_opts *o) {
         rc = EXIT_USAGE;
         goto done;
     }
+    /* The file must hold images of the model's size, and the ranges must lie inside it: a
+     * mistake in an option is a usage error (2), a model's own data that changed is not (1). */
     idx_header h;
+    if (idx_read_header(path, &h, &e) != CLGAN_OK) {
+        fprintf(stderr, "clgan eval: %s%s\n", opt_data ? "--data: " : "", e.msg);
+        rc = opt_data ? EXIT_USAGE : 1;
+        goto done;
+    }
+    int d = (int)shape_size(m->data.shape);
+    uint64_t item = 1;
+    for (int i = 1; i < h.ndim; i++) item *= h.dims[i];
+    if (h.ndim < 2 || item != (uint64_t)d) {
+        char what[96];
+        if (h.ndim < 2)
+            snprintf(what, sizeof what, "%u single values (labels?), not images", h.dims[0]);
+        else
+            snprintf(what, sizeof what, "items of %llu values", (unsigned long long)item);
+        fprintf(stderr, "clgan eval: %s%s holds %s; the model makes images of %d values "
+                        "(%dx%dx%d)\n",
+                opt_data ? "--data: " : "", path, what, d, m->data.shape.c, m->data.shape.h,
+                m->data.shape.w);
+        rc = opt_data ? EXIT_USAGE : 1;
+        goto done;
+    }
+    const long n_items = (long)h.dims[0];
+    const long *ranges[3] = {valid, test, real ? (long[2]){m->data.start, m->data.stop} : NULL};
+    static const char *const range_opts[3] = {"--valid", "--test", "--real"};
+    for (int k = 0; k < 3; k++) {
+        if (!ranges[k] || ranges[k][1] <= n_items) continue;
+        int from_opt = (k == 0 && has_v) || (k == 1 && has_t);
+        fprintf(stderr, "clgan eval: %s: images %ld:%ld are beyond the %ld in %s\n",
+                from_opt ? range_opts[k] : opt_data ? "--data" : range_opts[k], ranges[k][0],
+                ranges[k][1], n_items, path);
+        rc = from_opt || opt_data ? EXIT_USAGE : 1;
+        goto done;
+    }
     if (idx_load(path, valid[0], valid[1], &h, &vx, &e) != CLGAN_OK ||
         idx_load(path, test[0], test[1], &h, &tx, &e) != CLGAN_OK) {
         rc = fail(e.msg);
         goto done;
     }
-    int d = (int)shape_size(m->data.shape);
     if (clgan_device_open(o->device, &dev) != CLGAN_OK) {
         rc = fail(clgan_device_errmsg(dev));
         goto done;
@@ -141,6 +177,12 @@ int cmd_eval(const cli_opts *o) {
         }
     }
     double el = clock_seconds() - t0;
+    if (!isfinite(r.test_mean) || !isfinite(r.test_se)) {
+        fprintf(stderr, "clgan eval: the estimate is not finite (%g +- %g nats at sigma %g): no "
+                        "bandwidth of --sigmas gives a finite likelihood on these images\n",
+                r.test_mean, r.test_se, r.sigmas[r.best]);
+        goto done;
+    }
     const char *it = ckpt_meta(&c, "iter");
     if (json) {
         printf("{\"parzen_ll\": %.4f, \"stderr\": %.4f, \"sigma\": %.6g, \"centres\": \"%s\", "

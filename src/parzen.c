@@ -98,11 +98,21 @@ clgan_status parzen_evaluate(parzen *p, const float *valid, long n_valid, const 
     if (!ll) return err_set(&p->dev->err, CLGAN_ERR_NOMEM, "out of memory");
     clgan_status st = parzen_loglik(p, valid, n_valid, sigmas, ns, ll);
     if (st == CLGAN_OK) {
+        /* the best finite validation mean; a NaN never wins, nor blocks another from winning */
+        r->best = -1;
         for (int k = 0; k < ns; k++) {
             double s = 0;
             for (long j = 0; j < n_valid; j++) s += ll[(size_t)k * n_valid + j];
             r->valid_mean[k] = s / n_valid;
-            if (r->valid_mean[k] > r->valid_mean[r->best]) r->best = k;
+            if (isfinite(r->valid_mean[k]) &&
+                (r->best < 0 || r->valid_mean[k] > r->valid_mean[r->best]))
+                r->best = k;
+        }
+        if (r->best < 0) {
+            r->best = 0;
+            r->test_mean = r->test_se = NAN;
+            free(ll);
+            return CLGAN_OK; /* no bandwidth gives a finite likelihood: the caller says so */
         }
         st = parzen_loglik(p, test, n_test, &sigmas[r->best], 1, ll);
     }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,7 +66,79 @@ static const cli_case cases[] = {
      "clgan bench: note: NODATA:9:9: 'path' in 'data': "},
     {"check NODATA", 1, "clgan check: NODATA:9:9: 'path' in 'data': "},
     {"train NODATA --out OUT", 1, "clgan train: NODATA:9:9: 'path' in 'data': "},
+    {"train TINY --seed x", 2, "clgan train: --seed: expected an integer in [0, "},
+    {"train TINY --seed -1", 2, "clgan train: --seed: expected an integer in [0, "},
+    /* only regular files are read: a FIFO or /dev/zero is refused at once, never waited on */
+    {"check FIFO", 1, "clgan check: FIFO: is a FIFO, expected a regular file"},
+    {"sample FIFO", 1, "clgan sample: FIFO: is a FIFO, expected a regular file"},
+    {"sample /dev/zero", 1, "clgan sample: /dev/zero: is a character device, expected a regular"},
+    {"eval FIFO --parzen", 1, "clgan eval: FIFO: is a FIFO, expected a regular file"},
+    {"train TINY --resume FIFO --out OUT", 1, "clgan train: --resume: FIFO: is a FIFO"},
+    {"figure1 FIFO", 1, "clgan figure1: FIFO: is a FIFO"},
+    {"sample CKPT --nearest FIFO -o OUT/s.png", 1, "clgan sample: FIFO: is a FIFO"},
+    /* eval: images of another size, a label file, ranges and bandwidths out of reach */
+    {"eval CKPT --parzen --data SMALL", 2,
+     "clgan eval: --data: SMALL holds items of 196 values; the model makes images of 784"},
+    {"eval CKPT --parzen --data SMALL --real", 2, "clgan eval: --data: SMALL holds items of 196"},
+    {"eval CKPT --parzen --data LABELS", 2,
+     "clgan eval: --data: LABELS holds 10000 single values (labels?), not images"},
+    {"eval CKPT --parzen --valid 9000:20000", 2,
+     "clgan eval: --valid: images 9000:20000 are beyond the 10000 in "},
+    {"eval CKPT --parzen --test 100:10001", 2, "clgan eval: --test: images 100:10001 are beyond"},
+    {"eval CKPT --parzen --data SMALL --valid 0:5 --test 5:10", 2, "clgan eval: --data: SMALL holds"},
+    {"eval CKPT --parzen --sigmas 1e-30,0.2", 2,
+     "clgan eval: --sigmas: expected up to 64 numbers from 0.0001 to 10000"},
+    {"eval CKPT --parzen --sigmas nan", 2, "clgan eval: --sigmas: expected up to 64 numbers"},
+    {"eval CKPT --parzen --sigmas 1e5", 2, "clgan eval: --sigmas: expected up to 64 numbers"},
+    {"eval CKPT --parzen --samples 50 --sigmas 0.3", 0, ""},
+    {"sample CKPT --nearest SMALL -o OUT/s.png", 1, "clgan sample: --nearest: SMALL has images"},
+    {"sample CKPT --nearest LABELS -o OUT/s.png", 1, "clgan sample: --nearest: LABELS has images"},
 };
+
+/* Fixtures made once for the table: an image checkpoint, 14x14 images, a FIFO. */
+static char fixtures[] = "/tmp/clgan-cli-fix-XXXXXX";
+
+static const char *fixture(const char *name) {
+    static char bufs[4][600];
+    static int next;
+    char *b = bufs[next++ % 4];
+    snprintf(b, sizeof bufs[0], "%s/%s", fixtures, name);
+    return b;
+}
+
+static void make_fixtures(void) {
+    if (!mkdtemp(fixtures)) abort();
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' train '%s' --out '%s' --quiet", CLGAN_BINARY,
+             src_path("tests/data/tiny_mnist.yaml"), fixture("run"));
+    if (system(cmd) != 0) abort();
+    /* 10 images of 14x14: an IDX file of another image size */
+    FILE *f = fopen(fixture("small.idx"), "wb");
+    static const unsigned char hdr[] = {0, 0, 8, 3, 0, 0, 0, 10, 0, 0, 0, 14, 0, 0, 0, 14};
+    fwrite(hdr, 1, sizeof hdr, f);
+    for (int i = 0; i < 10 * 14 * 14; i++) fputc(i & 0xff, f);
+    fclose(f);
+    if (mkfifo(fixture("fifo"), 0600) != 0) abort();
+}
+
+static void remove_fixtures(void) {
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fixtures);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", fixtures);
+}
+
+/* What a token of a case stands for, or NULL for itself. */
+static const char *token(const char *tok, const char *out) {
+    if (strcmp(tok, "TINY") == 0) return src_path("tests/data/tiny_gan.yaml");
+    if (strcmp(tok, "MODEL") == 0) return src_path("models/mnist_paper.yaml");
+    if (strcmp(tok, "NODATA") == 0) return src_path("tests/data/idx_missing.yaml");
+    if (strcmp(tok, "CKPT") == 0) return fixture("run/checkpoint.safetensors");
+    if (strcmp(tok, "SMALL") == 0) return fixture("small.idx");
+    if (strcmp(tok, "FIFO") == 0) return fixture("fifo");
+    if (strcmp(tok, "LABELS") == 0) return src_path("models/data/mnist/t10k-labels-idx1-ubyte.gz");
+    if (strcmp(tok, "OUT") == 0) return out;
+    return NULL;
+}
 
 static char *expand(const char *args, const char *out) {
     static char buf[2048];
@@ -73,11 +146,19 @@ static char *expand(const char *args, const char *out) {
     char tmp[1024];
     snprintf(tmp, sizeof tmp, "%s", args);
     for (char *tok = strtok(tmp, " "); tok; tok = strtok(NULL, " ")) {
-        const char *t = tok;
-        if (strcmp(tok, "TINY") == 0) t = src_path("tests/data/tiny_gan.yaml");
-        else if (strcmp(tok, "MODEL") == 0) t = src_path("models/mnist_paper.yaml");
-        else if (strcmp(tok, "NODATA") == 0) t = src_path("tests/data/idx_missing.yaml");
-        else if (strcmp(tok, "OUT") == 0) t = out;
+        const char *t = token(tok, out);
+        char joined[1024];
+        const char *slash = strchr(tok, '/');
+        if (!t && slash && slash != tok) { /* OUT/s.png */
+            char head[64];
+            snprintf(head, sizeof head, "%.*s", (int)(slash - tok), tok);
+            const char *h = token(head, out);
+            if (h) {
+                snprintf(joined, sizeof joined, "%s%s", h, slash);
+                t = joined;
+            }
+        }
+        if (!t) t = tok;
         strcat(buf, " '");
         strcat(buf, t);
         strcat(buf, "'");
@@ -109,14 +190,15 @@ START_TEST(bad_command_lines) {
     ck_assert_msg(WIFEXITED(ws), "clgan %s: did not exit normally (status %d)", c->args, ws);
     ck_assert_msg(WEXITSTATUS(ws) == c->status, "clgan %s: exit %d, want %d; stderr: %s", c->args,
                   WEXITSTATUS(ws), c->status, msg);
-    char want[1024];
+    char want[2048];
     snprintf(want, sizeof want, "%s", c->prefix);
-    char *at = strstr(want, "NODATA");
-    if (at) {
-        char rest[512];
-        snprintf(rest, sizeof rest, "%s", at + strlen("NODATA"));
-        snprintf(at, sizeof want - (size_t)(at - want), "%s%s",
-                 src_path("tests/data/idx_missing.yaml"), rest);
+    static const char *const tokens[] = {"NODATA", "FIFO", "SMALL", "LABELS", "CKPT"};
+    for (size_t k = 0; k < ARRAY_LEN(tokens); k++) {
+        char *at = strstr(want, tokens[k]);
+        if (!at || !strstr(c->args, tokens[k])) continue; /* "missing CKPT" names the argument */
+        char rest[1024];
+        snprintf(rest, sizeof rest, "%s", at + strlen(tokens[k]));
+        snprintf(at, sizeof want - (size_t)(at - want), "%s%s", token(tokens[k], out), rest);
     }
     ck_assert_msg(strncmp(msg, want, strlen(want)) == 0, "clgan %s:\n got: %s\nwant: %s...",
                   c->args, msg, want);
@@ -127,6 +209,10 @@ int main(int argc, char **argv) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("cli");
     tcase_add_loop_test(tc, bad_command_lines, 0, (int)ARRAY_LEN(cases));
+    tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
-    return run_suite(s, argc, argv, 1);
+    make_fixtures();
+    int rc = run_suite(s, argc, argv, 1);
+    remove_fixtures();
+    return rc;
 }
