@@ -15,11 +15,11 @@
 static void rm_dir(const char *dir) {
     DIR *d = opendir(dir);
     struct dirent *e;
-    char p[1200];
     while (d && (e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        unlink(p);
+        char *p = str_fmt("%s/%s", dir, e->d_name);
+        if (p) unlink(p);
+        free(p);
     }
     if (d) closedir(d);
     rmdir(dir);
@@ -32,7 +32,11 @@ static clgan_status start(synthetic_run *s, const char *selector, const clgan_mo
     double t0 = clock_seconds();
     clgan_status st = device_open(selector, profiling, &s->dev);
     if (st != CLGAN_OK) return err_set(e, st, "%s", clgan_device_errmsg(s->dev));
-    if (cache_dir) snprintf(s->dev->cache_dir, sizeof s->dev->cache_dir, "%s", cache_dir);
+    if (cache_dir) {
+        free(s->dev->cache_dir);
+        s->dev->cache_dir = str_dup(cache_dir);
+        if (!s->dev->cache_dir) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+    }
     st = synthetic_run_start(s, m, e);
     if (st != CLGAN_OK) return st;
     st = trainer_iteration(&s->t);
@@ -81,7 +85,7 @@ clgan_status bench_run(const char *selector, const clgan_model *m, int iters, in
     if (st == CLGAN_OK) {
         r->iters = iters;
         r->gemm_gflop = (s.dev->gemm_flops - f0) / iters * 1e-9;
-        r->n_kernels = device_prof_collect(s.dev, r->kernels, BENCH_MAX_KERNELS);
+        r->n_kernels = device_prof_collect(s.dev, &r->kernels);
         r->profiled_iters = iters;
         for (int k = 0; k < r->n_kernels; k++) r->profiled_s += r->kernels[k].seconds;
         r->median_s = median(times, iters);
@@ -95,4 +99,10 @@ clgan_status bench_run(const char *selector, const clgan_model *m, int iters, in
     free(times);
     synthetic_run_free(&s);
     return st;
+}
+
+void bench_result_free(bench_result *r) {
+    free(r->kernels);
+    r->kernels = NULL;
+    r->n_kernels = 0;
 }

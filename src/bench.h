@@ -8,8 +8,6 @@
 
 #include "gan.h"
 
-#define BENCH_MAX_KERNELS 64
-
 typedef struct bench_result {
     clgan_device_info device;
     double cold_start_s;      /* open, build every program from source, first iteration */
@@ -21,7 +19,7 @@ typedef struct bench_result {
     double gemm_gflop;        /* GEMM work per iteration */
     double gflops;            /* gemm_gflop / median */
     size_t device_bytes;      /* allocated by clgan on the device */
-    prof_stat kernels[BENCH_MAX_KERNELS];
+    prof_stat *kernels;       /* one per kernel or GEMM name (malloc'd; bench_result_free) */
     int n_kernels;
     double profiled_s;        /* sum of kernel times over the profiled iterations */
     int profiled_iters;
@@ -33,5 +31,6 @@ typedef struct bench_result {
  */
 clgan_status bench_run(const char *selector, const clgan_model *m, int iters, int warmup,
                        bench_result *r, clgan_err *e);
+void bench_result_free(bench_result *r);
 
 #endif /* CLGAN_BENCH_H */

@@ -351,6 +351,14 @@ int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "--version") == 0) return print_version();
     cli_opts o;
     memset(&o, 0, sizeof o);
+    static const char *names[4096], *values[4096];
+    if ((size_t)argc > ARRAY_LEN(names)) {
+        fprintf(stderr, "clgan: %d arguments; clgan takes at most %zu\n", argc - 1,
+                ARRAY_LEN(names) - 1);
+        return EXIT_USAGE;
+    }
+    o.names = names;
+    o.values = values;
     const cli_cmd *cmd = NULL;
     int help = 0;
     /* Options may come before the command only if they are common ones (--device, --help). */
@@ -384,7 +392,6 @@ int main(int argc, char **argv) {
             }
             if (opt_get(&o, opt->name))
                 return usage_error(cname, "option '%s' given twice", opt->name);
-            if (o.n == CLI_MAX_OPTS) return usage_error(cname, "too many options%s", "");
             o.names[o.n] = opt->name;
             o.values[o.n++] = val ? val : "";
         } else if (!cmd) {

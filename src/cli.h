@@ -9,7 +9,6 @@
 #include "common.h"
 
 #define EXIT_USAGE 2
-#define CLI_MAX_OPTS 16
 
 typedef struct cli_opt {
     const char *name; /* "--epochs" */
@@ -23,8 +22,8 @@ typedef struct cli_opts {
     const struct cli_cmd *cmd;
     const char *device;
     const char *positional;
-    const char *names[CLI_MAX_OPTS];
-    const char *values[CLI_MAX_OPTS]; /* "" for flags */
+    const char **names;  /* room for every argument (an option is given at most once) */
+    const char **values; /* "" for flags */
     int n;
 } cli_opts;
 

@@ -58,7 +58,7 @@ int cmd_bench(const cli_opts *o) {
     const char *json = opt_get(o, "--json");
     clgan_model *m = load_model_shapes("bench", o->positional);
     if (!m) return 1;
-    char sels[16][16];
+    char (*sels)[16] = NULL; /* "P:D" of every device */
     int ns = 0;
     if (all) {
         clgan_device_info *list;
@@ -69,7 +69,8 @@ int cmd_bench(const cli_opts *o) {
             clgan_model_free(m);
             return 1;
         }
-        for (size_t i = 0; i < n && ns < 16; i++)
+        sels = calloc(n ? n : 1, sizeof *sels);
+        for (size_t i = 0; sels && i < n; i++)
             snprintf(sels[ns++], sizeof sels[0], "%d:%d", list[i].platform, list[i].index);
         clgan_device_list_free(list);
     }
@@ -112,7 +113,9 @@ int cmd_bench(const cli_opts *o) {
             fclose(f);
         }
     }
+    for (int i = 0; res && i < n_res; i++) bench_result_free(&res[i]);
     free(res);
+    free(sels);
     clgan_model_free(m);
     return rc;
 }

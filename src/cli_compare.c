@@ -39,6 +39,7 @@ int cmd_compare(const cli_opts *o) {
     err_clear(&e);
     if (!r || compare_run(a, b, m, (int)iters, r, &e) != CLGAN_OK) {
         fprintf(stderr, "clgan compare: %s\n", r ? e.msg : "out of memory");
+        if (r) compare_report_free(r);
         free(r);
         clgan_model_free(m);
         return 1;
@@ -65,6 +66,7 @@ int cmd_compare(const cli_opts *o) {
         printf("no NaN or Inf in %d iterations\n", r->iters);
     printf("time per iteration: A %.2f ms, B %.2f ms (B/A %.2f)\n", r->ms[0], r->ms[1],
            r->ms[1] / r->ms[0]);
+    compare_report_free(r);
     free(r);
     clgan_model_free(m);
     return 0;

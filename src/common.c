@@ -35,8 +35,13 @@ clgan_status err_set(clgan_err *e, clgan_status status, const char *fmt, ...) {
     if (!e) return status;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof e->msg) { /* a long build log: say where it was cut, never cut silently */
+        char tail[64];
+        int t = snprintf(tail, sizeof tail, "\n[... %d more bytes not shown]", n - (int)sizeof e->msg + 1);
+        memcpy(e->msg + sizeof e->msg - 1 - t, tail, (size_t)t + 1);
+    }
     e->status = status;
     return status;
 }

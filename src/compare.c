@@ -34,9 +34,17 @@ static void diff(const float *a, const float *b, size_t off, size_t count, doubl
     *rel = mx > 0 ? d / mx : d;
 }
 
+void compare_report_free(compare_report *r) {
+    free(r->layers);
+    r->layers = NULL;
+    r->n_layers = 0;
+}
+
 clgan_status compare_run(const char *sel_a, const char *sel_b, const clgan_model *m, int iters,
                          compare_report *r, clgan_err *e) {
     memset(r, 0, sizeof *r);
+    r->layers = calloc((size_t)(m->net[0].n_layers + m->net[1].n_layers), sizeof *r->layers);
+    if (!r->layers) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
     synthetic_run s[2];
     memset(s, 0, sizeof s);
     const char *sel[2] = {sel_a, sel_b};
@@ -82,7 +90,7 @@ clgan_status compare_run(const char *sel_a, const char *sel_b, const clgan_model
                                  "%s layer %d (%s) on %s", w ? "discriminator" : "generator", li,
                                  layer_kind_name(l->spec->kind), r->dev[i].name);
                     }
-                if (it == 0 && r->n_layers < COMPARE_MAX_LAYERS) {
+                if (it == 0) { /* (room for every layer of both networks) */
                     layer_diff *d = &r->layers[r->n_layers++];
                     d->net = w;
                     d->layer = li;

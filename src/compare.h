@@ -8,8 +8,6 @@
 
 #include "gan.h"
 
-#define COMPARE_MAX_LAYERS 128
-
 typedef struct layer_diff {
     int net;                 /* CLGAN_GENERATOR or CLGAN_DISCRIMINATOR */
     int layer;
@@ -21,7 +19,7 @@ typedef struct layer_diff {
 
 typedef struct compare_report {
     clgan_device_info dev[2];
-    layer_diff layers[COMPARE_MAX_LAYERS];
+    layer_diff *layers;      /* one per layer of G, then D (malloc'd; compare_report_free) */
     int n_layers;
     int iters;
     double drift_abs[2], drift_rel[2]; /* parameters of G and D after `iters` iterations */
@@ -30,7 +28,9 @@ typedef struct compare_report {
     double ms[2];            /* median time per iteration */
 } compare_report;
 
+/* Fills r (which owns its layer list even on failure: free with compare_report_free). */
 clgan_status compare_run(const char *sel_a, const char *sel_b, const clgan_model *m, int iters,
                          compare_report *r, clgan_err *e);
+void compare_report_free(compare_report *r);
 
 #endif /* CLGAN_COMPARE_H */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define CACHE_MAGIC "CLGANPB1"
@@ -181,23 +182,16 @@ static long select_device(const char *sel, const clgan_device_info *inf, size_t 
 
 static void cache_dir_init(clgan_device *dev) {
     const char *env = getenv("CLGAN_CACHE_DIR");
-    char path[1024];
-    if (env && *env) {
-        snprintf(path, sizeof path, "%s", env);
-    } else if ((env = getenv("XDG_CACHE_HOME")) && *env) {
-        snprintf(path, sizeof path, "%s/clgan", env);
-    } else if ((env = getenv("HOME")) && *env) {
-        snprintf(path, sizeof path, "%s/.cache/clgan", env);
-    } else {
-        dev->cache_dir[0] = '\0';
-        return;
-    }
+    char *path = NULL;
+    if (env && *env)
+        path = str_dup(env);
+    else if ((env = getenv("XDG_CACHE_HOME")) && *env)
+        path = str_fmt("%s/clgan", env);
+    else if ((env = getenv("HOME")) && *env)
+        path = str_fmt("%s/.cache/clgan", env);
     /* A cache that cannot be made only costs build time: run without one. */
-    if (mkdir_p(path) != 0) {
-        dev->cache_dir[0] = '\0';
-        return;
-    }
-    snprintf(dev->cache_dir, sizeof dev->cache_dir, "%s", path);
+    if (path && mkdir_p(path) != 0) path[0] = '\0';
+    dev->cache_dir = path ? path : str_dup("");
 }
 
 clgan_status device_open(const char *selector, int profiling, clgan_device **out) {
@@ -248,6 +242,9 @@ clgan_status device_open(const char *selector, int profiling, clgan_device **out
     if (rc != CL_SUCCESS)
         return err_cl(&dev->err, rc, "clCreateCommandQueue", "device '%s'", dev->info.name);
     cache_dir_init(dev);
+    dev->programs = calloc(cl_sources_count, sizeof *dev->programs);
+    if (!dev->cache_dir || !dev->programs)
+        return err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory opening '%s'", dev->info.name);
     dev->unit_kernels = strcmp(dev->info.type, "CPU") == 0;
     return CLGAN_OK;
 }
@@ -265,7 +262,7 @@ const clgan_device_info *clgan_device_get_info(const clgan_device *dev) {
 }
 
 void device_forget_programs(clgan_device *dev) {
-    for (int i = 0; i < DEVICE_MAX_PROGRAMS; i++) {
+    for (size_t i = 0; dev->programs && i < cl_sources_count; i++) {
         if (dev->programs[i]) clReleaseProgram(dev->programs[i]);
         dev->programs[i] = NULL;
     }
@@ -280,6 +277,8 @@ void clgan_device_free(clgan_device *dev) {
     device_forget_programs(dev);
     if (dev->queue) clReleaseCommandQueue(dev->queue);
     if (dev->ctx) clReleaseContext(dev->ctx);
+    free(dev->programs);
+    free(dev->cache_dir);
     free(dev);
 }
 
@@ -319,7 +318,7 @@ static void cache_key(clgan_device *dev, const char *file, const char *source,
 void device_cache_path(clgan_device *dev, const char *file, char *out, size_t outlen) {
     out[0] = '\0';
     const cl_source *src = find_source(file, NULL);
-    if (!src || !dev->cache_dir[0]) return;
+    if (!src || !dev->cache_dir || !dev->cache_dir[0]) return;
     char *full = full_source(src);
     if (!full) return;
     char key[2048];
@@ -426,15 +425,15 @@ static clgan_status load_or_build(clgan_device *dev, const char *file, const cha
     snprintf(options, sizeof options, "%s%s%s", BUILD_OPTIONS, defines[0] ? " " : "", defines);
     char *full = full_source(src);
     if (!full) return err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory building %s", file);
-    char key[2048], path[1200] = "";
+    char key[2048], *path = NULL;
     uint64_t h;
     cache_key(dev, file, full, options, key, sizeof key, &h);
-    if (dev->cache_dir[0])
-        snprintf(path, sizeof path, "%s/%016llx.bin", dev->cache_dir, (unsigned long long)h);
+    if (dev->cache_dir && dev->cache_dir[0])
+        path = str_fmt("%s/%016llx.bin", dev->cache_dir, (unsigned long long)h);
 
     cl_int rc;
     cl_program prog = NULL;
-    if (path[0]) {
+    if (path) {
         size_t blen = 0;
         unsigned char *bin = cache_load(path, key, &blen);
         if (bin) {
@@ -451,30 +450,28 @@ static clgan_status load_or_build(clgan_device *dev, const char *file, const cha
                 dev->stats.rejected++;
             }
         } else {
-            FILE *f = fopen(path, "rb"); /* present but unusable: count it */
-            if (f) {
-                fclose(f);
-                dev->stats.rejected++;
-            }
+            if (access(path, F_OK) == 0) dev->stats.rejected++; /* present but unusable */
         }
     }
     if (!prog) {
         clgan_status st = build_with(dev, file, full, options, &prog);
         if (st != CLGAN_OK) {
             free(full);
+            free(path);
             return st;
         }
         dev->stats.built++;
-        if (path[0]) cache_store(path, key, prog);
+        if (path) cache_store(path, key, prog);
     }
     free(full);
+    free(path);
     *out = prog;
     return CLGAN_OK;
 }
 
 clgan_status device_program(clgan_device *dev, const char *file, cl_program *out) {
     int idx;
-    if (!find_source(file, &idx) || idx >= DEVICE_MAX_PROGRAMS)
+    if (!find_source(file, &idx) || !dev->programs)
         return err_set(&dev->err, CLGAN_ERR_ARG, "no embedded kernel source '%s'", file);
     if (!dev->programs[idx]) {
         clgan_status st = load_or_build(dev, file, "", &dev->programs[idx]);
@@ -609,8 +606,10 @@ static int cmp_prof(const void *a, const void *b) {
     return x->seconds < y->seconds ? 1 : x->seconds > y->seconds ? -1 : 0;
 }
 
-int device_prof_collect(clgan_device *dev, prof_stat *stats, int max) {
-    int n = 0;
+int device_prof_collect(clgan_device *dev, prof_stat **out) {
+    int n = 0, cap = 0;
+    prof_stat *stats = NULL;
+    *out = NULL;
     clFinish(dev->queue);
     for (int i = 0; i < dev->n_prof; i++) {
         prof_event *e = &dev->prof[i];
@@ -623,7 +622,13 @@ int device_prof_collect(clgan_device *dev, prof_stat *stats, int max) {
         int k = 0;
         while (k < n && strcmp(stats[k].name, e->name) != 0) k++;
         if (k == n) {
-            if (n == max) continue;
+            if (n == cap) {
+                int nc = cap ? 2 * cap : 64;
+                prof_stat *v = realloc(stats, (size_t)nc * sizeof *v);
+                if (!v) break; /* out of memory: the profile is what it has so far */
+                stats = v;
+                cap = nc;
+            }
             memset(&stats[n], 0, sizeof stats[n]);
             snprintf(stats[n].name, sizeof stats[n].name, "%s", e->name);
             n++;
@@ -633,7 +638,8 @@ int device_prof_collect(clgan_device *dev, prof_stat *stats, int max) {
         stats[k].flops += e->flops;
     }
     device_prof_reset(dev);
-    qsort(stats, (size_t)n, sizeof *stats, cmp_prof);
+    if (n) qsort(stats, (size_t)n, sizeof *stats, cmp_prof);
+    *out = stats;
     return n;
 }
 

@@ -20,8 +20,6 @@ typedef struct cl_source {
 extern const cl_source cl_sources[];
 extern const size_t cl_sources_count;
 
-#define DEVICE_MAX_PROGRAMS 32
-
 typedef struct cache_stats {
     int built;    /* programs built from source */
     int loaded;   /* programs loaded from a valid cache entry */
@@ -42,8 +40,8 @@ struct clgan_device {
     cl_device_id id;
     cl_context ctx;
     cl_command_queue queue;
-    cl_program programs[DEVICE_MAX_PROGRAMS]; /* by index into cl_sources, built lazily */
-    char cache_dir[1024];                     /* "" when no cache directory could be made */
+    cl_program *programs; /* cl_sources_count of them, by index into cl_sources, built lazily */
+    char *cache_dir;      /* "" when no cache directory could be made (owned) */
     cache_stats stats;
     int profiling; /* queue created with CL_QUEUE_PROFILING_ENABLE */
     prof_event *prof; /* when profiling: every enqueued kernel since the last collect */
@@ -73,10 +71,11 @@ typedef struct prof_stat {
 } prof_stat;
 
 /*
- * Waits for the device and sums the profiled commands by name into stats (up to max entries,
- * sorted by time, largest first); returns the number of entries. Releases the events.
+ * Waits for the device and sums the profiled commands by name into *stats (malloc'd, one entry
+ * per name, sorted by time, largest first; NULL when there are none or memory runs out);
+ * returns the number of entries. Releases the events.
  */
-int device_prof_collect(clgan_device *dev, prof_stat *stats, int max);
+int device_prof_collect(clgan_device *dev, prof_stat **stats);
 /* Drops the profiled events without reading them. */
 void device_prof_reset(clgan_device *dev);
 

@@ -50,13 +50,27 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
     if (st != CLGAN_OK) goto fail;
     /* Pick the faster GEMM path for every product an iteration runs (measured once per device
      * and shape; the choices are remembered in the program cache folder). */
-    gemm_shape shapes[96];
-    int ns = net_gemm_shapes(dev, &m->net[CLGAN_GENERATOR], batch, 1, 0, 1, shapes, 48);
-    ns += net_gemm_shapes(dev, &m->net[CLGAN_DISCRIMINATOR], 2 * batch, 1, 0, 1, shapes + ns, 24);
-    ns += net_gemm_shapes(dev, &m->net[CLGAN_DISCRIMINATOR], batch, 1, 1, 0, shapes + ns, 24);
-    for (int i = 0; i < ns && st == CLGAN_OK; i++)
-        st = gemm_tune(dev, shapes[i].ta, shapes[i].tb, shapes[i].m, shapes[i].n, shapes[i].k,
-                       NULL);
+    const struct {
+        const net_spec *net;
+        int rows, din, dw;
+    } passes[3] = {{&m->net[CLGAN_GENERATOR], batch, 0, 1},
+                   {&m->net[CLGAN_DISCRIMINATOR], 2 * batch, 0, 1},
+                   {&m->net[CLGAN_DISCRIMINATOR], batch, 1, 0}};
+    for (int p = 0; p < 3 && st == CLGAN_OK; p++) {
+        int ns = net_gemm_shapes(dev, passes[p].net, passes[p].rows, 1, passes[p].din,
+                                 passes[p].dw, NULL, 0);
+        gemm_shape *shapes = malloc((size_t)(ns > 0 ? ns : 1) * sizeof *shapes);
+        if (!shapes) {
+            st = err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory");
+            break;
+        }
+        net_gemm_shapes(dev, passes[p].net, passes[p].rows, 1, passes[p].din, passes[p].dw,
+                        shapes, ns);
+        for (int i = 0; i < ns && st == CLGAN_OK; i++)
+            st = gemm_tune(dev, shapes[i].ta, shapes[i].tb, shapes[i].m, shapes[i].n,
+                           shapes[i].k, NULL);
+        free(shapes);
+    }
     if (st != CLGAN_OK) goto fail;
     t->batches_per_epoch = data->n / batch;
     st = dataset_begin_epoch(data, 0);

@@ -16,8 +16,6 @@
 #include <string.h>
 #include <time.h>
 
-#define GEMM_MAX_TUNED 256
-
 typedef struct tuned {
     int ta, tb;
     size_t m, n, k;
@@ -51,11 +49,23 @@ typedef struct engine_kernels {
 struct gemm_state {
     gemm_path forced; /* $CLGAN_GEMM, read once */
     engine_kernels ek[N_VARIANTS];
-    tuned table[GEMM_MAX_TUNED];
-    int n_tuned;
-    int loaded;
-    char path[1200];
+    tuned *table;     /* grows: every shape a process meets is remembered */
+    int n_tuned, cap_tuned;
+    char *path;       /* the tuning file, NULL without a cache folder */
 };
+
+/* Remembers a decision; 0 when memory runs out (the shape is then measured again next time). */
+static int table_add(struct gemm_state *g, tuned t) {
+    if (g->n_tuned == g->cap_tuned) {
+        int cap = g->cap_tuned ? 2 * g->cap_tuned : 64;
+        tuned *v = realloc(g->table, (size_t)cap * sizeof *v);
+        if (!v) return 0;
+        g->table = v;
+        g->cap_tuned = cap;
+    }
+    g->table[g->n_tuned++] = t;
+    return 1;
+}
 
 static gemm_path read_forced(void) {
     const char *v = getenv("CLGAN_GEMM");
@@ -64,15 +74,13 @@ static gemm_path read_forced(void) {
     return GEMM_AUTO;
 }
 
-static void table_path(clgan_device *dev, char *out, size_t len) {
-    out[0] = '\0';
-    if (!dev->cache_dir[0]) return;
+static char *table_path(clgan_device *dev) {
+    if (!dev->cache_dir || !dev->cache_dir[0]) return NULL;
     char key[1024];
     snprintf(key, sizeof key, "%s|%s|%s|%s", dev->info.platform_name, dev->info.name,
              dev->info.driver_version, dev->info.version);
     uint64_t h = hash_fnv1a(HASH_FNV_INIT, key, strlen(key));
-    h = hash_fnv1a(h, cl_sources[0].text, 0); /* keep the key stable across builds */
-    snprintf(out, len, "%s/gemm3-%016llx.txt", dev->cache_dir, (unsigned long long)h);
+    return str_fmt("%s/gemm3-%016llx.txt", dev->cache_dir, (unsigned long long)h);
 }
 
 static struct gemm_state *state(clgan_device *dev) {
@@ -81,26 +89,35 @@ static struct gemm_state *state(clgan_device *dev) {
     if (!g) return NULL;
     dev->gemm = g;
     g->forced = read_forced();
-    table_path(dev, g->path, sizeof g->path);
-    FILE *f = g->path[0] ? fopen(g->path, "r") : NULL;
-    if (f) {
-        tuned t;
-        int p;
-        double e, c;
-        while (g->n_tuned < GEMM_MAX_TUNED &&
-               fscanf(f, "%d %d %zu %zu %zu %d %d %lf %lf", &t.ta, &t.tb, &t.m, &t.n, &t.k, &p,
-                      &t.config, &e, &c) == 9) {
-            if ((p != GEMM_ENGINE && p != GEMM_CLBLAST) || t.config < 0 || t.config >= N_CONFIGS)
-                continue; /* damaged line: measure again */
-            t.path = (gemm_path)p;
-            g->table[g->n_tuned++] = t;
+    g->path = table_path(dev);
+    char *text = NULL;
+    /* a lost or damaged table only costs measurements: read what is readable, skip the rest */
+    if (g->path && file_read_all(g->path, 64u << 20, &text, NULL, NULL) == CLGAN_OK) {
+        for (char *line = text; line && *line;) {
+            char *nl = strchr(line, '\n');
+            if (nl) *nl = '\0';
+            tuned t;
+            int p, used = 0;
+            double e, c;
+            if (sscanf(line, "%d %d %zu %zu %zu %d %d %lf %lf%n", &t.ta, &t.tb, &t.m, &t.n, &t.k,
+                       &p, &t.config, &e, &c, &used) == 9 &&
+                line[used] == '\0' && (p == GEMM_ENGINE || p == GEMM_CLBLAST) && t.config >= 0 &&
+                t.config < N_CONFIGS) {
+                t.path = (gemm_path)p;
+                if (!table_add(g, t)) break;
+            }
+            line = nl ? nl + 1 : NULL;
         }
-        fclose(f);
     }
+    free(text);
     return g;
 }
 
 void gemm_release(clgan_device *dev) {
+    /* CLBlast caches programs per context in a static table: released at exit, after clgan
+     * released their context, they crash (Oclgrind: "corrupted double-linked list"). Empty it
+     * while the context lives. */
+    CLBlastClearCache();
     struct gemm_state *g = dev->gemm;
     if (!g) return;
     for (int v = 0; v < N_VARIANTS; v++) {
@@ -110,6 +127,8 @@ void gemm_release(clgan_device *dev) {
             if (ks[i]) clReleaseKernel(ks[i]);
         if (e->prog) clReleaseProgram(e->prog);
     }
+    free(g->table);
+    free(g->path);
     free(g);
     dev->gemm = NULL;
 }
@@ -279,9 +298,13 @@ clgan_status gemm_tune(clgan_device *dev, int trans_a, int trans_b, size_t m, si
     for (int i = 0; i < g->n_tuned; i++) {
         const tuned *t = &g->table[i];
         if (t->ta == trans_a && t->tb == trans_b && t->m == m && t->n == n && t->k == k) {
-            if (chosen) *chosen = t->path;
+            if (chosen) *chosen = g->forced != GEMM_AUTO ? g->forced : t->path;
             return CLGAN_OK;
         }
+    }
+    if (g->forced != GEMM_AUTO) { /* $CLGAN_GEMM decides: nothing to measure (Oclgrind, tests) */
+        if (chosen) *chosen = g->forced;
+        return CLGAN_OK;
     }
     cl_mem a = NULL, b = NULL, c = NULL;
     clgan_status st = device_alloc(dev, m * k * 4, "GEMM tuning", &a);
@@ -321,10 +344,9 @@ clgan_status gemm_tune(clgan_device *dev, int trans_a, int trans_b, size_t m, si
     device_release(dev, c);
     if (st != CLGAN_OK) return st;
     gemm_path p = te <= tc ? GEMM_ENGINE : GEMM_CLBLAST;
-    if (g->n_tuned < GEMM_MAX_TUNED)
-        g->table[g->n_tuned++] = (tuned){trans_a, trans_b, m, n, k, p, best};
+    table_add(g, (tuned){trans_a, trans_b, m, n, k, p, best});
     if (chosen) *chosen = p;
-    if (g->path[0]) { /* append; a lost line only costs a measurement next time */
+    if (g->path) { /* append; a lost line only costs a measurement next time */
         FILE *f = fopen(g->path, "a");
         if (f) {
             fprintf(f, "%d %d %zu %zu %zu %d %d %.1f %.1f\n", trans_a, trans_b, m, n, k, (int)p,

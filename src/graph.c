@@ -267,9 +267,13 @@ int net_gemm_shapes(const clgan_device *dev, const net_spec *ns, int rows, int f
         const layer_spec *l = &ns->layers[i];
         if (l->n_weights == 0 || layer_runs_as_unit(dev, l)) continue;
         size_t n_in = (size_t)shape_size(l->in), n_out = (size_t)l->n_bias, b = (size_t)rows;
-        if (fwd && n < max) out[n++] = (gemm_shape){0, 1, b, n_out, n_in};
-        if ((din || i > 0) && (din || dw) && n < max) out[n++] = (gemm_shape){0, 0, b, n_in, n_out};
-        if (dw && n < max) out[n++] = (gemm_shape){1, 0, n_out, n_in, b};
+        gemm_shape s[3];
+        int k = 0;
+        if (fwd) s[k++] = (gemm_shape){0, 1, b, n_out, n_in};
+        if ((din || i > 0) && (din || dw)) s[k++] = (gemm_shape){0, 0, b, n_in, n_out};
+        if (dw) s[k++] = (gemm_shape){1, 0, n_out, n_in, b};
+        for (int j = 0; j < k; j++, n++)
+            if (n < max) out[n] = s[j];
     }
     return n;
 }

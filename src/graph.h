@@ -142,7 +142,8 @@ int layer_runs_as_unit(const clgan_device *dev, const layer_spec *l);
 /*
  * The GEMMs of one pass over `rows` rows on dev: forward (fwd), and backward with the input
  * gradient (din) and/or the parameter gradients (dw); one-unit layers that run without GEMMs
- * on dev are left out. Returns how many were written (at most max).
+ * on dev are left out. Returns how many there are; the first max of them go to out (snprintf's
+ * contract: call with max 0 to size the array).
  */
 int net_gemm_shapes(const clgan_device *dev, const net_spec *ns, int rows, int fwd, int din,
                     int dw, gemm_shape *out, int max);

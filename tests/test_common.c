@@ -171,6 +171,22 @@ START_TEST(paths_of_any_length) {
 }
 END_TEST
 
+/* A message longer than the handle holds (a long build log) says that it was cut. */
+START_TEST(long_messages_say_they_are_cut) {
+    static char big[10000];
+    memset(big, 'x', sizeof big - 1);
+    clgan_err e;
+    err_set(&e, CLGAN_ERR_BUILD, "log: %s", big);
+    ck_assert_uint_eq(strlen(e.msg), sizeof e.msg - 1);
+    char want[64];
+    snprintf(want, sizeof want, "\n[... %zu more bytes not shown]",
+             strlen("log: ") + sizeof big - 1 - (sizeof e.msg - 1));
+    ck_assert_str_eq(e.msg + strlen(e.msg) - strlen(want), want);
+    err_set(&e, CLGAN_ERR_IO, "short");
+    ck_assert_str_eq(e.msg, "short");
+}
+END_TEST
+
 int main(int argc, char **argv) {
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("files");
@@ -179,6 +195,7 @@ int main(int argc, char **argv) {
     tcase_add_test(tc, read_is_bounded);
     tcase_add_test(tc, atomic_write_never_replaces_other_files);
     tcase_add_test(tc, paths_of_any_length);
+    tcase_add_test(tc, long_messages_say_they_are_cut);
     suite_add_tcase(s, tc);
     return run_suite(s, argc, argv, 1);
 }

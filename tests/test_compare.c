@@ -38,6 +38,7 @@ START_TEST(same_device_is_bit_identical) {
     ck_assert(r->drift_abs[0] == 0 && r->drift_abs[1] == 0);
     ck_assert_int_eq(r->nonfinite_iter, 0);
     ck_assert(r->ms[0] > 0 && r->ms[1] > 0);
+    compare_report_free(r);
     free(r);
     clgan_model_free(m);
 }
@@ -56,6 +57,7 @@ START_TEST(two_devices_agree) {
                       d->act_rel, d->grad_rel, d->wgrad_rel);
     }
     ck_assert(r->drift_rel[0] <= 1e-4 && r->drift_rel[1] <= 1e-4);
+    compare_report_free(r);
     free(r);
     clgan_model_free(m);
 }
@@ -71,6 +73,7 @@ START_TEST(blow_up_is_located) {
     ck_assert_msg(r->nonfinite_iter >= 1 && r->nonfinite_iter <= 2, "first at %ld",
                   r->nonfinite_iter);
     ck_assert_msg(strstr(r->nonfinite_where, "layer"), "%s", r->nonfinite_where);
+    compare_report_free(r);
     free(r);
     clgan_model_free(m);
 }

@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <cjson/cJSON.h>
+
 #include "checkpoint.h"
 #include "host_ref.h"
 #include "rng.h"
@@ -516,6 +518,30 @@ END_TEST
 START_TEST(exact_resume_adam) { check_resume("tests/data/tiny.yaml", 7); }
 END_TEST
 
+/* 30 layers per network with Adam: all 354 tensors are written, and a resume is bit-exact. */
+START_TEST(exact_resume_deep_adam) {
+    check_resume("tests/data/deep30.yaml", 6);
+    session s;
+    open_session(&s, "tests/data/deep30.yaml");
+    ck_assert_int_eq(s.m->net[0].n_layers, 30);
+    ck_assert_int_eq(s.m->net[1].n_layers, 30);
+    const char *ck = tmp("deep.safetensors");
+    clgan_err e;
+    ck_assert_msg(checkpoint_save(&s.t, ck, &e) == CLGAN_OK, "%s", e.msg);
+    ckpt c;
+    ck_assert_msg(ckpt_open(ck, &c, &e) == CLGAN_OK, "%s", e.msg);
+    int tensors = 0;
+    for (cJSON *it = ((cJSON *)c.header)->child; it; it = it->next)
+        tensors += strcmp(it->string, "__metadata__") != 0;
+    ck_assert_int_eq(tensors, (30 + 29) * 2 * 3);
+    const float *v;
+    ck_assert(ckpt_tensor(&c, "optimizer.discriminator.28.weight.exp_avg_sq", 6, &v, &e) ==
+              CLGAN_OK);
+    ckpt_close(&c);
+    close_session(&s);
+}
+END_TEST
+
 START_TEST(checkpoint_round_trip) {
     session s;
     open_session(&s, "tests/data/tiny_gan.yaml");
@@ -744,6 +770,7 @@ int main(int argc, char **argv) {
     tcase_add_unchecked_fixture(ck, setup, teardown);
     tcase_add_test(ck, exact_resume_sgd_dropout);
     tcase_add_test(ck, exact_resume_adam);
+    tcase_add_test(ck, exact_resume_deep_adam);
     tcase_add_test(ck, checkpoint_round_trip);
     tcase_add_test(ck, damaged_checkpoints_refused);
     tcase_add_test(ck, interrupted_write_keeps_good_checkpoint);

@@ -3,6 +3,7 @@
  * double, in the three layouts the layers use, on shapes with every kind of edge (sizes not
  * multiples of the tiles, offsets, padded leading dimensions, alpha and beta); and tuning.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,60 @@ START_TEST(tuning_is_remembered) {
 }
 END_TEST
 
+/* Lines of the tuning file(s) in a cache folder. */
+static int tuning_lines(const char *cache) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "cat '%s'/gemm3-*.txt 2>/dev/null | wc -l", cache);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    ck_assert(p && fscanf(p, "%d", &n) == 1);
+    pclose(p);
+    return n;
+}
+
+/* A device on a cache folder of its own (the suite's device keeps its own). */
+static clgan_device *device_on_cache(const char *cache, const char *forced) {
+    const char *old = getenv("CLGAN_CACHE_DIR");
+    char *keep = str_dup(old);
+    setenv("CLGAN_CACHE_DIR", cache, 1);
+    if (forced) setenv("CLGAN_GEMM", forced, 1);
+    clgan_device *d = test_device();
+    gemm_tune(d, 0, 0, 1, 1, 1, NULL); /* reads the environment once, here */
+    if (keep) setenv("CLGAN_CACHE_DIR", keep, 1);
+    else unsetenv("CLGAN_CACHE_DIR");
+    unsetenv("CLGAN_GEMM");
+    free(keep);
+    return d;
+}
+
+/* More shapes than the table once held (256): every one is remembered across a restart. */
+START_TEST(tuning_table_grows) {
+    char cache[] = "/tmp/clgan-gemm-tune-XXXXXX";
+    ck_assert(mkdtemp(cache) != NULL);
+    const int n = 300;
+    clgan_device *d = device_on_cache(cache, NULL);
+    for (int i = 1; i <= n; i++)
+        ck_assert_msg(gemm_tune(d, 0, 1, 1, 2, (size_t)i, NULL) == CLGAN_OK, "%s", d->err.msg);
+    clgan_device_free(d);
+    int lines = tuning_lines(cache);
+    ck_assert_int_eq(lines, n + 1); /* and the 1x1x1 of device_on_cache */
+    d = device_on_cache(cache, NULL);
+    for (int i = n; i >= 1; i--) ck_assert(gemm_tune(d, 0, 1, 1, 2, (size_t)i, NULL) == CLGAN_OK);
+    clgan_device_free(d);
+    ck_assert_int_eq(tuning_lines(cache), lines); /* nothing measured again */
+    /* $CLGAN_GEMM decides without measuring (what Oclgrind's CI step relies on) */
+    d = device_on_cache(cache, "engine");
+    gemm_path p;
+    ck_assert(gemm_tune(d, 1, 0, 7, 9, 11, &p) == CLGAN_OK);
+    ck_assert_int_eq(p, GEMM_ENGINE);
+    clgan_device_free(d);
+    ck_assert_int_eq(tuning_lines(cache), lines);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache);
+    ck_assert(system(cmd) == 0);
+}
+END_TEST
+
 int main(int argc, char **argv) {
     Suite *s = suite_create("gemm");
     TCase *tc = tcase_create("gemm");
@@ -123,6 +178,7 @@ int main(int argc, char **argv) {
     tcase_add_test(tc, engine_matches_host);
     tcase_add_test(tc, clblast_matches_host);
     tcase_add_test(tc, tuning_is_remembered);
+    tcase_add_test(tc, tuning_table_grows);
     suite_add_tcase(s, tc);
     return run_suite(s, argc, argv, 0);
 }

@@ -189,13 +189,24 @@ int main(int argc, char **argv) {
         return 1;
     }
     int b = m->train.batch;
-    gemm_shape s[96];
     /* per iteration (k = 1): G forward in the D step; G forward and backward in the G step;
      * D forward and backward (weights) on 2m rows; D forward and backward (input) on m rows */
-    int n = net_gemm_shapes(dev, &m->net[CLGAN_GENERATOR], b, 1, 0, 0, s, 48);
-    n += net_gemm_shapes(dev, &m->net[CLGAN_GENERATOR], b, 1, 0, 1, s + n, 48);
-    n += net_gemm_shapes(dev, &m->net[CLGAN_DISCRIMINATOR], 2 * b, 1, 0, 1, s + n, 24);
-    n += net_gemm_shapes(dev, &m->net[CLGAN_DISCRIMINATOR], b, 1, 1, 0, s + n, 24);
+    const struct {
+        const net_spec *net;
+        int rows, din, dw;
+    } passes[4] = {{&m->net[CLGAN_GENERATOR], b, 0, 0},
+                   {&m->net[CLGAN_GENERATOR], b, 0, 1},
+                   {&m->net[CLGAN_DISCRIMINATOR], 2 * b, 0, 1},
+                   {&m->net[CLGAN_DISCRIMINATOR], b, 1, 0}};
+    int n = 0;
+    for (int p = 0; p < 4; p++)
+        n += net_gemm_shapes(dev, passes[p].net, passes[p].rows, 1, passes[p].din, passes[p].dw,
+                             NULL, 0);
+    gemm_shape *s = malloc((size_t)(n > 0 ? n : 1) * sizeof *s);
+    if (!s) return 1;
+    for (int p = 0, at = 0; p < 4; p++)
+        at += net_gemm_shapes(dev, passes[p].net, passes[p].rows, 1, passes[p].din, passes[p].dw,
+                              s + at, n - at);
     printf("%s on %s; OpenBLAS (cblas_sgemm) on the host\n", m->name, dev->info.name);
     printf("%-22s %6s %10s %10s %10s %12s %9s  %s\n", "M x N x K", "layout", "OpenBLAS", "engine",
            "CLBlast", "engine/BLAS", "calls/it", "engine tiles");
@@ -304,6 +315,7 @@ int main(int argc, char **argv) {
     if (header)
         printf("one iteration's one-unit layers: OpenBLAS %.1f us, engine %.1f us (speed %.2f)\n",
                u_blas * 1e6, u_eng * 1e6, u_blas / u_eng);
+    free(s);
     clgan_device_free(dev);
     clgan_model_free(m);
     return bad;
