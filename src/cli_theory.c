@@ -13,6 +13,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "image.h"
+#include "rundir.h"
 #include "theory.h"
 
 #define TOL_D 0.05   /* (1): max |D - D*| */
@@ -150,31 +151,64 @@ static void panel(canvas *cv, int ox, const theory_curves *c, const float *zs, c
 #undef PYP
 }
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+typedef struct run_ckpt {
+    char *path;
+    unsigned long long iter;
+} run_ckpt;
+
+static int cmp_iter(const void *a, const void *b) {
+    const run_ckpt *x = a, *y = b;
+    return x->iter < y->iter ? -1 : x->iter > y->iter;
 }
 
-/* The checkpoints of a run, in iteration order (names are zero-padded). */
-static int run_checkpoints(const char *dir, char ***out) {
-    char path[1100];
-    snprintf(path, sizeof path, "%s/checkpoints", dir);
-    DIR *d = opendir(path);
-    int n = 0, cap = 0;
-    char **list = NULL;
+/*
+ * The periodic checkpoints of a run (checkpoints/iter_N.safetensors) in the order of N, as a
+ * number: past 999,999 iterations the names are no longer zero-padded to one width. Where the
+ * run has a run id, checkpoints of another run (left by a --force) are left out.
+ */
+static int run_checkpoints(const char *dir, run_ckpt **out, int *foreign) {
+    char *path = str_fmt("%s/checkpoints", dir);
+    DIR *d = path ? opendir(path) : NULL;
+    int n = 0, cap = 0, known;
+    char id[17];
+    rundir_read_id(dir, id, &known);
+    run_ckpt *list = NULL;
     struct dirent *e;
+    *foreign = 0;
     while (d && (e = readdir(d))) {
-        if (strncmp(e->d_name, "iter_", 5) != 0 || !strstr(e->d_name, ".safetensors")) continue;
-        if (strstr(e->d_name, ".tmp")) continue;
+        unsigned long long it;
+        int used = 0;
+        if (sscanf(e->d_name, "iter_%llu.safetensors%n", &it, &used) != 1 ||
+            e->d_name[used] != '\0' || strncmp(e->d_name, "iter_", 5) != 0 ||
+            e->d_name[5] < '0' || e->d_name[5] > '9')
+            continue;
+        char *p = str_fmt("%s/%s", path, e->d_name);
+        if (!p) break;
+        if (known) {
+            ckpt c;
+            clgan_err er;
+            int same = ckpt_open(p, &c, &er) != CLGAN_OK || strcmp(c.run_id, id) == 0;
+            ckpt_close(&c);
+            if (!same) { /* (a damaged one stays in: drawing it says what is wrong) */
+                (*foreign)++;
+                free(p);
+                continue;
+            }
+        }
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
-            list = realloc(list, (size_t)cap * sizeof *list);
+            run_ckpt *l = realloc(list, (size_t)cap * sizeof *list);
+            if (!l) {
+                free(p);
+                break;
+            }
+            list = l;
         }
-        char *p = malloc(strlen(path) + strlen(e->d_name) + 2);
-        sprintf(p, "%s/%s", path, e->d_name);
-        list[n++] = p;
+        list[n++] = (run_ckpt){p, it};
     }
     if (d) closedir(d);
-    if (n) qsort(list, (size_t)n, sizeof *list, cmp_str);
+    free(path);
+    if (n) qsort(list, (size_t)n, sizeof *list, cmp_iter);
     *out = list;
     return n;
 }
@@ -184,18 +218,22 @@ int cmd_figure1(const cli_opts *o) {
     struct stat st_;
     char *chosen[4];
     int np = 0;
-    char **all = NULL;
+    run_ckpt *all = NULL;
     int nall = 0;
     if (stat(o->positional, &st_) == 0 && S_ISDIR(st_.st_mode)) {
-        nall = run_checkpoints(o->positional, &all);
+        int foreign;
+        nall = run_checkpoints(o->positional, &all, &foreign);
         if (nall == 0) {
-            fprintf(stderr, "clgan figure1: %s/checkpoints holds no iter_*.safetensors (set "
-                            "train.checkpoint_every)\n", o->positional);
+            fprintf(stderr, "clgan figure1: %s/checkpoints holds no iter_*.safetensors of this "
+                            "run%s (set train.checkpoint_every)\n", o->positional,
+                    foreign ? ", only another run's" : "");
+            free(all);
             return 1;
         }
         /* four panels spread over the run: (a) early ... (d) last */
         np = nall < 4 ? nall : 4;
-        for (int i = 0; i < np; i++) chosen[i] = all[np == 1 ? 0 : (long)i * (nall - 1) / (np - 1)];
+        for (int i = 0; i < np; i++)
+            chosen[i] = all[np == 1 ? 0 : (long)i * (nall - 1) / (np - 1)].path;
     } else {
         chosen[0] = (char *)o->positional;
         np = 1;
@@ -262,7 +300,7 @@ int cmd_figure1(const cli_opts *o) {
     rc = 0;
 done:
     canvas_free(&cv);
-    for (int i = 0; i < nall; i++) free(all[i]);
+    for (int i = 0; i < nall; i++) free(all[i].path);
     free(all);
     clgan_device_free(dev);
     return rc;

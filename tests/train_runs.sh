@@ -142,4 +142,18 @@ cmp -s <(tail -c 1000 "$dir/s1/checkpoint.safetensors") <(tail -c 1000 "$dir/a/c
 rc=$?
 [ "$rc" = 2 ] && grep -q "^clgan train: --seed: .* was trained with seed 77" "$dir/err" || fail "--seed on a resume: exit $rc: $(cat "$dir/err")"
 ok "--seed 77 is recorded and reproducible; a resume keeps its seed"
+# --- figure1 orders a run's checkpoints by iteration, also past 999,999, and only this run's
+"$clgan" train "$src/models/toy1d.yaml" --out "$dir/fig" --iters 10 --quiet || fail "toy1d"
+mkdir -p "$dir/fig/checkpoints"
+for n in 000500 999999 1000000 1500000; do
+    cp "$dir/fig/checkpoint.safetensors" "$dir/fig/checkpoints/iter_$n.safetensors"
+done
+"$clgan" figure1 "$dir/fig" -o "$dir/fig.png" >"$dir/out" 2>&1 || fail "figure1: $(cat "$dir/out")"
+order=$(grep -o 'iter_[0-9]*' "$dir/out" | tr '\n' ' ')
+[ "$order" = "iter_000500 iter_999999 iter_1000000 iter_1500000 " ] || fail "figure1 panels: $order"
+"$clgan" train "$src/models/toy1d.yaml" --out "$dir/fig" --force --iters 10 --quiet || fail "toy1d --force"
+rm -f "$dir/fig/checkpoints/iter_000010.safetensors"
+"$clgan" figure1 "$dir/fig" -o "$dir/fig.png" >"$dir/out" 2>&1
+grep -q "only another run's" "$dir/out" || fail "figure1 drew another run's checkpoints: $(cat "$dir/out")"
+ok "figure1's panels follow the iterations ($order), of this run only"
 echo "train_runs: all cases pass"
