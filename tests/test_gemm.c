@@ -128,18 +128,24 @@ static int tuning_lines(const char *cache) {
     return n;
 }
 
-/* A device on a cache folder of its own (the suite's device keeps its own). */
+/* Sets or (value NULL) unsets an environment variable; returns its old value (malloc'd). */
+static char *swap_env(const char *name, const char *value) {
+    char *old = str_dup(getenv(name));
+    if (value) setenv(name, value, 1);
+    else unsetenv(name);
+    return old;
+}
+
+/* A device on a cache folder of its own with $CLGAN_GEMM as given (NULL: unset); the suite's
+ * device and the environment stay as they were. */
 static clgan_device *device_on_cache(const char *cache, const char *forced) {
-    const char *old = getenv("CLGAN_CACHE_DIR");
-    char *keep = str_dup(old);
-    setenv("CLGAN_CACHE_DIR", cache, 1);
-    if (forced) setenv("CLGAN_GEMM", forced, 1);
+    char *cache0 = swap_env("CLGAN_CACHE_DIR", cache), *gemm0 = swap_env("CLGAN_GEMM", forced);
     clgan_device *d = test_device();
     gemm_tune(d, 0, 0, 1, 1, 1, NULL); /* reads the environment once, here */
-    if (keep) setenv("CLGAN_CACHE_DIR", keep, 1);
-    else unsetenv("CLGAN_CACHE_DIR");
-    unsetenv("CLGAN_GEMM");
-    free(keep);
+    free(swap_env("CLGAN_CACHE_DIR", cache0));
+    free(swap_env("CLGAN_GEMM", gemm0));
+    free(cache0);
+    free(gemm0);
     return d;
 }
 
@@ -178,7 +184,10 @@ int main(int argc, char **argv) {
     tcase_add_test(tc, engine_matches_host);
     tcase_add_test(tc, clblast_matches_host);
     tcase_add_test(tc, tuning_is_remembered);
-    tcase_add_test(tc, tuning_table_grows);
     suite_add_tcase(s, tc);
+    TCase *tune = tcase_create("tuning"); /* 300 shapes measured: not for the simulator */
+    tcase_add_unchecked_fixture(tune, setup, teardown);
+    tcase_add_test(tune, tuning_table_grows);
+    suite_add_tcase(s, tune);
     return run_suite(s, argc, argv, 0);
 }
