@@ -14,6 +14,7 @@
 
 #include "common.h"
 #include "data.h"
+#include "data.h" /* twice: every header stands alone and guards all of itself */
 #include "testutil.h"
 
 static char dir[] = "/tmp/clgan-common-XXXXXX";

@@ -88,6 +88,11 @@ pid=$!
 started "$dir/locked"
 "$clgan" train "$dir/long.yaml" --out "$dir/locked" --force --quiet 2>"$dir/err"
 rc=$?
+# (while it runs: log.csv is appended to, the same file growing, not rewritten and renamed)
+inode=$(stat -c %i "$dir/locked/log.csv") size=$(stat -c %s "$dir/locked/log.csv")
+sleep 1
+[ "$(stat -c %i "$dir/locked/log.csv")" = "$inode" ] && [ "$(stat -c %s "$dir/locked/log.csv")" -gt "$size" ] ||
+    fail "log.csv was replaced, or did not grow, while the run went on"
 kill -TERM "$pid"
 wait "$pid"
 [ "$rc" = 1 ] || fail "a second run on a locked folder: exit $rc, want 1"
@@ -122,6 +127,12 @@ back=$(grep -o "rolled back to iteration [0-9]*" "$dir/err" | sort -u | tr '\n' 
 grep -q "rolled back to iteration 20 " "$dir/err" && fail "rolled back to the previous run's checkpoint"
 increasing "$dir/nan"
 ok "rollbacks return to this run's own checkpoints ($back), never the previous run's 20 (log: $(iters_of "$dir/nan"))"
+
+# --- a checkpoint finds its data from any working directory (the path it keeps is absolute)
+(cd "$src" && "$clgan" train tests/data/tiny_mnist.yaml --out "$dir/rel" --quiet) || fail "tiny_mnist"
+(cd / && "$clgan" eval "$dir/rel/checkpoint.safetensors" --parzen --samples 50 >/dev/null 2>"$dir/err") ||
+    fail "eval from another folder: $(cat "$dir/err")"
+ok "a checkpoint of a model given by a relative path evaluates from /"
 
 # --- --out of any length is used as given
 long=$dir
