@@ -424,12 +424,15 @@ static clgan_status layers_from_meta(const ckpt *c, const char *key, net_spec *n
         case LAYER_SIGMOID:
         case LAYER_KIND_COUNT: break;
         }
-        int n_want = 1 + (want[0] != NULL) + (want[1] != NULL), ok = cJSON_GetArraySize(o) == n_want;
+        int n_want = 1 + (want[0] != NULL) + (want[1] != NULL);
+        int ok = cJSON_GetArraySize(o) == n_want;
         long v = 0;
         for (int k = 0; k < 2 && ok && want[k]; k++) {
             cJSON *x = cJSON_GetObjectItemCaseSensitive(o, want[k]);
-            if (strcmp(want[k], "units") == 0) ok = json_int(x, 1, 1 << 30, &v), L->units = (int)v;
-            else if (strcmp(want[k], "pieces") == 0) ok = json_int(x, 1, 64, &v), L->pieces = (int)v;
+            if (strcmp(want[k], "units") == 0)
+                ok = json_int(x, 1, 1 << 30, &v), L->units = (int)v;
+            else if (strcmp(want[k], "pieces") == 0)
+                ok = json_int(x, 1, 64, &v), L->pieces = (int)v;
             else if (strcmp(want[k], "slope") == 0)
                 ok = cJSON_IsNumber(x) && x->valuedouble >= 0 && x->valuedouble <= 1,
                 L->slope = ok ? (float)x->valuedouble : 0;
@@ -510,8 +513,8 @@ static clgan_status check_metadata(ckpt *c, net_spec nets[2], optim_kind kinds[2
         if (!parse_decimal(s, counters[i].max,
                            (uint64_t *)((char *)&c->n + counters[i].off)))
             return err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s' is %s%.40s%s, expected a whole "
-                           "number from 0 to %" PRIu64, c->path, counters[i].key, s ? "'" : "missing",
-                           s ? s : "", s ? "'" : "", counters[i].max);
+                           "number from 0 to %" PRIu64, c->path, counters[i].key,
+                           s ? "'" : "missing", s ? s : "", s ? "'" : "", counters[i].max);
     }
     const ckpt_counters *n = &c->n;
     if (n->k < 1 || n->batches_per_epoch < 1)
@@ -717,7 +720,8 @@ static clgan_status check_tensors(ckpt *c, const tensor_list *want, clgan_err *e
     if (k != want->n) {
         for (int i = 0; i < k; i++) {
             int known = 0;
-            for (int j = 0; j < want->n && !known; j++) known = strcmp(rs[i].name, want->v[j].name) == 0;
+            for (int j = 0; j < want->n && !known; j++)
+                known = strcmp(rs[i].name, want->v[j].name) == 0;
             if (!known) {
                 st = err_set(e, CLGAN_ERR_DATA, "%s: unexpected tensor '%s' (no layer declares it)",
                              path, rs[i].name);
@@ -796,7 +800,8 @@ clgan_status ckpt_open(const char *path, ckpt *c, clgan_err *e) {
     c->data_start = 8 + (size_t)hl;
     const unsigned char *hb = c->bytes + 8;
     size_t at = 0;
-    const char *why = hl > 0 && hb[0] == '{' ? lex_check(hb, (size_t)hl, &at) : "does not start with '{'";
+    const char *why = hl > 0 && hb[0] == '{' ? lex_check(hb, (size_t)hl, &at)
+                                             : "does not start with '{'";
     if (why) {
         st = err_set(e, CLGAN_ERR_DATA, "%s: the JSON header %s (byte %zu)", path, why, 8 + at);
         goto fail;

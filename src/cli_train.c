@@ -76,7 +76,7 @@ static int fail(const char *what, const char *msg) {
 
 /* What the run saved last: the checkpoint --on-nan rollback may return to (this run's own). */
 typedef struct saved_state {
-    char *path;     /* NULL: nothing of this run's to return to */
+    char *path; /* NULL: nothing of this run's to return to */
     uint64_t iter;
 } saved_state;
 
@@ -91,11 +91,14 @@ static int save_state(trainer *t, rundir *r, int periodic, saved_state *own, clg
     if (*st != CLGAN_OK || !finite) return 0;
     if (periodic) {
         char *dir = str_fmt("%s/checkpoints", r->path);
-        char *p = str_fmt("%s/checkpoints/iter_%06llu.safetensors", r->path,
-                          (unsigned long long)t->iter);
-        if (!dir || !p) *st = err_set(e, CLGAN_ERR_NOMEM, "out of memory");
-        else if (mkdir_p(dir) != 0) *st = err_set(e, CLGAN_ERR_IO, "%s: %s", dir, strerror(errno));
-        else *st = checkpoint_save(t, p, e);
+        char *p =
+            str_fmt("%s/checkpoints/iter_%06llu.safetensors", r->path, (unsigned long long)t->iter);
+        if (!dir || !p)
+            *st = err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+        else if (mkdir_p(dir) != 0)
+            *st = err_set(e, CLGAN_ERR_IO, "%s: %s", dir, strerror(errno));
+        else
+            *st = checkpoint_save(t, p, e);
         free(dir);
         free(p);
         if (*st != CLGAN_OK) return 0;
@@ -111,6 +114,16 @@ static int save_state(trainer *t, rundir *r, int periodic, saved_state *own, clg
     own->path = p;
     own->iter = t->iter;
     return 1;
+}
+
+/* Writes text (owned, freed; NULL: out of memory) to <run>/name, atomically. */
+static clgan_status write_run_file(const rundir *r, const char *name, char *text, clgan_err *e) {
+    char *path = str_fmt("%s/%s", r->path, name);
+    clgan_status st = text && path ? file_write_atomic(path, text, strlen(text), e)
+                                   : err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+    free(path);
+    free(text);
+    return st;
 }
 
 #define LOG_HEADER "iter,epoch,seconds,lr_g,lr_d,d_loss,g_loss,d_real,d_fake,parzen_ll\n"
@@ -147,8 +160,10 @@ static int take_run_dir(rundir *r, const char *dir, const ckpt *resume, int forc
     rundir_read_id(dir, id, &known);
     if (!resume) {
         if (force) return 0;
-        fprintf(stderr, "clgan train: --out: %s already holds a run; use --force to write into "
-                        "it, or --resume %s/checkpoint.safetensors to continue it\n", dir, dir);
+        fprintf(stderr,
+                "clgan train: --out: %s already holds a run; use --force to write into "
+                "it, or --resume %s/checkpoint.safetensors to continue it\n",
+                dir, dir);
         return 1;
     }
     /* A resume continues the checkpoint's own run; another run's folder needs --force. */
@@ -160,8 +175,9 @@ static int take_run_dir(rundir *r, const char *dir, const ckpt *resume, int forc
         return 0;
     }
     if (force) return 0;
-    fprintf(stderr, "clgan train: --out: %s holds another run (%s%s) than the one %s continues "
-                    "(run %s); give another --out, or --force to write over it\n",
+    fprintf(stderr,
+            "clgan train: --out: %s holds another run (%s%s) than the one %s continues "
+            "(run %s); give another --out, or --force to write over it\n",
             dir, known ? "run " : "", known ? id : "no run id", resume->path, resume->run_id);
     return 1;
 }
@@ -228,8 +244,10 @@ int cmd_train(const cli_opts *o) {
             goto done;
         }
         if (has_seed && (uint64_t)seed_l != ck.n.seed) {
-            fprintf(stderr, "clgan train: --seed: %s was trained with seed %llu; a resumed run "
-                            "keeps its seed\n", resume, (unsigned long long)ck.n.seed);
+            fprintf(stderr,
+                    "clgan train: --seed: %s was trained with seed %llu; a resumed run "
+                    "keeps its seed\n",
+                    resume, (unsigned long long)ck.n.seed);
             rc = EXIT_USAGE;
             goto done;
         }
@@ -302,12 +320,7 @@ int cmd_train(const cli_opts *o) {
                             resume ? ", resumed from " : "", resume ? resume : "",
                             (unsigned long long)total, m->yaml_text);
         free(mpath);
-        free(path);
-        path = str_fmt("%s/config.yaml", r.path);
-        clgan_status st = cfg && path ? file_write_atomic(path, cfg, strlen(cfg), &e)
-                                      : err_set(&e, CLGAN_ERR_NOMEM, "out of memory");
-        free(cfg);
-        if (st != CLGAN_OK) {
+        if (write_run_file(&r, "config.yaml", cfg, &e) != CLGAN_OK) {
             rc = fail(NULL, e.msg);
             goto done;
         }
@@ -387,14 +400,9 @@ int cmd_train(const cli_opts *o) {
                     "\"sigma\": %.6g, \"samples\": %ld, \"valid\": [%ld, %ld], \"test\": [%ld, "
                     "%ld], \"seconds\": %.2f}\n",
                     (unsigned long long)it, epochs_done, pr.test_mean, pr.test_se,
-                    pr.sigmas[pr.best], m->train.parzen_samples, m->data.valid[0],
-                    m->data.valid[1], m->data.test[0], m->data.test[1], te);
-                free(path);
-                path = str_fmt("%s/eval.json", r.path);
-                clgan_status st = js && path ? file_write_atomic(path, js, strlen(js), &e)
-                                             : err_set(&e, CLGAN_ERR_NOMEM, "out of memory");
-                free(js);
-                if (st != CLGAN_OK) {
+                    pr.sigmas[pr.best], m->train.parzen_samples, m->data.valid[0], m->data.valid[1],
+                    m->data.test[0], m->data.test[1], te);
+                if (write_run_file(&r, "eval.json", js, &e) != CLGAN_OK) {
                     rc = fail(NULL, e.msg);
                     goto done;
                 }

@@ -39,7 +39,8 @@ clgan_status err_set(clgan_err *e, clgan_status status, const char *fmt, ...) {
     va_end(ap);
     if (n >= (int)sizeof e->msg) { /* a long build log: say where it was cut, never cut silently */
         char tail[64];
-        int t = snprintf(tail, sizeof tail, "\n[... %d more bytes not shown]", n - (int)sizeof e->msg + 1);
+        int t = snprintf(tail, sizeof tail, "\n[... %d more bytes not shown]",
+                         n - (int)sizeof e->msg + 1);
         memcpy(e->msg + sizeof e->msg - 1 - t, tail, (size_t)t + 1);
     }
     e->status = status;
