@@ -148,15 +148,12 @@ int cmd_sample(const cli_opts *o) {
         rc = fail(e.msg);
         goto done;
     }
-    if (npy) {
-        char p[1100];
-        snprintf(p, sizeof p, "%s.z.npy", npy);
-        if (write_npy(p, z, rows, dim, &e) != CLGAN_OK) {
-            rc = fail(e.msg);
-            goto done;
-        }
-        snprintf(p, sizeof p, "%s.x.npy", npy);
-        if (write_npy(p, x, rows, cols, &e) != CLGAN_OK) {
+    for (int k = 0; npy && k < 2; k++) { /* PREFIX.z.npy, PREFIX.x.npy, whatever their length */
+        char *p = str_fmt("%s.%s.npy", npy, k ? "x" : "z");
+        st = p ? write_npy(p, k ? x : z, rows, k ? cols : dim, &e)
+               : err_set(&e, CLGAN_ERR_NOMEM, "out of memory");
+        free(p);
+        if (st != CLGAN_OK) {
             rc = fail(e.msg);
             goto done;
         }
