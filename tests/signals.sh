@@ -47,7 +47,13 @@ done
 CLGAN_CACHE_DIR="$dir/cold-cache" POCL_CACHE_DIR="$dir/pocl-cache" \
     "$clgan" train "$dir/model.yaml" --out "$dir/early" --quiet 2>"$dir/early.err" &
 pid=$!
-sleep 0.3
+# as soon as clgan catches SIGINT (/proc says so): a fixed sleep raced a slow start (ASan, a
+# loaded machine), and a SIGINT before the handler is ignored in a background job
+for _ in $(seq 1 600); do
+    mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+    [ -n "$mask" ] && (( 16#$mask & 2 )) && break
+    sleep 0.05
+done
 kill -INT "$pid"
 for _ in $(seq 1 1200); do
     kill -0 "$pid" 2>/dev/null || break
