@@ -4,6 +4,7 @@
 #define _XOPEN_SOURCE 700
 #include "rundir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -84,6 +85,8 @@ clgan_status rundir_lock(rundir *r, const char *path, clgan_err *e) {
     r->path = str_dup(path);
     r->lock_fd = r->log_fd = -1;
     if (!r->path) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+    struct stat st;
+    r->created = stat(path, &st) != 0;
     if (mkdir_p(path) != 0) return err_set(e, CLGAN_ERR_IO, "%s: %s", path, strerror(errno));
     char *lp = join(path, ".lock");
     if (!lp) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
@@ -196,11 +199,28 @@ clgan_status rundir_log_sync(rundir *r, clgan_err *e) {
     return CLGAN_OK;
 }
 
+/* Whether dir holds no entry but .lock. */
+static int only_lock(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int other = 0;
+    struct dirent *de;
+    while (!other && (de = readdir(d)))
+        other = strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, ".lock");
+    closedir(d);
+    return !other;
+}
+
 void rundir_close(rundir *r) {
     if (!r->path) return;
     if (r->log_fd >= 0) {
         fdatasync(r->log_fd);
         close(r->log_fd);
+    }
+    if (r->created && r->lock_fd >= 0 && only_lock(r->path)) { /* while the lock is still ours */
+        char *lp = join(r->path, ".lock");
+        if (lp && unlink(lp) == 0) rmdir(r->path);
+        free(lp);
     }
     if (r->lock_fd >= 0) close(r->lock_fd); /* releases the lock */
     free(r->path);

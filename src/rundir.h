@@ -22,6 +22,7 @@ typedef struct rundir {
     char *path;   /* owned */
     int lock_fd;  /* -1: not locked (or the file system has no locks) */
     int log_fd;   /* -1: log not open */
+    int created;  /* rundir_lock made the folder: rundir_close removes it if nothing came of it */
 } rundir;
 
 /*
@@ -63,7 +64,11 @@ clgan_status rundir_log_append(rundir *r, const char *row, clgan_err *e);
 /* Makes the rows appended so far durable (fdatasync). */
 clgan_status rundir_log_sync(rundir *r, clgan_err *e);
 
-/* Syncs and closes the log, releases the lock, frees the path. A no-op on a zeroed rundir. */
+/*
+ * Syncs and closes the log, releases the lock, frees the path; a folder rundir_lock made that
+ * holds nothing but the lock file (a run that failed before it wrote anything) is removed.
+ * A no-op on a zeroed rundir.
+ */
 void rundir_close(rundir *r);
 
 #endif /* CLGAN_RUNDIR_H */

@@ -128,6 +128,11 @@ grep -q "rolled back to iteration 20 " "$dir/err" && fail "rolled back to the pr
 increasing "$dir/nan"
 ok "rollbacks return to this run's own checkpoints ($back), never the previous run's 20 (log: $(iters_of "$dir/nan"))"
 
+# --- a run that fails before it writes anything leaves no folder behind
+"$clgan" train "$tiny" --out "$dir/failed" --device no-such-device --quiet 2>/dev/null
+[ ! -e "$dir/failed" ] || fail "a failed start left $(ls -A "$dir/failed")"
+ok "a failed start leaves no run folder"
+
 # --- a checkpoint finds its data from any working directory (the path it keeps is absolute)
 (cd "$src" && "$clgan" train tests/data/tiny_mnist.yaml --out "$dir/rel" --quiet) || fail "tiny_mnist"
 (cd / && "$clgan" eval "$dir/rel/checkpoint.safetensors" --parzen --samples 50 >/dev/null 2>"$dir/err") ||
