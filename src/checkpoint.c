@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,12 @@
 #define CKPT_MAX_DIM ((1L << 31) - 1)  /* one tensor dimension, as the header may state it */
 
 static const char *const net_names[2] = {"generator", "discriminator"};
+
+/* The name of a tensor in checkpoints: <net>.<layer>.<param>[, optimizer.(...).<state>]. */
+static char *tensor_name(int net, int layer, const char *param, const char *state) {
+    return state ? str_fmt("optimizer.%s.%d.%s.%s", net_names[net], layer, param, state)
+                 : str_fmt("%s.%d.%s", net_names[net], layer, param);
+}
 
 /* ---- the tensors a model has ---------------------------------------------------------------- */
 
@@ -66,9 +73,7 @@ static clgan_status expected_tensors(const net_spec *nets, const optim_kind *opt
                         out->cap = cap;
                     }
                     tensor_ref *t = &out->v[out->n];
-                    t->name = s < 0 ? str_fmt("%s.%d.%s", net_names[w], i, ps[j].name)
-                                    : str_fmt("optimizer.%s.%d.%s.%s", net_names[w], i,
-                                              ps[j].name, states[s]);
+                    t->name = tensor_name(w, i, ps[j].name, s < 0 ? NULL : states[s]);
                     if (!t->name) goto nomem;
                     out->n++;
                     t->ndim = ps[j].ndim;
@@ -89,29 +94,82 @@ nomem:
 
 /* ---- metadata both ways --------------------------------------------------------------------- */
 
-/* The settings of a layer that its parameters' shapes or its function depend on, as JSON. */
+/*
+ * The settings a checkpoint records of a layer (those its parameters' shapes or its function
+ * depend on), with the model language's ranges: written by layers_json, read back by
+ * layers_from_meta, compared by same_layers.
+ */
+typedef enum setting_id { SET_UNITS, SET_PIECES, SET_SLOPE, SET_KEEP } setting_id;
+static const struct {
+    const char *name;
+    double lo, hi;
+    int lo_open, integral;
+} settings[] = {
+    [SET_UNITS] = {"units", 1, 1 << 30, 0, 1},
+    [SET_PIECES] = {"pieces", 1, 64, 0, 1},
+    [SET_SLOPE] = {"slope", 0, 1, 0, 0},
+    [SET_KEEP] = {"keep", 0, 1, 1, 0},
+};
+
+/* The settings kind k records (at most 2), into ids; returns how many. */
+static int kind_settings(layer_kind k, setting_id *ids) {
+    switch (k) {
+    case LAYER_DENSE: ids[0] = SET_UNITS; return 1;
+    case LAYER_MAXOUT: ids[0] = SET_UNITS, ids[1] = SET_PIECES; return 2;
+    case LAYER_LEAKY_RELU: ids[0] = SET_SLOPE; return 1;
+    case LAYER_DROPOUT: ids[0] = SET_KEEP; return 1;
+    case LAYER_RELU:
+    case LAYER_TANH:
+    case LAYER_SIGMOID:
+    case LAYER_KIND_COUNT: return 0;
+    }
+    return 0;
+}
+
+static double setting_get(const layer_spec *L, setting_id id) {
+    switch (id) {
+    case SET_UNITS: return L->units;
+    case SET_PIECES: return L->pieces;
+    case SET_SLOPE: return L->slope;
+    case SET_KEEP: return L->keep;
+    }
+    return 0;
+}
+
+static void setting_set(layer_spec *L, setting_id id, double v) {
+    switch (id) {
+    case SET_UNITS: L->units = (int)v; break;
+    case SET_PIECES: L->pieces = (int)v; break;
+    case SET_SLOPE: L->slope = (float)v; break;
+    case SET_KEEP: L->keep = (float)v; break;
+    }
+}
+
 static cJSON *layers_json(const net_spec *ns) {
     cJSON *arr = cJSON_CreateArray();
     for (int i = 0; arr && i < ns->n_layers; i++) {
         const layer_spec *L = &ns->layers[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", layer_kind_name(L->kind));
-        switch (L->kind) {
-        case LAYER_DENSE: cJSON_AddNumberToObject(o, "units", L->units); break;
-        case LAYER_MAXOUT:
-            cJSON_AddNumberToObject(o, "units", L->units);
-            cJSON_AddNumberToObject(o, "pieces", L->pieces);
-            break;
-        case LAYER_LEAKY_RELU: cJSON_AddNumberToObject(o, "slope", L->slope); break;
-        case LAYER_DROPOUT: cJSON_AddNumberToObject(o, "keep", L->keep); break;
-        case LAYER_RELU:
-        case LAYER_TANH:
-        case LAYER_SIGMOID:
-        case LAYER_KIND_COUNT: break;
-        }
+        setting_id ids[2];
+        for (int k = 0, n = kind_settings(L->kind, ids); k < n; k++)
+            cJSON_AddNumberToObject(o, settings[ids[k]].name, setting_get(L, ids[k]));
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
+}
+
+/* Whether two networks declare the same layers (the settings checkpoints record). */
+static int same_layers(const net_spec *a, const net_spec *b) {
+    if (a->n_layers != b->n_layers) return 0;
+    for (int i = 0; i < a->n_layers; i++) {
+        const layer_spec *x = &a->layers[i], *y = &b->layers[i];
+        if (x->kind != y->kind) return 0;
+        setting_id ids[2];
+        for (int k = 0, n = kind_settings(x->kind, ids); k < n; k++)
+            if (setting_get(x, ids[k]) != setting_get(y, ids[k])) return 0;
+    }
+    return 1;
 }
 
 static cJSON *states_json(const clgan_model *m) {
@@ -413,38 +471,21 @@ static clgan_status layers_from_meta(const ckpt *c, const char *key, net_spec *n
         }
         L->kind = (layer_kind)kind;
         /* exactly the settings layers_json writes for this kind, within the model's ranges */
-        const char *want[2] = {NULL, NULL};
-        switch (L->kind) {
-        case LAYER_DENSE: want[0] = "units"; break;
-        case LAYER_MAXOUT: want[0] = "units", want[1] = "pieces"; break;
-        case LAYER_LEAKY_RELU: want[0] = "slope"; break;
-        case LAYER_DROPOUT: want[0] = "keep"; break;
-        case LAYER_RELU:
-        case LAYER_TANH:
-        case LAYER_SIGMOID:
-        case LAYER_KIND_COUNT: break;
-        }
-        int n_want = 1 + (want[0] != NULL) + (want[1] != NULL);
-        int ok = cJSON_GetArraySize(o) == n_want;
-        long v = 0;
-        for (int k = 0; k < 2 && ok && want[k]; k++) {
-            cJSON *x = cJSON_GetObjectItemCaseSensitive(o, want[k]);
-            if (strcmp(want[k], "units") == 0)
-                ok = json_int(x, 1, 1 << 30, &v), L->units = (int)v;
-            else if (strcmp(want[k], "pieces") == 0)
-                ok = json_int(x, 1, 64, &v), L->pieces = (int)v;
-            else if (strcmp(want[k], "slope") == 0)
-                ok = cJSON_IsNumber(x) && x->valuedouble >= 0 && x->valuedouble <= 1,
-                L->slope = ok ? (float)x->valuedouble : 0;
-            else
-                ok = cJSON_IsNumber(x) && x->valuedouble > 0 && x->valuedouble <= 1,
-                L->keep = ok ? (float)x->valuedouble : 0;
+        setting_id ids[2];
+        int n_want = kind_settings(L->kind, ids);
+        int ok = cJSON_GetArraySize(o) == 1 + n_want;
+        for (int k = 0; k < n_want && ok; k++) {
+            const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, settings[ids[k]].name);
+            double v = cJSON_IsNumber(x) ? x->valuedouble : NAN, lo = settings[ids[k]].lo;
+            ok = (settings[ids[k]].lo_open ? v > lo : v >= lo) && v <= settings[ids[k]].hi &&
+                 (!settings[ids[k]].integral || v == (double)(long)v); /* range first: no UB */
+            if (ok) setting_set(L, ids[k], v);
         }
         if (!ok) {
             st = err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s': layer %d (%s) needs exactly %s%s%s "
                          "within range", c->path, key, i, type->valuestring,
-                         want[0] ? want[0] : "no settings", want[1] ? " and " : "",
-                         want[1] ? want[1] : "");
+                         n_want ? settings[ids[0]].name : "no settings", n_want > 1 ? " and " : "",
+                         n_want > 1 ? settings[ids[1]].name : "");
             goto done;
         }
     }
@@ -455,28 +496,6 @@ done:
         ns->layers = NULL;
     }
     return st;
-}
-
-/* Whether two networks declare the same layers (the settings checkpoints record). */
-static int same_layers(const net_spec *a, const net_spec *b) {
-    if (a->n_layers != b->n_layers) return 0;
-    for (int i = 0; i < a->n_layers; i++) {
-        const layer_spec *x = &a->layers[i], *y = &b->layers[i];
-        if (x->kind != y->kind) return 0;
-        int same = 1;
-        switch (x->kind) {
-        case LAYER_DENSE: same = x->units == y->units; break;
-        case LAYER_MAXOUT: same = x->units == y->units && x->pieces == y->pieces; break;
-        case LAYER_LEAKY_RELU: same = x->slope == y->slope; break;
-        case LAYER_DROPOUT: same = x->keep == y->keep; break;
-        case LAYER_RELU:
-        case LAYER_TANH:
-        case LAYER_SIGMOID:
-        case LAYER_KIND_COUNT: break;
-        }
-        if (!same) return 0;
-    }
-    return 1;
 }
 
 /*
@@ -887,7 +906,6 @@ clgan_status ckpt_tensor(const ckpt *c, const char *name, size_t count, const fl
 }
 
 clgan_status ckpt_load_net(const ckpt *c, net *n, optim *o, clgan_err *e) {
-    const char *nn = net_names[n->index];
     int ns = o ? optim_state_count(o) : 0;
     float *p = calloc(n->n_params, sizeof *p);
     float *s[2] = {NULL, NULL};
@@ -902,9 +920,8 @@ clgan_status ckpt_load_net(const ckpt *c, net *n, optim *o, clgan_err *e) {
         for (int j = 0; j < l->n_params && st == CLGAN_OK; j++) {
             size_t cnt = (size_t)l->params[j].count;
             for (int k = -1; k < ns && st == CLGAN_OK; k++) {
-                char *name = k < 0 ? str_fmt("%s.%d.%s", nn, i, l->params[j].name)
-                                   : str_fmt("optimizer.%s.%d.%s.%s", nn, i, l->params[j].name,
-                                             optim_state_name(o, k));
+                char *name = tensor_name(n->index, i, l->params[j].name,
+                                         k < 0 ? NULL : optim_state_name(o, k));
                 const float *src;
                 st = name ? ckpt_tensor(c, name, cnt, &src, e)
                           : err_set(e, CLGAN_ERR_NOMEM, "out of memory");

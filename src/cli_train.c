@@ -74,17 +74,12 @@ static int fail(const char *what, const char *msg) {
     return 1;
 }
 
-/* What the run saved last: the checkpoint --on-nan rollback may return to (this run's own). */
-typedef struct saved_state {
-    char *path; /* NULL: nothing of this run's to return to */
-    uint64_t iter;
-} saved_state;
-
 /*
  * Saves checkpoint.safetensors (and the periodic copy) if the state is finite, then syncs the
- * log so that it holds every row up to the checkpoint. 1 = saved.
+ * log so that it holds every row up to the checkpoint. *own (malloc'd) becomes the path of what
+ * was saved: the checkpoint --on-nan rollback may return to. 1 = saved.
  */
-static int save_state(trainer *t, rundir *r, int periodic, saved_state *own, clgan_err *e,
+static int save_state(trainer *t, rundir *r, int periodic, char **own, clgan_err *e,
                       clgan_status *st) {
     int finite;
     *st = trainer_finite(t, &finite);
@@ -110,9 +105,8 @@ static int save_state(trainer *t, rundir *r, int periodic, saved_state *own, clg
         free(p);
         return 0;
     }
-    free(own->path);
-    own->path = p;
-    own->iter = t->iter;
+    free(*own);
+    *own = p;
     return 1;
 }
 
@@ -226,7 +220,7 @@ int cmd_train(const cli_opts *o) {
     memset(&r, 0, sizeof r);
     ckpt ck;
     memset(&ck, 0, sizeof ck);
-    saved_state own = {NULL, 0};
+    char *own = NULL; /* this run's last saved state (NULL: none of this run's to return to) */
     clgan_err e;
     err_clear(&e);
     int rc = 1;
@@ -286,8 +280,7 @@ int cmd_train(const cli_opts *o) {
             rc = fail("--resume", e.msg);
             goto done;
         }
-        own.path = str_dup(resume); /* this run's own state, to roll back to */
-        own.iter = t.iter;
+        own = str_dup(resume); /* this run's own state, to roll back to */
         ckpt_close(&ck);
     } else {
         rundir_new_id(t.run_id);
@@ -448,12 +441,12 @@ int cmd_train(const cli_opts *o) {
                 }
                 if (tty && !quiet) printf("\n");
                 /* only to a state this run saved (or resumed from): never another run's */
-                if (rollback && own.path && rollbacks < 5) {
+                if (rollback && own && rollbacks < 5) {
                     rollbacks++;
                     for (int w = 0; w < 2; w++)
                         m->train.opt[w].lr *= 0.5f;
                     /* and the log forgets the iterations given up */
-                    if (checkpoint_load(&t, own.path, &e) != CLGAN_OK ||
+                    if (checkpoint_load(&t, own, &e) != CLGAN_OK ||
                         rundir_log_rewind(&r, LOG_HEADER, t.iter, &e) != CLGAN_OK) {
                         rc = fail(NULL, e.msg);
                         goto done;
@@ -470,7 +463,7 @@ int cmd_train(const cli_opts *o) {
                 }
                 fprintf(stderr, "clgan train: NaN/Inf by iteration %llu in %s; stopping (%s)\n",
                         (unsigned long long)it, where,
-                        own.path ? "the last good checkpoint is kept"
+                        own ? "the last good checkpoint is kept"
                                  : "this run wrote no checkpoint yet");
                 rc = 1;
                 goto done;
@@ -528,7 +521,7 @@ done:
     free(pz_test);
     free(path);
     free(dir);
-    free(own.path);
+    free(own);
     ckpt_close(&ck);
     rundir_close(&r);
     trainer_free(&t);

@@ -133,17 +133,25 @@ void gemm_release(clgan_device *dev) {
     dev->gemm = NULL;
 }
 
+/* The decision remembered for a shape, or NULL. */
+static const tuned *find_tuned(const struct gemm_state *g, int ta, int tb, size_t m, size_t n,
+                               size_t k) {
+    for (int i = 0; g && i < g->n_tuned; i++) {
+        const tuned *t = &g->table[i];
+        if (t->ta == ta && t->tb == tb && t->m == m && t->n == n && t->k == k) return t;
+    }
+    return NULL;
+}
+
 static gemm_path choose(clgan_device *dev, int ta, int tb, size_t m, size_t n, size_t k,
                         int *config) {
     *config = 0;
     struct gemm_state *g = state(dev);
     gemm_path forced = g ? g->forced : read_forced();
-    for (int i = 0; g && i < g->n_tuned; i++) {
-        const tuned *t = &g->table[i];
-        if (t->ta == ta && t->tb == tb && t->m == m && t->n == n && t->k == k) {
-            *config = t->config;
-            return forced != GEMM_AUTO ? forced : t->path;
-        }
+    const tuned *t = find_tuned(g, ta, tb, m, n, k);
+    if (t) {
+        *config = t->config;
+        return forced != GEMM_AUTO ? forced : t->path;
     }
     if (forced != GEMM_AUTO) return forced;
     /* Untuned: CLBlast has no parameters for CPU devices, the engine's kernels target them. */
@@ -295,12 +303,10 @@ clgan_status gemm_tune(clgan_device *dev, int trans_a, int trans_b, size_t m, si
                        gemm_path *chosen) {
     struct gemm_state *g = state(dev);
     if (!g) return err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < g->n_tuned; i++) {
-        const tuned *t = &g->table[i];
-        if (t->ta == trans_a && t->tb == trans_b && t->m == m && t->n == n && t->k == k) {
-            if (chosen) *chosen = g->forced != GEMM_AUTO ? g->forced : t->path;
-            return CLGAN_OK;
-        }
+    const tuned *known = find_tuned(g, trans_a, trans_b, m, n, k);
+    if (known) {
+        if (chosen) *chosen = g->forced != GEMM_AUTO ? g->forced : known->path;
+        return CLGAN_OK;
     }
     if (g->forced != GEMM_AUTO) { /* $CLGAN_GEMM decides: nothing to measure (Oclgrind, tests) */
         if (chosen) *chosen = g->forced;
