@@ -43,19 +43,24 @@ done
 
 # SIGINT during start-up (empty program caches, clgan's and PoCL's: seconds of builds) is not
 # lost, even though bash starts background jobs with SIGINT ignored: the run stops after its
-# first iteration (a watchdog kills it if it does not)
+# first iteration (a watchdog kills it if it has not stopped after 300 s)
 CLGAN_CACHE_DIR="$dir/cold-cache" POCL_CACHE_DIR="$dir/pocl-cache" \
     "$clgan" train "$dir/model.yaml" --out "$dir/early" --quiet 2>"$dir/early.err" &
 pid=$!
 # as soon as clgan catches SIGINT (/proc says so): a fixed sleep raced a slow start (ASan, a
-# loaded machine), and a SIGINT before the handler is ignored in a background job
+# loaded machine), and a SIGINT before the handler is ignored in a background job. The process
+# must be clgan itself: between fork and exec it is still a copy of bash, whose SIGINT handler
+# shows in SigCgt too, and a signal sent then is lost when bash ignores SIGINT before the exec.
+exe=$(readlink -f "$clgan")
 for _ in $(seq 1 600); do
-    mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
-    [ -n "$mask" ] && (( 16#$mask & 2 )) && break
+    if [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$exe" ]; then
+        mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+        [ -n "$mask" ] && (( 16#$mask & 2 )) && break
+    fi
     sleep 0.05
 done
 kill -INT "$pid"
-for _ in $(seq 1 1200); do
+for _ in $(seq 1 3000); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
 done
