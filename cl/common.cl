@@ -1,6 +1,6 @@
 /*
  * common.cl - the prelude prepended to every clgan program: Philox4x32-10 and the conversions
- * from its words to floats, bit-identical to src/rng.c.
+ * from its words to floats, bit-identical to src/core/rng.c.
  *
  * Streams: element i of stream (key, stream, tag) is lane i%4 of philox({i/4, stream_lo,
  * stream_hi, tag}, key). Contraction into fma is off so uniform floats match the host exactly.

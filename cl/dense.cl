@@ -1,7 +1,7 @@
 /*
- * dense.cl - the bias part of dense and maxout layers (the products are GEMMs, src/gemm.c), and
+ * dense.cl - the bias part of dense and maxout layers (the products are GEMMs, src/runtime/gemm.c), and
  * whole one-unit dense layers (a discriminator's output), whose products are too small to pay
- * for a GEMM launch each on a CPU device (src/layer_dense.c says where they run).
+ * for a GEMM launch each on a CPU device (src/layers/layer_dense.c says where they run).
  *
  * Layout: activations batch-major, y[row][col] at y_off + row * cols + col; bias[col].
  */

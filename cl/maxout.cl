@@ -5,7 +5,7 @@
  * pylearn2), output y[row][unit]. Ties go to the lowest piece, in both passes.
  * Work size: global >= rows * units, one work-item per output value.
  *
- * Built with -DMAXOUT_PIECES=P (src/layer_dense.c), the loops over pieces have a known length
+ * Built with -DMAXOUT_PIECES=P (src/layers/layer_maxout.c), the loops over pieces have a known length
  * and unroll: the backward pass ran 1.7x faster so on PoCL. Without it, the argument counts.
  */
 #ifdef MAXOUT_PIECES

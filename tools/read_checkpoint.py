@@ -11,7 +11,7 @@ This script shows how to take a trained generator into Python:
 
 `clgan sample CKPT --npy PREFIX` writes PREFIX.z.npy and PREFIX.x.npy for the last two.
 
-It refuses exactly the files clgan refuses (src/checkpoint.c makes the same checks in the same
+It refuses exactly the files clgan refuses (src/train/checkpoint.c makes the same checks in the same
 order), with one exception: clgan also parses model_yaml and refuses a file whose YAML does not
 declare the layers the metadata list; numpy alone reads no YAML.
 """
@@ -31,7 +31,7 @@ MAX_NUMBER_CHARS = 32
 MAX_COUNTER = (1 << 48) - 1
 MAX_DIM = (1 << 31) - 1
 NETS = ("generator", "discriminator")
-LAYER_SETTINGS = {  # the settings each kind records, as src/checkpoint.c writes them
+LAYER_SETTINGS = {  # the settings each kind records, as src/train/checkpoint.c writes them
     "dense": ("units",), "maxout": ("units", "pieces"), "leaky_relu": ("slope",),
     "dropout": ("keep",), "relu": (), "tanh": (), "sigmoid": (),
 }
@@ -172,7 +172,7 @@ def layer_shapes(meta, key, n_in, n_out):
         if layer["type"] in ("dense", "maxout"):
             rows = int(layer["units"]) * int(layer.get("pieces", 1))
             total += rows * width + rows
-            if rows * width > MAX_DIM or total > MAX_DIM:  # as net_infer in src/model.c
+            if rows * width > MAX_DIM or total > MAX_DIM:  # as net_infer in src/model/model.c
                 raise Refused(f"metadata '{key}': layer {i} is too large for one device buffer")
             shapes[i] = {"weight": [rows, width], "bias": [rows]}
             width = int(layer["units"])
