@@ -54,25 +54,34 @@ __kernel void adam(__global float *p, const __global float *restrict g, __global
 }
 
 /*
- * Max norm per output unit: W[rows][cols] at p + w_off; a row (one unit's incoming weights,
- * pylearn2's column) whose L2 norm exceeds max_norm is scaled back to it.
+ * Max norm per output unit: the weight tensor at p + w_off viewed as W[outer][units][inner]
+ * (dense and conv2d: outer 1, a unit's weights are one row; conv_transpose2d: [C_in][C_out][k]);
+ * a unit u whose weights W[.][u][.] have an L2 norm above max_norm is scaled back to it
+ * (pylearn2's max column norm). Work size: global >= units.
  */
-__kernel void max_norm(__global float *p, uint w_off, uint rows, uint cols, float max_norm) {
-    uint r = get_global_id(0);
-    if (r >= rows) return;
-    __global float *w = p + w_off + (size_t)r * cols;
-    uint c16 = cols / 16 * 16;
-    float16 s16 = (float16)(0.0f);
-    for (uint c = 0; c < c16; c += 16) {
-        float16 v = vload16(0, w + c);
-        s16 += v * v;
+__kernel void max_norm(__global float *p, uint w_off, uint outer, uint units, uint inner,
+                       float max_norm) {
+    uint u = get_global_id(0);
+    if (u >= units) return;
+    uint c16 = inner / 16 * 16;
+    float s = 0.0f;
+    for (uint a = 0; a < outer; a++) {
+        __global const float *w = p + w_off + ((size_t)a * units + u) * inner;
+        float16 s16 = (float16)(0.0f);
+        for (uint c = 0; c < c16; c += 16) {
+            float16 v = vload16(0, w + c);
+            s16 += v * v;
+        }
+        s += hsum16(s16);
+        for (uint c = c16; c < inner; c++) s += w[c] * w[c];
     }
-    float s = hsum16(s16);
-    for (uint c = c16; c < cols; c++) s += w[c] * w[c];
     float norm = sqrt(s);
     if (norm > max_norm) {
         float k = max_norm / (norm + 1e-7f);
-        for (uint c = 0; c < c16; c += 16) vstore16(vload16(0, w + c) * k, 0, w + c);
-        for (uint c = c16; c < cols; c++) w[c] *= k;
+        for (uint a = 0; a < outer; a++) {
+            __global float *w = p + w_off + ((size_t)a * units + u) * inner;
+            for (uint c = 0; c < c16; c += 16) vstore16(vload16(0, w + c) * k, 0, w + c);
+            for (uint c = c16; c < inner; c++) w[c] *= k;
+        }
     }
 }

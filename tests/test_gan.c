@@ -148,13 +148,12 @@ END_TEST
 
 /* ---- optimizers ----------------------------------------------------------------------------- */
 
-static const layer_spec opt_layers[] = {{.kind = LAYER_DENSE, .units = 3}};
-
 static void check_optim(optim_spec spec, int steps) {
     clgan_model *m = calloc(1, sizeof *m);
     net_spec *ns = &m->net[0];
     ns->layers = calloc(1, sizeof *ns->layers);
-    ns->layers[0] = opt_layers[0];
+    clgan_err e;
+    ck_assert(model_parse_layer("{type: dense, units: 3}", &ns->layers[0], &e) == CLGAN_OK);
     ns->n_layers = 1;
     ns->in = (shape3){4, 1, 1};
     ck_assert(net_infer(m, ns, "t") == CLGAN_OK);
@@ -168,7 +167,7 @@ static void check_optim(optim_spec spec, int steps) {
     unsigned seed = 9;
     const layer *l = &n->layers[0];
     for (size_t i = 0; i < np; i++) {
-        int used = (i >= l->w_off && i < l->w_off + 12) || (i >= l->b_off && i < l->b_off + 3);
+        int used = (i >= l->param_off[0] && i < l->param_off[0] + 12) || (i >= l->param_off[1] && i < l->param_off[1] + 3);
         p[i] = used ? (float)test_uniform(&seed, -2, 2) : 0;
         hp[i] = p[i];
     }
@@ -192,10 +191,10 @@ static void check_optim(optim_spec spec, int steps) {
         if (spec.max_col_norm > 0)
             for (int r = 0; r < 3; r++) {
                 double s = 0;
-                for (int c = 0; c < 4; c++) s += hp[l->w_off + r * 4 + c] * hp[l->w_off + r * 4 + c];
+                for (int c = 0; c < 4; c++) s += hp[l->param_off[0] + r * 4 + c] * hp[l->param_off[0] + r * 4 + c];
                 double norm = sqrt(s);
                 if (norm > spec.max_col_norm)
-                    for (int c = 0; c < 4; c++) hp[l->w_off + r * 4 + c] *= spec.max_col_norm / (norm + 1e-7);
+                    for (int c = 0; c < 4; c++) hp[l->param_off[0] + r * 4 + c] *= spec.max_col_norm / (norm + 1e-7);
             }
     }
     ck_assert(device_read(dev, n->params, 0, np * 4, got) == CLGAN_OK);
@@ -203,7 +202,7 @@ static void check_optim(optim_spec spec, int steps) {
     if (spec.max_col_norm > 0)
         for (int r = 0; r < 3; r++) {
             double s = 0;
-            for (int c = 0; c < 4; c++) s += (double)got[l->w_off + r * 4 + c] * got[l->w_off + r * 4 + c];
+            for (int c = 0; c < 4; c++) s += (double)got[l->param_off[0] + r * 4 + c] * got[l->param_off[0] + r * 4 + c];
             ck_assert(sqrt(s) <= spec.max_col_norm * (1 + 1e-5));
         }
     free(p);
@@ -343,15 +342,29 @@ static void host_sgd(double *p, double *v, size_t np, const loss_ctx *c, const o
     free(g);
 }
 
+/* Max norm per output unit of every tensor with units, viewed as [outer][units][inner]. */
 static void host_max_norm(const net *n, double *p, float max) {
     if (max <= 0) return;
     for (int i = 0; i < n->n_layers; i++) {
         const layer *l = &n->layers[i];
-        for (long r = 0; r < l->spec->n_bias && l->spec->n_weights; r++) {
-            double *w = p + l->w_off + (size_t)r * l->x.cols, s = 0;
-            for (size_t c = 0; c < l->x.cols; c++) s += w[c] * w[c];
-            if (sqrt(s) > max)
-                for (size_t c = 0; c < l->x.cols; c++) w[c] *= max / (sqrt(s) + 1e-7);
+        for (int j = 0; j < l->n_params; j++) {
+            const param_info *pi = &l->params[j];
+            if (pi->unit_axis < 0) continue;
+            long outer = pi->unit_axis ? pi->shape[0] : 1, units = pi->shape[pi->unit_axis],
+                 inner = pi->count / (outer * units);
+            for (long u = 0; u < units; u++) {
+                double s = 0;
+                for (long a = 0; a < outer; a++)
+                    for (long c = 0; c < inner; c++) {
+                        double w = p[l->param_off[j] + (size_t)((a * units + u) * inner + c)];
+                        s += w * w;
+                    }
+                if (sqrt(s) > max)
+                    for (long a = 0; a < outer; a++)
+                        for (long c = 0; c < inner; c++)
+                            p[l->param_off[j] + (size_t)((a * units + u) * inner + c)] *=
+                                max / (sqrt(s) + 1e-7);
+            }
         }
     }
 }
@@ -589,7 +602,7 @@ START_TEST(checkpoint_round_trip) {
     const layer *l = &s.t.g->layers[3];
     const float *w;
     ck_assert(ckpt_tensor(&c, "generator.3.weight", 16, &w, &e) == CLGAN_OK);
-    for (int i = 0; i < 16; i++) ck_assert(w[i] == (float)pg[l->w_off + (size_t)i]);
+    for (int i = 0; i < 16; i++) ck_assert(w[i] == (float)pg[l->param_off[0] + (size_t)i]);
     ck_assert_int_eq(ckpt_tensor(&c, "generator.3.weight", 17, &w, &e), CLGAN_ERR_DATA);
     ck_assert_int_eq(ckpt_tensor(&c, "generator.9.weight", 16, &w, &e), CLGAN_ERR_DATA);
     ck_assert_int_eq(ckpt_model(&c)->net[0].n_params, s.m->net[0].n_params);

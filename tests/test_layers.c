@@ -35,27 +35,17 @@ typedef struct fixture {
     float *xf, *pf;
 } fixture;
 
-static layer_spec L_dense(int units) {
-    return (layer_spec){.kind = LAYER_DENSE, .units = units, .line = 1, .col = 1};
-}
-static layer_spec L_maxout(int units, int pieces) {
-    return (layer_spec){.kind = LAYER_MAXOUT, .units = units, .pieces = pieces, .line = 1, .col = 1};
-}
-static layer_spec L_act(layer_kind k) {
-    return (layer_spec){.kind = k, .slope = 0.2f, .line = 1, .col = 1};
-}
-static layer_spec L_dropout(float keep) {
-    return (layer_spec){.kind = LAYER_DROPOUT, .keep = keep, .line = 1, .col = 1};
-}
-
 /* A one-network model; inputs away from the kinks of relu (|x| >= 0.05). */
-static void fixture_make(fixture *f, const layer_spec *layers, int n_layers, int in_cols,
+static void fixture_make(fixture *f, const char *const *layers, int n_layers, int in_cols,
                          int batch, unsigned seed) {
     memset(f, 0, sizeof *f);
     f->m = calloc(1, sizeof *f->m);
     net_spec *ns = &f->m->net[CLGAN_GENERATOR];
     ns->layers = calloc((size_t)n_layers, sizeof *ns->layers);
-    memcpy(ns->layers, layers, (size_t)n_layers * sizeof *layers);
+    for (int i = 0; i < n_layers; i++) {
+        clgan_err e;
+        ck_assert_msg(model_parse_layer(layers[i], &ns->layers[i], &e) == CLGAN_OK, "%s", e.msg);
+    }
     ns->n_layers = n_layers;
     ns->in = (shape3){in_cols, 1, 1};
     ck_assert(net_infer(f->m, ns, "test") == CLGAN_OK);
@@ -101,13 +91,13 @@ static float *read_tensor(tensor t, size_t rows) {
 }
 
 /* Forward on the device vs the host, in training (dropout on) or evaluation mode. */
-static void check_forward(const layer_spec *layers, int n_layers, int in_cols, int batch, int train) {
+static void check_forward(const char *const *layers, int n_layers, int in_cols, int batch, int train) {
     fixture f;
     fixture_make(&f, layers, n_layers, in_cols, batch, 11u + (unsigned)n_layers);
     ck_assert_msg(net_forward(f.n, batch, train) == CLGAN_OK, "%s", dev->err.msg);
     float *y = read_tensor(f.n->out, (size_t)batch);
     double *want = host_forward(f.n, f.p, f.x, batch, train, f.n->n_layers);
-    assert_close(layer_kind_name(layers[n_layers - 1].kind), y, want, (size_t)batch * f.n->out.cols,
+    assert_close(layers[n_layers - 1], y, want, (size_t)batch * f.n->out.cols,
                  FWD_RTOL, FWD_ATOL);
     free(y);
     free(want);
@@ -115,7 +105,7 @@ static void check_forward(const layer_spec *layers, int n_layers, int in_cols, i
 }
 
 /* Backward on the device vs central differences of L = r . y(x, params) on the host. */
-static void check_backward(const layer_spec *layers, int n_layers, int in_cols, int batch) {
+static void check_backward(const char *const *layers, int n_layers, int in_cols, int batch) {
     fixture f;
     fixture_make(&f, layers, n_layers, in_cols, batch, 101u + (unsigned)n_layers);
     net *n = f.n;
@@ -146,10 +136,9 @@ static void check_backward(const layer_spec *layers, int n_layers, int in_cols, 
     }
     for (int li = 0; li < n->n_layers; li++) {
         const layer *l = &n->layers[li];
-        size_t idx[2] = {l->w_off, l->b_off};
-        size_t cnt[2] = {(size_t)l->spec->n_weights, (size_t)l->spec->n_bias};
-        for (int part = 0; part < 2; part++)
-            for (size_t j = idx[part]; j < idx[part] + cnt[part]; j++) {
+        for (int part = 0; part < l->n_params; part++)
+            for (size_t j = l->param_off[part]; j < l->param_off[part] + (size_t)l->params[part].count;
+                 j++) {
                 double keep = f.p[j], lp, lm, *y;
                 f.p[j] = keep + FD_STEP;
                 y = host_forward(n, f.p, f.x, batch, 1, n->n_layers);
@@ -179,34 +168,34 @@ static void check_backward(const layer_spec *layers, int n_layers, int in_cols, 
 
 /* ---- the cases ------------------------------------------------------------------------------ */
 
-static const layer_spec *single(layer_spec s) {
-    static layer_spec one;
-    one = s;
-    return &one;
+/* One layer, written as in a model file. */
+static const char *const *one(const char *yaml) {
+    static const char *layer;
+    layer = yaml;
+    return &layer;
 }
 
-START_TEST(fwd_dense) { check_forward(single(L_dense(7)), 1, 5, 3, 1); }
+START_TEST(fwd_dense) { check_forward(one("{type: dense, units: 7}"), 1, 5, 3, 1); }
 END_TEST
-START_TEST(fwd_maxout) { check_forward(single(L_maxout(4, 3)), 1, 6, 3, 1); }
+START_TEST(fwd_maxout) { check_forward(one("{type: maxout, units: 4, pieces: 3}"), 1, 6, 3, 1); }
 END_TEST
-START_TEST(fwd_relu) { check_forward(single(L_act(LAYER_RELU)), 1, 11, 3, 1); }
+START_TEST(fwd_relu) { check_forward(one("relu"), 1, 11, 3, 1); }
 END_TEST
-START_TEST(fwd_leaky_relu) { check_forward(single(L_act(LAYER_LEAKY_RELU)), 1, 11, 3, 1); }
+START_TEST(fwd_leaky_relu) { check_forward(one("{type: leaky_relu, slope: 0.2}"), 1, 11, 3, 1); }
 END_TEST
-START_TEST(fwd_tanh) { check_forward(single(L_act(LAYER_TANH)), 1, 11, 3, 1); }
+START_TEST(fwd_tanh) { check_forward(one("tanh"), 1, 11, 3, 1); }
 END_TEST
-START_TEST(fwd_sigmoid) { check_forward(single(L_act(LAYER_SIGMOID)), 1, 11, 3, 1); }
+START_TEST(fwd_sigmoid) { check_forward(one("sigmoid"), 1, 11, 3, 1); }
 END_TEST
-START_TEST(fwd_dropout_train) { check_forward(single(L_dropout(0.6f)), 1, 40, 2, 1); }
+START_TEST(fwd_dropout_train) { check_forward(one("{type: dropout, keep: 0.6}"), 1, 40, 2, 1); }
 END_TEST
-START_TEST(fwd_dropout_eval) { check_forward(single(L_dropout(0.6f)), 1, 40, 2, 0); }
+START_TEST(fwd_dropout_eval) { check_forward(one("{type: dropout, keep: 0.6}"), 1, 40, 2, 0); }
 END_TEST
 
-static const layer_spec stack[] = {
-    {.kind = LAYER_DROPOUT, .keep = 0.8f}, {.kind = LAYER_DENSE, .units = 6},
-    {.kind = LAYER_LEAKY_RELU, .slope = 0.2f}, {.kind = LAYER_MAXOUT, .units = 5, .pieces = 2},
-    {.kind = LAYER_TANH}, {.kind = LAYER_DROPOUT, .keep = 0.7f}, {.kind = LAYER_DENSE, .units = 4},
-    {.kind = LAYER_RELU}, {.kind = LAYER_DENSE, .units = 1}, {.kind = LAYER_SIGMOID},
+static const char *const stack[] = {
+    "{type: dropout, keep: 0.8}", "{type: dense, units: 6}", "leaky_relu",
+    "{type: maxout, units: 5, pieces: 2}", "tanh", "{type: dropout, keep: 0.7}",
+    "{type: dense, units: 4}", "relu", "{type: dense, units: 1}", "sigmoid",
 };
 START_TEST(fwd_stack) { check_forward(stack, (int)ARRAY_LEN(stack), 4, 5, 1); }
 END_TEST
@@ -214,7 +203,7 @@ END_TEST
 /* Rows beyond `batch` (capacity 8, batch 3) are neither read nor written. */
 START_TEST(fwd_partial_batch) {
     fixture f;
-    fixture_make(&f, single(L_dense(3)), 1, 4, 8, 5);
+    fixture_make(&f, one("{type: dense, units: 3}"), 1, 4, 8, 5);
     ck_assert(device_fill(dev, f.n->acts, f.n->out.off * sizeof(float), 8 * 3 * sizeof(float)) ==
               CLGAN_OK);
     ck_assert(net_forward(f.n, 3, 1) == CLGAN_OK);
@@ -228,19 +217,19 @@ START_TEST(fwd_partial_batch) {
 }
 END_TEST
 
-START_TEST(bwd_dense) { check_backward(single(L_dense(7)), 1, 5, 3); }
+START_TEST(bwd_dense) { check_backward(one("{type: dense, units: 7}"), 1, 5, 3); }
 END_TEST
-START_TEST(bwd_maxout) { check_backward(single(L_maxout(4, 3)), 1, 6, 3); }
+START_TEST(bwd_maxout) { check_backward(one("{type: maxout, units: 4, pieces: 3}"), 1, 6, 3); }
 END_TEST
-START_TEST(bwd_relu) { check_backward(single(L_act(LAYER_RELU)), 1, 11, 3); }
+START_TEST(bwd_relu) { check_backward(one("relu"), 1, 11, 3); }
 END_TEST
-START_TEST(bwd_leaky_relu) { check_backward(single(L_act(LAYER_LEAKY_RELU)), 1, 11, 3); }
+START_TEST(bwd_leaky_relu) { check_backward(one("{type: leaky_relu, slope: 0.2}"), 1, 11, 3); }
 END_TEST
-START_TEST(bwd_tanh) { check_backward(single(L_act(LAYER_TANH)), 1, 11, 3); }
+START_TEST(bwd_tanh) { check_backward(one("tanh"), 1, 11, 3); }
 END_TEST
-START_TEST(bwd_sigmoid) { check_backward(single(L_act(LAYER_SIGMOID)), 1, 11, 3); }
+START_TEST(bwd_sigmoid) { check_backward(one("sigmoid"), 1, 11, 3); }
 END_TEST
-START_TEST(bwd_dropout) { check_backward(single(L_dropout(0.6f)), 1, 40, 2); }
+START_TEST(bwd_dropout) { check_backward(one("{type: dropout, keep: 0.6}"), 1, 40, 2); }
 END_TEST
 START_TEST(bwd_stack) { check_backward(stack, (int)ARRAY_LEN(stack), 4, 5); }
 END_TEST
@@ -261,11 +250,11 @@ static void unit_restore(void) {
 static void check_unit(int fused, int in_cols, int batch) {
     dev->unit_kernels = fused;
     fixture f;
-    fixture_make(&f, single(L_dense(1)), 1, in_cols, batch, 3);
+    fixture_make(&f, one("{type: dense, units: 1}"), 1, in_cols, batch, 3);
     ck_assert_int_eq(f.n->layers[0].as_unit, fused); /* the route under test is the one taken */
     fixture_free(&f);
-    check_forward(single(L_dense(1)), 1, in_cols, batch, 1);
-    check_backward(single(L_dense(1)), 1, in_cols, batch);
+    check_forward(one("{type: dense, units: 1}"), 1, in_cols, batch, 1);
+    check_backward(one("{type: dense, units: 1}"), 1, in_cols, batch);
 }
 
 START_TEST(unit_fused) {
@@ -294,7 +283,7 @@ START_TEST(unit_partial_backward) {
         dev->unit_kernels = fused;
         const int in_cols = 21, batch = 6;
         fixture f;
-        fixture_make(&f, single(L_dense(1)), 1, in_cols, batch, 19);
+        fixture_make(&f, one("{type: dense, units: 1}"), 1, in_cols, batch, 19);
         net *n = f.n;
         size_t nx = (size_t)batch * in_cols;
         ck_assert(net_forward(n, batch, 1) == CLGAN_OK);
@@ -318,8 +307,8 @@ START_TEST(unit_partial_backward) {
         ck_assert(memcmp(dx, dx_both, nx * sizeof(float)) == 0);
         const layer *l = &n->layers[0];
         for (int i = 0; i < in_cols; i++)
-            ck_assert(dp[l->w_off + (size_t)i] == 7.0f);
-        ck_assert(dp[l->b_off] == 7.0f);
+            ck_assert(dp[l->param_off[0] + (size_t)i] == 7.0f);
+        ck_assert(dp[l->param_off[1]] == 7.0f);
         free(dx);
 
         ck_assert(device_write(dev, n->deltas, n->din.off * sizeof(float), nx * sizeof(float),
@@ -329,8 +318,8 @@ START_TEST(unit_partial_backward) {
         ck_assert(device_read(dev, n->grads, 0, n->n_params * sizeof(float), dp) == CLGAN_OK);
         for (size_t i = 0; i < nx; i++)
             ck_assert(dx[i] == 7.0f);
-        ck_assert(memcmp(dp + l->w_off, dp_both + l->w_off, (size_t)in_cols * sizeof(float)) == 0);
-        ck_assert(dp[l->b_off] == dp_both[l->b_off] && dp[l->b_off] == 2.5f); /* sum of dy */
+        ck_assert(memcmp(dp + l->param_off[0], dp_both + l->param_off[0], (size_t)in_cols * sizeof(float)) == 0);
+        ck_assert(dp[l->param_off[1]] == dp_both[l->param_off[1]] && dp[l->param_off[1]] == 2.5f); /* sum of dy */
         free(dx);
         free(dx_both);
         free(dp_both);
@@ -346,10 +335,8 @@ END_TEST
 
 /* A small discriminator; the loss over 2m rows: m "real" (t_first), m "fake" (t_rest). */
 static void check_loss(float t_first, float t_rest, float sign, float weight_scale) {
-    static const layer_spec d[] = {{.kind = LAYER_DENSE, .units = 5},
-                                   {.kind = LAYER_LEAKY_RELU, .slope = 0.2f},
-                                   {.kind = LAYER_DENSE, .units = 1},
-                                   {.kind = LAYER_SIGMOID}};
+    static const char *const d[] = {"{type: dense, units: 5}", "leaky_relu",
+                                    "{type: dense, units: 1}", "sigmoid"};
     const int m = 4, batch = 2 * m, in_cols = 3;
     fixture f;
     fixture_make(&f, d, 4, in_cols, batch, 77);
@@ -417,11 +404,11 @@ END_TEST
 
 /* Logits near +-100: log(1 + exp(100)) computed naively overflows float; ours stays exact. */
 START_TEST(loss_saturated_logits_finite) {
-    static const layer_spec d[] = {{.kind = LAYER_DENSE, .units = 1}, {.kind = LAYER_SIGMOID}};
+    static const char *const d[] = {"{type: dense, units: 1}", "sigmoid"};
     fixture f;
     fixture_make(&f, d, 2, 2, 2, 3);
     float x[4] = {1, 0, -1, 0}, *p = calloc(f.n->n_params, sizeof *p);
-    p[f.n->layers[0].w_off] = 100.0f; /* z = 100 * x0 */
+    p[f.n->layers[0].param_off[0]] = 100.0f; /* z = 100 * x0 */
     ck_assert(device_write(dev, f.n->acts, 0, sizeof x, x, 1) == CLGAN_OK);
     ck_assert(device_write(dev, f.n->params, 0, f.n->n_params * sizeof(float), p, 1) == CLGAN_OK);
     loss L;
@@ -456,15 +443,15 @@ START_TEST(init_params_follow_spec) {
     ck_assert(device_read(dev, g->params, 0, g->n_params * sizeof *p, p) == CLGAN_OK);
     const layer *l0 = &g->layers[0], *l4 = &g->layers[4];
     double s = 0, mx = 0;
-    for (long i = 0; i < l0->spec->n_weights; i++) {
-        s += p[l0->w_off + (size_t)i];
-        mx = fmax(mx, fabs(p[l0->w_off + (size_t)i]));
+    for (long i = 0; i < l0->params[0].count; i++) {
+        s += p[l0->param_off[0] + (size_t)i];
+        mx = fmax(mx, fabs(p[l0->param_off[0] + (size_t)i]));
     }
     ck_assert_msg(mx <= 0.05 && mx > 0.049, "U(-0.05, 0.05): max |w| = %g", mx);
-    ck_assert_msg(fabs(s / l0->spec->n_weights) < 1e-3, "mean %g", s / l0->spec->n_weights);
-    ck_assert_float_eq_tol(p[l4->b_off + 1], logf(0.25f / 0.75f), 1e-6f);
-    ck_assert_float_eq_tol(p[l4->b_off + 0], logf(1e-3f / (1 - 1e-3f)), 1e-4f); /* clipped */
-    ck_assert(p[l0->b_off] == 0.0f);
+    ck_assert_msg(fabs(s / l0->params[0].count) < 1e-3, "mean %g", s / l0->params[0].count);
+    ck_assert_float_eq_tol(p[l4->param_off[1] + 1], logf(0.25f / 0.75f), 1e-6f);
+    ck_assert_float_eq_tol(p[l4->param_off[1] + 0], logf(1e-3f / (1 - 1e-3f)), 1e-4f); /* clipped */
+    ck_assert(p[l0->param_off[1]] == 0.0f);
     free(p);
     free(mean);
     net_free(g);

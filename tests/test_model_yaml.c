@@ -68,7 +68,7 @@ static const bad_case bad[] = {
     {"units_string", CLGAN_ERR_YAML, 10, 28, "'units' in 'dense': expected an integer "},
     {"units_zero", CLGAN_ERR_YAML, 10, 28, "'units' in 'dense': 0 is out of range, e"},
     {"unknown_layer_key", CLGAN_ERR_YAML, 10, 31, "unknown key 'activation' in 'dense' (exp"},
-    {"unknown_layer_type", CLGAN_ERR_YAML, 10, 14, "'type' in 'layer': unknown value 'conv2d"},
+    {"unknown_layer_type", CLGAN_ERR_YAML, 10, 14, "'type' in 'layer': unknown value 'conv3d"},
     {"unknown_top_key", CLGAN_ERR_YAML, 3, 1, "unknown key 'optimizer' in 'model' (expe"},
 };
 
@@ -130,10 +130,16 @@ START_TEST(paper_model) {
     /* What the paper's code declares, as parsed. */
     const net_spec *d = &m->net[CLGAN_DISCRIMINATOR];
     ck_assert_int_eq(d->layers[1].kind, LAYER_MAXOUT);
-    ck_assert_int_eq(d->layers[1].units, 240);
-    ck_assert_int_eq(d->layers[1].pieces, 5);
-    ck_assert_float_eq_tol(d->layers[0].keep, 0.8f, 1e-7f);
-    ck_assert_int_eq(m->net[CLGAN_GENERATOR].layers[4].bias, BIAS_LOGIT_DATA_MEAN);
+    clgan_layer_info info;
+    ck_assert(clgan_model_layer_info(m, CLGAN_DISCRIMINATOR, 1, &info) == CLGAN_OK);
+    ck_assert_str_eq(info.detail, "240x5");
+    ck_assert(clgan_model_layer_info(m, CLGAN_DISCRIMINATOR, 0, &info) == CLGAN_OK);
+    ck_assert_str_eq(info.detail, "keep 0.8");
+    param_info ps[LAYER_MAX_PARAMS];
+    ck_assert_int_eq(layer_params(&m->net[CLGAN_GENERATOR].layers[4], ps), 2);
+    ck_assert_int_eq(ps[1].init, INIT_LOGIT_DATA_MEAN);
+    ck_assert_int_eq(ps[0].init, INIT_UNIFORM);
+    ck_assert_float_eq_tol(ps[0].scale, 0.05f, 1e-7f);
     ck_assert_int_eq(m->noise.dist, NOISE_UNIFORM);
     ck_assert_float_eq_tol(m->noise.b, 1.7320508f, 1e-6f);
     ck_assert_int_eq(m->train.batch, 100);
@@ -225,11 +231,83 @@ START_TEST(idx_header_errors) {
 }
 END_TEST
 
+/*
+ * The table of layer classes: every kind has a class named as its YAML type, with every
+ * function; its keys' values lie within layer_spec.v without overlapping; a kind with no
+ * required key takes its plain name and gets its defaults.
+ */
+START_TEST(layer_classes_complete) {
+    for (int k = 0; k < LAYER_KIND_COUNT; k++) {
+        const layer_class *c = layer_class_of((layer_kind)k);
+        ck_assert_ptr_nonnull(c);
+        ck_assert_int_eq(layer_kind_from_name(c->name), k);
+        ck_assert_msg(c->infer && c->params && c->describe && c->gemms && c->ops.setup &&
+                          c->ops.forward && c->ops.backward && c->host_forward,
+                      "%s lacks a function", c->name);
+        unsigned used = 0;
+        int required = 0;
+        for (int i = 0; i < c->n_keys; i++) {
+            const layer_key *key = &c->keys[i];
+            for (int j = 0; j < key_values(key->type); j++) {
+                int slot = key->slot + j;
+                ck_assert_msg(slot >= 0 && slot < LAYER_MAX_VALUES, "%s.%s", c->name, key->name);
+                ck_assert_msg(!(used & 1u << slot), "%s.%s overlaps", c->name, key->name);
+                used |= 1u << slot;
+            }
+            ck_assert_msg(strcmp(key->name, "type") != 0, "%s: 'type' is not a key", c->name);
+            required |= (key->flags & KEY_REQUIRED) != 0;
+        }
+        layer_spec L;
+        clgan_err e;
+        clgan_status st = model_parse_layer(c->name, &L, &e);
+        if (required) {
+            ck_assert_int_eq(st, CLGAN_ERR_YAML);
+            ck_assert_msg(strstr(e.msg, "needs settings") != NULL, "%s", e.msg);
+        } else {
+            ck_assert_msg(st == CLGAN_OK, "%s: %s", c->name, e.msg);
+            ck_assert_int_eq(L.kind, k);
+        }
+    }
+    ck_assert_str_eq(layer_kind_name(LAYER_KIND_COUNT), "?");
+    ck_assert_int_eq(layer_kind_from_name("conv3d"), -1);
+}
+END_TEST
+
+/* One layer parsed alone: the settings land where the class reads them, errors carry columns. */
+START_TEST(layer_parsed_alone) {
+    layer_spec L;
+    clgan_err e;
+    ck_assert(model_parse_layer("{type: maxout, units: 7, pieces: 3}", &L, &e) == CLGAN_OK);
+    L.in = (shape3){5, 1, 1};
+    param_info ps[LAYER_MAX_PARAMS];
+    ck_assert_int_eq(layer_params(&L, ps), 2);
+    ck_assert_str_eq(ps[0].name, "weight");
+    ck_assert_int_eq(ps[0].shape[0], 21);
+    ck_assert_int_eq(ps[0].shape[1], 5);
+    ck_assert_int_eq(ps[0].init, INIT_XAVIER);
+    ck_assert_int_eq(ps[1].init, INIT_CONST);
+    ck_assert(model_parse_layer("leaky_relu", &L, &e) == CLGAN_OK);
+    ck_assert(model_parse_layer("{type: leaky_relu, slope: 1}", &L, &e) == CLGAN_ERR_YAML);
+    ck_assert_str_eq(e.msg, "layer:1:27: 'slope' in 'leaky_relu': 1 is out of range, expected a "
+                            "number in (0, 1)");
+    ck_assert(model_parse_layer("{type: dense, units: 3, bias: x}", &L, &e) == CLGAN_ERR_YAML);
+    ck_assert_msg(strncmp(e.msg, "layer:1:31: 'bias' in 'bias': expected", 38) == 0, "%s", e.msg);
+    ck_assert(model_parse_layer("{type: dense, units: 3, pieces: 2}", &L, &e) == CLGAN_ERR_YAML);
+    ck_assert_str_eq(e.msg, "layer:1:25: unknown key 'pieces' in 'dense' (expected: type, units, "
+                            "init, bias)");
+    ck_assert(model_parse_layer("conv3d", &L, &e) == CLGAN_ERR_YAML);
+    ck_assert_msg(strncmp(e.msg, "layer:1:1: unknown layer type 'conv3d' (expected: dense,", 56) == 0,
+                  "%s", e.msg);
+}
+END_TEST
+
 int main(int argc, char **argv) {
     Suite *s = suite_create("model_yaml");
     TCase *good = tcase_create("valid");
     tcase_add_test(good, every_model_loads);
     tcase_add_test(good, paper_model);
+    tcase_add_test(good, layer_classes_complete);
+    tcase_add_test(good, layer_parsed_alone);
     suite_add_tcase(s, good);
     TCase *badc = tcase_create("malformed");
     tcase_add_loop_test(badc, malformed_file, 0, (int)ARRAY_LEN(bad));

@@ -163,12 +163,12 @@ def layer_shapes(meta, key, n_in, n_out):
             elif k == "pieces":
                 ok = ok and json_int(v, 1, 64) is not None
             elif k == "slope":
-                ok = ok and json_number(v) and 0 <= v <= 1
+                ok = ok and json_number(v) and 0 < v < 1
             else:
                 ok = ok and json_number(v) and 0 < v <= 1
         if not ok:
             raise Refused(f"metadata '{key}': layer {i} ({layer['type']}) needs exactly "
-                          f"{' and '.join(want) or 'no settings'} within range")
+                          f"{', '.join(want) or 'no settings'} within range")
         if layer["type"] in ("dense", "maxout"):
             rows = int(layer["units"]) * int(layer.get("pieces", 1))
             total += rows * width + rows

@@ -99,10 +99,12 @@ clgan_status compare_run(const char *sel_a, const char *sel_b, const clgan_model
                     /* D's last step needed no gradient below its first layer; G's does */
                     diff(dl[0], dl[1], l->dy.off, cnt, &d->grad_abs, &d->grad_rel);
                     d->wgrad_abs = d->wgrad_rel = -1;
-                    if (l->spec->n_weights)
-                        diff(gr[0], gr[1], l->w_off,
-                             (size_t)(l->b_off - l->w_off) + (size_t)l->spec->n_bias,
-                             &d->wgrad_abs, &d->wgrad_rel);
+                    for (int j = 0; j < l->n_params; j++) { /* the largest over its tensors */
+                        double a, rel;
+                        diff(gr[0], gr[1], l->param_off[j], (size_t)l->params[j].count, &a, &rel);
+                        if (!(a <= d->wgrad_abs)) d->wgrad_abs = a;
+                        if (!(rel <= d->wgrad_rel)) d->wgrad_rel = rel;
+                    }
                 }
             }
             if (it == iters - 1) diff(par[0], par[1], 0, n[0]->n_params, &r->drift_abs[w], &r->drift_rel[w]);

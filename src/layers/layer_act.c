@@ -1,15 +1,35 @@
 /*
- * layer_act.c - element-wise activation layers: relu, leaky_relu, tanh, sigmoid.
- * One kernel pair per kind (cl/activation.cl), all with the same arguments.
+ * layer_act.c - element-wise activations: relu, leaky_relu (slope, default 0.2), tanh and
+ * sigmoid. Four classes that share everything but their kernels (cl/activation.cl:
+ * <kind>_fwd and <kind>_bwd, all with the same arguments) and their host reference.
  */
+#include <math.h>
 #include <stdio.h>
 
 #include "graph.h"
 
+enum { SLOPE };
+
+static const layer_key slope_keys[] = {
+    {"slope", KEY_NUM, SLOPE, KEY_LO_OPEN | KEY_HI_OPEN, 0, 1, 0.2},
+};
+
 enum { K_FWD, K_BWD };
 
+static int act_infer(layer_spec *L, char *why, size_t len) {
+    (void)why, (void)len;
+    L->out = L->in;
+    /* one op per value (a transcendental counts as one); leaky_relu multiplies and selects */
+    L->flops = (L->kind == LAYER_LEAKY_RELU ? 2.0 : 1.0) * (double)shape_size(L->in);
+    return 0;
+}
+
+static void leaky_describe(const layer_spec *L, char *buf, size_t len) {
+    snprintf(buf, len, "slope %g", L->v[SLOPE]);
+}
+
 static clgan_status act_setup(net *n, layer *l) {
-    char fwd[32], bwd[32];
+    char fwd[40], bwd[40];
     const char *kind = layer_kind_name(l->spec->kind);
     snprintf(fwd, sizeof fwd, "%s_fwd", kind);
     snprintf(bwd, sizeof bwd, "%s_bwd", kind);
@@ -18,11 +38,16 @@ static clgan_status act_setup(net *n, layer *l) {
     return st;
 }
 
+/* The slope argument every activation kernel takes (only leaky_relu reads it). */
+static float slope_of(const layer *l) {
+    return l->spec->kind == LAYER_LEAKY_RELU ? (float)l->spec->v[SLOPE] : 0.0f;
+}
+
 static clgan_status act_forward(net *n, layer *l, int batch, int train) {
     (void)train;
     cl_uint x_off = (cl_uint)l->x.off, y_off = (cl_uint)l->y.off,
             cnt = (cl_uint)((size_t)batch * l->y.cols);
-    float p = l->spec->slope;
+    float p = slope_of(l);
     karg a[] = {KA(n->acts), KA(x_off), KA(y_off), KA(cnt), KA(p)};
     clgan_status st = device_set_args(n->dev, l->k[K_FWD], "activation forward", a, 5);
     if (st != CLGAN_OK) return st;
@@ -34,7 +59,7 @@ static clgan_status act_backward(net *n, layer *l, int batch, int need_dx, int n
     if (!need_dx) return CLGAN_OK;
     cl_uint x_off = (cl_uint)l->x.off, y_off = (cl_uint)l->y.off, dy_off = (cl_uint)l->dy.off,
             dx_off = (cl_uint)l->dx.off, cnt = (cl_uint)((size_t)batch * l->y.cols);
-    float p = l->spec->slope;
+    float p = slope_of(l);
     karg a[] = {KA(n->acts), KA(x_off), KA(y_off), KA(n->deltas),
                 KA(dy_off),  KA(dx_off), KA(cnt),  KA(p)};
     clgan_status st = device_set_args(n->dev, l->k[K_BWD], "activation backward", a, 8);
@@ -42,4 +67,26 @@ static clgan_status act_backward(net *n, layer *l, int batch, int need_dx, int n
     return device_run1d(n->dev, l->k[K_BWD], (cnt + 15) / 16, layer_kind_name(l->spec->kind));
 }
 
-const layer_ops layer_act_ops = {act_setup, act_forward, act_backward};
+#define ACT_HOST(name, expr)                                                                       \
+    static void name##_host(const layer_spec *L, const double *const *p, const double *x,         \
+                            double *y, int batch, const host_ctx *c) {                             \
+        (void)p, (void)c;                                                                          \
+        for (long i = 0, n = batch * shape_size(L->in); i < n; i++) {                              \
+            double v = x[i];                                                                       \
+            y[i] = (expr);                                                                         \
+        }                                                                                          \
+    }
+ACT_HOST(relu, v > 0 ? v : 0)
+ACT_HOST(leaky_relu, v > 0 ? v : L->v[SLOPE] * v)
+ACT_HOST(tanh, tanh(v))
+ACT_HOST(sigmoid, 1.0 / (1.0 + exp(-v)))
+
+#define ACT_CLASS(kind, keys, n_keys, describe)                                                    \
+    const layer_class layer_##kind = {                                                             \
+        #kind,           keys,      n_keys,   act_infer, layer_no_params, describe,                \
+        layer_no_gemms, {act_setup, act_forward, act_backward}, kind##_host,                       \
+    };
+ACT_CLASS(relu, NULL, 0, layer_no_detail)
+ACT_CLASS(leaky_relu, slope_keys, (int)ARRAY_LEN(slope_keys), leaky_describe)
+ACT_CLASS(tanh, NULL, 0, layer_no_detail)
+ACT_CLASS(sigmoid, NULL, 0, layer_no_detail)

@@ -1,11 +1,32 @@
 /*
- * layer_dropout.c - inverted dropout. The mask comes from a fresh Philox stream each training
- * forward (so it is the same on every device for the same seed) and is drawn again, not
- * stored, by the backward pass. Outside training the layer copies its input.
+ * layer_dropout.c - inverted dropout: {type: dropout, keep: P}. The mask comes from a fresh
+ * Philox stream each training forward (so it is the same on every device for the same seed) and
+ * is kept beside the output for the backward pass. Outside training the layer copies its input.
  */
+#include <stdio.h>
+
 #include "graph.h"
+#include "rng.h"
+
+enum { KEEP };
+
+static const layer_key keys[] = {
+    {"keep", KEY_NUM, KEEP, KEY_REQUIRED | KEY_LO_OPEN, 0, 1, 0},
+};
 
 enum { K_FWD, K_BWD };
+
+static int dropout_infer(layer_spec *L, char *why, size_t len) {
+    (void)why, (void)len;
+    L->out = L->in;
+    L->scratch = shape_size(L->in); /* the mask */
+    L->flops = (double)shape_size(L->in);
+    return 0;
+}
+
+static void dropout_describe(const layer_spec *L, char *buf, size_t len) {
+    snprintf(buf, len, "keep %g", L->v[KEEP]);
+}
 
 static clgan_status dropout_setup(net *n, layer *l) {
     clgan_status st = net_kernel(n, "cl/dropout.cl", "dropout_fwd", &l->k[K_FWD]);
@@ -26,7 +47,7 @@ static clgan_status dropout_forward(net *n, layer *l, int batch, int train) {
     l->stream = (*n->stream_next)++;
     cl_uint x_off = (cl_uint)l->x.off, y_off = (cl_uint)l->y.off, m_off = (cl_uint)l->z.off,
             c = (cl_uint)cnt, s_lo = (cl_uint)l->stream, s_hi = (cl_uint)(l->stream >> 32);
-    float keep = l->spec->keep;
+    float keep = (float)l->spec->v[KEEP];
     karg a[] = {KA(n->acts), KA(x_off),     KA(y_off),     KA(m_off), KA(c),
                 KA(keep),    KA(n->key[0]), KA(n->key[1]), KA(s_lo),  KA(s_hi)};
     clgan_status st = device_set_args(n->dev, l->k[K_FWD], "dropout_fwd", a, 10);
@@ -46,4 +67,21 @@ static clgan_status dropout_backward(net *n, layer *l, int batch, int need_dx, i
     return device_run1d(n->dev, l->k[K_BWD], (cnt + 15) / 16, "dropout_bwd");
 }
 
-const layer_ops layer_dropout_ops = {dropout_setup, dropout_forward, dropout_backward};
+/* The mask from the same stream the device used (c->stream), values in the same order. */
+static void dropout_host(const layer_spec *L, const double *const *p, const double *x, double *y,
+                         int batch, const host_ctx *c) {
+    (void)p;
+    double keep = (float)L->v[KEEP];
+    rng_stream rs = {{c->key[0], c->key[1]}, c->stream, RNG_TAG_DROPOUT};
+    for (long i = 0, n = batch * shape_size(L->in); i < n; i++) {
+        double scale = !c->train ? 1.0 : rng_uniform01(&rs, (uint64_t)i) < keep ? 1.0 / keep : 0.0;
+        y[i] = x[i] * scale;
+    }
+}
+
+const layer_class layer_dropout = {
+    "dropout",      keys,           (int)ARRAY_LEN(keys),
+    dropout_infer,  layer_no_params, dropout_describe,
+    layer_no_gemms, {dropout_setup, dropout_forward, dropout_backward},
+    dropout_host,
+};

@@ -20,52 +20,38 @@ static clgan_status too_big(clgan_model *m, const layer_spec *L, const char *whi
 
 clgan_status net_infer(clgan_model *m, net_spec *net, const char *which) {
     shape3 s = net->in;
-    net->n_params = 0;
     double total = 0;
     for (int i = 0; i < net->n_layers; i++) {
         layer_spec *L = &net->layers[i];
+        const layer_class *cls = layer_class_of(L->kind);
         L->in = s;
-        double n_in = (double)shape_size(s);
-        L->n_weights = L->n_bias = 0;
-        switch (L->kind) {
-        case LAYER_DENSE:
-        case LAYER_MAXOUT: {
-            double outs = (double)L->units * (L->kind == LAYER_MAXOUT ? L->pieces : 1);
-            double w = outs * n_in;
-            if (w > MAX_TENSOR_VALUES) return too_big(m, L, which, "weight", w);
-            L->n_weights = (long)w;
-            L->n_bias = (long)outs;
-            L->flops = 2.0 * w + outs + (L->kind == LAYER_MAXOUT ? L->units * (L->pieces - 1.0) : 0);
-            s = (shape3){L->units, 1, 1};
-            break;
-        }
-        case LAYER_LEAKY_RELU: L->flops = 2.0 * n_in; break;
-        default: L->flops = n_in; break; /* one op per value; transcendentals count as one */
-        }
         L->out = s;
-        total += (double)L->n_weights + (double)L->n_bias;
+        L->scratch = 0;
+        L->flops = 0;
+        L->n_params = 0;
+        char why[512];
+        if (cls->infer(L, why, sizeof why) != 0)
+            return err_set(&m->err, CLGAN_ERR_MODEL, "%s:%d:%d: %s layer of %s: %s", m->path,
+                           L->line, L->col, cls->name, which, why);
+        double vals = (double)L->out.c * L->out.h * L->out.w;
+        if (vals > MAX_TENSOR_VALUES) return too_big(m, L, which, "output", vals);
+        if ((double)L->scratch > MAX_TENSOR_VALUES)
+            return too_big(m, L, which, "scratch", (double)L->scratch);
+        param_info ps[LAYER_MAX_PARAMS];
+        int np = cls->params(L, ps);
+        for (int j = 0; j < np; j++) {
+            double c = 1;
+            for (int d = 0; d < ps[j].ndim; d++) c *= (double)ps[j].shape[d];
+            if (c > MAX_TENSOR_VALUES) return too_big(m, L, which, ps[j].name, c);
+            if (ps[j].trainable) L->n_params += ps[j].count;
+        }
+        total += (double)L->n_params;
         if (total > MAX_TENSOR_VALUES) return too_big(m, L, which, "parameter", total);
+        s = L->out;
     }
     net->out = s;
     net->n_params = (long)total;
     return CLGAN_OK;
-}
-
-int layer_params(const layer_spec *L, param_info *out) {
-    switch (L->kind) {
-    case LAYER_DENSE:
-    case LAYER_MAXOUT:
-        out[0] = (param_info){"weight", 2, {L->n_bias, (long)shape_size(L->in)}, L->n_weights};
-        out[1] = (param_info){"bias", 1, {L->n_bias}, L->n_bias};
-        return 2;
-    case LAYER_RELU:
-    case LAYER_LEAKY_RELU:
-    case LAYER_TANH:
-    case LAYER_SIGMOID:
-    case LAYER_DROPOUT:
-    case LAYER_KIND_COUNT: return 0;
-    }
-    return 0;
 }
 
 int clgan_model_layers(const clgan_model *m, clgan_net net) {
@@ -78,22 +64,13 @@ clgan_status clgan_model_layer_info(const clgan_model *m, clgan_net net, int i,
     const layer_spec *L = &m->net[net].layers[i];
     memset(info, 0, sizeof *info);
     info->kind = layer_kind_name(L->kind);
-    switch (L->kind) {
-    case LAYER_DENSE: snprintf(info->detail, sizeof info->detail, "%d", L->units); break;
-    case LAYER_MAXOUT:
-        snprintf(info->detail, sizeof info->detail, "%dx%d", L->units, L->pieces);
-        break;
-    case LAYER_LEAKY_RELU: snprintf(info->detail, sizeof info->detail, "slope %g", L->slope); break;
-    case LAYER_DROPOUT: snprintf(info->detail, sizeof info->detail, "keep %g", L->keep); break;
-    default: break;
-    }
+    layer_class_of(L->kind)->describe(L, info->detail, sizeof info->detail);
     info->out_c = L->out.c;
     info->out_h = L->out.h;
     info->out_w = L->out.w;
-    info->params = (uint64_t)(L->n_weights + L->n_bias);
+    info->params = (uint64_t)L->n_params;
     info->flops = L->flops;
-    uint64_t vals = (uint64_t)shape_size(L->out);
-    if (L->kind == LAYER_MAXOUT) vals += (uint64_t)L->units * L->pieces; /* pre-activations */
+    uint64_t vals = (uint64_t)shape_size(L->out) + (uint64_t)L->scratch;
     info->act_bytes = vals * (uint64_t)m->train.batch * sizeof(float);
     return CLGAN_OK;
 }

@@ -6,52 +6,13 @@
 #ifndef CLGAN_MODEL_H
 #define CLGAN_MODEL_H
 
-#include "common.h"
-
-typedef enum layer_kind {
-    LAYER_DENSE,
-    LAYER_RELU,
-    LAYER_LEAKY_RELU,
-    LAYER_TANH,
-    LAYER_SIGMOID,
-    LAYER_MAXOUT,
-    LAYER_DROPOUT,
-    LAYER_KIND_COUNT
-} layer_kind;
-
-typedef enum init_kind { INIT_UNIFORM, INIT_NORMAL, INIT_XAVIER } init_kind;
-typedef enum bias_kind { BIAS_CONST, BIAS_LOGIT_DATA_MEAN } bias_kind;
-
-/* Per-sample tensor shape; a batch adds N in front (N, C, H, W), batch-major. */
-typedef struct shape3 {
-    int c, h, w;
-} shape3;
-
-static inline long shape_size(shape3 s) {
-    return (long)s.c * s.h * s.w;
-}
-
-typedef struct layer_spec {
-    layer_kind kind;
-    int line, col;      /* 1-based position of the layer in the model file */
-    int units, pieces;  /* dense: units; maxout: units and pieces */
-    float slope;        /* leaky_relu */
-    float keep;         /* dropout: keep probability, inverted scaling */
-    init_kind init;     /* weights */
-    float init_scale;   /* uniform: half-range; normal: stddev */
-    bias_kind bias;
-    float bias_value;
-    /* inferred */
-    shape3 in, out;
-    long n_weights, n_bias; /* parameters */
-    double flops;           /* forward, per sample */
-} layer_spec;
+#include "layer.h"
 
 typedef struct net_spec {
     layer_spec *layers;
     int n_layers;
     shape3 in, out;
-    long n_params;
+    long n_params; /* trainable values */
     int line, col; /* of the section */
 } net_spec;
 
@@ -146,24 +107,12 @@ clgan_status model_load_text(const char *path, const char *text, size_t len,
  */
 clgan_status model_load_shapes(const char *path, clgan_model **out);
 
-/* Names of layer kinds as written in YAML. */
-const char *layer_kind_name(layer_kind k);
-
-/* One parameter tensor of a layer: its name in checkpoints, shape and size. */
-#define LAYER_MAX_PARAMS 4
-typedef struct param_info {
-    const char *name; /* "weight", "bias" */
-    int ndim;
-    long shape[4];
-    long count;
-} param_info;
-
 /*
- * The parameter tensors of layer L (shapes inferred), in the order they lie in the network's
- * parameter buffer: dense and maxout have weight [n_out, n_in] and bias [n_out]. Returns how
- * many (0 to LAYER_MAX_PARAMS). Checkpoints, reports and tools walk this list.
+ * Parses one layer written in YAML (a name, or a flow mapping such as "{type: dense, units: 7}")
+ * into L, as a model file's layer would be; errors go to e with "layer:1:COL: ". For tests and
+ * tools that build networks without a model file.
  */
-int layer_params(const layer_spec *L, param_info *out);
+clgan_status model_parse_layer(const char *text, layer_spec *L, clgan_err *e);
 
 /*
  * Infers shapes, parameter counts and FLOPs of a network whose input shape is set, and checks

@@ -351,61 +351,143 @@ static clgan_status y_only(yctx *c, yfield *f, int nf, const char *key, const ch
 
 /* ---- sections ------------------------------------------------------------------------------ */
 
-static const char *const kind_names[LAYER_KIND_COUNT] = {
-    "dense", "relu", "leaky_relu", "tanh", "sigmoid", "maxout", "dropout"};
-
-const char *layer_kind_name(layer_kind k) {
-    return k < LAYER_KIND_COUNT ? kind_names[k] : "?";
-}
-
-static clgan_status parse_init(yctx *c, const yfield *fl, layer_spec *L) {
-    const ynode *v = fl->val;
-    if (v->type == Y_SCALAR) {
-        if (strcmp(v->val, "xavier") == 0) {
-            L->init = INIT_XAVIER;
+static clgan_status parse_init(yctx *c, const yfield *fl, double *v) {
+    const ynode *n = fl->val;
+    if (n->type == Y_SCALAR) {
+        if (strcmp(n->val, "xavier") == 0) {
+            v[0] = INIT_XAVIER;
+            v[1] = 0;
             return CLGAN_OK;
         }
-        return yerr(c, v, "'init': unknown initialisation '%s' (expected: xavier, "
-                          "{uniform: RANGE}, {normal: STDDEV})", v->val);
+        return yerr(c, n, "'init': unknown initialisation '%s' (expected: xavier, "
+                          "{uniform: RANGE}, {normal: STDDEV})", n->val);
     }
     yfield f[] = {Y("uniform"), Y("normal")};
-    TRY(y_fields(c, v, "init", f, NF(f)));
+    TRY(y_fields(c, n, "init", f, NF(f)));
     if (HAS(f, "uniform") == HAS(f, "normal"))
-        return yerr(c, v, "'init': give exactly one of uniform (half-range) or normal (stddev)");
-    if (HAS(f, "uniform")) {
-        L->init = INIT_UNIFORM;
-        return y_num(c, FLD(f, "uniform"), "init", 0, 1, 100, 0, &L->init_scale);
-    }
-    L->init = INIT_NORMAL;
-    return y_num(c, FLD(f, "normal"), "init", 0, 1, 100, 0, &L->init_scale);
+        return yerr(c, n, "'init': give exactly one of uniform (half-range) or normal (stddev)");
+    float scale;
+    v[0] = HAS(f, "uniform") ? INIT_UNIFORM : INIT_NORMAL;
+    TRY(y_num(c, FLD(f, HAS(f, "uniform") ? "uniform" : "normal"), "init", 0, 1, 100, 0, &scale));
+    v[1] = scale;
+    return CLGAN_OK;
 }
 
-static clgan_status parse_bias(yctx *c, const yfield *fl, layer_spec *L) {
+static clgan_status parse_bias(yctx *c, const yfield *fl, double *v) {
     if (fl->val->type == Y_SCALAR && strcmp(fl->val->val, "logit_of_data_mean") == 0) {
-        L->bias = BIAS_LOGIT_DATA_MEAN;
+        v[0] = INIT_LOGIT_DATA_MEAN;
+        v[1] = 0;
         return CLGAN_OK;
     }
-    L->bias = BIAS_CONST;
-    return y_num(c, fl, "bias", -100, 0, 100, 0, &L->bias_value);
+    float b;
+    TRY(y_num(c, fl, "bias", -100, 0, 100, 0, &b));
+    v[0] = INIT_CONST;
+    v[1] = b;
+    return CLGAN_OK;
 }
 
+/* One integer of a KEY_INT2 or KEY_SHAPE value (node n, from the key's field fl). */
+static clgan_status key_int(yctx *c, const yfield *fl, const ynode *n, const char *where,
+                            const layer_key *k, double *out) {
+    yfield e = {fl->key, fl->key_node, n};
+    long x;
+    TRY(y_int(c, &e, where, (long)k->lo, (long)k->hi, &x));
+    *out = (double)x;
+    return CLGAN_OK;
+}
+
+/* The value of key k of a layer of kind `where`, from field fl, into v[k->slot...]. */
+static clgan_status parse_key(yctx *c, const yfield *fl, const char *where, const layer_key *k,
+                              double *v) {
+    const ynode *n = fl->val;
+    switch (k->type) {
+    case KEY_INT: return key_int(c, fl, n, where, k, v);
+    case KEY_NUM: {
+        float x;
+        TRY(y_num(c, fl, where, k->lo, (k->flags & KEY_LO_OPEN) != 0, k->hi,
+                  (k->flags & KEY_HI_OPEN) != 0, &x));
+        v[0] = x; /* float precision, as the device sees it */
+        return CLGAN_OK;
+    }
+    case KEY_BOOL:
+        if (n->type == Y_SCALAR && n->plain && strcmp(n->val, "true") == 0) v[0] = 1;
+        else if (n->type == Y_SCALAR && n->plain && strcmp(n->val, "false") == 0) v[0] = 0;
+        else
+            return yerr(c, n, "'%s' in '%s': expected true or false, got %s%s%s", fl->key, where,
+                        n->val ? "'" : "", n->val ? n->val : ytype_name(n), n->val ? "'" : "");
+        return CLGAN_OK;
+    case KEY_INT2:
+        if ((k->flags & KEY_SAME) && n->type == Y_SCALAR && strcmp(n->val, "same") == 0) {
+            v[0] = v[1] = -1;
+            return CLGAN_OK;
+        }
+        if (n->type == Y_SCALAR) {
+            TRY(key_int(c, fl, n, where, k, &v[0]));
+            v[1] = v[0];
+            return CLGAN_OK;
+        }
+        if (n->type != Y_SEQ || n->n != 2)
+            return yerr(c, n, "'%s' in '%s': expected an integer or [height, width]%s, got %s",
+                        fl->key, where, k->flags & KEY_SAME ? " or same" : "", ytype_name(n));
+        for (int i = 0; i < 2; i++) TRY(key_int(c, fl, n->kids[i], where, k, &v[i]));
+        return CLGAN_OK;
+    case KEY_SHAPE:
+        if (n->type != Y_SEQ || n->n != 3)
+            return yerr(c, n, "'%s' in '%s': expected [channels, height, width], got %s%s%s",
+                        fl->key, where, ytype_name(n), n->type == Y_SEQ ? " of " : "",
+                        n->type == Y_SEQ ? (n->n < 3 ? "fewer" : "more") : "");
+        for (int i = 0; i < 3; i++) TRY(key_int(c, fl, n->kids[i], where, k, &v[i]));
+        return CLGAN_OK;
+    case KEY_INIT: return parse_init(c, fl, v);
+    case KEY_BIAS: return parse_bias(c, fl, v);
+    }
+    return CLGAN_OK;
+}
+
+/* The values of key k when a layer does not give it. */
+static void key_default(const layer_key *k, double *v) {
+    switch (k->type) {
+    case KEY_INIT: v[0] = INIT_XAVIER, v[1] = 0; return;
+    case KEY_BIAS: v[0] = INIT_CONST, v[1] = 0; return;
+    case KEY_NUM: v[0] = (float)k->def; return; /* float precision, as if parsed */
+    case KEY_INT:
+    case KEY_BOOL:
+    case KEY_INT2:
+    case KEY_SHAPE:
+        for (int i = 0; i < key_values(k->type); i++) v[i] = k->def;
+        return;
+    }
+}
+
+static int needs_settings(const layer_class *cls) {
+    for (int i = 0; i < cls->n_keys; i++)
+        if (cls->keys[i].flags & KEY_REQUIRED) return 1;
+    return 0;
+}
+
+/* A layer: a kind's name alone, or a mapping of `type` and the keys of its class. */
 static clgan_status parse_layer(yctx *c, const ynode *n, layer_spec *L) {
     memset(L, 0, sizeof *L);
     L->line = n->line;
     L->col = n->col;
-    L->init = INIT_XAVIER;
-    L->bias = BIAS_CONST;
+    const char *names[LAYER_KIND_COUNT];
+    for (int k = 0; k < LAYER_KIND_COUNT; k++) names[k] = layer_kind_name((layer_kind)k);
     int kind = -1;
     if (n->type == Y_SCALAR) {
-        for (int k = 0; k < LAYER_KIND_COUNT; k++)
-            if (strcmp(n->val, kind_names[k]) == 0) kind = k;
-        if (kind < 0)
-            return yerr(c, n, "unknown layer type '%s' (expected: dense, maxout, relu, leaky_relu, "
-                              "tanh, sigmoid, dropout)", n->val);
-        if (kind == LAYER_DENSE || kind == LAYER_MAXOUT || kind == LAYER_DROPOUT)
+        kind = layer_kind_from_name(n->val);
+        if (kind < 0) {
+            char exp[512] = "";
+            size_t used = 0;
+            for (int k = 0; k < LAYER_KIND_COUNT && used < sizeof exp; k++)
+                used += (size_t)snprintf(exp + used, sizeof exp - used, "%s%s", k ? ", " : "",
+                                         names[k]);
+            return yerr(c, n, "unknown layer type '%s' (expected: %s)", n->val, exp);
+        }
+        const layer_class *cls = layer_class_of((layer_kind)kind);
+        if (needs_settings(cls))
             return yerr(c, n, "layer '%s' needs settings: write {type: %s, ...}", n->val, n->val);
-        L->kind = kind;
-        L->slope = 0.2f;
+        L->kind = (layer_kind)kind;
+        for (int i = 0; i < cls->n_keys; i++) key_default(&cls->keys[i], &L->v[cls->keys[i].slot]);
         return CLGAN_OK;
     }
     if (n->type != Y_MAP)
@@ -416,60 +498,21 @@ static clgan_status parse_layer(yctx *c, const ynode *n, layer_spec *L) {
         if (n->kids[i]->type == Y_SCALAR && strcmp(n->kids[i]->val, "type") == 0) tn = n->kids[i + 1];
     if (!tn) return yerr(c, n, "missing required key 'type' in layer");
     yfield tf = {"type", NULL, tn};
-    TRY(y_enum(c, &tf, "layer", kind_names, LAYER_KIND_COUNT, &kind));
-    L->kind = kind;
-    const char *where = kind_names[kind];
-    switch (L->kind) {
-    case LAYER_DENSE: {
-        yfield f[] = {Y("type"), Y("units"), Y("init"), Y("bias")};
-        TRY(y_fields(c, n, where, f, NF(f)));
-        TRY(y_require(c, n, f, NF(f), "units", where));
-        long u;
-        TRY(y_int(c, FLD(f, "units"), where, 1, 1L << 30, &u));
-        L->units = (int)u;
-        if (HAS(f, "init")) TRY(parse_init(c, FLD(f, "init"), L));
-        if (HAS(f, "bias")) TRY(parse_bias(c, FLD(f, "bias"), L));
-        break;
-    }
-    case LAYER_MAXOUT: {
-        yfield f[] = {Y("type"), Y("units"), Y("pieces"), Y("init"), Y("bias")};
-        TRY(y_fields(c, n, where, f, NF(f)));
-        TRY(y_require(c, n, f, NF(f), "units", where));
-        TRY(y_require(c, n, f, NF(f), "pieces", where));
-        long u, p;
-        TRY(y_int(c, FLD(f, "units"), where, 1, 1L << 30, &u));
-        TRY(y_int(c, FLD(f, "pieces"), where, 1, 64, &p));
-        L->units = (int)u;
-        L->pieces = (int)p;
-        if (HAS(f, "init")) TRY(parse_init(c, FLD(f, "init"), L));
-        if (HAS(f, "bias")) {
-            TRY(parse_bias(c, FLD(f, "bias"), L));
-            if (L->bias == BIAS_LOGIT_DATA_MEAN)
-                return yerr(c, FLD(f, "bias")->val,
-                            "'bias: logit_of_data_mean' is for a dense layer before the "
-                            "generator's final sigmoid");
-        }
-        break;
-    }
-    case LAYER_LEAKY_RELU: {
-        yfield f[] = {Y("type"), Y("slope")};
-        TRY(y_fields(c, n, where, f, NF(f)));
-        L->slope = 0.2f;
-        if (HAS(f, "slope")) TRY(y_num(c, FLD(f, "slope"), where, 0, 1, 1, 1, &L->slope));
-        break;
-    }
-    case LAYER_DROPOUT: {
-        yfield f[] = {Y("type"), Y("keep")};
-        TRY(y_fields(c, n, where, f, NF(f)));
-        TRY(y_require(c, n, f, NF(f), "keep", where));
-        TRY(y_num(c, FLD(f, "keep"), where, 0, 1, 1, 0, &L->keep));
-        break;
-    }
-    default: {
-        yfield f[] = {Y("type")};
-        TRY(y_fields(c, n, where, f, NF(f)));
-        break;
-    }
+    TRY(y_enum(c, &tf, "layer", names, LAYER_KIND_COUNT, &kind));
+    L->kind = (layer_kind)kind;
+    const layer_class *cls = layer_class_of(L->kind);
+    const char *where = cls->name;
+    yfield f[1 + LAYER_MAX_VALUES];
+    int nf = 1 + cls->n_keys;
+    f[0] = (yfield)Y("type");
+    for (int i = 0; i < cls->n_keys; i++) f[1 + i] = (yfield)Y(cls->keys[i].name);
+    TRY(y_fields(c, n, where, f, nf));
+    for (int i = 0; i < cls->n_keys; i++)
+        if (cls->keys[i].flags & KEY_REQUIRED) TRY(y_require(c, n, f, nf, cls->keys[i].name, where));
+    for (int i = 0; i < cls->n_keys; i++) {
+        const layer_key *k = &cls->keys[i];
+        if (f[1 + i].val) TRY(parse_key(c, &f[1 + i], where, k, &L->v[k->slot]));
+        else key_default(k, &L->v[k->slot]);
     }
     return CLGAN_OK;
 }
@@ -853,11 +896,13 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
     return CLGAN_OK;
 }
 
-/* The layer that sets a network's output size: its last dense or maxout layer. */
+/* The layer that sets a network's output size: its last layer with parameters or a change of
+ * size. */
 static const layer_spec *last_shaping_layer(const net_spec *n) {
-    for (int i = n->n_layers - 1; i >= 0; i--)
-        if (n->layers[i].kind == LAYER_DENSE || n->layers[i].kind == LAYER_MAXOUT)
-            return &n->layers[i];
+    for (int i = n->n_layers - 1; i >= 0; i--) {
+        const layer_spec *L = &n->layers[i];
+        if (L->n_params > 0 || shape_size(L->out) != shape_size(L->in)) return L;
+    }
     return &n->layers[n->n_layers - 1];
 }
 
@@ -884,7 +929,10 @@ static clgan_status check_model(yctx *c) {
     for (int n = 0; n < 2; n++)
         for (int i = 0; i < m->net[n].n_layers; i++) {
             const layer_spec *L = &m->net[n].layers[i];
-            if (L->bias != BIAS_LOGIT_DATA_MEAN) continue;
+            param_info ps[LAYER_MAX_PARAMS];
+            int np = layer_params(L, ps), logit = 0;
+            for (int j = 0; j < np; j++) logit |= ps[j].init == INIT_LOGIT_DATA_MEAN;
+            if (!logit) continue;
             if (n != CLGAN_GENERATOR || i != m->net[n].n_layers - 2 ||
                 m->net[n].layers[i + 1].kind != LAYER_SIGMOID)
                 return yerr_at(c, L->line, L->col, CLGAN_ERR_MODEL,
@@ -1007,4 +1055,18 @@ void clgan_model_free(clgan_model *m) {
 
 const char *clgan_model_errmsg(const clgan_model *m) {
     return m ? m->err.msg : "out of memory";
+}
+
+clgan_status model_parse_layer(const char *text, layer_spec *L, clgan_err *e) {
+    clgan_model *m = calloc(1, sizeof *m);
+    if (!m) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+    yctx c = {m, "layer", 0, NULL, 0};
+    ynode *root = NULL;
+    clgan_status st = parse_tree(&c, text, strlen(text), &root);
+    if (st == CLGAN_OK && !root) st = err_set(&m->err, CLGAN_ERR_YAML, "layer:1:1: empty");
+    if (st == CLGAN_OK) st = parse_layer(&c, root, L);
+    ynode_free(root);
+    if (st != CLGAN_OK) err_set(e, st, "%s", m->err.msg);
+    free(m);
+    return st;
 }

@@ -18,19 +18,6 @@ static size_t align_up(size_t v) {
     return (v + SLOT_ALIGN - 1) / SLOT_ALIGN * SLOT_ALIGN;
 }
 
-static const layer_ops *ops_of(layer_kind k) {
-    switch (k) {
-    case LAYER_DENSE:
-        return &layer_dense_ops;
-    case LAYER_MAXOUT:
-        return &layer_maxout_ops;
-    case LAYER_DROPOUT:
-        return &layer_dropout_ops;
-    default:
-        return &layer_act_ops;
-    }
-}
-
 clgan_status net_kernel(net *n, const char *file, const char *name, cl_kernel *out) {
     return device_kernel(n->dev, file, name, out);
 }
@@ -63,23 +50,19 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
         layer *l = &n->layers[i];
         const layer_spec *s = &spec->layers[i];
         l->spec = s;
-        l->ops = ops_of(s->kind);
-        l->w_off = poff;
-        poff = align_up(poff + (size_t)s->n_weights);
-        l->b_off = poff;
-        poff = align_up(poff + (size_t)s->n_bias);
+        l->cls = layer_class_of(s->kind);
         l->n_params = layer_params(s, l->params);
-        for (int j = 0; j < l->n_params; j++) /* weight, then bias: as laid out above */
-            l->param_off[j] = j == 0 ? l->w_off : l->b_off;
+        for (int j = 0; j < l->n_params; j++) { /* in the class's order, each aligned */
+            l->param_off[j] = poff;
+            poff = align_up(poff + (size_t)l->params[j].count);
+        }
         l->x = i == 0 ? n->in : n->layers[i - 1].y;
         size_t cols = (size_t)shape_size(s->out);
         l->y = (tensor){NULL, aoff, cols};
         aoff = align_up(aoff + B * cols);
-        if (s->kind == LAYER_MAXOUT || s->kind == LAYER_DROPOUT) {
-            /* maxout: pre-activations; dropout: the mask of the latest forward pass */
-            size_t zc = s->kind == LAYER_MAXOUT ? (size_t)s->units * (size_t)s->pieces : cols;
-            l->z = (tensor){NULL, aoff, zc};
-            aoff = align_up(aoff + B * zc);
+        if (s->scratch > 0) {
+            l->z = (tensor){NULL, aoff, (size_t)s->scratch};
+            aoff = align_up(aoff + B * (size_t)s->scratch);
         }
     }
     n->n_params = poff;
@@ -109,12 +92,12 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
         l->y.buf = n->acts;
         l->dx = (tensor){n->deltas, l->x.off, l->x.cols};
         l->dy = (tensor){n->deltas, l->y.off, l->y.cols};
-        if (l->spec->kind == LAYER_MAXOUT || l->spec->kind == LAYER_DROPOUT) {
+        if (l->spec->scratch > 0) {
             l->z.buf = n->acts;
             l->dz = (tensor){n->deltas, l->z.off, l->z.cols};
         }
         if (i > 0) l->x = n->layers[i - 1].y;
-        if ((st = l->ops->setup(n, l)) != CLGAN_OK) goto fail;
+        if ((st = l->cls->ops.setup(n, l)) != CLGAN_OK) goto fail;
     }
     n->out = n->layers[n->n_layers - 1].y;
     n->dout = n->layers[n->n_layers - 1].dy;
@@ -139,29 +122,41 @@ void net_free(net *n) {
     free(n);
 }
 
+/*
+ * Parameter tensor j of layer i of network `index` draws from Philox stream
+ * (index << 32) | (j << 24) | i of the init tag: tensor 0 keeps the stream of the layer.
+ */
 void net_host_init(const net *n, const float *data_mean, float *params) {
     memset(params, 0, n->n_params * sizeof(float));
     for (int i = 0; i < n->n_layers; i++) {
         const layer *l = &n->layers[i];
-        const layer_spec *s = l->spec;
-        if (s->n_weights == 0) continue;
-        rng_stream rs = {
-            {n->key[0], n->key[1]}, ((uint64_t)n->index << 32) | (uint64_t)i, RNG_TAG_INIT};
-        long fan_in = shape_size(s->in), fan_out = s->n_bias;
-        float a = s->init_scale;
-        if (s->init == INIT_XAVIER) a = sqrtf(6.0f / (float)(fan_in + fan_out));
-        for (long j = 0; j < s->n_weights; j++)
-            params[l->w_off + (size_t)j] = s->init == INIT_NORMAL
-                                               ? rng_normal(&rs, (uint64_t)j, 0, a)
-                                               : rng_uniform(&rs, (uint64_t)j, -a, a);
-        for (long j = 0; j < s->n_bias; j++) {
-            float b = s->bias_value;
-            if (s->bias == BIAS_LOGIT_DATA_MEAN) {
-                float mu = data_mean ? data_mean[j] : 0.5f;
-                mu = fminf(fmaxf(mu, 1e-3f), 1.0f - 1e-3f);
-                b = logf(mu / (1.0f - mu));
+        for (int j = 0; j < l->n_params; j++) {
+            const param_info *pi = &l->params[j];
+            float *dst = params + l->param_off[j];
+            rng_stream rs = {{n->key[0], n->key[1]},
+                             ((uint64_t)n->index << 32) | ((uint64_t)j << 24) | (uint64_t)i,
+                             RNG_TAG_INIT};
+            float a = pi->init == INIT_XAVIER ? sqrtf(6.0f / (float)(pi->fan_in + pi->fan_out))
+                                              : pi->scale;
+            switch (pi->init) {
+            case INIT_XAVIER: /* uniform, of xavier's range */
+            case INIT_UNIFORM:
+                for (long k = 0; k < pi->count; k++) dst[k] = rng_uniform(&rs, (uint64_t)k, -a, a);
+                break;
+            case INIT_NORMAL:
+                for (long k = 0; k < pi->count; k++) dst[k] = rng_normal(&rs, (uint64_t)k, 0, a);
+                break;
+            case INIT_CONST:
+                for (long k = 0; k < pi->count; k++) dst[k] = a;
+                break;
+            case INIT_LOGIT_DATA_MEAN:
+                for (long k = 0; k < pi->count; k++) {
+                    float mu = data_mean ? data_mean[k] : 0.5f;
+                    mu = fminf(fmaxf(mu, 1e-3f), 1.0f - 1e-3f);
+                    dst[k] = logf(mu / (1.0f - mu));
+                }
+                break;
             }
-            params[l->b_off + (size_t)j] = b;
         }
     }
 }
@@ -177,7 +172,7 @@ clgan_status net_init_params(net *n, const float *data_mean) {
 
 clgan_status net_forward(net *n, int batch, int train) {
     for (int i = 0; i < n->n_layers; i++) {
-        clgan_status st = n->layers[i].ops->forward(n, &n->layers[i], batch, train);
+        clgan_status st = n->layers[i].cls->ops.forward(n, &n->layers[i], batch, train);
         if (st != CLGAN_OK) return st;
     }
     return CLGAN_OK;
@@ -186,8 +181,8 @@ clgan_status net_forward(net *n, int batch, int train) {
 clgan_status net_backward(net *n, int from, int batch, int need_din, int need_dw) {
     for (int i = from; i >= 0; i--) {
         int need_dx = i > 0 || need_din;
-        if (!need_dx && !(need_dw && n->layers[i].spec->n_weights)) continue;
-        clgan_status st = n->layers[i].ops->backward(n, &n->layers[i], batch, need_dx, need_dw);
+        if (!need_dx && !(need_dw && n->layers[i].n_params)) continue;
+        clgan_status st = n->layers[i].cls->ops.backward(n, &n->layers[i], batch, need_dx, need_dw);
         if (st != CLGAN_OK) return st;
     }
     return CLGAN_OK;
@@ -265,13 +260,10 @@ int net_gemm_shapes(const clgan_device *dev, const net_spec *ns, int rows, int f
     int n = 0;
     for (int i = 0; i < ns->n_layers; i++) {
         const layer_spec *l = &ns->layers[i];
-        if (l->n_weights == 0 || layer_runs_as_unit(dev, l)) continue;
-        size_t n_in = (size_t)shape_size(l->in), n_out = (size_t)l->n_bias, b = (size_t)rows;
-        gemm_shape s[3];
-        int k = 0;
-        if (fwd) s[k++] = (gemm_shape){0, 1, b, n_out, n_in};
-        if ((din || i > 0) && (din || dw)) s[k++] = (gemm_shape){0, 0, b, n_in, n_out};
-        if (dw) s[k++] = (gemm_shape){1, 0, n_out, n_in, b};
+        gemm_shape s[LAYER_MAX_GEMMS];
+        /* a layer's input gradient: below layer 0 only if the network's is asked for */
+        int l_din = (din || i > 0) && (din || dw), l_dw = dw && l->n_params > 0;
+        int k = layer_class_of(l->kind)->gemms(dev, l, rows, fwd, l_din, l_dw, s);
         for (int j = 0; j < k; j++, n++)
             if (n < max) out[n] = s[j];
     }

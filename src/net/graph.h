@@ -1,11 +1,11 @@
 /*
  * graph.h - one network (generator or discriminator) compiled for a device.
  *
- * Memory: four device buffers per network. `params` and `grads` hold every layer's weights and
- * biases back to back; `acts` and `deltas` hold activation slots and their gradients. Slot 0 is
- * the network's input, slot i+1 the output of layer i; a maxout layer also keeps its
- * pre-activations in a slot of its own, a dropout layer its mask. Tensors are views (buffer, offset in floats), batch-major:
- * a (N, C, H, W) tensor is N rows of C*H*W floats.
+ * Memory: four device buffers per network. `params` and `grads` hold every layer's parameter
+ * tensors (its class's list) back to back; `acts` and `deltas` hold activation slots and their
+ * gradients. Slot 0 is the network's input, slot i+1 the output of layer i; a layer with scratch
+ * values (maxout's pre-activations, dropout's mask) has a slot of its own for them. Tensors are
+ * views (buffer, offset in floats), batch-major: a (N, C, H, W) tensor is N rows of C*H*W floats.
  *
  * The network is sized for `capacity` samples; forward and backward run on the first `batch`
  * rows, batch <= capacity. Everything is enqueued on the device's in-order queue; nothing here
@@ -23,30 +23,17 @@ typedef struct tensor {
     size_t cols; /* values per sample (C*H*W) */
 } tensor;
 
-typedef struct net net;
-typedef struct layer layer;
-
-/* A layer kind's forward/backward pair (darknet's triple; the update lives in optim). */
-typedef struct layer_ops {
-    /* Creates kernels; called once when the network is compiled. */
-    clgan_status (*setup)(net *n, layer *l);
-    /* y = f(x) on the first `batch` rows. `train` enables dropout. */
-    clgan_status (*forward)(net *n, layer *l, int batch, int train);
-    /* dx = df/dx^T dy (if need_dx) and, if need_dw, the parameter gradients (overwritten). */
-    clgan_status (*backward)(net *n, layer *l, int batch, int need_dx, int need_dw);
-} layer_ops;
-
 #define LAYER_MAX_KERNELS 4
 
 struct layer {
     const layer_spec *spec;
-    const layer_ops *ops;
-    size_t w_off, b_off;        /* into params and grads, floats */
+    const layer_class *cls;     /* layer_class_of(spec->kind) */
     param_info params[LAYER_MAX_PARAMS]; /* layer_params(spec): the parameter tensors */
     size_t param_off[LAYER_MAX_PARAMS];  /* where each lies in params and grads, floats */
     int n_params;
     tensor x, y, dx, dy;        /* input, output and their gradients */
-    tensor z, dz;               /* maxout pre-activations; dropout mask (z) */
+    tensor z, dz;               /* spec->scratch values per row (maxout: pre-activations;
+                                   dropout: the mask) and their gradients */
     cl_kernel k[LAYER_MAX_KERNELS];
     uint64_t stream;            /* dropout: Philox stream of the latest forward */
     int as_unit;                /* dense: runs as a one-unit layer (decided at setup) */
@@ -67,9 +54,6 @@ struct net {
     uint64_t own_stream;
     cl_kernel k_noise;          /* the prior's sampler, created on first use */
 };
-
-/* Layer tables, one per kind (layer_*.c). */
-extern const layer_ops layer_dense_ops, layer_maxout_ops, layer_dropout_ops, layer_act_ops;
 
 /*
  * Compiles network `which` of model m for dev: allocates buffers, creates kernels, sets views.
@@ -126,12 +110,6 @@ void noise_fill_host(const noise_spec *z, uint64_t seed, uint64_t stream, int ro
  */
 clgan_status net_sample(net *g, const noise_spec *z, uint64_t seed, uint64_t first_stream, long S,
                         float *out);
-
-/* A GEMM the network runs: op(A)[m][k] op(B)[k][n], op transposing where ta/tb is set. */
-typedef struct gemm_shape {
-    int ta, tb;
-    size_t m, n, k;
-} gemm_shape;
 
 /*
  * Whether layer l runs on dev as a one-unit layer: the fused kernels unit_fwd and unit_bwd of

@@ -95,65 +95,85 @@ nomem:
 /* ---- metadata both ways --------------------------------------------------------------------- */
 
 /*
- * The settings a checkpoint records of a layer (those its parameters' shapes or its function
- * depend on), with the model language's ranges: written by layers_json, read back by
- * layers_from_meta, compared by same_layers.
+ * The settings a checkpoint records of a layer: every key of its class but those that only
+ * shape the initial parameters, as JSON numbers, booleans, [h, w] (or "same") and [c, h, w].
+ * Written by layers_json, read back within the model language's ranges by layers_from_meta,
+ * compared by same_layers.
  */
-typedef enum setting_id { SET_UNITS, SET_PIECES, SET_SLOPE, SET_KEEP } setting_id;
-static const struct {
-    const char *name;
-    double lo, hi;
-    int lo_open, integral;
-} settings[] = {
-    [SET_UNITS] = {"units", 1, 1 << 30, 0, 1},
-    [SET_PIECES] = {"pieces", 1, 64, 0, 1},
-    [SET_SLOPE] = {"slope", 0, 1, 0, 0},
-    [SET_KEEP] = {"keep", 0, 1, 1, 0},
-};
-
-/* The settings kind k records (at most 2), into ids; returns how many. */
-static int kind_settings(layer_kind k, setting_id *ids) {
-    switch (k) {
-    case LAYER_DENSE: ids[0] = SET_UNITS; return 1;
-    case LAYER_MAXOUT: ids[0] = SET_UNITS, ids[1] = SET_PIECES; return 2;
-    case LAYER_LEAKY_RELU: ids[0] = SET_SLOPE; return 1;
-    case LAYER_DROPOUT: ids[0] = SET_KEEP; return 1;
-    case LAYER_RELU:
-    case LAYER_TANH:
-    case LAYER_SIGMOID:
-    case LAYER_KIND_COUNT: return 0;
-    }
-    return 0;
+static int recorded(const layer_key *k) {
+    return !(k->flags & KEY_INIT_ONLY);
 }
 
-static double setting_get(const layer_spec *L, setting_id id) {
-    switch (id) {
-    case SET_UNITS: return L->units;
-    case SET_PIECES: return L->pieces;
-    case SET_SLOPE: return L->slope;
-    case SET_KEEP: return L->keep;
+static cJSON *key_json(const layer_key *k, const double *v) {
+    switch (k->type) {
+    case KEY_INT:
+    case KEY_NUM: return cJSON_CreateNumber(v[0]);
+    case KEY_BOOL: return cJSON_CreateBool(v[0] != 0);
+    case KEY_INT2:
+        if (v[0] < 0) return cJSON_CreateString("same");
+        /* fall through */
+    case KEY_SHAPE:
+    case KEY_INIT:
+    case KEY_BIAS: {
+        cJSON *a = cJSON_CreateArray();
+        for (int i = 0; a && i < key_values(k->type); i++)
+            cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+        return a;
     }
-    return 0;
+    }
+    return NULL;
 }
 
-static void setting_set(layer_spec *L, setting_id id, double v) {
-    switch (id) {
-    case SET_UNITS: L->units = (int)v; break;
-    case SET_PIECES: L->pieces = (int)v; break;
-    case SET_SLOPE: L->slope = (float)v; break;
-    case SET_KEEP: L->keep = (float)v; break;
+/* A number within key k's range (an integer where k's values are). Range first: no UB. */
+static int key_number(const layer_key *k, const cJSON *x, double *v) {
+    if (!cJSON_IsNumber(x)) return 0;
+    double d = x->valuedouble;
+    int ok = ((k->flags & KEY_LO_OPEN) ? d > k->lo : d >= k->lo) &&
+             ((k->flags & KEY_HI_OPEN) ? d < k->hi : d <= k->hi);
+    if (ok && k->type != KEY_NUM) ok = d == (double)(long)d;
+    /* numbers are floats, as the model's parser keeps them (cJSON prints 15 digits) */
+    if (ok) *v = k->type == KEY_NUM ? (double)(float)d : d;
+    return ok;
+}
+
+static int key_from_json(const layer_key *k, const cJSON *x, double *v) {
+    switch (k->type) {
+    case KEY_INT:
+    case KEY_NUM: return key_number(k, x, v);
+    case KEY_BOOL:
+        if (!cJSON_IsBool(x)) return 0;
+        v[0] = cJSON_IsTrue(x);
+        return 1;
+    case KEY_INT2:
+        if ((k->flags & KEY_SAME) && cJSON_IsString(x) && strcmp(x->valuestring, "same") == 0) {
+            v[0] = v[1] = -1;
+            return 1;
+        }
+        /* fall through */
+    case KEY_SHAPE:
+    case KEY_INIT:
+    case KEY_BIAS: {
+        int n = key_values(k->type), i = 0;
+        if (!cJSON_IsArray(x) || cJSON_GetArraySize(x) != n) return 0;
+        for (const cJSON *e = x->child; e; e = e->next, i++)
+            if (!key_number(k, e, &v[i])) return 0;
+        return 1;
     }
+    }
+    return 0;
 }
 
 static cJSON *layers_json(const net_spec *ns) {
     cJSON *arr = cJSON_CreateArray();
     for (int i = 0; arr && i < ns->n_layers; i++) {
         const layer_spec *L = &ns->layers[i];
+        const layer_class *cls = layer_class_of(L->kind);
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "type", layer_kind_name(L->kind));
-        setting_id ids[2];
-        for (int k = 0, n = kind_settings(L->kind, ids); k < n; k++)
-            cJSON_AddNumberToObject(o, settings[ids[k]].name, setting_get(L, ids[k]));
+        cJSON_AddStringToObject(o, "type", cls->name);
+        for (int k = 0; k < cls->n_keys; k++)
+            if (recorded(&cls->keys[k]))
+                cJSON_AddItemToObject(o, cls->keys[k].name,
+                                      key_json(&cls->keys[k], &L->v[cls->keys[k].slot]));
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
@@ -165,9 +185,12 @@ static int same_layers(const net_spec *a, const net_spec *b) {
     for (int i = 0; i < a->n_layers; i++) {
         const layer_spec *x = &a->layers[i], *y = &b->layers[i];
         if (x->kind != y->kind) return 0;
-        setting_id ids[2];
-        for (int k = 0, n = kind_settings(x->kind, ids); k < n; k++)
-            if (setting_get(x, ids[k]) != setting_get(y, ids[k])) return 0;
+        const layer_class *cls = layer_class_of(x->kind);
+        for (int k = 0; k < cls->n_keys; k++) {
+            const layer_key *key = &cls->keys[k];
+            for (int j = 0; recorded(key) && j < key_values(key->type); j++)
+                if (x->v[key->slot + j] != y->v[key->slot + j]) return 0;
+        }
     }
     return 1;
 }
@@ -461,9 +484,7 @@ static clgan_status layers_from_meta(const ckpt *c, const char *key, net_spec *n
     for (cJSON *o = arr->child; o; o = o->next, i++) {
         layer_spec *L = &ns->layers[i];
         cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
-        int kind = -1;
-        for (int k = 0; cJSON_IsString(type) && k < LAYER_KIND_COUNT; k++)
-            if (strcmp(type->valuestring, layer_kind_name((layer_kind)k)) == 0) kind = k;
+        int kind = cJSON_IsString(type) ? layer_kind_from_name(type->valuestring) : -1;
         if (!cJSON_IsObject(o) || kind < 0) {
             st = err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s': layer %d has no known type",
                          c->path, key, i);
@@ -471,21 +492,24 @@ static clgan_status layers_from_meta(const ckpt *c, const char *key, net_spec *n
         }
         L->kind = (layer_kind)kind;
         /* exactly the settings layers_json writes for this kind, within the model's ranges */
-        setting_id ids[2];
-        int n_want = kind_settings(L->kind, ids);
-        int ok = cJSON_GetArraySize(o) == 1 + n_want;
-        for (int k = 0; k < n_want && ok; k++) {
-            const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, settings[ids[k]].name);
-            double v = cJSON_IsNumber(x) ? x->valuedouble : NAN, lo = settings[ids[k]].lo;
-            ok = (settings[ids[k]].lo_open ? v > lo : v >= lo) && v <= settings[ids[k]].hi &&
-                 (!settings[ids[k]].integral || v == (double)(long)v); /* range first: no UB */
-            if (ok) setting_set(L, ids[k], v);
+        const layer_class *cls = layer_class_of(L->kind);
+        int n_want = 0, ok = 1;
+        char names[256] = "";
+        size_t used = 0;
+        for (int k = 0; k < cls->n_keys; k++) {
+            const layer_key *lk = &cls->keys[k];
+            if (!recorded(lk)) continue;
+            n_want++;
+            if (used < sizeof names)
+                used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
+                                         used ? ", " : "", lk->name);
+            const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, lk->name);
+            ok = ok && key_from_json(lk, x, &L->v[lk->slot]);
         }
-        if (!ok) {
-            st = err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s': layer %d (%s) needs exactly %s%s%s "
+        if (!ok || cJSON_GetArraySize(o) != 1 + n_want) {
+            st = err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s': layer %d (%s) needs exactly %s "
                          "within range", c->path, key, i, type->valuestring,
-                         n_want ? settings[ids[0]].name : "no settings", n_want > 1 ? " and " : "",
-                         n_want > 1 ? settings[ids[1]].name : "");
+                         n_want ? names : "no settings");
             goto done;
         }
     }

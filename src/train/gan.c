@@ -226,10 +226,11 @@ clgan_status trainer_locate_nonfinite(trainer *t, char *where, size_t len) {
         for (int i = 0; st == CLGAN_OK && i < n->n_layers && !found; i++) {
             const layer *l = &n->layers[i];
             const char *what = NULL;
-            if (!floats_finite(p + l->w_off, (size_t)l->spec->n_weights)) what = "weights";
-            else if (!floats_finite(p + l->b_off, (size_t)l->spec->n_bias)) what = "biases";
-            else if (!floats_finite(a + l->y.off, (size_t)n->capacity * l->y.cols))
-                what = "outputs";
+            for (int j = 0; j < l->n_params && !what; j++)
+                if (!floats_finite(p + l->param_off[j], (size_t)l->params[j].count))
+                    what = l->params[j].name;
+            if (!what && !floats_finite(a + l->y.off, (size_t)n->capacity * l->y.cols))
+                what = "output";
             if (what) {
                 snprintf(where, len, "%s layer %d (%s) %s", w ? "discriminator" : "generator", i,
                          layer_kind_name(l->spec->kind), what);

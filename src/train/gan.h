@@ -70,8 +70,8 @@ clgan_status trainer_read_stats(trainer *t, gan_stats *out);
 clgan_status trainer_finite(trainer *t, int *finite);
 
 /*
- * After a non-finite loss: finds the first layer, G's before D's, whose parameters or
- * activations hold a NaN or Inf, and names it in where ("generator layer 2 (dense) weights").
+ * After a non-finite loss: finds the first layer, G's before D's, whose parameter tensors or
+ * output hold a NaN or Inf, and names it in where ("generator layer 2 (dense) weight").
  */
 clgan_status trainer_locate_nonfinite(trainer *t, char *where, size_t len);
 

@@ -76,15 +76,20 @@ clgan_status optim_step(optim *o, long epoch) {
     }
     if (st == CLGAN_OK) st = device_run1d(dev, o->k_update, (cnt + 15) / 16, "optimizer update");
     if (st != CLGAN_OK || s->max_col_norm <= 0) return st;
+    /* per output unit of every tensor that has units: W viewed as [outer][units][inner] */
     for (int i = 0; i < n->n_layers; i++) {
         const layer *l = &n->layers[i];
-        if (l->spec->n_weights == 0) continue;
-        cl_uint w_off = (cl_uint)l->w_off, rows = (cl_uint)l->spec->n_bias,
-                cols = (cl_uint)l->x.cols;
-        karg a[] = {KA(n->params), KA(w_off), KA(rows), KA(cols), KA(s->max_col_norm)};
-        st = device_set_args(dev, o->k_norm, "max_norm", a, 5);
-        if (st == CLGAN_OK) st = device_run1d(dev, o->k_norm, rows, "max_norm");
-        if (st != CLGAN_OK) return st;
+        for (int j = 0; j < l->n_params; j++) {
+            const param_info *p = &l->params[j];
+            if (p->unit_axis < 0 || !p->trainable) continue;
+            long outer = p->unit_axis == 0 ? 1 : p->shape[0], units = p->shape[p->unit_axis];
+            cl_uint off = (cl_uint)l->param_off[j], ou = (cl_uint)outer, u = (cl_uint)units,
+                    in = (cl_uint)(p->count / (outer * units));
+            karg a[] = {KA(n->params), KA(off), KA(ou), KA(u), KA(in), KA(s->max_col_norm)};
+            st = device_set_args(dev, o->k_norm, "max_norm", a, 6);
+            if (st == CLGAN_OK) st = device_run1d(dev, o->k_norm, u, "max_norm");
+            if (st != CLGAN_OK) return st;
+        }
     }
     return CLGAN_OK;
 }

@@ -1,0 +1,21 @@
+/*
+ * layer_table.h - the layer kinds: one row each, (ENUM, class). The row makes the kind's enum
+ * value LAYER_<ENUM> and puts its class, `layer_<class>` defined in src/layers/layer_<...>.c,
+ * into layer_classes[] (layers.c). Adding a kind is a row here, its layer file (schema, shapes,
+ * parameters, device forward/backward, host reference), its cl/ file and its tests.
+ *
+ * The order is the enum's and nothing else's: checkpoints and model files name kinds.
+ */
+#ifndef CLGAN_LAYER_TABLE_H
+#define CLGAN_LAYER_TABLE_H
+
+#define LAYER_TABLE(X)                                                                             \
+    X(DENSE, dense)                                                                                \
+    X(RELU, relu)                                                                                  \
+    X(LEAKY_RELU, leaky_relu)                                                                      \
+    X(TANH, tanh)                                                                                  \
+    X(SIGMOID, sigmoid)                                                                            \
+    X(MAXOUT, maxout)                                                                              \
+    X(DROPOUT, dropout)
+
+#endif /* CLGAN_LAYER_TABLE_H */
