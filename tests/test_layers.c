@@ -36,8 +36,8 @@ typedef struct fixture {
 } fixture;
 
 /* A one-network model; inputs away from the kinks of relu (|x| >= 0.05). */
-static void fixture_make(fixture *f, const char *const *layers, int n_layers, int in_cols,
-                         int batch, unsigned seed) {
+static void fixture_make_in(fixture *f, const char *const *layers, int n_layers, shape3 in,
+                            int batch, unsigned seed) {
     memset(f, 0, sizeof *f);
     f->m = calloc(1, sizeof *f->m);
     net_spec *ns = &f->m->net[CLGAN_GENERATOR];
@@ -47,8 +47,9 @@ static void fixture_make(fixture *f, const char *const *layers, int n_layers, in
         ck_assert_msg(model_parse_layer(layers[i], &ns->layers[i], &e) == CLGAN_OK, "%s", e.msg);
     }
     ns->n_layers = n_layers;
-    ns->in = (shape3){in_cols, 1, 1};
-    ck_assert(net_infer(f->m, ns, "test") == CLGAN_OK);
+    ns->in = in;
+    ck_assert_msg(net_infer(f->m, ns, "test") == CLGAN_OK, "%s", f->m->err.msg);
+    long in_cols = shape_size(in);
     ck_assert_msg(net_create(dev, f->m, CLGAN_GENERATOR, batch, 7, &f->n) == CLGAN_OK, "%s",
                   dev->err.msg);
     f->batch = batch;
@@ -73,6 +74,11 @@ static void fixture_make(fixture *f, const char *const *layers, int n_layers, in
     ck_assert(device_write(dev, n->params, 0, n->n_params * sizeof(float), f->pf, 1) == CLGAN_OK);
 }
 
+static void fixture_make(fixture *f, const char *const *layers, int n_layers, int in_cols,
+                         int batch, unsigned seed) {
+    fixture_make_in(f, layers, n_layers, (shape3){in_cols, 1, 1}, batch, seed);
+}
+
 static void fixture_free(fixture *f) {
     net_free(f->n);
     clgan_model_free(f->m);
@@ -91,9 +97,10 @@ static float *read_tensor(tensor t, size_t rows) {
 }
 
 /* Forward on the device vs the host, in training (dropout on) or evaluation mode. */
-static void check_forward(const char *const *layers, int n_layers, int in_cols, int batch, int train) {
+static void check_forward_in(const char *const *layers, int n_layers, shape3 in, int batch,
+                             int train) {
     fixture f;
-    fixture_make(&f, layers, n_layers, in_cols, batch, 11u + (unsigned)n_layers);
+    fixture_make_in(&f, layers, n_layers, in, batch, 11u + (unsigned)n_layers);
     ck_assert_msg(net_forward(f.n, batch, train) == CLGAN_OK, "%s", dev->err.msg);
     float *y = read_tensor(f.n->out, (size_t)batch);
     double *want = host_forward(f.n, f.p, f.x, batch, train, f.n->n_layers);
@@ -104,13 +111,18 @@ static void check_forward(const char *const *layers, int n_layers, int in_cols, 
     fixture_free(&f);
 }
 
+static void check_forward(const char *const *layers, int n_layers, int in_cols, int batch,
+                          int train) {
+    check_forward_in(layers, n_layers, (shape3){in_cols, 1, 1}, batch, train);
+}
+
 /* Backward on the device vs central differences of L = r . y(x, params) on the host. */
-static void check_backward(const char *const *layers, int n_layers, int in_cols, int batch) {
+static void check_backward_in(const char *const *layers, int n_layers, shape3 in, int batch) {
     fixture f;
-    fixture_make(&f, layers, n_layers, in_cols, batch, 101u + (unsigned)n_layers);
+    fixture_make_in(&f, layers, n_layers, in, batch, 101u + (unsigned)n_layers);
     net *n = f.n;
     ck_assert(net_forward(n, batch, 1) == CLGAN_OK);
-    size_t ny = (size_t)batch * n->out.cols, nx = (size_t)batch * in_cols;
+    size_t ny = (size_t)batch * n->out.cols, nx = (size_t)batch * (size_t)shape_size(in);
     float *rf = malloc(ny * sizeof *rf);
     for (size_t i = 0; i < ny; i++) rf[i] = (float)f.r[i];
     ck_assert(device_write(dev, n->deltas, n->dout.off * sizeof(float), ny * sizeof(float), rf, 1) ==
@@ -164,6 +176,10 @@ static void check_backward(const char *const *layers, int n_layers, int in_cols,
     free(fd_x);
     free(fd_p);
     fixture_free(&f);
+}
+
+static void check_backward(const char *const *layers, int n_layers, int in_cols, int batch) {
+    check_backward_in(layers, n_layers, (shape3){in_cols, 1, 1}, batch);
 }
 
 /* ---- the cases ------------------------------------------------------------------------------ */
@@ -232,6 +248,55 @@ END_TEST
 START_TEST(bwd_dropout) { check_backward(one("{type: dropout, keep: 0.6}"), 1, 40, 2); }
 END_TEST
 START_TEST(bwd_stack) { check_backward(stack, (int)ARRAY_LEN(stack), 4, 5); }
+END_TEST
+
+/* Convolutions: stride, padding (explicit, asymmetric `same`), non-square kernels, dilation, no
+ * bias, odd sizes, batches of 1 and 3; forward against the host, backward against differences. */
+static const struct conv_case {
+    const char *layer;
+    shape3 in;
+    int batch;
+} conv_cases[] = {
+    {"{type: conv2d, filters: 3, kernel: 3, padding: 1}", {2, 5, 5}, 3},
+    {"{type: conv2d, filters: 4, kernel: [3, 2], stride: 2, padding: 1}", {2, 7, 6}, 1},
+    {"{type: conv2d, filters: 2, kernel: 2, dilation: 2, bias: false}", {1, 6, 5}, 3},
+    {"{type: conv2d, filters: 3, kernel: 3, stride: 2, padding: same}", {2, 5, 8}, 3},
+    {"{type: conv2d, filters: 5, kernel: 4, stride: 2, padding: [1, 2]}", {3, 8, 7}, 2},
+    {"{type: conv2d, filters: 2, kernel: 1}", {3, 4, 3}, 3},
+};
+
+START_TEST(fwd_conv2d) {
+    const struct conv_case *c = &conv_cases[_i];
+    check_forward_in(one(c->layer), 1, c->in, c->batch, 1);
+}
+END_TEST
+
+START_TEST(bwd_conv2d) {
+    const struct conv_case *c = &conv_cases[_i];
+    check_backward_in(one(c->layer), 1, c->in, c->batch);
+}
+END_TEST
+
+/* Output sizes as PyTorch (explicit padding) and TensorFlow (`same`) compute them. */
+START_TEST(conv2d_shapes) {
+    static const struct {
+        const char *layer;
+        shape3 in, out;
+    } cases[] = {
+        {"{type: conv2d, filters: 64, kernel: 4, stride: 2, padding: 1}", {1, 28, 28}, {64, 14, 14}},
+        {"{type: conv2d, filters: 8, kernel: 3, stride: 2, padding: same}", {2, 5, 8}, {8, 3, 4}},
+        {"{type: conv2d, filters: 8, kernel: [3, 5], dilation: 2}", {1, 9, 12}, {8, 5, 4}},
+        {"{type: conv2d, filters: 1, kernel: 3, stride: 3}", {1, 10, 10}, {1, 3, 3}},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        fixture f;
+        fixture_make_in(&f, one(cases[i].layer), 1, cases[i].in, 2, 1);
+        shape3 o = f.n->spec->layers[0].out;
+        ck_assert_msg(o.c == cases[i].out.c && o.h == cases[i].out.h && o.w == cases[i].out.w,
+                      "%s: %dx%dx%d", cases[i].layer, o.c, o.h, o.w);
+        fixture_free(&f);
+    }
+}
 END_TEST
 
 /* ---- one-unit layers ------------------------------------------------------------------------ */
@@ -481,6 +546,8 @@ int main(int argc, char **argv) {
     tcase_add_test(fwd, fwd_dropout_eval);
     tcase_add_test(fwd, fwd_stack);
     tcase_add_test(fwd, fwd_partial_batch);
+    tcase_add_loop_test(fwd, fwd_conv2d, 0, (int)ARRAY_LEN(conv_cases));
+    tcase_add_test(fwd, conv2d_shapes);
     suite_add_tcase(s, fwd);
     TCase *bwd = tcase_create("backward");
     tcase_add_unchecked_fixture(bwd, setup, teardown);
@@ -492,6 +559,7 @@ int main(int argc, char **argv) {
     tcase_add_test(bwd, bwd_sigmoid);
     tcase_add_test(bwd, bwd_dropout);
     tcase_add_test(bwd, bwd_stack);
+    tcase_add_loop_test(bwd, bwd_conv2d, 0, (int)ARRAY_LEN(conv_cases));
     suite_add_tcase(s, bwd);
     TCase *unit = tcase_create("unit");
     tcase_add_unchecked_fixture(unit, setup, teardown);

@@ -31,9 +31,18 @@ MAX_NUMBER_CHARS = 32
 MAX_COUNTER = (1 << 48) - 1
 MAX_DIM = (1 << 31) - 1
 NETS = ("generator", "discriminator")
-LAYER_SETTINGS = {  # the settings each kind records, as src/train/checkpoint.c writes them
-    "dense": ("units",), "maxout": ("units", "pieces"), "leaky_relu": ("slope",),
-    "dropout": ("keep",), "relu": (), "tanh": (), "sigmoid": (),
+# The settings each layer kind records, as its class's keys say (src/layers/layer_<kind>.c, the
+# keys that are not init-only): (name, type, low, high). Types: int; num() and num(] (open or
+# half-open ranges); bool; int2 ([h, w]); int2|same.
+LAYER_SETTINGS = {
+    "dense": (("units", "int", 1, 1 << 30),),
+    "maxout": (("units", "int", 1, 1 << 30), ("pieces", "int", 1, 64)),
+    "relu": (), "tanh": (), "sigmoid": (),
+    "leaky_relu": (("slope", "num()", 0, 1),),
+    "dropout": (("keep", "num(]", 0, 1),),
+    "conv2d": (("filters", "int", 1, 1 << 16), ("kernel", "int2", 1, 1024),
+               ("stride", "int2", 1, 1024), ("padding", "int2|same", 0, 1024),
+               ("dilation", "int2", 1, 1024), ("bias", "bool", 0, 1)),
 }
 OPTIMIZER_STATES = (["momentum_buffer"], ["exp_avg", "exp_avg_sq"])
 COUNTERS = (("seed", (1 << 64) - 1), ("k", 100), ("batches_per_epoch", 1 << 31),
@@ -145,39 +154,98 @@ def meta_json(meta, key):
         return None
 
 
-def layer_shapes(meta, key, n_in, n_out):
-    """The parameter tensors' shapes of the declared layers: {index: {param: shape}}."""
+def setting_ok(kind, v, lo, hi):
+    if kind == "int":
+        return json_int(v, lo, hi) is not None
+    if kind == "num()":
+        return json_number(v) and lo < v < hi
+    if kind == "num(]":
+        return json_number(v) and lo < v <= hi
+    if kind == "bool":
+        return isinstance(v, bool)
+    if kind == "int2|same" and v == "same":
+        return True
+    return isinstance(v, list) and len(v) == 2 and all(json_int(x, lo, hi) is not None for x in v)
+
+
+def conv_out(n, k, s, p, d):
+    """Output size and leading padding along one axis (p "same": TensorFlow's), as
+    src/layers/layer_conv2d.c computes them; size -1 if the kernel does not fit."""
+    eff = d * (k - 1) + 1
+    if p == "same":
+        out = (n + s - 1) // s
+        return out, max((out - 1) * s + eff - n, 0) // 2
+    return ((n + 2 * p - eff) // s + 1 if eff <= n + 2 * p else -1), p
+
+
+def pairs(layer, *keys):
+    return [layer[k] if isinstance(layer[k], list) else [layer[k]] * 2 for k in keys]
+
+
+def infer(layer, shape):
+    """(output shape, scratch values per sample, {param: (shape, trainable)}) of one layer on
+    input `shape` (C, H, W), as its class's infer and params compute them; None if it does not
+    fit its input."""
+    kind, (c, h, w) = layer["type"], shape
+    n_in = c * h * w
+    if kind == "dense":
+        u = int(layer["units"])
+        return (u, 1, 1), 0, {"weight": ([u, n_in], True), "bias": ([u], True)}
+    if kind == "maxout":
+        u, o = int(layer["units"]), int(layer["units"]) * int(layer["pieces"])
+        return (u, 1, 1), o, {"weight": ([o, n_in], True), "bias": ([o], True)}
+    if kind == "dropout":
+        return shape, n_in, {}
+    if kind in ("relu", "tanh", "sigmoid", "leaky_relu"):
+        return shape, 0, {}
+    if kind == "conv2d":
+        if h == 1 and w == 1:
+            return None
+        (kh, kw), (sh, sw), (dh, dw) = pairs(layer, "kernel", "stride", "dilation")
+        pad = layer["padding"] if layer["padding"] == "same" else pairs(layer, "padding")[0]
+        ph, pw = (pad, pad) if pad == "same" else pad
+        (oh, _), (ow, _) = conv_out(h, kh, sh, ph, dh), conv_out(w, kw, sw, pw, dw)
+        f, k = int(layer["filters"]), c * kh * kw
+        if oh < 1 or ow < 1 or k * f > MAX_DIM or (k + f) * oh * ow + 16 > MAX_DIM:
+            return None
+        params = {"weight": ([f, c, kh, kw], True)}
+        if layer["bias"]:
+            params["bias"] = ([f], True)
+        return (f, oh, ow), (k + f) * oh * ow + 16, params
+    raise AssertionError(kind)
+
+
+def layer_shapes(meta, key, shape, n_out):
+    """The parameter tensors of the declared layers: {index: {param: (shape, trainable)}}."""
     layers = meta_json(meta, key)
     if not isinstance(layers, list) or not 1 <= len(layers) <= 100000:
         raise Refused(f"metadata '{key}' is not a JSON list of layers")
-    shapes, width, total = {}, n_in, 0
+    shapes, total = {}, 0
     for i, layer in enumerate(layers):
         if not isinstance(layer, dict) or layer.get("type") not in LAYER_SETTINGS:
             raise Refused(f"metadata '{key}': layer {i} has no known type")
         want = LAYER_SETTINGS[layer["type"]]
         ok = len(layer) == 1 + len(want)
-        for k in want:
-            v = layer.get(k)
-            if k == "units":
-                ok = ok and json_int(v, 1, 1 << 30) is not None
-            elif k == "pieces":
-                ok = ok and json_int(v, 1, 64) is not None
-            elif k == "slope":
-                ok = ok and json_number(v) and 0 < v < 1
-            else:
-                ok = ok and json_number(v) and 0 < v <= 1
+        for name, kind, lo, hi in want:
+            ok = ok and setting_ok(kind, layer.get(name), lo, hi)
         if not ok:
             raise Refused(f"metadata '{key}': layer {i} ({layer['type']}) needs exactly "
-                          f"{', '.join(want) or 'no settings'} within range")
-        if layer["type"] in ("dense", "maxout"):
-            rows = int(layer["units"]) * int(layer.get("pieces", 1))
-            total += rows * width + rows
-            if rows * width > MAX_DIM or total > MAX_DIM:  # as net_infer in src/model/model.c
+                          f"{', '.join(k[0] for k in want) or 'no settings'} within range")
+        got = infer(layer, shape)
+        # as net_infer in src/model/model.c: every tensor within one device buffer
+        if got is None or got[0][0] * got[0][1] * got[0][2] > MAX_DIM or got[1] > MAX_DIM:
+            raise Refused(f"metadata '{key}': layer {i} does not fit its input {shape}")
+        shape, _, params = got
+        for p, (dims, trainable) in params.items():
+            if int(np.prod(dims, dtype=object)) > MAX_DIM:
                 raise Refused(f"metadata '{key}': layer {i} is too large for one device buffer")
-            shapes[i] = {"weight": [rows, width], "bias": [rows]}
-            width = int(layer["units"])
-    if width != n_out:
-        raise Refused(f"metadata '{key}' end in {width} values per sample, expected {n_out}")
+            total += int(np.prod(dims, dtype=object)) if trainable else 0
+        if total > MAX_DIM:
+            raise Refused(f"metadata '{key}': layer {i} is too large for one device buffer")
+        shapes[i] = params
+    if shape[0] * shape[1] * shape[2] != n_out:
+        raise Refused(f"metadata '{key}' end in {shape[0] * shape[1] * shape[2]} values per "
+                      f"sample, expected {n_out}")
     return shapes
 
 
@@ -212,8 +280,8 @@ def check_metadata(meta):
     noise = decimal(meta["noise_dim"], 1 << 20)
     if not noise:
         raise Refused("metadata 'noise_dim' is not a whole number from 1 to 1048576")
-    shapes = [layer_shapes(meta, "generator_layers", noise, dims[0] * dims[1] * dims[2]),
-              layer_shapes(meta, "discriminator_layers", dims[0] * dims[1] * dims[2], 1)]
+    shapes = [layer_shapes(meta, "generator_layers", (noise, 1, 1), dims[0] * dims[1] * dims[2]),
+              layer_shapes(meta, "discriminator_layers", tuple(dims), 1)]
     states = meta_json(meta, "optimizer_states")
     if (not isinstance(states, dict) or len(states) != 2 or
             any(states.get(net) not in OPTIMIZER_STATES for net in NETS)):
@@ -222,9 +290,9 @@ def check_metadata(meta):
     want = {}
     for w, net in enumerate(NETS):
         for i, params in shapes[w].items():
-            for p, shape in params.items():
+            for p, (shape, trainable) in params.items():
                 want[f"{net}.{i}.{p}"] = shape
-                for s in states[net]:
+                for s in states[net] if trainable else ():
                     want[f"optimizer.{net}.{i}.{p}.{s}"] = shape
     return want
 
@@ -309,6 +377,23 @@ def load(path):
     return meta, arrays
 
 
+def conv2d(x, layer, w, b):
+    """A 2-D convolution of x [B, C, H, W] as src/layers/layer_conv2d.c defines it."""
+    (kh, kw), (sh, sw), (dh, dw) = pairs(layer, "kernel", "stride", "dilation")
+    pad = layer["padding"] if layer["padding"] == "same" else pairs(layer, "padding")[0]
+    ph, pw = (pad, pad) if pad == "same" else pad
+    (oh, pt), (ow, pl) = conv_out(x.shape[2], kh, sh, ph, dh), conv_out(x.shape[3], kw, sw, pw, dw)
+    bottom = (oh - 1) * sh + dh * (kh - 1) + 1 - x.shape[2] - pt
+    right = (ow - 1) * sw + dw * (kw - 1) + 1 - x.shape[3] - pl
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, max(bottom, 0)), (pl, max(right, 0))))
+    y = np.zeros((x.shape[0], w.shape[0], oh, ow), dtype=np.float32)
+    for i in range(kh):
+        for j in range(kw):
+            patch = xp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw]
+            y += np.einsum("bchw,oc->bohw", patch, w[:, :, i, j])
+    return y + b[None, :, None, None] if b is not None else y
+
+
 def generator(meta, tensors, z):
     """The generator's forward pass in evaluation mode (dropout off), in float32."""
     x = np.asarray(z, dtype=np.float32)
@@ -317,9 +402,12 @@ def generator(meta, tensors, z):
         if kind in ("dense", "maxout"):
             w = tensors[f"generator.{i}.weight"]
             b = tensors[f"generator.{i}.bias"]
-            x = x @ w.T + b
+            x = x.reshape(len(x), -1) @ w.T + b
             if kind == "maxout":
                 x = x.reshape(len(x), layer["units"], layer["pieces"]).max(axis=2)
+        elif kind == "conv2d":
+            x = conv2d(x, layer, tensors[f"generator.{i}.weight"],
+                       tensors.get(f"generator.{i}.bias"))
         elif kind == "relu":
             x = np.maximum(x, 0)
         elif kind == "leaky_relu":
@@ -359,7 +447,7 @@ def main():
         np.save(args.out, x)
     if args.compare:
         want = np.load(args.compare)
-        diff = float(np.max(np.abs(x - want)))
+        diff = float(np.max(np.abs(x.reshape(want.shape) - want)))
         print(f"max |numpy - clgan| = {diff:.3g} over {x.size} values")
         if not diff <= args.tolerance:
             print(f"read_checkpoint: outputs differ by more than {args.tolerance}", file=sys.stderr)

@@ -82,7 +82,7 @@ static void print_net(const clgan_model *m, clgan_net net, const char *title) {
     clgan_model_input_shape(m, net, &c, &h, &w);
     int batch = clgan_model_batch(m);
     printf("\n%s (input %dx%dx%d, batch %d)\n", title, c, h, w, batch);
-    printf("  %-3s %-11s %-10s %-14s %12s %14s %12s\n", "#", "layer", "", "output", "params",
+    printf("  %-3s %-16s %-18s %-14s %12s %14s %12s\n", "#", "layer", "", "output", "params",
            "FLOPs/sample", "activations");
     uint64_t tp = 0, ta = 0;
     double tf = 0;
@@ -94,7 +94,7 @@ static void print_net(const clgan_model *m, clgan_net net, const char *title) {
         with_commas(L.params, params, sizeof params);
         with_commas((uint64_t)L.flops, flops, sizeof flops);
         human_bytes((double)L.act_bytes, act, sizeof act);
-        printf("  %-3d %-11s %-10s %-14s %12s %14s %12s\n", i, L.kind, L.detail, shape, params,
+        printf("  %-3d %-16s %-18s %-14s %12s %14s %12s\n", i, L.kind, L.detail, shape, params,
                flops, act);
         tp += L.params;
         tf += L.flops;
@@ -105,7 +105,7 @@ static void print_net(const clgan_model *m, clgan_net net, const char *title) {
     with_commas((uint64_t)tf, flops, sizeof flops);
     human_bytes((double)ta, act, sizeof act);
     human_bytes((double)tp * 4.0, pmem, sizeof pmem);
-    printf("  %-3s %-11s %-10s %-14s %12s %14s %12s\n", "", "total", "", "", params, flops, act);
+    printf("  %-3s %-16s %-18s %-14s %12s %14s %12s\n", "", "total", "", "", params, flops, act);
     printf("  %s parameters: %s (%s of float32)\n", title, params, pmem);
 }
 

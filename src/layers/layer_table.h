@@ -16,6 +16,7 @@
     X(TANH, tanh)                                                                                  \
     X(SIGMOID, sigmoid)                                                                            \
     X(MAXOUT, maxout)                                                                              \
-    X(DROPOUT, dropout)
+    X(DROPOUT, dropout)                                                                            \
+    X(CONV2D, conv2d)
 
 #endif /* CLGAN_LAYER_TABLE_H */

@@ -921,6 +921,11 @@ static clgan_status check_model(yctx *c) {
                        "generator output has %ld values per sample, but the data has %ld "
                        "(%dx%dx%d)", shape_size(g->out), shape_size(m->data.shape),
                        m->data.shape.c, m->data.shape.h, m->data.shape.w);
+    shape3 go = g->out, ds = m->data.shape;
+    if ((go.h > 1 || go.w > 1) && (go.c != ds.c || go.h != ds.h || go.w != ds.w))
+        return yerr_at(c, gl->line, gl->col, CLGAN_ERR_MODEL,
+                       "generator output is %dx%dx%d per sample, but the data is %dx%dx%d",
+                       go.c, go.h, go.w, ds.c, ds.h, ds.w);
     const layer_spec *dl = last_shaping_layer(d);
     if (shape_size(d->out) != 1)
         return yerr_at(c, dl->line, dl->col, CLGAN_ERR_MODEL,

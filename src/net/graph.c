@@ -52,10 +52,11 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
         l->spec = s;
         l->cls = layer_class_of(s->kind);
         l->n_params = layer_params(s, l->params);
-        for (int j = 0; j < l->n_params; j++) { /* in the class's order, each aligned */
-            l->param_off[j] = poff;
-            poff = align_up(poff + (size_t)l->params[j].count);
-        }
+        for (int j = 0; j < l->n_params; j++) /* trainable tensors first, in the class's order */
+            if (l->params[j].trainable) {
+                l->param_off[j] = poff;
+                poff = align_up(poff + (size_t)l->params[j].count);
+            }
         l->x = i == 0 ? n->in : n->layers[i - 1].y;
         size_t cols = (size_t)shape_size(s->out);
         l->y = (tensor){NULL, aoff, cols};
@@ -64,6 +65,16 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
             l->z = (tensor){NULL, aoff, (size_t)s->scratch};
             aoff = align_up(aoff + B * (size_t)s->scratch);
         }
+    }
+    /* then the running statistics: the optimizers update [0, n_train) only */
+    n->n_train = poff;
+    for (int i = 0; i < n->n_layers; i++) {
+        layer *l = &n->layers[i];
+        for (int j = 0; j < l->n_params; j++)
+            if (!l->params[j].trainable) {
+                l->param_off[j] = poff;
+                poff = align_up(poff + (size_t)l->params[j].count);
+            }
     }
     n->n_params = poff;
     n->n_acts = aoff;

@@ -2,7 +2,7 @@
  * graph.h - one network (generator or discriminator) compiled for a device.
  *
  * Memory: four device buffers per network. `params` and `grads` hold every layer's parameter
- * tensors (its class's list) back to back; `acts` and `deltas` hold activation slots and their
+ * tensors (its class's list) back to back, the trainable ones first, then running statistics; `acts` and `deltas` hold activation slots and their
  * gradients. Slot 0 is the network's input, slot i+1 the output of layer i; a layer with scratch
  * values (maxout's pre-activations, dropout's mask) has a slot of its own for them. Tensors are
  * views (buffer, offset in floats), batch-major: a (N, C, H, W) tensor is N rows of C*H*W floats.
@@ -23,7 +23,7 @@ typedef struct tensor {
     size_t cols; /* values per sample (C*H*W) */
 } tensor;
 
-#define LAYER_MAX_KERNELS 4
+#define LAYER_MAX_KERNELS 8
 
 struct layer {
     const layer_spec *spec;
@@ -47,7 +47,9 @@ struct net {
     layer *layers;
     int n_layers;
     cl_mem params, grads, acts, deltas;
-    size_t n_params, n_acts;
+    size_t n_params, n_acts;    /* floats in params (and grads), in acts (and deltas) */
+    size_t n_train;             /* params [0, n_train) are trainable; the rest are running
+                                   statistics (batch norm's), which no optimizer touches */
     tensor in, out, din, dout;
     uint32_t key[2];            /* Philox key (from the seed) */
     uint64_t *stream_next;      /* next unused Philox stream; shared with the trainer */

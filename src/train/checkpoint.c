@@ -65,6 +65,7 @@ static clgan_status expected_tensors(const net_spec *nets, const optim_kind *opt
                 param_info ps[LAYER_MAX_PARAMS];
                 int np = layer_params(&nets[w].layers[i], ps);
                 for (int j = 0; j < np; j++) {
+                    if (s >= 0 && !ps[j].trainable) continue; /* no optimizer state */
                     if (out->n == out->cap) {
                         int cap = out->cap ? 2 * out->cap : 64;
                         tensor_ref *v = realloc(out->v, (size_t)cap * sizeof *v);
@@ -943,7 +944,7 @@ clgan_status ckpt_load_net(const ckpt *c, net *n, optim *o, clgan_err *e) {
         const layer *l = &n->layers[i];
         for (int j = 0; j < l->n_params && st == CLGAN_OK; j++) {
             size_t cnt = (size_t)l->params[j].count;
-            for (int k = -1; k < ns && st == CLGAN_OK; k++) {
+            for (int k = -1; k < (l->params[j].trainable ? ns : 0) && st == CLGAN_OK; k++) {
                 char *name = tensor_name(n->index, i, l->params[j].name,
                                          k < 0 ? NULL : optim_state_name(o, k));
                 const float *src;
@@ -956,10 +957,9 @@ clgan_status ckpt_load_net(const ckpt *c, net *n, optim *o, clgan_err *e) {
         }
     }
     if (st != CLGAN_OK) goto done;
-    size_t bytes = n->n_params * sizeof(float);
-    st = device_write(n->dev, n->params, 0, bytes, p, 1);
-    for (int k = 0; k < ns && st == CLGAN_OK; k++)
-        st = device_write(n->dev, optim_state_buf(o, k), 0, bytes, s[k], 1);
+    st = device_write(n->dev, n->params, 0, n->n_params * sizeof(float), p, 1);
+    for (int k = 0; k < ns && st == CLGAN_OK; k++) /* states of the trainable ones */
+        st = device_write(n->dev, optim_state_buf(o, k), 0, n->n_train * sizeof(float), s[k], 1);
     if (st != CLGAN_OK) err_set(e, st, "%s", n->dev->err.msg);
 done:
     free(p);

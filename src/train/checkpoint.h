@@ -4,15 +4,16 @@
  * little-endian tensors. Readable by the Python safetensors package and by numpy in a few lines
  * (tools/read_checkpoint.py, which refuses exactly what this reader refuses).
  *
- * Tensors: <net>.<i>.<param> for every parameter tensor of layer i (layer_params: weight
- * [n_out, n_in], bias [n_out]; i as in the model file, net generator or discriminator), and the
- * optimizer's state as optimizer.<net>.<i>.<param>.<state> (momentum_buffer; exp_avg,
- * exp_avg_sq) of the same shape. Nothing else.
+ * Tensors: <net>.<i>.<param> for every parameter tensor of layer i (its class's list: dense
+ * has weight [n_out, n_in] and bias [n_out]; i as in the model file, net generator or
+ * discriminator), running statistics included, and the optimizer's state of every trainable one
+ * as optimizer.<net>.<i>.<param>.<state> (momentum_buffer; exp_avg, exp_avg_sq) of the same
+ * shape. Nothing else.
  *
  * __metadata__ (all strings): format, run_id (16 hex digits), model_yaml, model_path and
  * data_path (absolute; data_path "" for synthetic data), model_name, device, data_shape
- * ("C,H,W"), noise_dim, generator_layers and discriminator_layers (JSON: type and the settings
- * shapes depend on), optimizer_states (JSON), and the counters seed, k, batches_per_epoch, iter,
+ * ("C,H,W"), noise_dim, generator_layers and discriminator_layers (JSON: type and every
+ * setting of its class but those that only shape the initial parameters), optimizer_states (JSON), and the counters seed, k, batches_per_epoch, iter,
  * epoch, batch_in_epoch, stream, optimizer_steps.generator, optimizer_steps.discriminator.
  *
  * A file is accepted only whole: header padded with spaces to a multiple of 8 bytes, strict

@@ -12,7 +12,7 @@ clgan_status optim_init(optim *o, net *n, const optim_spec *spec) {
     o->spec = spec;
     o->n = n;
     clgan_device *dev = n->dev;
-    size_t bytes = n->n_params * sizeof(float);
+    size_t bytes = n->n_train * sizeof(float);
     const char *name = spec->kind == OPTIM_SGD ? "sgd_momentum" : "adam";
     clgan_status st = device_kernel(dev, "cl/optim.cl", name, &o->k_update);
     if (st == CLGAN_OK) st = device_kernel(dev, "cl/optim.cl", "max_norm", &o->k_norm);
@@ -59,7 +59,7 @@ clgan_status optim_step(optim *o, long epoch) {
     net *n = o->n;
     clgan_device *dev = n->dev;
     const optim_spec *s = o->spec;
-    cl_uint cnt = (cl_uint)n->n_params;
+    cl_uint cnt = (cl_uint)n->n_train; /* trainable parameters only */
     float lr = (float)optim_lr(s, o->t);
     clgan_status st;
     o->t++;

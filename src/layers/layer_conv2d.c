@@ -1,0 +1,278 @@
+/*
+ * layer_conv2d.c - 2-D convolutions: {type: conv2d, filters: F, kernel: K or [KH, KW],
+ * stride: 1, padding: 0 | [PH, PW] | same, dilation: 1, bias: true, init: xavier}.
+ *
+ * x[B][C][H][W] -> y[B][F][OH][OW], weight [F][C][KH][KW] (PyTorch's layout), bias [F]; with
+ * explicit padding OH = (H + 2 PH - DH (KH - 1) - 1) / SH + 1 (as PyTorch); with `same`,
+ * OH = ceil(H / SH) and the padding that takes, the odd one at the bottom (as TensorFlow).
+ *
+ * As GEMMs over the whole batch (one launch each, K = C*KH*KW, N = B*OH*OW):
+ *   col[K][N] = im2col(x);  t[F][N] = W[F][K] col;  y = chw(t) + b
+ *   dt = chw^-1(dy);  dW[F][K] = dt col^T;  db = sum dy;  dcol[K][N] = W^T dt;  dx = col2im(dcol)
+ * col and t live in the layer's scratch slot (their gradients in its delta slot).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "gemm.h"
+#include "layer_conv2d.h"
+
+enum { FILTERS, KERNEL, STRIDE = 3, PADDING = 5, DILATION = 7, BIAS = 9, INIT = 10,
+       PAD_T = 12, PAD_L = 13 /* the padding `same` resolves to (set by infer) */ };
+
+static const layer_key keys[] = {
+    {"filters", KEY_INT, FILTERS, KEY_REQUIRED, 1, 1 << 16, 0},
+    {"kernel", KEY_INT2, KERNEL, KEY_REQUIRED, 1, 1024, 0},
+    {"stride", KEY_INT2, STRIDE, 0, 1, 1024, 1},
+    {"padding", KEY_INT2, PADDING, KEY_SAME, 0, 1024, 0},
+    {"dilation", KEY_INT2, DILATION, 0, 1, 1024, 1},
+    {"bias", KEY_BOOL, BIAS, 0, 0, 1, 1},
+    {"init", KEY_INIT, INIT, KEY_INIT_ONLY, 0, 0, 0},
+};
+
+enum { K_SUM = 4 }; /* after conv_setup's four */
+
+#define ALIGN16(v) (((v) + 15) / 16 * 16)
+#define V(i) ((int)L->v[i])
+
+static conv_geom geom(const layer_spec *L) {
+    return (conv_geom){L->in.c,    L->in.h,     L->in.w,     V(KERNEL),   V(KERNEL + 1),
+                       V(STRIDE),  V(STRIDE + 1), V(PAD_T),  V(PAD_L),    V(DILATION),
+                       V(DILATION + 1), L->out.h, L->out.w};
+}
+
+/* The output size along one axis, and the leading padding; -1 if the kernel does not fit. */
+static int out_size(int in, int k, int s, int p, int d, int *pad) {
+    int eff = d * (k - 1) + 1;
+    if (p < 0) { /* same */
+        int out = (in + s - 1) / s, total = (out - 1) * s + eff - in;
+        *pad = total > 0 ? total / 2 : 0;
+        return out;
+    }
+    *pad = p;
+    if (eff > in + 2 * p) return -1;
+    return (in + 2 * p - eff) / s + 1;
+}
+
+static int conv_infer(layer_spec *L, char *why, size_t len) {
+    shape3 in = L->in;
+    if (in.h == 1 && in.w == 1) {
+        snprintf(why, len, "its input is flat (%ld values from the layer before), not an image: "
+                 "put {type: reshape, shape: [C, H, W]} before it", shape_size(in));
+        return -1;
+    }
+    int pt, pl, oh = out_size(in.h, V(KERNEL), V(STRIDE), V(PADDING), V(DILATION), &pt),
+        ow = out_size(in.w, V(KERNEL + 1), V(STRIDE + 1), V(PADDING + 1), V(DILATION + 1), &pl);
+    if (oh < 1 || ow < 1) {
+        snprintf(why, len, "kernel %dx%d (dilation %dx%d) is larger than the padded input %dx%d "
+                 "(input %dx%d, padding %dx%d)", V(KERNEL), V(KERNEL + 1), V(DILATION),
+                 V(DILATION + 1), in.h + 2 * V(PADDING), in.w + 2 * V(PADDING + 1), in.h, in.w,
+                 V(PADDING), V(PADDING + 1));
+        return -1;
+    }
+    double k = (double)in.c * V(KERNEL) * V(KERNEL + 1), ohw = (double)oh * ow, f = V(FILTERS);
+    if (k * f > 2147483647.0 || (k + f) * ohw + 16 > 2147483647.0) {
+        snprintf(why, len, "%.0f weights and %.0f column values per sample: more than one device "
+                 "buffer holds (2^31 - 1 values)", k * f, (k + f) * ohw);
+        return -1;
+    }
+    L->v[PAD_T] = pt;
+    L->v[PAD_L] = pl;
+    L->out = (shape3){V(FILTERS), oh, ow};
+    L->scratch = (long)((k + f) * ohw) + 16; /* col and t, t 16-aligned */
+    L->flops = 2.0 * f * ohw * k + (V(BIAS) ? f * ohw : 0);
+    return 0;
+}
+
+static int conv_params(const layer_spec *L, param_info *out) {
+    long f = V(FILTERS), c = L->in.c, kh = V(KERNEL), kw = V(KERNEL + 1);
+    out[0] = (param_info){"weight", 4, {f, c, kh, kw}, f * c * kh * kw, 1, (init_kind)L->v[INIT],
+                          (float)L->v[INIT + 1], c * kh * kw, f * kh * kw, 0};
+    if (!V(BIAS)) return 1;
+    out[1] = (param_info){"bias", 1, {f}, f, 1, INIT_CONST, 0, 0, 0, -1};
+    return 2;
+}
+
+/* "F KHxKW" and what differs from the defaults: " s2", " p1" (or " same"), " d2", " nobias". */
+static void pair(char *buf, size_t len, const char *tag, int a, int b) {
+    if (a == b) snprintf(buf, len, " %s%d", tag, a);
+    else snprintf(buf, len, " %s%dx%d", tag, a, b);
+}
+
+static void conv_describe(const layer_spec *L, char *buf, size_t len) {
+    char s[32] = "", p[32] = "", d[32] = "";
+    if (V(STRIDE) != 1 || V(STRIDE + 1) != 1) pair(s, sizeof s, "s", V(STRIDE), V(STRIDE + 1));
+    if (V(PADDING) < 0) snprintf(p, sizeof p, " same");
+    else if (V(PADDING) || V(PADDING + 1)) pair(p, sizeof p, "p", V(PADDING), V(PADDING + 1));
+    if (V(DILATION) != 1 || V(DILATION + 1) != 1)
+        pair(d, sizeof d, "d", V(DILATION), V(DILATION + 1));
+    snprintf(buf, len, "%d %dx%d%s%s%s%s", V(FILTERS), V(KERNEL), V(KERNEL + 1), s, p, d,
+             V(BIAS) ? "" : " nobias");
+}
+
+static int conv_gemms(const clgan_device *dev, const layer_spec *L, int rows, int fwd, int din,
+                      int dw, gemm_shape *out) {
+    (void)dev;
+    size_t f = (size_t)V(FILTERS), k = (size_t)L->in.c * V(KERNEL) * V(KERNEL + 1),
+           n = (size_t)rows * L->out.h * L->out.w;
+    int i = 0;
+    if (fwd) out[i++] = (gemm_shape){0, 0, f, n, k};
+    if (dw) out[i++] = (gemm_shape){0, 1, f, k, n};
+    if (din) out[i++] = (gemm_shape){1, 0, k, n, f};
+    return i;
+}
+
+/* ---- the kernels both convolutions use ----------------------------------------------------- */
+
+clgan_status conv_setup(net *n, layer *l) {
+    static const char *const names[4] = {"im2col", "col2im", "chw_from_cbhw", "cbhw_from_chw"};
+    clgan_status st = CLGAN_OK;
+    for (int i = 0; i < 4 && st == CLGAN_OK; i++)
+        st = net_kernel(n, "cl/conv2d.cl", names[i], &l->k[i]);
+    return st;
+}
+
+static clgan_status geom_kernel(net *n, cl_kernel k, const char *name, const conv_geom *g,
+                                int batch, cl_mem src, size_t s_off, cl_mem dst, size_t d_off,
+                                int accumulate, int with_acc, size_t *global, cl_uint dims) {
+    cl_uint so = (cl_uint)s_off, dof = (cl_uint)d_off, b = (cl_uint)batch, acc = (cl_uint)accumulate;
+    cl_uint v[14] = {(cl_uint)g->C,  (cl_uint)g->H,  (cl_uint)g->W,  (cl_uint)g->KH, (cl_uint)g->KW,
+                     (cl_uint)g->SH, (cl_uint)g->SW, (cl_uint)g->PH, (cl_uint)g->PW, (cl_uint)g->DH,
+                     (cl_uint)g->DW, (cl_uint)g->OH, (cl_uint)g->OW, acc};
+    karg a[19] = {KA(src), KA(so), KA(dst), KA(dof), KA(b)};
+    for (int i = 0; i < 14; i++) a[5 + i] = KA(v[i]);
+    clgan_status st = device_set_args(n->dev, k, name, a, with_acc ? 19 : 18);
+    if (st != CLGAN_OK) return st;
+    return device_run_nd(n->dev, k, dims, global, NULL, name, 0);
+}
+
+clgan_status conv_im2col(net *n, layer *l, const conv_geom *g, int batch, cl_mem src,
+                         size_t x_off, cl_mem dst, size_t col_off) {
+    size_t global[2] = {(size_t)batch * g->OH * g->OW, (size_t)g->C * g->KH * g->KW};
+    return geom_kernel(n, l->k[CONV_K_IM2COL], "im2col", g, batch, src, x_off, dst, col_off, 0,
+                       0, global, 2);
+}
+
+clgan_status conv_col2im(net *n, layer *l, const conv_geom *g, int batch, cl_mem src,
+                         size_t col_off, cl_mem dst, size_t x_off, int accumulate) {
+    size_t global[1] = {(size_t)batch * g->C * g->H * g->W};
+    return geom_kernel(n, l->k[CONV_K_COL2IM], "col2im", g, batch, src, col_off, dst, x_off,
+                       accumulate, 1, global, 1);
+}
+
+clgan_status conv_to_chw(net *n, layer *l, int batch, int C, int HW, cl_mem src, size_t t_off,
+                         cl_mem dst, size_t y_off, long b_off) {
+    cl_uint to = (cl_uint)t_off, yo = (cl_uint)y_off, bo = b_off < 0 ? 0 : (cl_uint)b_off,
+            has = b_off >= 0, b = (cl_uint)batch, c = (cl_uint)C, hw = (cl_uint)HW;
+    karg a[] = {KA(src), KA(to), KA(dst), KA(yo), KA(n->params), KA(bo), KA(has),
+                KA(b),   KA(c),  KA(hw)};
+    clgan_status st = device_set_args(n->dev, l->k[CONV_K_TO_CHW], "chw_from_cbhw", a, 10);
+    if (st != CLGAN_OK) return st;
+    return device_run2d(n->dev, l->k[CONV_K_TO_CHW], (size_t)batch * HW, (size_t)C,
+                        "chw_from_cbhw");
+}
+
+clgan_status conv_from_chw(net *n, layer *l, int batch, int C, int HW, cl_mem src, size_t y_off,
+                           cl_mem dst, size_t t_off) {
+    cl_uint yo = (cl_uint)y_off, to = (cl_uint)t_off, b = (cl_uint)batch, c = (cl_uint)C,
+            hw = (cl_uint)HW;
+    karg a[] = {KA(src), KA(yo), KA(dst), KA(to), KA(b), KA(c), KA(hw)};
+    clgan_status st = device_set_args(n->dev, l->k[CONV_K_FROM_CHW], "cbhw_from_chw", a, 7);
+    if (st != CLGAN_OK) return st;
+    return device_run2d(n->dev, l->k[CONV_K_FROM_CHW], (size_t)batch * HW, (size_t)C,
+                        "cbhw_from_chw");
+}
+
+clgan_status conv_channel_sum(net *n, cl_kernel k, int batch, int C, int HW, size_t dy_off,
+                              size_t b_off) {
+    cl_uint dyo = (cl_uint)dy_off, bo = (cl_uint)b_off, b = (cl_uint)batch, c = (cl_uint)C,
+            hw = (cl_uint)HW;
+    karg a[] = {KA(n->deltas), KA(dyo), KA(n->grads), KA(bo), KA(b), KA(c), KA(hw)};
+    clgan_status st = device_set_args(n->dev, k, "channel_sum", a, 7);
+    if (st != CLGAN_OK) return st;
+    size_t global = (size_t)C * 64, local = 64;
+    return device_run_nd(n->dev, k, 1, &global, &local, "channel_sum", 0);
+}
+
+void conv_host(const conv_geom *g, int n_out, const double *w, const double *bias,
+               const double *x, double *y, int batch) {
+    for (int b = 0; b < batch; b++)
+        for (int o = 0; o < n_out; o++)
+            for (int oy = 0; oy < g->OH; oy++)
+                for (int ox = 0; ox < g->OW; ox++) {
+                    double s = bias ? bias[o] : 0;
+                    for (int c = 0; c < g->C; c++)
+                        for (int i = 0; i < g->KH; i++)
+                            for (int j = 0; j < g->KW; j++) {
+                                int iy = oy * g->SH - g->PH + i * g->DH,
+                                    ix = ox * g->SW - g->PW + j * g->DW;
+                                if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W) continue;
+                                s += w[((o * g->C + c) * g->KH + i) * g->KW + j] *
+                                     x[(((size_t)b * g->C + c) * g->H + iy) * g->W + ix];
+                            }
+                    y[(((size_t)b * n_out + o) * g->OH + oy) * g->OW + ox] = s;
+                }
+}
+
+/* ---- conv2d itself ------------------------------------------------------------------------- */
+
+static clgan_status conv2d_setup(net *n, layer *l) {
+    clgan_status st = conv_setup(n, l);
+    if (st == CLGAN_OK && l->n_params > 1)
+        st = net_kernel(n, "cl/conv2d.cl", "channel_sum", &l->k[K_SUM]);
+    return st;
+}
+
+static clgan_status conv2d_forward(net *n, layer *l, int batch, int train) {
+    (void)train;
+    const layer_spec *L = l->spec;
+    conv_geom g = geom(L);
+    size_t f = (size_t)V(FILTERS), k = (size_t)g.C * g.KH * g.KW, cols = (size_t)batch * g.OH * g.OW;
+    size_t col = l->z.off, t = l->z.off + ALIGN16(k * cols);
+    clgan_status st = conv_im2col(n, l, &g, batch, n->acts, l->x.off, n->acts, col);
+    if (st == CLGAN_OK)
+        st = gemm(n->dev, 0, 0, f, cols, k, 1.0f, n->params, l->param_off[0], k, n->acts, col,
+                  cols, 0.0f, n->acts, t, cols);
+    if (st == CLGAN_OK)
+        st = conv_to_chw(n, l, batch, (int)f, g.OH * g.OW, n->acts, t, n->acts, l->y.off,
+                         l->n_params > 1 ? (long)l->param_off[1] : -1);
+    return st;
+}
+
+static clgan_status conv2d_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
+    const layer_spec *L = l->spec;
+    conv_geom g = geom(L);
+    size_t f = (size_t)V(FILTERS), k = (size_t)g.C * g.KH * g.KW, cols = (size_t)batch * g.OH * g.OW;
+    size_t col = l->z.off, t = l->z.off + ALIGN16(k * cols); /* in acts; deltas alike */
+    clgan_status st = conv_from_chw(n, l, batch, (int)f, g.OH * g.OW, n->deltas, l->dy.off,
+                                    n->deltas, t);
+    if (st == CLGAN_OK && need_dw) {
+        st = gemm(n->dev, 0, 1, f, k, cols, 1.0f, n->deltas, t, cols, n->acts, col, cols, 0.0f,
+                  n->grads, l->param_off[0], k);
+        if (st == CLGAN_OK && l->n_params > 1)
+            st = conv_channel_sum(n, l->k[K_SUM], batch, (int)f, g.OH * g.OW, l->dy.off,
+                                  l->param_off[1]);
+    }
+    if (st == CLGAN_OK && need_dx) {
+        st = gemm(n->dev, 1, 0, k, cols, f, 1.0f, n->params, l->param_off[0], k, n->deltas, t,
+                  cols, 0.0f, n->deltas, col, cols);
+        if (st == CLGAN_OK)
+            st = conv_col2im(n, l, &g, batch, n->deltas, col, n->deltas, l->dx.off, 0);
+    }
+    return st;
+}
+
+static void conv2d_host(const layer_spec *L, const double *const *p, const double *x, double *y,
+                        int batch, const host_ctx *c) {
+    (void)c;
+    conv_geom g = geom(L);
+    conv_host(&g, V(FILTERS), p[0], V(BIAS) ? p[1] : NULL, x, y, batch);
+}
+
+const layer_class layer_conv2d = {
+    "conv2d",      keys,          (int)ARRAY_LEN(keys),
+    conv_infer,    conv_params,   conv_describe,
+    conv_gemms,    {conv2d_setup, conv2d_forward, conv2d_backward},
+    conv2d_host,
+};
