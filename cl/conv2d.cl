@@ -113,3 +113,11 @@ __kernel void channel_sum(const __global float *restrict src, uint dy_off, __glo
     }
     if (l == 0) grads[b_off + c] = part[0];
 }
+
+/* y[b][c][p] += bias[c]. Work size: global >= (B*HW, C). */
+__kernel void channel_bias(__global float *acts, uint y_off, const __global float *restrict params,
+                           uint b_off, uint batch, uint C, uint HW) {
+    uint n = get_global_id(0), c = get_global_id(1);
+    if (n >= batch * HW || c >= C) return;
+    acts[y_off + ((size_t)(n / HW) * C + c) * HW + n % HW] += params[b_off + c];
+}

@@ -148,14 +148,42 @@ END_TEST
 
 /* ---- optimizers ----------------------------------------------------------------------------- */
 
-static void check_optim(optim_spec spec, int steps) {
+/* Max norm per output unit of every tensor with units, viewed as [outer][units][inner]. */
+static void host_max_norm(const net *n, double *p, float max) {
+    if (max <= 0) return;
+    for (int i = 0; i < n->n_layers; i++) {
+        const layer *l = &n->layers[i];
+        for (int j = 0; j < l->n_params; j++) {
+            const param_info *pi = &l->params[j];
+            if (pi->unit_axis < 0) continue;
+            long outer = pi->unit_axis ? pi->shape[0] : 1, units = pi->shape[pi->unit_axis],
+                 inner = pi->count / (outer * units);
+            for (long u = 0; u < units; u++) {
+                double s = 0;
+                for (long a = 0; a < outer; a++)
+                    for (long c = 0; c < inner; c++) {
+                        double w = p[l->param_off[j] + (size_t)((a * units + u) * inner + c)];
+                        s += w * w;
+                    }
+                if (sqrt(s) > max)
+                    for (long a = 0; a < outer; a++)
+                        for (long c = 0; c < inner; c++)
+                            p[l->param_off[j] + (size_t)((a * units + u) * inner + c)] *=
+                                max / (sqrt(s) + 1e-7);
+            }
+        }
+    }
+}
+
+/* spec's updates on one layer (default: dense 4 -> 3) against the host, max-norm included. */
+static void check_optim_on(optim_spec spec, int steps, const char *layer_yaml, shape3 in) {
     clgan_model *m = calloc(1, sizeof *m);
     net_spec *ns = &m->net[0];
     ns->layers = calloc(1, sizeof *ns->layers);
     clgan_err e;
-    ck_assert(model_parse_layer("{type: dense, units: 3}", &ns->layers[0], &e) == CLGAN_OK);
+    ck_assert(model_parse_layer(layer_yaml, &ns->layers[0], &e) == CLGAN_OK);
     ns->n_layers = 1;
-    ns->in = (shape3){4, 1, 1};
+    ns->in = in;
     ck_assert(net_infer(m, ns, "t") == CLGAN_OK);
     net *n;
     ck_assert(net_create(dev, m, CLGAN_GENERATOR, 2, 1, &n) == CLGAN_OK);
@@ -167,7 +195,9 @@ static void check_optim(optim_spec spec, int steps) {
     unsigned seed = 9;
     const layer *l = &n->layers[0];
     for (size_t i = 0; i < np; i++) {
-        int used = (i >= l->param_off[0] && i < l->param_off[0] + 12) || (i >= l->param_off[1] && i < l->param_off[1] + 3);
+        int used = 0;
+        for (int j = 0; j < l->n_params; j++)
+            used |= i >= l->param_off[j] && i < l->param_off[j] + (size_t)l->params[j].count;
         p[i] = used ? (float)test_uniform(&seed, -2, 2) : 0;
         hp[i] = p[i];
     }
@@ -188,23 +218,17 @@ static void check_optim(optim_spec spec, int steps) {
                 hp[i] -= lr * (s1[i] / bc1) / (sqrt(s2[i] / bc2) + spec.eps);
             }
         }
-        if (spec.max_col_norm > 0)
-            for (int r = 0; r < 3; r++) {
-                double s = 0;
-                for (int c = 0; c < 4; c++) s += hp[l->param_off[0] + r * 4 + c] * hp[l->param_off[0] + r * 4 + c];
-                double norm = sqrt(s);
-                if (norm > spec.max_col_norm)
-                    for (int c = 0; c < 4; c++) hp[l->param_off[0] + r * 4 + c] *= spec.max_col_norm / (norm + 1e-7);
-            }
+        host_max_norm(n, hp, spec.max_col_norm);
     }
     ck_assert(device_read(dev, n->params, 0, np * 4, got) == CLGAN_OK);
     assert_close("params after steps", got, hp, np, 1e-5, 1e-6);
-    if (spec.max_col_norm > 0)
-        for (int r = 0; r < 3; r++) {
-            double s = 0;
-            for (int c = 0; c < 4; c++) s += (double)got[l->param_off[0] + r * 4 + c] * got[l->param_off[0] + r * 4 + c];
-            ck_assert(sqrt(s) <= spec.max_col_norm * (1 + 1e-5));
-        }
+    if (spec.max_col_norm > 0) { /* the constraint holds, per unit (axis unit_axis) */
+        double *gd = malloc(np * sizeof *gd);
+        for (size_t i = 0; i < np; i++) gd[i] = got[i];
+        host_max_norm(n, gd, spec.max_col_norm * (1 + 1e-5f)); /* scales nothing */
+        for (size_t i = 0; i < np; i++) ck_assert(gd[i] == got[i]);
+        free(gd);
+    }
     free(p);
     free(g);
     free(got);
@@ -214,6 +238,10 @@ static void check_optim(optim_spec spec, int steps) {
     optim_free(&o);
     net_free(n);
     clgan_model_free(m);
+}
+
+static void check_optim(optim_spec spec, int steps) {
+    check_optim_on(spec, steps, "{type: dense, units: 3}", (shape3){4, 1, 1});
 }
 
 START_TEST(sgd_momentum_step) {
@@ -236,6 +264,10 @@ END_TEST
 START_TEST(max_col_norm_step) {
     optim_spec s = {.kind = OPTIM_SGD, .lr = 0.5f, .momentum = 0.0f, .max_col_norm = 1.0f};
     check_optim(s, 2);
+    /* per filter of a convolution (axis 0 of [F, C, KH, KW]); per output channel of a
+     * transposed one (axis 1 of [C, F, KH, KW]: strided, not a row) */
+    check_optim_on(s, 2, "{type: conv2d, filters: 3, kernel: 2}", (shape3){2, 3, 3});
+    check_optim_on(s, 2, "{type: conv_transpose2d, filters: 3, kernel: 2}", (shape3){4, 2, 2});
 }
 END_TEST
 
@@ -340,33 +372,6 @@ static void host_sgd(double *p, double *v, size_t np, const loss_ctx *c, const o
         p[j] += v[j];
     }
     free(g);
-}
-
-/* Max norm per output unit of every tensor with units, viewed as [outer][units][inner]. */
-static void host_max_norm(const net *n, double *p, float max) {
-    if (max <= 0) return;
-    for (int i = 0; i < n->n_layers; i++) {
-        const layer *l = &n->layers[i];
-        for (int j = 0; j < l->n_params; j++) {
-            const param_info *pi = &l->params[j];
-            if (pi->unit_axis < 0) continue;
-            long outer = pi->unit_axis ? pi->shape[0] : 1, units = pi->shape[pi->unit_axis],
-                 inner = pi->count / (outer * units);
-            for (long u = 0; u < units; u++) {
-                double s = 0;
-                for (long a = 0; a < outer; a++)
-                    for (long c = 0; c < inner; c++) {
-                        double w = p[l->param_off[j] + (size_t)((a * units + u) * inner + c)];
-                        s += w * w;
-                    }
-                if (sqrt(s) > max)
-                    for (long a = 0; a < outer; a++)
-                        for (long c = 0; c < inner; c++)
-                            p[l->param_off[j] + (size_t)((a * units + u) * inner + c)] *=
-                                max / (sqrt(s) + 1e-7);
-            }
-        }
-    }
 }
 
 static void host_iteration(host_gan *h) {

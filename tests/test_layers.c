@@ -277,6 +277,54 @@ START_TEST(bwd_conv2d) {
 }
 END_TEST
 
+static const struct conv_case convt_cases[] = {
+    {"{type: conv_transpose2d, filters: 3, kernel: 4, stride: 2, padding: 1}", {2, 3, 3}, 3},
+    {"{type: conv_transpose2d, filters: 2, kernel: [3, 2], stride: [2, 3], output_padding: [1, 2]}",
+     {3, 3, 2}, 1},
+    {"{type: conv_transpose2d, filters: 2, kernel: 3, dilation: 2, bias: false}", {2, 2, 3}, 3},
+    {"{type: conv_transpose2d, filters: 1, kernel: 3, padding: 1}", {4, 5, 4}, 2},
+};
+
+START_TEST(fwd_conv_transpose2d) {
+    const struct conv_case *c = &convt_cases[_i];
+    check_forward_in(one(c->layer), 1, c->in, c->batch, 1);
+}
+END_TEST
+
+START_TEST(bwd_conv_transpose2d) {
+    const struct conv_case *c = &convt_cases[_i];
+    check_backward_in(one(c->layer), 1, c->in, c->batch);
+}
+END_TEST
+
+/*
+ * conv_transpose2d is the adjoint of conv2d with the same weights: for conv2d from y (F
+ * channels) to x (C channels, filters C) and conv_transpose2d from x back to y's shape,
+ * <conv2d(y), x> = <y, conv_transpose2d(x)>, both on the device.
+ */
+START_TEST(conv_transpose2d_is_adjoint) {
+    const char *conv = "{type: conv2d, filters: 3, kernel: 4, stride: 2, padding: 1, bias: false}";
+    const char *convt =
+        "{type: conv_transpose2d, filters: 2, kernel: 4, stride: 2, padding: 1, bias: false}";
+    fixture a, b;
+    fixture_make_in(&a, one(conv), 1, (shape3){2, 8, 6}, 2, 5);    /* y -> x: 3x4x3 */
+    fixture_make_in(&b, one(convt), 1, (shape3){3, 4, 3}, 2, 6);   /* x -> y: 2x8x6 */
+    ck_assert_int_eq(a.n->n_params, b.n->n_params);
+    ck_assert(device_write(dev, b.n->params, 0, a.n->n_params * sizeof(float), a.pf, 1) ==
+              CLGAN_OK); /* the same weights [3][2][4][4] */
+    ck_assert(net_forward(a.n, 2, 1) == CLGAN_OK && net_forward(b.n, 2, 1) == CLGAN_OK);
+    float *cy = read_tensor(a.n->out, 2), *tx = read_tensor(b.n->out, 2);
+    double lhs = 0, rhs = 0;
+    for (size_t i = 0; i < 2 * a.n->out.cols; i++) lhs += (double)cy[i] * b.x[i];
+    for (size_t i = 0; i < 2 * b.n->out.cols; i++) rhs += (double)tx[i] * a.x[i];
+    ck_assert_msg(fabs(lhs - rhs) <= 1e-4 * fabs(lhs) && fabs(lhs) > 1e-3, "%g vs %g", lhs, rhs);
+    free(cy);
+    free(tx);
+    fixture_free(&a);
+    fixture_free(&b);
+}
+END_TEST
+
 /* Output sizes as PyTorch (explicit padding) and TensorFlow (`same`) compute them. */
 START_TEST(conv2d_shapes) {
     static const struct {
@@ -287,6 +335,11 @@ START_TEST(conv2d_shapes) {
         {"{type: conv2d, filters: 8, kernel: 3, stride: 2, padding: same}", {2, 5, 8}, {8, 3, 4}},
         {"{type: conv2d, filters: 8, kernel: [3, 5], dilation: 2}", {1, 9, 12}, {8, 5, 4}},
         {"{type: conv2d, filters: 1, kernel: 3, stride: 3}", {1, 10, 10}, {1, 3, 3}},
+        {"{type: conv_transpose2d, filters: 64, kernel: 4, stride: 2, padding: 1}", {128, 7, 7},
+         {64, 14, 14}},
+        {"{type: conv_transpose2d, filters: 1, kernel: 3, stride: 2, padding: 1, "
+         "output_padding: 1}", {4, 5, 5}, {1, 10, 10}},
+        {"{type: conv_transpose2d, filters: 2, kernel: 3, dilation: 2}", {1, 4, 4}, {2, 8, 8}},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         fixture f;
@@ -548,6 +601,8 @@ int main(int argc, char **argv) {
     tcase_add_test(fwd, fwd_partial_batch);
     tcase_add_loop_test(fwd, fwd_conv2d, 0, (int)ARRAY_LEN(conv_cases));
     tcase_add_test(fwd, conv2d_shapes);
+    tcase_add_loop_test(fwd, fwd_conv_transpose2d, 0, (int)ARRAY_LEN(convt_cases));
+    tcase_add_test(fwd, conv_transpose2d_is_adjoint);
     suite_add_tcase(s, fwd);
     TCase *bwd = tcase_create("backward");
     tcase_add_unchecked_fixture(bwd, setup, teardown);
@@ -560,6 +615,7 @@ int main(int argc, char **argv) {
     tcase_add_test(bwd, bwd_dropout);
     tcase_add_test(bwd, bwd_stack);
     tcase_add_loop_test(bwd, bwd_conv2d, 0, (int)ARRAY_LEN(conv_cases));
+    tcase_add_loop_test(bwd, bwd_conv_transpose2d, 0, (int)ARRAY_LEN(convt_cases));
     suite_add_tcase(s, bwd);
     TCase *unit = tcase_create("unit");
     tcase_add_unchecked_fixture(unit, setup, teardown);

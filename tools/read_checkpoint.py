@@ -43,6 +43,10 @@ LAYER_SETTINGS = {
     "conv2d": (("filters", "int", 1, 1 << 16), ("kernel", "int2", 1, 1024),
                ("stride", "int2", 1, 1024), ("padding", "int2|same", 0, 1024),
                ("dilation", "int2", 1, 1024), ("bias", "bool", 0, 1)),
+    "conv_transpose2d": (("filters", "int", 1, 1 << 16), ("kernel", "int2", 1, 1024),
+                         ("stride", "int2", 1, 1024), ("padding", "int2", 0, 1024),
+                         ("output_padding", "int2", 0, 1024), ("dilation", "int2", 1, 1024),
+                         ("bias", "bool", 0, 1)),
 }
 OPTIMIZER_STATES = (["momentum_buffer"], ["exp_avg", "exp_avg_sq"])
 COUNTERS = (("seed", (1 << 64) - 1), ("k", 100), ("batches_per_epoch", 1 << 31),
@@ -212,6 +216,23 @@ def infer(layer, shape):
         if layer["bias"]:
             params["bias"] = ([f], True)
         return (f, oh, ow), (k + f) * oh * ow + 16, params
+    if kind == "conv_transpose2d":
+        if h == 1 and w == 1:
+            return None
+        (kh, kw), (sh, sw), (ph, pw), (oph, opw), (dh, dw) = pairs(
+            layer, "kernel", "stride", "padding", "output_padding", "dilation")
+        if (oph >= sh and oph >= dh) or (opw >= sw and opw >= dw):
+            return None
+        oh = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+        ow = (w - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+        f, k2 = int(layer["filters"]), kh * kw
+        if not (1 <= oh <= 1 << 16 and 1 <= ow <= 1 << 16) or c * f * k2 > MAX_DIM or \
+                (c + f * k2) * h * w + 16 > MAX_DIM:
+            return None
+        params = {"weight": ([c, f, kh, kw], True)}
+        if layer["bias"]:
+            params["bias"] = ([f], True)
+        return (f, oh, ow), (c + f * k2) * h * w + 16, params
     raise AssertionError(kind)
 
 
@@ -394,6 +415,23 @@ def conv2d(x, layer, w, b):
     return y + b[None, :, None, None] if b is not None else y
 
 
+def conv_transpose2d(x, layer, w, b):
+    """The transposed convolution of x [B, C, H, W] (weight [C, F, KH, KW]), as PyTorch's."""
+    (kh, kw), (sh, sw), (ph, pw), (oph, opw), (dh, dw) = pairs(
+        layer, "kernel", "stride", "padding", "output_padding", "dilation")
+    _, _, h, wd = x.shape
+    oh = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    ow = (wd - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    full = np.zeros((x.shape[0], w.shape[1], max((h - 1) * sh + dh * (kh - 1) + 1, ph + oh),
+                     max((wd - 1) * sw + dw * (kw - 1) + 1, pw + ow)), dtype=np.float32)
+    for i in range(kh):
+        for j in range(kw):
+            full[:, :, i * dh:i * dh + sh * (h - 1) + 1:sh, j * dw:j * dw + sw * (wd - 1) + 1:sw] += \
+                np.einsum("bchw,cf->bfhw", x, w[:, :, i, j])
+    y = full[:, :, ph:ph + oh, pw:pw + ow]
+    return y + b[None, :, None, None] if b is not None else y
+
+
 def generator(meta, tensors, z):
     """The generator's forward pass in evaluation mode (dropout off), in float32."""
     x = np.asarray(z, dtype=np.float32)
@@ -408,6 +446,9 @@ def generator(meta, tensors, z):
         elif kind == "conv2d":
             x = conv2d(x, layer, tensors[f"generator.{i}.weight"],
                        tensors.get(f"generator.{i}.bias"))
+        elif kind == "conv_transpose2d":
+            x = conv_transpose2d(x, layer, tensors[f"generator.{i}.weight"],
+                                 tensors.get(f"generator.{i}.bias"))
         elif kind == "relu":
             x = np.maximum(x, 0)
         elif kind == "leaky_relu":

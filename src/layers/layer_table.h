@@ -17,6 +17,7 @@
     X(SIGMOID, sigmoid)                                                                            \
     X(MAXOUT, maxout)                                                                              \
     X(DROPOUT, dropout)                                                                            \
-    X(CONV2D, conv2d)
+    X(CONV2D, conv2d)                                                                              \
+    X(CONV_TRANSPOSE2D, conv_transpose2d)
 
 #endif /* CLGAN_LAYER_TABLE_H */
