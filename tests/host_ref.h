@@ -17,6 +17,12 @@ double dot(const double *a, const double *b, size_t n);
  */
 double *host_forward_s(const net *n, const double *p, const double *x, int batch, int train,
                        int upto, const uint64_t *streams);
+/*
+ * The same with `groups` row groups of their own batch statistics, and (update) the running
+ * statistics in p updated as the device's training forward pass updates them.
+ */
+double *host_forward_u(const net *n, double *p, const double *x, int batch, int train, int upto,
+                       const uint64_t *streams, int groups, int update);
 double *host_forward(const net *n, const double *p, const double *x, int batch, int train,
                      int upto);
 

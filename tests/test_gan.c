@@ -327,11 +327,16 @@ typedef struct loss_ctx {
     int m, g_step, minimax;
 } loss_ctx;
 
-static double host_loss(const loss_ctx *c) {
+/*
+ * The step's loss; update: also the running statistics (batch norm), as the device's training
+ * passes update them: G's over its m rows, then D's over the real and generated rows apart (a
+ * D step) or over the m generated rows (a G step).
+ */
+static double host_pass(const loss_ctx *c, int update) {
     trainer *t = c->h->t;
     int m = c->m;
     size_t cols = t->d->in.cols;
-    double *gx = host_forward_s(t->g, c->h->pg, c->noise, m, 1, t->g->n_layers, c->sg);
+    double *gx = host_forward_u(t->g, c->h->pg, c->noise, m, 1, t->g->n_layers, c->sg, 1, update);
     int rows = c->g_step ? m : 2 * m;
     double *din = malloc((size_t)rows * cols * sizeof *din);
     if (c->g_step) {
@@ -340,7 +345,8 @@ static double host_loss(const loss_ctx *c) {
         memcpy(din, c->real, (size_t)m * cols * sizeof *din);
         memcpy(din + (size_t)m * cols, gx, (size_t)m * cols * sizeof *din);
     }
-    double *z = host_forward_s(t->d, c->h->pd, din, rows, 1, t->d->n_layers - 1, c->sd);
+    double *z = host_forward_u(t->d, c->h->pd, din, rows, 1, t->d->n_layers - 1, c->sd,
+                               c->g_step ? 1 : 2, update);
     double L = 0;
     for (int i = 0; i < rows; i++) {
         if (!c->g_step)
@@ -352,6 +358,10 @@ static double host_loss(const loss_ctx *c) {
     free(din);
     free(z);
     return L;
+}
+
+static double host_loss(const loss_ctx *c) {
+    return host_pass(c, 0);
 }
 
 static void host_sgd(double *p, double *v, size_t np, const loss_ctx *c, const optim *o, long epoch,
@@ -395,6 +405,7 @@ static void host_iteration(host_gan *h) {
         take_streams(h, t->g, sg);
         take_streams(h, t->d, sd);
         loss_ctx c = {h, real, noise, sg, sd, mb, 0, 0};
+        host_pass(&c, 1);
         host_sgd(h->pd, h->vd, t->d->n_params, &c, &t->opt[1], h->epoch, t->opt[1].t - (uint64_t)(m->train.k - k));
         host_max_norm(t->d, h->pd, m->train.opt[1].max_col_norm);
         free(real);
@@ -404,12 +415,13 @@ static void host_iteration(host_gan *h) {
     take_streams(h, t->g, sg);
     take_streams(h, t->d, sd);
     loss_ctx c = {h, NULL, noise, sg, sd, mb, 1, m->train.g_loss == G_LOSS_MINIMAX};
+    host_pass(&c, 1);
     host_sgd(h->pg, h->vg, t->g->n_params, &c, &t->opt[0], h->epoch, t->opt[0].t - 1);
     free(noise);
 }
 
-static void check_algorithm1(int k, g_loss_kind loss, int iters) {
-    clgan_model *m = load("tests/data/tiny_gan.yaml");
+static void check_algorithm1_of(const char *model, int k, g_loss_kind loss, int iters) {
+    clgan_model *m = load(model);
     m->train.k = k;
     m->train.g_loss = loss;
     dataset data;
@@ -451,6 +463,18 @@ static void check_algorithm1(int k, g_loss_kind loss, int iters) {
     clgan_model_free(m);
 }
 
+static void check_algorithm1(int k, g_loss_kind loss, int iters) {
+    check_algorithm1_of("tests/data/tiny_gan.yaml", k, loss, iters);
+}
+
+/* Batch norm in both networks: D's real and generated rows apart, running statistics after
+ * every pass (the parameters compared include them). */
+START_TEST(algorithm1_batch_norm) {
+    check_algorithm1_of("tests/data/tiny_bn.yaml", 1, G_LOSS_NON_SATURATING, 2);
+    check_algorithm1_of("tests/data/tiny_bn.yaml", 2, G_LOSS_MINIMAX, 1);
+}
+END_TEST
+
 START_TEST(algorithm1_k1_non_saturating) { check_algorithm1(1, G_LOSS_NON_SATURATING, 1); }
 END_TEST
 START_TEST(algorithm1_k2_non_saturating) { check_algorithm1(2, G_LOSS_NON_SATURATING, 1); }
@@ -490,8 +514,8 @@ static void run_iters(session *s, int n) {
 static unsigned char *state_bytes(trainer *t, size_t *len) {
     cl_mem bufs[6] = {t->g->params, t->d->params, t->opt[0].s1, t->opt[1].s1, t->opt[0].s2,
                       t->opt[1].s2};
-    size_t sizes[6] = {t->g->n_params, t->d->n_params, t->g->n_params, t->d->n_params,
-                       t->g->n_params, t->d->n_params};
+    size_t sizes[6] = {t->g->n_params, t->d->n_params, t->g->n_train, t->d->n_train,
+                       t->g->n_train, t->d->n_train}; /* optimizer state: trainable only */
     size_t total = 0;
     for (int i = 0; i < 6; i++) total += bufs[i] ? sizes[i] * 4 : 0;
     unsigned char *b = malloc(total), *p = b;
@@ -534,6 +558,9 @@ static void check_resume(const char *rel, int n) {
 START_TEST(exact_resume_sgd_dropout) { check_resume("tests/data/tiny_gan.yaml", 11); }
 END_TEST
 START_TEST(exact_resume_adam) { check_resume("tests/data/tiny.yaml", 7); }
+END_TEST
+/* batch norm: running statistics in the checkpoint, no optimizer state for them */
+START_TEST(exact_resume_batch_norm) { check_resume("tests/data/tiny_bn.yaml", 6); }
 END_TEST
 
 /* 30 layers per network with Adam: all 354 tensors are written, and a resume is bit-exact. */
@@ -809,6 +836,7 @@ int main(int argc, char **argv) {
     TCase *alg = tcase_create("algorithm1");
     tcase_add_unchecked_fixture(alg, setup, teardown);
     tcase_add_test(alg, algorithm1_k1_non_saturating);
+    tcase_add_test(alg, algorithm1_batch_norm);
     tcase_add_test(alg, algorithm1_k2_non_saturating);
     tcase_add_test(alg, algorithm1_k1_minimax);
     tcase_add_test(alg, algorithm1_k2_minimax_across_epochs);
@@ -817,6 +845,7 @@ int main(int argc, char **argv) {
     tcase_add_unchecked_fixture(ck, setup, teardown);
     tcase_add_test(ck, exact_resume_sgd_dropout);
     tcase_add_test(ck, exact_resume_adam);
+    tcase_add_test(ck, exact_resume_batch_norm);
     tcase_add_test(ck, exact_resume_deep_adam);
     tcase_add_test(ck, checkpoint_round_trip);
     tcase_add_test(ck, damaged_checkpoints_refused);

@@ -24,6 +24,14 @@
 #define FD_STEP 1e-6
 
 static clgan_device *dev;
+/* Row groups with statistics of their own (batch norm) in the networks under test. */
+static int groups_under_test = 1;
+
+/* The host forward pass in the groups under test, running statistics left alone. */
+static double *host_fwd(const net *n, const double *p, const double *x, int batch, int train,
+                        int upto) {
+    return host_forward_u(n, (double *)p, x, batch, train, upto, NULL, groups_under_test, 0);
+}
 
 /* ---- building test networks ---------------------------------------------------------------- */
 
@@ -67,8 +75,10 @@ static void fixture_make_in(fixture *f, const char *const *layers, int n_layers,
     }
     for (size_t i = 0; i < n->n_params; i++) {
         f->pf[i] = (float)test_uniform(&seed, -0.6, 0.6);
+        if (i >= n->n_train) f->pf[i] = 0.5f + fabsf(f->pf[i]); /* running statistics: > 0 */
         f->p[i] = f->pf[i];
     }
+    n->groups = groups_under_test;
     for (size_t i = 0; i < ny; i++) f->r[i] = test_uniform(&seed, -1, 1);
     ck_assert(device_write(dev, n->acts, 0, nx * sizeof(float), f->xf, 1) == CLGAN_OK);
     ck_assert(device_write(dev, n->params, 0, n->n_params * sizeof(float), f->pf, 1) == CLGAN_OK);
@@ -103,7 +113,7 @@ static void check_forward_in(const char *const *layers, int n_layers, shape3 in,
     fixture_make_in(&f, layers, n_layers, in, batch, 11u + (unsigned)n_layers);
     ck_assert_msg(net_forward(f.n, batch, train) == CLGAN_OK, "%s", dev->err.msg);
     float *y = read_tensor(f.n->out, (size_t)batch);
-    double *want = host_forward(f.n, f.p, f.x, batch, train, f.n->n_layers);
+    double *want = host_fwd(f.n, f.p, f.x, batch, train, f.n->n_layers);
     assert_close(layers[n_layers - 1], y, want, (size_t)batch * f.n->out.cols,
                  FWD_RTOL, FWD_ATOL);
     free(y);
@@ -136,11 +146,11 @@ static void check_backward_in(const char *const *layers, int n_layers, shape3 in
     for (size_t i = 0; i < nx; i++) {
         double keep = f.x[i], lp, lm, *y;
         f.x[i] = keep + FD_STEP;
-        y = host_forward(n, f.p, f.x, batch, 1, n->n_layers);
+        y = host_fwd(n, f.p, f.x, batch, 1, n->n_layers);
         lp = dot(y, f.r, ny);
         free(y);
         f.x[i] = keep - FD_STEP;
-        y = host_forward(n, f.p, f.x, batch, 1, n->n_layers);
+        y = host_fwd(n, f.p, f.x, batch, 1, n->n_layers);
         lm = dot(y, f.r, ny);
         free(y);
         f.x[i] = keep;
@@ -153,11 +163,11 @@ static void check_backward_in(const char *const *layers, int n_layers, shape3 in
                  j++) {
                 double keep = f.p[j], lp, lm, *y;
                 f.p[j] = keep + FD_STEP;
-                y = host_forward(n, f.p, f.x, batch, 1, n->n_layers);
+                y = host_fwd(n, f.p, f.x, batch, 1, n->n_layers);
                 lp = dot(y, f.r, ny);
                 free(y);
                 f.p[j] = keep - FD_STEP;
-                y = host_forward(n, f.p, f.x, batch, 1, n->n_layers);
+                y = host_fwd(n, f.p, f.x, batch, 1, n->n_layers);
                 lm = dot(y, f.r, ny);
                 free(y);
                 f.p[j] = keep;
@@ -322,6 +332,89 @@ START_TEST(conv_transpose2d_is_adjoint) {
     free(tx);
     fixture_free(&a);
     fixture_free(&b);
+}
+END_TEST
+
+/* Batch norm per channel (after a convolution) and per feature, in training (batch statistics,
+ * one or two row groups) and evaluation mode (running statistics). */
+static const struct conv_case bn_cases[] = {
+    {"batch_norm", {3, 4, 5}, 4},
+    {"{type: batch_norm, eps: 0.001}", {5, 1, 1}, 6},
+    {"{type: batch_norm, momentum: 0.3}", {2, 3, 3}, 1},
+};
+
+START_TEST(fwd_batch_norm) {
+    const struct conv_case *c = &bn_cases[_i];
+    for (int train = 0; train < 2; train++) {
+        check_forward_in(one(c->layer), 1, c->in, c->batch, train);
+        if (c->batch % 2 == 0) { /* real rows and generated rows apart */
+            groups_under_test = 2;
+            check_forward_in(one(c->layer), 1, c->in, c->batch, train);
+            groups_under_test = 1;
+        }
+    }
+}
+END_TEST
+
+START_TEST(bwd_batch_norm) {
+    const struct conv_case *c = &bn_cases[_i];
+    check_backward_in(one(c->layer), 1, c->in, c->batch);
+    if (c->batch % 2 == 0) {
+        groups_under_test = 2;
+        check_backward_in(one(c->layer), 1, c->in, c->batch);
+        groups_under_test = 1;
+    }
+}
+END_TEST
+
+/* A training pass updates the running statistics group after group, as the host does; they
+ * are not parameters an optimizer sees. */
+START_TEST(batch_norm_running_statistics) {
+    groups_under_test = 2;
+    fixture f;
+    fixture_make_in(&f, one("{type: batch_norm, momentum: 0.25}"), 1, (shape3){3, 2, 2}, 4, 9);
+    net *n = f.n;
+    ck_assert_int_eq(n->n_train, 32); /* gamma, beta: 3 each, each aligned to 16 */
+    ck_assert_int_eq(n->spec->n_params, 6);
+    ck_assert(net_forward(n, 4, 1) == CLGAN_OK);
+    double *y = host_forward_u(n, f.p, f.x, 4, 1, 1, NULL, 2, 1); /* updates f.p */
+    free(y);
+    float *p = malloc(n->n_params * sizeof *p);
+    ck_assert(device_read(dev, n->params, 0, n->n_params * sizeof *p, p) == CLGAN_OK);
+    assert_close("running statistics", p, f.p, n->n_params, 1e-5, 1e-6);
+    int moved = 0;
+    for (size_t i = n->n_train; i < n->n_params; i++) moved += p[i] != f.pf[i];
+    ck_assert_int_ge(moved, 6);
+    ck_assert(net_forward(n, 4, 0) == CLGAN_OK); /* evaluation: no update */
+    float *q = malloc(n->n_params * sizeof *q);
+    ck_assert(device_read(dev, n->params, 0, n->n_params * sizeof *q, q) == CLGAN_OK);
+    ck_assert(memcmp(p, q, n->n_params * sizeof *p) == 0);
+    groups_under_test = 1;
+    free(p);
+    free(q);
+    fixture_free(&f);
+}
+END_TEST
+
+/* conv2d, batch norm, leaky_relu, flatten, dense: a DCGAN discriminator in small. */
+static const char *const conv_stack[] = {
+    "{type: conv2d, filters: 3, kernel: 3, stride: 2, padding: 1}", "batch_norm", "leaky_relu",
+    "{type: conv_transpose2d, filters: 2, kernel: 2, stride: 2}", "tanh", "flatten",
+    "{type: dense, units: 2}", "{type: reshape, shape: [2, 1, 1]}"};
+
+START_TEST(fwd_conv_stack) {
+    check_forward_in(conv_stack, (int)ARRAY_LEN(conv_stack), (shape3){2, 5, 6}, 3, 1);
+    groups_under_test = 2;
+    check_forward_in(conv_stack, (int)ARRAY_LEN(conv_stack), (shape3){2, 5, 6}, 4, 1);
+    groups_under_test = 1;
+}
+END_TEST
+
+START_TEST(bwd_conv_stack) {
+    check_backward_in(conv_stack, (int)ARRAY_LEN(conv_stack), (shape3){2, 5, 6}, 3);
+    groups_under_test = 2;
+    check_backward_in(conv_stack, (int)ARRAY_LEN(conv_stack), (shape3){2, 5, 6}, 4);
+    groups_under_test = 1;
 }
 END_TEST
 
@@ -581,6 +674,9 @@ static void setup(void) {
     dev = test_device();
     unit_default = dev->unit_kernels;
 }
+static void groups_reset(void) {
+    groups_under_test = 1; /* whatever a failed test left */
+}
 static void teardown(void) {
     clgan_device_free(dev);
 }
@@ -589,6 +685,7 @@ int main(int argc, char **argv) {
     Suite *s = suite_create("layers");
     TCase *fwd = tcase_create("forward");
     tcase_add_unchecked_fixture(fwd, setup, teardown);
+    tcase_add_checked_fixture(fwd, groups_reset, NULL);
     tcase_add_test(fwd, fwd_dense);
     tcase_add_test(fwd, fwd_maxout);
     tcase_add_test(fwd, fwd_relu);
@@ -603,9 +700,13 @@ int main(int argc, char **argv) {
     tcase_add_test(fwd, conv2d_shapes);
     tcase_add_loop_test(fwd, fwd_conv_transpose2d, 0, (int)ARRAY_LEN(convt_cases));
     tcase_add_test(fwd, conv_transpose2d_is_adjoint);
+    tcase_add_loop_test(fwd, fwd_batch_norm, 0, (int)ARRAY_LEN(bn_cases));
+    tcase_add_test(fwd, batch_norm_running_statistics);
+    tcase_add_test(fwd, fwd_conv_stack);
     suite_add_tcase(s, fwd);
     TCase *bwd = tcase_create("backward");
     tcase_add_unchecked_fixture(bwd, setup, teardown);
+    tcase_add_checked_fixture(bwd, groups_reset, NULL);
     tcase_add_test(bwd, bwd_dense);
     tcase_add_test(bwd, bwd_maxout);
     tcase_add_test(bwd, bwd_relu);
@@ -616,6 +717,8 @@ int main(int argc, char **argv) {
     tcase_add_test(bwd, bwd_stack);
     tcase_add_loop_test(bwd, bwd_conv2d, 0, (int)ARRAY_LEN(conv_cases));
     tcase_add_loop_test(bwd, bwd_conv_transpose2d, 0, (int)ARRAY_LEN(convt_cases));
+    tcase_add_loop_test(bwd, bwd_batch_norm, 0, (int)ARRAY_LEN(bn_cases));
+    tcase_add_test(bwd, bwd_conv_stack);
     suite_add_tcase(s, bwd);
     TCase *unit = tcase_create("unit");
     tcase_add_unchecked_fixture(unit, setup, teardown);

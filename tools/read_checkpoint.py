@@ -47,6 +47,9 @@ LAYER_SETTINGS = {
                          ("stride", "int2", 1, 1024), ("padding", "int2", 0, 1024),
                          ("output_padding", "int2", 0, 1024), ("dilation", "int2", 1, 1024),
                          ("bias", "bool", 0, 1)),
+    "reshape": (("shape", "shape", 1, 1 << 20),),
+    "flatten": (),
+    "batch_norm": (("momentum", "num[]", 0, 1), ("eps", "num(]", 0, 1)),
 }
 OPTIMIZER_STATES = (["momentum_buffer"], ["exp_avg", "exp_avg_sq"])
 COUNTERS = (("seed", (1 << 64) - 1), ("k", 100), ("batches_per_epoch", 1 << 31),
@@ -165,6 +168,11 @@ def setting_ok(kind, v, lo, hi):
         return json_number(v) and lo < v < hi
     if kind == "num(]":
         return json_number(v) and lo < v <= hi
+    if kind == "num[]":
+        return json_number(v) and lo <= v <= hi
+    if kind == "shape":
+        return isinstance(v, list) and len(v) == 3 and all(json_int(x, lo, hi) is not None
+                                                            for x in v)
     if kind == "bool":
         return isinstance(v, bool)
     if kind == "int2|same" and v == "same":
@@ -216,6 +224,14 @@ def infer(layer, shape):
         if layer["bias"]:
             params["bias"] = ([f], True)
         return (f, oh, ow), (k + f) * oh * ow + 16, params
+    if kind == "reshape":
+        out = tuple(int(x) for x in layer["shape"])
+        return (out, 0, {}) if out[0] * out[1] * out[2] == n_in else None
+    if kind == "flatten":
+        return (n_in, 1, 1), 0, {}
+    if kind == "batch_norm":
+        return shape, 0, {"weight": ([c], True), "bias": ([c], True),
+                          "running_mean": ([c], False), "running_var": ([c], False)}
     if kind == "conv_transpose2d":
         if h == 1 and w == 1:
             return None
@@ -449,6 +465,17 @@ def generator(meta, tensors, z):
         elif kind == "conv_transpose2d":
             x = conv_transpose2d(x, layer, tensors[f"generator.{i}.weight"],
                                  tensors.get(f"generator.{i}.bias"))
+        elif kind == "reshape":
+            x = x.reshape(len(x), *layer["shape"])
+        elif kind == "flatten":
+            x = x.reshape(len(x), -1)
+        elif kind == "batch_norm":  # evaluation: the running statistics
+            t = {p: tensors[f"generator.{i}.{p}"] for p in
+                 ("weight", "bias", "running_mean", "running_var")}
+            shape = (1, -1) + (1,) * (x.ndim - 2)
+            inv = (1 / np.sqrt(t["running_var"] + np.float32(layer["eps"]))).reshape(shape)
+            x = (t["weight"].reshape(shape) * (x - t["running_mean"].reshape(shape)) * inv +
+                 t["bias"].reshape(shape))
         elif kind == "relu":
             x = np.maximum(x, 0)
         elif kind == "leaky_relu":

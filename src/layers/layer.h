@@ -37,6 +37,7 @@ typedef struct layer_spec {
     shape3 in, out;
     long n_params;  /* trainable parameter values */
     long scratch;   /* values per sample kept beside the output (maxout: pre-activations) */
+    long fixed;     /* values kept beside them whatever the batch (batch norm's statistics) */
     double flops;   /* forward, per sample */
 } layer_spec;
 
@@ -120,11 +121,18 @@ typedef struct layer_ops {
     clgan_status (*backward)(net *n, layer *l, int batch, int need_dx, int need_dw);
 } layer_ops;
 
-/* What a host forward pass needs besides the layer: the mode and the layer's Philox stream. */
+/*
+ * What a host forward pass needs besides the layer: the mode, the number of row groups with
+ * statistics of their own (batch norm: 2 in a discriminator step, real rows then generated
+ * rows), the layer's Philox stream, and where to update running statistics (update[j]: the
+ * layer's parameter tensor j, writable; NULL: no update).
+ */
 typedef struct host_ctx {
     int train;
+    int groups;
     uint32_t key[2];
     uint64_t stream;
+    double *const *update;
 } host_ctx;
 
 typedef struct layer_class {
@@ -153,6 +161,11 @@ typedef struct layer_class {
      */
     void (*host_forward)(const layer_spec *L, const double *const *p, const double *x, double *y,
                          int batch, const host_ctx *c);
+    /*
+     * Optional (NULL: any batch): whether a training batch of `rows` rows per statistics group
+     * suits the layer; -1 with why if not (batch norm over a single value).
+     */
+    int (*check_rows)(const layer_spec *L, int rows, char *why, size_t len);
 } layer_class;
 
 /* The class of kind k (k < LAYER_KIND_COUNT). */

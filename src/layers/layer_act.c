@@ -81,10 +81,17 @@ ACT_HOST(leaky_relu, v > 0 ? v : L->v[SLOPE] * v)
 ACT_HOST(tanh, tanh(v))
 ACT_HOST(sigmoid, 1.0 / (1.0 + exp(-v)))
 
-#define ACT_CLASS(kind, keys, n_keys, describe)                                                    \
+#define ACT_CLASS(kind, key_list, key_count, describe_fn)                                         \
     const layer_class layer_##kind = {                                                             \
-        #kind,           keys,      n_keys,   act_infer, layer_no_params, describe,                \
-        layer_no_gemms, {act_setup, act_forward, act_backward}, kind##_host,                       \
+        .name = #kind,                                                                             \
+        .keys = key_list,                                                                          \
+        .n_keys = key_count,                                                                       \
+        .infer = act_infer,                                                                        \
+        .params = layer_no_params,                                                                 \
+        .describe = describe_fn,                                                                   \
+        .gemms = layer_no_gemms,                                                                   \
+        .ops = {act_setup, act_forward, act_backward},                                             \
+        .host_forward = kind##_host,                                                               \
     };
 ACT_CLASS(relu, NULL, 0, layer_no_detail)
 ACT_CLASS(leaky_relu, slope_keys, (int)ARRAY_LEN(slope_keys), leaky_describe)

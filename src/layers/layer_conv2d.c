@@ -271,8 +271,13 @@ static void conv2d_host(const layer_spec *L, const double *const *p, const doubl
 }
 
 const layer_class layer_conv2d = {
-    "conv2d",      keys,          (int)ARRAY_LEN(keys),
-    conv_infer,    conv_params,   conv_describe,
-    conv_gemms,    {conv2d_setup, conv2d_forward, conv2d_backward},
-    conv2d_host,
+    .name = "conv2d",
+    .keys = keys,
+    .n_keys = (int)ARRAY_LEN(keys),
+    .infer = conv_infer,
+    .params = conv_params,
+    .describe = conv_describe,
+    .gemms = conv_gemms,
+    .ops = {conv2d_setup, conv2d_forward, conv2d_backward},
+    .host_forward = conv2d_host,
 };

@@ -200,8 +200,13 @@ static void convt_host(const layer_spec *L, const double *const *p, const double
 }
 
 const layer_class layer_conv_transpose2d = {
-    "conv_transpose2d", keys,          (int)ARRAY_LEN(keys),
-    convt_infer,        convt_params,  convt_describe,
-    convt_gemms,        {convt_setup, convt_forward, convt_backward},
-    convt_host,
+    .name = "conv_transpose2d",
+    .keys = keys,
+    .n_keys = (int)ARRAY_LEN(keys),
+    .infer = convt_infer,
+    .params = convt_params,
+    .describe = convt_describe,
+    .gemms = convt_gemms,
+    .ops = {convt_setup, convt_forward, convt_backward},
+    .host_forward = convt_host,
 };

@@ -182,8 +182,13 @@ static void dense_host(const layer_spec *L, const double *const *p, const double
 }
 
 const layer_class layer_dense = {
-    "dense",      keys,          (int)ARRAY_LEN(keys),
-    dense_infer,  dense_params,  dense_describe,
-    dense_gemms,  {dense_setup, dense_forward, dense_backward},
-    dense_host,
+    .name = "dense",
+    .keys = keys,
+    .n_keys = (int)ARRAY_LEN(keys),
+    .infer = dense_infer,
+    .params = dense_params,
+    .describe = dense_describe,
+    .gemms = dense_gemms,
+    .ops = {dense_setup, dense_forward, dense_backward},
+    .host_forward = dense_host,
 };

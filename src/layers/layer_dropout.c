@@ -80,8 +80,13 @@ static void dropout_host(const layer_spec *L, const double *const *p, const doub
 }
 
 const layer_class layer_dropout = {
-    "dropout",      keys,           (int)ARRAY_LEN(keys),
-    dropout_infer,  layer_no_params, dropout_describe,
-    layer_no_gemms, {dropout_setup, dropout_forward, dropout_backward},
-    dropout_host,
+    .name = "dropout",
+    .keys = keys,
+    .n_keys = (int)ARRAY_LEN(keys),
+    .infer = dropout_infer,
+    .params = layer_no_params,
+    .describe = dropout_describe,
+    .gemms = layer_no_gemms,
+    .ops = {dropout_setup, dropout_forward, dropout_backward},
+    .host_forward = dropout_host,
 };

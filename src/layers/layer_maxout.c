@@ -105,8 +105,13 @@ static void maxout_host(const layer_spec *L, const double *const *p, const doubl
 }
 
 const layer_class layer_maxout = {
-    "maxout",      keys,          (int)ARRAY_LEN(keys),
-    maxout_infer,  maxout_params, maxout_describe,
-    maxout_gemms,  {maxout_setup, maxout_forward, maxout_backward},
-    maxout_host,
+    .name = "maxout",
+    .keys = keys,
+    .n_keys = (int)ARRAY_LEN(keys),
+    .infer = maxout_infer,
+    .params = maxout_params,
+    .describe = maxout_describe,
+    .gemms = maxout_gemms,
+    .ops = {maxout_setup, maxout_forward, maxout_backward},
+    .host_forward = maxout_host,
 };

@@ -18,6 +18,9 @@
     X(MAXOUT, maxout)                                                                              \
     X(DROPOUT, dropout)                                                                            \
     X(CONV2D, conv2d)                                                                              \
-    X(CONV_TRANSPOSE2D, conv_transpose2d)
+    X(CONV_TRANSPOSE2D, conv_transpose2d)                                                          \
+    X(RESHAPE, reshape)                                                                            \
+    X(FLATTEN, flatten)                                                                            \
+    X(BATCH_NORM, batch_norm)
 
 #endif /* CLGAN_LAYER_TABLE_H */

@@ -27,6 +27,7 @@ clgan_status net_infer(clgan_model *m, net_spec *net, const char *which) {
         L->in = s;
         L->out = s;
         L->scratch = 0;
+        L->fixed = 0;
         L->flops = 0;
         L->n_params = 0;
         char why[512];
@@ -71,7 +72,7 @@ clgan_status clgan_model_layer_info(const clgan_model *m, clgan_net net, int i,
     info->params = (uint64_t)L->n_params;
     info->flops = L->flops;
     uint64_t vals = (uint64_t)shape_size(L->out) + (uint64_t)L->scratch;
-    info->act_bytes = vals * (uint64_t)m->train.batch * sizeof(float);
+    info->act_bytes = (vals * (uint64_t)m->train.batch + (uint64_t)L->fixed) * sizeof(float);
     return CLGAN_OK;
 }
 

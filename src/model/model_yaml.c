@@ -931,6 +931,15 @@ static clgan_status check_model(yctx *c) {
         return yerr_at(c, dl->line, dl->col, CLGAN_ERR_MODEL,
                        "discriminator output has %ld values per sample, expected 1 (the "
                        "probability that the input is real)", shape_size(d->out));
+    /* layers that need more than one value per statistic: m rows in every step (D's halves) */
+    for (int n = 0; n < 2; n++)
+        for (int i = 0; i < m->net[n].n_layers; i++) {
+            const layer_spec *L = &m->net[n].layers[i];
+            const layer_class *cls = layer_class_of(L->kind);
+            char why[256];
+            if (cls->check_rows && cls->check_rows(L, m->train.batch, why, sizeof why) != 0)
+                return yerr_at(c, L->line, L->col, CLGAN_ERR_MODEL, "%s", why);
+        }
     for (int n = 0; n < 2; n++)
         for (int i = 0; i < m->net[n].n_layers; i++) {
             const layer_spec *L = &m->net[n].layers[i];

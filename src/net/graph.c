@@ -37,6 +37,7 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
     n->spec = spec;
     n->capacity = capacity;
     n->index = which;
+    n->groups = 1;
     n->n_layers = spec->n_layers;
     rng_key_from_seed(seed, n->key);
     n->stream_next = &n->own_stream;
@@ -61,9 +62,9 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
         size_t cols = (size_t)shape_size(s->out);
         l->y = (tensor){NULL, aoff, cols};
         aoff = align_up(aoff + B * cols);
-        if (s->scratch > 0) {
+        if (s->scratch > 0 || s->fixed > 0) {
             l->z = (tensor){NULL, aoff, (size_t)s->scratch};
-            aoff = align_up(aoff + B * (size_t)s->scratch);
+            aoff = align_up(aoff + B * (size_t)s->scratch + (size_t)s->fixed);
         }
     }
     /* then the running statistics: the optimizers update [0, n_train) only */
@@ -103,7 +104,7 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
         l->y.buf = n->acts;
         l->dx = (tensor){n->deltas, l->x.off, l->x.cols};
         l->dy = (tensor){n->deltas, l->y.off, l->y.cols};
-        if (l->spec->scratch > 0) {
+        if (l->spec->scratch > 0 || l->spec->fixed > 0) {
             l->z.buf = n->acts;
             l->dz = (tensor){n->deltas, l->z.off, l->z.cols};
         }

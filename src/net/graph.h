@@ -51,6 +51,8 @@ struct net {
     size_t n_train;             /* params [0, n_train) are trainable; the rest are running
                                    statistics (batch norm's), which no optimizer touches */
     tensor in, out, din, dout;
+    int groups;                 /* row groups with statistics of their own (batch norm):
+                                   1, or 2 in a discriminator step (real rows, generated rows) */
     uint32_t key[2];            /* Philox key (from the seed) */
     uint64_t *stream_next;      /* next unused Philox stream; shared with the trainer */
     uint64_t own_stream;

@@ -140,6 +140,9 @@ static clgan_status d_step(trainer *t) {
             st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off + (size_t)m * cols,
                            (size_t)m * cols, "G(z) into D's input");
     }
+    /* batch statistics (batch norm) of the real rows and of the generated rows apart, as the
+     * reference DCGANs compute them by running D on each half */
+    d->groups = 2;
     if (st == CLGAN_OK) st = net_forward(d, 2 * m, 1);
     /* D ascends log D(x) + log(1 - D(G(z))): it descends BCE with targets 1 (real), 0 (fake). */
     float real_target = 1.0f - t->m->train.label_smoothing, scale = 1.0f / (float)m;
@@ -158,6 +161,7 @@ static clgan_status g_step(trainer *t) {
     if (st == CLGAN_OK)
         st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off, (size_t)m * cols,
                        "G(z) into D's input");
+    d->groups = 1; /* m generated rows: their own statistics */
     if (st == CLGAN_OK) st = net_forward(d, m, 1);
     /* non-saturating: G descends -log D(G(z)) = BCE(target 1); minimax: log(1 - D(G(z))). */
     int minimax = t->m->train.g_loss == G_LOSS_MINIMAX;

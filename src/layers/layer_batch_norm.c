@@ -1,0 +1,186 @@
+/*
+ * layer_batch_norm.c - batch normalisation (Ioffe & Szegedy 2015) per channel of an image or
+ * per feature of a flat layer: {type: batch_norm, momentum: 0.1, eps: 1e-5} (PyTorch's
+ * conventions). Parameters: weight (gamma, 1) and bias (beta, 0), trainable; running_mean (0)
+ * and running_var (1), running statistics.
+ *
+ * Training: y = gamma (x - mean) / sqrt(var + eps) + beta with the batch's mean and biased
+ * variance, computed apart for each of the network's row groups (n->groups: a discriminator
+ * step's real rows and generated rows); each group then updates the running statistics, with
+ * the unbiased variance, as one call of a PyTorch module would. Evaluation uses the running
+ * statistics. Backward (per group, N values per statistic):
+ *   dx = gamma / sqrt(var + eps) / N (N dy - sum dy - xhat sum dy xhat);
+ *   dgamma = sum dy xhat;  dbeta = sum dy (over every group).
+ * The statistics and sums live in the layer's fixed scratch (cl/batch_norm.cl says where).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "graph.h"
+
+enum { MOMENTUM, EPS };
+
+static const layer_key keys[] = {
+    {"momentum", KEY_NUM, MOMENTUM, 0, 0, 1, 0.1},
+    {"eps", KEY_NUM, EPS, KEY_LO_OPEN, 0, 1, 1e-5},
+};
+
+enum { P_GAMMA, P_BETA, P_MEAN, P_VAR };
+enum { K_STATS, K_RUNNING, K_FWD, K_SUMS, K_PARAMS, K_DX };
+
+#define MAX_GROUPS 2
+#define BN_GROUP 64
+
+static int bn_infer(layer_spec *L, char *why, size_t len) {
+    (void)why, (void)len;
+    L->out = L->in;
+    L->fixed = 5L * MAX_GROUPS * L->in.c; /* mean, var, 1/std, two sums: [groups][C] each */
+    L->flops = 7.0 * (double)shape_size(L->in);
+    return 0;
+}
+
+static int bn_params(const layer_spec *L, param_info *out) {
+    long c = L->in.c;
+    out[P_GAMMA] = (param_info){"weight", 1, {c}, c, 1, INIT_CONST, 1, 0, 0, -1};
+    out[P_BETA] = (param_info){"bias", 1, {c}, c, 1, INIT_CONST, 0, 0, 0, -1};
+    out[P_MEAN] = (param_info){"running_mean", 1, {c}, c, 0, INIT_CONST, 0, 0, 0, -1};
+    out[P_VAR] = (param_info){"running_var", 1, {c}, c, 0, INIT_CONST, 1, 0, 0, -1};
+    return 4;
+}
+
+static void bn_describe(const layer_spec *L, char *buf, size_t len) {
+    snprintf(buf, len, "%s %d", L->in.h * L->in.w > 1 ? "channels" : "features", L->in.c);
+}
+
+static int bn_check_rows(const layer_spec *L, int rows, char *why, size_t len) {
+    long n = (long)rows * L->in.h * L->in.w;
+    if (n >= 2) return 0;
+    snprintf(why, len, "batch_norm has nothing to normalise: each of its statistics would be over "
+             "%ld value (%d row%s of %dx%d per channel); use a larger batch", n, rows,
+             rows == 1 ? "" : "s", L->in.h, L->in.w);
+    return -1;
+}
+
+static clgan_status bn_setup(net *n, layer *l) {
+    static const char *const names[] = {"bn_stats",    "bn_running",    "bn_fwd",
+                                        "bn_bwd_sums", "bn_bwd_params", "bn_bwd_dx"};
+    clgan_status st = CLGAN_OK;
+    for (int i = 0; i < (int)ARRAY_LEN(names) && st == CLGAN_OK; i++)
+        st = net_kernel(n, "cl/batch_norm.cl", names[i], &l->k[i]);
+    return st;
+}
+
+/* Where the statistics lie: after the (empty) per-sample scratch of the layer's slot. */
+static size_t st_off(const layer *l) {
+    return l->z.off;
+}
+
+static clgan_status run_groups(net *n, cl_kernel k, const char *name, int groups, int C) {
+    size_t global = (size_t)groups * (size_t)C * BN_GROUP, local = BN_GROUP;
+    return device_run_nd(n->dev, k, 1, &global, &local, name, 0);
+}
+
+static clgan_status bn_forward(net *n, layer *l, int batch, int train) {
+    const layer_spec *L = l->spec;
+    if (n->groups < 1 || n->groups > MAX_GROUPS || batch % n->groups != 0)
+        return err_set(&n->dev->err, CLGAN_ERR_ARG, "batch_norm: %d rows do not split into %d "
+                       "groups", batch, n->groups);
+    cl_uint G = (cl_uint)n->groups, B = (cl_uint)batch, R = B / G, C = (cl_uint)L->in.c,
+            HW = (cl_uint)(L->in.h * L->in.w), so = (cl_uint)st_off(l), xo = (cl_uint)l->x.off,
+            yo = (cl_uint)l->y.off, go = (cl_uint)l->param_off[P_GAMMA],
+            bo = (cl_uint)l->param_off[P_BETA], mo = (cl_uint)l->param_off[P_MEAN],
+            vo = (cl_uint)l->param_off[P_VAR], tr = (cl_uint)(train != 0), nv = R * HW;
+    float eps = (float)L->v[EPS], mom = (float)L->v[MOMENTUM];
+    clgan_status st = CLGAN_OK;
+    if (train) {
+        karg a[] = {KA(n->acts), KA(xo), KA(n->acts), KA(so), KA(R), KA(C), KA(HW), KA(G),
+                    KA(eps)};
+        st = device_set_args(n->dev, l->k[K_STATS], "bn_stats", a, 9);
+        if (st == CLGAN_OK) st = run_groups(n, l->k[K_STATS], "bn_stats", (int)G, (int)C);
+        karg r[] = {KA(n->params), KA(mo), KA(vo), KA(n->acts), KA(so), KA(C), KA(G), KA(nv),
+                    KA(mom)};
+        if (st == CLGAN_OK) st = device_set_args(n->dev, l->k[K_RUNNING], "bn_running", r, 9);
+        if (st == CLGAN_OK) st = device_run1d(n->dev, l->k[K_RUNNING], C, "bn_running");
+    }
+    karg a[] = {KA(n->acts), KA(xo), KA(yo), KA(n->params), KA(go), KA(bo), KA(mo), KA(vo),
+                KA(n->acts), KA(so), KA(B),  KA(R),  KA(C),         KA(HW), KA(G),  KA(tr),
+                KA(eps)};
+    if (st == CLGAN_OK) st = device_set_args(n->dev, l->k[K_FWD], "bn_fwd", a, 17);
+    if (st == CLGAN_OK) st = device_run1d(n->dev, l->k[K_FWD], (size_t)B * C * HW, "bn_fwd");
+    return st;
+}
+
+static clgan_status bn_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
+    const layer_spec *L = l->spec;
+    cl_uint G = (cl_uint)n->groups, B = (cl_uint)batch, R = B / G, C = (cl_uint)L->in.c,
+            HW = (cl_uint)(L->in.h * L->in.w), so = (cl_uint)st_off(l), xo = (cl_uint)l->x.off,
+            dyo = (cl_uint)l->dy.off, dxo = (cl_uint)l->dx.off,
+            go = (cl_uint)l->param_off[P_GAMMA], bo = (cl_uint)l->param_off[P_BETA];
+    karg a[] = {KA(n->acts), KA(xo), KA(n->deltas), KA(dyo), KA(n->acts), KA(so),
+                KA(R),       KA(C),  KA(HW),        KA(G)};
+    clgan_status st = device_set_args(n->dev, l->k[K_SUMS], "bn_bwd_sums", a, 10);
+    if (st == CLGAN_OK) st = run_groups(n, l->k[K_SUMS], "bn_bwd_sums", (int)G, (int)C);
+    if (st == CLGAN_OK && need_dw) {
+        karg p[] = {KA(n->acts), KA(so), KA(n->grads), KA(go), KA(bo), KA(C), KA(G)};
+        st = device_set_args(n->dev, l->k[K_PARAMS], "bn_bwd_params", p, 7);
+        if (st == CLGAN_OK) st = device_run1d(n->dev, l->k[K_PARAMS], C, "bn_bwd_params");
+    }
+    if (st == CLGAN_OK && need_dx) {
+        karg d[] = {KA(n->acts), KA(xo), KA(n->deltas), KA(dyo), KA(dxo), KA(n->params),
+                    KA(go),      KA(n->acts), KA(so),   KA(B),   KA(R),   KA(C),
+                    KA(HW),      KA(G)};
+        st = device_set_args(n->dev, l->k[K_DX], "bn_bwd_dx", d, 14);
+        if (st == CLGAN_OK) st = device_run1d(n->dev, l->k[K_DX], (size_t)B * C * HW, "bn_bwd_dx");
+    }
+    return st;
+}
+
+static void bn_host(const layer_spec *L, const double *const *p, const double *x, double *y,
+                    int batch, const host_ctx *hc) {
+    int G = hc->groups > 0 ? hc->groups : 1, R = batch / G, C = L->in.c, HW = L->in.h * L->in.w;
+    double eps = (float)L->v[EPS], mom = (float)L->v[MOMENTUM];
+    for (int g = 0; g < G; g++)
+        for (int c = 0; c < C; c++) {
+            double mean, var, n = (double)R * HW;
+            if (hc->train) {
+                double s = 0, q = 0;
+                for (int r = g * R; r < (g + 1) * R; r++)
+                    for (int i = 0; i < HW; i++) s += x[((size_t)r * C + c) * HW + i];
+                mean = s / n;
+                for (int r = g * R; r < (g + 1) * R; r++)
+                    for (int i = 0; i < HW; i++) {
+                        double d = x[((size_t)r * C + c) * HW + i] - mean;
+                        q += d * d;
+                    }
+                var = q / n;
+                if (hc->update) {
+                    hc->update[P_MEAN][c] = (1 - mom) * hc->update[P_MEAN][c] + mom * mean;
+                    hc->update[P_VAR][c] =
+                        (1 - mom) * hc->update[P_VAR][c] + mom * var * (n > 1 ? n / (n - 1) : 1);
+                }
+            } else {
+                mean = p[P_MEAN][c];
+                var = p[P_VAR][c];
+            }
+            double inv = 1 / sqrt(var + eps);
+            for (int r = g * R; r < (g + 1) * R; r++)
+                for (int i = 0; i < HW; i++) {
+                    size_t at = ((size_t)r * C + c) * HW + i;
+                    y[at] = p[P_GAMMA][c] * (x[at] - mean) * inv + p[P_BETA][c];
+                }
+        }
+}
+
+const layer_class layer_batch_norm = {
+    .name = "batch_norm",
+    .keys = keys,
+    .n_keys = (int)ARRAY_LEN(keys),
+    .infer = bn_infer,
+    .params = bn_params,
+    .describe = bn_describe,
+    .gemms = layer_no_gemms,
+    .ops = {bn_setup, bn_forward, bn_backward},
+    .host_forward = bn_host,
+    .check_rows = bn_check_rows,
+};
