@@ -396,6 +396,26 @@ START_TEST(batch_norm_running_statistics) {
 }
 END_TEST
 
+/* Nearest-neighbour upsampling: square and non-square factors, odd sizes. */
+static const struct conv_case upsample_cases[] = {
+    {"{type: upsample, factor: 2}", {2, 3, 3}, 3},
+    {"{type: upsample, factor: [3, 1]}", {1, 2, 5}, 1},
+};
+
+START_TEST(fwd_upsample) {
+    const struct conv_case *c = &upsample_cases[_i];
+    check_forward_in(one(c->layer), 1, c->in, c->batch, 1);
+}
+END_TEST
+
+START_TEST(bwd_upsample) {
+    const struct conv_case *c = &upsample_cases[_i];
+    check_backward_in(one(c->layer), 1, c->in, c->batch);
+    const char *up_conv[] = {c->layer, "{type: conv2d, filters: 2, kernel: 3, padding: same}"};
+    check_backward_in(up_conv, 2, c->in, c->batch);
+}
+END_TEST
+
 /* conv2d, batch norm, leaky_relu, flatten, dense: a DCGAN discriminator in small. */
 static const char *const conv_stack[] = {
     "{type: conv2d, filters: 3, kernel: 3, stride: 2, padding: 1}", "batch_norm", "leaky_relu",
@@ -703,6 +723,7 @@ int main(int argc, char **argv) {
     tcase_add_loop_test(fwd, fwd_batch_norm, 0, (int)ARRAY_LEN(bn_cases));
     tcase_add_test(fwd, batch_norm_running_statistics);
     tcase_add_test(fwd, fwd_conv_stack);
+    tcase_add_loop_test(fwd, fwd_upsample, 0, (int)ARRAY_LEN(upsample_cases));
     suite_add_tcase(s, fwd);
     TCase *bwd = tcase_create("backward");
     tcase_add_unchecked_fixture(bwd, setup, teardown);
@@ -719,6 +740,7 @@ int main(int argc, char **argv) {
     tcase_add_loop_test(bwd, bwd_conv_transpose2d, 0, (int)ARRAY_LEN(convt_cases));
     tcase_add_loop_test(bwd, bwd_batch_norm, 0, (int)ARRAY_LEN(bn_cases));
     tcase_add_test(bwd, bwd_conv_stack);
+    tcase_add_loop_test(bwd, bwd_upsample, 0, (int)ARRAY_LEN(upsample_cases));
     suite_add_tcase(s, bwd);
     TCase *unit = tcase_create("unit");
     tcase_add_unchecked_fixture(unit, setup, teardown);

@@ -50,6 +50,7 @@ LAYER_SETTINGS = {
     "reshape": (("shape", "shape", 1, 1 << 20),),
     "flatten": (),
     "batch_norm": (("momentum", "num[]", 0, 1), ("eps", "num(]", 0, 1)),
+    "upsample": (("factor", "int2", 1, 64),),
 }
 OPTIMIZER_STATES = (["momentum_buffer"], ["exp_avg", "exp_avg_sq"])
 COUNTERS = (("seed", (1 << 64) - 1), ("k", 100), ("batches_per_epoch", 1 << 31),
@@ -227,6 +228,11 @@ def infer(layer, shape):
     if kind == "reshape":
         out = tuple(int(x) for x in layer["shape"])
         return (out, 0, {}) if out[0] * out[1] * out[2] == n_in else None
+    if kind == "upsample":
+        fh, fw = pairs(layer, "factor")[0]
+        if (h == 1 and w == 1) or h * fh > 1 << 16 or w * fw > 1 << 16:
+            return None
+        return (c, h * fh, w * fw), 0, {}
     if kind == "flatten":
         return (n_in, 1, 1), 0, {}
     if kind == "batch_norm":
@@ -469,6 +475,9 @@ def generator(meta, tensors, z):
             x = x.reshape(len(x), *layer["shape"])
         elif kind == "flatten":
             x = x.reshape(len(x), -1)
+        elif kind == "upsample":
+            fh, fw = pairs(layer, "factor")[0]
+            x = x.repeat(fh, axis=2).repeat(fw, axis=3)
         elif kind == "batch_norm":  # evaluation: the running statistics
             t = {p: tensors[f"generator.{i}.{p}"] for p in
                  ("weight", "bias", "running_mean", "running_var")}

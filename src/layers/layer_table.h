@@ -21,6 +21,7 @@
     X(CONV_TRANSPOSE2D, conv_transpose2d)                                                          \
     X(RESHAPE, reshape)                                                                            \
     X(FLATTEN, flatten)                                                                            \
-    X(BATCH_NORM, batch_norm)
+    X(BATCH_NORM, batch_norm)                                                                      \
+    X(UPSAMPLE, upsample)
 
 #endif /* CLGAN_LAYER_TABLE_H */
