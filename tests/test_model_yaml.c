@@ -4,11 +4,13 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "data.h"
 #include "model.h"
 #include "testutil.h"
 
@@ -23,8 +25,23 @@ static const bad_case bad[] = {
     {"adam_momentum", CLGAN_ERR_YAML, 21, 49, "'momentum' applies to sgd, not adam"},
     {"alias", CLGAN_ERR_YAML, 22, 18, "aliases (*opt) are not allowed in model "},
     {"batch_negative", CLGAN_ERR_YAML, 20, 10, "'batch' in 'train': -16 is out of range,"},
+    {"batch_norm_one_value", CLGAN_ERR_MODEL, 12, 7, "batch_norm has nothing to normalise: eac"},
     {"binary", CLGAN_ERR_YAML, 1, 1, "not a text file (contains NUL bytes)"},
     {"comment_only", CLGAN_ERR_YAML, 1, 1, "empty model file"},
+    {"conv_after_dense_in_d", CLGAN_ERR_MODEL, 22, 7, "conv2d layer of discriminator: its input"},
+    {"conv_after_flat", CLGAN_ERR_MODEL, 12, 7, "conv_transpose2d layer of generator: its"},
+    {"conv_bias_number", CLGAN_ERR_YAML, 20, 74, "'bias' in 'conv2d': expected true or fal"},
+    {"conv_dilation_too_large", CLGAN_ERR_MODEL, 22, 7, "conv2d layer of discriminator: kernel 5x"},
+    {"conv_filters_zero", CLGAN_ERR_YAML, 20, 31, "'filters' in 'conv2d': 0 is out of range"},
+    {"conv_kernel_three", CLGAN_ERR_YAML, 20, 42, "'kernel' in 'conv2d': expected an intege"},
+    {"conv_kernel_too_large", CLGAN_ERR_MODEL, 22, 7, "conv2d layer of discriminator: kernel 16"},
+    {"conv_kernel_zero", CLGAN_ERR_YAML, 20, 42, "'kernel' in 'conv2d': 0 is out of range,"},
+    {"conv_missing_kernel", CLGAN_ERR_YAML, 20, 7, "missing required key 'kernel' in 'conv2d"},
+    {"conv_padding_negative", CLGAN_ERR_YAML, 20, 65, "'padding' in 'conv2d': -1 is out of rang"},
+    {"conv_padding_word", CLGAN_ERR_YAML, 20, 65, "'padding' in 'conv2d': expected an integ"},
+    {"conv_stride_zero", CLGAN_ERR_YAML, 20, 53, "'stride' in 'conv2d': 0 is out of range,"},
+    {"convt_output_padding", CLGAN_ERR_MODEL, 13, 7, "conv_transpose2d layer of generator: out"},
+    {"convt_padding_same", CLGAN_ERR_YAML, 13, 75, "'padding' in 'conv_transpose2d': expecte"},
     {"d_output_not_one", CLGAN_ERR_MODEL, 17, 7, "discriminator output has 2 values per sa"},
     {"data_missing_file", CLGAN_ERR_DATA, 8, 9, "'path' in 'data': "},
     {"data_ring_with_path", CLGAN_ERR_YAML, 8, 3, "'path' applies to idx data, not ring_2d"},
@@ -35,6 +52,7 @@ static const bad_case bad[] = {
     {"epochs_and_iters", CLGAN_ERR_YAML, 22, 3, "'train': give epochs or iters, not both"},
     {"g_loss_unknown", CLGAN_ERR_YAML, 21, 11, "'g_loss' in 'train': unknown value 'wass"},
     {"g_output_mismatch", CLGAN_ERR_MODEL, 12, 7, "generator output has 3 values per sample"},
+    {"g_output_shape", CLGAN_ERR_MODEL, 13, 7, "generator output is 4x14x14 per sample, "},
     {"huge_layer", CLGAN_ERR_MODEL, 10, 7, "dense layer of generator has 4294967296 "},
     {"init_two_kinds", CLGAN_ERR_YAML, 10, 37, "'init': give exactly one of uniform (hal"},
     {"keep_out_of_range", CLGAN_ERR_YAML, 16, 29, "'keep' in 'dropout': 1.5 is out of range"},
@@ -54,6 +72,9 @@ static const bad_case bad[] = {
     {"noise_mean_on_uniform", CLGAN_ERR_YAML, 6, 3, "'mean' applies to gaussian noise, not un"},
     {"not_mapping", CLGAN_ERR_YAML, 1, 1, "'model': expected a mapping, got a list"},
     {"optimizer_unknown", CLGAN_ERR_YAML, 21, 21, "'type' in 'train.generator': unknown val"},
+    {"range_reversed", CLGAN_ERR_YAML, 8, 10, "'range' in 'data': low (1) must be less "},
+    {"reshape_two_values", CLGAN_ERR_YAML, 12, 30, "'shape' in 'reshape': expected [channels"},
+    {"reshape_wrong_size", CLGAN_ERR_MODEL, 12, 7, "reshape layer of generator: [8, 7, 8] ho"},
     {"second_document", CLGAN_ERR_YAML, 23, 1, "a model file holds one YAML document; fo"},
     {"seed_negative", CLGAN_ERR_YAML, 21, 9, "'seed' in 'train': expected a non-negati"},
     {"slope_negative", CLGAN_ERR_YAML, 16, 33, "'slope' in 'leaky_relu': -0.2 is out of "},
@@ -70,6 +91,7 @@ static const bad_case bad[] = {
     {"unknown_layer_key", CLGAN_ERR_YAML, 10, 31, "unknown key 'activation' in 'dense' (exp"},
     {"unknown_layer_type", CLGAN_ERR_YAML, 10, 14, "'type' in 'layer': unknown value 'conv3d"},
     {"unknown_top_key", CLGAN_ERR_YAML, 3, 1, "unknown key 'optimizer' in 'model' (expe"},
+    {"upsample_flat", CLGAN_ERR_MODEL, 12, 7, "upsample layer of generator: its input i"},
 };
 
 START_TEST(malformed_file) {
@@ -110,6 +132,9 @@ START_TEST(every_model_loads) {
     ck_assert_int_ge(n, 2);
     clgan_model *m;
     ck_assert(clgan_model_load(src_path("tests/data/tiny.yaml"), &m) == CLGAN_OK);
+    clgan_model_free(m);
+    ck_assert_msg(clgan_model_load(src_path("tests/data/conv_base.yaml"), &m) == CLGAN_OK, "%s",
+                  clgan_model_errmsg(m));
     clgan_model_free(m);
 }
 END_TEST
@@ -231,6 +256,29 @@ START_TEST(idx_header_errors) {
 }
 END_TEST
 
+/* data.range: pixels 0 and 255 become its ends, and data_to_unit takes them back. */
+START_TEST(data_range_maps_pixels) {
+    clgan_model *m;
+    ck_assert(clgan_model_load(src_path("tests/data/conv_base.yaml"), &m) == CLGAN_OK);
+    ck_assert(m->data.range[0] == -1.0f && m->data.range[1] == 1.0f);
+    dataset d;
+    clgan_err e;
+    ck_assert_msg(dataset_load(m, 1, &d, &e) == CLGAN_OK, "%s", e.msg);
+    float lo = 1e9f, hi = -1e9f;
+    size_t n = (size_t)d.n * d.cols;
+    for (size_t i = 0; i < n; i++) {
+        lo = fminf(lo, d.host[i]);
+        hi = fmaxf(hi, d.host[i]);
+    }
+    ck_assert(lo == -1.0f && hi == 1.0f); /* MNIST has black and white pixels */
+    float v[3] = {-1.0f, 0.0f, 1.0f};
+    data_to_unit(&m->data, v, 3);
+    ck_assert(v[0] == 0.0f && v[1] == 0.5f && v[2] == 1.0f);
+    dataset_free(&d);
+    clgan_model_free(m);
+}
+END_TEST
+
 /*
  * The table of layer classes: every kind has a class named as its YAML type, with every
  * function; its keys' values lie within layer_spec.v without overlapping; a kind with no
@@ -308,6 +356,7 @@ int main(int argc, char **argv) {
     tcase_add_test(good, paper_model);
     tcase_add_test(good, layer_classes_complete);
     tcase_add_test(good, layer_parsed_alone);
+    tcase_add_test(good, data_range_maps_pixels);
     suite_add_tcase(s, good);
     TCase *badc = tcase_create("malformed");
     tcase_add_loop_test(badc, malformed_file, 0, (int)ARRAY_LEN(bad));

@@ -170,7 +170,7 @@ int cmd_eval(const cli_opts *o) {
             goto done;
         }
         uint64_t seed = has_seed ? (uint64_t)seed_l : m->train.seed;
-        if (parzen_eval_generator(dev, g, &m->noise, seed, S, vx, valid[1] - valid[0], tx,
+        if (parzen_eval_generator(dev, g, &m->noise, seed, &m->data, S, vx, valid[1] - valid[0], tx,
                                   test[1] - test[0], sigmas, ns, &r) != CLGAN_OK) {
             rc = fail(dev->err.msg);
             goto done;

@@ -60,7 +60,7 @@ int cmd_sample(const cli_opts *o) {
     const clgan_model *m = NULL;
     clgan_device *dev = NULL;
     net *g = NULL;
-    float *z = NULL, *x = NULL, *pairs = NULL, *imgs = NULL;
+    float *z = NULL, *x = NULL, *xu = NULL, *pairs = NULL, *imgs = NULL;
     int rc = 1;
     if (ckpt_open(o->positional, &c, &e) != CLGAN_OK) return fail(e.msg);
     m = ckpt_model(&c);
@@ -103,6 +103,11 @@ int cmd_sample(const cli_opts *o) {
         goto done;
     }
     clgan_status st;
+    /* images and their neighbours are compared and drawn in [0, 1]; --npy keeps G's values */
+    xu = malloc((size_t)rows * cols * sizeof *xu);
+    if (!xu) goto done;
+    memcpy(xu, x, (size_t)rows * cols * sizeof *xu);
+    data_to_unit(&m->data, xu, (size_t)rows * cols);
     if (nearest) {
         if (!data_is_image(m)) {
             rc = fail("--nearest: the model's data are not images");
@@ -123,7 +128,7 @@ int cmd_sample(const cli_opts *o) {
         pairs = malloc((size_t)rows * 2 * cols * sizeof *pairs);
         if (!pairs) goto done;
         for (int i = 0; i < rows; i++) {
-            const float *s = x + (size_t)i * cols;
+            const float *s = xu + (size_t)i * cols;
             double best = DBL_MAX;
             long bi = 0;
             for (long k = 0; k < (long)h.dims[0]; k++) {
@@ -140,7 +145,7 @@ int cmd_sample(const cli_opts *o) {
         }
         st = image_grid_png(outp, pairs, 2 * rows, m->data.shape, 16, 2, &e);
     } else if (interp && data_is_image(m)) {
-        st = image_grid_png(outp, x, rows, m->data.shape, 8, 2, &e);
+        st = image_grid_png(outp, xu, rows, m->data.shape, 8, 2, &e);
     } else {
         st = draw_samples(m, NULL, x, rows, outp, &e);
     }
@@ -164,6 +169,7 @@ int cmd_sample(const cli_opts *o) {
 done:
     free(z);
     free(x);
+    free(xu);
     free(pairs);
     free(imgs);
     net_free(g);

@@ -44,7 +44,14 @@ clgan_status draw_samples(const clgan_model *m, const dataset *data, const float
                           const char *path, clgan_err *e) {
     if (data_is_image(m)) {
         int cols = (int)ceil(sqrt((double)rows));
-        return image_grid_png(path, x, rows, m->data.shape, cols, 2, e);
+        size_t n = (size_t)rows * (size_t)shape_size(m->data.shape);
+        float *u = malloc(n * sizeof *u); /* pixels: the data's range back to [0, 1] */
+        if (!u) return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory", path);
+        memcpy(u, x, n * sizeof *u);
+        data_to_unit(&m->data, u, n);
+        clgan_status st = image_grid_png(path, u, rows, m->data.shape, cols, 2, e);
+        free(u);
+        return st;
     }
     long n = data ? (data->n < 5000 ? data->n : 5000) : 0;
     if (shape_size(m->data.shape) == 2)
@@ -373,7 +380,8 @@ int cmd_train(const cli_opts *o) {
             pz_last_epoch = epochs_done;
             parzen_result pr;
             double te = clock_seconds();
-            if (parzen_eval_generator(dev, t.g, &m->noise, m->train.seed, m->train.parzen_samples,
+            if (parzen_eval_generator(dev, t.g, &m->noise, m->train.seed, &m->data,
+                                      m->train.parzen_samples,
                                       pz_valid, m->data.valid[1] - m->data.valid[0], pz_test,
                                       m->data.test[1] - m->data.test[0], sigmas, 10,
                                       &pr) != CLGAN_OK) {

@@ -27,6 +27,14 @@ clgan_status idx_read_header(const char *path, idx_header *h, clgan_err *e);
 clgan_status idx_load(const char *path, long start, long stop, idx_header *h, float **out,
                       clgan_err *e);
 
+/*
+ * The model's data range ([0, 1] unless data.range says otherwise): values in [0, 1] (as
+ * idx_load gives them) into the range, and back (for images drawn and for Parzen windows,
+ * which measure in [0, 1] whatever the range).
+ */
+void data_from_unit(const data_spec *d, float *x, size_t n);
+void data_to_unit(const data_spec *d, float *x, size_t n);
+
 /* ---- the training set of a model, on the host and on the device ---------------------------- */
 
 typedef struct dataset {

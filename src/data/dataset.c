@@ -50,6 +50,22 @@ static clgan_status synth(const data_spec *d, uint64_t seed, dataset *ds, clgan_
     return CLGAN_OK;
 }
 
+static int unit_range(const data_spec *d) {
+    return d->format != DATA_IDX || (d->range[0] == 0 && d->range[1] == 1);
+}
+
+void data_from_unit(const data_spec *d, float *x, size_t n) {
+    if (unit_range(d)) return;
+    float lo = d->range[0], w = d->range[1] - d->range[0];
+    for (size_t i = 0; i < n; i++) x[i] = lo + w * x[i];
+}
+
+void data_to_unit(const data_spec *d, float *x, size_t n) {
+    if (unit_range(d)) return;
+    float lo = d->range[0], w = d->range[1] - d->range[0];
+    for (size_t i = 0; i < n; i++) x[i] = (x[i] - lo) / w;
+}
+
 clgan_status dataset_load(const clgan_model *m, uint64_t seed, dataset *ds, clgan_err *e) {
     memset(ds, 0, sizeof *ds);
     const data_spec *d = &m->data;
@@ -69,6 +85,7 @@ clgan_status dataset_load(const clgan_model *m, uint64_t seed, dataset *ds, clga
             return err_set(e, CLGAN_ERR_DATA, "%s: samples of %zu values, the model expects %zu",
                            d->path, file_cols, ds->cols);
         }
+        data_from_unit(d, ds->host, (size_t)ds->n * ds->cols);
     } else {
         st = synth(d, seed, ds, e);
         if (st != CLGAN_OK) return st;

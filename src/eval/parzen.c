@@ -3,6 +3,8 @@
  */
 #include "parzen.h"
 
+#include "data.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,12 +130,14 @@ clgan_status parzen_evaluate(parzen *p, const float *valid, long n_valid, const 
 }
 
 clgan_status parzen_eval_generator(clgan_device *dev, net *g, const noise_spec *z, uint64_t seed,
-                                   long S, const float *valid, long n_valid, const float *test,
-                                   long n_test, const double *sigmas, int ns, parzen_result *r) {
+                                   const data_spec *data, long S, const float *valid, long n_valid,
+                                   const float *test, long n_test, const double *sigmas, int ns,
+                                   parzen_result *r) {
     float *centres = malloc((size_t)S * g->out.cols * sizeof *centres);
     if (!centres) return err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory for %ld samples", S);
     parzen p;
     clgan_status st = net_sample(g, z, seed, 1000, S, centres);
+    if (st == CLGAN_OK) data_to_unit(data, centres, (size_t)S * g->out.cols); /* as the images */
     if (st == CLGAN_OK) st = parzen_init(&p, dev, centres, S, (int)g->out.cols);
     free(centres);
     if (st != CLGAN_OK) return st;

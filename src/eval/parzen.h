@@ -44,14 +44,16 @@ clgan_status parzen_evaluate(parzen *p, const float *valid, long n_valid, const 
 
 /*
  * The whole protocol for a generator: S samples of g (noise streams from 1000 on, under seed)
- * as centres, then parzen_evaluate. Waits for the device.
+ * as centres, mapped from the data's range to [0, 1] as the images are, then parzen_evaluate.
+ * Waits for the device.
  */
 struct net;
 struct noise_spec;
+struct data_spec;
 clgan_status parzen_eval_generator(clgan_device *dev, struct net *g, const struct noise_spec *z,
-                                   uint64_t seed, long S, const float *valid, long n_valid,
-                                   const float *test, long n_test, const double *sigmas, int ns,
-                                   parzen_result *r);
+                                   uint64_t seed, const struct data_spec *data, long S,
+                                   const float *valid, long n_valid, const float *test,
+                                   long n_test, const double *sigmas, int ns, parzen_result *r);
 
 /* n values log-spaced on [lo, hi]. */
 void log_space(double lo, double hi, int n, double *out);

@@ -39,6 +39,7 @@ typedef struct data_spec {
     long start, stop;   /* idx: image range [start, stop); stop -1 = to the end */
     long valid[2], test[2]; /* idx: evaluation ranges ([0, 0] when not declared) */
     shape3 shape;       /* per-sample shape */
+    float range[2];     /* idx: pixel values 0..255 map to [range[0], range[1]] (default 0, 1) */
     long count;         /* synthetic: samples per epoch */
     int n_comp;         /* gaussian_1d: 1; mixture_1d: n; ring_2d: modes */
     float mean[DATA_MAX_COMPONENTS], stddev[DATA_MAX_COMPONENTS], weight[DATA_MAX_COMPONENTS];

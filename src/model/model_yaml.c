@@ -422,20 +422,27 @@ static clgan_status parse_key(yctx *c, const yfield *fl, const char *where, cons
             return CLGAN_OK;
         }
         if (n->type == Y_SCALAR) {
+            char *end;
+            (void)strtol(n->val, &end, 10);
+            if ((k->flags & KEY_SAME) && (end == n->val || *end))
+                return yerr(c, n, "'%s' in '%s': expected an integer, [height, width] or same, "
+                                  "got '%s'", fl->key, where, n->val);
             TRY(key_int(c, fl, n, where, k, &v[0]));
             v[1] = v[0];
             return CLGAN_OK;
         }
         if (n->type != Y_SEQ || n->n != 2)
-            return yerr(c, n, "'%s' in '%s': expected an integer or [height, width]%s, got %s",
-                        fl->key, where, k->flags & KEY_SAME ? " or same" : "", ytype_name(n));
+            return yerr(c, n, "'%s' in '%s': expected an integer or [height, width]%s, got %s%s",
+                        fl->key, where, k->flags & KEY_SAME ? " or same" : "", ytype_name(n),
+                        n->type == Y_SEQ ? (n->n == 1 ? " of 1 value" : " of more values")
+                                         : "");
         for (int i = 0; i < 2; i++) TRY(key_int(c, fl, n->kids[i], where, k, &v[i]));
         return CLGAN_OK;
     case KEY_SHAPE:
         if (n->type != Y_SEQ || n->n != 3)
-            return yerr(c, n, "'%s' in '%s': expected [channels, height, width], got %s%s%s",
-                        fl->key, where, ytype_name(n), n->type == Y_SEQ ? " of " : "",
-                        n->type == Y_SEQ ? (n->n < 3 ? "fewer" : "more") : "");
+            return yerr(c, n, "'%s' in '%s': expected [channels, height, width], got %s%s",
+                        fl->key, where, ytype_name(n),
+                        n->type != Y_SEQ ? "" : n->n < 3 ? " of fewer values" : " of more values");
         for (int i = 0; i < 3; i++) TRY(key_int(c, fl, n->kids[i], where, k, &v[i]));
         return CLGAN_OK;
     case KEY_INIT: return parse_init(c, fl, v);
@@ -616,7 +623,7 @@ static char *resolve_path(const char *model_path, const char *p) {
 static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
     yfield f[] = {Y("format"), Y("path"),  Y("start"),  Y("stop"),   Y("shape"),     Y("mean"),
                   Y("stddev"), Y("count"), Y("modes"), Y("radius"), Y("components"), Y("valid"),
-                  Y("test")};
+                  Y("test"),   Y("range")};
     TRY(y_fields(c, n, "data", f, NF(f)));
     TRY(y_require(c, n, f, NF(f), "format", "data"));
     static const char *const formats[] = {"idx", "gaussian_1d", "mixture_1d", "ring_2d"};
@@ -626,7 +633,8 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
     d->line = n->line;
     d->col = n->col;
     const char *fname = formats[fmt];
-    static const char *const idx_only[] = {"path", "start", "stop", "shape", "valid", "test"};
+    static const char *const idx_only[] = {"path", "start", "stop", "shape", "valid", "test",
+                                           "range"};
     static const char *const synth_only[] = {"mean", "stddev", "count", "modes", "radius",
                                              "components"};
     if (d->format == DATA_IDX) {
@@ -647,6 +655,21 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
         d->stop = stop;
         TRY(parse_range(c, FLD(f, "valid"), d->valid));
         TRY(parse_range(c, FLD(f, "test"), d->test));
+        d->range[0] = 0;
+        d->range[1] = 1;
+        if (HAS(f, "range")) {
+            const ynode *v = FLD(f, "range")->val;
+            if (v->type != Y_SEQ || v->n != 2)
+                return yerr(c, v, "'range' in 'data': expected [low, high], the values pixels 0 "
+                                  "and 255 map to");
+            for (int i = 0; i < 2; i++) {
+                yfield e = {"range", NULL, v->kids[i]};
+                TRY(y_num(c, &e, "data", -1000, 0, 1000, 0, &d->range[i]));
+            }
+            if (!(d->range[0] < d->range[1]))
+                return yerr(c, v, "'range' in 'data': low (%g) must be less than high (%g)",
+                            d->range[0], d->range[1]);
+        }
         if (c->data_shape) { /* from a checkpoint: the data may live elsewhere by now */
             d->shape = *c->data_shape;
             d->count = stop > start ? stop - start : 0;
@@ -896,13 +919,15 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
     return CLGAN_OK;
 }
 
-/* The layer that sets a network's output size: its last layer with parameters or a change of
- * size. */
+/* The layer that sets a network's output shape: its last layer that changes the shape, else its
+ * last layer with parameters, else its last layer. */
 static const layer_spec *last_shaping_layer(const net_spec *n) {
     for (int i = n->n_layers - 1; i >= 0; i--) {
-        const layer_spec *L = &n->layers[i];
-        if (L->n_params > 0 || shape_size(L->out) != shape_size(L->in)) return L;
+        shape3 a = n->layers[i].in, b = n->layers[i].out;
+        if (a.c != b.c || a.h != b.h || a.w != b.w) return &n->layers[i];
     }
+    for (int i = n->n_layers - 1; i >= 0; i--)
+        if (n->layers[i].n_params > 0) return &n->layers[i];
     return &n->layers[n->n_layers - 1];
 }
 
