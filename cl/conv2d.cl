@@ -12,112 +12,116 @@
  */
 
 /*
- * col[(c*KH + i)*KW + j][b*OH*OW + oy*OW + ox] = x[b][c][iy][ix] (0 outside the input).
- * Work size: global >= (B*OH*OW, C*KH*KW), one value per item.
+ * col[(c*KH + i)*KW + j][b*OH*OW + oy*OW + ox] = x[b][c][iy][ix] (0 outside the input), one
+ * (r, b) block of OH*OW contiguous values per item.
+ * Work size: global >= (B, C*KH*KW).
  */
 __kernel void im2col(const __global float *restrict src, uint x_off, __global float *dst,
                      uint col_off, uint batch, uint C, uint H, uint W, uint KH, uint KW, uint SH,
                      uint SW, uint PH, uint PW, uint DH, uint DW, uint OH, uint OW) {
-    uint n = get_global_id(0), r = get_global_id(1);
-    uint ohw = OH * OW, cols = batch * ohw;
-    if (n >= cols || r >= C * KH * KW) return;
-    uint b = n / ohw, p = n % ohw, oy = p / OW, ox = p % OW;
+    uint b = get_global_id(0), r = get_global_id(1);
+    if (b >= batch || r >= C * KH * KW) return;
     uint c = r / (KH * KW), t = r % (KH * KW), i = t / KW, j = t % KW;
-    int iy = (int)(oy * SH + i * DH) - (int)PH, ix = (int)(ox * SW + j * DW) - (int)PW;
-    float v = 0.0f;
-    if (iy >= 0 && iy < (int)H && ix >= 0 && ix < (int)W)
-        v = src[x_off + (((size_t)b * C + c) * H + (uint)iy) * W + (uint)ix];
-    dst[col_off + (size_t)r * cols + n] = v;
+    __global float *out = dst + col_off + ((size_t)r * batch + b) * OH * OW;
+    const __global float *plane = src + x_off + ((size_t)b * C + c) * H * W;
+    /* the output columns whose input column lies inside: [ox0, ox1) */
+    int x0 = (int)(j * DW) - (int)PW, sw = (int)SW;
+    uint ox0 = x0 >= 0 ? 0 : (uint)((-x0 + sw - 1) / sw);
+    int last = (int)W - 1 - x0; /* ox * SW <= last */
+    uint ox1 = last < 0 ? 0 : min(OW, (uint)(last / sw) + 1);
+    if (ox0 > ox1) ox0 = ox1;
+    for (uint oy = 0; oy < OH; oy++, out += OW) {
+        int iy = (int)(oy * SH + i * DH) - (int)PH;
+        if (iy < 0 || iy >= (int)H) {
+            for (uint ox = 0; ox < OW; ox++) out[ox] = 0.0f;
+            continue;
+        }
+        const __global float *in = plane + (uint)iy * W + x0;
+        for (uint ox = 0; ox < ox0; ox++) out[ox] = 0.0f;
+        for (uint ox = ox0; ox < ox1; ox++) out[ox] = in[(int)ox * sw];
+        for (uint ox = ox1; ox < OW; ox++) out[ox] = 0.0f;
+    }
 }
 
 /*
- * The adjoint of im2col: x[b][c][y][x] (+)= the sum of the col entries im2col would read from it
- * (a gather per input value: no atomics, the same order on every device). accumulate: add to
- * what x holds instead of overwriting it.
- * Work size: global >= B*C*H*W, one value per item.
+ * The adjoint of im2col: x[b][c][.][.] (+)= every col entry im2col would read from it, one
+ * (b, c) plane per item (planes are the item's own: no atomics, the same order on every
+ * device). accumulate: add to what x holds instead of overwriting it.
+ * Work size: global >= B*C.
  */
 __kernel void col2im(const __global float *restrict src, uint col_off, __global float *dst,
                      uint x_off, uint batch, uint C, uint H, uint W, uint KH, uint KW, uint SH,
                      uint SW, uint PH, uint PW, uint DH, uint DW, uint OH, uint OW,
                      uint accumulate) {
     uint g = get_global_id(0);
-    if (g >= batch * C * H * W) return;
-    uint ix = g % W, iy = (g / W) % H, c = (g / (W * H)) % C, b = g / (W * H * C);
-    uint ohw = OH * OW, cols = batch * ohw;
-    float s = 0.0f;
-    for (uint i = 0; i < KH; i++) {
-        int ty = (int)(iy + PH) - (int)(i * DH); /* = oy * SH */
-        if (ty < 0 || ty % (int)SH != 0) continue;
-        uint oy = (uint)ty / SH;
-        if (oy >= OH) continue;
+    if (g >= batch * C) return;
+    uint c = g % C, b = g / C;
+    __global float *plane = dst + x_off + (size_t)g * H * W;
+    if (!accumulate)
+        for (uint p = 0; p < H * W; p++) plane[p] = 0.0f;
+    int sw = (int)SW;
+    for (uint i = 0; i < KH; i++)
         for (uint j = 0; j < KW; j++) {
-            int tx = (int)(ix + PW) - (int)(j * DW);
-            if (tx < 0 || tx % (int)SW != 0) continue;
-            uint ox = (uint)tx / SW;
-            if (ox >= OW) continue;
-            s += src[col_off + (size_t)((c * KH + i) * KW + j) * cols + b * ohw + oy * OW + ox];
+            const __global float *in = src + col_off +
+                                       ((size_t)((c * KH + i) * KW + j) * batch + b) * OH * OW;
+            int x0 = (int)(j * DW) - (int)PW;
+            uint ox0 = x0 >= 0 ? 0 : (uint)((-x0 + sw - 1) / sw);
+            int last = (int)W - 1 - x0;
+            uint ox1 = last < 0 ? 0 : min(OW, (uint)(last / sw) + 1);
+            for (uint oy = 0; oy < OH; oy++, in += OW) {
+                int iy = (int)(oy * SH + i * DH) - (int)PH;
+                if (iy < 0 || iy >= (int)H) continue;
+                __global float *row = plane + (uint)iy * W + x0;
+                for (uint ox = ox0; ox < ox1; ox++) row[(int)ox * sw] += in[ox];
+            }
         }
-    }
-    size_t at = x_off + (size_t)g;
-    dst[at] = accumulate ? dst[at] + s : s;
 }
 
 /*
  * y[b][c][p] = t[c][b*HW + p] (+ bias[c] if has_bias): a GEMM's channel-major result into a
- * batch-major activation. Work size: global >= (B*HW, C).
+ * batch-major activation, one (b, c) row of HW values per item. Work size: global >= (C, B).
  */
 __kernel void chw_from_cbhw(const __global float *restrict src, uint t_off, __global float *dst,
                             uint y_off, const __global float *restrict params, uint b_off,
                             uint has_bias, uint batch, uint C, uint HW) {
-    uint n = get_global_id(0), c = get_global_id(1);
-    if (n >= batch * HW || c >= C) return;
-    uint b = n / HW, p = n % HW;
-    float v = src[t_off + (size_t)c * batch * HW + n];
-    if (has_bias) v += params[b_off + c];
-    dst[y_off + ((size_t)b * C + c) * HW + p] = v;
+    uint c = get_global_id(0), b = get_global_id(1);
+    if (c >= C || b >= batch) return;
+    const __global float *in = src + t_off + ((size_t)c * batch + b) * HW;
+    __global float *out = dst + y_off + ((size_t)b * C + c) * HW;
+    float v = has_bias ? params[b_off + c] : 0.0f;
+    for (uint p = 0; p < HW; p++) out[p] = in[p] + v;
 }
 
-/* t[c][b*HW + p] = y[b][c][p]: a batch-major activation as a channel-major GEMM operand.
- * Work size: global >= (B*HW, C). */
+/* t[c][b*HW + p] = y[b][c][p]: a batch-major activation as a channel-major GEMM operand, one
+ * (b, c) row per item. Work size: global >= (C, B). */
 __kernel void cbhw_from_chw(const __global float *restrict src, uint y_off, __global float *dst,
                             uint t_off, uint batch, uint C, uint HW) {
-    uint n = get_global_id(0), c = get_global_id(1);
-    if (n >= batch * HW || c >= C) return;
-    uint b = n / HW, p = n % HW;
-    dst[t_off + (size_t)c * batch * HW + n] = src[y_off + ((size_t)b * C + c) * HW + p];
+    uint c = get_global_id(0), b = get_global_id(1);
+    if (c >= C || b >= batch) return;
+    const __global float *in = src + y_off + ((size_t)b * C + c) * HW;
+    __global float *out = dst + t_off + ((size_t)c * batch + b) * HW;
+    for (uint p = 0; p < HW; p++) out[p] = in[p];
 }
 
-#ifndef CONV_GROUP
-#define CONV_GROUP 64
-#endif
-
-/*
- * db[c] = sum over b, p of dy[b][c][p], one work-group of CONV_GROUP items per channel, each
- * summing a fixed stride of the channel's values, then a fixed tree: the same order on every
- * run. Work size: global = C * CONV_GROUP, local = CONV_GROUP.
- */
+/* db[c] = sum over b, p of dy[b][c][p], in order, one channel per item. Work size: global >= C. */
 __kernel void channel_sum(const __global float *restrict src, uint dy_off, __global float *grads,
                           uint b_off, uint batch, uint C, uint HW) {
-    __local float part[CONV_GROUP];
-    uint c = get_group_id(0), l = get_local_id(0);
+    uint c = get_global_id(0);
+    if (c >= C) return;
     float s = 0.0f;
     for (uint b = 0; b < batch; b++) {
         const __global float *row = src + dy_off + ((size_t)b * C + c) * HW;
-        for (uint p = l; p < HW; p += CONV_GROUP) s += row[p];
+        for (uint p = 0; p < HW; p++) s += row[p];
     }
-    part[l] = s;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint w = CONV_GROUP / 2; w > 0; w /= 2) {
-        if (l < w) part[l] += part[l + w];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (l == 0) grads[b_off + c] = part[0];
+    grads[b_off + c] = s;
 }
 
-/* y[b][c][p] += bias[c]. Work size: global >= (B*HW, C). */
+/* y[b][c][p] += bias[c], one (b, c) row per item. Work size: global >= (C, B). */
 __kernel void channel_bias(__global float *acts, uint y_off, const __global float *restrict params,
                            uint b_off, uint batch, uint C, uint HW) {
-    uint n = get_global_id(0), c = get_global_id(1);
-    if (n >= batch * HW || c >= C) return;
-    acts[y_off + ((size_t)(n / HW) * C + c) * HW + n % HW] += params[b_off + c];
+    uint c = get_global_id(0), b = get_global_id(1);
+    if (c >= C || b >= batch) return;
+    __global float *row = acts + y_off + ((size_t)b * C + c) * HW;
+    float v = params[b_off + c];
+    for (uint p = 0; p < HW; p++) row[p] += v;
 }

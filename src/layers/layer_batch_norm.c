@@ -30,7 +30,6 @@ enum { P_GAMMA, P_BETA, P_MEAN, P_VAR };
 enum { K_STATS, K_RUNNING, K_FWD, K_SUMS, K_PARAMS, K_DX };
 
 #define MAX_GROUPS 2
-#define BN_GROUP 64
 
 static int bn_infer(layer_spec *L, char *why, size_t len) {
     (void)why, (void)len;
@@ -77,8 +76,7 @@ static size_t st_off(const layer *l) {
 }
 
 static clgan_status run_groups(net *n, cl_kernel k, const char *name, int groups, int C) {
-    size_t global = (size_t)groups * (size_t)C * BN_GROUP, local = BN_GROUP;
-    return device_run_nd(n->dev, k, 1, &global, &local, name, 0);
+    return device_run1d(n->dev, k, (size_t)groups * (size_t)C, name);
 }
 
 static clgan_status bn_forward(net *n, layer *l, int batch, int train) {
@@ -107,7 +105,7 @@ static clgan_status bn_forward(net *n, layer *l, int batch, int train) {
                 KA(n->acts), KA(so), KA(B),  KA(R),  KA(C),         KA(HW), KA(G),  KA(tr),
                 KA(eps)};
     if (st == CLGAN_OK) st = device_set_args(n->dev, l->k[K_FWD], "bn_fwd", a, 17);
-    if (st == CLGAN_OK) st = device_run1d(n->dev, l->k[K_FWD], (size_t)B * C * HW, "bn_fwd");
+    if (st == CLGAN_OK) st = device_run2d(n->dev, l->k[K_FWD], C, B, "bn_fwd");
     return st;
 }
 
@@ -131,7 +129,7 @@ static clgan_status bn_backward(net *n, layer *l, int batch, int need_dx, int ne
                     KA(go),      KA(n->acts), KA(so),   KA(B),   KA(R),   KA(C),
                     KA(HW),      KA(G)};
         st = device_set_args(n->dev, l->k[K_DX], "bn_bwd_dx", d, 14);
-        if (st == CLGAN_OK) st = device_run1d(n->dev, l->k[K_DX], (size_t)B * C * HW, "bn_bwd_dx");
+        if (st == CLGAN_OK) st = device_run2d(n->dev, l->k[K_DX], C, B, "bn_bwd_dx");
     }
     return st;
 }

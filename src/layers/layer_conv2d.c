@@ -149,14 +149,14 @@ static clgan_status geom_kernel(net *n, cl_kernel k, const char *name, const con
 
 clgan_status conv_im2col(net *n, layer *l, const conv_geom *g, int batch, cl_mem src,
                          size_t x_off, cl_mem dst, size_t col_off) {
-    size_t global[2] = {(size_t)batch * g->OH * g->OW, (size_t)g->C * g->KH * g->KW};
+    size_t global[2] = {(size_t)batch, (size_t)g->C * g->KH * g->KW};
     return geom_kernel(n, l->k[CONV_K_IM2COL], "im2col", g, batch, src, x_off, dst, col_off, 0,
                        0, global, 2);
 }
 
 clgan_status conv_col2im(net *n, layer *l, const conv_geom *g, int batch, cl_mem src,
                          size_t col_off, cl_mem dst, size_t x_off, int accumulate) {
-    size_t global[1] = {(size_t)batch * g->C * g->H * g->W};
+    size_t global[1] = {(size_t)batch * g->C};
     return geom_kernel(n, l->k[CONV_K_COL2IM], "col2im", g, batch, src, col_off, dst, x_off,
                        accumulate, 1, global, 1);
 }
@@ -169,8 +169,7 @@ clgan_status conv_to_chw(net *n, layer *l, int batch, int C, int HW, cl_mem src,
                 KA(b),   KA(c),  KA(hw)};
     clgan_status st = device_set_args(n->dev, l->k[CONV_K_TO_CHW], "chw_from_cbhw", a, 10);
     if (st != CLGAN_OK) return st;
-    return device_run2d(n->dev, l->k[CONV_K_TO_CHW], (size_t)batch * HW, (size_t)C,
-                        "chw_from_cbhw");
+    return device_run2d(n->dev, l->k[CONV_K_TO_CHW], (size_t)C, (size_t)batch, "chw_from_cbhw");
 }
 
 clgan_status conv_from_chw(net *n, layer *l, int batch, int C, int HW, cl_mem src, size_t y_off,
@@ -180,7 +179,7 @@ clgan_status conv_from_chw(net *n, layer *l, int batch, int C, int HW, cl_mem sr
     karg a[] = {KA(src), KA(yo), KA(dst), KA(to), KA(b), KA(c), KA(hw)};
     clgan_status st = device_set_args(n->dev, l->k[CONV_K_FROM_CHW], "cbhw_from_chw", a, 7);
     if (st != CLGAN_OK) return st;
-    return device_run2d(n->dev, l->k[CONV_K_FROM_CHW], (size_t)batch * HW, (size_t)C,
+    return device_run2d(n->dev, l->k[CONV_K_FROM_CHW], (size_t)C, (size_t)batch,
                         "cbhw_from_chw");
 }
 
@@ -191,8 +190,7 @@ clgan_status conv_channel_sum(net *n, cl_kernel k, int batch, int C, int HW, siz
     karg a[] = {KA(n->deltas), KA(dyo), KA(n->grads), KA(bo), KA(b), KA(c), KA(hw)};
     clgan_status st = device_set_args(n->dev, k, "channel_sum", a, 7);
     if (st != CLGAN_OK) return st;
-    size_t global = (size_t)C * 64, local = 64;
-    return device_run_nd(n->dev, k, 1, &global, &local, "channel_sum", 0);
+    return device_run1d(n->dev, k, (size_t)C, "channel_sum");
 }
 
 void conv_host(const conv_geom *g, int n_out, const double *w, const double *bias,

@@ -143,7 +143,7 @@ static clgan_status convt_forward(net *n, layer *l, int batch, int train) {
         karg a[] = {KA(n->acts), KA(yo), KA(n->params), KA(bo), KA(b), KA(f), KA(ohw)};
         st = device_set_args(n->dev, l->k[K_BIAS], "channel_bias", a, 7);
         if (st == CLGAN_OK)
-            st = device_run2d(n->dev, l->k[K_BIAS], (size_t)batch * ohw, f, "channel_bias");
+            st = device_run2d(n->dev, l->k[K_BIAS], f, (size_t)batch, "channel_bias");
     }
     return st;
 }
