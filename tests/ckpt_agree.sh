@@ -13,7 +13,7 @@ py=python3
 "$py" -c 'import numpy' 2>/dev/null || py=/usr/bin/python3
 
 n=0
-for model in tiny_gan tiny; do
+for model in tiny_gan tiny every_conv_kernel; do
     "$clgan" train "$src/tests/data/$model.yaml" --out "$dir/$model" --iters 6 --quiet ||
         fail "training $model"
     good=$dir/$model/checkpoint.safetensors

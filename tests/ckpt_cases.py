@@ -117,6 +117,37 @@ def cases(good):
         bad[dense].update(change)
         yield f"generator_layers_{name}", with_meta(generator_layers=json.dumps(bad)), \
             "generator_layers"
+    # convolutional settings: pairs, "same", booleans, shapes (a model that has them)
+    conv_changes = {
+        "conv_transpose2d": (("kernel_three", {"kernel": [4, 4, 4]}),
+                             ("padding_same", {"padding": "same"}),
+                             ("bias_number", {"bias": 1}),
+                             ("output_padding_too_big", {"output_padding": [3, 3]}),
+                             ("stride_zero", {"stride": [0, 2]})),
+        "reshape": (("shape_two", {"shape": [2, 16]}), ("shape_other_size", {"shape": [2, 4, 5]})),
+        "batch_norm": (("momentum_over_one", {"momentum": 1.5}), ("eps_zero", {"eps": 0}),
+                       ("no_eps", {"eps": None})),
+        "upsample": (("factor_zero", {"factor": [0, 2]}), ("factor_string", {"factor": "2"})),
+    }
+    for i, layer in enumerate(layers):
+        for name, change in conv_changes.pop(layer["type"], ()):
+            bad = json.loads(meta["generator_layers"])
+            bad[i].update({k: v for k, v in change.items() if v is not None})
+            for k in [k for k, v in change.items() if v is None]:
+                del bad[i][k]
+            yield f"generator_layers_{layer['type']}_{name}", \
+                with_meta(generator_layers=json.dumps(bad)), "generator_layers"
+    d_layers = json.loads(meta["discriminator_layers"])
+    for i, layer in enumerate(d_layers):
+        if layer["type"] == "conv2d":
+            for name, change in (("padding_word", {"padding": "valid"}),
+                                 ("dilation_float", {"dilation": [1.5, 1]}),
+                                 ("kernel_too_large", {"kernel": [40, 40]})):
+                bad = json.loads(meta["discriminator_layers"])
+                bad[i].update(change)
+                yield f"discriminator_layers_conv2d_{name}", \
+                    with_meta(discriminator_layers=json.dumps(bad)), "discriminator_layers"
+            break
     yield "generator_layers_leading_zero", \
         with_meta(generator_layers=meta["generator_layers"].replace(
             '"units":%d' % layers[dense]["units"], '"units":0%d' % layers[dense]["units"], 1)), \

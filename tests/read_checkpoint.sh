@@ -13,3 +13,9 @@ py=python3
 "$py" -c 'import numpy' 2>/dev/null || py=/usr/bin/python3
 "$py" "$src/tools/read_checkpoint.py" "$dir/run/checkpoint.safetensors" \
     --noise "$dir/s.z.npy" --compare "$dir/s.x.npy" --tolerance 1e-5
+# and a convolutional generator: reshape, upsample, transposed convolutions, batch norm with
+# its running statistics, in the data range [-1, 1]
+"$clgan" train "$src/tests/data/every_conv_kernel.yaml" --out "$dir/conv" --quiet
+"$clgan" sample "$dir/conv/checkpoint.safetensors" -n 12 -o "$dir/c.png" --npy "$dir/c"
+"$py" "$src/tools/read_checkpoint.py" "$dir/conv/checkpoint.safetensors" \
+    --noise "$dir/c.z.npy" --compare "$dir/c.x.npy" --tolerance 1e-5

@@ -2,7 +2,8 @@
 # Runs clgan's kernels in Oclgrind, an OpenCL simulator that reports out-of-bounds accesses,
 # data races and API misuse, and fails on any report: the layer and GEMM suites (every kernel
 # against its host reference, edge shapes, every GEMM configuration), the Parzen suite, and a
-# tiny training run and evaluation that go through every kernel of an iteration.
+# tiny training runs (dense and convolutional) and an evaluation that go through every kernel
+# of an iteration.
 # Usage: tools/oclgrind_check.sh [BUILD_DIR]   (default: build; needs Debian's oclgrind)
 #
 # Two settings the simulator needs: Oclgrind 21.10 cannot link cl/gemm.cl built with
@@ -38,6 +39,8 @@ check gemm "$build/tests/test_gemm" gemm
 check parzen "$build/tests/test_parzen"
 check train "$build/clgan" train "$src/tests/data/every_kernel.yaml" --out "$work/run" --quiet
 check sample "$build/clgan" sample "$work/run/checkpoint.safetensors" -n 16 -o "$work/s.png"
+check train_conv "$build/clgan" train "$src/tests/data/every_conv_kernel.yaml" --out "$work/conv" --quiet
+check sample_conv "$build/clgan" sample "$work/conv/checkpoint.safetensors" -n 8 -o "$work/c.png"
 check train_mnist "$build/clgan" train "$src/tests/data/tiny_mnist.yaml" --out "$work/mnist" --quiet
 check eval "$build/clgan" eval "$work/mnist/checkpoint.safetensors" --parzen --samples 100 --sigmas 0.2,0.5
 exit $failed

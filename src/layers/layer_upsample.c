@@ -35,7 +35,8 @@ static int upsample_infer(layer_spec *L, char *why, size_t len) {
 }
 
 static void upsample_describe(const layer_spec *L, char *buf, size_t len) {
-    snprintf(buf, len, "x%dx%d", FH(L), FW(L));
+    if (FH(L) == FW(L)) snprintf(buf, len, "x%d", FH(L));
+    else snprintf(buf, len, "x%dx%d", FH(L), FW(L));
 }
 
 static clgan_status upsample_setup(net *n, layer *l) {
