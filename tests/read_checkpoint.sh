@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tools/read_checkpoint.py (numpy alone) must compute what `clgan sample` computes from the same
-# checkpoint and noise. Usage: read_checkpoint.sh CLGAN SOURCE_DIR
+# checkpoint and noise, for dense and convolutional generators. Usage: read_checkpoint.sh CLGAN
+# SOURCE_DIR
 set -euo pipefail
 clgan=$1
 src=$2
@@ -19,3 +20,8 @@ py=python3
 "$clgan" sample "$dir/conv/checkpoint.safetensors" -n 12 -o "$dir/c.png" --npy "$dir/c"
 "$py" "$src/tools/read_checkpoint.py" "$dir/conv/checkpoint.safetensors" \
     --noise "$dir/c.z.npy" --compare "$dir/c.x.npy" --tolerance 1e-5
+# and the DCGAN of the README (two iterations on Fashion-MNIST: the file setup.sh installs)
+"$clgan" train "$src/models/dcgan_fashion.yaml" --out "$dir/dcgan" --iters 2 --quiet
+"$clgan" sample "$dir/dcgan/checkpoint.safetensors" -n 16 -o "$dir/d.png" --npy "$dir/d"
+"$py" "$src/tools/read_checkpoint.py" "$dir/dcgan/checkpoint.safetensors" \
+    --noise "$dir/d.z.npy" --compare "$dir/d.x.npy" --tolerance 1e-4

@@ -5,8 +5,8 @@
 # samples per second and of PyTorch's in its best thread setting (the setting whose median is
 # best). Rounds even out a shared machine's swings, which move either side by 10% or more.
 # PyTorch runs without the machine's OpenBLAS pins (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE), which
-# cost it a quarter (../shared/notes/pytorch-peers.md); libopenblas0-pthread must be installed,
-# or its dense layers run on the reference BLAS.
+# cost it a quarter (measured on the 2-core development machine); libopenblas0-pthread must be
+# installed, or its dense layers run on the reference BLAS.
 # usage: tools/bench_vs_torch.sh [--model mnist_paper|dcgan_fashion] [--device SEL] [--iters N]
 #                                [--rounds R]
 set -euo pipefail
@@ -37,7 +37,8 @@ for r in $(seq 1 "$rounds"); do
         for b in 1 2; do
             env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=$t \
                 OPENBLAS_NUM_THREADS=$b "$py" tools/bench_torch.py --model "$model" \
-                --iters "$iters" --threads "$t" | sed "s/}$/, \"openblas_threads\": $b, \"round\": $r}/" |
+                --iters "$iters" --threads "$t" |
+                sed "s/}$/, \"openblas_threads\": $b, \"round\": $r}/" |
                 tee -a "$out/torch.jsonl"
         done
     done

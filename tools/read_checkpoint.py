@@ -432,7 +432,8 @@ def conv2d(x, layer, w, b):
     y = np.zeros((x.shape[0], w.shape[0], oh, ow), dtype=np.float32)
     for i in range(kh):
         for j in range(kw):
-            patch = xp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw]
+            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+            patch = xp[:, :, rows, j * dw:j * dw + sw * (ow - 1) + 1:sw]
             y += np.einsum("bchw,oc->bohw", patch, w[:, :, i, j])
     return y + b[None, :, None, None] if b is not None else y
 
@@ -448,8 +449,9 @@ def conv_transpose2d(x, layer, w, b):
                      max((wd - 1) * sw + dw * (kw - 1) + 1, pw + ow)), dtype=np.float32)
     for i in range(kh):
         for j in range(kw):
-            full[:, :, i * dh:i * dh + sh * (h - 1) + 1:sh, j * dw:j * dw + sw * (wd - 1) + 1:sw] += \
-                np.einsum("bchw,cf->bfhw", x, w[:, :, i, j])
+            rows = slice(i * dh, i * dh + sh * (h - 1) + 1, sh)
+            cols = slice(j * dw, j * dw + sw * (wd - 1) + 1, sw)
+            full[:, :, rows, cols] += np.einsum("bchw,cf->bfhw", x, w[:, :, i, j])
     y = full[:, :, ph:ph + oh, pw:pw + ow]
     return y + b[None, :, None, None] if b is not None else y
 

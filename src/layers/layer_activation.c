@@ -1,5 +1,5 @@
 /*
- * layer_act.c - element-wise activations: relu, leaky_relu (slope, default 0.2), tanh and
+ * layer_activation.c - element-wise activations: relu, leaky_relu (slope, default 0.2), tanh and
  * sigmoid. Four classes that share everything but their kernels (cl/activation.cl:
  * <kind>_fwd and <kind>_bwd, all with the same arguments) and their host reference.
  */
