@@ -32,8 +32,10 @@ struct layer {
     size_t param_off[LAYER_MAX_PARAMS];  /* where each lies in params and grads, floats */
     int n_params;
     tensor x, y, dx, dy;        /* input, output and their gradients */
-    tensor z, dz;               /* spec->scratch values per row (maxout: pre-activations;
-                                   dropout: the mask) and their gradients */
+    tensor z, dz;               /* the layer's scratch slot: spec->scratch values per row
+                                   (maxout: pre-activations; dropout: its mask; convolutions:
+                                   their column matrices), then spec->fixed values (batch
+                                   norm's statistics); dz the same in deltas */
     cl_kernel k[LAYER_MAX_KERNELS];
     uint64_t stream;            /* dropout: Philox stream of the latest forward */
     int as_unit;                /* dense: runs as a one-unit layer (decided at setup) */
