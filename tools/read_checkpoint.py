@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import stat
 import struct
 import sys
@@ -503,6 +504,7 @@ def generator(meta, tensors, z):
 
 
 def main():
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `read_checkpoint.py CKPT | head` ends quietly
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint")
     ap.add_argument("--noise", help="noise vectors, .npy of shape (n, dim)")
