@@ -61,6 +61,21 @@ static const cli_case cases[] = {
      "clgan devices: --device: no OpenCL device matches 'no-such-device'"},
     {"check TINY --device=", 2, "clgan check: --device: missing value (SEL)"},
     {"figure1 /nonexistent.safetensors", 1, "clgan figure1: /nonexistent.safetensors: No such file"},
+    {"plot", 2, "clgan plot: missing RUN|LOG"},
+    {"plot /nonexistent.csv", 1, "clgan plot: /nonexistent.csv: No such file or directory"},
+    {"plot LOGS/no_iter.csv -o OUT/c.png", 1, "clgan plot: LOGS/no_iter.csv:1: no 'iter' column"},
+    {"plot LOGS/short_row.csv -o OUT/c.png", 1, "clgan plot: LOGS/short_row.csv:3: 2 fields, the "
+                                                 "header has 3"},
+    {"plot LOGS/not_number.csv -o OUT/c.png", 1, "clgan plot: LOGS/not_number.csv:3: column "
+                                                  "'d_loss': 'abc' is not a number"},
+    {"plot LOGS/twice.csv -o OUT/c.png", 1, "clgan plot: LOGS/twice.csv:1: column 'd_loss' "
+                                             "appears twice"},
+    {"plot LOGS/header_only.csv -o OUT/c.png", 1, "clgan plot: LOGS/header_only.csv: no rows"},
+    {"plot LOGS/empty.csv -o OUT/c.png", 1, "clgan plot: LOGS/empty.csv: empty: no header line"},
+    {"plot LOGS/good.csv -o /nonexistent/c.png", 1, "clgan plot: /nonexistent/c.png"},
+    {"plot LOGS/nan.csv -o OUT/c.png", 0, ""},
+    {"plot RUN -o OUT/c.png", 0, ""},
+    {"plot FIFO -o OUT/c.png", 1, "clgan plot: FIFO: is a FIFO"},
     /* a missing data file: bench and compare only need its shape; the others refuse the model */
     {"bench NODATA --iters 1 --warmup 0", 0,
      "clgan bench: note: NODATA:9:9: 'path' in 'data': "},
@@ -137,6 +152,8 @@ static const char *token(const char *tok, const char *out) {
     if (strcmp(tok, "FIFO") == 0) return fixture("fifo");
     if (strcmp(tok, "LABELS") == 0) return src_path("models/data/mnist/t10k-labels-idx1-ubyte.gz");
     if (strcmp(tok, "OUT") == 0) return out;
+    if (strcmp(tok, "LOGS") == 0) return src_path("tests/data/logs");
+    if (strcmp(tok, "RUN") == 0) return fixture("run");
     return NULL;
 }
 
@@ -192,7 +209,7 @@ START_TEST(bad_command_lines) {
                   WEXITSTATUS(ws), c->status, msg);
     char want[2048];
     snprintf(want, sizeof want, "%s", c->prefix);
-    static const char *const tokens[] = {"NODATA", "FIFO", "SMALL", "LABELS", "CKPT"};
+    static const char *const tokens[] = {"NODATA", "FIFO", "SMALL", "LABELS", "CKPT", "LOGS"};
     for (size_t k = 0; k < ARRAY_LEN(tokens); k++) {
         char *at = strstr(want, tokens[k]);
         if (!at || !strstr(c->args, tokens[k])) continue; /* "missing CKPT" names the argument */

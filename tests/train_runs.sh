@@ -172,4 +172,12 @@ rm -f "$dir/fig/checkpoints/iter_000010.safetensors"
 "$clgan" figure1 "$dir/fig" -o "$dir/fig.png" >"$dir/out" 2>&1
 grep -q "only another run's" "$dir/out" || fail "figure1 drew another run's checkpoints: $(cat "$dir/out")"
 ok "figure1's panels follow the iterations ($order), of this run only"
+# the run draws its curves from its log at the end: a PNG of every logged row
+"$clgan" train "$tiny" --out "$dir/curves" --quiet || fail "curves: training"
+[ "$(head -c 8 "$dir/curves/curves.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] ||
+    fail "the run wrote no curves.png"
+"$clgan" plot "$dir/curves" -o "$dir/c2.png" >"$dir/out" 2>&1 || fail "plot: $(cat "$dir/out")"
+grep -q "(4 rows of $dir/curves/log.csv)" "$dir/out" || fail "plot: $(cat "$dir/out")"
+cmp -s "$dir/curves/curves.png" "$dir/c2.png" || fail "plot draws another picture than training"
+ok "a run ends with curves.png; clgan plot draws the same from its log.csv"
 echo "train_runs: all cases pass"

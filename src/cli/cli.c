@@ -211,6 +211,10 @@ static const cli_opt theory_opts[] = {
     {"--csv", "FILE", "write the curves of check (1): x, p_data, p_g, D, D*"},
 };
 
+static const cli_opt plot_opts[] = {
+    {"-o", "FILE", "output PNG (default curves.png)"},
+};
+
 static const cli_opt figure1_opts[] = {
     {"-o", "FILE", "output PNG (default figure1.png)"},
 };
@@ -280,6 +284,12 @@ static const cli_cmd commands[] = {
      "x = G(z) below, for a checkpoint; for a run directory, four panels (a)-(d) from its\n"
      "checkpoints/ spread over the run.",
      cmd_figure1, 1, OPTS(figure1_opts)},
+    {"plot", "RUN|LOG", "draw a run's curves from its log.csv into a PNG",
+     "Draws the log.csv of run directory RUN (or the file LOG) against iterations, one panel\n"
+     "each: the D and G losses, D(x) and D(G(z)), the learning rates, and the Parzen\n"
+     "log-likelihood when the run measured it, with axes, ticks and legends. Training writes\n"
+     "the same picture as RUN/curves.png when it ends.",
+     cmd_plot, 1, OPTS(plot_opts)},
 };
 
 /* clgan --version: the engine, its build, CLBlast and the OpenCL platforms this machine has. */

@@ -70,5 +70,6 @@ int cmd_bench(const cli_opts *o);
 int cmd_compare(const cli_opts *o);
 int cmd_theory(const cli_opts *o);
 int cmd_figure1(const cli_opts *o);
+int cmd_plot(const cli_opts *o);
 
 #endif /* CLGAN_CLI_H */

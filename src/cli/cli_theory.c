@@ -77,38 +77,6 @@ int cmd_theory(const cli_opts *o) {
 
 /* ---- Figure 1 -------------------------------------------------------------------------------- */
 
-/* A 5x7 font for the few labels the figure needs. */
-static const struct {
-    char c;
-    const char *rows[7];
-} glyphs[] = {
-    {'(', {"..#..", ".#...", "#....", "#....", "#....", ".#...", "..#.."}},
-    {')', {"..#..", "...#.", "....#", "....#", "....#", "...#.", "..#.."}},
-    {'a', {".....", ".....", ".###.", "....#", ".####", "#...#", ".####"}},
-    {'b', {"#....", "#....", "####.", "#...#", "#...#", "#...#", "####."}},
-    {'c', {".....", ".....", ".####", "#....", "#....", "#....", ".####"}},
-    {'d', {"....#", "....#", ".####", "#...#", "#...#", "#...#", ".####"}},
-    {'e', {".....", ".....", ".###.", "#...#", "#####", "#....", ".###."}},
-    {'t', {".#...", ".#...", "####.", ".#...", ".#...", ".#...", "..##."}},
-    {'x', {".....", ".....", "#...#", ".#.#.", "..#..", ".#.#.", "#...#"}},
-    {'z', {".....", ".....", "#####", "...#.", "..#..", ".#...", "#####"}},
-    {'p', {".....", ".....", "####.", "#...#", "####.", "#....", "#...."}},
-    {'g', {".....", ".....", ".####", "#...#", ".####", "....#", ".###."}},
-    {'D', {"####.", "#...#", "#...#", "#...#", "#...#", "#...#", "####."}},
-    {'_', {".....", ".....", ".....", ".....", ".....", ".....", "#####"}},
-};
-
-static void text(canvas *c, int x, int y, const char *s, unsigned char r, unsigned char g,
-                 unsigned char b) {
-    for (; *s; s++, x += 6)
-        for (size_t k = 0; k < sizeof glyphs / sizeof glyphs[0]; k++)
-            if (glyphs[k].c == *s)
-                for (int row = 0; row < 7; row++)
-                    for (int col = 0; col < 5; col++)
-                        if (glyphs[k].rows[row][col] == '#')
-                            canvas_rect(c, x + col, y + row, x + col, y + row, r, g, b);
-}
-
 #define PW 360 /* panel */
 #define PH 280
 #define TOP 20
@@ -142,10 +110,10 @@ static void panel(canvas *cv, int ox, const theory_curves *c, const float *zs, c
         if (xx < ox || xx > ox + PW) continue;
         canvas_line(cv, zx, ZLINE, xx, XLINE, 90, 90, 90);
     }
-    text(cv, ox + PW - 20, XLINE - 10, "x", 0, 0, 0);
-    text(cv, ox + PW - 20, ZLINE - 10, "z", 0, 0, 0);
+    canvas_text(cv, ox + PW - 20, XLINE - 10, "x", 0, 0, 0);
+    canvas_text(cv, ox + PW - 20, ZLINE - 10, "z", 0, 0, 0);
     char lab[4] = {'(', label, ')', 0};
-    text(cv, ox + PW / 2 - 9, PH - 10, lab, 0, 0, 0);
+    canvas_text(cv, ox + PW / 2 - 9, PH - 10, lab, 0, 0, 0);
 #undef PXX
 #undef PYD
 #undef PYP

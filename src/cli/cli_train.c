@@ -21,6 +21,7 @@
 #include "rundir.h"
 #include "image.h"
 #include "parzen.h"
+#include "plot.h"
 #include "rng.h"
 
 static void fmt_duration(double s, char *out, size_t len) {
@@ -510,6 +511,18 @@ int cmd_train(const cli_opts *o) {
                 goto done;
             }
         }
+    }
+    { /* the run's curves from its log (a run too short to log a row has none) */
+        char *logp = str_fmt("%s/log.csv", r.path), *png = str_fmt("%s/curves.png", r.path);
+        run_log rl;
+        clgan_err pe;
+        if (logp && png && run_log_read(logp, &rl, &pe) == CLGAN_OK) {
+            if (plot_run_log(&rl, r.path, png, &pe) != CLGAN_OK)
+                fprintf(stderr, "clgan train: curves.png not drawn: %s\n", pe.msg);
+            run_log_free(&rl);
+        }
+        free(logp);
+        free(png);
     }
     if (!quiet) {
         double el = clock_seconds() - t0;

@@ -21,6 +21,15 @@ void canvas_line(canvas *c, int x0, int y0, int x1, int y1, unsigned char cr, un
                  unsigned char cb);
 clgan_status canvas_write_png(const canvas *c, const char *path, clgan_err *e);
 
+/* Text in a 5x7 font (font.c), CANVAS_CHAR_W pixels per character, top-left at (x, y);
+ * returns its width in pixels. canvas_text_up writes up the page from (x, y). */
+#define CANVAS_CHAR_W 6
+#define CANVAS_CHAR_H 7
+int canvas_text(canvas *c, int x, int y, const char *s, unsigned char r, unsigned char g,
+                unsigned char b);
+void canvas_text_up(canvas *c, int x, int y, const char *s, unsigned char r, unsigned char g,
+                    unsigned char b);
+
 /*
  * A grid of n images of shape s (values in [0, 1], clipped), `cols` per row, each pixel drawn
  * scale x scale, 2-pixel gaps. 1 channel is grey, 3 are RGB.
