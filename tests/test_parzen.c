@@ -5,7 +5,9 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "modes.h"
 #include "parzen.h"
 #include "testutil.h"
 
@@ -132,6 +134,67 @@ START_TEST(sigma_choice_matches_host) {
 }
 END_TEST
 
+/* ---- mode coverage (modes.c): host only --------------------------------------------------- */
+
+/* A ring of 8 (radius 2, stddev 0.02): 25 samples on each of modes 0-5, 10 within 3 stddev of
+ * mode 6, 30 at the centre, one NaN; mode 7 gets none. */
+START_TEST(modes_ring) {
+    data_spec d;
+    memset(&d, 0, sizeof d);
+    d.format = DATA_RING_2D;
+    d.n_comp = 8;
+    d.radius = 2;
+    d.stddev[0] = 0.02f;
+    float x[2 * 191];
+    long n = 0;
+    for (int m = 0; m < 7; m++)
+        for (int i = 0; i < (m < 6 ? 25 : 10); i++, n++) {
+            double a = 2 * CLGAN_PI * m / 8, r = 2 + (i % 5 - 2) * 0.02; /* up to 2 stddev off */
+            x[2 * n] = (float)(r * cos(a));
+            x[2 * n + 1] = (float)(r * sin(a));
+        }
+    for (int i = 0; i < 30; i++, n++) x[2 * n] = x[2 * n + 1] = 0.0f;
+    x[2 * n] = NAN, x[2 * n + 1] = 0.0f, n++;
+    ck_assert_int_eq(n, 191);
+    mode_stats ms;
+    clgan_err e;
+    ck_assert(modes_count(&d, x, n, 20, &ms, &e) == CLGAN_OK);
+    ck_assert_int_eq(ms.modes, 8);
+    ck_assert_int_eq(ms.covered, 6); /* mode 6 has 10 < 20 */
+    ck_assert_int_eq(ms.high_quality, 160);
+    ck_assert_int_eq(ms.count[6], 10);
+    ck_assert_int_eq(ms.count[7], 0);
+    ck_assert(modes_count(&d, x, n, 10, &ms, &e) == CLGAN_OK);
+    ck_assert_int_eq(ms.covered, 7);
+    /* a sample 4 stddev from its mode is not high-quality */
+    float far[2] = {2.08f, 0.0f};
+    ck_assert(modes_count(&d, far, 1, 1, &ms, &e) == CLGAN_OK);
+    ck_assert_int_eq(ms.high_quality, 0);
+}
+END_TEST
+
+/* A 1-D mixture with stddevs of its own per component; images have no modes to count. */
+START_TEST(modes_mixture_and_images) {
+    data_spec d;
+    memset(&d, 0, sizeof d);
+    d.format = DATA_MIXTURE_1D;
+    d.n_comp = 2;
+    d.mean[0] = -2, d.stddev[0] = 0.1f;
+    d.mean[1] = 3, d.stddev[1] = 1.0f;
+    float x[4] = {-2.25f, -2.4f, 5.5f, 0.4f}; /* hq, not (4 sd), hq (2.5 sd), nearest -2: not */
+    mode_stats ms;
+    clgan_err e;
+    ck_assert(modes_count(&d, x, 4, 1, &ms, &e) == CLGAN_OK);
+    ck_assert_int_eq(ms.high_quality, 2);
+    ck_assert_int_eq(ms.count[0], 1);
+    ck_assert_int_eq(ms.count[1], 1);
+    ck_assert_int_eq(ms.covered, 2);
+    d.format = DATA_IDX;
+    ck_assert_int_eq(modes_count(&d, x, 4, 1, &ms, &e), CLGAN_ERR_ARG);
+    ck_assert_msg(strstr(e.msg, "images") != NULL, "%s", e.msg);
+}
+END_TEST
+
 int main(int argc, char **argv) {
     Suite *s = suite_create("parzen");
     TCase *tc = tcase_create("parzen");
@@ -140,5 +203,9 @@ int main(int argc, char **argv) {
     tcase_add_test(tc, far_points_do_not_underflow);
     tcase_add_test(tc, sigma_choice_matches_host);
     suite_add_tcase(s, tc);
+    TCase *mc = tcase_create("modes");
+    tcase_add_test(mc, modes_ring);
+    tcase_add_test(mc, modes_mixture_and_images);
+    suite_add_tcase(s, mc);
     return run_suite(s, argc, argv, 0);
 }

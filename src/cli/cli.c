@@ -194,7 +194,9 @@ static const cli_opt sample_opts[] = {
 
 static const cli_opt eval_opts[] = {
     {"--parzen", NULL, "the Parzen-window log-likelihood (the paper's Table 1)"},
-    {"--samples", "S", "generator samples as kernel centres (default 10000)"},
+    {"--modes", NULL, "mode coverage on a mixture (ring_2d, mixture_1d): modes covered and the "
+                      "share of high-quality samples"},
+    {"--samples", "S", "generator samples (default 10000 for --parzen, 2500 for --modes)"},
     {"--sigmas", "LIST", "bandwidths to choose from, comma-separated (default 10 log-spaced "
                          "on [0.1, 1])"},
     {"--valid", "A:B", "images [A, B) choose sigma (default: the model's data.valid)"},
@@ -254,10 +256,13 @@ static const cli_cmd commands[] = {
      "Loads the generator of checkpoint CKPT and draws a grid of samples (a scatter plot or\n"
      "a histogram for 2-D or 1-D data).",
      cmd_sample, 1, OPTS(sample_opts)},
-    {"eval", "CKPT", "evaluate a trained generator (Parzen-window log-likelihood)",
-     "Measures CKPT's generator as the paper's Table 1 does: a Gaussian Parzen window on S\n"
-     "generator samples, its bandwidth chosen by the mean log-likelihood of validation images,\n"
-     "reported as the mean log-likelihood of test images in nats with its standard error.",
+    {"eval", "CKPT", "evaluate a trained generator (Parzen window; mode coverage)",
+     "--parzen measures CKPT's generator as the paper's Table 1 does: a Gaussian Parzen window\n"
+     "on S generator samples, its bandwidth chosen by the mean log-likelihood of validation\n"
+     "images, reported as the mean log-likelihood of test images in nats with its standard\n"
+     "error. --modes counts, on a mixture (ring_2d, mixture_1d), the modes with at least 20\n"
+     "high-quality samples per 2,500 (within 3 stddev of their nearest mode), and the share of\n"
+     "high-quality samples, as PacGAN and VEEGAN report them.",
      cmd_eval, 1, OPTS(eval_opts)},
     {"bench", "MODEL", "measure training speed on one device or all of them",
      "Runs real training iterations of MODEL on synthetic data of its shape and reports the\n"

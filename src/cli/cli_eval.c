@@ -1,6 +1,7 @@
 /*
  * cli_eval.c - `clgan eval CKPT --parzen`: the Parzen-window log-likelihood of the paper's
- * Table 1, with the bandwidth chosen on validation images and the figure measured on test images.
+ * Table 1, with the bandwidth chosen on validation images and the figure measured on test images;
+ * `--modes`: mode coverage on a mixture (ring_2d and the 1-D mixtures).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -11,6 +12,7 @@
 
 #include "checkpoint.h"
 #include "cli.h"
+#include "modes.h"
 #include "parzen.h"
 
 /* "A:B" into r; 0 absent, 1 ok, -1 bad (printed). */
@@ -58,11 +60,97 @@ static int fail(const char *msg) {
     return 1;
 }
 
+/*
+ * --modes: S samples of G (2,500 by default, as PacGAN counts) against the modes of the model's
+ * mixture: modes covered (at least 20 high-quality samples per 2,500) and the share of
+ * high-quality samples (within 3 standard deviations of their nearest mode).
+ */
+static int eval_modes(const cli_opts *o) {
+    static const char *const parzen_only[] = {"--valid", "--test", "--sigmas", "--data", "--real"};
+    for (size_t i = 0; i < ARRAY_LEN(parzen_only); i++)
+        if (opt_get(o, parzen_only[i])) {
+            fprintf(stderr, "clgan eval: %s applies to --parzen, not --modes\n", parzen_only[i]);
+            return EXIT_USAGE;
+        }
+    long S = 2500, seed_l = 0;
+    int has_seed;
+    if (opt_long(o, "--samples", 1, 1000000, &S) < 0 ||
+        (has_seed = opt_long(o, "--seed", 0, 0x7fffffffffffffffL, &seed_l)) < 0)
+        return EXIT_USAGE;
+    clgan_err e;
+    err_clear(&e);
+    ckpt c;
+    clgan_device *dev = NULL;
+    net *g = NULL;
+    float *x = NULL;
+    int rc = 1;
+    if (ckpt_open(o->positional, &c, &e) != CLGAN_OK) return fail(e.msg);
+    const clgan_model *m = ckpt_model(&c);
+    mode_stats ms;
+    long min_count = (20 * S + 2499) / 2500; /* 20 per 2,500 samples, at least 1 */
+    if (m->data.format == DATA_IDX) { /* say so before any device work */
+        rc = fail("--modes: the model's data are images, not a mixture of known modes "
+                  "(ring_2d, mixture_1d, gaussian_1d)");
+        goto done;
+    }
+    if (clgan_device_open(o->device, &dev) != CLGAN_OK) {
+        rc = fail(clgan_device_errmsg(dev));
+        goto done;
+    }
+    double t0 = clock_seconds();
+    if (net_create(dev, m, CLGAN_GENERATOR, 500, m->train.seed, &g) != CLGAN_OK) {
+        rc = fail(dev->err.msg);
+        goto done;
+    }
+    if (ckpt_load_net(&c, g, NULL, &e) != CLGAN_OK) {
+        rc = fail(e.msg);
+        goto done;
+    }
+    x = malloc((size_t)S * g->out.cols * sizeof *x);
+    if (!x) {
+        rc = fail("out of memory");
+        goto done;
+    }
+    uint64_t seed = has_seed ? (uint64_t)seed_l : m->train.seed;
+    if (net_sample(g, &m->noise, seed, 1000, S, x) != CLGAN_OK) {
+        rc = fail(dev->err.msg);
+        goto done;
+    }
+    if (modes_count(&m->data, x, S, min_count, &ms, &e) != CLGAN_OK) {
+        rc = fail(e.msg);
+        goto done;
+    }
+    double el = clock_seconds() - t0, hq = 100.0 * (double)ms.high_quality / (double)S;
+    const char *it = ckpt_meta(&c, "iter");
+    if (opt_get(o, "--json")) {
+        printf("{\"modes\": %d, \"covered\": %d, \"high_quality_pct\": %.2f, \"samples\": %ld, "
+               "\"min_count\": %ld, \"iter\": %s, \"seconds\": %.2f, \"per_mode\": [",
+               ms.modes, ms.covered, hq, S, min_count, it ? it : "null", el);
+        for (int k = 0; k < ms.modes; k++) printf("%s%ld", k ? ", " : "", ms.count[k]);
+        printf("]}\n");
+    } else {
+        printf("modes covered: %d of %d (at least %ld high-quality samples each); high-quality "
+               "samples: %.1f%% (within 3 stddev of their nearest mode); %ld samples, %.1f s\n",
+               ms.covered, ms.modes, min_count, hq, S, el);
+        for (int k = 0; k < ms.modes; k++)
+            printf("  mode %-2d %6ld%s\n", k, ms.count[k], ms.count[k] < min_count ? "  missed" : "");
+    }
+    rc = 0;
+done:
+    free(x);
+    net_free(g);
+    clgan_device_free(dev);
+    ckpt_close(&c);
+    return rc;
+}
+
 int cmd_eval(const cli_opts *o) {
-    if (!opt_get(o, "--parzen")) {
-        fprintf(stderr, "clgan eval: say which evaluation: --parzen\n");
+    int want_parzen = opt_get(o, "--parzen") != NULL, want_modes = opt_get(o, "--modes") != NULL;
+    if (want_parzen == want_modes) {
+        fprintf(stderr, "clgan eval: say which evaluation: --parzen or --modes (one)\n");
         return EXIT_USAGE;
     }
+    if (want_modes) return eval_modes(o);
     long S = 10000, seed_l = 0, valid[2] = {0, 0}, test[2] = {0, 0};
     double sigmas[64];
     int ns;
