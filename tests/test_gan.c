@@ -146,6 +146,42 @@ START_TEST(idx_rejects_bad_files) {
 }
 END_TEST
 
+/* Label files: the shipped MNIST labels; and refused when truncated, out of range, of another
+ * count than the images, or not one value per item. */
+START_TEST(idx_labels) {
+    uint8_t *lab;
+    clgan_err e;
+    const char *mnist = src_path("models/data/mnist/t10k-labels-idx1-ubyte.gz");
+    ck_assert_msg(idx_load_labels(mnist, 0, -1, 10000, 10, &lab, &e) == CLGAN_OK, "%s", e.msg);
+    int all[10] = {0};
+    for (int i = 0; i < 10000; i++) all[lab[i]]++;
+    free(lab);
+    for (int c = 0; c < 10; c++) ck_assert_int_ge(all[c], 800); /* every digit, about 1,000 */
+    ck_assert_int_eq(idx_load_labels(mnist, 0, -1, 8000, 10, &lab, &e), CLGAN_ERR_DATA);
+    ck_assert_msg(strstr(e.msg, "holds 10000 labels, the images 8000"), "%s", e.msg);
+    ck_assert_int_eq(idx_load_labels(mnist, 0, -1, -1, 5, &lab, &e), CLGAN_ERR_DATA);
+    ck_assert_msg(strncmp(e.msg, mnist, strlen(mnist)) == 0 && strstr(e.msg, "of item") &&
+                      strstr(e.msg, "is not one of the 5 classes"), "%s", e.msg);
+    /* 4 labels 0, 1, 2, 7 */
+    unsigned char b[12] = {0, 0, 8, 1, 0, 0, 0, 4, 0, 1, 2, 7};
+    const char *p = tmp("lab.idx");
+    write_bytes(p, b, sizeof b, 0);
+    ck_assert_msg(idx_load_labels(p, 1, 4, 4, 8, &lab, &e) == CLGAN_OK, "%s", e.msg);
+    ck_assert(lab[0] == 1 && lab[1] == 2 && lab[2] == 7);
+    free(lab);
+    ck_assert_int_eq(idx_load_labels(p, 0, -1, 4, 7, &lab, &e), CLGAN_ERR_DATA);
+    ck_assert_msg(strstr(e.msg, "label 7 of item 3 is not one of the 7 classes (0 to 6)"), "%s",
+                  e.msg);
+    write_bytes(p, b, sizeof b - 1, 0); /* truncated */
+    ck_assert_int_eq(idx_load_labels(p, 0, -1, 4, 8, &lab, &e), CLGAN_ERR_DATA);
+    ck_assert_msg(strstr(e.msg, "truncated: item 3 of 4"), "%s", e.msg);
+    unsigned char img[64];
+    write_bytes(p, img, make_idx(img), 0); /* images as labels */
+    ck_assert_int_eq(idx_load_labels(p, 0, -1, 5, 10, &lab, &e), CLGAN_ERR_DATA);
+    ck_assert_msg(strstr(e.msg, "3-dimensional data, expected labels"), "%s", e.msg);
+}
+END_TEST
+
 /* ---- optimizers ----------------------------------------------------------------------------- */
 
 /* Max norm per output unit of every tensor with units, viewed as [outer][units][inner]. */
@@ -823,6 +859,7 @@ int main(int argc, char **argv) {
     TCase *data = tcase_create("data");
     tcase_add_test(data, idx_round_trip);
     tcase_add_test(data, idx_rejects_bad_files);
+    tcase_add_test(data, idx_labels);
     tcase_add_test(data, fewer_samples_than_a_batch);
     suite_add_tcase(s, data);
     TCase *opt = tcase_create("optim");

@@ -35,6 +35,15 @@ clgan_status idx_load(const char *path, long start, long stop, idx_header *h, fl
 void data_from_unit(const data_spec *d, float *x, size_t n);
 void data_to_unit(const data_spec *d, float *x, size_t n);
 
+/*
+ * Loads labels [start, stop) (stop -1: to the end) of an IDX label file (one unsigned byte per
+ * item) into *out (malloc'd). expect_items >= 0: the file must hold exactly that many items
+ * (its images' count); n_classes > 0: every label must lie in [0, n_classes). Errors name the
+ * file and, for a label out of range, the item.
+ */
+clgan_status idx_load_labels(const char *path, long start, long stop, long expect_items,
+                             int n_classes, uint8_t **out, clgan_err *e);
+
 /* ---- the training set of a model, on the host and on the device ---------------------------- */
 
 typedef struct dataset {

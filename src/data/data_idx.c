@@ -6,6 +6,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "data.h"
 
+#include <math.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,5 +153,41 @@ clgan_status idx_load(const char *path, long start, long stop, idx_header *h, fl
                        more > 0 ? "trailing bytes" : "corrupt data", n);
     }
     *out = px;
+    return CLGAN_OK;
+}
+
+clgan_status idx_load_labels(const char *path, long start, long stop, long expect_items,
+                             int n_classes, uint8_t **out, clgan_err *e) {
+    *out = NULL;
+    idx_header h;
+    clgan_status st = idx_read_header(path, &h, e);
+    if (st != CLGAN_OK) return st;
+    if (h.ndim != 1)
+        return err_set(e, CLGAN_ERR_DATA, "%s holds %d-dimensional data, expected labels (one "
+                       "value per item)", path, h.ndim);
+    if (expect_items >= 0 && (long)h.dims[0] != expect_items)
+        return err_set(e, CLGAN_ERR_DATA, "%s holds %u labels, the images %ld", path, h.dims[0],
+                       expect_items);
+    float *v;
+    st = idx_load(path, start, stop, &h, &v, e); /* truncation and trailing bytes */
+    if (st != CLGAN_OK) return st;
+    if (stop < 0) stop = (long)h.dims[0];
+    uint8_t *lab = malloc((size_t)(stop - start));
+    if (!lab) {
+        free(v);
+        return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory", path);
+    }
+    for (long i = 0; i < stop - start; i++) {
+        long k = lrintf(v[i] * 255.0f);
+        if (n_classes > 0 && k >= n_classes) {
+            free(v);
+            free(lab);
+            return err_set(e, CLGAN_ERR_DATA, "%s: label %ld of item %ld is not one of the %d "
+                           "classes (0 to %d)", path, k, start + i, n_classes, n_classes - 1);
+        }
+        lab[i] = (uint8_t)k;
+    }
+    free(v);
+    *out = lab;
     return CLGAN_OK;
 }
