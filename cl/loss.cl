@@ -22,3 +22,31 @@ __kernel void bce_logits(const __global float *restrict acts, uint z_off, __glob
     loss[loss_off + i] = sign * l;
     deltas[dz_off + i] = sign * scale * (s - t);
 }
+
+/*
+ * Softmax cross-entropy from logits, and its gradient, one row per work-item (a classifier's
+ * loss). Row i has `classes` logits z at z_off + i * classes and the label y_i in labels[i]:
+ *   loss[i]  = log sum_j exp(z_j) - z_{y_i}          (the log-sum-exp taken about max_j z_j)
+ *   dz[i][j] = scale * (softmax(z)_j - [j == y_i])
+ *   correct[i] = 1 if the first largest logit is y_i's, else 0
+ * Precondition: labels[i] < classes (checked when the labels are read). Work size: global >= n.
+ */
+__kernel void softmax_xent(const __global float *restrict acts, uint z_off, __global float *deltas,
+                           uint dz_off, const __global uchar *restrict labels, uint lab_off,
+                           __global float *loss, __global float *correct, uint n, uint classes,
+                           float scale) {
+    uint i = get_global_id(0);
+    if (i >= n) return;
+    const __global float *z = acts + z_off + (size_t)i * classes;
+    __global float *dz = deltas + dz_off + (size_t)i * classes;
+    uint y = labels[lab_off + i], arg = 0;
+    float mx = z[0];
+    for (uint j = 1; j < classes; j++)
+        if (z[j] > mx) mx = z[j], arg = j;
+    float s = 0.0f;
+    for (uint j = 0; j < classes; j++) s += exp(z[j] - mx);
+    float lse = mx + log(s);
+    loss[i] = lse - z[y];
+    correct[i] = arg == y ? 1.0f : 0.0f;
+    for (uint j = 0; j < classes; j++) dz[j] = scale * (exp(z[j] - lse) - (j == y ? 1.0f : 0.0f));
+}

@@ -659,6 +659,87 @@ START_TEST(loss_saturated_logits_finite) {
 }
 END_TEST
 
+/* Softmax cross-entropy of a small classifier (5 classes): losses and accuracy against the
+ * host, parameter and input gradients against central differences of the mean loss. */
+static double host_xent(const double *z, int classes, int y, int *argmax) {
+    double mx = z[0];
+    *argmax = 0;
+    for (int j = 1; j < classes; j++)
+        if (z[j] > mx) mx = z[j], *argmax = j;
+    double s = 0;
+    for (int j = 0; j < classes; j++) s += exp(z[j] - mx);
+    return mx + log(s) - z[y];
+}
+
+START_TEST(loss_softmax_cross_entropy) {
+    static const char *const c[] = {"{type: dense, units: 6}", "leaky_relu",
+                                    "{type: dense, units: 5}"};
+    const int batch = 7, in_cols = 4, K = 5;
+    fixture f;
+    fixture_make(&f, c, 3, in_cols, batch, 41);
+    net *n = f.n;
+    for (size_t i = 0; i < n->n_params; i++) { /* logits of a few units: a peaked softmax */
+        f.pf[i] *= 3.0f;
+        f.p[i] = f.pf[i];
+    }
+    ck_assert(device_write(dev, n->params, 0, n->n_params * sizeof(float), f.pf, 1) == CLGAN_OK);
+    unsigned char y[7] = {0, 4, 2, 2, 1, 3, 4};
+    cl_mem lab;
+    ck_assert(device_alloc(dev, sizeof y, "labels", &lab) == CLGAN_OK);
+    ck_assert(device_write(dev, lab, 0, sizeof y, y, 1) == CLGAN_OK);
+    loss L;
+    ck_assert_msg(loss_init(dev, batch, &L) == CLGAN_OK, "%s", dev->err.msg);
+    const float scale = 1.0f / batch;
+    ck_assert(net_forward(n, batch, 1) == CLGAN_OK);
+    ck_assert_msg(loss_softmax_xent(&L, n, lab, 0, batch, scale) == CLGAN_OK, "%s", dev->err.msg);
+    ck_assert(net_backward(n, n->n_layers - 1, batch, 1, 1) == CLGAN_OK);
+    float vals[7], corr[7];
+    ck_assert(device_read(dev, L.values, 0, sizeof vals, vals) == CLGAN_OK);
+    ck_assert(device_read(dev, L.correct, 0, sizeof corr, corr) == CLGAN_OK);
+    float *dx = read_tensor(n->din, (size_t)batch);
+    float *dp = malloc(n->n_params * sizeof *dp);
+    ck_assert(device_read(dev, n->grads, 0, n->n_params * sizeof(float), dp) == CLGAN_OK);
+    double *z = host_fwd(n, f.p, f.x, batch, 1, 3), want[7], wc[7];
+    int right = 0;
+    for (int i = 0; i < batch; i++) {
+        int am;
+        want[i] = host_xent(z + (size_t)i * K, K, y[i], &am);
+        wc[i] = am == y[i];
+        right += am == y[i];
+    }
+    free(z);
+    assert_close("softmax cross-entropy", vals, want, (size_t)batch, FWD_RTOL, FWD_ATOL);
+    assert_close("correct", corr, wc, (size_t)batch, 0, 0);
+    ck_assert_msg(right > 0 && right < batch, "degenerate test: %d of %d right", right, batch);
+    size_t np = n->n_params, nx = (size_t)batch * in_cols;
+    double *fd = malloc((np + nx) * sizeof *fd);
+    for (size_t j = 0; j < np + nx; j++) {
+        double *v = j < np ? &f.p[j] : &f.x[j - np];
+        double keep = *v, l[2];
+        for (int sgn = 0; sgn < 2; sgn++) {
+            *v = keep + (sgn ? -FD_STEP : FD_STEP);
+            double *zz = host_fwd(n, f.p, f.x, batch, 1, 3);
+            l[sgn] = 0;
+            for (int i = 0; i < batch; i++) {
+                int am;
+                l[sgn] += scale * host_xent(zz + (size_t)i * K, K, y[i], &am);
+            }
+            free(zz);
+        }
+        *v = keep;
+        fd[j] = (l[0] - l[1]) / (2 * FD_STEP);
+    }
+    assert_close("dL/dparams", dp, fd, np, BWD_RTOL, BWD_ATOL);
+    assert_close("dL/dx", dx, fd + np, nx, BWD_RTOL, BWD_ATOL);
+    free(fd);
+    free(dx);
+    free(dp);
+    device_release(dev, lab);
+    loss_free(&L);
+    fixture_free(&f);
+}
+END_TEST
+
 /* ---- parameters initialisation -------------------------------------------------------------- */
 
 START_TEST(init_params_follow_spec) {
@@ -757,6 +838,7 @@ int main(int argc, char **argv) {
     tcase_add_test(loss, loss_g_non_saturating);
     tcase_add_test(loss, loss_g_minimax);
     tcase_add_test(loss, loss_saturated_logits_finite);
+    tcase_add_test(loss, loss_softmax_cross_entropy);
     tcase_add_test(loss, init_params_follow_spec);
     suite_add_tcase(s, loss);
     /* One device and CLBlast's compiled kernels shared by every test: no fork. */

@@ -10,17 +10,24 @@ clgan_status loss_init(clgan_device *dev, int capacity, loss *out) {
     out->dev = dev;
     out->capacity = capacity;
     clgan_status st = device_kernel(dev, "cl/loss.cl", "bce_logits", &out->k_bce);
+    if (st == CLGAN_OK) st = device_kernel(dev, "cl/loss.cl", "softmax_xent", &out->k_xent);
     if (st == CLGAN_OK)
         st = device_alloc(dev, (size_t)capacity * sizeof(float), "loss values", &out->values);
+    if (st == CLGAN_OK)
+        st = device_alloc(dev, (size_t)capacity * sizeof(float), "accuracy", &out->correct);
     if (st != CLGAN_OK) loss_free(out);
     return st;
 }
 
 void loss_free(loss *l) {
     if (l->k_bce) clReleaseKernel(l->k_bce);
-    if (l->dev) device_release(l->dev, l->values);
-    l->k_bce = NULL;
-    l->values = NULL;
+    if (l->k_xent) clReleaseKernel(l->k_xent);
+    if (l->dev) {
+        device_release(l->dev, l->values);
+        device_release(l->dev, l->correct);
+    }
+    l->k_bce = l->k_xent = NULL;
+    l->values = l->correct = NULL;
 }
 
 clgan_status loss_bce(loss *l, net *d, int n, int n_first, float t_first, float t_rest, float sign,
@@ -36,4 +43,17 @@ clgan_status loss_bce(loss *l, net *d, int n, int n_first, float t_first, float 
     clgan_status st = device_set_args(l->dev, l->k_bce, "bce_logits", a, (int)ARRAY_LEN(a));
     if (st != CLGAN_OK) return st;
     return device_run1d(l->dev, l->k_bce, (size_t)n, "bce_logits");
+}
+
+clgan_status loss_softmax_xent(loss *l, net *c, cl_mem labels, size_t lab_off, int n, float scale) {
+    if (n > l->capacity || n > c->capacity)
+        return err_set(&l->dev->err, CLGAN_ERR_ARG, "loss over %d samples exceeds capacity %d", n,
+                       l->capacity);
+    cl_uint z_off = (cl_uint)c->out.off, dz_off = (cl_uint)c->dout.off, lo = (cl_uint)lab_off,
+            cnt = (cl_uint)n, classes = (cl_uint)c->out.cols;
+    karg a[] = {KA(c->acts),    KA(z_off),      KA(c->deltas), KA(dz_off),  KA(labels), KA(lo),
+                KA(l->values),  KA(l->correct), KA(cnt),       KA(classes), KA(scale)};
+    clgan_status st = device_set_args(l->dev, l->k_xent, "softmax_xent", a, (int)ARRAY_LEN(a));
+    if (st != CLGAN_OK) return st;
+    return device_run1d(l->dev, l->k_xent, (size_t)n, "softmax_xent");
 }

@@ -1,7 +1,8 @@
 /*
  * loss.h - the GAN losses: binary cross-entropy on a discriminator's logits, computed stably,
  * together with its gradient, written into the discriminator's logit-gradient slot so that
- * net_backward can start from net_logit_layer. Owns a per-sample loss buffer on the device.
+ * net_backward can start from net_logit_layer; and a classifier's softmax cross-entropy. Owns
+ * per-sample loss buffers on the device.
  */
 #ifndef CLGAN_LOSS_H
 #define CLGAN_LOSS_H
@@ -10,8 +11,9 @@
 
 typedef struct loss {
     clgan_device *dev;
-    cl_kernel k_bce;
-    cl_mem values; /* per-sample losses, capacity floats */
+    cl_kernel k_bce, k_xent;
+    cl_mem values;  /* per-sample losses, capacity floats */
+    cl_mem correct; /* softmax_xent: 1 where the largest logit is the label's, capacity floats */
     int capacity;
 } loss;
 
@@ -26,5 +28,13 @@ void loss_free(loss *l);
  */
 clgan_status loss_bce(loss *l, net *d, int n, int n_first, float t_first, float t_rest, float sign,
                       float scale);
+
+/*
+ * A classifier's loss on the first n rows of c's output (its logits, c->out.cols classes, no
+ * final sigmoid): values[i] = softmax cross-entropy with label labels[lab_off + i] (a device
+ * buffer of bytes, each below the number of classes), correct[i] = whether the largest logit
+ * is the label's, and dL/dz = scale * (softmax(z) - onehot(y)) into c's output gradient.
+ */
+clgan_status loss_softmax_xent(loss *l, net *c, cl_mem labels, size_t lab_off, int n, float scale);
 
 #endif /* CLGAN_LOSS_H */
