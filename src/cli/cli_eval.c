@@ -98,11 +98,7 @@ static int eval_modes(const cli_opts *o) {
         goto done;
     }
     double t0 = clock_seconds();
-    if (net_create(dev, m, CLGAN_GENERATOR, 500, m->train.seed, &g) != CLGAN_OK) {
-        rc = fail(dev->err.msg);
-        goto done;
-    }
-    if (ckpt_load_net(&c, g, NULL, &e) != CLGAN_OK) {
+    if (ckpt_net(&c, dev, CLGAN_GENERATOR, 500, &g, &e) != CLGAN_OK) {
         rc = fail(e.msg);
         goto done;
     }
@@ -249,11 +245,7 @@ int cmd_eval(const cli_opts *o) {
             goto done;
         }
     } else {
-        if (net_create(dev, m, CLGAN_GENERATOR, 500, m->train.seed, &g) != CLGAN_OK) {
-            rc = fail(dev->err.msg);
-            goto done;
-        }
-        if (ckpt_load_net(&c, g, NULL, &e) != CLGAN_OK) {
+        if (ckpt_net(&c, dev, CLGAN_GENERATOR, 500, &g, &e) != CLGAN_OK) {
             rc = fail(e.msg);
             goto done;
         }

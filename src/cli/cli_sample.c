@@ -69,11 +69,7 @@ int cmd_sample(const cli_opts *o) {
         goto done;
     }
     int rows = (int)n;
-    if (net_create(dev, m, CLGAN_GENERATOR, rows, m->train.seed, &g) != CLGAN_OK) {
-        rc = fail(dev->err.msg);
-        goto done;
-    }
-    if (ckpt_load_net(&c, g, NULL, &e) != CLGAN_OK) {
+    if (ckpt_net(&c, dev, CLGAN_GENERATOR, rows, &g, &e) != CLGAN_OK) {
         rc = fail(e.msg);
         goto done;
     }

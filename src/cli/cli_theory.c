@@ -231,12 +231,8 @@ int cmd_figure1(const cli_opts *o) {
                    (m->data.format != DATA_GAUSSIAN_1D && m->data.format != DATA_MIXTURE_1D)) {
             fprintf(stderr, "clgan figure1: %s: Figure 1 needs 1-D noise and 1-D data "
                             "(gaussian_1d or mixture_1d)\n", chosen[i]);
-        } else if (net_create(dev, m, CLGAN_GENERATOR, 4096, m->train.seed, &g) != CLGAN_OK ||
-                   net_create(dev, m, CLGAN_DISCRIMINATOR, THEORY_GRID, m->train.seed, &d) !=
-                       CLGAN_OK) {
-            fprintf(stderr, "clgan figure1: %s\n", dev->err.msg);
-        } else if (ckpt_load_net(&c, g, NULL, &e) != CLGAN_OK ||
-                   ckpt_load_net(&c, d, NULL, &e) != CLGAN_OK) {
+        } else if (ckpt_net(&c, dev, CLGAN_GENERATOR, 4096, &g, &e) != CLGAN_OK ||
+                   ckpt_net(&c, dev, CLGAN_DISCRIMINATOR, THEORY_GRID, &d, &e) != CLGAN_OK) {
             fprintf(stderr, "clgan figure1: %s\n", e.msg);
         } else if (theory_curves_of(m, g, d, 100000, &curves) != CLGAN_OK) {
             fprintf(stderr, "clgan figure1: %s\n", dev->err.msg);

@@ -181,6 +181,9 @@ int layer_params(const layer_spec *L, param_info *out);
 int layer_no_gemms(const clgan_device *dev, const layer_spec *L, int rows, int fwd, int din, int dw,
                    gemm_shape *out);
 void layer_no_detail(const layer_spec *L, char *buf, size_t len);
+/* For infer of kinds that need an image: 0 if L's input has height or width, else -1 with a
+ * message that asks for a reshape. */
+int layer_image_input(const layer_spec *L, char *why, size_t len);
 int layer_no_params(const layer_spec *L, param_info *out);
 
 #endif /* CLGAN_LAYER_H */

@@ -56,12 +56,8 @@ static int out_size(int in, int k, int s, int p, int d, int *pad) {
 }
 
 static int conv_infer(layer_spec *L, char *why, size_t len) {
+    if (layer_image_input(L, why, len) != 0) return -1;
     shape3 in = L->in;
-    if (in.h == 1 && in.w == 1) {
-        snprintf(why, len, "its input is flat (%ld values from the layer before), not an image: "
-                 "put {type: reshape, shape: [C, H, W]} before it", shape_size(in));
-        return -1;
-    }
     int pt, pl, oh = out_size(in.h, V(KERNEL), V(STRIDE), V(PADDING), V(DILATION), &pt),
         ow = out_size(in.w, V(KERNEL + 1), V(STRIDE + 1), V(PADDING + 1), V(DILATION + 1), &pl);
     if (oh < 1 || ow < 1) {

@@ -43,12 +43,8 @@ static conv_geom geom(const layer_spec *L) {
 }
 
 static int convt_infer(layer_spec *L, char *why, size_t len) {
+    if (layer_image_input(L, why, len) != 0) return -1;
     shape3 in = L->in;
-    if (in.h == 1 && in.w == 1) {
-        snprintf(why, len, "its input is flat (%ld values from the layer before), not an image: "
-                 "put {type: reshape, shape: [C, H, W]} before it", shape_size(in));
-        return -1;
-    }
     for (int a = 0; a < 2; a++)
         if (V(OUT_PADDING + a) >= V(STRIDE + a) && V(OUT_PADDING + a) >= V(DILATION + a)) {
             snprintf(why, len, "output_padding %d must be smaller than the stride (%d) or the "

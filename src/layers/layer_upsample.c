@@ -19,11 +19,7 @@ enum { K_FWD, K_BWD };
 #define FW(L) ((int)(L)->v[FACTOR + 1])
 
 static int upsample_infer(layer_spec *L, char *why, size_t len) {
-    if (L->in.h == 1 && L->in.w == 1) {
-        snprintf(why, len, "its input is flat (%ld values from the layer before), not an image: "
-                 "put {type: reshape, shape: [C, H, W]} before it", shape_size(L->in));
-        return -1;
-    }
+    if (layer_image_input(L, why, len) != 0) return -1;
     double oh = (double)L->in.h * FH(L), ow = (double)L->in.w * FW(L);
     if (oh > 1 << 16 || ow > 1 << 16) {
         snprintf(why, len, "the output would be %.0fx%.0f, larger than 65536 on a side", oh, ow);

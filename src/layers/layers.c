@@ -3,6 +3,7 @@
  * shares. The static assertion fails the build if a kind has no class.
  */
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "layer.h"
@@ -62,4 +63,11 @@ void layer_no_detail(const layer_spec *L, char *buf, size_t len) {
 int layer_no_params(const layer_spec *L, param_info *out) {
     (void)L, (void)out;
     return 0;
+}
+
+int layer_image_input(const layer_spec *L, char *why, size_t len) {
+    if (L->in.h > 1 || L->in.w > 1) return 0;
+    snprintf(why, len, "its input is flat (%ld values from the layer before), not an image: put "
+             "{type: reshape, shape: [C, H, W]} before it", shape_size(L->in));
+    return -1;
 }

@@ -968,6 +968,19 @@ done:
     return st;
 }
 
+clgan_status ckpt_net(const ckpt *c, clgan_device *dev, clgan_net which, int rows, net **out,
+                      clgan_err *e) {
+    const clgan_model *m = ckpt_model(c);
+    clgan_status st = net_create(dev, m, which, rows, m->train.seed, out);
+    if (st != CLGAN_OK) return err_set(e, st, "%s", dev->err.msg);
+    st = ckpt_load_net(c, *out, NULL, e);
+    if (st != CLGAN_OK) {
+        net_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 clgan_status checkpoint_restore(trainer *t, const ckpt *c, clgan_err *e) {
     const char *path = c->path;
     const clgan_model *cm = c->model, *m = t->m;

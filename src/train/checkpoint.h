@@ -66,6 +66,12 @@ const clgan_model *ckpt_model(const ckpt *c);
 
 /* Loads a network's parameters (and, if o is not NULL, its optimizer's state) from c. */
 clgan_status ckpt_load_net(const ckpt *c, net *n, optim *o, clgan_err *e);
+/*
+ * Network `which` of c's model compiled on dev for `rows` rows, holding c's parameters (no
+ * optimizer): what sample, eval and figure1 run. On failure *out is NULL and e says why.
+ */
+clgan_status ckpt_net(const ckpt *c, clgan_device *dev, clgan_net which, int rows, net **out,
+                      clgan_err *e);
 
 /*
  * Restores the whole trainer from an open checkpoint: both networks, optimizers, counters and
