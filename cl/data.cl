@@ -4,6 +4,7 @@
  * Layout: data[n][cols] (the whole training set, row-major), perm[n] this epoch's order,
  * destination rows in a network's activation buffer.
  * Work size: global >= (ceil(cols / 16), rows), 16 values of a row per work-item.
+ * gather_labels: labels[n] bytes in the same order; global >= rows, one label per work-item.
  */
 __kernel void gather_rows(const __global float *restrict data, const __global uint *restrict perm,
                           uint first, uint rows, uint cols, __global float *acts, uint dst_off) {
@@ -12,4 +13,11 @@ __kernel void gather_rows(const __global float *restrict data, const __global ui
     uint cnt = min(16u, cols - c0);
     const __global float *src = data + (size_t)perm[first + r] * cols + c0;
     vstore16_part(vload16_part(src, cnt), acts + dst_off + (size_t)r * cols + c0, cnt);
+}
+
+__kernel void gather_labels(const __global uchar *restrict labels,
+                            const __global uint *restrict perm, uint first, uint rows,
+                            __global uchar *out) {
+    uint r = get_global_id(0);
+    if (r < rows) out[r] = labels[perm[first + r]];
 }

@@ -2,7 +2,8 @@
  * gan.cl - the training statistics, accumulated on the device and read once per log interval.
  *
  * stats[] slots: 0 sum of D losses, 1 sum of G losses, 2 sum of mean D(x), 3 sum of mean
- * D(G(z)), 4 D steps, 5 G steps, 6 non-finite flag (1 once any loss or logit is NaN or Inf).
+ * D(G(z)), 4 D steps, 5 G steps, 6 non-finite flag (1 once any loss or logit is NaN or Inf);
+ * a classifier's: 7 sum of losses, 8 rows classified right, 9 rows, 10 steps.
  * Work size: exactly one work-group of GAN_STATS_WG work-items (a fixed summation order, so
  * the figures are the same run after run).
  */
@@ -55,6 +56,45 @@ __kernel void gan_stats(const __global float *restrict acts, uint z_off,
             if (n_first > 0) stats[2] += s1[0] / (float)n_first;
             if (n > n_first) stats[3] += s2[0] / (float)(n - n_first);
         }
+        if (bad[0]) stats[6] = 1.0f;
+    }
+}
+
+/*
+ * A classifier step: adds the sum of loss[0..n) to stats[7], of correct[0..n) to stats[8], n
+ * to stats[9] and one step to stats[10]; a non-finite loss sets stats[6].
+ * Work size: one work-group of GAN_STATS_WG work-items.
+ */
+__kernel void classify_stats(const __global float *restrict loss,
+                             const __global float *restrict correct, uint n,
+                             __global float *stats) {
+    __local float sl[GAN_STATS_WG], sc[GAN_STATS_WG];
+    __local int bad[GAN_STATS_WG];
+    uint t = get_local_id(0);
+    float a = 0.0f, b = 0.0f;
+    int nf = 0;
+    for (uint i = t; i < n; i += GAN_STATS_WG) {
+        nf |= !isfinite(loss[i]);
+        a += loss[i];
+        b += correct[i];
+    }
+    sl[t] = a;
+    sc[t] = b;
+    bad[t] = nf;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint s = GAN_STATS_WG / 2; s > 0; s >>= 1) {
+        if (t < s) {
+            sl[t] += sl[t + s];
+            sc[t] += sc[t + s];
+            bad[t] |= bad[t + s];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (t == 0) {
+        stats[7] += sl[0];
+        stats[8] += sc[0];
+        stats[9] += (float)n;
+        stats[10] += 1.0f;
         if (bad[0]) stats[6] = 1.0f;
     }
 }

@@ -75,7 +75,13 @@ void clgan_device_free(clgan_device *dev);
 
 typedef struct clgan_model clgan_model;
 
-typedef enum clgan_net { CLGAN_GENERATOR = 0, CLGAN_DISCRIMINATOR = 1 } clgan_net;
+/* The networks a model may declare: a GAN has a generator and a discriminator, a classifier (a
+ * domain classifier for FID and friends) has one classifier network. */
+typedef enum clgan_net {
+    CLGAN_GENERATOR = 0,
+    CLGAN_DISCRIMINATOR = 1,
+    CLGAN_CLASSIFIER = 2
+} clgan_net;
 
 /*
  * Parses and validates a model file: syntax, schema, value ranges and shapes. *out is set even
@@ -94,7 +100,7 @@ typedef struct clgan_layer_info {
     uint64_t act_bytes;     /* activation memory for one batch, bytes */
 } clgan_layer_info;
 
-/* Number of layers of a network, and the description of layer i (0-based). */
+/* Number of layers of a network (0 where the model has no such network), and the description of layer i (0-based). */
 int clgan_model_layers(const clgan_model *model, clgan_net net);
 clgan_status clgan_model_layer_info(const clgan_model *model, clgan_net net, int i,
                                     clgan_layer_info *info);

@@ -45,8 +45,9 @@ static const cli_case cases[] = {
      "clgan sample: --interpolate and --nearest conflict"},
     {"sample /nonexistent.safetensors", 1, "clgan sample: /nonexistent.safetensors: No such file"},
     {"sample MODEL", 1, "clgan sample: "},
-    {"eval x.safetensors", 2, "clgan eval: say which evaluation: --parzen or --modes"},
-    {"eval x.safetensors --parzen --modes", 2, "clgan eval: say which evaluation: --parzen or "},
+    {"eval x.safetensors", 2, "clgan eval: say which evaluation: --fid/--kid/--prdc/--score "
+                              "with --classifier, --parzen, or --modes (one)"},
+    {"eval x.safetensors --parzen --modes", 2, "clgan eval: say which evaluation: --fid"},
     {"eval x.safetensors --modes --sigmas 0.3", 2, "clgan eval: --sigmas applies to --parzen, "},
     {"eval x.safetensors --modes --samples 0", 2, "clgan eval: --samples: expected an integer"},
     {"eval CKPT --modes", 1, "clgan eval: --modes: the model's data are images, not a mixture"},
@@ -110,6 +111,22 @@ static const cli_case cases[] = {
     {"eval CKPT --parzen --sigmas nan", 2, "clgan eval: --sigmas: expected up to 64 numbers"},
     {"eval CKPT --parzen --sigmas 1e5", 2, "clgan eval: --sigmas: expected up to 64 numbers"},
     {"eval CKPT --parzen --samples 50 --sigmas 0.3", 0, ""},
+    {"eval CKPT --fid", 2, "clgan eval: --fid, --kid, --prdc and --score need --classifier"},
+    {"eval CKPT --fid --classifier CKPT", 1, "clgan eval: --classifier: CKPT is a checkpoint of a "
+                                             "GAN; give a classifier's"},
+    {"eval CLS --kid --classifier CLS", 1, "clgan eval: CLS is a classifier's checkpoint"},
+    {"eval --fid --classifier CLS --images BADNPY", 1, "clgan eval: --images: BADNPY: not a .npy"},
+    {"eval --fid --classifier CLS --images SMALL", 1,
+     "clgan eval: --images: SMALL: items of 196 values, the classifier takes 784"},
+    {"eval CKPT --fid --classifier CLS --images SMALL", 2, "clgan eval: measure one set"},
+    {"eval --fid --classifier CLS", 2, "clgan eval: missing CKPT (or --images FILE, or --real)"},
+    {"eval --fid --classifier CLS --real --split nope", 2, "clgan eval: --split: expected test,"},
+    {"eval --fid --classifier CLS --real --feature-layer 7", 2,
+     "clgan eval: --feature-layer: 7 is not a layer before the classifier's output (0 to 6"},
+    {"eval --fid --classifier CLS --real --parzen", 2, "clgan eval: say which evaluation"},
+    {"eval --fid --kid --prdc --classifier CLS --real --samples 300", 0, ""},
+    {"sample CLS", 1, "clgan sample: CLS: a checkpoint of a classifier, which has no generator"},
+    {"bench CLSMODEL", 1, "clgan bench: CLSMODEL declares a classifier"},
     {"sample CKPT --nearest SMALL -o OUT/s.png", 1, "clgan sample: --nearest: SMALL has images"},
     {"sample CKPT --nearest LABELS -o OUT/s.png", 1, "clgan sample: --nearest: LABELS has images"},
 };
@@ -138,6 +155,12 @@ static void make_fixtures(void) {
     for (int i = 0; i < 10 * 14 * 14; i++) fputc(i & 0xff, f);
     fclose(f);
     if (mkfifo(fixture("fifo"), 0600) != 0) abort();
+    snprintf(cmd, sizeof cmd, "'%s' train '%s' --out '%s' --quiet --epochs 1", CLGAN_BINARY,
+             src_path("tests/data/tiny_classifier.yaml"), fixture("cls"));
+    if (system(cmd) != 0) abort();
+    f = fopen(fixture("bad.npy"), "wb");
+    fputs("not numpy\n", f);
+    fclose(f);
 }
 
 static void remove_fixtures(void) {
@@ -152,6 +175,9 @@ static const char *token(const char *tok, const char *out) {
     if (strcmp(tok, "MODEL") == 0) return src_path("models/mnist_paper.yaml");
     if (strcmp(tok, "NODATA") == 0) return src_path("tests/data/idx_missing.yaml");
     if (strcmp(tok, "CKPT") == 0) return fixture("run/checkpoint.safetensors");
+    if (strcmp(tok, "CLS") == 0) return fixture("cls/checkpoint.safetensors");
+    if (strcmp(tok, "CLSMODEL") == 0) return src_path("tests/data/tiny_classifier.yaml");
+    if (strcmp(tok, "BADNPY") == 0) return fixture("bad.npy");
     if (strcmp(tok, "SMALL") == 0) return fixture("small.idx");
     if (strcmp(tok, "FIFO") == 0) return fixture("fifo");
     if (strcmp(tok, "LABELS") == 0) return src_path("models/data/mnist/t10k-labels-idx1-ubyte.gz");
@@ -213,7 +239,8 @@ START_TEST(bad_command_lines) {
                   WEXITSTATUS(ws), c->status, msg);
     char want[2048];
     snprintf(want, sizeof want, "%s", c->prefix);
-    static const char *const tokens[] = {"NODATA", "FIFO", "SMALL", "LABELS", "CKPT", "LOGS"};
+    static const char *const tokens[] = {"NODATA",   "FIFO", "SMALL",  "LABELS", "CKPT",
+                                         "CLSMODEL", "CLS",  "BADNPY", "LOGS"};
     for (size_t k = 0; k < ARRAY_LEN(tokens); k++) {
         char *at = strstr(want, tokens[k]);
         if (!at || !strstr(c->args, tokens[k])) continue; /* "missing CKPT" names the argument */

@@ -548,14 +548,21 @@ static void run_iters(session *s, int n) {
 
 /* All of a trainer's state as bytes: parameters and optimizer state of both networks. */
 static unsigned char *state_bytes(trainer *t, size_t *len) {
-    cl_mem bufs[6] = {t->g->params, t->d->params, t->opt[0].s1, t->opt[1].s1, t->opt[0].s2,
-                      t->opt[1].s2};
-    size_t sizes[6] = {t->g->n_params, t->d->n_params, t->g->n_train, t->d->n_train,
-                       t->g->n_train, t->d->n_train}; /* optimizer state: trainable only */
+    cl_mem bufs[9] = {NULL};
+    size_t sizes[9] = {0};
+    for (int w = 0; w < MODEL_NETS; w++) {
+        net *n = trainer_net(t, (clgan_net)w);
+        if (!n) continue;
+        bufs[3 * w] = n->params;
+        sizes[3 * w] = n->n_params;
+        bufs[3 * w + 1] = t->opt[w].s1; /* optimizer state: trainable only */
+        bufs[3 * w + 2] = t->opt[w].s2;
+        sizes[3 * w + 1] = sizes[3 * w + 2] = n->n_train;
+    }
     size_t total = 0;
-    for (int i = 0; i < 6; i++) total += bufs[i] ? sizes[i] * 4 : 0;
+    for (int i = 0; i < 9; i++) total += bufs[i] ? sizes[i] * 4 : 0;
     unsigned char *b = malloc(total), *p = b;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 9; i++)
         if (bufs[i]) {
             ck_assert(device_read(dev, bufs[i], 0, sizes[i] * 4, p) == CLGAN_OK);
             p += sizes[i] * 4;
@@ -594,6 +601,39 @@ static void check_resume(const char *rel, int n) {
 START_TEST(exact_resume_sgd_dropout) { check_resume("tests/data/tiny_gan.yaml", 11); }
 END_TEST
 START_TEST(exact_resume_adam) { check_resume("tests/data/tiny.yaml", 7); }
+END_TEST
+/* a classifier: labels shuffled with the images, dropout, batch norm, across an epoch */
+START_TEST(exact_resume_classifier) { check_resume("tests/data/tiny_classifier.yaml", 9); }
+END_TEST
+
+/* The classifier learns: its loss falls, and it classifies held-out digits well above chance. */
+START_TEST(classifier_learns) {
+    session s;
+    open_session(&s, "tests/data/tiny_classifier.yaml");
+    gan_stats first, last;
+    run_iters(&s, 4);
+    ck_assert(trainer_read_stats(&s.t, &first) == CLGAN_OK);
+    ck_assert_int_eq(first.c_steps, 4);
+    run_iters(&s, 76);
+    ck_assert(trainer_read_stats(&s.t, &last) == CLGAN_OK);
+    ck_assert_msg(last.c_loss < 0.6 * first.c_loss, "loss %g then %g", first.c_loss, last.c_loss);
+    ck_assert(!last.nonfinite && last.c_acc > first.c_acc);
+    float *x;
+    uint8_t *y;
+    long n;
+    clgan_err e;
+    const data_spec *d = &s.m->data;
+    ck_assert_msg(data_load_split(d, data_test_path(d), data_test_labels(d), d->test[0],
+                                  d->test[1], s.m->classes, &x, &y, &n, &e) == CLGAN_OK, "%s",
+                  e.msg);
+    ck_assert_int_eq(n, 500);
+    double acc;
+    ck_assert(classifier_accuracy(s.t.c, x, y, n, &acc) == CLGAN_OK);
+    ck_assert_msg(acc > 0.7, "accuracy on held-out digits %.3f", acc);
+    free(x);
+    free(y);
+    close_session(&s);
+}
 END_TEST
 /* batch norm: running statistics in the checkpoint, no optimizer state for them */
 START_TEST(exact_resume_batch_norm) { check_resume("tests/data/tiny_bn.yaml", 6); }
@@ -882,6 +922,8 @@ int main(int argc, char **argv) {
     tcase_add_unchecked_fixture(ck, setup, teardown);
     tcase_add_test(ck, exact_resume_sgd_dropout);
     tcase_add_test(ck, exact_resume_adam);
+    tcase_add_test(ck, exact_resume_classifier);
+    tcase_add_test(ck, classifier_learns);
     tcase_add_test(ck, exact_resume_batch_norm);
     tcase_add_test(ck, exact_resume_deep_adam);
     tcase_add_test(ck, checkpoint_round_trip);

@@ -117,8 +117,9 @@ int cmd_check(const cli_opts *o) {
         return 1;
     }
     printf("%s: model '%s' is valid\n", o->positional, clgan_model_name(m));
-    print_net(m, CLGAN_GENERATOR, "generator");
-    print_net(m, CLGAN_DISCRIMINATOR, "discriminator");
+    for (int w = 0; w <= CLGAN_CLASSIFIER; w++)
+        if (clgan_model_layers(m, (clgan_net)w) > 0)
+            print_net(m, (clgan_net)w, model_net_name((clgan_net)w));
     clgan_model_free(m);
     return 0;
 }
@@ -142,6 +143,12 @@ clgan_model *load_model_shapes(const char *cmd, const char *path) {
     clgan_model *m;
     if (model_load_shapes(path, &m) != CLGAN_OK) {
         fprintf(stderr, "clgan %s: %s\n", cmd, clgan_model_errmsg(m));
+        clgan_model_free(m);
+        return NULL;
+    }
+    if (m->kind != MODEL_GAN) {
+        fprintf(stderr, "clgan %s: %s declares a classifier; %s runs GANs (train the classifier "
+                        "with clgan train)\n", cmd, path, cmd);
         clgan_model_free(m);
         return NULL;
     }
@@ -196,13 +203,27 @@ static const cli_opt eval_opts[] = {
     {"--parzen", NULL, "the Parzen-window log-likelihood (the paper's Table 1)"},
     {"--modes", NULL, "mode coverage on a mixture (ring_2d, mixture_1d): modes covered and the "
                       "share of high-quality samples"},
-    {"--samples", "S", "generator samples (default 10000 for --parzen, 2500 for --modes)"},
+    {"--samples", "S", "generator samples (default 10000; 2500 for --modes)"},
     {"--sigmas", "LIST", "bandwidths to choose from, comma-separated (default 10 log-spaced "
                          "on [0.1, 1])"},
     {"--valid", "A:B", "images [A, B) choose sigma (default: the model's data.valid)"},
     {"--test", "A:B", "images [A, B) are measured (default: the model's data.test)"},
     {"--data", "IDX", "image file (default: the model's data.path)"},
-    {"--real", NULL, "use the training images as centres instead: the reference figure"},
+    {"--real", NULL, "measure training images instead of samples: the reference figure"},
+    {"--fid", NULL, "the Frechet distance in the classifier's features"},
+    {"--kid", NULL, "the kernel distance (unbiased polynomial-kernel MMD^2 over subsets)"},
+    {"--prdc", NULL, "precision, recall, density and coverage (k nearest neighbours)"},
+    {"--score", NULL, "the classifier score only (it comes with every feature figure)"},
+    {"--classifier", "CKPT", "the classifier whose features are measured (a clgan classifier "
+                             "checkpoint)"},
+    {"--feature-layer", "N", "features: the output of classifier layer N (default: the input of "
+                             "its last layer with parameters)"},
+    {"--split", "NAME", "real images: test (default), valid or train split of the model's data"},
+    {"--images", "FILE", "measure these images instead of a checkpoint (IDX, or .npy)"},
+    {"--features-npy", "PREFIX", "write the features as PREFIX.gen.npy and PREFIX.real.npy"},
+    {"--k", "K", "neighbours of --prdc's balls (default 5)"},
+    {"--kid-subsets", "N", "subsets of --kid (default 100)"},
+    {"--kid-size", "M", "samples per subset of --kid (default 1000)"},
     {"--seed", "S", "noise seed of the samples (default: the run's seed)"},
     {"--json", NULL, "print the result as JSON"},
 };
@@ -256,14 +277,21 @@ static const cli_cmd commands[] = {
      "Loads the generator of checkpoint CKPT and draws a grid of samples (a scatter plot or\n"
      "a histogram for 2-D or 1-D data).",
      cmd_sample, 1, OPTS(sample_opts)},
-    {"eval", "CKPT", "evaluate a trained generator (Parzen window; mode coverage)",
+    {"eval", "[CKPT]", "evaluate a generator: FID, KID, precision/recall; Parzen; modes",
      "--parzen measures CKPT's generator as the paper's Table 1 does: a Gaussian Parzen window\n"
      "on S generator samples, its bandwidth chosen by the mean log-likelihood of validation\n"
      "images, reported as the mean log-likelihood of test images in nats with its standard\n"
      "error. --modes counts, on a mixture (ring_2d, mixture_1d), the modes with at least 20\n"
      "high-quality samples per 2,500 (within 3 stddev of their nearest mode), and the share of\n"
-     "high-quality samples, as PacGAN and VEEGAN report them.",
-     cmd_eval, 1, OPTS(eval_opts)},
+     "high-quality samples, as PacGAN and VEEGAN report them.\n"
+     "--fid, --kid, --prdc and --score measure S generator samples against S real images of a\n"
+     "split of the model's data in the features of --classifier (a classifier model trained by\n"
+     "clgan train): the Frechet distance, the kernel distance (mean and spread over subsets),\n"
+     "precision, recall, density and coverage with k-NN balls, and the classifier score (the\n"
+     "Inception Score's formula). Instead of CKPT: --images FILE (IDX bytes, or .npy N x C x H x\n"
+     "W or N x H x W in the data's range) from anywhere, or --real (training images, the\n"
+     "reference figures).",
+     cmd_eval, 2, OPTS(eval_opts)},
     {"bench", "MODEL", "measure training speed on one device or all of them",
      "Runs real training iterations of MODEL on synthetic data of its shape and reports the\n"
      "median time per iteration, samples/s, GEMM GFLOPS, device memory, the time from start to\n"
@@ -429,7 +457,7 @@ int main(int argc, char **argv) {
         print_cmd_help(cmd);
         return 0;
     }
-    if (cmd->needs_positional && !o.positional)
+    if (cmd->needs_positional == 1 && !o.positional)
         return usage_error(cmd->name, "missing %s", cmd->args);
     return cmd->run(&o);
 }

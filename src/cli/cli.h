@@ -66,6 +66,8 @@ int cmd_check(const cli_opts *o);
 int cmd_train(const cli_opts *o);
 int cmd_sample(const cli_opts *o);
 int cmd_eval(const cli_opts *o);
+/* eval --fid/--kid/--prdc/--score (cli_features.c). */
+int eval_features(const cli_opts *o);
 int cmd_bench(const cli_opts *o);
 int cmd_compare(const cli_opts *o);
 int cmd_theory(const cli_opts *o);

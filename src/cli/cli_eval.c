@@ -142,10 +142,18 @@ done:
 
 int cmd_eval(const cli_opts *o) {
     int want_parzen = opt_get(o, "--parzen") != NULL, want_modes = opt_get(o, "--modes") != NULL;
-    if (want_parzen == want_modes) {
-        fprintf(stderr, "clgan eval: say which evaluation: --parzen or --modes (one)\n");
+    static const char *const feature_opts[] = {"--fid", "--kid", "--prdc", "--score",
+                                               "--classifier", "--images"};
+    int want_features = 0;
+    for (size_t i = 0; i < ARRAY_LEN(feature_opts); i++)
+        want_features |= opt_get(o, feature_opts[i]) != NULL;
+    if (want_parzen + want_modes + want_features != 1) {
+        fprintf(stderr, "clgan eval: say which evaluation: --fid/--kid/--prdc/--score with "
+                        "--classifier, --parzen, or --modes (one)\n");
         return EXIT_USAGE;
     }
+    if (want_features) return eval_features(o);
+    if (!o->positional) return usage_error("eval", "missing %s", "CKPT");
     if (want_modes) return eval_modes(o);
     long S = 10000, seed_l = 0, valid[2] = {0, 0}, test[2] = {0, 0};
     double sigmas[64];

@@ -12,30 +12,8 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "image.h"
+#include "npy.h"
 
-
-/* A float32 .npy file (format 1.0) of shape (rows, cols). */
-static clgan_status write_npy(const char *path, const float *v, int rows, size_t cols,
-                              clgan_err *e) {
-    char hdr[128];
-    int n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %zu), }",
-                     rows, cols);
-    int total = (10 + n + 1 + 63) / 64 * 64; /* magic, version, length, dict, newline: 64-aligned */
-    size_t bytes = (size_t)total + (size_t)rows * cols * sizeof(float);
-    unsigned char *buf = malloc(bytes);
-    if (!buf) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
-    memcpy(buf, "\x93NUMPY\x01\x00", 8);
-    int hl = total - 10;
-    buf[8] = (unsigned char)(hl & 0xff);
-    buf[9] = (unsigned char)(hl >> 8);
-    memset(buf + 10, ' ', (size_t)hl);
-    memcpy(buf + 10, hdr, (size_t)n);
-    buf[total - 1] = '\n';
-    memcpy(buf + total, v, (size_t)rows * cols * sizeof(float));
-    clgan_status st = file_write_atomic(path, buf, bytes, e);
-    free(buf);
-    return st;
-}
 
 static int fail(const char *msg) {
     fprintf(stderr, "clgan sample: %s\n", msg);
@@ -151,7 +129,7 @@ int cmd_sample(const cli_opts *o) {
     }
     for (int k = 0; npy && k < 2; k++) { /* PREFIX.z.npy, PREFIX.x.npy, whatever their length */
         char *p = str_fmt("%s.%s.npy", npy, k ? "x" : "z");
-        st = p ? write_npy(p, k ? x : z, rows, k ? cols : dim, &e)
+        st = p ? npy_write(p, k ? x : z, rows, k ? cols : dim, &e)
                : err_set(&e, CLGAN_ERR_NOMEM, "out of memory");
         free(p);
         if (st != CLGAN_OK) {

@@ -30,6 +30,12 @@ int cmd_theory(const cli_opts *o) {
         clgan_model_free(m);
         return 1;
     }
+    if (m->kind != MODEL_GAN) {
+        fprintf(stderr, "clgan theory: %s declares a classifier; theory checks GANs\n",
+                o->positional);
+        clgan_model_free(m);
+        return 1;
+    }
     clgan_device *dev;
     if (clgan_device_open(o->device, &dev) != CLGAN_OK) {
         fprintf(stderr, "clgan theory: %s\n", clgan_device_errmsg(dev));

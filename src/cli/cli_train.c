@@ -129,6 +129,8 @@ static clgan_status write_run_file(const rundir *r, const char *name, char *text
 }
 
 #define LOG_HEADER "iter,epoch,seconds,lr_g,lr_d,d_loss,g_loss,d_real,d_fake,parzen_ll\n"
+/* a classifier's: test_acc where an epoch ended since the row before */
+#define LOG_HEADER_CLS "iter,epoch,seconds,lr,loss,train_acc,test_acc\n"
 
 /* "runs/<name>-<date>-<time>" for a new run without --out. malloc'd. */
 static char *default_dir(const clgan_model *m) {
@@ -232,7 +234,9 @@ int cmd_train(const cli_opts *o) {
     clgan_err e;
     err_clear(&e);
     int rc = 1;
-    float *z = NULL, *x = NULL, *pz_valid = NULL, *pz_test = NULL;
+    float *z = NULL, *x = NULL, *pz_valid = NULL, *pz_test = NULL, *test_x = NULL;
+    uint8_t *test_y = NULL;
+    long test_n = 0;
     char *dir = NULL, *path = NULL;
 
     if (clgan_model_load(o->positional, &m) != CLGAN_OK) {
@@ -294,13 +298,15 @@ int cmd_train(const cli_opts *o) {
         rundir_new_id(t.run_id);
     }
 
+    const int cls = m->kind == MODEL_CLASSIFIER;
+    const char *log_header = cls ? LOG_HEADER_CLS : LOG_HEADER;
     free(path);
     path = str_fmt("%s/samples", r.path);
-    if (!path || mkdir_p(path) != 0) {
+    if (!cls && (!path || mkdir_p(path) != 0)) {
         rc = fail(path ? path : r.path, strerror(errno));
         goto done;
     }
-    if (rundir_log_open(&r, LOG_HEADER, keep_log, t.iter, &e) != CLGAN_OK) {
+    if (rundir_log_open(&r, log_header, keep_log, t.iter, &e) != CLGAN_OK) {
         rc = fail(NULL, e.msg);
         goto done;
     }
@@ -327,10 +333,21 @@ int cmd_train(const cli_opts *o) {
         }
     }
 
-    z = malloc((size_t)sample_rows * m->noise.dim * sizeof *z);
-    x = malloc((size_t)sample_rows * t.g->out.cols * sizeof *x);
-    if (!z || !x) goto done;
-    noise_fill_host(&m->noise, m->train.seed, 0, sample_rows, z);
+    if (cls) { /* the images a classifier reports its accuracy on */
+        if (data_load_split(&m->data, data_test_path(&m->data), data_test_labels(&m->data),
+                            m->data.test[0], m->data.test[1], m->classes, &test_x, &test_y,
+                            &test_n, &e) != CLGAN_OK) {
+            rc = fail(NULL, e.msg);
+            goto done;
+        }
+    } else {
+        z = malloc((size_t)sample_rows * m->noise.dim * sizeof *z);
+        x = malloc((size_t)sample_rows * t.g->out.cols * sizeof *x);
+        if (!z || !x) goto done;
+        noise_fill_host(&m->noise, m->train.seed, 0, sample_rows, z);
+    }
+    double acc_pending = NAN, acc_last = NAN;
+    long acc_epoch = (long)(t.iter / (uint64_t)t.batches_per_epoch);
 
     /* Parzen evaluation during and after training, if the model asks for it. */
     double pz_pending = NAN, sigmas[10];
@@ -352,7 +369,12 @@ int cmd_train(const cli_opts *o) {
                "a longer --iters or --epochs)\n",
                (unsigned long long)t.iter, (unsigned long long)total);
     int tty = isatty(STDOUT_FILENO), rollbacks = 0;
-    if (!quiet)
+    if (!quiet && cls)
+        printf("clgan train: classifier %s on %s; %ld labelled images, %d classes, batch %d, "
+               "%llu steps (%ld per epoch), accuracy on %ld test images; run directory %s\n",
+               m->name, dev->info.name, data.n, m->classes, m->train.batch,
+               (unsigned long long)total, t.batches_per_epoch, test_n, r.path);
+    else if (!quiet)
         printf("clgan train: %s on %s; %ld samples, batch %d, k %d, %llu iterations "
                "(%ld per epoch); run directory %s\n",
                m->name, dev->info.name, data.n, m->train.batch, m->train.k,
@@ -373,6 +395,20 @@ int cmd_train(const cli_opts *o) {
         uint64_t it = t.iter;
         int last = it == total;
         long epochs_done = (long)(it * (uint64_t)m->train.k / (uint64_t)t.batches_per_epoch);
+        if (cls && (epochs_done > acc_epoch || last)) {
+            acc_epoch = epochs_done;
+            double te = clock_seconds();
+            if (classifier_accuracy(t.c, test_x, test_y, test_n, &acc_last) != CLGAN_OK) {
+                rc = fail(NULL, dev->err.msg);
+                goto done;
+            }
+            acc_pending = acc_last;
+            if (!quiet)
+                printf("%stest accuracy after %ld epoch%s (%.2f epochs): %.2f%% of %ld images "
+                       "(%.1f s)\n", tty ? "\n" : "", epochs_done, epochs_done == 1 ? "" : "s",
+                       (double)it / (double)t.batches_per_epoch, 100 * acc_last, test_n,
+                       clock_seconds() - te);
+        }
         int pz_now =
             m->train.parzen_samples > 0 && ((m->train.parzen_every && epochs_done > pz_last_epoch &&
                                              epochs_done % m->train.parzen_every == 0) ||
@@ -421,20 +457,35 @@ int cmd_train(const cli_opts *o) {
             t_last = tn;
             it_last = it;
             char line[512], etas[32];
-            double lr_g = optim_lr(t.opt[0].spec, t.opt[0].t),
-                   lr_d = optim_lr(t.opt[1].spec, t.opt[1].t);
+            double lr_g = cls ? 0 : optim_lr(t.opt[0].spec, t.opt[0].t),
+                   lr_d = cls ? 0 : optim_lr(t.opt[1].spec, t.opt[1].t);
             char pz_s[32] = "";
             if (!isnan(pz_pending)) snprintf(pz_s, sizeof pz_s, "%.3f", pz_pending);
             pz_pending = NAN;
-            snprintf(line, sizeof line, "%llu,%ld,%.3f,%.6g,%.6g,%.6f,%.6f,%.6f,%.6f,%s\n",
-                     (unsigned long long)it, t.epoch, tn - t0, lr_g, lr_d, s.d_loss, s.g_loss,
-                     s.d_real, s.d_fake, pz_s);
+            if (cls) {
+                if (!isnan(acc_pending)) snprintf(pz_s, sizeof pz_s, "%.5f", acc_pending);
+                acc_pending = NAN;
+                const optim *oc = &t.opt[CLGAN_CLASSIFIER];
+                snprintf(line, sizeof line, "%llu,%ld,%.3f,%.6g,%.6f,%.6f,%s\n",
+                         (unsigned long long)it, t.epoch, tn - t0, optim_lr(oc->spec, oc->t),
+                         s.c_loss, s.c_acc, pz_s);
+            } else {
+                snprintf(line, sizeof line, "%llu,%ld,%.3f,%.6g,%.6g,%.6f,%.6f,%.6f,%.6f,%s\n",
+                         (unsigned long long)it, t.epoch, tn - t0, lr_g, lr_d, s.d_loss,
+                         s.g_loss, s.d_real, s.d_fake, pz_s);
+            }
             if (rundir_log_append(&r, line, &e) != CLGAN_OK) {
                 rc = fail(NULL, e.msg);
                 goto done;
             }
             fmt_duration(eta, etas, sizeof etas);
-            if (!quiet) {
+            if (!quiet && cls) {
+                printf("%sepoch %ld  step %llu/%llu  %.1f it/s  ETA %s  loss %.4f  accuracy %.3f%s",
+                       tty ? "\r" : "", t.epoch + 1, (unsigned long long)it,
+                       (unsigned long long)total, ips, etas, s.c_loss, s.c_acc,
+                       tty ? "   " : "\n");
+                fflush(stdout);
+            } else if (!quiet) {
                 printf("%sepoch %ld  iter %llu/%llu  %.1f it/s  ETA %s  D loss %.4f  G loss %.4f"
                        "  D(x) %.3f  D(G(z)) %.3f%s",
                        tty ? "\r" : "", t.epoch + 1, (unsigned long long)it,
@@ -452,20 +503,21 @@ int cmd_train(const cli_opts *o) {
                 /* only to a state this run saved (or resumed from): never another run's */
                 if (rollback && own && rollbacks < 5) {
                     rollbacks++;
-                    for (int w = 0; w < 2; w++)
+                    for (int w = 0; w < MODEL_NETS; w++)
                         m->train.opt[w].lr *= 0.5f;
                     /* and the log forgets the iterations given up */
                     if (checkpoint_load(&t, own, &e) != CLGAN_OK ||
-                        rundir_log_rewind(&r, LOG_HEADER, t.iter, &e) != CLGAN_OK) {
+                        rundir_log_rewind(&r, log_header, t.iter, &e) != CLGAN_OK) {
                         rc = fail(NULL, e.msg);
                         goto done;
                     }
                     trainer_read_stats(&t, &s); /* clear the flag */
                     fprintf(stderr,
                             "clgan train: NaN/Inf by iteration %llu in %s; rolled back to "
-                            "iteration %llu and halved the learning rates (G %g, D %g)\n",
+                            "iteration %llu and halved the learning rate%s (%g, %g)\n",
                             (unsigned long long)it, where, (unsigned long long)t.iter,
-                            m->train.opt[0].lr, m->train.opt[1].lr);
+                            cls ? "" : "s", m->train.opt[cls ? CLGAN_CLASSIFIER : 0].lr,
+                            m->train.opt[cls ? CLGAN_CLASSIFIER : 1].lr);
                     it_last = it_start = t.iter;
                     t0 = t_last = clock_seconds();
                     continue;
@@ -478,7 +530,7 @@ int cmd_train(const cli_opts *o) {
                 goto done;
             }
         }
-        if (it % (uint64_t)sample_every == 0 || last) {
+        if (!cls && (it % (uint64_t)sample_every == 0 || last)) {
             if (trainer_generate(&t, z, sample_rows, x) != CLGAN_OK) {
                 rc = fail(NULL, dev->err.msg);
                 goto done;
@@ -512,6 +564,15 @@ int cmd_train(const cli_opts *o) {
             }
         }
     }
+    if (cls && !isnan(acc_last)) {
+        char *js = str_fmt("{\"iter\": %llu, \"epochs\": %.3f, \"test_accuracy\": %.5f, "
+                           "\"test_images\": %ld}\n", (unsigned long long)t.iter,
+                           (double)t.iter / (double)t.batches_per_epoch, acc_last, test_n);
+        if (write_run_file(&r, "eval.json", js, &e) != CLGAN_OK) {
+            rc = fail(NULL, e.msg);
+            goto done;
+        }
+    }
     { /* the run's curves from its log (a run too short to log a row has none) */
         char *logp = str_fmt("%s/log.csv", r.path), *png = str_fmt("%s/curves.png", r.path);
         run_log rl;
@@ -540,6 +601,8 @@ done:
     free(x);
     free(pz_valid);
     free(pz_test);
+    free(test_x);
+    free(test_y);
     free(path);
     free(dir);
     free(own);

@@ -57,13 +57,17 @@ typedef struct dataset {
     cl_event perm_ev[2];
     int perm_cur;
     cl_kernel k_gather;
+    uint8_t *labels_host; /* n labels (data.labels), or NULL */
+    cl_mem labels;        /* the same on the device */
+    cl_kernel k_gather_labels;
     clgan_device *dev;
     uint32_t key[2];    /* Philox key of the shuffles and synthetic draws */
 } dataset;
 
 /*
- * Loads (idx) or draws (synthetic, from the seed) the model's training set on the host.
- * Errors name the data file.
+ * Loads (idx) or draws (synthetic, from the seed) the model's training set on the host, with
+ * its labels where data.labels names them (checked: as many as the file's images, each below
+ * the classifier's classes). Errors name the data file.
  */
 clgan_status dataset_load(const clgan_model *m, uint64_t seed, dataset *ds, clgan_err *e);
 /* n random samples (uniform on [0, 1)) of the model's data shape: for benchmarks. */
@@ -79,5 +83,17 @@ void dataset_shuffle(const dataset *ds, long epoch, uint32_t *perm);
 clgan_status dataset_begin_epoch(dataset *ds, long epoch);
 /* Enqueues acts[dst_off + r*cols + c] = sample perm[first + r], for r < rows. */
 clgan_status dataset_gather(dataset *ds, long first, int rows, cl_mem acts, size_t dst_off);
+/* Enqueues out[r] = label of sample perm[first + r], for r < rows (a set with labels). */
+clgan_status dataset_gather_labels(dataset *ds, long first, int rows, cl_mem out);
+
+/*
+ * Images [start, stop) (stop -1: to the end) of an IDX file in the model's data range and, if
+ * labels_path is not NULL, their labels (each below n_classes if n_classes > 0; the label file
+ * must hold as many items as the image file). The images must have `cols` values each. For
+ * test splits and evaluation sets; *x and *y are malloc'd, *n is the count.
+ */
+clgan_status data_load_split(const data_spec *d, const char *path, const char *labels_path,
+                             long start, long stop, int n_classes, float **x, uint8_t **y,
+                             long *n, clgan_err *e);
 
 #endif /* CLGAN_DATA_H */

@@ -86,6 +86,15 @@ clgan_status dataset_load(const clgan_model *m, uint64_t seed, dataset *ds, clga
                            d->path, file_cols, ds->cols);
         }
         data_from_unit(d, ds->host, (size_t)ds->n * ds->cols);
+        if (d->labels) {
+            st = idx_load_labels(d->labels, d->start, d->stop, (long)h.dims[0],
+                                 m->kind == MODEL_CLASSIFIER ? m->classes : 0, &ds->labels_host,
+                                 e);
+            if (st != CLGAN_OK) {
+                dataset_free(ds);
+                return st;
+            }
+        }
     } else {
         st = synth(d, seed, ds, e);
         if (st != CLGAN_OK) return st;
@@ -132,6 +141,41 @@ clgan_status dataset_upload(dataset *ds, clgan_device *dev) {
     if (st == CLGAN_OK)
         st = device_alloc(dev, (size_t)ds->n * sizeof(uint32_t), "the epoch order", &ds->perm);
     if (st == CLGAN_OK) st = device_kernel(dev, "cl/data.cl", "gather_rows", &ds->k_gather);
+    if (st == CLGAN_OK && ds->labels_host) {
+        st = device_alloc(dev, (size_t)ds->n, "the training labels", &ds->labels);
+        if (st == CLGAN_OK) st = device_write(dev, ds->labels, 0, (size_t)ds->n, ds->labels_host, 1);
+        if (st == CLGAN_OK)
+            st = device_kernel(dev, "cl/data.cl", "gather_labels", &ds->k_gather_labels);
+    }
+    return st;
+}
+
+clgan_status data_load_split(const data_spec *d, const char *path, const char *labels_path,
+                             long start, long stop, int n_classes, float **x, uint8_t **y,
+                             long *n, clgan_err *e) {
+    *x = NULL;
+    if (y) *y = NULL;
+    idx_header h;
+    clgan_status st = idx_load(path, start, stop, &h, x, e);
+    if (st != CLGAN_OK) return st;
+    if (stop < 0) stop = (long)h.dims[0];
+    *n = stop - start;
+    size_t cols = 1;
+    for (int i = 1; i < h.ndim; i++) cols *= h.dims[i];
+    if (cols != (size_t)shape_size(d->shape)) {
+        free(*x);
+        *x = NULL;
+        return err_set(e, CLGAN_ERR_DATA, "%s: images of %zu values, the model's have %ld", path,
+                       cols, shape_size(d->shape));
+    }
+    data_from_unit(d, *x, (size_t)*n * cols);
+    if (labels_path && y) {
+        st = idx_load_labels(labels_path, start, stop, (long)h.dims[0], n_classes, y, e);
+        if (st != CLGAN_OK) {
+            free(*x);
+            *x = NULL;
+        }
+    }
     return st;
 }
 
@@ -144,6 +188,9 @@ void dataset_free(dataset *ds) {
         free(ds->perm_host[i]);
     }
     if (ds->k_gather) clReleaseKernel(ds->k_gather);
+    if (ds->k_gather_labels) clReleaseKernel(ds->k_gather_labels);
+    device_release(ds->dev, ds->labels);
+    free(ds->labels_host);
     device_release(ds->dev, ds->buf);
     device_release(ds->dev, ds->perm);
     free(ds->host);
@@ -198,4 +245,12 @@ clgan_status dataset_gather(dataset *ds, long first, int rows, cl_mem acts, size
     clgan_status st = device_set_args(ds->dev, ds->k_gather, "gather_rows", a, 7);
     if (st != CLGAN_OK) return st;
     return device_run2d(ds->dev, ds->k_gather, (ds->cols + 15) / 16, (size_t)rows, "gather_rows");
+}
+
+clgan_status dataset_gather_labels(dataset *ds, long first, int rows, cl_mem out) {
+    cl_uint f = (cl_uint)first, r = (cl_uint)rows;
+    karg a[] = {KA(ds->labels), KA(ds->perm), KA(f), KA(r), KA(out)};
+    clgan_status st = device_set_args(ds->dev, ds->k_gather_labels, "gather_labels", a, 5);
+    if (st != CLGAN_OK) return st;
+    return device_run1d(ds->dev, ds->k_gather_labels, (size_t)rows, "gather_labels");
 }

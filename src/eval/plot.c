@@ -13,9 +13,12 @@
 
 #include "image.h"
 
-enum { C_ITER, C_DLOSS, C_GLOSS, C_DREAL, C_DFAKE, C_LRG, C_LRD, C_PARZEN, N_COLS };
-static const char *const col_names[N_COLS] = {"iter",   "d_loss", "g_loss", "d_real",
-                                              "d_fake", "lr_g",   "lr_d",   "parzen_ll"};
+enum { C_ITER, C_DLOSS, C_GLOSS, C_DREAL, C_DFAKE, C_LRG, C_LRD, C_PARZEN, C_LOSS, C_TRAIN_ACC,
+       C_TEST_ACC, C_LR, C_FID, N_COLS };
+static const char *const col_names[N_COLS] = {
+    "iter", "d_loss", "g_loss", "d_real", "d_fake",   "lr_g", "lr_d",
+    "parzen_ll", "loss", "train_acc", "test_acc", "lr", "fid"};
+_Static_assert(N_COLS == RUN_LOG_COLS, "run_log holds every column plot knows");
 
 void run_log_free(run_log *l) {
     for (int i = 0; i < RUN_LOG_COLS; i++) free(l->v[i]);
@@ -229,8 +232,34 @@ static int any_finite(const run_log *l, int col) {
     return 0;
 }
 
+/* The panels, drawn where the log has values for them: a GAN's, then a classifier's. */
+typedef struct panel {
+    const char *title, *ylabel;
+    int c0, c1;
+    const char *n0, *n1;
+    int unit, points; /* y axis [0, 1]; values as dots (measured now and then) */
+} panel;
+
+static const panel panel_spec[] = {
+    {"losses against iterations", "loss", C_DLOSS, C_GLOSS, "D loss", "G loss", 0, 0},
+    {"D(x) and D(G(z))", "probability", C_DREAL, C_DFAKE, "D(x)", "D(G(z))", 1, 0},
+    {"learning rates", "learning rate", C_LRG, C_LRD, "G", "D", 0, 0},
+    {"Parzen log-likelihood", "nats", C_PARZEN, -1, "test images", NULL, 0, 1},
+    {"FID in the domain classifier's features", "FID", C_FID, -1, "FID", NULL, 0, 1},
+    {"cross-entropy against iterations", "loss", C_LOSS, -1, "training loss", NULL, 0, 0},
+    {"accuracy", "accuracy", C_TRAIN_ACC, C_TEST_ACC, "training batches", "test images", 1, 0},
+    {"learning rate", "learning rate", C_LR, -1, "lr", NULL, 0, 0},
+};
+
 clgan_status plot_run_log(const run_log *l, const char *title, const char *png, clgan_err *e) {
-    int parzen = any_finite(l, C_PARZEN), panels = parzen ? 4 : 3;
+    int show[ARRAY_LEN(panel_spec)], panels = 0;
+    for (size_t p = 0; p < ARRAY_LEN(panel_spec); p++) {
+        show[p] = any_finite(l, panel_spec[p].c0) ||
+                  (panel_spec[p].c1 >= 0 && any_finite(l, panel_spec[p].c1));
+        panels += show[p];
+    }
+    if (panels == 0) /* a log of iterations alone: the GAN's three panels, empty */
+        for (int p = 0; p < 3; p++) show[p] = 1, panels++;
     canvas c;
     clgan_status st = canvas_init(&c, W, 18 + panels * (PANEL_H + TOP + BOTTOM), 255, e);
     if (st != CLGAN_OK) return st;
@@ -241,31 +270,26 @@ clgan_status plot_run_log(const run_log *l, const char *title, const char *png, 
         xhi = fmax(xhi, l->v[C_ITER][i]);
     }
     if (xhi <= xlo) xhi = xlo + 1;
-    static const struct {
-        const char *title, *ylabel;
-        int c0, c1;
-        const char *n0, *n1;
-    } spec[4] = {
-        {"losses against iterations", "loss", C_DLOSS, C_GLOSS, "D loss", "G loss"},
-        {"D(x) and D(G(z))", "probability", C_DREAL, C_DFAKE, "D(x)", "D(G(z))"},
-        {"learning rates", "learning rate", C_LRG, C_LRD, "G", "D"},
-        {"Parzen log-likelihood", "nats", C_PARZEN, -1, "test images", NULL},
-    };
-    for (int p = 0; p < panels; p++) {
-        axes a = {LEFT, 18 + TOP + p * (PANEL_H + TOP + BOTTOM), W - LEFT - RIGHT, PANEL_H,
+    int slot = 0;
+    for (size_t p = 0; p < ARRAY_LEN(panel_spec); p++) {
+        if (!show[p]) continue;
+        const panel *sp = &panel_spec[p];
+        axes a = {LEFT, 18 + TOP + slot * (PANEL_H + TOP + BOTTOM), W - LEFT - RIGHT, PANEL_H,
                   xlo,  xhi,  0, 1};
-        if (p == 1) a.ylo = 0, a.yhi = 1;
-        else yrange(l, spec[p].c0, spec[p].c1, &a.ylo, &a.yhi);
-        frame(&c, &a, spec[p].title, spec[p].ylabel);
-        rgb k0 = p == 3 ? GREEN : p == 2 ? RED : BLUE, k1 = p == 2 ? BLUE : RED;
-        series(&c, &a, l, spec[p].c0, k0, p == 3);
-        legend(&c, &a, 0, spec[p].n0, k0);
-        if (spec[p].c1 >= 0) {
-            series(&c, &a, l, spec[p].c1, k1, 0);
-            legend(&c, &a, 1, spec[p].n1, k1);
+        slot++;
+        if (!sp->unit) yrange(l, sp->c0, sp->c1, &a.ylo, &a.yhi);
+        frame(&c, &a, sp->title, sp->ylabel);
+        rgb k0 = sp->points ? GREEN : sp->c0 == C_LRG ? RED : BLUE,
+            k1 = sp->c0 == C_LRG ? BLUE : RED;
+        series(&c, &a, l, sp->c0, k0, sp->points);
+        legend(&c, &a, 0, sp->n0, k0);
+        if (sp->c1 >= 0) {
+            /* the test accuracy is measured once an epoch: dots */
+            series(&c, &a, l, sp->c1, k1, sp->c1 == C_TEST_ACC);
+            legend(&c, &a, 1, sp->n1, k1);
         }
-        if (p == panels - 1) canvas_text(&c, LEFT + (W - LEFT) / 2 - 27, a.y0 + a.h + 18,
-                                         "iteration", 0, 0, 0);
+        if (slot == panels) canvas_text(&c, LEFT + (W - LEFT) / 2 - 27, a.y0 + a.h + 18,
+                                        "iteration", 0, 0, 0);
     }
     st = canvas_write_png(&c, png, e);
     canvas_free(&c);

@@ -7,11 +7,12 @@
 
 #include "common.h"
 
-#define RUN_LOG_COLS 8
+#define RUN_LOG_COLS 13
 
 /* The columns plot draws, one value per row (NaN where a row has none). Owns v. */
 typedef struct run_log {
-    double *v[RUN_LOG_COLS]; /* iter, d_loss, g_loss, d_real, d_fake, lr_g, lr_d, parzen_ll */
+    double *v[RUN_LOG_COLS]; /* iter, d_loss, g_loss, d_real, d_fake, lr_g, lr_d, parzen_ll,
+                                loss, train_acc, test_acc, lr, fid */
     int n, cap;
 } run_log;
 

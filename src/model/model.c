@@ -89,3 +89,31 @@ void clgan_model_input_shape(const clgan_model *m, clgan_net net, int *c, int *h
 const char *clgan_model_name(const clgan_model *m) {
     return m->name;
 }
+
+int model_nets(const clgan_model *m, clgan_net out[MODEL_NETS]) {
+    switch (m->kind) {
+    case MODEL_GAN:
+        out[0] = CLGAN_GENERATOR;
+        out[1] = CLGAN_DISCRIMINATOR;
+        return 2;
+    case MODEL_CLASSIFIER: out[0] = CLGAN_CLASSIFIER; return 1;
+    }
+    return 0;
+}
+
+const char *model_net_name(clgan_net w) {
+    switch (w) {
+    case CLGAN_GENERATOR: return "generator";
+    case CLGAN_DISCRIMINATOR: return "discriminator";
+    case CLGAN_CLASSIFIER: return "classifier";
+    }
+    return "?";
+}
+
+const char *data_test_path(const data_spec *d) {
+    return d->test_path ? d->test_path : d->path;
+}
+
+const char *data_test_labels(const data_spec *d) {
+    return d->test_path ? d->test_labels : d->labels;
+}

@@ -1,6 +1,7 @@
 /*
- * model.h - the model a YAML file declares: two networks of layers, the noise prior, the data
- * and the training schedule, with shapes inferred. Built by model_yaml.c, consumed by the graph
+ * model.h - the model a YAML file declares: a GAN (two networks of layers and the noise prior)
+ * or a classifier (one network and labelled data), the data and the training schedule, with
+ * shapes inferred. Built by model_yaml.c, consumed by the graph
  * and the trainer. Plain data: no device objects.
  */
 #ifndef CLGAN_MODEL_H
@@ -36,8 +37,12 @@ typedef enum data_format {
 typedef struct data_spec {
     data_format format;
     char *path;         /* idx: absolute, resolved against the model file's folder (owned) */
+    char *labels;       /* idx: the IDX label file of path's images, or NULL (owned) */
     long start, stop;   /* idx: image range [start, stop); stop -1 = to the end */
     long valid[2], test[2]; /* idx: evaluation ranges ([0, 0] when not declared) */
+    char *test_path;    /* idx: the file test[] indexes: NULL = path (owned) */
+    char *test_labels;  /* its labels: NULL = labels when test_path is NULL, else none (owned) */
+    int test_shape_hw[2]; /* test_path's image height and width as its header says (0: unread) */
     shape3 shape;       /* per-sample shape */
     float range[2];     /* idx: pixel values 0..255 map to [range[0], range[1]] (default 0, 1) */
     long count;         /* synthetic: samples per epoch */
@@ -67,6 +72,11 @@ typedef struct optim_spec {
 
 typedef enum g_loss_kind { G_LOSS_NON_SATURATING, G_LOSS_MINIMAX } g_loss_kind;
 
+/* Networks in model_nets order: generator, discriminator; or the classifier. */
+#define MODEL_NETS 3
+
+typedef enum model_kind { MODEL_GAN, MODEL_CLASSIFIER } model_kind;
+
 typedef struct train_spec {
     int batch;
     int k;
@@ -78,7 +88,7 @@ typedef struct train_spec {
     int log_every;
     int sample_every;
     int checkpoint_every;
-    optim_spec opt[2];   /* generator, discriminator */
+    optim_spec opt[MODEL_NETS]; /* indexed by clgan_net */
     long parzen_samples; /* > 0: Parzen log-likelihood at the end of training (eval.json) */
     int parzen_every;    /* > 0: also every this many epochs, into log.csv */
 } train_spec;
@@ -88,11 +98,21 @@ struct clgan_model {
     char *path;        /* the model file as given (owned) */
     char name[128];    /* letters, digits, '.', '_', '-': it names run directories */
     char *yaml_text;
-    noise_spec noise;
+    model_kind kind;
+    int classes;       /* classifier: its output units, the labels' range */
+    noise_spec noise;  /* GAN */
     data_spec data;
-    net_spec net[2];
+    net_spec net[MODEL_NETS]; /* indexed by clgan_net; n_layers 0 where the kind has none */
     train_spec train;
 };
+
+/* The networks model m trains, in the order checkpoints store them; returns how many. */
+int model_nets(const clgan_model *m, clgan_net out[MODEL_NETS]);
+/* "generator", "discriminator", "classifier". */
+const char *model_net_name(clgan_net w);
+/* The file and labels of data split `test` (test_path or the training file). */
+const char *data_test_path(const data_spec *d);
+const char *data_test_labels(const data_spec *d);
 
 /*
  * Parses model text as if read from `path` (relative data paths resolve against its folder).

@@ -620,10 +620,59 @@ static char *resolve_path(const char *model_path, const char *p) {
     return abs;
 }
 
+/*
+ * data.test as a file of its own: {path, labels, start, stop}, e.g. Fashion-MNIST's t10k
+ * images. Its header is read here (unless the model comes from a checkpoint) so that a test
+ * range beyond the file, or images of another size, fail at load with the key's position.
+ */
+static clgan_status parse_test_file(yctx *c, const ynode *n, data_spec *d) {
+    yfield f[] = {Y("path"), Y("labels"), Y("start"), Y("stop")};
+    TRY(y_fields(c, n, "data.test", f, NF(f)));
+    TRY(y_require(c, n, f, NF(f), "path", "data.test"));
+    TRY(y_scalar(c, FLD(f, "path"), "data.test", "a file path"));
+    free(d->test_path);
+    d->test_path = resolve_path(c->path, FLD(f, "path")->val->val);
+    if (!d->test_path) return err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
+    if (HAS(f, "labels")) {
+        TRY(y_scalar(c, FLD(f, "labels"), "data.test", "a file path"));
+        free(d->test_labels);
+        d->test_labels = resolve_path(c->path, FLD(f, "labels")->val->val);
+        if (!d->test_labels) return err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
+    }
+    long start = 0, stop = -1;
+    if (HAS(f, "start")) TRY(y_int(c, FLD(f, "start"), "data.test", 0, 1L << 40, &start));
+    if (HAS(f, "stop")) TRY(y_int(c, FLD(f, "stop"), "data.test", 1, 1L << 40, &stop));
+    if (stop >= 0 && stop <= start)
+        return yerr(c, FLD(f, "stop")->val, "'data.test': stop (%ld) must be greater than start "
+                    "(%ld)", stop, start);
+    d->test[0] = start;
+    d->test[1] = stop; /* -1: to the end, resolved below from the file's header */
+    if (c->data_shape) return CLGAN_OK;
+    idx_header h;
+    clgan_err e;
+    err_clear(&e);
+    const ynode *pv = FLD(f, "path")->val;
+    if (idx_read_header(d->test_path, &h, &e) != CLGAN_OK) {
+        if (c->data_optional) return CLGAN_OK;
+        return yerr_at(c, pv->line, pv->col, CLGAN_ERR_DATA, "'path' in 'data.test': %s", e.msg);
+    }
+    if (h.ndim != 3)
+        return yerr_at(c, pv->line, pv->col, CLGAN_ERR_DATA, "'path' in 'data.test': %s holds "
+                       "%d-dimensional data, expected images (3 dimensions)", d->test_path,
+                       h.ndim);
+    if (stop < 0) d->test[1] = (long)h.dims[0];
+    if (d->test[1] > (long)h.dims[0] || start >= (long)h.dims[0])
+        return yerr(c, FLD(f, HAS(f, "stop") ? "stop" : "start")->val, "'data.test': [%ld, %ld) "
+                    "is beyond the %u images in %s", start, d->test[1], h.dims[0], d->test_path);
+    d->test_shape_hw[0] = (int)h.dims[1];
+    d->test_shape_hw[1] = (int)h.dims[2];
+    return CLGAN_OK;
+}
+
 static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
     yfield f[] = {Y("format"), Y("path"),  Y("start"),  Y("stop"),   Y("shape"),     Y("mean"),
                   Y("stddev"), Y("count"), Y("modes"), Y("radius"), Y("components"), Y("valid"),
-                  Y("test"),   Y("range")};
+                  Y("test"),   Y("range"), Y("labels")};
     TRY(y_fields(c, n, "data", f, NF(f)));
     TRY(y_require(c, n, f, NF(f), "format", "data"));
     static const char *const formats[] = {"idx", "gaussian_1d", "mixture_1d", "ring_2d"};
@@ -634,7 +683,7 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
     d->col = n->col;
     const char *fname = formats[fmt];
     static const char *const idx_only[] = {"path", "start", "stop", "shape", "valid", "test",
-                                           "range"};
+                                           "range", "labels"};
     static const char *const synth_only[] = {"mean", "stddev", "count", "modes", "radius",
                                              "components"};
     if (d->format == DATA_IDX) {
@@ -653,8 +702,17 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
                         stop, start);
         d->start = start;
         d->stop = stop;
+        if (HAS(f, "labels")) {
+            TRY(y_scalar(c, FLD(f, "labels"), "data", "a file path"));
+            free(d->labels);
+            d->labels = resolve_path(c->path, FLD(f, "labels")->val->val);
+            if (!d->labels) return err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
+        }
         TRY(parse_range(c, FLD(f, "valid"), d->valid));
-        TRY(parse_range(c, FLD(f, "test"), d->test));
+        if (HAS(f, "test") && FLD(f, "test")->val->type == Y_MAP)
+            TRY(parse_test_file(c, FLD(f, "test")->val, d));
+        else
+            TRY(parse_range(c, FLD(f, "test"), d->test));
         d->range[0] = 0;
         d->range[1] = 1;
         if (HAS(f, "range")) {
@@ -701,6 +759,7 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
         d->count = d->stop - d->start;
         for (int k = 0; k < 2; k++) {
             const long *r = k ? d->test : d->valid;
+            if (k && d->test_path) continue; /* checked against its own file */
             if (r[1] > (long)h.dims[0])
                 return yerr_at(c, FLD(f, k ? "test" : "valid")->val->line,
                                FLD(f, k ? "test" : "valid")->val->col, CLGAN_ERR_DATA,
@@ -719,6 +778,11 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
                             shape_size(fs), h.dims[1], h.dims[2]);
             d->shape = s;
         }
+        const int *thw = d->test_shape_hw;
+        if (d->test_path && thw[0] && (long)thw[0] * thw[1] != shape_size(d->shape))
+            return yerr(c, FLD(f, "test")->val, "'data.test': the images in %s are %dx%d, those "
+                        "in %s %ux%u", d->test_path, thw[0], thw[1], d->path, h.dims[1],
+                        h.dims[2]);
         return CLGAN_OK;
     }
     for (size_t i = 0; i < ARRAY_LEN(idx_only); i++)
@@ -854,11 +918,21 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
     yfield f[] = {Y("batch"),      Y("k"),           Y("epochs"),       Y("iters"),
                   Y("seed"),       Y("g_loss"),      Y("label_smoothing"), Y("log_every"),
                   Y("sample_every"), Y("checkpoint_every"), Y("generator"), Y("discriminator"),
-                  Y("parzen")};
+                  Y("parzen"),     Y("classifier")};
     TRY(y_fields(c, n, "train", f, NF(f)));
     TRY(y_require(c, n, f, NF(f), "batch", "train"));
-    TRY(y_require(c, n, f, NF(f), "generator", "train"));
-    TRY(y_require(c, n, f, NF(f), "discriminator", "train"));
+    int cls = c->m->kind == MODEL_CLASSIFIER;
+    if (cls) {
+        static const char *const gan_only[] = {"k", "g_loss", "label_smoothing", "sample_every",
+                                               "generator", "discriminator", "parzen"};
+        for (size_t i = 0; i < ARRAY_LEN(gan_only); i++)
+            TRY(y_only(c, f, NF(f), gan_only[i], "a GAN", "a classifier"));
+        TRY(y_require(c, n, f, NF(f), "classifier", "train"));
+    } else {
+        TRY(y_only(c, f, NF(f), "classifier", "a classifier model", "a GAN"));
+        TRY(y_require(c, n, f, NF(f), "generator", "train"));
+        TRY(y_require(c, n, f, NF(f), "discriminator", "train"));
+    }
     long v;
     TRY(y_int(c, FLD(f, "batch"), "train", 1, 1L << 16, &v));
     t->batch = (int)v;
@@ -913,6 +987,8 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
             t->parzen_every = (int)v;
         }
     }
+    if (cls)
+        return parse_optim(c, FLD(f, "classifier"), &t->opt[CLGAN_CLASSIFIER], "train.classifier");
     TRY(parse_optim(c, FLD(f, "generator"), &t->opt[CLGAN_GENERATOR], "train.generator"));
     TRY(parse_optim(c, FLD(f, "discriminator"), &t->opt[CLGAN_DISCRIMINATOR],
                     "train.discriminator"));
@@ -929,6 +1005,60 @@ static const layer_spec *last_shaping_layer(const net_spec *n) {
     for (int i = n->n_layers - 1; i >= 0; i--)
         if (n->layers[i].n_params > 0) return &n->layers[i];
     return &n->layers[n->n_layers - 1];
+}
+
+/* Layers that need more than one row per statistic, against the rows they will see. */
+static clgan_status check_rows(yctx *c, const net_spec *net, int rows) {
+    for (int i = 0; i < net->n_layers; i++) {
+        const layer_spec *L = &net->layers[i];
+        const layer_class *cls = layer_class_of(L->kind);
+        char why[256];
+        if (cls->check_rows && cls->check_rows(L, rows, why, sizeof why) != 0)
+            return yerr_at(c, L->line, L->col, CLGAN_ERR_MODEL, "%s", why);
+    }
+    return CLGAN_OK;
+}
+
+/*
+ * A classifier: images in, one logit per class out (the softmax is the loss's), labels for
+ * the training images, and a test split to report accuracy on.
+ */
+static clgan_status check_classifier(yctx *c, const ynode *data_node) {
+    clgan_model *m = c->m;
+    net_spec *n = &m->net[CLGAN_CLASSIFIER];
+    if (m->data.format != DATA_IDX)
+        return yerr_at(c, m->data.line, m->data.col, CLGAN_ERR_MODEL, "'data': a classifier "
+                       "trains on images with labels (format idx, with 'labels')");
+    if (!m->data.labels)
+        return yerr(c, data_node, "'data': a classifier needs 'labels', the IDX label file of "
+                                  "its images");
+    if (m->data.test[1] == 0)
+        return yerr(c, data_node, "'data': a classifier needs 'test', the images it reports its "
+                                  "accuracy on ([start, stop] of the file, or {path, labels})");
+    if (m->data.test_path && !m->data.test_labels)
+        return yerr(c, data_node, "'data.test': give 'labels' for the test images too");
+    n->in = m->data.shape;
+    TRY(net_infer(m, n, "classifier"));
+    const layer_spec *last = &n->layers[n->n_layers - 1];
+    long k = shape_size(n->out);
+    if (n->out.h != 1 || n->out.w != 1 || k < 2 || k > 256)
+        return yerr_at(c, last->line, last->col, CLGAN_ERR_MODEL,
+                       "classifier output is %dx%dx%d per sample, expected one logit per class "
+                       "(2 to 256 units)", n->out.c, n->out.h, n->out.w);
+    if (last->kind == LAYER_SIGMOID || last->kind == LAYER_TANH || last->kind == LAYER_RELU)
+        return yerr_at(c, last->line, last->col, CLGAN_ERR_MODEL,
+                       "a classifier ends in its logits: drop the final %s (the loss applies the "
+                       "softmax)", layer_kind_name(last->kind));
+    m->classes = (int)k;
+    for (int i = 0; i < n->n_layers; i++) {
+        param_info ps[LAYER_MAX_PARAMS];
+        int np = layer_params(&n->layers[i], ps);
+        for (int j = 0; j < np; j++)
+            if (ps[j].init == INIT_LOGIT_DATA_MEAN)
+                return yerr_at(c, n->layers[i].line, n->layers[i].col, CLGAN_ERR_MODEL,
+                               "'bias: logit_of_data_mean' is for a generator's last dense layer");
+    }
+    return check_rows(c, n, m->train.batch);
 }
 
 /* Cross-section checks: shapes between noise, networks and data. */
@@ -957,14 +1087,7 @@ static clgan_status check_model(yctx *c) {
                        "discriminator output has %ld values per sample, expected 1 (the "
                        "probability that the input is real)", shape_size(d->out));
     /* layers that need more than one value per statistic: m rows in every step (D's halves) */
-    for (int n = 0; n < 2; n++)
-        for (int i = 0; i < m->net[n].n_layers; i++) {
-            const layer_spec *L = &m->net[n].layers[i];
-            const layer_class *cls = layer_class_of(L->kind);
-            char why[256];
-            if (cls->check_rows && cls->check_rows(L, m->train.batch, why, sizeof why) != 0)
-                return yerr_at(c, L->line, L->col, CLGAN_ERR_MODEL, "%s", why);
-        }
+    for (int n = 0; n < 2; n++) TRY(check_rows(c, &m->net[n], m->train.batch));
     for (int n = 0; n < 2; n++)
         for (int i = 0; i < m->net[n].n_layers; i++) {
             const layer_spec *L = &m->net[n].layers[i];
@@ -983,11 +1106,23 @@ static clgan_status check_model(yctx *c) {
 
 static clgan_status parse_root(yctx *c, const ynode *root) {
     clgan_model *m = c->m;
-    yfield f[] = {Y("name"), Y("noise"), Y("data"), Y("generator"), Y("discriminator"), Y("train")};
+    yfield f[] = {Y("name"),          Y("noise"), Y("data"),      Y("generator"),
+                  Y("discriminator"), Y("train"), Y("classifier")};
     TRY(y_fields(c, root, "model", f, NF(f)));
-    static const char *const required[] = {"noise", "data", "generator", "discriminator", "train"};
-    for (size_t i = 0; i < ARRAY_LEN(required); i++)
-        TRY(y_require(c, root, f, NF(f), required[i], "model"));
+    /* the sections say what the model is: a classifier network, or a GAN's two */
+    m->kind = HAS(f, "classifier") ? MODEL_CLASSIFIER : MODEL_GAN;
+    if (m->kind == MODEL_CLASSIFIER) {
+        static const char *const gan_only[] = {"noise", "generator", "discriminator"};
+        for (size_t i = 0; i < ARRAY_LEN(gan_only); i++)
+            TRY(y_only(c, f, NF(f), gan_only[i], "a GAN", "a classifier"));
+        TRY(y_require(c, root, f, NF(f), "data", "model"));
+        TRY(y_require(c, root, f, NF(f), "train", "model"));
+    } else {
+        static const char *const required[] = {"noise", "data", "generator", "discriminator",
+                                               "train"};
+        for (size_t i = 0; i < ARRAY_LEN(required); i++)
+            TRY(y_require(c, root, f, NF(f), required[i], "model"));
+    }
     if (HAS(f, "name")) {
         TRY(y_scalar(c, FLD(f, "name"), "model", "a name"));
         const ynode *v = FLD(f, "name")->val;
@@ -997,6 +1132,12 @@ static clgan_status parse_root(yctx *c, const ynode *root) {
                               "first): it names run directories; got '%.60s%s'",
                         sizeof m->name - 1, v->val, n > 60 ? "..." : "");
         snprintf(m->name, sizeof m->name, "%s", v->val);
+    }
+    if (m->kind == MODEL_CLASSIFIER) {
+        TRY(parse_data(c, FLD(f, "data")->val, &m->data));
+        TRY(parse_net(c, FLD(f, "classifier")->val, "classifier", &m->net[CLGAN_CLASSIFIER]));
+        TRY(parse_train(c, FLD(f, "train")->val, &m->train));
+        return check_classifier(c, FLD(f, "data")->val);
     }
     TRY(parse_noise(c, FLD(f, "noise")->val, &m->noise));
     TRY(parse_data(c, FLD(f, "data")->val, &m->data));
@@ -1085,10 +1226,13 @@ clgan_status model_load_shapes(const char *path, clgan_model **out) {
 
 void clgan_model_free(clgan_model *m) {
     if (!m) return;
-    for (int n = 0; n < 2; n++) free(m->net[n].layers);
+    for (int n = 0; n < MODEL_NETS; n++) free(m->net[n].layers);
     free(m->yaml_text);
     free(m->path);
     free(m->data.path);
+    free(m->data.labels);
+    free(m->data.test_path);
+    free(m->data.test_labels);
     free(m);
 }
 

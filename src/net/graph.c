@@ -26,6 +26,9 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
                         uint64_t seed, net **out) {
     *out = NULL;
     const net_spec *spec = &m->net[which];
+    if (spec->n_layers == 0) /* programmer error elsewhere, or a checkpoint of another kind */
+        return err_set(&dev->err, CLGAN_ERR_ARG, "%s: the model has no %s", m->path,
+                       model_net_name(which));
     net *n = calloc(1, sizeof *n);
     if (!n) return err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory");
     n->layers = calloc((size_t)spec->n_layers, sizeof *n->layers);
@@ -80,7 +83,7 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
     n->n_params = poff;
     n->n_acts = aoff;
     clgan_status st;
-    const char *what = which == CLGAN_GENERATOR ? "generator" : "discriminator";
+    const char *what = model_net_name(which);
     char label[64];
     snprintf(label, sizeof label, "%s parameters", what);
     if ((st = device_alloc(dev, poff * sizeof(float), label, &n->params)) != CLGAN_OK) goto fail;
@@ -239,6 +242,24 @@ clgan_status net_run_eval(net *n, const float *in, int rows, float *out) {
                                    (size_t)rows * n->in.cols * sizeof(float), in, 1);
     if (st == CLGAN_OK) st = net_forward(n, rows, 0);
     if (st == CLGAN_OK)
+        st = device_read(n->dev, n->acts, n->out.off * sizeof(float),
+                         (size_t)rows * n->out.cols * sizeof(float), out);
+    return st;
+}
+
+clgan_status net_run_eval_at(net *n, const float *in, int rows, int layer, float *feat,
+                             float *out) {
+    if (rows > n->capacity || layer < 0 || layer >= n->n_layers)
+        return err_set(&n->dev->err, CLGAN_ERR_ARG, "%d rows or layer %d out of the network's "
+                       "%d rows and %d layers", rows, layer, n->capacity, n->n_layers);
+    clgan_status st = device_write(n->dev, n->acts, n->in.off * sizeof(float),
+                                   (size_t)rows * n->in.cols * sizeof(float), in, 1);
+    if (st == CLGAN_OK) st = net_forward(n, rows, 0);
+    const tensor *y = &n->layers[layer].y;
+    if (st == CLGAN_OK && feat)
+        st = device_read(n->dev, y->buf, y->off * sizeof(float),
+                         (size_t)rows * y->cols * sizeof(float), feat);
+    if (st == CLGAN_OK && out)
         st = device_read(n->dev, n->acts, n->out.off * sizeof(float),
                          (size_t)rows * n->out.cols * sizeof(float), out);
     return st;

@@ -104,6 +104,13 @@ clgan_status net_draw_noise(net *n, const noise_spec *z, int batch, uint64_t *st
 clgan_status net_run_eval(net *n, const float *in, int rows, float *out);
 
 /*
+ * As net_run_eval, reading the output of layer `layer` (rows x its values, into feat) and the
+ * network's output (into out); either may be NULL. For features of a classifier.
+ */
+clgan_status net_run_eval_at(net *n, const float *in, int rows, int layer, float *feat,
+                             float *out);
+
+/*
  * Noise of the prior on the host, for sampling outside training: rows x dim values of Philox
  * stream `stream` of the sample tag under `seed` (identical to what a device would draw).
  * Stream 0 is the batch a run's sample grids show.

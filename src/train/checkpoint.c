@@ -21,12 +21,19 @@
 #define CKPT_MAX_COUNTER ((1ULL << 48) - 1)
 #define CKPT_MAX_DIM ((1L << 31) - 1)  /* one tensor dimension, as the header may state it */
 
-static const char *const net_names[2] = {"generator", "discriminator"};
-
 /* The name of a tensor in checkpoints: <net>.<layer>.<param>[, optimizer.(...).<state>]. */
-static char *tensor_name(int net, int layer, const char *param, const char *state) {
-    return state ? str_fmt("optimizer.%s.%d.%s.%s", net_names[net], layer, param, state)
-                 : str_fmt("%s.%d.%s", net_names[net], layer, param);
+static char *tensor_name(clgan_net net, int layer, const char *param, const char *state) {
+    const char *w = model_net_name(net);
+    return state ? str_fmt("optimizer.%s.%d.%s.%s", w, layer, param, state)
+                 : str_fmt("%s.%d.%s", w, layer, param);
+}
+
+/* The networks of a checkpoint of this kind, in file order (model_nets' order). */
+static int kind_nets(model_kind kind, clgan_net out[MODEL_NETS]) {
+    clgan_model shell;
+    memset(&shell, 0, sizeof shell);
+    shell.kind = kind;
+    return model_nets(&shell, out);
 }
 
 /* ---- the tensors a model has ---------------------------------------------------------------- */
@@ -36,7 +43,8 @@ typedef struct tensor_ref {
     int ndim;
     long shape[4];
     size_t count;  /* floats */
-    int net, layer, param, state; /* state -1: the parameter itself */
+    clgan_net net;
+    int layer, param, state; /* state -1: the parameter itself */
 } tensor_ref;
 
 typedef struct tensor_list {
@@ -51,13 +59,17 @@ static void tensor_list_free(tensor_list *l) {
 }
 
 /*
- * Every tensor a checkpoint of these networks holds, in file order: per network, the
- * parameters, then each optimizer state over all of them. Grows as needed.
+ * Every tensor a checkpoint of a model of this kind holds, in file order: per network, the
+ * parameters, then each optimizer state over all of them (nets and opt are indexed by
+ * clgan_net). Grows as needed.
  */
-static clgan_status expected_tensors(const net_spec *nets, const optim_kind *opt,
+static clgan_status expected_tensors(model_kind kind, const net_spec *nets, const optim_kind *opt,
                                      tensor_list *out) {
     memset(out, 0, sizeof *out);
-    for (int w = 0; w < 2; w++) {
+    clgan_net ws[MODEL_NETS];
+    int nw = kind_nets(kind, ws);
+    for (int wi = 0; wi < nw; wi++) {
+        clgan_net w = ws[wi];
         const char *const *states;
         int ns = optim_states_of(opt[w], &states);
         for (int s = -1; s < ns; s++)
@@ -198,10 +210,12 @@ static int same_layers(const net_spec *a, const net_spec *b) {
 
 static cJSON *states_json(const clgan_model *m) {
     cJSON *o = cJSON_CreateObject();
-    for (int w = 0; w < 2; w++) {
+    clgan_net ws[MODEL_NETS];
+    int nw = model_nets(m, ws);
+    for (int i = 0; i < nw; i++) {
         const char *const *names;
-        int n = optim_states_of(m->train.opt[w].kind, &names);
-        cJSON_AddItemToObject(o, net_names[w], cJSON_CreateStringArray(names, n));
+        int n = optim_states_of(m->train.opt[ws[i]].kind, &names);
+        cJSON_AddItemToObject(o, model_net_name(ws[i]), cJSON_CreateStringArray(names, n));
     }
     return o;
 }
@@ -223,14 +237,17 @@ static void meta_u64(cJSON *meta, const char *key, uint64_t v) {
 
 clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
     const clgan_model *m = t->m;
-    optim_kind kinds[2] = {m->train.opt[0].kind, m->train.opt[1].kind};
-    net *nets[2] = {t->g, t->d};
-    net_spec specs[2] = {*t->g->spec, *t->d->spec};
+    optim_kind kinds[MODEL_NETS];
+    for (int w = 0; w < MODEL_NETS; w++) kinds[w] = m->train.opt[w].kind;
+    clgan_net ws[MODEL_NETS];
+    int nw = model_nets(m, ws);
     tensor_list ts;
-    if (expected_tensors(specs, kinds, &ts) != CLGAN_OK)
+    if (expected_tensors(m->kind, m->net, kinds, &ts) != CLGAN_OK)
         return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory", path);
     cJSON *hdr = cJSON_CreateObject(), *meta = cJSON_CreateObject();
     cJSON_AddStringToObject(meta, "format", CKPT_FORMAT);
+    if (m->kind == MODEL_CLASSIFIER) /* GAN checkpoints stay as they were: no model_kind */
+        cJSON_AddStringToObject(meta, "model_kind", "classifier");
     cJSON_AddStringToObject(meta, "run_id", t->run_id[0] ? t->run_id : "0000000000000000");
     cJSON_AddStringToObject(meta, "model_yaml", m->yaml_text ? m->yaml_text : "");
     char *mpath = path_absolute(m->path);
@@ -243,9 +260,13 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
     char shape[64];
     snprintf(shape, sizeof shape, "%d,%d,%d", m->data.shape.c, m->data.shape.h, m->data.shape.w);
     cJSON_AddStringToObject(meta, "data_shape", shape);
-    meta_u64(meta, "noise_dim", (uint64_t)m->noise.dim);
-    meta_json(meta, "generator_layers", layers_json(&m->net[CLGAN_GENERATOR]));
-    meta_json(meta, "discriminator_layers", layers_json(&m->net[CLGAN_DISCRIMINATOR]));
+    if (m->kind == MODEL_GAN) meta_u64(meta, "noise_dim", (uint64_t)m->noise.dim);
+    if (m->kind == MODEL_CLASSIFIER) meta_u64(meta, "classes", (uint64_t)m->classes);
+    for (int i = 0; i < nw; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s_layers", model_net_name(ws[i]));
+        meta_json(meta, key, layers_json(&m->net[ws[i]]));
+    }
     meta_json(meta, "optimizer_states", states_json(m));
     meta_u64(meta, "seed", m->train.seed);
     meta_u64(meta, "k", (uint64_t)m->train.k);
@@ -254,8 +275,11 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
     meta_u64(meta, "epoch", (uint64_t)t->epoch);
     meta_u64(meta, "batch_in_epoch", (uint64_t)t->batch_in_epoch);
     meta_u64(meta, "stream", t->stream);
-    meta_u64(meta, "optimizer_steps.generator", t->opt[0].t);
-    meta_u64(meta, "optimizer_steps.discriminator", t->opt[1].t);
+    for (int i = 0; i < nw; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "optimizer_steps.%s", model_net_name(ws[i]));
+        meta_u64(meta, key, t->opt[ws[i]].t);
+    }
     cJSON_AddItemToObject(hdr, "__metadata__", meta);
     size_t data_len = 0;
     for (int i = 0; i < ts.n; i++) {
@@ -295,7 +319,7 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
     clgan_status st = CLGAN_OK;
     for (int i = 0; i < ts.n && st == CLGAN_OK; i++) {
         const tensor_ref *r = &ts.v[i];
-        net *n = nets[r->net];
+        net *n = trainer_net(t, r->net);
         cl_mem src = r->state < 0 ? n->params : optim_state_buf(&t->opt[r->net], r->state);
         st = device_read(t->dev, src, n->layers[r->layer].param_off[r->param] * sizeof(float),
                          r->count * sizeof(float), buf + pos);
@@ -527,8 +551,9 @@ done:
  * Everything about the metadata that needs no model file: counters, shapes, the declared layers
  * and optimizer states, and so the exact list of tensors (into *want).
  */
-static clgan_status check_metadata(ckpt *c, net_spec nets[2], optim_kind kinds[2],
-                                   tensor_list *want, clgan_err *e) {
+static clgan_status check_metadata(ckpt *c, net_spec nets[MODEL_NETS],
+                                   optim_kind kinds[MODEL_NETS], tensor_list *want,
+                                   clgan_err *e) {
     static const struct {
         const char *key;
         uint64_t max;
@@ -541,17 +566,36 @@ static clgan_status check_metadata(ckpt *c, net_spec nets[2], optim_kind kinds[2
         {"epoch", CKPT_MAX_COUNTER, offsetof(ckpt_counters, epoch)},
         {"batch_in_epoch", CKPT_MAX_COUNTER, offsetof(ckpt_counters, batch_in_epoch)},
         {"stream", CKPT_MAX_COUNTER, offsetof(ckpt_counters, stream)},
-        {"optimizer_steps.generator", CKPT_MAX_COUNTER, offsetof(ckpt_counters, steps)},
-        {"optimizer_steps.discriminator", CKPT_MAX_COUNTER,
-         offsetof(ckpt_counters, steps) + sizeof(uint64_t)},
     };
+    /* the kind: a GAN's checkpoints have no model_kind (as before classifiers existed) */
+    const char *kind_s = ckpt_meta(c, "model_kind");
+    if (kind_s && strcmp(kind_s, "classifier") != 0)
+        return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'model_kind' is '%.40s', expected "
+                       "'classifier' (or none, for a GAN)", c->path, kind_s);
+    c->kind = kind_s ? MODEL_CLASSIFIER : MODEL_GAN;
+    clgan_net ws[MODEL_NETS];
+    int nw = kind_nets(c->kind, ws);
     static const char *const strings[] = {"run_id", "model_yaml", "model_path", "data_path",
-                                          "model_name", "device", "data_shape", "noise_dim",
-                                          "generator_layers", "discriminator_layers",
+                                          "model_name", "device", "data_shape",
                                           "optimizer_states"};
     for (size_t i = 0; i < ARRAY_LEN(strings); i++)
         if (!ckpt_meta(c, strings[i]))
             return err_set(e, CLGAN_ERR_DATA, "%s: metadata lacks '%s'", c->path, strings[i]);
+    const char *own = c->kind == MODEL_GAN ? "noise_dim" : "classes";
+    if (!ckpt_meta(c, own))
+        return err_set(e, CLGAN_ERR_DATA, "%s: metadata lacks '%s'", c->path, own);
+    for (int i = 0; i < nw; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s_layers", model_net_name(ws[i]));
+        if (!ckpt_meta(c, key))
+            return err_set(e, CLGAN_ERR_DATA, "%s: metadata lacks '%s'", c->path, key);
+        snprintf(key, sizeof key, "optimizer_steps.%s", model_net_name(ws[i]));
+        const char *v = ckpt_meta(c, key);
+        if (!parse_decimal(v, CKPT_MAX_COUNTER, &c->n.steps[ws[i]]))
+            return err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s' is %s%.40s%s, expected a whole "
+                           "number from 0 to %" PRIu64, c->path, key, v ? "'" : "missing",
+                           v ? v : "", v ? "'" : "", (uint64_t)CKPT_MAX_COUNTER);
+    }
     for (size_t i = 0; i < ARRAY_LEN(counters); i++) {
         const char *s = ckpt_meta(c, counters[i].key);
         if (!parse_decimal(s, counters[i].max,
@@ -561,30 +605,41 @@ static clgan_status check_metadata(ckpt *c, net_spec nets[2], optim_kind kinds[2
                            s ? "'" : "missing", s ? s : "", s ? "'" : "", counters[i].max);
     }
     const ckpt_counters *n = &c->n;
-    if (n->k < 1 || n->batches_per_epoch < 1)
+    if (n->k < 1 || n->batches_per_epoch < 1 || (c->kind == MODEL_CLASSIFIER && n->k != 1))
         return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'k' and 'batches_per_epoch' must be at "
-                       "least 1", c->path);
-    /* D steps so far: every one took the next minibatch; an epoch wraps at the next D step */
+                       "least 1 (k exactly 1 for a classifier)", c->path);
+    /* D steps so far: every one took the next minibatch; an epoch wraps at the next D step.
+     * A classifier's steps are its D steps here (k = 1). */
     uint64_t d_steps = n->iter * n->k, bpe = n->batches_per_epoch;
     uint64_t want_epoch = d_steps ? (d_steps - 1) / bpe : 0;
     uint64_t want_bie = d_steps ? (d_steps - 1) % bpe + 1 : 0;
-    if (n->epoch != want_epoch || n->batch_in_epoch != want_bie || n->steps[0] != n->iter ||
-        n->steps[1] != d_steps)
+    int gan = c->kind == MODEL_GAN;
+    uint64_t s_first = n->steps[gan ? CLGAN_GENERATOR : CLGAN_CLASSIFIER],
+             s_d = gan ? n->steps[CLGAN_DISCRIMINATOR] : d_steps;
+    if (c->kind == MODEL_CLASSIFIER && (n->epoch != want_epoch || n->batch_in_epoch != want_bie ||
+                                        s_first != n->iter))
+        return err_set(e, CLGAN_ERR_DATA, "%s: counters disagree: step %" PRIu64 " on %" PRIu64
+                       " batches per epoch is epoch %" PRIu64 ", batch %" PRIu64 " and %" PRIu64
+                       " optimizer steps; the metadata say epoch %" PRIu64 ", batch %" PRIu64
+                       " and %" PRIu64, c->path, n->iter, bpe, want_epoch, want_bie, n->iter,
+                       n->epoch, n->batch_in_epoch, s_first);
+    if (n->epoch != want_epoch || n->batch_in_epoch != want_bie || s_first != n->iter ||
+        s_d != d_steps)
         return err_set(e, CLGAN_ERR_DATA, "%s: counters disagree: iteration %" PRIu64 " with k %"
                        PRIu64 " and %" PRIu64 " batches per epoch is epoch %" PRIu64 ", batch %"
                        PRIu64 ", %" PRIu64 " generator and %" PRIu64 " discriminator steps; the "
                        "metadata say epoch %" PRIu64 ", batch %" PRIu64 ", %" PRIu64 " and %"
                        PRIu64, c->path, n->iter, n->k, bpe, want_epoch, want_bie, n->iter, d_steps,
-                       n->epoch, n->batch_in_epoch, n->steps[0], n->steps[1]);
+                       n->epoch, n->batch_in_epoch, s_first, s_d);
     const char *rid = ckpt_meta(c, "run_id");
     if (strlen(rid) != 16 || strspn(rid, "0123456789abcdef") != 16)
         return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'run_id' is not 16 hex digits", c->path);
     memcpy(c->run_id, rid, 17);
     if (!ckpt_meta(c, "model_yaml")[0])
         return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'model_yaml' is empty", c->path);
-    /* data_shape "C,H,W" and noise_dim */
+    /* data_shape "C,H,W" and noise_dim (a GAN's) or classes (a classifier's) */
     const char *ds = ckpt_meta(c, "data_shape");
-    uint64_t dim[3], noise;
+    uint64_t dim[3], noise = 1, classes = 2;
     const char *p = ds;
     for (int i = 0; i < 3; i++) {
         const char *end = strchr(p, ',');
@@ -597,33 +652,39 @@ static clgan_status check_metadata(ckpt *c, net_spec nets[2], optim_kind kinds[2
         p += len + (i < 2);
     }
     if (dim[0] * dim[1] * dim[2] > (1u << 24)) goto bad_shape;
-    if (!parse_decimal(ckpt_meta(c, "noise_dim"), 1 << 20, &noise) || noise < 1)
+    if (gan && (!parse_decimal(ckpt_meta(c, "noise_dim"), 1 << 20, &noise) || noise < 1))
         return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'noise_dim' is not a whole number from 1 "
                        "to %d", c->path, 1 << 20);
+    if (!gan && (!parse_decimal(ckpt_meta(c, "classes"), 256, &classes) || classes < 2))
+        return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'classes' is not a whole number from 2 "
+                       "to 256", c->path);
     /* the declared layers, their shapes from the noise and data sizes */
     clgan_model shell;
     memset(&shell, 0, sizeof shell);
     shell.path = c->path;
-    static const char *const which[2] = {"generator_layers", "discriminator_layers"};
-    long outs[2] = {(long)(dim[0] * dim[1] * dim[2]), 1};
-    for (int w = 0; w < 2; w++) {
-        clgan_status st = layers_from_meta(c, which[w], &nets[w], e);
+    shape3 data = {(int)dim[0], (int)dim[1], (int)dim[2]};
+    for (int i = 0; i < nw; i++) {
+        clgan_net w = ws[i];
+        char key[64];
+        snprintf(key, sizeof key, "%s_layers", model_net_name(w));
+        clgan_status st = layers_from_meta(c, key, &nets[w], e);
         if (st != CLGAN_OK) return st;
-        nets[w].in = w == 0 ? (shape3){(int)noise, 1, 1}
-                            : (shape3){(int)dim[0], (int)dim[1], (int)dim[2]};
-        if (net_infer(&shell, &nets[w], net_names[w]) != CLGAN_OK)
-            return err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s': %s", c->path, which[w],
+        nets[w].in = w == CLGAN_GENERATOR ? (shape3){(int)noise, 1, 1} : data;
+        long out = w == CLGAN_GENERATOR ? shape_size(data)
+                   : w == CLGAN_DISCRIMINATOR ? 1 : (long)classes;
+        if (net_infer(&shell, &nets[w], model_net_name(w)) != CLGAN_OK)
+            return err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s': %s", c->path, key,
                            shell.err.msg);
-        if (shape_size(nets[w].out) != outs[w])
+        if (shape_size(nets[w].out) != out)
             return err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s' end in %ld values per sample, "
-                           "expected %ld", c->path, which[w], (long)shape_size(nets[w].out),
-                           outs[w]);
+                           "expected %ld", c->path, key, (long)shape_size(nets[w].out), out);
     }
-    /* optimizer states: {"generator": [...], "discriminator": [...]}, a known optimizer's */
+    /* optimizer states: {"<net>": [...], ...}, a known optimizer's, for each network */
     cJSON *os = meta_json_parse(c, "optimizer_states");
-    int ok = cJSON_IsObject(os) && cJSON_GetArraySize(os) == 2 && !duplicate_key(os);
-    for (int w = 0; ok && w < 2; w++) {
-        cJSON *list = cJSON_GetObjectItemCaseSensitive(os, net_names[w]);
+    int ok = cJSON_IsObject(os) && cJSON_GetArraySize(os) == nw && !duplicate_key(os);
+    for (int i = 0; ok && i < nw; i++) {
+        clgan_net w = ws[i];
+        cJSON *list = cJSON_GetObjectItemCaseSensitive(os, model_net_name(w));
         ok = 0;
         for (int k = 0; k < 2 && !ok; k++) {
             const char *const *names;
@@ -641,9 +702,11 @@ static clgan_status check_metadata(ckpt *c, net_spec nets[2], optim_kind kinds[2
     }
     cJSON_Delete(os);
     if (!ok)
-        return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'optimizer_states' is not {\"generator\": "
-                       "[...], \"discriminator\": [...]} of a known optimizer's states", c->path);
-    if (expected_tensors(nets, kinds, want) != CLGAN_OK)
+        return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'optimizer_states' is not %s of a known "
+                       "optimizer's states", c->path,
+                       gan ? "{\"generator\": [...], \"discriminator\": [...]}"
+                           : "{\"classifier\": [...]}");
+    if (expected_tensors(c->kind, nets, kinds, want) != CLGAN_OK)
         return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
     return CLGAN_OK;
 bad_shape:
@@ -779,8 +842,8 @@ done:
 }
 
 /* The model of model_yaml must declare what the metadata declare (checked by clgan only). */
-static clgan_status check_model(ckpt *c, const net_spec nets[2], const optim_kind kinds[2],
-                                clgan_err *e) {
+static clgan_status check_model(ckpt *c, const net_spec nets[MODEL_NETS],
+                                const optim_kind kinds[MODEL_NETS], clgan_err *e) {
     const char *text = ckpt_meta(c, "model_yaml");
     shape3 s;
     sscanf(ckpt_meta(c, "data_shape"), "%d,%d,%d", &s.c, &s.h, &s.w); /* checked above */
@@ -791,12 +854,21 @@ static clgan_status check_model(ckpt *c, const net_spec nets[2], const optim_kin
                        c->model ? c->model->err.msg : "out of memory");
     clgan_model *m = c->model;
     const char *what = NULL;
-    if (!same_layers(&m->net[0], &nets[0])) what = "generator_layers";
-    else if (!same_layers(&m->net[1], &nets[1])) what = "discriminator_layers";
-    else if (m->noise.dim != nets[0].in.c) what = "noise_dim";
-    else if (m->train.opt[0].kind != kinds[0] || m->train.opt[1].kind != kinds[1])
-        what = "optimizer_states";
-    else if ((uint64_t)m->train.k != c->n.k) what = "k";
+    char key[64];
+    clgan_net ws[MODEL_NETS];
+    int nw = model_nets(m, ws);
+    if (m->kind != c->kind) what = "model_kind";
+    for (int i = 0; !what && i < nw; i++) {
+        snprintf(key, sizeof key, "%s_layers", model_net_name(ws[i]));
+        if (!same_layers(&m->net[ws[i]], &nets[ws[i]])) what = key;
+        else if (m->train.opt[ws[i]].kind != kinds[ws[i]]) what = "optimizer_states";
+    }
+    if (what) {
+    } else if (m->kind == MODEL_GAN && m->noise.dim != nets[CLGAN_GENERATOR].in.c) {
+        what = "noise_dim";
+    } else if ((uint64_t)m->train.k != c->n.k) {
+        what = "k";
+    }
     if (what)
         return err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s' disagree with the model in "
                        "model_yaml", c->path, what);
@@ -812,9 +884,9 @@ static clgan_status check_model(ckpt *c, const net_spec nets[2], const optim_kin
 
 clgan_status ckpt_open(const char *path, ckpt *c, clgan_err *e) {
     memset(c, 0, sizeof *c);
-    net_spec nets[2];
+    net_spec nets[MODEL_NETS];
     memset(nets, 0, sizeof nets);
-    optim_kind kinds[2] = {OPTIM_SGD, OPTIM_SGD};
+    optim_kind kinds[MODEL_NETS] = {OPTIM_SGD, OPTIM_SGD, OPTIM_SGD};
     tensor_list want = {0};
     c->path = str_dup(path);
     if (!c->path) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
@@ -894,11 +966,11 @@ clgan_status ckpt_open(const char *path, ckpt *c, clgan_err *e) {
     if (st == CLGAN_OK) st = check_tensors(c, &want, e);
     if (st == CLGAN_OK) st = check_model(c, nets, kinds, e);
     if (st != CLGAN_OK) goto fail;
-    for (int w = 0; w < 2; w++) free(nets[w].layers);
+    for (int w = 0; w < MODEL_NETS; w++) free(nets[w].layers);
     tensor_list_free(&want);
     return CLGAN_OK;
 fail:
-    for (int w = 0; w < 2; w++) free(nets[w].layers);
+    for (int w = 0; w < MODEL_NETS; w++) free(nets[w].layers);
     tensor_list_free(&want);
     ckpt_close(c);
     return st;
@@ -971,6 +1043,10 @@ done:
 clgan_status ckpt_net(const ckpt *c, clgan_device *dev, clgan_net which, int rows, net **out,
                       clgan_err *e) {
     const clgan_model *m = ckpt_model(c);
+    *out = NULL;
+    if (m->net[which].n_layers == 0)
+        return err_set(e, CLGAN_ERR_ARG, "%s: a checkpoint of a %s, which has no %s", c->path,
+                       m->kind == MODEL_CLASSIFIER ? "classifier" : "GAN", model_net_name(which));
     clgan_status st = net_create(dev, m, which, rows, m->train.seed, out);
     if (st != CLGAN_OK) return err_set(e, st, "%s", dev->err.msg);
     st = ckpt_load_net(c, *out, NULL, e);
@@ -984,26 +1060,28 @@ clgan_status ckpt_net(const ckpt *c, clgan_device *dev, clgan_net which, int row
 clgan_status checkpoint_restore(trainer *t, const ckpt *c, clgan_err *e) {
     const char *path = c->path;
     const clgan_model *cm = c->model, *m = t->m;
-    if (!same_layers(&cm->net[0], &m->net[0]) || !same_layers(&cm->net[1], &m->net[1]) ||
-        cm->noise.dim != m->noise.dim || cm->train.opt[0].kind != m->train.opt[0].kind ||
-        cm->train.opt[1].kind != m->train.opt[1].kind) {
-        return err_set(e, CLGAN_ERR_DATA, "%s: a checkpoint of another model (its layers, noise "
-                       "or optimizers differ from %s's)", path, m->path);
-    }
+    clgan_net ws[MODEL_NETS];
+    int nw = model_nets(m, ws), same = cm->kind == m->kind && cm->noise.dim == m->noise.dim;
+    for (int i = 0; same && i < nw; i++)
+        same = same_layers(&cm->net[ws[i]], &m->net[ws[i]]) &&
+               cm->train.opt[ws[i]].kind == m->train.opt[ws[i]].kind;
+    if (!same)
+        return err_set(e, CLGAN_ERR_DATA, "%s: a checkpoint of another model (its kind, layers, "
+                       "noise or optimizers differ from %s's)", path, m->path);
     if (c->n.k != (uint64_t)m->train.k ||
         c->n.batches_per_epoch != (uint64_t)t->batches_per_epoch)
         return err_set(e, CLGAN_ERR_DATA, "%s: trained with k %" PRIu64 " on epochs of %" PRIu64
                        " batches; %s has k %d and epochs of %ld batches (another data set?)", path,
                        c->n.k, c->n.batches_per_epoch, m->path, m->train.k, t->batches_per_epoch);
-    clgan_status st = ckpt_load_net(c, t->g, &t->opt[0], e);
-    if (st == CLGAN_OK) st = ckpt_load_net(c, t->d, &t->opt[1], e);
+    clgan_status st = CLGAN_OK;
+    for (int i = 0; i < nw && st == CLGAN_OK; i++)
+        st = ckpt_load_net(c, trainer_net(t, ws[i]), &t->opt[ws[i]], e);
     if (st != CLGAN_OK) return st;
     t->iter = c->n.iter;
     t->epoch = (long)c->n.epoch;
     t->batch_in_epoch = (long)c->n.batch_in_epoch;
     t->stream = c->n.stream;
-    t->opt[0].t = c->n.steps[0];
-    t->opt[1].t = c->n.steps[1];
+    for (int i = 0; i < nw; i++) t->opt[ws[i]].t = c->n.steps[ws[i]];
     memcpy(t->run_id, c->run_id, 17);
     st = trainer_seek(t);
     if (st != CLGAN_OK) err_set(e, st, "%s", t->dev->err.msg);

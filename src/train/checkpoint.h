@@ -5,16 +5,19 @@
  * (tools/read_checkpoint.py, which refuses exactly what this reader refuses).
  *
  * Tensors: <net>.<i>.<param> for every parameter tensor of layer i (its class's list: dense
- * has weight [n_out, n_in] and bias [n_out]; i as in the model file, net generator or
- * discriminator), running statistics included, and the optimizer's state of every trainable one
+ * has weight [n_out, n_in] and bias [n_out]; i as in the model file, net generator and
+ * discriminator, or classifier for a classifier model), running statistics included, and the optimizer's state of every trainable one
  * as optimizer.<net>.<i>.<param>.<state> (momentum_buffer; exp_avg, exp_avg_sq) of the same
  * shape. Nothing else.
  *
  * __metadata__ (all strings): format, run_id (16 hex digits), model_yaml, model_path and
  * data_path (absolute; data_path "" for synthetic data), model_name, device, data_shape
  * ("C,H,W"), noise_dim, generator_layers and discriminator_layers (JSON: type and every
- * setting of its class but those that only shape the initial parameters), optimizer_states (JSON), and the counters seed, k, batches_per_epoch, iter,
- * epoch, batch_in_epoch, stream, optimizer_steps.generator, optimizer_steps.discriminator.
+ * setting of its class but those that only shape the initial parameters), optimizer_states
+ * (JSON), and the counters seed, k, batches_per_epoch, iter, epoch, batch_in_epoch, stream,
+ * optimizer_steps.generator, optimizer_steps.discriminator. A classifier's checkpoint has
+ * model_kind "classifier", classes, classifier_layers and optimizer_steps.classifier in place
+ * of noise_dim and the two networks' entries, and k 1.
  *
  * A file is accepted only whole: header padded with spaces to a multiple of 8 bytes, strict
  * JSON without duplicate keys, tensors that tile the data section exactly in F32, exactly the
@@ -34,7 +37,8 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e);
 
 /* The counters of a checkpoint, validated (see the header). */
 typedef struct ckpt_counters {
-    uint64_t seed, k, batches_per_epoch, iter, epoch, batch_in_epoch, stream, steps[2];
+    uint64_t seed, k, batches_per_epoch, iter, epoch, batch_in_epoch, stream;
+    uint64_t steps[MODEL_NETS]; /* optimizer steps, indexed by clgan_net */
 } ckpt_counters;
 
 /* A checkpoint file read and validated whole. */
@@ -46,6 +50,7 @@ typedef struct ckpt {
     void *header;         /* cJSON * */
     clgan_model *model;   /* the model of its metadata, data.path from data_path */
     ckpt_counters n;
+    model_kind kind;      /* metadata model_kind: a GAN's or a classifier's */
     char run_id[17];
 } ckpt;
 
@@ -68,7 +73,9 @@ const clgan_model *ckpt_model(const ckpt *c);
 clgan_status ckpt_load_net(const ckpt *c, net *n, optim *o, clgan_err *e);
 /*
  * Network `which` of c's model compiled on dev for `rows` rows, holding c's parameters (no
- * optimizer): what sample, eval and figure1 run. On failure *out is NULL and e says why.
+ * optimizer): what sample, eval and figure1 run. On failure *out is NULL and e says why (a
+ * checkpoint without that network: "PATH: a checkpoint of a classifier, which has no
+ * generator").
  */
 clgan_status ckpt_net(const ckpt *c, clgan_device *dev, clgan_net which, int rows, net **out,
                       clgan_err *e);

@@ -8,6 +8,7 @@
  */
 #include "gan.h"
 
+#include "classify.h"
 #include "gemm.h"
 
 #include <math.h>
@@ -32,7 +33,28 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
     int batch = m->train.batch;
     t->sample_capacity = sample_rows > batch ? sample_rows : batch;
     uint64_t seed = m->train.seed;
-    clgan_status st = net_create(dev, m, CLGAN_GENERATOR, t->sample_capacity, seed, &t->g);
+    clgan_status st = CLGAN_OK;
+    if (m->kind == MODEL_CLASSIFIER) {
+        st = device_alloc(dev, STAT_COUNT * sizeof(float), "statistics", &t->stats);
+        if (st == CLGAN_OK) st = device_fill(dev, t->stats, 0, STAT_COUNT * sizeof(float));
+        if (st == CLGAN_OK) st = classifier_init(t);
+        if (st == CLGAN_OK) {
+            int ns = net_gemm_shapes(dev, &m->net[CLGAN_CLASSIFIER], batch, 1, 0, 1, NULL, 0);
+            gemm_shape *shapes = malloc((size_t)(ns > 0 ? ns : 1) * sizeof *shapes);
+            if (!shapes) st = err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory");
+            if (shapes)
+                net_gemm_shapes(dev, &m->net[CLGAN_CLASSIFIER], batch, 1, 0, 1, shapes, ns);
+            for (int i = 0; shapes && i < ns && st == CLGAN_OK; i++)
+                st = gemm_tune(dev, shapes[i].ta, shapes[i].tb, shapes[i].m, shapes[i].n,
+                               shapes[i].k, NULL);
+            free(shapes);
+        }
+        t->batches_per_epoch = data->n / batch;
+        if (st == CLGAN_OK) st = dataset_begin_epoch(data, 0);
+        if (st != CLGAN_OK) trainer_free(t);
+        return st;
+    }
+    st = net_create(dev, m, CLGAN_GENERATOR, t->sample_capacity, seed, &t->g);
     if (st == CLGAN_OK) st = net_create(dev, m, CLGAN_DISCRIMINATOR, 2 * batch, seed, &t->d);
     if (st != CLGAN_OK) goto fail;
     t->g->stream_next = &t->stream;
@@ -83,16 +105,20 @@ fail:
 
 void trainer_free(trainer *t) {
     if (t->dev) device_finish(t->dev); /* nothing in flight may use what is freed */
-    optim_free(&t->opt[0]);
-    optim_free(&t->opt[1]);
+    for (int w = 0; w < MODEL_NETS; w++) optim_free(&t->opt[w]);
     loss_free(&t->loss);
     if (t->k_stats) clReleaseKernel(t->k_stats);
-    if (t->dev) device_release(t->dev, t->stats);
+    if (t->k_cstats) clReleaseKernel(t->k_cstats);
+    if (t->dev) {
+        device_release(t->dev, t->stats);
+        device_release(t->dev, t->batch_labels);
+    }
     net_free(t->g);
     net_free(t->d);
-    t->g = t->d = NULL;
-    t->k_stats = NULL;
-    t->stats = NULL;
+    net_free(t->c);
+    t->g = t->d = t->c = NULL;
+    t->k_stats = t->k_cstats = NULL;
+    t->stats = t->batch_labels = NULL;
 }
 
 clgan_status trainer_seek(trainer *t) {
@@ -183,7 +209,21 @@ clgan_status trainer_d_step(trainer *t) {
     return d_step(t);
 }
 
+net *trainer_net(const trainer *t, clgan_net w) {
+    switch (w) {
+    case CLGAN_GENERATOR: return t->g;
+    case CLGAN_DISCRIMINATOR: return t->d;
+    case CLGAN_CLASSIFIER: return t->c;
+    }
+    return NULL;
+}
+
 clgan_status trainer_iteration(trainer *t) {
+    if (t->m->kind == MODEL_CLASSIFIER) {
+        clgan_status st = classifier_step(t);
+        if (st == CLGAN_OK) t->iter++;
+        return st;
+    }
     for (int i = 0; i < t->m->train.k; i++) {
         clgan_status st = d_step(t);
         if (st != CLGAN_OK) return st;
@@ -206,7 +246,12 @@ clgan_status trainer_read_stats(trainer *t, gan_stats *out) {
     out->g_loss = s[STAT_G_LOSS] / ng;
     out->d_real = s[STAT_D_REAL] / nd;
     out->d_fake = s[STAT_D_FAKE] / nd;
-    out->nonfinite = s[STAT_NONFINITE] != 0 || !isfinite(out->d_loss) || !isfinite(out->g_loss);
+    out->c_steps = (long)s[STAT_N_C];
+    double rows = s[STAT_C_ROWS] > 0 ? s[STAT_C_ROWS] : 1;
+    out->c_loss = s[STAT_C_LOSS] / rows;
+    out->c_acc = s[STAT_C_CORRECT] / rows;
+    out->nonfinite = s[STAT_NONFINITE] != 0 || !isfinite(out->d_loss) || !isfinite(out->g_loss) ||
+                     !isfinite(out->c_loss);
     return CLGAN_OK;
 }
 
@@ -219,9 +264,12 @@ clgan_status trainer_finite(trainer *t, int *finite) {
 }
 
 clgan_status trainer_locate_nonfinite(trainer *t, char *where, size_t len) {
-    snprintf(where, len, "the discriminator's output (no layer holds a NaN or Inf now)");
-    for (int w = 0; w < 2; w++) {
-        net *n = w ? t->d : t->g;
+    clgan_net ws[MODEL_NETS];
+    int nw = model_nets(t->m, ws);
+    snprintf(where, len, "the %s's output (no layer holds a NaN or Inf now)",
+             model_net_name(ws[nw - 1]));
+    for (int k = 0; k < nw; k++) {
+        net *n = trainer_net(t, ws[k]);
         float *p = malloc(n->n_params * sizeof *p), *a = malloc(n->n_acts * sizeof *a);
         clgan_status st = p && a ? CLGAN_OK : CLGAN_ERR_NOMEM;
         if (st == CLGAN_OK) st = device_read(t->dev, n->params, 0, n->n_params * sizeof *p, p);
@@ -236,7 +284,7 @@ clgan_status trainer_locate_nonfinite(trainer *t, char *where, size_t len) {
             if (!what && !floats_finite(a + l->y.off, (size_t)n->capacity * l->y.cols))
                 what = "output";
             if (what) {
-                snprintf(where, len, "%s layer %d (%s) %s", w ? "discriminator" : "generator", i,
+                snprintf(where, len, "%s layer %d (%s) %s", model_net_name(ws[k]), i,
                          layer_kind_name(l->spec->kind), what);
                 found = 1;
             }

@@ -17,12 +17,14 @@
 #include "optim.h"
 
 enum { STAT_D_LOSS, STAT_G_LOSS, STAT_D_REAL, STAT_D_FAKE, STAT_N_D, STAT_N_G, STAT_NONFINITE,
-       STAT_COUNT };
+       STAT_C_LOSS, STAT_C_CORRECT, STAT_C_ROWS, STAT_N_C, STAT_COUNT };
 
 typedef struct gan_stats {
     double d_loss, g_loss;   /* mean per step since the last read */
     double d_real, d_fake;   /* mean D(x), mean D(G(z)) over the D steps */
     long d_steps, g_steps;
+    double c_loss, c_acc;    /* classifier: mean cross-entropy and accuracy per training row */
+    long c_steps;
     int nonfinite;
 } gan_stats;
 
@@ -30,9 +32,12 @@ typedef struct trainer {
     clgan_device *dev;
     const clgan_model *m;
     dataset *data;           /* borrowed, uploaded */
-    net *g, *d;
+    net *g, *d;              /* a GAN's networks */
+    net *c;                  /* a classifier model's network */
+    cl_mem batch_labels;     /* classifier: the minibatch's labels */
+    cl_kernel k_cstats;
     loss loss;
-    optim opt[2];
+    optim opt[MODEL_NETS];   /* indexed by clgan_net */
     cl_mem stats;
     cl_kernel k_stats;
     uint64_t stream;         /* next Philox stream */
@@ -47,15 +52,25 @@ typedef struct trainer {
 
 /*
  * Builds both networks (G with room for `sample_rows` rows too), optimizers, loss and stats on
- * dev, draws the initial parameters from the seed, and starts epoch 0. The dataset must be
- * uploaded to dev. Messages go to dev->err.
+ * dev, draws the initial parameters from the seed, and starts epoch 0; for a classifier model,
+ * its one network, trained by softmax cross-entropy on the data's labels (sample_rows unused).
+ * The dataset must be uploaded to dev. Messages go to dev->err.
  */
 clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, dataset *data,
                           int sample_rows);
 void trainer_free(trainer *t);
 
-/* Enqueues one iteration of Algorithm 1. */
+/* Enqueues one iteration of Algorithm 1; of a classifier, one step on one minibatch. */
 clgan_status trainer_iteration(trainer *t);
+
+/* The network w of the trainer's model (t->g, t->d or t->c). */
+net *trainer_net(const trainer *t, clgan_net w);
+
+/*
+ * A classifier's accuracy on n images x (host, the model's data range) with labels y, run in
+ * evaluation mode in chunks of its capacity. Waits for the device.
+ */
+clgan_status classifier_accuracy(net *c, const float *x, const uint8_t *y, long n, double *acc);
 
 /* One discriminator step alone (G frozen): for training D towards D* in the theory checks. */
 clgan_status trainer_d_step(trainer *t);

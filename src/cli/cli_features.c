@@ -1,0 +1,415 @@
+/*
+ * cli_features.c - `clgan eval --fid --kid --prdc --score --classifier CLS`: a generator (or a
+ * set of images from anywhere, or real training images) measured against real images in the
+ * feature space of a domain classifier trained by clgan, as metrics.h defines the figures.
+ *
+ * Pixels travel in [0, 1] between models: a generator's samples leave its data range, enter
+ * the classifier's. Features are the output of one classifier layer, by default the input of
+ * its last layer with parameters (the penultimate layer of TF-GAN's MNIST evaluation).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "cli.h"
+#include "metrics.h"
+#include "npy.h"
+
+#define FEATURE_ROWS 500 /* classifier and generator rows per device pass */
+
+static int fail(const char *msg) {
+    fprintf(stderr, "clgan eval: %s\n", msg);
+    return 1;
+}
+
+/*
+ * The layer whose output is the features: the one before the last layer with parameters, or
+ * before the dropout layers in front of it (the identity at evaluation: the same values).
+ */
+static int default_feature_layer(const net_spec *n) {
+    int i = n->n_layers - 1;
+    while (i > 0 && n->layers[i].n_params == 0) i--;
+    i--;
+    while (i > 0 && n->layers[i].kind == LAYER_DROPOUT) i--;
+    return i;
+}
+
+/* A set of images: n x cols floats in [0, 1], and where they came from. */
+typedef struct image_set {
+    float *x;
+    long n;
+    char what[512];
+} image_set;
+
+/* Split `split` of model d's data, its first n images at most, in [0, 1]. */
+static clgan_status load_split(const data_spec *d, const char *split, long n, image_set *s,
+                               clgan_err *e) {
+    const char *path = d->path;
+    long a = d->start, b = d->stop;
+    if (strcmp(split, "test") == 0) {
+        path = data_test_path(d);
+        a = d->test[0];
+        b = d->test[1];
+    } else if (strcmp(split, "valid") == 0) {
+        a = d->valid[0];
+        b = d->valid[1];
+    }
+    if (d->format != DATA_IDX)
+        return err_set(e, CLGAN_ERR_ARG, "the model's data are not images");
+    if (strcmp(split, "train") != 0 && b == 0)
+        return err_set(e, CLGAN_ERR_ARG, "the model declares no data.%s split: add one to its "
+                       "data section, or give --split train", split);
+    if (b >= 0 && b - a > n) b = a + n;
+    idx_header h;
+    clgan_status st = idx_load(path, a, b, &h, &s->x, e);
+    if (st != CLGAN_OK) return st;
+    if (b < 0) b = (long)h.dims[0];
+    if (b - a > n) b = a + n; /* read to the end, keep n */
+    s->n = b - a;
+    snprintf(s->what, sizeof s->what, "%ld %s images (%s [%ld, %ld))", s->n, split, path, a, b);
+    return CLGAN_OK;
+}
+
+/* --images FILE: IDX bytes (0..255), or .npy in the data's range of model d. */
+static clgan_status load_images(const char *path, const data_spec *d, long cols, image_set *s,
+                                clgan_err *e) {
+    size_t len = strlen(path);
+    if (len > 4 && strcmp(path + len - 4, ".npy") == 0) {
+        long dims[NPY_MAX_DIMS];
+        int nd;
+        clgan_status st = npy_read(path, &s->x, dims, &nd, e);
+        if (st != CLGAN_OK) return st;
+        long per = 1;
+        for (int i = 1; i < nd; i++) per *= dims[i];
+        if (nd < 2 || per != cols) {
+            free(s->x);
+            s->x = NULL;
+            return err_set(e, CLGAN_ERR_DATA, "%s: %d-dimensional array of %ld values per item; "
+                           "expected N x C x H x W or N x H x W of %ld values per image", path,
+                           nd, per, cols);
+        }
+        s->n = dims[0];
+        for (long i = 0; i < s->n * cols; i++)
+            if (!isfinite(s->x[i])) {
+                free(s->x);
+                s->x = NULL;
+                return err_set(e, CLGAN_ERR_DATA, "%s: value %ld is NaN or Inf", path, i);
+            }
+        data_to_unit(d, s->x, (size_t)(s->n * cols));
+        snprintf(s->what, sizeof s->what, "%ld images of %s (values in [%g, %g])", s->n, path,
+                 d->range[0], d->range[1]);
+        return CLGAN_OK;
+    }
+    idx_header h;
+    clgan_status st = idx_load(path, 0, -1, &h, &s->x, e);
+    if (st != CLGAN_OK) return st;
+    long per = 1;
+    for (int i = 1; i < h.ndim; i++) per *= (long)h.dims[i];
+    if (per != cols) {
+        free(s->x);
+        s->x = NULL;
+        return err_set(e, CLGAN_ERR_DATA, "%s: items of %ld values, the classifier takes %ld",
+                       path, per, cols);
+    }
+    s->n = (long)h.dims[0];
+    snprintf(s->what, sizeof s->what, "%ld images of %s", s->n, path);
+    return CLGAN_OK;
+}
+
+/* Features (n x fd) and logits (n x classes) of images in [0, 1], in the classifier's range. */
+static clgan_status featurize(net *c, const data_spec *cd, int layer, const float *x, long n,
+                              float *feat, float *logits, clgan_err *e) {
+    size_t cols = c->in.cols, fd = c->layers[layer].y.cols, k = c->out.cols;
+    float *chunk = malloc((size_t)FEATURE_ROWS * cols * sizeof *chunk);
+    if (!chunk) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+    clgan_status st = CLGAN_OK;
+    for (long i = 0; i < n && st == CLGAN_OK; i += FEATURE_ROWS) {
+        int r = n - i < FEATURE_ROWS ? (int)(n - i) : FEATURE_ROWS;
+        memcpy(chunk, x + (size_t)i * cols, (size_t)r * cols * sizeof *chunk);
+        data_from_unit(cd, chunk, (size_t)r * cols);
+        st = net_run_eval_at(c, chunk, r, layer, feat + (size_t)i * fd, logits + (size_t)i * k);
+        if (st != CLGAN_OK) err_set(e, st, "%s", c->dev->err.msg);
+    }
+    free(chunk);
+    return st;
+}
+
+/* Mean largest class probability: how sure the classifier is, on average. */
+static double mean_confidence(const float *z, long n, int k) {
+    double s = 0;
+    for (long i = 0; i < n; i++) {
+        const float *r = z + i * k;
+        double mx = r[0], sum = 0;
+        for (int j = 1; j < k; j++) mx = fmax(mx, r[j]);
+        for (int j = 0; j < k; j++) sum += exp(r[j] - mx);
+        s += 1.0 / sum;
+    }
+    return n ? s / (double)n : NAN;
+}
+
+int eval_features(const cli_opts *o) {
+    int want_fid = opt_get(o, "--fid") != NULL, want_kid = opt_get(o, "--kid") != NULL;
+    int want_prdc = opt_get(o, "--prdc") != NULL, want_score = opt_get(o, "--score") != NULL;
+    const char *cls_path = opt_get(o, "--classifier"), *images = opt_get(o, "--images");
+    const char *split = opt_get(o, "--split"), *npy = opt_get(o, "--features-npy");
+    int real = opt_get(o, "--real") != NULL, json = opt_get(o, "--json") != NULL;
+    static const char *const other[] = {"--valid", "--test", "--sigmas", "--data"};
+    for (size_t i = 0; i < ARRAY_LEN(other); i++)
+        if (opt_get(o, other[i])) {
+            fprintf(stderr, "clgan eval: %s applies to --parzen, not to --fid/--kid/--prdc/"
+                            "--score\n", other[i]);
+            return EXIT_USAGE;
+        }
+    if (!cls_path) {
+        fprintf(stderr, "clgan eval: --fid, --kid, --prdc and --score need --classifier CKPT, a "
+                        "classifier trained by clgan (clgan train models/fashion_classifier.yaml)"
+                        "\n");
+        return EXIT_USAGE;
+    }
+    if (!split) split = "test";
+    if (strcmp(split, "test") != 0 && strcmp(split, "train") != 0 && strcmp(split, "valid") != 0) {
+        fprintf(stderr, "clgan eval: --split: expected test, train or valid, got '%s'\n", split);
+        return EXIT_USAGE;
+    }
+    if ((images != NULL) + real + (o->positional != NULL && !real) > 1 ||
+        (images && o->positional)) {
+        fprintf(stderr, "clgan eval: measure one set: a checkpoint's generator (CKPT), --images "
+                        "FILE, or --real\n");
+        return EXIT_USAGE;
+    }
+    if (!images && !real && !o->positional) {
+        fprintf(stderr, "clgan eval: missing CKPT (or --images FILE, or --real)\n");
+        return EXIT_USAGE;
+    }
+    long S = 10000, seed_l = 0, layer_l = -1, k_l = 5, subsets = 100, subset_size = 1000;
+    int has_seed, has_layer;
+    if (opt_long(o, "--samples", 2, 1000000, &S) < 0 ||
+        (has_seed = opt_long(o, "--seed", 0, 0x7fffffffffffffffL, &seed_l)) < 0 ||
+        (has_layer = opt_long(o, "--feature-layer", 0, 100000, &layer_l)) < 0 ||
+        opt_long(o, "--k", 1, 100, &k_l) < 0 || opt_long(o, "--kid-subsets", 1, 10000, &subsets) < 0 ||
+        opt_long(o, "--kid-size", 2, 100000, &subset_size) < 0)
+        return EXIT_USAGE;
+    if (!want_fid && !want_kid && !want_prdc && !want_score) want_fid = 1;
+
+    clgan_err e;
+    err_clear(&e);
+    ckpt cc, gc;
+    memset(&cc, 0, sizeof cc);
+    memset(&gc, 0, sizeof gc);
+    clgan_device *dev = NULL;
+    net *c = NULL, *g = NULL;
+    image_set gen = {0}, ref = {0};
+    float *fg = NULL, *fr = NULL, *zg = NULL, *zr = NULL;
+    double *mu[2] = {NULL, NULL}, *cov[2] = {NULL, NULL};
+    gram_device gd;
+    memset(&gd, 0, sizeof gd);
+    int rc = 1;
+    char msg[4400];
+
+    if (ckpt_open(cls_path, &cc, &e) != CLGAN_OK) {
+        snprintf(msg, sizeof msg, "--classifier: %s", e.msg);
+        rc = fail(msg);
+        goto done;
+    }
+    const clgan_model *cm = ckpt_model(&cc);
+    if (cm->kind != MODEL_CLASSIFIER) {
+        fprintf(stderr, "clgan eval: --classifier: %s is a checkpoint of a GAN; give a "
+                        "classifier's (clgan train models/fashion_classifier.yaml)\n", cls_path);
+        goto done;
+    }
+    const net_spec *cn = &cm->net[CLGAN_CLASSIFIER];
+    int layer = has_layer ? (int)layer_l : default_feature_layer(cn);
+    if (layer < 0 || layer >= cn->n_layers - 1) {
+        fprintf(stderr, "clgan eval: --feature-layer: %ld is not a layer before the classifier's "
+                        "output (0 to %d; see clgan check on its model)\n", layer_l,
+                cn->n_layers - 2);
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    const clgan_model *dm = cm; /* whose data are the reference: the GAN's, else the classifier's */
+    if (o->positional) {
+        if (ckpt_open(o->positional, &gc, &e) != CLGAN_OK) {
+            rc = fail(e.msg);
+            goto done;
+        }
+        dm = ckpt_model(&gc);
+        if (dm->kind != MODEL_GAN) {
+            snprintf(msg, sizeof msg, "%s is a classifier's checkpoint; eval measures a GAN's "
+                     "generator against --classifier", o->positional);
+            rc = fail(msg);
+            goto done;
+        }
+    }
+    long cols = shape_size(cn->in);
+    if (dm->data.format != DATA_IDX || shape_size(dm->data.shape) != cols) {
+        snprintf(msg, sizeof msg, "the classifier %s takes %dx%dx%d images; %s's data are %s",
+                 cls_path, cn->in.c, cn->in.h, cn->in.w, dm->name,
+                 dm->data.format != DATA_IDX ? "not images" : "of another size");
+        rc = fail(msg);
+        goto done;
+    }
+    uint64_t seed = has_seed ? (uint64_t)seed_l : dm->train.seed;
+
+    /* the reference: the named split; and what is measured */
+    if (load_split(&dm->data, split, S, &ref, &e) != CLGAN_OK) {
+        snprintf(msg, sizeof msg, "--split %s: %s", split, e.msg);
+        rc = fail(msg);
+        goto done;
+    }
+    if (real && load_split(&dm->data, "train", S, &gen, &e) != CLGAN_OK) {
+        rc = fail(e.msg);
+        goto done;
+    }
+    if (images && load_images(images, &dm->data, cols, &gen, &e) != CLGAN_OK) {
+        snprintf(msg, sizeof msg, "--images: %s", e.msg);
+        rc = fail(msg);
+        goto done;
+    }
+    if (clgan_device_open(o->device, &dev) != CLGAN_OK) {
+        rc = fail(clgan_device_errmsg(dev));
+        goto done;
+    }
+    double t0 = clock_seconds();
+    if (o->positional) {
+        if (ckpt_net(&gc, dev, CLGAN_GENERATOR, FEATURE_ROWS, &g, &e) != CLGAN_OK) {
+            rc = fail(e.msg);
+            goto done;
+        }
+        gen.n = S;
+        gen.x = malloc((size_t)S * (size_t)cols * sizeof *gen.x);
+        if (!gen.x) goto done;
+        /* noise streams from 1 << 32 on: apart from the sample grids' (stream 0) */
+        if (net_sample(g, &dm->noise, seed, 1ULL << 32, S, gen.x) != CLGAN_OK) {
+            rc = fail(dev->err.msg);
+            goto done;
+        }
+        for (long i = 0; i < S * cols; i++)
+            if (!isfinite(gen.x[i])) {
+                rc = fail("the generator's samples hold NaN or Inf");
+                goto done;
+            }
+        data_to_unit(&dm->data, gen.x, (size_t)(S * cols));
+        snprintf(gen.what, sizeof gen.what, "%ld generator samples of %s", S, o->positional);
+    }
+    if (ckpt_net(&cc, dev, CLGAN_CLASSIFIER, FEATURE_ROWS, &c, &e) != CLGAN_OK) {
+        rc = fail(e.msg);
+        goto done;
+    }
+    int fd = (int)c->layers[layer].y.cols, K = (int)c->out.cols;
+    fg = malloc((size_t)gen.n * fd * sizeof *fg);
+    fr = malloc((size_t)ref.n * fd * sizeof *fr);
+    zg = malloc((size_t)gen.n * K * sizeof *zg);
+    zr = malloc((size_t)ref.n * K * sizeof *zr);
+    if (!fg || !fr || !zg || !zr) {
+        rc = fail("out of memory");
+        goto done;
+    }
+    if (featurize(c, &cm->data, layer, gen.x, gen.n, fg, zg, &e) != CLGAN_OK ||
+        featurize(c, &cm->data, layer, ref.x, ref.n, fr, zr, &e) != CLGAN_OK) {
+        rc = fail(e.msg);
+        goto done;
+    }
+    double t_feat = clock_seconds() - t0;
+    if (npy) {
+        for (int w = 0; w < 2; w++) {
+            char *p = str_fmt("%s.%s.npy", npy, w ? "real" : "gen");
+            clgan_status st = p ? npy_write(p, w ? fr : fg, w ? ref.n : gen.n, (size_t)fd, &e)
+                                : err_set(&e, CLGAN_ERR_NOMEM, "out of memory");
+            free(p);
+            if (st != CLGAN_OK) {
+                snprintf(msg, sizeof msg, "--features-npy: %s", e.msg);
+                rc = fail(msg);
+                goto done;
+            }
+        }
+    }
+    double t1 = clock_seconds();
+    gram_ops ops;
+    gram_device_init(&gd, dev, &ops);
+    double fid = NAN, score[2] = {NAN, NAN}, score_ref[2] = {NAN, NAN};
+    kid_result kid = {NAN, NAN, NAN, 0, 0};
+    prdc_result pr = {NAN, NAN, NAN, NAN, (int)k_l};
+    if (want_fid) {
+        for (int w = 0; w < 2; w++) {
+            mu[w] = malloc((size_t)fd * sizeof(double));
+            cov[w] = malloc((size_t)fd * fd * sizeof(double));
+            if (!mu[w] || !cov[w]) {
+                rc = fail("out of memory");
+                goto done;
+            }
+        }
+        if (feature_gaussian(fg, gen.n, fd, mu[0], cov[0], &e) != CLGAN_OK ||
+            feature_gaussian(fr, ref.n, fd, mu[1], cov[1], &e) != CLGAN_OK ||
+            frechet_distance(mu[0], cov[0], mu[1], cov[1], fd, &fid, &e) != CLGAN_OK) {
+            rc = fail(e.msg);
+            goto done;
+        }
+    }
+    if (want_kid && kid_compute(fg, gen.n, fr, ref.n, fd, (int)subsets, (int)subset_size, seed,
+                                &ops, &kid, &e) != CLGAN_OK) {
+        rc = fail(e.msg);
+        goto done;
+    }
+    if (want_prdc && prdc_compute(fr, ref.n, fg, gen.n, fd, (int)k_l, &ops, &pr, &e) != CLGAN_OK) {
+        rc = fail(e.msg);
+        goto done;
+    }
+    classifier_score(zg, gen.n, K, 10, &score[0], &score[1]);
+    classifier_score(zr, ref.n, K, 10, &score_ref[0], &score_ref[1]);
+    double conf = mean_confidence(zg, gen.n, K);
+    double t_metrics = clock_seconds() - t1;
+    const layer_spec *fl = &cn->layers[layer];
+    if (json) {
+        printf("{\"measured\": \"%s\", \"reference\": \"%s\", \"classifier\": \"%s\", "
+               "\"feature_layer\": %d, \"feature_kind\": \"%s\", \"features\": %d, ",
+               gen.what, ref.what, cls_path, layer, layer_kind_name(fl->kind), fd);
+        if (want_fid) printf("\"fid\": %.6f, ", fid);
+        if (want_kid)
+            printf("\"kid\": %.8f, \"kid_std\": %.8f, \"kid_se\": %.8f, \"kid_subsets\": %d, "
+                   "\"kid_subset_size\": %d, ", kid.mean, kid.std, kid.se, kid.subsets,
+                   kid.subset_size);
+        if (want_prdc)
+            printf("\"precision\": %.6f, \"recall\": %.6f, \"density\": %.6f, \"coverage\": %.6f, "
+                   "\"k\": %d, ", pr.precision, pr.recall, pr.density, pr.coverage, pr.k);
+        printf("\"classifier_score\": %.5f, \"classifier_score_std\": %.5f, "
+               "\"classifier_score_reference\": %.5f, \"mean_confidence\": %.5f, "
+               "\"seconds_features\": %.3f, \"seconds_metrics\": %.3f}\n", score[0], score[1],
+               score_ref[0], conf, t_feat, t_metrics);
+    } else {
+        printf("%s against %s\nfeatures: output of layer %d (%s, %d values) of the classifier "
+               "%s\n", gen.what, ref.what, layer, layer_kind_name(fl->kind), fd, cls_path);
+        if (want_fid) printf("  FID                %.3f\n", fid);
+        if (want_kid)
+            printf("  KID                %.5f +- %.5f (standard deviation over %d subsets of "
+                   "%d; standard error %.5f)\n", kid.mean, kid.std, kid.subsets,
+                   kid.subset_size, kid.se);
+        if (want_prdc)
+            printf("  precision %.4f  recall %.4f  density %.4f  coverage %.4f  (k = %d)\n",
+                   pr.precision, pr.recall, pr.density, pr.coverage, pr.k);
+        printf("  classifier score   %.3f +- %.3f (the reference images: %.3f); mean top-class "
+               "probability %.3f\n", score[0], score[1], score_ref[0], conf);
+        printf("  %.1f s for samples and features, %.1f s for the figures\n", t_feat, t_metrics);
+    }
+    rc = 0;
+done:
+    gram_device_free(&gd);
+    for (int w = 0; w < 2; w++) {
+        free(mu[w]);
+        free(cov[w]);
+    }
+    free(fg);
+    free(fr);
+    free(zg);
+    free(zr);
+    free(gen.x);
+    free(ref.x);
+    net_free(g);
+    net_free(c);
+    ckpt_close(&gc);
+    ckpt_close(&cc);
+    clgan_device_free(dev);
+    return rc;
+}
