@@ -125,6 +125,8 @@ static const cli_case cases[] = {
      "clgan eval: --feature-layer: 7 is not a layer before the classifier's output (0 to 6"},
     {"eval --fid --classifier CLS --real --parzen", 2, "clgan eval: say which evaluation"},
     {"eval --fid --kid --prdc --classifier CLS --real --samples 300", 0, ""},
+    {"train EVALMISS --out OUT/r", 1,
+     "clgan train: EVALMISS:21:22: 'classifier' in 'train.eval': "},
     {"sample CLS", 1, "clgan sample: CLS: a checkpoint of a classifier, which has no generator"},
     {"bench CLSMODEL", 1, "clgan bench: CLSMODEL declares a classifier"},
     {"sample CKPT --nearest SMALL -o OUT/s.png", 1, "clgan sample: --nearest: SMALL has images"},
@@ -178,6 +180,7 @@ static const char *token(const char *tok, const char *out) {
     if (strcmp(tok, "CLS") == 0) return fixture("cls/checkpoint.safetensors");
     if (strcmp(tok, "CLSMODEL") == 0) return src_path("tests/data/tiny_classifier.yaml");
     if (strcmp(tok, "BADNPY") == 0) return fixture("bad.npy");
+    if (strcmp(tok, "EVALMISS") == 0) return src_path("tests/data/eval_missing_classifier.yaml");
     if (strcmp(tok, "SMALL") == 0) return fixture("small.idx");
     if (strcmp(tok, "FIFO") == 0) return fixture("fifo");
     if (strcmp(tok, "LABELS") == 0) return src_path("models/data/mnist/t10k-labels-idx1-ubyte.gz");
@@ -240,7 +243,7 @@ START_TEST(bad_command_lines) {
     char want[2048];
     snprintf(want, sizeof want, "%s", c->prefix);
     static const char *const tokens[] = {"NODATA",   "FIFO", "SMALL",  "LABELS", "CKPT",
-                                         "CLSMODEL", "CLS",  "BADNPY", "LOGS"};
+                                         "CLSMODEL", "CLS",  "BADNPY", "EVALMISS", "LOGS"};
     for (size_t k = 0; k < ARRAY_LEN(tokens); k++) {
         char *at = strstr(want, tokens[k]);
         if (!at || !strstr(c->args, tokens[k])) continue; /* "missing CKPT" names the argument */

@@ -15,26 +15,12 @@
 
 #include "checkpoint.h"
 #include "cli.h"
-#include "metrics.h"
+#include "feature_space.h"
 #include "npy.h"
-
-#define FEATURE_ROWS 500 /* classifier and generator rows per device pass */
 
 static int fail(const char *msg) {
     fprintf(stderr, "clgan eval: %s\n", msg);
     return 1;
-}
-
-/*
- * The layer whose output is the features: the one before the last layer with parameters, or
- * before the dropout layers in front of it (the identity at evaluation: the same values).
- */
-static int default_feature_layer(const net_spec *n) {
-    int i = n->n_layers - 1;
-    while (i > 0 && n->layers[i].n_params == 0) i--;
-    i--;
-    while (i > 0 && n->layers[i].kind == LAYER_DROPOUT) i--;
-    return i;
 }
 
 /* A set of images: n x cols floats in [0, 1], and where they came from. */
@@ -43,35 +29,6 @@ typedef struct image_set {
     long n;
     char what[512];
 } image_set;
-
-/* Split `split` of model d's data, its first n images at most, in [0, 1]. */
-static clgan_status load_split(const data_spec *d, const char *split, long n, image_set *s,
-                               clgan_err *e) {
-    const char *path = d->path;
-    long a = d->start, b = d->stop;
-    if (strcmp(split, "test") == 0) {
-        path = data_test_path(d);
-        a = d->test[0];
-        b = d->test[1];
-    } else if (strcmp(split, "valid") == 0) {
-        a = d->valid[0];
-        b = d->valid[1];
-    }
-    if (d->format != DATA_IDX)
-        return err_set(e, CLGAN_ERR_ARG, "the model's data are not images");
-    if (strcmp(split, "train") != 0 && b == 0)
-        return err_set(e, CLGAN_ERR_ARG, "the model declares no data.%s split: add one to its "
-                       "data section, or give --split train", split);
-    if (b >= 0 && b - a > n) b = a + n;
-    idx_header h;
-    clgan_status st = idx_load(path, a, b, &h, &s->x, e);
-    if (st != CLGAN_OK) return st;
-    if (b < 0) b = (long)h.dims[0];
-    if (b - a > n) b = a + n; /* read to the end, keep n */
-    s->n = b - a;
-    snprintf(s->what, sizeof s->what, "%ld %s images (%s [%ld, %ld))", s->n, split, path, a, b);
-    return CLGAN_OK;
-}
 
 /* --images FILE: IDX bytes (0..255), or .npy in the data's range of model d. */
 static clgan_status load_images(const char *path, const data_spec *d, long cols, image_set *s,
@@ -117,24 +74,6 @@ static clgan_status load_images(const char *path, const data_spec *d, long cols,
     s->n = (long)h.dims[0];
     snprintf(s->what, sizeof s->what, "%ld images of %s", s->n, path);
     return CLGAN_OK;
-}
-
-/* Features (n x fd) and logits (n x classes) of images in [0, 1], in the classifier's range. */
-static clgan_status featurize(net *c, const data_spec *cd, int layer, const float *x, long n,
-                              float *feat, float *logits, clgan_err *e) {
-    size_t cols = c->in.cols, fd = c->layers[layer].y.cols, k = c->out.cols;
-    float *chunk = malloc((size_t)FEATURE_ROWS * cols * sizeof *chunk);
-    if (!chunk) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
-    clgan_status st = CLGAN_OK;
-    for (long i = 0; i < n && st == CLGAN_OK; i += FEATURE_ROWS) {
-        int r = n - i < FEATURE_ROWS ? (int)(n - i) : FEATURE_ROWS;
-        memcpy(chunk, x + (size_t)i * cols, (size_t)r * cols * sizeof *chunk);
-        data_from_unit(cd, chunk, (size_t)r * cols);
-        st = net_run_eval_at(c, chunk, r, layer, feat + (size_t)i * fd, logits + (size_t)i * k);
-        if (st != CLGAN_OK) err_set(e, st, "%s", c->dev->err.msg);
-    }
-    free(chunk);
-    return st;
 }
 
 /* Mean largest class probability: how sure the classifier is, on average. */
@@ -196,11 +135,12 @@ int eval_features(const cli_opts *o) {
 
     clgan_err e;
     err_clear(&e);
-    ckpt cc, gc;
-    memset(&cc, 0, sizeof cc);
+    ckpt gc;
     memset(&gc, 0, sizeof gc);
+    feature_space fs;
+    memset(&fs, 0, sizeof fs);
     clgan_device *dev = NULL;
-    net *c = NULL, *g = NULL;
+    net *g = NULL;
     image_set gen = {0}, ref = {0};
     float *fg = NULL, *fr = NULL, *zg = NULL, *zr = NULL;
     double *mu[2] = {NULL, NULL}, *cov[2] = {NULL, NULL};
@@ -209,26 +149,40 @@ int eval_features(const cli_opts *o) {
     int rc = 1;
     char msg[4400];
 
+    /* the classifier first: its checkpoint and layer are checked before any device work */
+    ckpt cc;
     if (ckpt_open(cls_path, &cc, &e) != CLGAN_OK) {
         snprintf(msg, sizeof msg, "--classifier: %s", e.msg);
         rc = fail(msg);
         goto done;
     }
-    const clgan_model *cm = ckpt_model(&cc);
-    if (cm->kind != MODEL_CLASSIFIER) {
+    const clgan_model *cm0 = ckpt_model(&cc);
+    int cls_ok = cm0->kind == MODEL_CLASSIFIER, n_layers = cm0->net[CLGAN_CLASSIFIER].n_layers;
+    ckpt_close(&cc);
+    if (!cls_ok) {
         fprintf(stderr, "clgan eval: --classifier: %s is a checkpoint of a GAN; give a "
                         "classifier's (clgan train models/fashion_classifier.yaml)\n", cls_path);
         goto done;
     }
-    const net_spec *cn = &cm->net[CLGAN_CLASSIFIER];
-    int layer = has_layer ? (int)layer_l : default_feature_layer(cn);
-    if (layer < 0 || layer >= cn->n_layers - 1) {
+    if (has_layer && layer_l >= n_layers - 1) {
         fprintf(stderr, "clgan eval: --feature-layer: %ld is not a layer before the classifier's "
                         "output (0 to %d; see clgan check on its model)\n", layer_l,
-                cn->n_layers - 2);
+                n_layers - 2);
         rc = EXIT_USAGE;
         goto done;
     }
+    if (clgan_device_open(o->device, &dev) != CLGAN_OK) {
+        rc = fail(clgan_device_errmsg(dev));
+        goto done;
+    }
+    if (feature_space_open(&fs, dev, cls_path, has_layer ? (int)layer_l : -1, &e) != CLGAN_OK) {
+        snprintf(msg, sizeof msg, "--classifier: %s", e.msg);
+        rc = fail(msg);
+        goto done;
+    }
+    const clgan_model *cm = fs.cm;
+    const net_spec *cn = &cm->net[CLGAN_CLASSIFIER];
+    int layer = fs.layer;
     const clgan_model *dm = cm; /* whose data are the reference: the GAN's, else the classifier's */
     if (o->positional) {
         if (ckpt_open(o->positional, &gc, &e) != CLGAN_OK) {
@@ -254,22 +208,20 @@ int eval_features(const cli_opts *o) {
     uint64_t seed = has_seed ? (uint64_t)seed_l : dm->train.seed;
 
     /* the reference: the named split; and what is measured */
-    if (load_split(&dm->data, split, S, &ref, &e) != CLGAN_OK) {
+    if (data_split_unit(&dm->data, split, S, &ref.x, &ref.n, ref.what, sizeof ref.what, &e) !=
+        CLGAN_OK) {
         snprintf(msg, sizeof msg, "--split %s: %s", split, e.msg);
         rc = fail(msg);
         goto done;
     }
-    if (real && load_split(&dm->data, "train", S, &gen, &e) != CLGAN_OK) {
+    if (real && data_split_unit(&dm->data, "train", S, &gen.x, &gen.n, gen.what, sizeof gen.what,
+                                &e) != CLGAN_OK) {
         rc = fail(e.msg);
         goto done;
     }
     if (images && load_images(images, &dm->data, cols, &gen, &e) != CLGAN_OK) {
         snprintf(msg, sizeof msg, "--images: %s", e.msg);
         rc = fail(msg);
-        goto done;
-    }
-    if (clgan_device_open(o->device, &dev) != CLGAN_OK) {
-        rc = fail(clgan_device_errmsg(dev));
         goto done;
     }
     double t0 = clock_seconds();
@@ -294,11 +246,7 @@ int eval_features(const cli_opts *o) {
         data_to_unit(&dm->data, gen.x, (size_t)(S * cols));
         snprintf(gen.what, sizeof gen.what, "%ld generator samples of %s", S, o->positional);
     }
-    if (ckpt_net(&cc, dev, CLGAN_CLASSIFIER, FEATURE_ROWS, &c, &e) != CLGAN_OK) {
-        rc = fail(e.msg);
-        goto done;
-    }
-    int fd = (int)c->layers[layer].y.cols, K = (int)c->out.cols;
+    int fd = fs.dim, K = fs.classes;
     fg = malloc((size_t)gen.n * fd * sizeof *fg);
     fr = malloc((size_t)ref.n * fd * sizeof *fr);
     zg = malloc((size_t)gen.n * K * sizeof *zg);
@@ -307,8 +255,8 @@ int eval_features(const cli_opts *o) {
         rc = fail("out of memory");
         goto done;
     }
-    if (featurize(c, &cm->data, layer, gen.x, gen.n, fg, zg, &e) != CLGAN_OK ||
-        featurize(c, &cm->data, layer, ref.x, ref.n, fr, zr, &e) != CLGAN_OK) {
+    if (feature_space_embed(&fs, gen.x, gen.n, fg, zg, &e) != CLGAN_OK ||
+        feature_space_embed(&fs, ref.x, ref.n, fr, zr, &e) != CLGAN_OK) {
         rc = fail(e.msg);
         goto done;
     }
@@ -407,9 +355,8 @@ done:
     free(gen.x);
     free(ref.x);
     net_free(g);
-    net_free(c);
+    feature_space_close(&fs);
     ckpt_close(&gc);
-    ckpt_close(&cc);
     clgan_device_free(dev);
     return rc;
 }

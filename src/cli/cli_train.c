@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "rundir.h"
 #include "image.h"
+#include "feature_space.h"
 #include "parzen.h"
 #include "plot.h"
 #include "rng.h"
@@ -129,6 +130,9 @@ static clgan_status write_run_file(const rundir *r, const char *name, char *text
 }
 
 #define LOG_HEADER "iter,epoch,seconds,lr_g,lr_d,d_loss,g_loss,d_real,d_fake,parzen_ll\n"
+/* with train.eval: FID and KID where they were measured since the row before */
+#define LOG_HEADER_EVAL \
+    "iter,epoch,seconds,lr_g,lr_d,d_loss,g_loss,d_real,d_fake,parzen_ll,fid,kid\n"
 /* a classifier's: test_acc where an epoch ended since the row before */
 #define LOG_HEADER_CLS "iter,epoch,seconds,lr,loss,train_acc,test_acc\n"
 
@@ -235,6 +239,9 @@ int cmd_train(const cli_opts *o) {
     err_clear(&e);
     int rc = 1;
     float *z = NULL, *x = NULL, *pz_valid = NULL, *pz_test = NULL, *test_x = NULL;
+    fid_monitor fm;
+    memset(&fm, 0, sizeof fm);
+    char *pz_json = NULL, *fid_json = NULL; /* eval.json's parts, written at the end */
     uint8_t *test_y = NULL;
     long test_n = 0;
     char *dir = NULL, *path = NULL;
@@ -299,7 +306,8 @@ int cmd_train(const cli_opts *o) {
     }
 
     const int cls = m->kind == MODEL_CLASSIFIER;
-    const char *log_header = cls ? LOG_HEADER_CLS : LOG_HEADER;
+    const int fid_on = !cls && m->train.eval_classifier;
+    const char *log_header = cls ? LOG_HEADER_CLS : fid_on ? LOG_HEADER_EVAL : LOG_HEADER;
     free(path);
     path = str_fmt("%s/samples", r.path);
     if (!cls && (!path || mkdir_p(path) != 0)) {
@@ -347,6 +355,14 @@ int cmd_train(const cli_opts *o) {
         noise_fill_host(&m->noise, m->train.seed, 0, sample_rows, z);
     }
     double acc_pending = NAN, acc_last = NAN;
+    /* FID and KID in a classifier's features during and after training (train.eval) */
+    double fid_pending = NAN, kid_pending = NAN;
+    long fid_last_epoch = (long)(t.iter * (uint64_t)m->train.k / (uint64_t)t.batches_per_epoch);
+    if (fid_on && fid_monitor_open(&fm, dev, m, &e) != CLGAN_OK) {
+        fprintf(stderr, "clgan train: %s:%d:%d: 'classifier' in 'train.eval': %s\n", m->path,
+                m->train.eval_line, m->train.eval_col, e.msg);
+        goto done;
+    }
     long acc_epoch = (long)(t.iter / (uint64_t)t.batches_per_epoch);
 
     /* Parzen evaluation during and after training, if the model asks for it. */
@@ -433,17 +449,41 @@ int cmd_train(const cli_opts *o) {
                        tty ? "\n" : "", epochs_done, pr.test_mean, pr.test_se, pr.sigmas[pr.best],
                        te);
             if (last) {
-                char *js = str_fmt(
-                    "{\"iter\": %llu, \"epochs\": %ld, \"parzen_ll\": %.4f, \"stderr\": %.4f, "
+                free(pz_json);
+                pz_json = str_fmt(
+                    "\"parzen_ll\": %.4f, \"stderr\": %.4f, "
                     "\"sigma\": %.6g, \"samples\": %ld, \"valid\": [%ld, %ld], \"test\": [%ld, "
-                    "%ld], \"seconds\": %.2f}\n",
-                    (unsigned long long)it, epochs_done, pr.test_mean, pr.test_se,
+                    "%ld], \"seconds\": %.2f",
+                    pr.test_mean, pr.test_se,
                     pr.sigmas[pr.best], m->train.parzen_samples, m->data.valid[0], m->data.valid[1],
                     m->data.test[0], m->data.test[1], te);
-                if (write_run_file(&r, "eval.json", js, &e) != CLGAN_OK) {
-                    rc = fail(NULL, e.msg);
-                    goto done;
-                }
+            }
+        }
+        int fid_now = fid_on && ((m->train.eval_every && epochs_done > fid_last_epoch &&
+                                  epochs_done % m->train.eval_every == 0) ||
+                                 last);
+        if (fid_now) {
+            fid_last_epoch = epochs_done;
+            double te = clock_seconds(), fid;
+            kid_result kid;
+            if (fid_monitor_run(&fm, t.g, &fid, &kid, &e) != CLGAN_OK) {
+                rc = fail("train.eval", e.msg);
+                goto done;
+            }
+            te = clock_seconds() - te;
+            fid_pending = fid;
+            kid_pending = kid.mean;
+            if (!quiet)
+                printf("%sFID after %ld epochs: %.3f, KID %.5f +- %.5f (%ld samples against %ld "
+                       "%s images, %.1f s)\n", tty ? "\n" : "", epochs_done, fid, kid.mean,
+                       kid.std, fm.samples, fm.n_ref, m->train.eval_split, te);
+            if (last) {
+                free(fid_json);
+                fid_json = str_fmt("\"fid\": %.6f, \"kid\": %.8f, \"kid_std\": %.8f, "
+                                   "\"fid_samples\": %ld, \"fid_reference\": \"%s\", "
+                                   "\"fid_reference_images\": %ld, \"fid_seconds\": %.2f",
+                                   fid, kid.mean, kid.std, fm.samples, m->train.eval_split,
+                                   fm.n_ref, te);
             }
         }
         if (it % (uint64_t)log_every == 0 || last) {
@@ -470,9 +510,15 @@ int cmd_train(const cli_opts *o) {
                          (unsigned long long)it, t.epoch, tn - t0, optim_lr(oc->spec, oc->t),
                          s.c_loss, s.c_acc, pz_s);
             } else {
-                snprintf(line, sizeof line, "%llu,%ld,%.3f,%.6g,%.6g,%.6f,%.6f,%.6f,%.6f,%s\n",
+                char fid_s[64] = "";
+                if (fid_on && !isnan(fid_pending))
+                    snprintf(fid_s, sizeof fid_s, ",%.4f,%.6f", fid_pending, kid_pending);
+                else if (fid_on)
+                    snprintf(fid_s, sizeof fid_s, ",,");
+                fid_pending = kid_pending = NAN;
+                snprintf(line, sizeof line, "%llu,%ld,%.3f,%.6g,%.6g,%.6f,%.6f,%.6f,%.6f,%s%s\n",
                          (unsigned long long)it, t.epoch, tn - t0, lr_g, lr_d, s.d_loss,
-                         s.g_loss, s.d_real, s.d_fake, pz_s);
+                         s.g_loss, s.d_real, s.d_fake, pz_s, fid_s);
             }
             if (rundir_log_append(&r, line, &e) != CLGAN_OK) {
                 rc = fail(NULL, e.msg);
@@ -564,6 +610,17 @@ int cmd_train(const cli_opts *o) {
             }
         }
     }
+    if (pz_json || fid_json) {
+        char *js = str_fmt("{\"iter\": %llu, \"epochs\": %.3f%s%s%s%s}\n",
+                           (unsigned long long)t.iter,
+                           (double)t.iter * m->train.k / (double)t.batches_per_epoch,
+                           pz_json ? ", " : "", pz_json ? pz_json : "", fid_json ? ", " : "",
+                           fid_json ? fid_json : "");
+        if (write_run_file(&r, "eval.json", js, &e) != CLGAN_OK) {
+            rc = fail(NULL, e.msg);
+            goto done;
+        }
+    }
     if (cls && !isnan(acc_last)) {
         char *js = str_fmt("{\"iter\": %llu, \"epochs\": %.3f, \"test_accuracy\": %.5f, "
                            "\"test_images\": %ld}\n", (unsigned long long)t.iter,
@@ -603,6 +660,9 @@ done:
     free(pz_test);
     free(test_x);
     free(test_y);
+    free(pz_json);
+    free(fid_json);
+    fid_monitor_close(&fm);
     free(path);
     free(dir);
     free(own);

@@ -202,8 +202,8 @@ static void series(canvas *c, const axes *a, const run_log *l, int col, rgb k, i
     }
 }
 
-static void legend(canvas *c, const axes *a, int slot, const char *name, rgb k) {
-    int x = a->x0 + a->w - 150, y = a->y0 + 6 + 12 * slot;
+static void legend(canvas *c, const axes *a, int slot, const char *name, rgb k, int low) {
+    int x = a->x0 + a->w - 150, y = low ? a->y0 + a->h - 32 + 12 * slot : a->y0 + 6 + 12 * slot;
     canvas_rect(c, x, y + 3, x + 14, y + 4, k.r, k.g, k.b);
     canvas_text(c, x + 20, y, name, 0, 0, 0);
 }
@@ -238,17 +238,19 @@ typedef struct panel {
     int c0, c1;
     const char *n0, *n1;
     int unit, points; /* y axis [0, 1]; values as dots (measured now and then) */
+    int legend_low;   /* the legend at the bottom: the curves rise to the top */
 } panel;
 
 static const panel panel_spec[] = {
-    {"losses against iterations", "loss", C_DLOSS, C_GLOSS, "D loss", "G loss", 0, 0},
-    {"D(x) and D(G(z))", "probability", C_DREAL, C_DFAKE, "D(x)", "D(G(z))", 1, 0},
-    {"learning rates", "learning rate", C_LRG, C_LRD, "G", "D", 0, 0},
-    {"Parzen log-likelihood", "nats", C_PARZEN, -1, "test images", NULL, 0, 1},
-    {"FID in the domain classifier's features", "FID", C_FID, -1, "FID", NULL, 0, 1},
-    {"cross-entropy against iterations", "loss", C_LOSS, -1, "training loss", NULL, 0, 0},
-    {"accuracy", "accuracy", C_TRAIN_ACC, C_TEST_ACC, "training batches", "test images", 1, 0},
-    {"learning rate", "learning rate", C_LR, -1, "lr", NULL, 0, 0},
+    {"losses against iterations", "loss", C_DLOSS, C_GLOSS, "D loss", "G loss", 0, 0, 0},
+    {"D(x) and D(G(z))", "probability", C_DREAL, C_DFAKE, "D(x)", "D(G(z))", 1, 0, 0},
+    {"learning rates", "learning rate", C_LRG, C_LRD, "G", "D", 0, 0, 0},
+    {"Parzen log-likelihood", "nats", C_PARZEN, -1, "test images", NULL, 0, 1, 0},
+    {"FID in a domain classifier feature space", "FID", C_FID, -1, "FID", NULL, 0, 1, 0},
+    {"cross-entropy against iterations", "loss", C_LOSS, -1, "training loss", NULL, 0, 0, 0},
+    {"accuracy", "accuracy", C_TRAIN_ACC, C_TEST_ACC, "training batches", "test images", 1, 0,
+     1},
+    {"learning rate", "learning rate", C_LR, -1, "lr", NULL, 0, 0, 0},
 };
 
 clgan_status plot_run_log(const run_log *l, const char *title, const char *png, clgan_err *e) {
@@ -282,11 +284,11 @@ clgan_status plot_run_log(const run_log *l, const char *title, const char *png, 
         rgb k0 = sp->points ? GREEN : sp->c0 == C_LRG ? RED : BLUE,
             k1 = sp->c0 == C_LRG ? BLUE : RED;
         series(&c, &a, l, sp->c0, k0, sp->points);
-        legend(&c, &a, 0, sp->n0, k0);
+        legend(&c, &a, 0, sp->n0, k0, sp->legend_low);
         if (sp->c1 >= 0) {
             /* the test accuracy is measured once an epoch: dots */
             series(&c, &a, l, sp->c1, k1, sp->c1 == C_TEST_ACC);
-            legend(&c, &a, 1, sp->n1, k1);
+            legend(&c, &a, 1, sp->n1, k1, sp->legend_low);
         }
         if (slot == panels) canvas_text(&c, LEFT + (W - LEFT) / 2 - 27, a.y0 + a.h + 18,
                                         "iteration", 0, 0, 0);

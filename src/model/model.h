@@ -91,6 +91,11 @@ typedef struct train_spec {
     optim_spec opt[MODEL_NETS]; /* indexed by clgan_net */
     long parzen_samples; /* > 0: Parzen log-likelihood at the end of training (eval.json) */
     int parzen_every;    /* > 0: also every this many epochs, into log.csv */
+    char *eval_classifier; /* train.eval: a classifier checkpoint (absolute; owned), or NULL */
+    long eval_samples;   /* generator samples per FID/KID measurement */
+    int eval_every;      /* > 0: every this many epochs too (always at the end) */
+    char eval_split[8];  /* the real images: test, valid or train */
+    int eval_line, eval_col; /* of train.eval's classifier value, for messages */
 } train_spec;
 
 struct clgan_model {

@@ -918,13 +918,14 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
     yfield f[] = {Y("batch"),      Y("k"),           Y("epochs"),       Y("iters"),
                   Y("seed"),       Y("g_loss"),      Y("label_smoothing"), Y("log_every"),
                   Y("sample_every"), Y("checkpoint_every"), Y("generator"), Y("discriminator"),
-                  Y("parzen"),     Y("classifier")};
+                  Y("parzen"),     Y("classifier"),      Y("eval")};
     TRY(y_fields(c, n, "train", f, NF(f)));
     TRY(y_require(c, n, f, NF(f), "batch", "train"));
     int cls = c->m->kind == MODEL_CLASSIFIER;
     if (cls) {
-        static const char *const gan_only[] = {"k", "g_loss", "label_smoothing", "sample_every",
-                                               "generator", "discriminator", "parzen"};
+        static const char *const gan_only[] = {"k",      "g_loss",        "label_smoothing",
+                                               "sample_every", "generator", "discriminator",
+                                               "parzen", "eval"};
         for (size_t i = 0; i < ARRAY_LEN(gan_only); i++)
             TRY(y_only(c, f, NF(f), gan_only[i], "a GAN", "a classifier"));
         TRY(y_require(c, n, f, NF(f), "classifier", "train"));
@@ -985,6 +986,33 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
         if (HAS(p, "every_epochs")) {
             TRY(y_int(c, FLD(p, "every_epochs"), "train.parzen", 1, 1L << 20, &v));
             t->parzen_every = (int)v;
+        }
+    }
+    if (HAS(f, "eval")) {
+        /* FID and KID in a classifier's features, into log.csv and eval.json */
+        const ynode *ev = FLD(f, "eval")->val;
+        yfield p[] = {Y("classifier"), Y("samples"), Y("every_epochs"), Y("split")};
+        TRY(y_fields(c, ev, "train.eval", p, NF(p)));
+        TRY(y_require(c, ev, p, NF(p), "classifier", "train.eval"));
+        TRY(y_scalar(c, FLD(p, "classifier"), "train.eval", "a classifier checkpoint's path"));
+        free(t->eval_classifier);
+        t->eval_classifier = resolve_path(c->path, FLD(p, "classifier")->val->val);
+        if (!t->eval_classifier) return err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
+        t->eval_line = FLD(p, "classifier")->val->line;
+        t->eval_col = FLD(p, "classifier")->val->col;
+        t->eval_samples = 10000;
+        if (HAS(p, "samples"))
+            TRY(y_int(c, FLD(p, "samples"), "train.eval", 10, 1000000, &t->eval_samples));
+        if (HAS(p, "every_epochs")) {
+            TRY(y_int(c, FLD(p, "every_epochs"), "train.eval", 1, 1L << 20, &v));
+            t->eval_every = (int)v;
+        }
+        snprintf(t->eval_split, sizeof t->eval_split, "test");
+        if (HAS(p, "split")) {
+            static const char *const splits[] = {"test", "valid", "train"};
+            int sp;
+            TRY(y_enum(c, FLD(p, "split"), "train.eval", splits, 3, &sp));
+            snprintf(t->eval_split, sizeof t->eval_split, "%s", splits[sp]);
         }
     }
     if (cls)
@@ -1148,6 +1176,8 @@ static clgan_status parse_root(yctx *c, const ynode *root) {
                                         m->data.test[1] == 0))
         return yerr(c, FLD(f, "train")->val, "'train.parzen' needs image data with data.valid "
                                              "and data.test ranges");
+    if (m->train.eval_classifier && m->data.format != DATA_IDX)
+        return yerr(c, FLD(f, "train")->val, "'train.eval' measures images: the data are not");
     return check_model(c);
 }
 
@@ -1233,6 +1263,7 @@ void clgan_model_free(clgan_model *m) {
     free(m->data.labels);
     free(m->data.test_path);
     free(m->data.test_labels);
+    free(m->train.eval_classifier);
     free(m);
 }
 
