@@ -860,6 +860,56 @@ START_TEST(gather_matches_host_order) {
 }
 END_TEST
 
+/* Stacked MNIST: the device composes each sample's channels from its drawn digits as the host
+ * does, the draws cover the digits, and the labels come with the digits. */
+START_TEST(stacked_gather_matches_host) {
+    clgan_model *m = load("models/dcgan_stacked_mnist.yaml");
+    m->data.count = 300;
+    dataset d;
+    clgan_err e;
+    ck_assert_msg(dataset_load(m, 5, &d, &e) == CLGAN_OK, "%s", e.msg);
+    ck_assert_int_eq(d.stack, 3);
+    ck_assert_int_eq(d.n_base, 8000);
+    ck_assert_ptr_nonnull(d.labels_host);
+    ck_assert(d.cols == 3 * 784);
+    long lo = 8000, hi = -1;
+    for (long i = 0; i < 300 * 3; i++) {
+        lo = d.tri[i] < lo ? (long)d.tri[i] : lo;
+        hi = (long)d.tri[i] > hi ? (long)d.tri[i] : hi;
+    }
+    ck_assert(lo >= 0 && lo < 100 && hi < 8000 && hi > 7900); /* uniform over the 8,000 */
+    ck_assert(dataset_upload(&d, dev) == CLGAN_OK);
+    ck_assert(dataset_begin_epoch(&d, 2) == CLGAN_OK);
+    uint32_t perm[300];
+    dataset_shuffle(&d, 2, perm);
+    const int first = 17, rows = 5;
+    const size_t n = (size_t)rows * d.cols;
+    cl_mem acts;
+    ck_assert(device_alloc(dev, n * sizeof(float), "test", &acts) == CLGAN_OK);
+    ck_assert(dataset_gather(&d, first, rows, acts, 0) == CLGAN_OK);
+    float *got = malloc(n * sizeof(float)), *want = malloc(d.cols * sizeof(float));
+    ck_assert(device_read(dev, acts, 0, n * sizeof(float), got) == CLGAN_OK);
+    for (int r = 0; r < rows; r++) {
+        dataset_sample(&d, perm[first + r], want);
+        ck_assert_msg(memcmp(got + (size_t)r * d.cols, want, d.cols * sizeof(float)) == 0,
+                      "row %d", r);
+    }
+    /* channel 1 of a sample is its second digit, in [-1, 1] */
+    const float *x = got + d.cols + 784;
+    uint32_t img = d.tri[(size_t)perm[first + 1] * 3 + 1];
+    float *ref = NULL;
+    idx_header h;
+    ck_assert(idx_load(m->data.path, img, img + 1, &h, &ref, &e) == CLGAN_OK);
+    for (int p = 0; p < 784; p++) ck_assert(fabsf(x[p] - (2 * ref[p] - 1)) < 1e-6f);
+    free(ref);
+    free(got);
+    free(want);
+    device_release(dev, acts);
+    dataset_free(&d);
+    clgan_model_free(m);
+}
+END_TEST
+
 START_TEST(interrupted_write_keeps_good_checkpoint) {
     session s;
     open_session(&s, "tests/data/tiny_gan.yaml");
@@ -909,6 +959,7 @@ int main(int argc, char **argv) {
     tcase_add_test(opt, max_col_norm_step);
     tcase_add_test(opt, linear_schedule);
     tcase_add_test(opt, gather_matches_host_order);
+    tcase_add_test(opt, stacked_gather_matches_host);
     suite_add_tcase(s, opt);
     TCase *alg = tcase_create("algorithm1");
     tcase_add_unchecked_fixture(alg, setup, teardown);

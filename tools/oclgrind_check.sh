@@ -2,8 +2,8 @@
 # Runs clgan's kernels in Oclgrind, an OpenCL simulator that reports out-of-bounds accesses,
 # data races and API misuse, and fails on any report: the layer and GEMM suites (every kernel
 # against its host reference, edge shapes, every GEMM configuration), the Parzen suite, and a
-# tiny training runs (dense and convolutional) and an evaluation that go through every kernel
-# of an iteration.
+# tiny training runs (dense, convolutional, a classifier, stacked data) and evaluations (Parzen,
+# FID/KID/PRDC) that go through every kernel of an iteration.
 # Usage: tools/oclgrind_check.sh [BUILD_DIR]   (default: build; needs Debian's oclgrind)
 #
 # Two settings the simulator needs: Oclgrind 21.10 cannot link cl/gemm.cl built with
@@ -43,4 +43,7 @@ check train_conv "$build/clgan" train "$src/tests/data/every_conv_kernel.yaml" -
 check sample_conv "$build/clgan" sample "$work/conv/checkpoint.safetensors" -n 8 -o "$work/c.png"
 check train_mnist "$build/clgan" train "$src/tests/data/tiny_mnist.yaml" --out "$work/mnist" --quiet
 check eval "$build/clgan" eval "$work/mnist/checkpoint.safetensors" --parzen --samples 100 --sigmas 0.2,0.5
+check train_classifier "$build/clgan" train "$src/tests/data/tiny_classifier.yaml" --out "$work/cls" --iters 3 --quiet
+check eval_fid "$build/clgan" eval "$work/mnist/checkpoint.safetensors" --fid --kid --prdc --classifier "$work/cls/checkpoint.safetensors" --samples 100 --kid-subsets 2 --kid-size 50
+check train_stacked "$build/clgan" train "$src/tests/data/tiny_stacked.yaml" --out "$work/stacked" --quiet
 exit $failed

@@ -32,6 +32,7 @@ MAX_NUMBER_CHARS = 32
 MAX_COUNTER = (1 << 48) - 1
 MAX_DIM = (1 << 31) - 1
 NETS = ("generator", "discriminator")
+KINDS = {None: NETS, "classifier": ("classifier",)}  # metadata model_kind: its networks
 # The settings each layer kind records, as its class's keys say (src/layers/layer_<kind>.c, the
 # keys that are not init-only): (name, type, low, high). Types: int; num() and num(] (open or
 # half-open ranges); bool; int2 ([h, w]); int2|same.
@@ -56,11 +57,9 @@ LAYER_SETTINGS = {
 OPTIMIZER_STATES = (["momentum_buffer"], ["exp_avg", "exp_avg_sq"])
 COUNTERS = (("seed", (1 << 64) - 1), ("k", 100), ("batches_per_epoch", 1 << 31),
             ("iter", MAX_COUNTER), ("epoch", MAX_COUNTER), ("batch_in_epoch", MAX_COUNTER),
-            ("stream", MAX_COUNTER), ("optimizer_steps.generator", MAX_COUNTER),
-            ("optimizer_steps.discriminator", MAX_COUNTER))
+            ("stream", MAX_COUNTER))
 STRINGS = ("run_id", "model_yaml", "model_path", "data_path", "model_name", "device",
-           "data_shape", "noise_dim", "generator_layers", "discriminator_layers",
-           "optimizer_states")
+           "data_shape", "optimizer_states")
 NUMBER = re.compile(rb"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
 
@@ -295,22 +294,30 @@ def layer_shapes(meta, key, shape, n_out):
 
 def check_metadata(meta):
     """Counters, shapes, declared layers and optimizer states: the exact tensors, with shapes."""
-    for key in STRINGS:
+    kind = meta.get("model_kind")
+    if kind not in KINDS:
+        raise Refused(f"metadata 'model_kind' is {kind!r}, expected 'classifier' (or none, for a "
+                      "GAN)")
+    nets = KINDS[kind]
+    own = ("noise_dim",) if kind is None else ("classes",)
+    for key in STRINGS + own + tuple(f"{w}_layers" for w in nets):
         if key not in meta:
             raise Refused(f"metadata lacks '{key}'")
     n = {}
-    for key, hi in COUNTERS:
+    for key, hi in COUNTERS + tuple((f"optimizer_steps.{w}", MAX_COUNTER) for w in nets):
         n[key] = decimal(meta.get(key), hi)
         if n[key] is None:
             raise Refused(f"metadata '{key}' is {meta.get(key)!r}, expected a whole number from "
                           f"0 to {hi}")
-    if n["k"] < 1 or n["batches_per_epoch"] < 1:
-        raise Refused("metadata 'k' and 'batches_per_epoch' must be at least 1")
+    if n["k"] < 1 or n["batches_per_epoch"] < 1 or (kind and n["k"] != 1):
+        raise Refused("metadata 'k' and 'batches_per_epoch' must be at least 1 (k exactly 1 for "
+                      "a classifier)")
     d_steps, bpe = n["iter"] * n["k"], n["batches_per_epoch"]
     epoch = (d_steps - 1) // bpe if d_steps else 0
     bie = (d_steps - 1) % bpe + 1 if d_steps else 0
-    if (n["epoch"], n["batch_in_epoch"], n["optimizer_steps.generator"],
-            n["optimizer_steps.discriminator"]) != (epoch, bie, n["iter"], d_steps):
+    steps = tuple(n[f"optimizer_steps.{w}"] for w in nets)
+    want_steps = (n["iter"], d_steps)[:len(nets)]
+    if (n["epoch"], n["batch_in_epoch"]) + steps != (epoch, bie) + want_steps:
         raise Refused(f"counters disagree: iteration {n['iter']} with k {n['k']} and {bpe} "
                       f"batches per epoch is epoch {epoch}, batch {bie}")
     if not re.fullmatch(r"[0-9a-f]{16}", meta["run_id"]):
@@ -321,18 +328,26 @@ def check_metadata(meta):
     dims = [decimal(p, 1 << 16) for p in parts] if len(parts) == 3 else [None]
     if None in dims or min(dims) < 1 or dims[0] * dims[1] * dims[2] > 1 << 24:
         raise Refused(f"metadata 'data_shape' is {meta['data_shape']!r}, expected C,H,W")
-    noise = decimal(meta["noise_dim"], 1 << 20)
-    if not noise:
-        raise Refused("metadata 'noise_dim' is not a whole number from 1 to 1048576")
-    shapes = [layer_shapes(meta, "generator_layers", (noise, 1, 1), dims[0] * dims[1] * dims[2]),
-              layer_shapes(meta, "discriminator_layers", tuple(dims), 1)]
+    if kind is None:
+        noise = decimal(meta["noise_dim"], 1 << 20)
+        if not noise:
+            raise Refused("metadata 'noise_dim' is not a whole number from 1 to 1048576")
+        shapes = [layer_shapes(meta, "generator_layers", (noise, 1, 1),
+                               dims[0] * dims[1] * dims[2]),
+                  layer_shapes(meta, "discriminator_layers", tuple(dims), 1)]
+    else:
+        classes = decimal(meta["classes"], 256)
+        if not classes or classes < 2:
+            raise Refused("metadata 'classes' is not a whole number from 2 to 256")
+        shapes = [layer_shapes(meta, "classifier_layers", tuple(dims), classes)]
     states = meta_json(meta, "optimizer_states")
-    if (not isinstance(states, dict) or len(states) != 2 or
-            any(states.get(net) not in OPTIMIZER_STATES for net in NETS)):
-        raise Refused("metadata 'optimizer_states' is not {\"generator\": [...], "
-                      "\"discriminator\": [...]} of a known optimizer's states")
+    if (not isinstance(states, dict) or len(states) != len(nets) or
+            any(states.get(net) not in OPTIMIZER_STATES for net in nets)):
+        raise Refused("metadata 'optimizer_states' is not {" +
+                      ", ".join(f'"{w}": [...]' for w in nets) +
+                      "} of a known optimizer's states")
     want = {}
-    for w, net in enumerate(NETS):
+    for w, net in enumerate(nets):
         for i, params in shapes[w].items():
             for p, (shape, trainable) in params.items():
                 want[f"{net}.{i}.{p}"] = shape
@@ -523,6 +538,10 @@ def main():
         for name, t in tensors.items():
             print(f"  {name:60s} {list(t.shape)}")
         return 0
+    if meta.get("model_kind"):
+        print(f"read_checkpoint: {args.checkpoint}: a checkpoint of a {meta['model_kind']}, "
+              "which has no generator to run", file=sys.stderr)
+        return 1
     x = generator(meta, tensors, np.load(args.noise))
     if args.out:
         np.save(args.out, x)

@@ -12,6 +12,7 @@
 
 #include "checkpoint.h"
 #include "cli.h"
+#include "feature_space.h"
 #include "modes.h"
 #include "parzen.h"
 
@@ -61,12 +62,142 @@ static int fail(const char *msg) {
 }
 
 /*
+ * --modes on stacked data (Stacked MNIST): each channel of S samples (26,000 by default, as
+ * PacGAN) labelled by the classifier; a sample's mode is its digits read as a number. Modes
+ * covered (at least one sample) and KL(p || uniform) over the 10^channels modes. --real: the
+ * training set's own samples, the reference.
+ */
+static int eval_stacked_modes(const cli_opts *o, ckpt *c, const clgan_model *m) {
+    const char *cls_path = opt_get(o, "--classifier");
+    if (!cls_path) {
+        fprintf(stderr, "clgan eval: --modes on stacked data needs --classifier CKPT, a digit "
+                        "classifier (clgan train models/mnist_classifier.yaml)\n");
+        return EXIT_USAGE;
+    }
+    long S = 26000, seed_l = 0;
+    int has_seed;
+    if (opt_long(o, "--samples", 1, 1000000, &S) < 0 ||
+        (has_seed = opt_long(o, "--seed", 0, 0x7fffffffffffffffL, &seed_l)) < 0)
+        return EXIT_USAGE;
+    int real = opt_get(o, "--real") != NULL;
+    clgan_err e;
+    err_clear(&e);
+    clgan_device *dev = NULL;
+    net *g = NULL;
+    feature_space fs;
+    memset(&fs, 0, sizeof fs);
+    dataset data;
+    memset(&data, 0, sizeof data);
+    float *x = NULL, *ch = NULL, *feat = NULL, *logits = NULL;
+    long *count = NULL;
+    int rc = 1, K = m->data.stack;
+    long modes = 1;
+    for (int k = 0; k < K; k++) modes *= 10;
+    size_t cols = (size_t)shape_size(m->data.shape), hw = cols / (size_t)K;
+    char msg[4400];
+    if (clgan_device_open(o->device, &dev) != CLGAN_OK) {
+        rc = fail(clgan_device_errmsg(dev));
+        goto done;
+    }
+    if (feature_space_open(&fs, dev, cls_path, -1, &e) != CLGAN_OK) {
+        snprintf(msg, sizeof msg, "--classifier: %s", e.msg);
+        rc = fail(msg);
+        goto done;
+    }
+    if (shape_size(fs.c->spec->in) != (long)hw || fs.classes != 10) {
+        snprintf(msg, sizeof msg, "--classifier: %s takes %ld values and tells %d classes; the "
+                 "channels of %s are digits of %zu values", cls_path, shape_size(fs.c->spec->in),
+                 fs.classes, m->name, hw);
+        rc = fail(msg);
+        goto done;
+    }
+    double t0 = clock_seconds();
+    uint64_t seed = has_seed ? (uint64_t)seed_l : m->train.seed;
+    x = malloc((size_t)S * cols * sizeof *x);
+    ch = malloc((size_t)S * cols * sizeof *ch);
+    feat = malloc((size_t)S * (size_t)K * (size_t)fs.dim * sizeof *feat);
+    logits = malloc((size_t)S * (size_t)K * 10 * sizeof *logits);
+    count = calloc((size_t)modes, sizeof *count);
+    if (!x || !ch || !feat || !logits || !count) {
+        rc = fail("out of memory");
+        goto done;
+    }
+    if (real) { /* the training set's draws: the first S samples */
+        if (dataset_load(m, seed, &data, &e) != CLGAN_OK) {
+            rc = fail(e.msg);
+            goto done;
+        }
+        if (S > data.n) S = data.n;
+        for (long i = 0; i < S; i++) dataset_sample(&data, i, x + (size_t)i * cols);
+    } else {
+        if (ckpt_net(c, dev, CLGAN_GENERATOR, 500, &g, &e) != CLGAN_OK) {
+            rc = fail(e.msg);
+            goto done;
+        }
+        if (net_sample(g, &m->noise, seed, 1000, S, x) != CLGAN_OK) {
+            rc = fail(dev->err.msg);
+            goto done;
+        }
+    }
+    /* channels in [0, 1], one image each, in sample order */
+    memcpy(ch, x, (size_t)S * cols * sizeof *ch);
+    data_to_unit(&m->data, ch, (size_t)S * cols);
+    for (size_t i = 0; i < (size_t)S * cols; i++)
+        ch[i] = ch[i] < 0 ? 0 : ch[i] > 1 ? 1 : isfinite(ch[i]) ? ch[i] : 0;
+    if (feature_space_embed(&fs, ch, S * K, feat, logits, &e) != CLGAN_OK) {
+        rc = fail(e.msg);
+        goto done;
+    }
+    for (long i = 0; i < S; i++) {
+        long mode = 0;
+        for (int k = 0; k < K; k++) {
+            const float *z = logits + ((size_t)i * K + (size_t)k) * 10;
+            int arg = 0;
+            for (int j = 1; j < 10; j++)
+                if (z[j] > z[arg]) arg = j;
+            mode = mode * 10 + arg;
+        }
+        count[mode]++;
+    }
+    long covered = 0;
+    double kl = 0;
+    for (long k = 0; k < modes; k++) {
+        covered += count[k] > 0;
+        if (count[k] > 0) {
+            double p = (double)count[k] / (double)S;
+            kl += p * log(p * (double)modes);
+        }
+    }
+    double el = clock_seconds() - t0;
+    if (opt_get(o, "--json"))
+        printf("{\"stacked\": %d, \"modes\": %ld, \"covered\": %ld, \"kl_uniform\": %.4f, "
+               "\"samples\": %ld, \"real\": %s, \"classifier\": \"%s\", \"seconds\": %.2f}\n",
+               K, modes, covered, kl, S, real ? "true" : "false", cls_path, el);
+    else
+        printf("%s: modes covered %ld of %ld, KL(p || uniform) %.3f nats; %ld samples, each "
+               "channel labelled by %s; %.1f s\n", real ? "training samples" : "generator",
+               covered, modes, kl, S, cls_path, el);
+    rc = 0;
+done:
+    free(x);
+    free(ch);
+    free(feat);
+    free(logits);
+    free(count);
+    dataset_free(&data);
+    net_free(g);
+    feature_space_close(&fs);
+    clgan_device_free(dev);
+    return rc;
+}
+
+/*
  * --modes: S samples of G (2,500 by default, as PacGAN counts) against the modes of the model's
  * mixture: modes covered (at least 20 high-quality samples per 2,500) and the share of
  * high-quality samples (within 3 standard deviations of their nearest mode).
  */
 static int eval_modes(const cli_opts *o) {
-    static const char *const parzen_only[] = {"--valid", "--test", "--sigmas", "--data", "--real"};
+    static const char *const parzen_only[] = {"--valid", "--test", "--sigmas", "--data"};
     for (size_t i = 0; i < ARRAY_LEN(parzen_only); i++)
         if (opt_get(o, parzen_only[i])) {
             fprintf(stderr, "clgan eval: %s applies to --parzen, not --modes\n", parzen_only[i]);
@@ -86,6 +217,17 @@ static int eval_modes(const cli_opts *o) {
     int rc = 1;
     if (ckpt_open(o->positional, &c, &e) != CLGAN_OK) return fail(e.msg);
     const clgan_model *m = ckpt_model(&c);
+    if (m->data.format == DATA_STACKED_IDX) {
+        rc = eval_stacked_modes(o, &c, m);
+        ckpt_close(&c);
+        return rc;
+    }
+    if (opt_get(o, "--real") || opt_get(o, "--classifier")) {
+        ckpt_close(&c);
+        fprintf(stderr, "clgan eval: --real and --classifier apply to --modes on stacked data, "
+                        "not on a mixture\n");
+        return EXIT_USAGE;
+    }
     mode_stats ms;
     long min_count = (20 * S + 2499) / 2500; /* 20 per 2,500 samples, at least 1 */
     if (m->data.format == DATA_IDX) { /* say so before any device work */
@@ -143,10 +285,12 @@ done:
 int cmd_eval(const cli_opts *o) {
     int want_parzen = opt_get(o, "--parzen") != NULL, want_modes = opt_get(o, "--modes") != NULL;
     static const char *const feature_opts[] = {"--fid", "--kid", "--prdc", "--score",
-                                               "--classifier", "--images"};
+                                               "--images"};
     int want_features = 0;
     for (size_t i = 0; i < ARRAY_LEN(feature_opts); i++)
         want_features |= opt_get(o, feature_opts[i]) != NULL;
+    /* --classifier alone: FID; with --modes, Stacked MNIST's digit labels */
+    want_features |= opt_get(o, "--classifier") && !want_modes;
     if (want_parzen + want_modes + want_features != 1) {
         fprintf(stderr, "clgan eval: say which evaluation: --fid/--kid/--prdc/--score with "
                         "--classifier, --parzen, or --modes (one)\n");

@@ -38,7 +38,7 @@ static void fmt_duration(double s, char *out, size_t len) {
 }
 
 int data_is_image(const clgan_model *m) {
-    return m->data.format == DATA_IDX;
+    return data_is_images(&m->data);
 }
 
 /* Writes what G makes of `rows` noise vectors: a grid, a scatter plot or a histogram. */

@@ -57,7 +57,13 @@ typedef struct dataset {
     cl_event perm_ev[2];
     int perm_cur;
     cl_kernel k_gather;
-    uint8_t *labels_host; /* n labels (data.labels), or NULL */
+    uint8_t *labels_host; /* n labels (data.labels), or NULL; stacked_idx: n_base labels */
+    int stack;            /* stacked_idx: images per sample; host is NULL and a sample is */
+    long n_base;          /* images base[tri[i][0]], ..., base[tri[i][stack - 1]] */
+    float *base;          /* n_base x (cols / stack), in the data's range */
+    uint32_t *tri;        /* n x stack indices into base, drawn from the seed */
+    cl_mem tri_buf;
+    cl_kernel k_gather_stacked;
     cl_mem labels;        /* the same on the device */
     cl_kernel k_gather_labels;
     clgan_device *dev;
@@ -75,6 +81,8 @@ clgan_status dataset_random(const clgan_model *m, long n, uint64_t seed, dataset
 /* Uploads the set and creates the gather kernel. */
 clgan_status dataset_upload(dataset *ds, clgan_device *dev);
 void dataset_free(dataset *ds);
+/* Sample i of the set (cols floats) into out: its row, or its stacked images. */
+void dataset_sample(const dataset *ds, long i, float *out);
 /* Per-value mean of the set (malloc'd, cols floats). */
 float *dataset_mean(const dataset *ds);
 /* The order of epoch `epoch`: a Fisher-Yates shuffle from Philox stream `epoch`. */

@@ -50,8 +50,49 @@ static clgan_status synth(const data_spec *d, uint64_t seed, dataset *ds, clgan_
     return CLGAN_OK;
 }
 
+/*
+ * Stacked data: the images of the file, and for each of d->count samples `stack` of them drawn
+ * uniformly and independently (Philox, RNG_TAG_DATA stream 2 of the seed's key).
+ */
+static clgan_status stacked(const data_spec *d, dataset *ds, clgan_err *e) {
+    idx_header h;
+    clgan_status st = idx_load(d->path, d->start, d->stop, &h, &ds->base, e);
+    if (st != CLGAN_OK) return st;
+    long stop = d->stop < 0 ? (long)h.dims[0] : d->stop;
+    ds->n_base = stop - d->start;
+    ds->stack = d->stack;
+    ds->n = d->count;
+    ds->cols = (size_t)shape_size(d->shape);
+    size_t hw = ds->cols / (size_t)ds->stack;
+    if ((size_t)h.dims[1] * h.dims[2] != hw)
+        return err_set(e, CLGAN_ERR_DATA, "%s: images of %ux%u, the model stacks %zu values",
+                       d->path, h.dims[1], h.dims[2], hw);
+    data_from_unit(d, ds->base, (size_t)ds->n_base * hw);
+    if (d->labels) {
+        st = idx_load_labels(d->labels, d->start, stop, (long)h.dims[0], 10, &ds->labels_host, e);
+        if (st != CLGAN_OK) return st;
+    }
+    ds->tri = malloc((size_t)ds->n * (size_t)ds->stack * sizeof *ds->tri);
+    if (!ds->tri) return err_set(e, CLGAN_ERR_NOMEM, "out of memory for %ld samples", ds->n);
+    rng_stream s = {{ds->key[0], ds->key[1]}, 2, RNG_TAG_DATA};
+    for (size_t i = 0; i < (size_t)ds->n * (size_t)ds->stack; i++)
+        ds->tri[i] = (uint32_t)(((uint64_t)rng_bits(&s, i) * (uint64_t)ds->n_base) >> 32);
+    return CLGAN_OK;
+}
+
+void dataset_sample(const dataset *ds, long i, float *out) {
+    if (!ds->stack) {
+        memcpy(out, ds->host + (size_t)i * ds->cols, ds->cols * sizeof *out);
+        return;
+    }
+    size_t hw = ds->cols / (size_t)ds->stack;
+    for (int c = 0; c < ds->stack; c++)
+        memcpy(out + (size_t)c * hw, ds->base + (size_t)ds->tri[(size_t)i * ds->stack + c] * hw,
+               hw * sizeof *out);
+}
+
 static int unit_range(const data_spec *d) {
-    return d->format != DATA_IDX || (d->range[0] == 0 && d->range[1] == 1);
+    return !data_is_images(d) || (d->range[0] == 0 && d->range[1] == 1);
 }
 
 void data_from_unit(const data_spec *d, float *x, size_t n) {
@@ -95,6 +136,9 @@ clgan_status dataset_load(const clgan_model *m, uint64_t seed, dataset *ds, clga
                 return st;
             }
         }
+    } else if (d->format == DATA_STACKED_IDX) {
+        st = stacked(d, ds, e);
+        if (st != CLGAN_OK) return st;
     } else {
         st = synth(d, seed, ds, e);
         if (st != CLGAN_OK) return st;
@@ -103,7 +147,7 @@ clgan_status dataset_load(const clgan_model *m, uint64_t seed, dataset *ds, clga
         long n = ds->n;
         dataset_free(ds);
         return err_set(e, CLGAN_ERR_DATA, "%s: %ld samples, fewer than one batch of %d",
-                       d->format == DATA_IDX ? d->path : "synthetic data", n, m->train.batch);
+                       data_is_images(d) ? d->path : "synthetic data", n, m->train.batch);
     }
     return alloc_perm(ds, e);
 }
@@ -135,6 +179,19 @@ clgan_status dataset_random(const clgan_model *m, long n, uint64_t seed, dataset
 
 clgan_status dataset_upload(dataset *ds, clgan_device *dev) {
     ds->dev = dev;
+    if (ds->stack) { /* the images once, and the draws: samples are composed as gathered */
+        size_t bytes = (size_t)ds->n_base * (ds->cols / (size_t)ds->stack) * sizeof(float);
+        size_t tb = (size_t)ds->n * (size_t)ds->stack * sizeof(uint32_t);
+        clgan_status st = device_alloc(dev, bytes, "the stacked images", &ds->buf);
+        if (st == CLGAN_OK) st = device_write(dev, ds->buf, 0, bytes, ds->base, 1);
+        if (st == CLGAN_OK) st = device_alloc(dev, tb, "the stacked draws", &ds->tri_buf);
+        if (st == CLGAN_OK) st = device_write(dev, ds->tri_buf, 0, tb, ds->tri, 1);
+        if (st == CLGAN_OK)
+            st = device_alloc(dev, (size_t)ds->n * sizeof(uint32_t), "the epoch order", &ds->perm);
+        if (st == CLGAN_OK)
+            st = device_kernel(dev, "cl/data.cl", "gather_stacked", &ds->k_gather_stacked);
+        return st;
+    }
     size_t bytes = (size_t)ds->n * ds->cols * sizeof(float);
     clgan_status st = device_alloc(dev, bytes, "the training set", &ds->buf);
     if (st == CLGAN_OK) st = device_write(dev, ds->buf, 0, bytes, ds->host, 1);
@@ -189,6 +246,10 @@ void dataset_free(dataset *ds) {
     }
     if (ds->k_gather) clReleaseKernel(ds->k_gather);
     if (ds->k_gather_labels) clReleaseKernel(ds->k_gather_labels);
+    if (ds->k_gather_stacked) clReleaseKernel(ds->k_gather_stacked);
+    device_release(ds->dev, ds->tri_buf);
+    free(ds->base);
+    free(ds->tri);
     device_release(ds->dev, ds->labels);
     free(ds->labels_host);
     device_release(ds->dev, ds->buf);
@@ -205,8 +266,21 @@ float *dataset_mean(const dataset *ds) {
         free(mean);
         return NULL;
     }
-    for (long i = 0; i < ds->n; i++)
-        for (size_t j = 0; j < ds->cols; j++) acc[j] += ds->host[(size_t)i * ds->cols + j];
+    float *row = ds->stack ? malloc(ds->cols * sizeof *row) : NULL;
+    if (ds->stack && !row) {
+        free(acc);
+        free(mean);
+        return NULL;
+    }
+    for (long i = 0; i < ds->n; i++) {
+        const float *x = ds->host + (size_t)i * ds->cols;
+        if (row) {
+            dataset_sample(ds, i, row);
+            x = row;
+        }
+        for (size_t j = 0; j < ds->cols; j++) acc[j] += x[j];
+    }
+    free(row);
     for (size_t j = 0; j < ds->cols; j++) mean[j] = (float)(acc[j] / (double)ds->n);
     free(acc);
     return mean;
@@ -241,6 +315,15 @@ clgan_status dataset_begin_epoch(dataset *ds, long epoch) {
 
 clgan_status dataset_gather(dataset *ds, long first, int rows, cl_mem acts, size_t dst_off) {
     cl_uint f = (cl_uint)first, r = (cl_uint)rows, c = (cl_uint)ds->cols, off = (cl_uint)dst_off;
+    if (ds->stack) {
+        cl_uint k = (cl_uint)ds->stack, hw = c / k;
+        karg a[] = {KA(ds->buf), KA(ds->tri_buf), KA(ds->perm), KA(f), KA(r), KA(k), KA(hw),
+                    KA(acts), KA(off)};
+        clgan_status st = device_set_args(ds->dev, ds->k_gather_stacked, "gather_stacked", a, 9);
+        if (st != CLGAN_OK) return st;
+        return device_run2d(ds->dev, ds->k_gather_stacked, (hw + 15) / 16, (size_t)rows * k,
+                            "gather_stacked");
+    }
     karg a[] = {KA(ds->buf), KA(ds->perm), KA(f), KA(r), KA(c), KA(acts), KA(off)};
     clgan_status st = device_set_args(ds->dev, ds->k_gather, "gather_rows", a, 7);
     if (st != CLGAN_OK) return st;

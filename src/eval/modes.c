@@ -33,6 +33,7 @@ clgan_status modes_count(const data_spec *d, const float *x, long n, long min_co
         }
         break;
     case DATA_IDX:
+    case DATA_STACKED_IDX:
         return err_set(e, CLGAN_ERR_ARG, "the model's data are images, not a mixture of known "
                        "modes (ring_2d, mixture_1d, gaussian_1d)");
     }

@@ -117,3 +117,14 @@ const char *data_test_path(const data_spec *d) {
 const char *data_test_labels(const data_spec *d) {
     return d->test_path ? d->test_labels : d->labels;
 }
+
+int data_is_images(const data_spec *d) {
+    switch (d->format) {
+    case DATA_IDX:
+    case DATA_STACKED_IDX: return 1;
+    case DATA_GAUSSIAN_1D:
+    case DATA_MIXTURE_1D:
+    case DATA_RING_2D: return 0;
+    }
+    return 0;
+}

@@ -29,7 +29,8 @@ typedef enum data_format {
     DATA_IDX,
     DATA_GAUSSIAN_1D,
     DATA_MIXTURE_1D,
-    DATA_RING_2D
+    DATA_RING_2D,
+    DATA_STACKED_IDX /* `stack` images of an IDX file as the channels of one sample */
 } data_format;
 
 #define DATA_MAX_COMPONENTS 16
@@ -45,7 +46,8 @@ typedef struct data_spec {
     int test_shape_hw[2]; /* test_path's image height and width as its header says (0: unread) */
     shape3 shape;       /* per-sample shape */
     float range[2];     /* idx: pixel values 0..255 map to [range[0], range[1]] (default 0, 1) */
-    long count;         /* synthetic: samples per epoch */
+    long count;         /* synthetic and stacked_idx: samples per epoch */
+    int stack;          /* stacked_idx: images per sample (its channels) */
     int n_comp;         /* gaussian_1d: 1; mixture_1d: n; ring_2d: modes */
     float mean[DATA_MAX_COMPONENTS], stddev[DATA_MAX_COMPONENTS], weight[DATA_MAX_COMPONENTS];
     float radius;       /* ring_2d */
@@ -115,6 +117,8 @@ struct clgan_model {
 int model_nets(const clgan_model *m, clgan_net out[MODEL_NETS]);
 /* "generator", "discriminator", "classifier". */
 const char *model_net_name(clgan_net w);
+/* Whether the data are images (idx, stacked_idx): drawn as grids, with a pixel range. */
+int data_is_images(const data_spec *d);
 /* The file and labels of data split `test` (test_path or the training file). */
 const char *data_test_path(const data_spec *d);
 const char *data_test_labels(const data_spec *d);

@@ -672,12 +672,13 @@ static clgan_status parse_test_file(yctx *c, const ynode *n, data_spec *d) {
 static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
     yfield f[] = {Y("format"), Y("path"),  Y("start"),  Y("stop"),   Y("shape"),     Y("mean"),
                   Y("stddev"), Y("count"), Y("modes"), Y("radius"), Y("components"), Y("valid"),
-                  Y("test"),   Y("range"), Y("labels")};
+                  Y("test"),   Y("range"), Y("labels"), Y("channels")};
     TRY(y_fields(c, n, "data", f, NF(f)));
     TRY(y_require(c, n, f, NF(f), "format", "data"));
-    static const char *const formats[] = {"idx", "gaussian_1d", "mixture_1d", "ring_2d"};
+    static const char *const formats[] = {"idx", "gaussian_1d", "mixture_1d", "ring_2d",
+                                          "stacked_idx"};
     int fmt;
-    TRY(y_enum(c, FLD(f, "format"), "data", formats, 4, &fmt));
+    TRY(y_enum(c, FLD(f, "format"), "data", formats, 5, &fmt));
     d->format = fmt;
     d->line = n->line;
     d->col = n->col;
@@ -686,9 +687,23 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
                                            "range", "labels"};
     static const char *const synth_only[] = {"mean", "stddev", "count", "modes", "radius",
                                              "components"};
-    if (d->format == DATA_IDX) {
+    int stacked = d->format == DATA_STACKED_IDX;
+    if (!stacked) {
+        TRY(y_only(c, f, NF(f), "channels", "stacked_idx data", fname));
+    } else { /* images of the file drawn `channels` at a time, as Stacked MNIST (VEEGAN, PacGAN) */
+        static const char *const not_stacked[] = {"valid", "test", "shape"};
+        for (size_t i = 0; i < ARRAY_LEN(not_stacked); i++)
+            TRY(y_only(c, f, NF(f), not_stacked[i], "idx data", fname));
+        long ch = 3, cnt = 64000;
+        if (HAS(f, "channels")) TRY(y_int(c, FLD(f, "channels"), "data", 2, 4, &ch));
+        if (HAS(f, "count")) TRY(y_int(c, FLD(f, "count"), "data", 1, 1L << 26, &cnt));
+        d->stack = (int)ch;
+        d->count = cnt;
+    }
+    if (d->format == DATA_IDX || stacked) {
         for (size_t i = 0; i < ARRAY_LEN(synth_only); i++)
-            TRY(y_only(c, f, NF(f), synth_only[i], "synthetic data", "idx"));
+            if (!stacked || strcmp(synth_only[i], "count") != 0)
+                TRY(y_only(c, f, NF(f), synth_only[i], "synthetic data", fname));
         TRY(y_require(c, n, f, NF(f), "path", "data"));
         TRY(y_scalar(c, FLD(f, "path"), "data", "a file path"));
         free(d->path);
@@ -730,7 +745,7 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
         }
         if (c->data_shape) { /* from a checkpoint: the data may live elsewhere by now */
             d->shape = *c->data_shape;
-            d->count = stop > start ? stop - start : 0;
+            if (!stacked) d->count = stop > start ? stop - start : 0;
             return CLGAN_OK;
         }
         idx_header h;
@@ -741,7 +756,7 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
             snprintf(d->unread, sizeof d->unread, "%d:%d: 'path' in 'data': %.400s",
                      FLD(f, "path")->val->line, FLD(f, "path")->val->col, e.msg);
             if (HAS(f, "shape")) TRY(parse_shape(c, FLD(f, "shape"), &d->shape));
-            d->count = stop > start ? stop - start : 0;
+            if (!stacked) d->count = stop > start ? stop - start : 0;
             return CLGAN_OK; /* no shape: check_model takes the generator's output */
         }
         if (hs != CLGAN_OK)
@@ -756,6 +771,10 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
             return yerr_at(c, FLD(f, "stop")->val->line, FLD(f, "stop")->val->col, CLGAN_ERR_DATA,
                            "'stop' in 'data': %ld is beyond the %u images in %s", d->stop,
                            h.dims[0], d->path);
+        if (stacked) {
+            d->shape = (shape3){d->stack, (int)h.dims[1], (int)h.dims[2]};
+            return CLGAN_OK;
+        }
         d->count = d->stop - d->start;
         for (int k = 0; k < 2; k++) {
             const long *r = k ? d->test : d->valid;
@@ -1176,7 +1195,7 @@ static clgan_status parse_root(yctx *c, const ynode *root) {
                                         m->data.test[1] == 0))
         return yerr(c, FLD(f, "train")->val, "'train.parzen' needs image data with data.valid "
                                              "and data.test ranges");
-    if (m->train.eval_classifier && m->data.format != DATA_IDX)
+    if (m->train.eval_classifier && m->data.format != DATA_IDX)  /* stacked: no split to match */
         return yerr(c, FLD(f, "train")->val, "'train.eval' measures images: the data are not");
     return check_model(c);
 }

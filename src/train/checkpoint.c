@@ -254,7 +254,7 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
     cJSON_AddStringToObject(meta, "model_path", mpath ? mpath : m->path);
     free(mpath);
     cJSON_AddStringToObject(meta, "data_path",
-                            m->data.format == DATA_IDX && m->data.path ? m->data.path : "");
+                            data_is_images(&m->data) && m->data.path ? m->data.path : "");
     cJSON_AddStringToObject(meta, "model_name", m->name);
     cJSON_AddStringToObject(meta, "device", t->dev->info.name);
     char shape[64];
@@ -874,7 +874,7 @@ static clgan_status check_model(ckpt *c, const net_spec nets[MODEL_NETS],
                        "model_yaml", c->path, what);
     /* the data as the run saw them: an absolute path, whatever the working directory is now */
     const char *dp = ckpt_meta(c, "data_path");
-    if (m->data.format == DATA_IDX && dp[0]) {
+    if (data_is_images(&m->data) && dp[0]) {
         free(m->data.path);
         m->data.path = str_dup(dp);
         if (!m->data.path) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
