@@ -13,8 +13,8 @@
 
 /*
  * Adds one step: loss_scale * sum(loss[0..n)) to stats[slot_loss]; the mean of sigmoid(z) over
- * rows [0, n_first) to stats[2] and over [n_first, n) to stats[3] if `probs` is set; one to the
- * step counter stats[slot_count].
+ * rows [0, n_first) to stats[2] and over [n_first, n) to stats[3] if `probs` is 1 (the mean of
+ * z itself, a critic's output, if 2); one to the step counter stats[slot_count].
  */
 __kernel void gan_stats(const __global float *restrict acts, uint z_off,
                         const __global float *restrict loss, uint n, uint n_first,
@@ -29,7 +29,7 @@ __kernel void gan_stats(const __global float *restrict acts, uint z_off,
         float z = acts[z_off + i], l = loss[i];
         nf |= !isfinite(z) || !isfinite(l);
         a += l;
-        float p = z >= 0.0f ? 1.0f / (1.0f + exp(-z)) : exp(z) / (1.0f + exp(z));
+        float p = probs == 2 ? z : z >= 0.0f ? 1.0f / (1.0f + exp(-z)) : exp(z) / (1.0f + exp(z));
         if (i < n_first)
             b += p;
         else

@@ -54,6 +54,37 @@ __kernel void adam(__global float *p, const __global float *restrict g, __global
 }
 
 /*
+ * RMSProp as PyTorch computes it (no momentum, not centred): v = alpha v + (1-alpha) g^2;
+ * p -= lr g / (sqrt(v) + eps). The optimizer of the Wasserstein GAN (Arjovsky et al. 2017).
+ */
+__kernel void rmsprop(__global float *p, const __global float *restrict g, __global float *v,
+                      uint n, float lr, float alpha, float eps) {
+    uint i0 = 16 * get_global_id(0);
+    if (i0 >= n) return;
+    if (i0 + 16 <= n) {
+        float16 gi = vload16(0, g + i0);
+        float16 vi = alpha * vload16(0, v + i0) + (1.0f - alpha) * gi * gi;
+        vstore16(vi, 0, v + i0);
+        vstore16(vload16(0, p + i0) - lr * gi / (sqrt(vi) + eps), 0, p + i0);
+        return;
+    }
+    for (uint i = i0; i < n; i++) {
+        float gi = g[i];
+        float vi = alpha * v[i] + (1.0f - alpha) * gi * gi;
+        v[i] = vi;
+        p[i] -= lr * gi / (sqrt(vi) + eps);
+    }
+}
+
+/*
+ * Weight clipping (the Wasserstein GAN's critic): every value of p[0..n) into [-c, c].
+ */
+__kernel void clip_values(__global float *p, uint n, float c) {
+    uint i = get_global_id(0);
+    if (i < n) p[i] = clamp(p[i], -c, c);
+}
+
+/*
  * Max norm per output unit: the weight tensor at p + w_off viewed as W[outer][units][inner]
  * (dense and conv2d: outer 1, a unit's weights are one row; conv_transpose2d: [C_in][C_out][k]);
  * a unit u whose weights W[.][u][.] have an L2 norm above max_norm is scaled back to it

@@ -247,6 +247,9 @@ static void check_optim_on(optim_spec spec, int steps, const char *layer_yaml, s
             if (spec.kind == OPTIM_SGD) {
                 s1[i] = optim_momentum(&spec, 3) * s1[i] - lr * g[i];
                 hp[i] += s1[i];
+            } else if (spec.kind == OPTIM_RMSPROP) {
+                s1[i] = spec.alpha * s1[i] + (1 - spec.alpha) * (double)g[i] * g[i];
+                hp[i] -= lr * g[i] / (sqrt(s1[i]) + spec.eps);
             } else {
                 s1[i] = spec.beta1 * s1[i] + (1 - spec.beta1) * g[i];
                 s2[i] = spec.beta2 * s2[i] + (1 - spec.beta2) * (double)g[i] * g[i];
@@ -293,6 +296,12 @@ END_TEST
 
 START_TEST(adam_step) {
     optim_spec s = {.kind = OPTIM_ADAM, .lr = 0.01f, .beta1 = 0.5f, .beta2 = 0.999f, .eps = 1e-8f};
+    check_optim(s, 3);
+}
+END_TEST
+
+START_TEST(rmsprop_step) {
+    optim_spec s = {.kind = OPTIM_RMSPROP, .lr = 0.005f, .alpha = 0.9f, .eps = 1e-8f};
     check_optim(s, 3);
 }
 END_TEST
@@ -450,16 +459,16 @@ static void host_iteration(host_gan *h) {
     double *noise = host_noise(h, mb);
     take_streams(h, t->g, sg);
     take_streams(h, t->d, sd);
-    loss_ctx c = {h, NULL, noise, sg, sd, mb, 1, m->train.g_loss == G_LOSS_MINIMAX};
+    loss_ctx c = {h, NULL, noise, sg, sd, mb, 1, m->train.loss == GAN_LOSS_MINIMAX};
     host_pass(&c, 1);
     host_sgd(h->pg, h->vg, t->g->n_params, &c, &t->opt[0], h->epoch, t->opt[0].t - 1);
     free(noise);
 }
 
-static void check_algorithm1_of(const char *model, int k, g_loss_kind loss, int iters) {
+static void check_algorithm1_of(const char *model, int k, gan_loss_kind loss, int iters) {
     clgan_model *m = load(model);
     m->train.k = k;
-    m->train.g_loss = loss;
+    m->train.loss = loss;
     dataset data;
     clgan_err e;
     ck_assert_msg(dataset_load(m, m->train.seed, &data, &e) == CLGAN_OK, "%s", e.msg);
@@ -499,25 +508,25 @@ static void check_algorithm1_of(const char *model, int k, g_loss_kind loss, int 
     clgan_model_free(m);
 }
 
-static void check_algorithm1(int k, g_loss_kind loss, int iters) {
+static void check_algorithm1(int k, gan_loss_kind loss, int iters) {
     check_algorithm1_of("tests/data/tiny_gan.yaml", k, loss, iters);
 }
 
 /* Batch norm in both networks: D's real and generated rows apart, running statistics after
  * every pass (the parameters compared include them). */
 START_TEST(algorithm1_batch_norm) {
-    check_algorithm1_of("tests/data/tiny_bn.yaml", 1, G_LOSS_NON_SATURATING, 2);
-    check_algorithm1_of("tests/data/tiny_bn.yaml", 2, G_LOSS_MINIMAX, 1);
+    check_algorithm1_of("tests/data/tiny_bn.yaml", 1, GAN_LOSS_NON_SATURATING, 2);
+    check_algorithm1_of("tests/data/tiny_bn.yaml", 2, GAN_LOSS_MINIMAX, 1);
 }
 END_TEST
 
-START_TEST(algorithm1_k1_non_saturating) { check_algorithm1(1, G_LOSS_NON_SATURATING, 1); }
+START_TEST(algorithm1_k1_non_saturating) { check_algorithm1(1, GAN_LOSS_NON_SATURATING, 1); }
 END_TEST
-START_TEST(algorithm1_k2_non_saturating) { check_algorithm1(2, G_LOSS_NON_SATURATING, 1); }
+START_TEST(algorithm1_k2_non_saturating) { check_algorithm1(2, GAN_LOSS_NON_SATURATING, 1); }
 END_TEST
-START_TEST(algorithm1_k1_minimax) { check_algorithm1(1, G_LOSS_MINIMAX, 1); }
+START_TEST(algorithm1_k1_minimax) { check_algorithm1(1, GAN_LOSS_MINIMAX, 1); }
 END_TEST
-START_TEST(algorithm1_k2_minimax_across_epochs) { check_algorithm1(2, G_LOSS_MINIMAX, 5); }
+START_TEST(algorithm1_k2_minimax_across_epochs) { check_algorithm1(2, GAN_LOSS_MINIMAX, 5); }
 END_TEST
 
 /* ---- resume and checkpoints ----------------------------------------------------------------- */
@@ -602,6 +611,30 @@ START_TEST(exact_resume_sgd_dropout) { check_resume("tests/data/tiny_gan.yaml", 
 END_TEST
 START_TEST(exact_resume_adam) { check_resume("tests/data/tiny.yaml", 7); }
 END_TEST
+/* the Wasserstein loss with weight clipping and RMSProp; the relativistic loss with batch norm */
+START_TEST(exact_resume_wasserstein) { check_resume("tests/data/tiny_wgan.yaml", 5); }
+END_TEST
+START_TEST(exact_resume_relativistic) { check_resume("tests/data/tiny_ra.yaml", 9); }
+END_TEST
+
+/* Weight clipping holds after every critic step: no critic weight leaves [-clip, clip]. */
+START_TEST(wasserstein_clips_the_critic) {
+    session s;
+    open_session(&s, "tests/data/tiny_wgan.yaml");
+    run_iters(&s, 3);
+    float *p = malloc(s.t.d->n_train * sizeof *p);
+    ck_assert(device_read(dev, s.t.d->params, 0, s.t.d->n_train * sizeof *p, p) == CLGAN_OK);
+    float mx = 0;
+    for (size_t i = 0; i < s.t.d->n_train; i++) mx = fmaxf(mx, fabsf(p[i]));
+    ck_assert_msg(mx <= 0.05f && mx > 0.04f, "largest |critic weight| %g, clip 0.05", mx);
+    gan_stats st;
+    ck_assert(trainer_read_stats(&s.t, &st) == CLGAN_OK);
+    ck_assert(!st.nonfinite && st.d_steps == 6 && st.g_steps == 3);
+    free(p);
+    close_session(&s);
+}
+END_TEST
+
 /* a classifier: labels shuffled with the images, dropout, batch norm, across an epoch */
 START_TEST(exact_resume_classifier) { check_resume("tests/data/tiny_classifier.yaml", 9); }
 END_TEST
@@ -956,6 +989,7 @@ int main(int argc, char **argv) {
     tcase_add_unchecked_fixture(opt, setup, teardown);
     tcase_add_test(opt, sgd_momentum_step);
     tcase_add_test(opt, adam_step);
+    tcase_add_test(opt, rmsprop_step);
     tcase_add_test(opt, max_col_norm_step);
     tcase_add_test(opt, linear_schedule);
     tcase_add_test(opt, gather_matches_host_order);
@@ -974,6 +1008,9 @@ int main(int argc, char **argv) {
     tcase_add_test(ck, exact_resume_sgd_dropout);
     tcase_add_test(ck, exact_resume_adam);
     tcase_add_test(ck, exact_resume_classifier);
+    tcase_add_test(ck, exact_resume_wasserstein);
+    tcase_add_test(ck, exact_resume_relativistic);
+    tcase_add_test(ck, wasserstein_clips_the_critic);
     tcase_add_test(ck, classifier_learns);
     tcase_add_test(ck, exact_resume_batch_norm);
     tcase_add_test(ck, exact_resume_deep_adam);

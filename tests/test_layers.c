@@ -6,6 +6,7 @@
  * Scalar loss for a network: L = sum_{b,j} r[b][j] * y[b][j] with fixed random r, so dL/dy = r.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -659,6 +660,100 @@ START_TEST(loss_saturated_logits_finite) {
 }
 END_TEST
 
+/* ---- the losses of train.loss beyond cross-entropy ------------------------------------- */
+
+static double host_bce(double z, double t) {
+    return fmax(z, 0) - z * t + log1p(exp(-fabs(z)));
+}
+
+/* Row i's term of loss `kind`, part (0 D, 1 G), on z[0..n) with rows [0, nr) real (the
+ * definitions, written again here from the papers, in double). */
+static double host_gan_term(gan_loss_kind kind, int part, const double *z, int n, int nr, int i) {
+    int real = i < nr;
+    double mr = 0, mf = 0;
+    for (int j = 0; j < n; j++) *(j < nr ? &mr : &mf) += z[j];
+    mr /= nr > 0 ? nr : 1;
+    mf /= n - nr > 0 ? n - nr : 1;
+    switch (kind) {
+    case GAN_LOSS_LEAST_SQUARES: {
+        double t = part || real ? 1 : 0;
+        return 0.5 * (z[i] - t) * (z[i] - t);
+    }
+    case GAN_LOSS_HINGE:
+        if (part) return -z[i];
+        return real ? fmax(0, 1 - z[i]) : fmax(0, 1 + z[i]);
+    case GAN_LOSS_WASSERSTEIN:
+        if (part) return -z[i];
+        return real ? -z[i] : z[i];
+    case GAN_LOSS_RELATIVISTIC:
+        if (real) return host_bce(z[i] - mf, part ? 0 : 1);
+        return host_bce(z[i] - mr, part ? 1 : 0);
+    case GAN_LOSS_NON_SATURATING:
+    case GAN_LOSS_MINIMAX: break;
+    }
+    return NAN;
+}
+
+static double host_gan_loss(gan_loss_kind kind, int part, const double *z, int n, int nr,
+                            double scale) {
+    double l = 0;
+    for (int i = 0; i < n; i++) l += host_gan_term(kind, part, z, n, nr, i);
+    return scale * l;
+}
+
+/* Each loss's D and G parts: the terms against the host, dL/dz against central differences of
+ * the host's L, with unequal real and generated halves and z away from the hinge's kinks. */
+START_TEST(loss_gan_kinds) {
+    static const char *const c[] = {"{type: dense, units: 1}"};
+    const int n = 9;
+    fixture f;
+    fixture_make(&f, c, 1, 3, n, 43);
+    loss L;
+    ck_assert_msg(loss_init(dev, n, &L) == CLGAN_OK, "%s", dev->err.msg);
+    const gan_loss_kind kinds[] = {GAN_LOSS_LEAST_SQUARES, GAN_LOSS_HINGE, GAN_LOSS_WASSERSTEIN,
+                                   GAN_LOSS_RELATIVISTIC};
+    unsigned seed = 5;
+    for (size_t k = 0; k < ARRAY_LEN(kinds); k++)
+        for (int part = 0; part < 2; part++) {
+            /* D: 4 real and 5 generated rows; G: 5 generated (the relativistic loss: both) */
+            int nr = part == 0 || kinds[k] == GAN_LOSS_RELATIVISTIC ? 4 : 0;
+            float zf[9];
+            double z[9];
+            for (int i = 0; i < n; i++) {
+                double v = test_uniform(&seed, -2.5, 2.5);
+                if (fabs(fabs(v) - 1) < 0.05) v += 0.1;
+                z[i] = zf[i] = (float)v;
+            }
+            tensor zt = net_logits(f.n), dzt = net_logit_grad(f.n);
+            ck_assert(device_write(dev, zt.buf, zt.off * 4, sizeof zf, zf, 1) == CLGAN_OK);
+            const float scale = 0.25f;
+            ck_assert_msg(loss_gan(&L, f.n, kinds[k], part, n, nr, 0, scale) == CLGAN_OK, "%s",
+                          dev->err.msg);
+            float vals[9], dz[9];
+            ck_assert(device_read(dev, L.values, 0, sizeof vals, vals) == CLGAN_OK);
+            ck_assert(device_read(dev, dzt.buf, dzt.off * 4, sizeof dz, dz) == CLGAN_OK);
+            double want[9], fd[9];
+            for (int i = 0; i < n; i++) {
+                want[i] = host_gan_term(kinds[k], part, z, n, nr, i);
+                double keep = z[i], l[2];
+                for (int sg = 0; sg < 2; sg++) {
+                    z[i] = keep + (sg ? -1e-4 : 1e-4);
+                    l[sg] = host_gan_loss(kinds[k], part, z, n, nr, scale);
+                }
+                z[i] = keep;
+                fd[i] = (l[0] - l[1]) / 2e-4;
+            }
+            char what[64];
+            snprintf(what, sizeof what, "loss kind %d part %d terms", (int)kinds[k], part);
+            assert_close(what, vals, want, (size_t)n, 1e-5, 1e-6);
+            snprintf(what, sizeof what, "loss kind %d part %d dL/dz", (int)kinds[k], part);
+            assert_close(what, dz, fd, (size_t)n, 1e-4, 1e-6);
+        }
+    loss_free(&L);
+    fixture_free(&f);
+}
+END_TEST
+
 /* Softmax cross-entropy of a small classifier (5 classes): losses and accuracy against the
  * host, parameter and input gradients against central differences of the mean loss. */
 static double host_xent(const double *z, int classes, int y, int *argmax) {
@@ -839,6 +934,7 @@ int main(int argc, char **argv) {
     tcase_add_test(loss, loss_g_minimax);
     tcase_add_test(loss, loss_saturated_logits_finite);
     tcase_add_test(loss, loss_softmax_cross_entropy);
+    tcase_add_test(loss, loss_gan_kinds);
     tcase_add_test(loss, init_params_follow_spec);
     suite_add_tcase(s, loss);
     /* One device and CLBlast's compiled kernels shared by every test: no fork. */

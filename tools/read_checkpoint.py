@@ -54,7 +54,7 @@ LAYER_SETTINGS = {
     "batch_norm": (("momentum", "num[]", 0, 1), ("eps", "num(]", 0, 1)),
     "upsample": (("factor", "int2", 1, 64),),
 }
-OPTIMIZER_STATES = (["momentum_buffer"], ["exp_avg", "exp_avg_sq"])
+OPTIMIZER_STATES = (["momentum_buffer"], ["exp_avg", "exp_avg_sq"], ["square_avg"])
 COUNTERS = (("seed", (1 << 64) - 1), ("k", 100), ("batches_per_epoch", 1 << 31),
             ("iter", MAX_COUNTER), ("epoch", MAX_COUNTER), ("batch_in_epoch", MAX_COUNTER),
             ("stream", MAX_COUNTER))

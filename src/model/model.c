@@ -128,3 +128,15 @@ int data_is_images(const data_spec *d) {
     }
     return 0;
 }
+
+int gan_loss_needs_critic(gan_loss_kind k) {
+    switch (k) {
+    case GAN_LOSS_LEAST_SQUARES:
+    case GAN_LOSS_HINGE:
+    case GAN_LOSS_WASSERSTEIN: return 1;
+    case GAN_LOSS_NON_SATURATING:
+    case GAN_LOSS_MINIMAX:
+    case GAN_LOSS_RELATIVISTIC: return 0;
+    }
+    return 0;
+}

@@ -55,7 +55,7 @@ typedef struct data_spec {
     char unread[512];   /* model_load_shapes: "LINE:COL: why" the idx file was not read, or "" */
 } data_spec;
 
-typedef enum optim_kind { OPTIM_SGD, OPTIM_ADAM } optim_kind;
+typedef enum optim_kind { OPTIM_SGD, OPTIM_ADAM, OPTIM_RMSPROP } optim_kind;
 typedef enum lr_schedule { LR_CONSTANT, LR_EXPONENTIAL, LR_LINEAR } lr_schedule;
 
 typedef struct optim_spec {
@@ -68,11 +68,28 @@ typedef struct optim_spec {
     float momentum;      /* sgd: initial momentum */
     float momentum_final;
     int momentum_epochs; /* linear ramp from momentum to momentum_final by this epoch */
-    float beta1, beta2, eps; /* adam */
+    float beta1, beta2, eps; /* adam; eps also rmsprop's */
+    float alpha;         /* rmsprop: smoothing of the squared gradients' average */
     float max_col_norm;  /* 0 = off */
 } optim_spec;
 
-typedef enum g_loss_kind { G_LOSS_NON_SATURATING, G_LOSS_MINIMAX } g_loss_kind;
+/*
+ * The adversarial loss, D's and G's parts (train.loss): the paper's non-saturating and minimax
+ * on D's logits; least squares (Mao et al. 2017), hinge (Lim & Ye 2017) and Wasserstein
+ * (Arjovsky et al. 2017) on a critic's raw output; relativistic average (Jolicoeur-Martineau
+ * 2018) on the logits.
+ */
+typedef enum gan_loss_kind {
+    GAN_LOSS_NON_SATURATING,
+    GAN_LOSS_MINIMAX,
+    GAN_LOSS_LEAST_SQUARES,
+    GAN_LOSS_HINGE,
+    GAN_LOSS_WASSERSTEIN,
+    GAN_LOSS_RELATIVISTIC
+} gan_loss_kind;
+
+/* Whether D's output is a critic's raw value (no final sigmoid) under this loss. */
+int gan_loss_needs_critic(gan_loss_kind k);
 
 /* Networks in model_nets order: generator, discriminator; or the classifier. */
 #define MODEL_NETS 3
@@ -85,7 +102,8 @@ typedef struct train_spec {
     long epochs;
     long iters;          /* 0: from epochs */
     uint64_t seed;
-    g_loss_kind g_loss;
+    gan_loss_kind loss;
+    float clip;          /* wasserstein: D's parameters clipped to [-clip, clip] (0: off) */
     float label_smoothing; /* one-sided: real target 1 - s */
     int log_every;
     int sample_every;

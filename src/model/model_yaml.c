@@ -864,13 +864,13 @@ static clgan_status parse_optim(yctx *c, const yfield *fl, optim_spec *o, const 
     yfield f[] = {Y("type"),          Y("learning_rate"), Y("schedule"),       Y("decay"),
                   Y("min_learning_rate"), Y("decay_steps"), Y("momentum"),    Y("final_momentum"),
                   Y("momentum_epochs"), Y("beta1"),        Y("beta2"),          Y("eps"),
-                  Y("max_col_norm")};
+                  Y("max_col_norm"),  Y("alpha")};
     TRY(y_fields(c, fl->val, which, f, NF(f)));
     TRY(y_require(c, fl->val, f, NF(f), "type", which));
     TRY(y_require(c, fl->val, f, NF(f), "learning_rate", which));
-    static const char *const kinds[] = {"sgd", "adam"};
+    static const char *const kinds[] = {"sgd", "adam", "rmsprop"};
     int k;
-    TRY(y_enum(c, FLD(f, "type"), which, kinds, 2, &k));
+    TRY(y_enum(c, FLD(f, "type"), which, kinds, 3, &k));
     o->kind = k;
     TRY(y_num(c, FLD(f, "learning_rate"), which, 0, 1, 10, 0, &o->lr));
     o->schedule = LR_CONSTANT;
@@ -899,6 +899,7 @@ static clgan_status parse_optim(yctx *c, const yfield *fl, optim_spec *o, const 
     }
     if (HAS(f, "min_learning_rate"))
         TRY(y_num(c, FLD(f, "min_learning_rate"), which, 0, 0, 10, 0, &o->lr_min));
+    if (o->kind != OPTIM_RMSPROP) TRY(y_only(c, f, NF(f), "alpha", "rmsprop", kinds[k]));
     if (o->kind == OPTIM_SGD) {
         TRY(y_only(c, f, NF(f), "beta1", "adam", "sgd"));
         TRY(y_only(c, f, NF(f), "beta2", "adam", "sgd"));
@@ -916,6 +917,15 @@ static clgan_status parse_optim(yctx *c, const yfield *fl, optim_spec *o, const 
         }
         if (HAS(f, "final_momentum") != HAS(f, "momentum_epochs"))
             return yerr(c, fl->val, "'%s': final_momentum and momentum_epochs go together", which);
+    } else if (o->kind == OPTIM_RMSPROP) {
+        static const char *const not_rms[] = {"momentum", "final_momentum", "momentum_epochs",
+                                               "beta1", "beta2"};
+        for (size_t i = 0; i < ARRAY_LEN(not_rms); i++)
+            TRY(y_only(c, f, NF(f), not_rms[i], i < 3 ? "sgd" : "adam", "rmsprop"));
+        o->alpha = 0.99f; /* PyTorch's defaults */
+        o->eps = 1e-8f;
+        if (HAS(f, "alpha")) TRY(y_num(c, FLD(f, "alpha"), which, 0, 0, 1, 1, &o->alpha));
+        if (HAS(f, "eps")) TRY(y_num(c, FLD(f, "eps"), which, 0, 1, 1, 0, &o->eps));
     } else {
         TRY(y_only(c, f, NF(f), "momentum", "sgd", "adam"));
         TRY(y_only(c, f, NF(f), "final_momentum", "sgd", "adam"));
@@ -937,14 +947,15 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
     yfield f[] = {Y("batch"),      Y("k"),           Y("epochs"),       Y("iters"),
                   Y("seed"),       Y("g_loss"),      Y("label_smoothing"), Y("log_every"),
                   Y("sample_every"), Y("checkpoint_every"), Y("generator"), Y("discriminator"),
-                  Y("parzen"),     Y("classifier"),      Y("eval")};
+                  Y("parzen"),     Y("classifier"),      Y("eval"),    Y("loss"),
+                  Y("clip")};
     TRY(y_fields(c, n, "train", f, NF(f)));
     TRY(y_require(c, n, f, NF(f), "batch", "train"));
     int cls = c->m->kind == MODEL_CLASSIFIER;
     if (cls) {
         static const char *const gan_only[] = {"k",      "g_loss",        "label_smoothing",
                                                "sample_every", "generator", "discriminator",
-                                               "parzen", "eval"};
+                                               "parzen", "eval", "loss", "clip"};
         for (size_t i = 0; i < ARRAY_LEN(gan_only); i++)
             TRY(y_only(c, f, NF(f), gan_only[i], "a GAN", "a classifier"));
         TRY(y_require(c, n, f, NF(f), "classifier", "train"));
@@ -969,16 +980,37 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
     if (HAS(f, "iters")) TRY(y_int(c, FLD(f, "iters"), "train", 1, 1L << 40, &t->iters));
     t->seed = 1;
     if (HAS(f, "seed")) TRY(y_u64(c, FLD(f, "seed"), "train", &t->seed));
-    t->g_loss = G_LOSS_NON_SATURATING;
+    t->loss = GAN_LOSS_NON_SATURATING;
+    if (HAS(f, "g_loss") && HAS(f, "loss"))
+        return yerr(c, FLD(f, "g_loss")->key_node, "'train': give loss or g_loss (its older "
+                                                   "name), not both");
+    if (HAS(f, "loss")) {
+        static const char *const losses[] = {"non_saturating", "minimax",     "least_squares",
+                                             "hinge",          "wasserstein", "relativistic"};
+        int l;
+        TRY(y_enum(c, FLD(f, "loss"), "train", losses, 6, &l));
+        t->loss = l;
+    }
+    t->clip = 0;
+    if (HAS(f, "clip")) {
+        if (t->loss != GAN_LOSS_WASSERSTEIN)
+            return yerr(c, FLD(f, "clip")->key_node, "'clip' applies to loss wasserstein (weight "
+                                                     "clipping), not this loss");
+        TRY(y_num(c, FLD(f, "clip"), "train", 0, 1, 100, 0, &t->clip));
+    }
     if (HAS(f, "g_loss")) {
         static const char *const losses[] = {"non_saturating", "minimax"};
         int l;
         TRY(y_enum(c, FLD(f, "g_loss"), "train", losses, 2, &l));
-        t->g_loss = l;
+        t->loss = l;
     }
     t->label_smoothing = 0;
-    if (HAS(f, "label_smoothing"))
+    if (HAS(f, "label_smoothing")) {
+        if (t->loss != GAN_LOSS_NON_SATURATING && t->loss != GAN_LOSS_MINIMAX)
+            return yerr(c, FLD(f, "label_smoothing")->key_node, "'label_smoothing' applies to the "
+                        "cross-entropy losses (non_saturating, minimax), not this loss");
         TRY(y_num(c, FLD(f, "label_smoothing"), "train", 0, 0, 0.5, 1, &t->label_smoothing));
+    }
     t->log_every = 100;
     t->sample_every = 1000;
     t->checkpoint_every = 0;
@@ -1133,6 +1165,14 @@ static clgan_status check_model(yctx *c) {
         return yerr_at(c, dl->line, dl->col, CLGAN_ERR_MODEL,
                        "discriminator output has %ld values per sample, expected 1 (the "
                        "probability that the input is real)", shape_size(d->out));
+    const layer_spec *dlast = &d->layers[d->n_layers - 1];
+    if (gan_loss_needs_critic(m->train.loss) && dlast->kind == LAYER_SIGMOID) {
+        static const char *const names[] = {"non_saturating", "minimax",     "least_squares",
+                                            "hinge",          "wasserstein", "relativistic"};
+        return yerr_at(c, dlast->line, dlast->col, CLGAN_ERR_MODEL,
+                       "'loss: %s' takes a critic's raw output: drop the discriminator's final "
+                       "sigmoid", names[m->train.loss]);
+    }
     /* layers that need more than one value per statistic: m rows in every step (D's halves) */
     for (int n = 0; n < 2; n++) TRY(check_rows(c, &m->net[n], m->train.batch));
     for (int n = 0; n < 2; n++)

@@ -686,7 +686,7 @@ static clgan_status check_metadata(ckpt *c, net_spec nets[MODEL_NETS],
         clgan_net w = ws[i];
         cJSON *list = cJSON_GetObjectItemCaseSensitive(os, model_net_name(w));
         ok = 0;
-        for (int k = 0; k < 2 && !ok; k++) {
+        for (int k = 0; k <= OPTIM_RMSPROP && !ok; k++) {
             const char *const *names;
             int cnt = optim_states_of((optim_kind)k, &names);
             int same = cJSON_IsArray(list) && cJSON_GetArraySize(list) == cnt;

@@ -67,6 +67,7 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
     if (st == CLGAN_OK) st = optim_init(&t->opt[1], t->d, &m->train.opt[CLGAN_DISCRIMINATOR]);
     if (st == CLGAN_OK) st = loss_init(dev, 2 * batch, &t->loss);
     if (st == CLGAN_OK) st = device_kernel(dev, "cl/gan.cl", "gan_stats", &t->k_stats);
+    if (st == CLGAN_OK) st = device_kernel(dev, "cl/optim.cl", "clip_values", &t->k_clip);
     if (st == CLGAN_OK) st = device_alloc(dev, STAT_COUNT * sizeof(float), "statistics", &t->stats);
     if (st == CLGAN_OK) st = device_fill(dev, t->stats, 0, STAT_COUNT * sizeof(float));
     if (st != CLGAN_OK) goto fail;
@@ -109,6 +110,7 @@ void trainer_free(trainer *t) {
     loss_free(&t->loss);
     if (t->k_stats) clReleaseKernel(t->k_stats);
     if (t->k_cstats) clReleaseKernel(t->k_cstats);
+    if (t->k_clip) clReleaseKernel(t->k_clip);
     if (t->dev) {
         device_release(t->dev, t->stats);
         device_release(t->dev, t->batch_labels);
@@ -117,7 +119,7 @@ void trainer_free(trainer *t) {
     net_free(t->d);
     net_free(t->c);
     t->g = t->d = t->c = NULL;
-    t->k_stats = t->k_cstats = NULL;
+    t->k_stats = t->k_cstats = t->k_clip = NULL;
     t->stats = t->batch_labels = NULL;
 }
 
@@ -170,12 +172,23 @@ static clgan_status d_step(trainer *t) {
      * reference DCGANs compute them by running D on each half */
     d->groups = 2;
     if (st == CLGAN_OK) st = net_forward(d, 2 * m, 1);
-    /* D ascends log D(x) + log(1 - D(G(z))): it descends BCE with targets 1 (real), 0 (fake). */
-    float real_target = 1.0f - t->m->train.label_smoothing, scale = 1.0f / (float)m;
-    if (st == CLGAN_OK) st = loss_bce(&t->loss, d, 2 * m, m, real_target, 0.0f, 1.0f, scale);
-    if (st == CLGAN_OK) st = add_stats(t, 2 * m, m, STAT_D_LOSS, STAT_N_D, 1, scale);
+    /* D ascends log D(x) + log(1 - D(G(z))): it descends BCE with targets 1 (real), 0 (fake);
+     * or train.loss's D part. */
+    const train_spec *ts = &t->m->train;
+    float scale = 1.0f / (float)m;
+    if (st == CLGAN_OK)
+        st = loss_gan(&t->loss, d, ts->loss, 0, 2 * m, m, ts->label_smoothing, scale);
+    if (st == CLGAN_OK)
+        st = add_stats(t, 2 * m, m, STAT_D_LOSS, STAT_N_D, gan_loss_needs_critic(ts->loss) ? 2 : 1,
+                       scale);
     if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), 2 * m, 0, 1);
     if (st == CLGAN_OK) st = optim_step(&t->opt[1], t->epoch);
+    if (st == CLGAN_OK && ts->loss == GAN_LOSS_WASSERSTEIN && ts->clip > 0) {
+        cl_uint cnt = (cl_uint)d->n_train; /* the critic's weights into [-c, c] */
+        karg a[] = {KA(d->params), KA(cnt), KA(ts->clip)};
+        st = device_set_args(t->dev, t->k_clip, "clip_values", a, 3);
+        if (st == CLGAN_OK) st = device_run1d(t->dev, t->k_clip, cnt, "clip_values");
+    }
     return st;
 }
 
@@ -183,23 +196,29 @@ static clgan_status g_step(trainer *t) {
     const int m = t->m->train.batch;
     net *g = t->g, *d = t->d;
     size_t cols = d->in.cols;
+    const train_spec *ts = &t->m->train;
+    /* the relativistic loss compares with real rows: the last D step's minibatch before the
+     * generated ones, each half with its own batch statistics as in a D step */
+    int ra = ts->loss == GAN_LOSS_RELATIVISTIC, n_real = ra ? m : 0, rows = n_real + m;
     clgan_status st = generate(t, m);
+    if (st == CLGAN_OK && ra) {
+        long b = t->batch_in_epoch > 0 ? t->batch_in_epoch - 1 : 0;
+        st = dataset_gather(t->data, b * m, m, d->acts, d->in.off);
+    }
     if (st == CLGAN_OK)
-        st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off, (size_t)m * cols,
-                       "G(z) into D's input");
-    d->groups = 1; /* m generated rows: their own statistics */
-    if (st == CLGAN_OK) st = net_forward(d, m, 1);
-    /* non-saturating: G descends -log D(G(z)) = BCE(target 1); minimax: log(1 - D(G(z))). */
-    int minimax = t->m->train.g_loss == G_LOSS_MINIMAX;
+        st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off + (size_t)n_real * cols,
+                       (size_t)m * cols, "G(z) into D's input");
+    d->groups = ra ? 2 : 1; /* m generated rows: their own statistics */
+    if (st == CLGAN_OK) st = net_forward(d, rows, 1);
+    /* non-saturating: G descends -log D(G(z)) = BCE(target 1); minimax: log(1 - D(G(z))); or
+     * train.loss's G part */
     float scale = 1.0f / (float)m;
+    if (st == CLGAN_OK) st = loss_gan(&t->loss, d, ts->loss, 1, rows, n_real, 0.0f, scale);
+    if (st == CLGAN_OK) st = add_stats(t, rows, n_real, STAT_G_LOSS, STAT_N_G, 0, scale);
+    if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), rows, 1, 0); /* no dW for D */
     if (st == CLGAN_OK)
-        st = loss_bce(&t->loss, d, m, 0, 0.0f, minimax ? 0.0f : 1.0f, minimax ? -1.0f : 1.0f,
-                      scale);
-    if (st == CLGAN_OK) st = add_stats(t, m, 0, STAT_G_LOSS, STAT_N_G, 0, scale);
-    if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), m, 1, 0); /* no dW for D */
-    if (st == CLGAN_OK)
-        st = copy_rows(t->dev, d->deltas, d->din.off, g->deltas, g->dout.off, (size_t)m * cols,
-                       "dL/dG(z) into G's output gradient");
+        st = copy_rows(t->dev, d->deltas, d->din.off + (size_t)n_real * cols, g->deltas,
+                       g->dout.off, (size_t)m * cols, "dL/dG(z) into G's output gradient");
     if (st == CLGAN_OK) st = net_backward(g, g->n_layers - 1, m, 0, 1);
     if (st == CLGAN_OK) st = optim_step(&t->opt[0], t->epoch);
     return st;

@@ -36,6 +36,7 @@ typedef struct trainer {
     net *c;                  /* a classifier model's network */
     cl_mem batch_labels;     /* classifier: the minibatch's labels */
     cl_kernel k_cstats;
+    cl_kernel k_clip;        /* wasserstein: the critic's weight clipping */
     loss loss;
     optim opt[MODEL_NETS];   /* indexed by clgan_net */
     cl_mem stats;

@@ -11,7 +11,8 @@
 
 typedef struct loss {
     clgan_device *dev;
-    cl_kernel k_bce, k_xent;
+    cl_kernel k_bce, k_xent, k_gan, k_ra;
+    cl_mem ra;      /* the relativistic loss's means and sums (4 floats) */
     cl_mem values;  /* per-sample losses, capacity floats */
     cl_mem correct; /* softmax_xent: 1 where the largest logit is the label's, capacity floats */
     int capacity;
@@ -28,6 +29,16 @@ void loss_free(loss *l);
  */
 clgan_status loss_bce(loss *l, net *d, int n, int n_first, float t_first, float t_rest, float sign,
                       float scale);
+
+/*
+ * The adversarial loss `kind` of train.loss, D's part (g_part 0) or G's (g_part 1), on the first
+ * n rows of d's logits (its output where it ends without a sigmoid): rows [0, n_real) real, the
+ * rest generated. values[i] = row i's term, dL/dz into d's logit gradient with L = scale * sum
+ * of the terms (scale = 1/m). The cross-entropy losses go through loss_bce (D's real target
+ * 1 - smoothing); the others through cl/loss.cl's gan_loss (see there for each formula).
+ */
+clgan_status loss_gan(loss *l, net *d, gan_loss_kind kind, int g_part, int n, int n_real,
+                      float smoothing, float scale);
 
 /*
  * A classifier's loss on the first n rows of c's output (its logits, c->out.cols classes, no

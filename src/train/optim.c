@@ -13,7 +13,8 @@ clgan_status optim_init(optim *o, net *n, const optim_spec *spec) {
     o->n = n;
     clgan_device *dev = n->dev;
     size_t bytes = n->n_train * sizeof(float);
-    const char *name = spec->kind == OPTIM_SGD ? "sgd_momentum" : "adam";
+    const char *name = spec->kind == OPTIM_SGD ? "sgd_momentum"
+                       : spec->kind == OPTIM_ADAM ? "adam" : "rmsprop";
     clgan_status st = device_kernel(dev, "cl/optim.cl", name, &o->k_update);
     if (st == CLGAN_OK) st = device_kernel(dev, "cl/optim.cl", "max_norm", &o->k_norm);
     if (st == CLGAN_OK) st = device_alloc(dev, bytes, "optimizer state", &o->s1);
@@ -67,6 +68,10 @@ clgan_status optim_step(optim *o, long epoch) {
         float mu = (float)optim_momentum(s, epoch);
         karg a[] = {KA(n->params), KA(n->grads), KA(o->s1), KA(cnt), KA(lr), KA(mu)};
         st = device_set_args(dev, o->k_update, "sgd_momentum", a, 6);
+    } else if (s->kind == OPTIM_RMSPROP) {
+        karg a[] = {KA(n->params), KA(n->grads), KA(o->s1), KA(cnt), KA(lr), KA(s->alpha),
+                    KA(s->eps)};
+        st = device_set_args(dev, o->k_update, "rmsprop", a, 7);
     } else {
         float bc1 = (float)(1.0 - pow(s->beta1, (double)o->t));
         float bc2 = (float)(1.0 - pow(s->beta2, (double)o->t));
@@ -96,11 +101,13 @@ clgan_status optim_step(optim *o, long epoch) {
 
 static const char *const sgd_states[] = {"momentum_buffer"};
 static const char *const adam_states[] = {"exp_avg", "exp_avg_sq"};
+static const char *const rmsprop_states[] = {"square_avg"};
 
 int optim_states_of(optim_kind kind, const char *const **names) {
     switch (kind) {
     case OPTIM_SGD: *names = sgd_states; return (int)ARRAY_LEN(sgd_states);
     case OPTIM_ADAM: *names = adam_states; return (int)ARRAY_LEN(adam_states);
+    case OPTIM_RMSPROP: *names = rmsprop_states; return (int)ARRAY_LEN(rmsprop_states);
     }
     *names = NULL;
     return 0;

@@ -1,5 +1,5 @@
 /*
- * optim.h - the optimizer of one network: SGD with momentum or Adam over the network's whole
+ * optim.h - the optimizer of one network: SGD with momentum, Adam or RMSProp over the network's whole
  * parameter buffer, learning-rate schedules, the momentum ramp and the max-norm constraint.
  * Owns its state buffers (velocity, or first and second moments) and kernels; borrows the net.
  */
@@ -11,7 +11,7 @@
 typedef struct optim {
     const optim_spec *spec;
     net *n;
-    cl_mem s1, s2;  /* sgd: velocity, -; adam: m, v */
+    cl_mem s1, s2;  /* sgd: velocity, -; adam: m, v; rmsprop: the squares' average, - */
     cl_kernel k_update, k_norm;
     uint64_t t;     /* updates applied so far */
 } optim;
@@ -28,7 +28,7 @@ clgan_status optim_step(optim *o, long epoch);
 
 /*
  * The state tensors an optimizer keeps per parameter tensor, by their names in checkpoints
- * (sgd: momentum_buffer; adam: exp_avg, exp_avg_sq): returns how many, names into *names.
+ * (sgd: momentum_buffer; adam: exp_avg, exp_avg_sq; rmsprop: square_avg): returns how many, names into *names.
  */
 int optim_states_of(optim_kind kind, const char *const **names);
 /* The same for an optimizer in use. */
