@@ -85,6 +85,18 @@ __kernel void clip_values(__global float *p, uint n, float c) {
 }
 
 /*
+ * An exponential moving average of weights: a = decay a + (1 - decay) p over a[0..n)
+ * (train.ema: G's averaged weights, Karras et al. 2018, Yazici et al. 2019).
+ * Work size: global >= ceil(n / 16).
+ */
+__kernel void ema_update(__global float *a, const __global float *restrict p, uint n, float decay) {
+    uint i0 = 16 * get_global_id(0);
+    if (i0 >= n) return;
+    uint end = min(i0 + 16, n);
+    for (uint i = i0; i < end; i++) a[i] = decay * a[i] + (1.0f - decay) * p[i];
+}
+
+/*
  * Max norm per output unit: the weight tensor at p + w_off viewed as W[outer][units][inner]
  * (dense and conv2d: outer 1, a unit's weights are one row; conv_transpose2d: [C_in][C_out][k]);
  * a unit u whose weights W[.][u][.] have an L2 norm above max_norm is scaled back to it

@@ -25,3 +25,11 @@ py=python3
 "$clgan" sample "$dir/dcgan/checkpoint.safetensors" -n 16 -o "$dir/d.png" --npy "$dir/d"
 "$py" "$src/tools/read_checkpoint.py" "$dir/dcgan/checkpoint.safetensors" \
     --noise "$dir/d.z.npy" --compare "$dir/d.x.npy" --tolerance 1e-4
+# and a generator with averaged weights (train.ema), which both sample from
+"$clgan" train "$src/tests/data/tiny_ema.yaml" --out "$dir/ema" --quiet
+"$clgan" sample "$dir/ema/checkpoint.safetensors" -n 8 -o "$dir/e.png" --npy "$dir/e"
+"$py" "$src/tools/read_checkpoint.py" "$dir/ema/checkpoint.safetensors" \
+    --noise "$dir/e.z.npy" --compare "$dir/e.x.npy" --tolerance 1e-5
+# and a classifier's checkpoint, which has no generator to run
+"$clgan" train "$src/tests/data/tiny_classifier.yaml" --out "$dir/cls" --iters 2 --quiet
+"$py" "$src/tools/read_checkpoint.py" "$dir/cls/checkpoint.safetensors" | grep -q "classifier.7.weight"

@@ -557,8 +557,10 @@ static void run_iters(session *s, int n) {
 
 /* All of a trainer's state as bytes: parameters and optimizer state of both networks. */
 static unsigned char *state_bytes(trainer *t, size_t *len) {
-    cl_mem bufs[9] = {NULL};
-    size_t sizes[9] = {0};
+    cl_mem bufs[10] = {NULL};
+    size_t sizes[10] = {0};
+    bufs[9] = t->ema; /* train.ema: the generator's average */
+    sizes[9] = t->ema ? t->g->n_params : 0;
     for (int w = 0; w < MODEL_NETS; w++) {
         net *n = trainer_net(t, (clgan_net)w);
         if (!n) continue;
@@ -569,9 +571,9 @@ static unsigned char *state_bytes(trainer *t, size_t *len) {
         sizes[3 * w + 1] = sizes[3 * w + 2] = n->n_train;
     }
     size_t total = 0;
-    for (int i = 0; i < 9; i++) total += bufs[i] ? sizes[i] * 4 : 0;
+    for (int i = 0; i < 10; i++) total += bufs[i] ? sizes[i] * 4 : 0;
     unsigned char *b = malloc(total), *p = b;
-    for (int i = 0; i < 9; i++)
+    for (int i = 0; i < 10; i++)
         if (bufs[i]) {
             ck_assert(device_read(dev, bufs[i], 0, sizes[i] * 4, p) == CLGAN_OK);
             p += sizes[i] * 4;
@@ -633,6 +635,52 @@ START_TEST(wasserstein_clips_the_critic) {
     free(p);
     close_session(&s);
 }
+END_TEST
+
+/* train.ema: G's averaged weights against the host's average of the weights after each step
+ * (running statistics copied), resumed exactly, and what a checkpoint's generator holds. */
+START_TEST(ema_of_the_generator) {
+    session s;
+    open_session(&s, "tests/data/tiny_ema.yaml");
+    net *g = s.t.g;
+    size_t np = g->n_params, nt = g->n_train;
+    ck_assert(nt < np); /* batch norm's running statistics follow the trainable weights */
+    double *want = malloc(np * sizeof *want);
+    float *p = malloc(np * sizeof *p), *got = malloc(np * sizeof *got);
+    ck_assert(device_read(dev, g->params, 0, np * 4, p) == CLGAN_OK);
+    for (size_t i = 0; i < np; i++) want[i] = p[i];
+    const double decay = 0.9;
+    for (int it = 0; it < 6; it++) {
+        run_iters(&s, 1);
+        ck_assert(device_read(dev, g->params, 0, np * 4, p) == CLGAN_OK);
+        for (size_t i = 0; i < np; i++)
+            want[i] = i < nt ? decay * want[i] + (1 - decay) * p[i] : p[i];
+    }
+    ck_assert(device_read(dev, s.t.ema, 0, np * 4, got) == CLGAN_OK);
+    assert_close("G's average after 6 steps", got, want, np, 1e-5, 1e-7);
+    double moved = 0;
+    for (size_t i = 0; i < nt; i++) moved = fmax(moved, fabs(want[i] - p[i]));
+    ck_assert_msg(moved > 1e-4, "the average equals the weights: the test means nothing");
+    /* a checkpoint's generator samples with the average */
+    const char *ck = tmp("ema.safetensors");
+    clgan_err e;
+    ck_assert_msg(checkpoint_save(&s.t, ck, &e) == CLGAN_OK, "%s", e.msg);
+    ckpt c;
+    ck_assert_msg(ckpt_open(ck, &c, &e) == CLGAN_OK, "%s", e.msg);
+    ck_assert(c.ema > 0.89f && c.ema < 0.91f);
+    net *cg;
+    ck_assert_msg(ckpt_net(&c, dev, CLGAN_GENERATOR, 8, &cg, &e) == CLGAN_OK, "%s", e.msg);
+    ck_assert(device_read(dev, cg->params, 0, np * 4, p) == CLGAN_OK);
+    ck_assert(memcmp(p, got, np * 4) == 0);
+    net_free(cg);
+    ckpt_close(&c);
+    free(want);
+    free(p);
+    free(got);
+    close_session(&s);
+}
+END_TEST
+START_TEST(exact_resume_ema) { check_resume("tests/data/tiny_ema.yaml", 7); }
 END_TEST
 
 /* a classifier: labels shuffled with the images, dropout, batch norm, across an epoch */
@@ -1008,6 +1056,8 @@ int main(int argc, char **argv) {
     tcase_add_test(ck, exact_resume_sgd_dropout);
     tcase_add_test(ck, exact_resume_adam);
     tcase_add_test(ck, exact_resume_classifier);
+    tcase_add_test(ck, ema_of_the_generator);
+    tcase_add_test(ck, exact_resume_ema);
     tcase_add_test(ck, exact_resume_wasserstein);
     tcase_add_test(ck, exact_resume_relativistic);
     tcase_add_test(ck, wasserstein_clips_the_critic);

@@ -353,6 +353,17 @@ def check_metadata(meta):
                 want[f"{net}.{i}.{p}"] = shape
                 for s in states[net] if trainable else ():
                     want[f"optimizer.{net}.{i}.{p}.{s}"] = shape
+    if "ema" in meta:  # the generator's averaged weights (train.ema)
+        try:
+            ema = float(meta["ema"])
+        except ValueError:
+            ema = None
+        if kind is not None or ema is None or not 0 < ema < 1:
+            raise Refused(f"metadata 'ema' is {meta['ema']!r}, expected a decay in (0, 1) of a "
+                          "GAN's generator")
+        for i, params in shapes[0].items():
+            for p, (shape, _) in params.items():
+                want[f"ema.generator.{i}.{p}"] = shape
     return want
 
 
@@ -473,22 +484,24 @@ def conv_transpose2d(x, layer, w, b):
 
 
 def generator(meta, tensors, z):
-    """The generator's forward pass in evaluation mode (dropout off), in float32."""
+    """The generator's forward pass in evaluation mode (dropout off), in float32; with the
+    averaged weights where the run kept them (train.ema), as clgan samples."""
+    pre = "ema.generator" if "ema" in meta else "generator"
     x = np.asarray(z, dtype=np.float32)
     for i, layer in enumerate(json.loads(meta["generator_layers"])):
         kind = layer["type"]
         if kind in ("dense", "maxout"):
-            w = tensors[f"generator.{i}.weight"]
-            b = tensors[f"generator.{i}.bias"]
+            w = tensors[f"{pre}.{i}.weight"]
+            b = tensors[f"{pre}.{i}.bias"]
             x = x.reshape(len(x), -1) @ w.T + b
             if kind == "maxout":
                 x = x.reshape(len(x), layer["units"], layer["pieces"]).max(axis=2)
         elif kind == "conv2d":
-            x = conv2d(x, layer, tensors[f"generator.{i}.weight"],
-                       tensors.get(f"generator.{i}.bias"))
+            x = conv2d(x, layer, tensors[f"{pre}.{i}.weight"],
+                       tensors.get(f"{pre}.{i}.bias"))
         elif kind == "conv_transpose2d":
-            x = conv_transpose2d(x, layer, tensors[f"generator.{i}.weight"],
-                                 tensors.get(f"generator.{i}.bias"))
+            x = conv_transpose2d(x, layer, tensors[f"{pre}.{i}.weight"],
+                                 tensors.get(f"{pre}.{i}.bias"))
         elif kind == "reshape":
             x = x.reshape(len(x), *layer["shape"])
         elif kind == "flatten":
@@ -497,7 +510,7 @@ def generator(meta, tensors, z):
             fh, fw = pairs(layer, "factor")[0]
             x = x.repeat(fh, axis=2).repeat(fw, axis=3)
         elif kind == "batch_norm":  # evaluation: the running statistics
-            t = {p: tensors[f"generator.{i}.{p}"] for p in
+            t = {p: tensors[f"{pre}.{i}.{p}"] for p in
                  ("weight", "bias", "running_mean", "running_var")}
             shape = (1, -1) + (1,) * (x.ndim - 2)
             inv = (1 / np.sqrt(t["running_var"] + np.float32(layer["eps"]))).reshape(shape)

@@ -433,7 +433,12 @@ int cmd_train(const cli_opts *o) {
             pz_last_epoch = epochs_done;
             parzen_result pr;
             double te = clock_seconds();
-            if (parzen_eval_generator(dev, t.g, &m->noise, m->train.seed, &m->data,
+            net *sg;
+            if (trainer_sampler(&t, &sg) != CLGAN_OK) {
+                rc = fail(NULL, dev->err.msg);
+                goto done;
+            }
+            if (parzen_eval_generator(dev, sg, &m->noise, m->train.seed, &m->data,
                                       m->train.parzen_samples,
                                       pz_valid, m->data.valid[1] - m->data.valid[0], pz_test,
                                       m->data.test[1] - m->data.test[0], sigmas, 10,
@@ -466,7 +471,9 @@ int cmd_train(const cli_opts *o) {
             fid_last_epoch = epochs_done;
             double te = clock_seconds(), fid;
             kid_result kid;
-            if (fid_monitor_run(&fm, t.g, &fid, &kid, &e) != CLGAN_OK) {
+            net *sg;
+            if (trainer_sampler(&t, &sg) != CLGAN_OK || fid_monitor_run(&fm, sg, &fid, &kid, &e) !=
+                                                            CLGAN_OK) {
                 rc = fail("train.eval", e.msg);
                 goto done;
             }

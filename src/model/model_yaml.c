@@ -948,14 +948,14 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
                   Y("seed"),       Y("g_loss"),      Y("label_smoothing"), Y("log_every"),
                   Y("sample_every"), Y("checkpoint_every"), Y("generator"), Y("discriminator"),
                   Y("parzen"),     Y("classifier"),      Y("eval"),    Y("loss"),
-                  Y("clip")};
+                  Y("clip"),       Y("ema")};
     TRY(y_fields(c, n, "train", f, NF(f)));
     TRY(y_require(c, n, f, NF(f), "batch", "train"));
     int cls = c->m->kind == MODEL_CLASSIFIER;
     if (cls) {
         static const char *const gan_only[] = {"k",      "g_loss",        "label_smoothing",
                                                "sample_every", "generator", "discriminator",
-                                               "parzen", "eval", "loss", "clip"};
+                                               "parzen", "eval", "loss", "clip", "ema"};
         for (size_t i = 0; i < ARRAY_LEN(gan_only); i++)
             TRY(y_only(c, f, NF(f), gan_only[i], "a GAN", "a classifier"));
         TRY(y_require(c, n, f, NF(f), "classifier", "train"));
@@ -991,6 +991,8 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
         TRY(y_enum(c, FLD(f, "loss"), "train", losses, 6, &l));
         t->loss = l;
     }
+    t->ema = 0;
+    if (HAS(f, "ema")) TRY(y_num(c, FLD(f, "ema"), "train", 0, 1, 1, 1, &t->ema));
     t->clip = 0;
     if (HAS(f, "clip")) {
         if (t->loss != GAN_LOSS_WASSERSTEIN)

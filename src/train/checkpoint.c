@@ -45,6 +45,7 @@ typedef struct tensor_ref {
     size_t count;  /* floats */
     clgan_net net;
     int layer, param, state; /* state -1: the parameter itself */
+    int ema;                 /* the generator's averaged weights (train.ema) */
 } tensor_ref;
 
 typedef struct tensor_list {
@@ -64,14 +65,16 @@ static void tensor_list_free(tensor_list *l) {
  * clgan_net). Grows as needed.
  */
 static clgan_status expected_tensors(model_kind kind, const net_spec *nets, const optim_kind *opt,
-                                     tensor_list *out) {
+                                     int ema, tensor_list *out) {
     memset(out, 0, sizeof *out);
-    clgan_net ws[MODEL_NETS];
+    clgan_net ws[MODEL_NETS + 1];
     int nw = kind_nets(kind, ws);
+    if (ema) ws[nw++] = CLGAN_GENERATOR; /* then ema.generator.<i>.<param>, every tensor */
     for (int wi = 0; wi < nw; wi++) {
         clgan_net w = ws[wi];
-        const char *const *states;
-        int ns = optim_states_of(opt[w], &states);
+        int is_ema = ema && wi == nw - 1;
+        const char *const *states = NULL;
+        int ns = is_ema ? 0 : optim_states_of(opt[w], &states);
         for (int s = -1; s < ns; s++)
             for (int i = 0; i < nets[w].n_layers; i++) {
                 param_info ps[LAYER_MAX_PARAMS];
@@ -87,6 +90,11 @@ static clgan_status expected_tensors(model_kind kind, const net_spec *nets, cons
                     }
                     tensor_ref *t = &out->v[out->n];
                     t->name = tensor_name(w, i, ps[j].name, s < 0 ? NULL : states[s]);
+                    if (t->name && is_ema) {
+                        char *e = str_fmt("ema.%s", t->name);
+                        free(t->name);
+                        t->name = e;
+                    }
                     if (!t->name) goto nomem;
                     out->n++;
                     t->ndim = ps[j].ndim;
@@ -96,6 +104,7 @@ static clgan_status expected_tensors(model_kind kind, const net_spec *nets, cons
                     t->layer = i;
                     t->param = j;
                     t->state = s;
+                    t->ema = is_ema;
                 }
             }
     }
@@ -242,7 +251,7 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
     clgan_net ws[MODEL_NETS];
     int nw = model_nets(m, ws);
     tensor_list ts;
-    if (expected_tensors(m->kind, m->net, kinds, &ts) != CLGAN_OK)
+    if (expected_tensors(m->kind, m->net, kinds, m->train.ema > 0, &ts) != CLGAN_OK)
         return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory", path);
     cJSON *hdr = cJSON_CreateObject(), *meta = cJSON_CreateObject();
     cJSON_AddStringToObject(meta, "format", CKPT_FORMAT);
@@ -262,6 +271,11 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
     cJSON_AddStringToObject(meta, "data_shape", shape);
     if (m->kind == MODEL_GAN) meta_u64(meta, "noise_dim", (uint64_t)m->noise.dim);
     if (m->kind == MODEL_CLASSIFIER) meta_u64(meta, "classes", (uint64_t)m->classes);
+    if (m->train.ema > 0) { /* only then: earlier checkpoints stay as they were */
+        char ema[32];
+        snprintf(ema, sizeof ema, "%.9g", m->train.ema);
+        cJSON_AddStringToObject(meta, "ema", ema);
+    }
     for (int i = 0; i < nw; i++) {
         char key[64];
         snprintf(key, sizeof key, "%s_layers", model_net_name(ws[i]));
@@ -320,7 +334,9 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
     for (int i = 0; i < ts.n && st == CLGAN_OK; i++) {
         const tensor_ref *r = &ts.v[i];
         net *n = trainer_net(t, r->net);
-        cl_mem src = r->state < 0 ? n->params : optim_state_buf(&t->opt[r->net], r->state);
+        cl_mem src = r->ema         ? t->ema
+                     : r->state < 0 ? n->params
+                                    : optim_state_buf(&t->opt[r->net], r->state);
         st = device_read(t->dev, src, n->layers[r->layer].param_off[r->param] * sizeof(float),
                          r->count * sizeof(float), buf + pos);
         pos += r->count * sizeof(float);
@@ -706,7 +722,17 @@ static clgan_status check_metadata(ckpt *c, net_spec nets[MODEL_NETS],
                        "optimizer's states", c->path,
                        gan ? "{\"generator\": [...], \"discriminator\": [...]}"
                            : "{\"classifier\": [...]}");
-    if (expected_tensors(c->kind, nets, kinds, want) != CLGAN_OK)
+    const char *ema = ckpt_meta(c, "ema");
+    c->ema = 0;
+    if (ema) {
+        char *end;
+        double v = strtod(ema, &end);
+        if (end == ema || *end || !(v > 0 && v < 1) || c->kind != MODEL_GAN)
+            return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'ema' is '%.40s', expected a decay "
+                           "in (0, 1) of a GAN's generator", c->path, ema);
+        c->ema = (float)v;
+    }
+    if (expected_tensors(c->kind, nets, kinds, c->ema > 0, want) != CLGAN_OK)
         return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
     return CLGAN_OK;
 bad_shape:
@@ -868,6 +894,8 @@ static clgan_status check_model(ckpt *c, const net_spec nets[MODEL_NETS],
         what = "noise_dim";
     } else if ((uint64_t)m->train.k != c->n.k) {
         what = "k";
+    } else if (m->train.ema != c->ema) {
+        what = "ema";
     }
     if (what)
         return err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s' disagree with the model in "
@@ -1002,7 +1030,9 @@ clgan_status ckpt_tensor(const ckpt *c, const char *name, size_t count, const fl
     return CLGAN_OK;
 }
 
-clgan_status ckpt_load_net(const ckpt *c, net *n, optim *o, clgan_err *e) {
+/* A network's parameters from c (ema: the averaged ones) into dst (n's layout), and its
+ * optimizer's state if o is not NULL. */
+static clgan_status load_net(const ckpt *c, net *n, optim *o, int ema, cl_mem dst, clgan_err *e) {
     int ns = o ? optim_state_count(o) : 0;
     float *p = calloc(n->n_params, sizeof *p);
     float *s[2] = {NULL, NULL};
@@ -1019,6 +1049,11 @@ clgan_status ckpt_load_net(const ckpt *c, net *n, optim *o, clgan_err *e) {
             for (int k = -1; k < (l->params[j].trainable ? ns : 0) && st == CLGAN_OK; k++) {
                 char *name = tensor_name(n->index, i, l->params[j].name,
                                          k < 0 ? NULL : optim_state_name(o, k));
+                if (name && ema) {
+                    char *en = str_fmt("ema.%s", name);
+                    free(name);
+                    name = en;
+                }
                 const float *src;
                 st = name ? ckpt_tensor(c, name, cnt, &src, e)
                           : err_set(e, CLGAN_ERR_NOMEM, "out of memory");
@@ -1029,7 +1064,7 @@ clgan_status ckpt_load_net(const ckpt *c, net *n, optim *o, clgan_err *e) {
         }
     }
     if (st != CLGAN_OK) goto done;
-    st = device_write(n->dev, n->params, 0, n->n_params * sizeof(float), p, 1);
+    st = device_write(n->dev, dst, 0, n->n_params * sizeof(float), p, 1);
     for (int k = 0; k < ns && st == CLGAN_OK; k++) /* states of the trainable ones */
         st = device_write(n->dev, optim_state_buf(o, k), 0, n->n_train * sizeof(float), s[k], 1);
     if (st != CLGAN_OK) err_set(e, st, "%s", n->dev->err.msg);
@@ -1038,6 +1073,10 @@ done:
     free(s[0]);
     free(s[1]);
     return st;
+}
+
+clgan_status ckpt_load_net(const ckpt *c, net *n, optim *o, clgan_err *e) {
+    return load_net(c, n, o, 0, n->params, e);
 }
 
 clgan_status ckpt_net(const ckpt *c, clgan_device *dev, clgan_net which, int rows, net **out,
@@ -1049,7 +1088,8 @@ clgan_status ckpt_net(const ckpt *c, clgan_device *dev, clgan_net which, int row
                        m->kind == MODEL_CLASSIFIER ? "classifier" : "GAN", model_net_name(which));
     clgan_status st = net_create(dev, m, which, rows, m->train.seed, out);
     if (st != CLGAN_OK) return err_set(e, st, "%s", dev->err.msg);
-    st = ckpt_load_net(c, *out, NULL, e);
+    /* a generator with averaged weights samples with them */
+    st = load_net(c, *out, NULL, which == CLGAN_GENERATOR && c->ema > 0, (*out)->params, e);
     if (st != CLGAN_OK) {
         net_free(*out);
         *out = NULL;
@@ -1061,7 +1101,8 @@ clgan_status checkpoint_restore(trainer *t, const ckpt *c, clgan_err *e) {
     const char *path = c->path;
     const clgan_model *cm = c->model, *m = t->m;
     clgan_net ws[MODEL_NETS];
-    int nw = model_nets(m, ws), same = cm->kind == m->kind && cm->noise.dim == m->noise.dim;
+    int nw = model_nets(m, ws), same = cm->kind == m->kind && cm->noise.dim == m->noise.dim &&
+                                       cm->train.ema == m->train.ema;
     for (int i = 0; same && i < nw; i++)
         same = same_layers(&cm->net[ws[i]], &m->net[ws[i]]) &&
                cm->train.opt[ws[i]].kind == m->train.opt[ws[i]].kind;
@@ -1076,6 +1117,7 @@ clgan_status checkpoint_restore(trainer *t, const ckpt *c, clgan_err *e) {
     clgan_status st = CLGAN_OK;
     for (int i = 0; i < nw && st == CLGAN_OK; i++)
         st = ckpt_load_net(c, trainer_net(t, ws[i]), &t->opt[ws[i]], e);
+    if (st == CLGAN_OK && t->ema) st = load_net(c, t->g, NULL, 1, t->ema, e);
     if (st != CLGAN_OK) return st;
     t->iter = c->n.iter;
     t->epoch = (long)c->n.epoch;

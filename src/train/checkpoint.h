@@ -17,7 +17,9 @@
  * (JSON), and the counters seed, k, batches_per_epoch, iter, epoch, batch_in_epoch, stream,
  * optimizer_steps.generator, optimizer_steps.discriminator. A classifier's checkpoint has
  * model_kind "classifier", classes, classifier_layers and optimizer_steps.classifier in place
- * of noise_dim and the two networks' entries, and k 1.
+ * of noise_dim and the two networks' entries, and k 1. With train.ema, metadata ema (the decay)
+ * and ema.generator.<i>.<param> for every generator tensor: its averaged weights, which
+ * ckpt_net's generator holds.
  *
  * A file is accepted only whole: header padded with spaces to a multiple of 8 bytes, strict
  * JSON without duplicate keys, tensors that tile the data section exactly in F32, exactly the
@@ -51,6 +53,7 @@ typedef struct ckpt {
     clgan_model *model;   /* the model of its metadata, data.path from data_path */
     ckpt_counters n;
     model_kind kind;      /* metadata model_kind: a GAN's or a classifier's */
+    float ema;            /* metadata ema: the decay of the generator's average, or 0 */
     char run_id[17];
 } ckpt;
 

@@ -68,6 +68,15 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
     if (st == CLGAN_OK) st = loss_init(dev, 2 * batch, &t->loss);
     if (st == CLGAN_OK) st = device_kernel(dev, "cl/gan.cl", "gan_stats", &t->k_stats);
     if (st == CLGAN_OK) st = device_kernel(dev, "cl/optim.cl", "clip_values", &t->k_clip);
+    if (st == CLGAN_OK && m->train.ema > 0) { /* starts as the initial weights */
+        size_t bytes = t->g->n_params * sizeof(float);
+        st = device_kernel(dev, "cl/optim.cl", "ema_update", &t->k_ema);
+        if (st == CLGAN_OK) st = device_alloc(dev, bytes, "the generator's average", &t->ema);
+        if (st == CLGAN_OK)
+            st = net_create(dev, m, CLGAN_GENERATOR, t->sample_capacity, seed, &t->g_ema);
+        if (st == CLGAN_OK) st = copy_rows(dev, t->g->params, 0, t->ema, 0, t->g->n_params,
+                                           "G's weights into their average");
+    }
     if (st == CLGAN_OK) st = device_alloc(dev, STAT_COUNT * sizeof(float), "statistics", &t->stats);
     if (st == CLGAN_OK) st = device_fill(dev, t->stats, 0, STAT_COUNT * sizeof(float));
     if (st != CLGAN_OK) goto fail;
@@ -111,6 +120,12 @@ void trainer_free(trainer *t) {
     if (t->k_stats) clReleaseKernel(t->k_stats);
     if (t->k_cstats) clReleaseKernel(t->k_cstats);
     if (t->k_clip) clReleaseKernel(t->k_clip);
+    if (t->k_ema) clReleaseKernel(t->k_ema);
+    if (t->dev) device_release(t->dev, t->ema);
+    net_free(t->g_ema);
+    t->g_ema = NULL;
+    t->ema = NULL;
+    t->k_ema = NULL;
     if (t->dev) {
         device_release(t->dev, t->stats);
         device_release(t->dev, t->batch_labels);
@@ -221,6 +236,15 @@ static clgan_status g_step(trainer *t) {
                        g->dout.off, (size_t)m * cols, "dL/dG(z) into G's output gradient");
     if (st == CLGAN_OK) st = net_backward(g, g->n_layers - 1, m, 0, 1);
     if (st == CLGAN_OK) st = optim_step(&t->opt[0], t->epoch);
+    if (st == CLGAN_OK && t->ema) { /* ema = decay ema + (1 - decay) w; statistics copied */
+        cl_uint n = (cl_uint)g->n_train;
+        karg a[] = {KA(t->ema), KA(g->params), KA(n), KA(ts->ema)};
+        st = device_set_args(t->dev, t->k_ema, "ema_update", a, 4);
+        if (st == CLGAN_OK) st = device_run1d(t->dev, t->k_ema, (n + 15) / 16, "ema_update");
+        if (st == CLGAN_OK && g->n_params > g->n_train)
+            st = copy_rows(t->dev, g->params, g->n_train, t->ema, g->n_train,
+                           g->n_params - g->n_train, "G's running statistics into the average");
+    }
     return st;
 }
 
@@ -334,6 +358,16 @@ void synthetic_run_free(synthetic_run *s) {
     memset(s, 0, sizeof *s);
 }
 
+clgan_status trainer_sampler(trainer *t, net **out) {
+    *out = t->g;
+    if (!t->ema) return CLGAN_OK;
+    *out = t->g_ema;
+    return copy_rows(t->dev, t->ema, 0, t->g_ema->params, 0, t->g->n_params,
+                     "the averaged weights into the sampling generator");
+}
+
 clgan_status trainer_generate(trainer *t, const float *z, int rows, float *out) {
-    return net_run_eval(t->g, z, rows, out);
+    net *g;
+    clgan_status st = trainer_sampler(t, &g);
+    return st == CLGAN_OK ? net_run_eval(g, z, rows, out) : st;
 }

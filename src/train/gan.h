@@ -37,6 +37,10 @@ typedef struct trainer {
     cl_mem batch_labels;     /* classifier: the minibatch's labels */
     cl_kernel k_cstats;
     cl_kernel k_clip;        /* wasserstein: the critic's weight clipping */
+    cl_mem ema;              /* train.ema: G's parameters averaged (g->n_params floats; the
+                                running statistics copied as they are) */
+    cl_kernel k_ema;
+    net *g_ema;              /* a generator that runs the averaged weights, for sampling */
     loss loss;
     optim opt[MODEL_NETS];   /* indexed by clgan_net */
     cl_mem stats;
@@ -94,8 +98,13 @@ clgan_status trainer_locate_nonfinite(trainer *t, char *where, size_t len);
 /* Re-positions the data order after a resume (epoch and batch_in_epoch set). */
 clgan_status trainer_seek(trainer *t);
 
-/* Runs G in evaluation mode on `rows` noise vectors z (host, rows x dim); out gets G(z). */
+/* Runs G in evaluation mode on `rows` noise vectors z (host, rows x dim); out gets G(z). With
+ * train.ema, the averaged weights make the samples. */
 clgan_status trainer_generate(trainer *t, const float *z, int rows, float *out);
+
+/* The generator that samples: t->g, or with train.ema one holding the averaged weights (brought
+ * up to date, enqueued). For sample grids, Parzen and FID during training. */
+clgan_status trainer_sampler(trainer *t, net **out);
 
 /*
  * A trainer on random data of the model's shape (8 epochs' worth of minibatches), for bench and
