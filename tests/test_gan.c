@@ -683,6 +683,22 @@ END_TEST
 START_TEST(exact_resume_ema) { check_resume("tests/data/tiny_ema.yaml", 7); }
 END_TEST
 
+/* PacGAN: D's input joins two samples; a D step has m/2 rows per half; resumes exactly (with
+ * the relativistic loss, whose G step packs real rows too). */
+START_TEST(packed_discriminator) {
+    session s;
+    open_session(&s, "tests/data/tiny_pack.yaml");
+    ck_assert_int_eq(s.t.d->in.cols, 4);
+    ck_assert_int_eq(s.t.d->capacity, 32); /* 2 halves of 16 packed rows */
+    run_iters(&s, 3);
+    gan_stats st;
+    ck_assert(trainer_read_stats(&s.t, &st) == CLGAN_OK);
+    ck_assert(!st.nonfinite && st.d_steps == 3);
+    close_session(&s);
+    check_resume("tests/data/tiny_pack.yaml", 8);
+}
+END_TEST
+
 /* a classifier: labels shuffled with the images, dropout, batch norm, across an epoch */
 START_TEST(exact_resume_classifier) { check_resume("tests/data/tiny_classifier.yaml", 9); }
 END_TEST
@@ -1058,6 +1074,7 @@ int main(int argc, char **argv) {
     tcase_add_test(ck, exact_resume_classifier);
     tcase_add_test(ck, ema_of_the_generator);
     tcase_add_test(ck, exact_resume_ema);
+    tcase_add_test(ck, packed_discriminator);
     tcase_add_test(ck, exact_resume_wasserstein);
     tcase_add_test(ck, exact_resume_relativistic);
     tcase_add_test(ck, wasserstein_clips_the_critic);

@@ -82,6 +82,7 @@ static const bad_case bad[] = {
     {"noise_mean_on_uniform", CLGAN_ERR_YAML, 6, 3, "'mean' applies to gaussian noise, not un"},
     {"not_mapping", CLGAN_ERR_YAML, 1, 1, "'model': expected a mapping, got a list"},
     {"optimizer_unknown", CLGAN_ERR_YAML, 21, 21, "'type' in 'train.generator': unknown val"},
+    {"pack_not_dividing", CLGAN_ERR_YAML, 21, 9, "'pack' in 'train': batch 16 is not a mult"},
     {"range_reversed", CLGAN_ERR_YAML, 8, 10, "'range' in 'data': low (1) must be less "},
     {"reshape_two_values", CLGAN_ERR_YAML, 12, 30, "'shape' in 'reshape': expected [channels"},
     {"reshape_wrong_size", CLGAN_ERR_MODEL, 12, 7, "reshape layer of generator: [8, 7, 8] ho"},

@@ -332,9 +332,14 @@ def check_metadata(meta):
         noise = decimal(meta["noise_dim"], 1 << 20)
         if not noise:
             raise Refused("metadata 'noise_dim' is not a whole number from 1 to 1048576")
+        pack = decimal(meta["pack"], 64) if "pack" in meta else 1  # PacGAN: D sees pack samples
+        if not pack or ("pack" in meta and pack < 2):
+            raise Refused(f"metadata 'pack' is {meta['pack']!r}, expected a whole number from 2 "
+                          "to 64 of a GAN")
         shapes = [layer_shapes(meta, "generator_layers", (noise, 1, 1),
                                dims[0] * dims[1] * dims[2]),
-                  layer_shapes(meta, "discriminator_layers", tuple(dims), 1)]
+                  layer_shapes(meta, "discriminator_layers", (dims[0] * pack, dims[1], dims[2]),
+                               1)]
     else:
         classes = decimal(meta["classes"], 256)
         if not classes or classes < 2:

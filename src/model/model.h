@@ -104,6 +104,7 @@ typedef struct train_spec {
     uint64_t seed;
     gan_loss_kind loss;
     float clip;          /* wasserstein: D's parameters clipped to [-clip, clip] (0: off) */
+    int pack;            /* PacGAN: D judges this many samples at once (1: plain) */
     float ema;           /* > 0: an exponential moving average of G's weights with this decay,
                             what sample grids, sample and eval use */
     float label_smoothing; /* one-sided: real target 1 - s */

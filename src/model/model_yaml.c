@@ -948,14 +948,15 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
                   Y("seed"),       Y("g_loss"),      Y("label_smoothing"), Y("log_every"),
                   Y("sample_every"), Y("checkpoint_every"), Y("generator"), Y("discriminator"),
                   Y("parzen"),     Y("classifier"),      Y("eval"),    Y("loss"),
-                  Y("clip"),       Y("ema")};
+                  Y("clip"),       Y("ema"),             Y("pack")};
     TRY(y_fields(c, n, "train", f, NF(f)));
     TRY(y_require(c, n, f, NF(f), "batch", "train"));
     int cls = c->m->kind == MODEL_CLASSIFIER;
     if (cls) {
         static const char *const gan_only[] = {"k",      "g_loss",        "label_smoothing",
                                                "sample_every", "generator", "discriminator",
-                                               "parzen", "eval", "loss", "clip", "ema"};
+                                               "parzen", "eval", "loss", "clip", "ema",
+                                               "pack"};
         for (size_t i = 0; i < ARRAY_LEN(gan_only); i++)
             TRY(y_only(c, f, NF(f), gan_only[i], "a GAN", "a classifier"));
         TRY(y_require(c, n, f, NF(f), "classifier", "train"));
@@ -990,6 +991,14 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
         int l;
         TRY(y_enum(c, FLD(f, "loss"), "train", losses, 6, &l));
         t->loss = l;
+    }
+    t->pack = 1;
+    if (HAS(f, "pack")) {
+        TRY(y_int(c, FLD(f, "pack"), "train", 1, 64, &v));
+        t->pack = (int)v;
+        if (t->batch % t->pack != 0)
+            return yerr(c, FLD(f, "pack")->val, "'pack' in 'train': batch %d is not a multiple "
+                        "of %d (D judges pack samples at once)", t->batch, t->pack);
     }
     t->ema = 0;
     if (HAS(f, "ema")) TRY(y_num(c, FLD(f, "ema"), "train", 0, 1, 1, 1, &t->ema));
@@ -1149,7 +1158,8 @@ static clgan_status check_model(yctx *c) {
     g->in = (shape3){m->noise.dim, 1, 1};
     TRY(net_infer(m, g, "generator"));
     if (m->data.unread[0] && shape_size(m->data.shape) == 0) m->data.shape = g->out;
-    d->in = m->data.shape;
+    d->in = m->data.shape; /* PacGAN: pack samples joined along channels (features) */
+    d->in.c *= m->train.pack;
     TRY(net_infer(m, d, "discriminator"));
     const layer_spec *gl = last_shaping_layer(g);
     if (shape_size(g->out) != shape_size(m->data.shape))
@@ -1176,7 +1186,8 @@ static clgan_status check_model(yctx *c) {
                        "sigmoid", names[m->train.loss]);
     }
     /* layers that need more than one value per statistic: m rows in every step (D's halves) */
-    for (int n = 0; n < 2; n++) TRY(check_rows(c, &m->net[n], m->train.batch));
+    TRY(check_rows(c, g, m->train.batch));
+    TRY(check_rows(c, d, m->train.batch / m->train.pack));
     for (int n = 0; n < 2; n++)
         for (int i = 0; i < m->net[n].n_layers; i++) {
             const layer_spec *L = &m->net[n].layers[i];

@@ -271,6 +271,7 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
     cJSON_AddStringToObject(meta, "data_shape", shape);
     if (m->kind == MODEL_GAN) meta_u64(meta, "noise_dim", (uint64_t)m->noise.dim);
     if (m->kind == MODEL_CLASSIFIER) meta_u64(meta, "classes", (uint64_t)m->classes);
+    if (m->train.pack > 1) meta_u64(meta, "pack", (uint64_t)m->train.pack);
     if (m->train.ema > 0) { /* only then: earlier checkpoints stay as they were */
         char ema[32];
         snprintf(ema, sizeof ema, "%.9g", m->train.ema);
@@ -679,6 +680,12 @@ static clgan_status check_metadata(ckpt *c, net_spec nets[MODEL_NETS],
     memset(&shell, 0, sizeof shell);
     shell.path = c->path;
     shape3 data = {(int)dim[0], (int)dim[1], (int)dim[2]};
+    uint64_t pack = 1; /* PacGAN: D's input is pack samples joined along channels */
+    const char *pk = ckpt_meta(c, "pack");
+    if (pk && (!parse_decimal(pk, 64, &pack) || pack < 2 || !gan))
+        return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'pack' is '%.40s', expected a whole "
+                       "number from 2 to 64 of a GAN", c->path, pk);
+    c->pack = (int)pack;
     for (int i = 0; i < nw; i++) {
         clgan_net w = ws[i];
         char key[64];
@@ -686,6 +693,7 @@ static clgan_status check_metadata(ckpt *c, net_spec nets[MODEL_NETS],
         clgan_status st = layers_from_meta(c, key, &nets[w], e);
         if (st != CLGAN_OK) return st;
         nets[w].in = w == CLGAN_GENERATOR ? (shape3){(int)noise, 1, 1} : data;
+        if (w == CLGAN_DISCRIMINATOR) nets[w].in.c *= (int)pack;
         long out = w == CLGAN_GENERATOR ? shape_size(data)
                    : w == CLGAN_DISCRIMINATOR ? 1 : (long)classes;
         if (net_infer(&shell, &nets[w], model_net_name(w)) != CLGAN_OK)
@@ -896,6 +904,8 @@ static clgan_status check_model(ckpt *c, const net_spec nets[MODEL_NETS],
         what = "k";
     } else if (m->train.ema != c->ema) {
         what = "ema";
+    } else if (m->kind == MODEL_GAN && m->train.pack != c->pack) {
+        what = "pack";
     }
     if (what)
         return err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s' disagree with the model in "

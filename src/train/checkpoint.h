@@ -54,6 +54,7 @@ typedef struct ckpt {
     ckpt_counters n;
     model_kind kind;      /* metadata model_kind: a GAN's or a classifier's */
     float ema;            /* metadata ema: the decay of the generator's average, or 0 */
+    int pack;             /* metadata pack (PacGAN), 1 without it */
     char run_id[17];
 } ckpt;
 

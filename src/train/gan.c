@@ -55,7 +55,8 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
         return st;
     }
     st = net_create(dev, m, CLGAN_GENERATOR, t->sample_capacity, seed, &t->g);
-    if (st == CLGAN_OK) st = net_create(dev, m, CLGAN_DISCRIMINATOR, 2 * batch, seed, &t->d);
+    int drows = batch / m->train.pack; /* D's rows per half (PacGAN packs samples) */
+    if (st == CLGAN_OK) st = net_create(dev, m, CLGAN_DISCRIMINATOR, 2 * drows, seed, &t->d);
     if (st != CLGAN_OK) goto fail;
     t->g->stream_next = &t->stream;
     t->d->stream_next = &t->stream;
@@ -86,8 +87,9 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
         const net_spec *net;
         int rows, din, dw;
     } passes[3] = {{&m->net[CLGAN_GENERATOR], batch, 0, 1},
-                   {&m->net[CLGAN_DISCRIMINATOR], 2 * batch, 0, 1},
-                   {&m->net[CLGAN_DISCRIMINATOR], batch, 1, 0}};
+                   {&m->net[CLGAN_DISCRIMINATOR], 2 * drows, 0, 1},
+                   {&m->net[CLGAN_DISCRIMINATOR],
+                    m->train.loss == GAN_LOSS_RELATIVISTIC ? 2 * drows : drows, 1, 0}};
     for (int p = 0; p < 3 && st == CLGAN_OK; p++) {
         int ns = net_gemm_shapes(dev, passes[p].net, passes[p].rows, 1, passes[p].din,
                                  passes[p].dw, NULL, 0);
@@ -170,7 +172,11 @@ static clgan_status d_step(trainer *t) {
         t->batch_in_epoch = 0;
         if ((st = dataset_begin_epoch(t->data, t->epoch)) != CLGAN_OK) return st;
     }
-    size_t cols = d->in.cols;
+    /* PacGAN: D judges `pack` samples at once; consecutive samples of a half are one of its
+     * rows already (a row of D's input is pack samples back to back, which for images is
+     * their channels joined), so only the row count changes */
+    const int dr = m / t->m->train.pack;
+    size_t cols = g->out.cols; /* values per sample */
     st = dataset_gather(t->data, t->batch_in_epoch * m, m, d->acts, d->in.off);
     t->batch_in_epoch++;
     if (t->fake_from_data) { /* a second, independent batch of data stands in for G */
@@ -186,17 +192,17 @@ static clgan_status d_step(trainer *t) {
     /* batch statistics (batch norm) of the real rows and of the generated rows apart, as the
      * reference DCGANs compute them by running D on each half */
     d->groups = 2;
-    if (st == CLGAN_OK) st = net_forward(d, 2 * m, 1);
+    if (st == CLGAN_OK) st = net_forward(d, 2 * dr, 1);
     /* D ascends log D(x) + log(1 - D(G(z))): it descends BCE with targets 1 (real), 0 (fake);
      * or train.loss's D part. */
     const train_spec *ts = &t->m->train;
-    float scale = 1.0f / (float)m;
+    float scale = 1.0f / (float)dr;
     if (st == CLGAN_OK)
-        st = loss_gan(&t->loss, d, ts->loss, 0, 2 * m, m, ts->label_smoothing, scale);
+        st = loss_gan(&t->loss, d, ts->loss, 0, 2 * dr, dr, ts->label_smoothing, scale);
     if (st == CLGAN_OK)
-        st = add_stats(t, 2 * m, m, STAT_D_LOSS, STAT_N_D, gan_loss_needs_critic(ts->loss) ? 2 : 1,
-                       scale);
-    if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), 2 * m, 0, 1);
+        st = add_stats(t, 2 * dr, dr, STAT_D_LOSS, STAT_N_D,
+                       gan_loss_needs_critic(ts->loss) ? 2 : 1, scale);
+    if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), 2 * dr, 0, 1);
     if (st == CLGAN_OK) st = optim_step(&t->opt[1], t->epoch);
     if (st == CLGAN_OK && ts->loss == GAN_LOSS_WASSERSTEIN && ts->clip > 0) {
         cl_uint cnt = (cl_uint)d->n_train; /* the critic's weights into [-c, c] */
@@ -210,30 +216,32 @@ static clgan_status d_step(trainer *t) {
 static clgan_status g_step(trainer *t) {
     const int m = t->m->train.batch;
     net *g = t->g, *d = t->d;
-    size_t cols = d->in.cols;
+    size_t cols = g->out.cols; /* values per sample; D's rows hold `pack` of them */
     const train_spec *ts = &t->m->train;
+    const int dr = m / ts->pack;
     /* the relativistic loss compares with real rows: the last D step's minibatch before the
      * generated ones, each half with its own batch statistics as in a D step */
-    int ra = ts->loss == GAN_LOSS_RELATIVISTIC, n_real = ra ? m : 0, rows = n_real + m;
+    int ra = ts->loss == GAN_LOSS_RELATIVISTIC, n_real = ra ? dr : 0, rows = n_real + dr;
+    size_t real_vals = ra ? (size_t)m * cols : 0;
     clgan_status st = generate(t, m);
     if (st == CLGAN_OK && ra) {
         long b = t->batch_in_epoch > 0 ? t->batch_in_epoch - 1 : 0;
         st = dataset_gather(t->data, b * m, m, d->acts, d->in.off);
     }
     if (st == CLGAN_OK)
-        st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off + (size_t)n_real * cols,
+        st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off + real_vals,
                        (size_t)m * cols, "G(z) into D's input");
     d->groups = ra ? 2 : 1; /* m generated rows: their own statistics */
     if (st == CLGAN_OK) st = net_forward(d, rows, 1);
     /* non-saturating: G descends -log D(G(z)) = BCE(target 1); minimax: log(1 - D(G(z))); or
      * train.loss's G part */
-    float scale = 1.0f / (float)m;
+    float scale = 1.0f / (float)dr;
     if (st == CLGAN_OK) st = loss_gan(&t->loss, d, ts->loss, 1, rows, n_real, 0.0f, scale);
     if (st == CLGAN_OK) st = add_stats(t, rows, n_real, STAT_G_LOSS, STAT_N_G, 0, scale);
     if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), rows, 1, 0); /* no dW for D */
     if (st == CLGAN_OK)
-        st = copy_rows(t->dev, d->deltas, d->din.off + (size_t)n_real * cols, g->deltas,
-                       g->dout.off, (size_t)m * cols, "dL/dG(z) into G's output gradient");
+        st = copy_rows(t->dev, d->deltas, d->din.off + real_vals, g->deltas, g->dout.off,
+                       (size_t)m * cols, "dL/dG(z) into G's output gradient");
     if (st == CLGAN_OK) st = net_backward(g, g->n_layers - 1, m, 0, 1);
     if (st == CLGAN_OK) st = optim_step(&t->opt[0], t->epoch);
     if (st == CLGAN_OK && t->ema) { /* ema = decay ema + (1 - decay) w; statistics copied */
