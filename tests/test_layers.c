@@ -5,6 +5,7 @@
  *
  * Scalar loss for a network: L = sum_{b,j} r[b][j] * y[b][j] with fixed random r, so dL/dy = r.
  */
+#include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -660,6 +661,127 @@ START_TEST(loss_saturated_logits_finite) {
 }
 END_TEST
 
+/* ---- spectral normalisation ------------------------------------------------------------- */
+
+/* sigma after many power iterations: the largest singular value (LAPACK's SVD of the host's
+ * weights), for a dense layer and a convolution's [F][C KH KW] view. */
+static void check_sigma(const char *layer_yaml, shape3 in, long rows, long cols) {
+    const char *c[] = {layer_yaml};
+    fixture f;
+    fixture_make_in(&f, c, 1, in, 3, 61);
+    layer *l = &f.n->layers[0];
+    ck_assert_int_eq(l->sn_rows, rows);
+    ck_assert_int_eq(l->sn_cols, cols);
+    for (int i = 0; i < 60; i++) ck_assert(net_forward(f.n, 3, 1) == CLGAN_OK);
+    double *a = malloc((size_t)(rows * cols) * sizeof *a), sv[16], *su = malloc(256 * 8),
+           *svt = malloc(4096 * 8), sup[16];
+    for (long k = 0; k < rows * cols; k++) a[k] = f.p[l->param_off[0] + (size_t)k];
+    ck_assert(LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'N', 'N', (int)rows, (int)cols, a, (int)cols, sv,
+                             su, (int)rows, svt, (int)cols, sup) == 0);
+    float w0, ws0;
+    ck_assert(device_read(dev, f.n->params, l->param_off[0] * 4, 4, &w0) == CLGAN_OK);
+    ck_assert(device_read(dev, f.n->acts, l->sn_ws * 4, 4, &ws0) == CLGAN_OK);
+    double sigma = (double)w0 / ws0;
+    ck_assert_msg(fabs(sigma - sv[0]) < 1e-4 * sv[0], "%s: sigma %.7g, largest singular value "
+                  "%.7g (then %.7g)", layer_yaml, sigma, sv[0], sv[1]);
+    free(a);
+    free(su);
+    free(svt);
+    fixture_free(&f);
+}
+
+START_TEST(spectral_sigma_is_the_largest_singular_value) {
+    check_sigma("{type: dense, units: 7, spectral_norm: true}", (shape3){5, 1, 1}, 7, 5);
+    check_sigma("{type: conv2d, filters: 4, kernel: 2, spectral_norm: true}", (shape3){3, 4, 4},
+                4, 12);
+    check_sigma("{type: conv2d, filters: 3, kernel: 3, bias: false, spectral_norm: true}",
+                (shape3){2, 5, 5}, 3, 18);
+}
+END_TEST
+
+/*
+ * One training pass: the output against the host's (one power iteration from the stored u, then
+ * W / sigma), u and v as the host updates them, and dL/dW, dL/dx against central differences
+ * of L = sum r y with u and v held at their updated values (the gradient of Miyato et al.).
+ */
+static void check_sn_pass(const char *layer_yaml, shape3 in) {
+    const char *c[] = {layer_yaml};
+    const int batch = 3;
+    fixture f;
+    fixture_make_in(&f, c, 1, in, batch, 67);
+    net *n = f.n;
+    layer *l = &n->layers[0];
+    const layer_class *cls = layer_class_of(l->spec->kind);
+    size_t np = n->n_params, nx = (size_t)batch * n->in.cols, ny = (size_t)batch * n->out.cols;
+    ck_assert(net_forward(n, batch, 1) == CLGAN_OK);
+    float *y = read_tensor(n->out, (size_t)batch);
+    /* the host: the same pass, u and v updated into q */
+    double *q = malloc(np * sizeof *q), *want = malloc(ny * sizeof *want);
+    memcpy(q, f.p, np * sizeof *q);
+    const double *pp[LAYER_MAX_PARAMS];
+    double *upd[LAYER_MAX_PARAMS];
+    for (int j = 0; j < l->n_params; j++) {
+        pp[j] = f.p + l->param_off[j];
+        upd[j] = q + l->param_off[j];
+    }
+    host_ctx hc = {1, 1, {0, 0}, 0, upd};
+    cls->host_forward(l->spec, pp, f.x, want, batch, &hc);
+    assert_close("spectral-norm output", y, want, ny, 1e-4, 1e-5);
+    float *pn = malloc(np * sizeof *pn);
+    ck_assert(device_read(dev, n->params, 0, np * 4, pn) == CLGAN_OK);
+    int iu = l->sn_u;
+    assert_close("u after the power iteration", pn + l->param_off[iu], q + l->param_off[iu],
+                 (size_t)l->sn_rows, 1e-4, 1e-6);
+    /* backward from dL/dy = r */
+    float *rf = malloc(ny * sizeof *rf);
+    for (size_t i = 0; i < ny; i++) rf[i] = (float)f.r[i];
+    ck_assert(device_write(dev, n->deltas, n->dout.off * 4, ny * 4, rf, 1) == CLGAN_OK);
+    ck_assert(net_backward(n, 0, batch, 1, 1) == CLGAN_OK);
+    float *g = malloc(np * sizeof *g), *dx = read_tensor(n->din, (size_t)batch);
+    ck_assert(device_read(dev, n->grads, 0, np * 4, g) == CLGAN_OK);
+    /* central differences with u, v fixed at q's (evaluation mode: sigma = u^T W v) */
+    host_ctx ev = {0, 1, {0, 0}, 0, NULL};
+    const double *qq[LAYER_MAX_PARAMS];
+    for (int j = 0; j < l->n_params; j++) qq[j] = q + l->param_off[j];
+    double *yy = malloc(ny * sizeof *yy), h = 1e-5;
+    long nw = l->params[0].count;
+    double *fdw = malloc((size_t)nw * sizeof *fdw), *fdx = malloc(nx * sizeof *fdx);
+    for (long k = 0; k < nw + (long)nx; k++) {
+        double *t = k < nw ? &q[l->param_off[0] + (size_t)k] : &f.x[k - nw], keep = *t, L[2];
+        for (int sg = 0; sg < 2; sg++) {
+            *t = keep + (sg ? -h : h);
+            cls->host_forward(l->spec, qq, f.x, yy, batch, &ev);
+            L[sg] = 0;
+            for (size_t i = 0; i < ny; i++) L[sg] += f.r[i] * yy[i];
+        }
+        *t = keep;
+        *(k < nw ? &fdw[k] : &fdx[k - nw]) = (L[0] - L[1]) / (2 * h);
+    }
+    assert_close("spectral-norm dL/dW", g + l->param_off[0], fdw, (size_t)nw, 1e-3, 1e-5);
+    assert_close("spectral-norm dL/dx", dx, fdx, nx, 1e-3, 1e-5);
+    double moved = 0; /* the correction through sigma is not negligible here */
+    for (long k = 0; k < nw; k++) moved = fmax(moved, fabs(fdw[k]));
+    ck_assert(moved > 1e-3);
+    free(q);
+    free(want);
+    free(y);
+    free(pn);
+    free(rf);
+    free(g);
+    free(dx);
+    free(yy);
+    free(fdw);
+    free(fdx);
+    fixture_free(&f);
+}
+
+START_TEST(spectral_norm_pass_and_gradients) {
+    check_sn_pass("{type: dense, units: 4, spectral_norm: true}", (shape3){6, 1, 1});
+    check_sn_pass("{type: conv2d, filters: 3, kernel: 2, stride: 2, spectral_norm: true}",
+                  (shape3){2, 4, 4});
+}
+END_TEST
+
 /* ---- the losses of train.loss beyond cross-entropy ------------------------------------- */
 
 static double host_bce(double z, double t) {
@@ -935,6 +1057,8 @@ int main(int argc, char **argv) {
     tcase_add_test(loss, loss_saturated_logits_finite);
     tcase_add_test(loss, loss_softmax_cross_entropy);
     tcase_add_test(loss, loss_gan_kinds);
+    tcase_add_test(loss, spectral_sigma_is_the_largest_singular_value);
+    tcase_add_test(loss, spectral_norm_pass_and_gradients);
     tcase_add_test(loss, init_params_follow_spec);
     suite_add_tcase(s, loss);
     /* One device and CLBlast's compiled kernels shared by every test: no fork. */

@@ -355,7 +355,7 @@ START_TEST(layer_parsed_alone) {
     ck_assert_msg(strncmp(e.msg, "layer:1:31: 'bias' in 'bias': expected", 38) == 0, "%s", e.msg);
     ck_assert(model_parse_layer("{type: dense, units: 3, pieces: 2}", &L, &e) == CLGAN_ERR_YAML);
     ck_assert_str_eq(e.msg, "layer:1:25: unknown key 'pieces' in 'dense' (expected: type, units, "
-                            "init, bias)");
+                            "init, bias, spectral_norm)");
     ck_assert(model_parse_layer("conv3d", &L, &e) == CLGAN_ERR_YAML);
     ck_assert_msg(strncmp(e.msg, "layer:1:1: unknown layer type 'conv3d' (expected: dense,", 56) == 0,
                   "%s", e.msg);

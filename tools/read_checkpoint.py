@@ -35,16 +35,18 @@ NETS = ("generator", "discriminator")
 KINDS = {None: NETS, "classifier": ("classifier",)}  # metadata model_kind: its networks
 # The settings each layer kind records, as its class's keys say (src/layers/layer_<kind>.c, the
 # keys that are not init-only): (name, type, low, high). Types: int; num() and num(] (open or
-# half-open ranges); bool; int2 ([h, w]); int2|same.
+# half-open ranges); bool; int2 ([h, w]); int2|same. A type ending in "?" is recorded only when
+# it is not its default (false), and absent means that default.
 LAYER_SETTINGS = {
-    "dense": (("units", "int", 1, 1 << 30),),
+    "dense": (("units", "int", 1, 1 << 30), ("spectral_norm", "bool?", 0, 1)),
     "maxout": (("units", "int", 1, 1 << 30), ("pieces", "int", 1, 64)),
     "relu": (), "tanh": (), "sigmoid": (),
     "leaky_relu": (("slope", "num()", 0, 1),),
     "dropout": (("keep", "num(]", 0, 1),),
     "conv2d": (("filters", "int", 1, 1 << 16), ("kernel", "int2", 1, 1024),
                ("stride", "int2", 1, 1024), ("padding", "int2|same", 0, 1024),
-               ("dilation", "int2", 1, 1024), ("bias", "bool", 0, 1)),
+               ("dilation", "int2", 1, 1024), ("bias", "bool", 0, 1),
+               ("spectral_norm", "bool?", 0, 1)),
     "conv_transpose2d": (("filters", "int", 1, 1 << 16), ("kernel", "int2", 1, 1024),
                          ("stride", "int2", 1, 1024), ("padding", "int2", 0, 1024),
                          ("output_padding", "int2", 0, 1024), ("dilation", "int2", 1, 1024),
@@ -203,7 +205,10 @@ def infer(layer, shape):
     n_in = c * h * w
     if kind == "dense":
         u = int(layer["units"])
-        return (u, 1, 1), 0, {"weight": ([u, n_in], True), "bias": ([u], True)}
+        params = {"weight": ([u, n_in], True), "bias": ([u], True)}
+        if layer.get("spectral_norm"):  # its power iteration's vectors, not trained
+            params.update(weight_u=([u], False), weight_v=([n_in], False))
+        return (u, 1, 1), 0, params
     if kind == "maxout":
         u, o = int(layer["units"]), int(layer["units"]) * int(layer["pieces"])
         return (u, 1, 1), o, {"weight": ([o, n_in], True), "bias": ([o], True)}
@@ -224,6 +229,8 @@ def infer(layer, shape):
         params = {"weight": ([f, c, kh, kw], True)}
         if layer["bias"]:
             params["bias"] = ([f], True)
+        if layer.get("spectral_norm"):
+            params.update(weight_u=([f], False), weight_v=([k], False))
         return (f, oh, ow), (k + f) * oh * ow + 16, params
     if kind == "reshape":
         out = tuple(int(x) for x in layer["shape"])
@@ -267,10 +274,11 @@ def layer_shapes(meta, key, shape, n_out):
     for i, layer in enumerate(layers):
         if not isinstance(layer, dict) or layer.get("type") not in LAYER_SETTINGS:
             raise Refused(f"metadata '{key}': layer {i} has no known type")
-        want = LAYER_SETTINGS[layer["type"]]
+        want = [w for w in LAYER_SETTINGS[layer["type"]]
+                if not w[1].endswith("?") or w[0] in layer]
         ok = len(layer) == 1 + len(want)
         for name, kind, lo, hi in want:
-            ok = ok and setting_ok(kind, layer.get(name), lo, hi)
+            ok = ok and setting_ok(kind.rstrip("?"), layer.get(name), lo, hi)
         if not ok:
             raise Refused(f"metadata '{key}': layer {i} ({layer['type']}) needs exactly "
                           f"{', '.join(k[0] for k in want) or 'no settings'} within range")
@@ -488,6 +496,17 @@ def conv_transpose2d(x, layer, w, b):
     return y + b[None, :, None, None] if b is not None else y
 
 
+def weight_of(tensors, pre, i, layer):
+    """A layer's weight as its products use it: divided by sigma = u^T W v (W as [rows][cols])
+    under spectral_norm, with the stored vectors, as clgan's evaluation passes do."""
+    w = tensors[f"{pre}.{i}.weight"]
+    if not layer.get("spectral_norm"):
+        return w
+    u, v = tensors[f"{pre}.{i}.weight_u"], tensors[f"{pre}.{i}.weight_v"]
+    sigma = float(u.astype(np.float64) @ (w.reshape(len(w), -1).astype(np.float64) @ v))
+    return (w / np.float32(sigma)).astype(np.float32)
+
+
 def generator(meta, tensors, z):
     """The generator's forward pass in evaluation mode (dropout off), in float32; with the
     averaged weights where the run kept them (train.ema), as clgan samples."""
@@ -496,13 +515,13 @@ def generator(meta, tensors, z):
     for i, layer in enumerate(json.loads(meta["generator_layers"])):
         kind = layer["type"]
         if kind in ("dense", "maxout"):
-            w = tensors[f"{pre}.{i}.weight"]
+            w = weight_of(tensors, pre, i, layer)
             b = tensors[f"{pre}.{i}.bias"]
             x = x.reshape(len(x), -1) @ w.T + b
             if kind == "maxout":
                 x = x.reshape(len(x), layer["units"], layer["pieces"]).max(axis=2)
         elif kind == "conv2d":
-            x = conv2d(x, layer, tensors[f"{pre}.{i}.weight"],
+            x = conv2d(x, layer, weight_of(tensors, pre, i, layer),
                        tensors.get(f"{pre}.{i}.bias"))
         elif kind == "conv_transpose2d":
             x = conv_transpose2d(x, layer, tensors[f"{pre}.{i}.weight"],

@@ -58,7 +58,9 @@ enum {
     KEY_LO_OPEN = 2,
     KEY_HI_OPEN = 4,
     KEY_INIT_ONLY = 8, /* affects only the initial parameters: checkpoints do not record it */
-    KEY_SAME = 16
+    KEY_SAME = 16,
+    KEY_SPARSE = 32 /* checkpoints record it only when it is not its default, and read an absent
+                       one as the default: a key added after checkpoints that lack it */
 };
 
 typedef struct layer_key {

@@ -10,16 +10,19 @@
  *   col[K][N] = im2col(x);  t[F][N] = W[F][K] col;  y = chw(t) + b
  *   dt = chw^-1(dy);  dW[F][K] = dt col^T;  db = sum dy;  dcol[K][N] = W^T dt;  dx = col2im(dcol)
  * col and t live in the layer's scratch slot (their gradients in its delta slot).
+ * spectral_norm: true divides W by its largest singular value as [F][C KH KW] (spectral.h).
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gemm.h"
 #include "layer_conv2d.h"
+#include "spectral.h"
 
 enum { FILTERS, KERNEL, STRIDE = 3, PADDING = 5, DILATION = 7, BIAS = 9, INIT = 10,
-       PAD_T = 12, PAD_L = 13 /* the padding `same` resolves to (set by infer) */ };
+       PAD_T = 12, PAD_L = 13 /* the padding `same` resolves to (set by infer) */, SPECTRAL = 14 };
 
 static const layer_key keys[] = {
     {"filters", KEY_INT, FILTERS, KEY_REQUIRED, 1, 1 << 16, 0},
@@ -29,9 +32,10 @@ static const layer_key keys[] = {
     {"dilation", KEY_INT2, DILATION, 0, 1, 1024, 1},
     {"bias", KEY_BOOL, BIAS, 0, 0, 1, 1},
     {"init", KEY_INIT, INIT, KEY_INIT_ONLY, 0, 0, 0},
+    {"spectral_norm", KEY_BOOL, SPECTRAL, KEY_SPARSE, 0, 1, 0},
 };
 
-enum { K_SUM = 4 }; /* after conv_setup's four */
+enum { K_SUM = 4, K_SN = 5 }; /* after conv_setup's four; spectral norm's four */
 
 #define ALIGN16(v) (((v) + 15) / 16 * 16)
 #define V(i) ((int)L->v[i])
@@ -77,6 +81,7 @@ static int conv_infer(layer_spec *L, char *why, size_t len) {
     L->v[PAD_L] = pl;
     L->out = (shape3){V(FILTERS), oh, ow};
     L->scratch = (long)((k + f) * ohw) + 16; /* col and t, t 16-aligned */
+    L->fixed = V(SPECTRAL) ? spectral_fixed((long)f, (long)k) : 0; /* W_sn: F x C KH KW */
     L->flops = 2.0 * f * ohw * k + (V(BIAS) ? f * ohw : 0);
     return 0;
 }
@@ -85,9 +90,10 @@ static int conv_params(const layer_spec *L, param_info *out) {
     long f = V(FILTERS), c = L->in.c, kh = V(KERNEL), kw = V(KERNEL + 1);
     out[0] = (param_info){"weight", 4, {f, c, kh, kw}, f * c * kh * kw, 1, (init_kind)L->v[INIT],
                           (float)L->v[INIT + 1], c * kh * kw, f * kh * kw, 0};
-    if (!V(BIAS)) return 1;
-    out[1] = (param_info){"bias", 1, {f}, f, 1, INIT_CONST, 0, 0, 0, -1};
-    return 2;
+    int np = 1;
+    if (V(BIAS)) out[np++] = (param_info){"bias", 1, {f}, f, 1, INIT_CONST, 0, 0, 0, -1};
+    if (V(SPECTRAL)) np += spectral_params(f, c * kh * kw, out + np);
+    return np;
 }
 
 /* "F KHxKW" and what differs from the defaults: " s2", " p1" (or " same"), " d2", " nobias". */
@@ -103,8 +109,8 @@ static void conv_describe(const layer_spec *L, char *buf, size_t len) {
     else if (V(PADDING) || V(PADDING + 1)) pair(p, sizeof p, "p", V(PADDING), V(PADDING + 1));
     if (V(DILATION) != 1 || V(DILATION + 1) != 1)
         pair(d, sizeof d, "d", V(DILATION), V(DILATION + 1));
-    snprintf(buf, len, "%d %dx%d%s%s%s%s", V(FILTERS), V(KERNEL), V(KERNEL + 1), s, p, d,
-             V(BIAS) ? "" : " nobias");
+    snprintf(buf, len, "%d %dx%d%s%s%s%s%s", V(FILTERS), V(KERNEL), V(KERNEL + 1), s, p, d,
+             V(BIAS) ? "" : " nobias", V(SPECTRAL) ? " sn" : "");
 }
 
 static int conv_gemms(const clgan_device *dev, const layer_spec *L, int rows, int fwd, int din,
@@ -212,25 +218,29 @@ void conv_host(const conv_geom *g, int n_out, const double *w, const double *bia
 /* ---- conv2d itself ------------------------------------------------------------------------- */
 
 static clgan_status conv2d_setup(net *n, layer *l) {
+    const layer_spec *L = l->spec;
     clgan_status st = conv_setup(n, l);
-    if (st == CLGAN_OK && l->n_params > 1)
+    if (st == CLGAN_OK && V(BIAS))
         st = net_kernel(n, "cl/conv2d.cl", "channel_sum", &l->k[K_SUM]);
+    if (st == CLGAN_OK && V(SPECTRAL)) /* u and v after the weight (and the bias) */
+        st = spectral_setup(n, l, K_SN, V(BIAS) ? 2 : 1, V(FILTERS),
+                            (long)L->in.c * V(KERNEL) * V(KERNEL + 1));
     return st;
 }
 
 static clgan_status conv2d_forward(net *n, layer *l, int batch, int train) {
-    (void)train;
     const layer_spec *L = l->spec;
     conv_geom g = geom(L);
     size_t f = (size_t)V(FILTERS), k = (size_t)g.C * g.KH * g.KW, cols = (size_t)batch * g.OH * g.OW;
     size_t col = l->z.off, t = l->z.off + ALIGN16(k * cols);
-    clgan_status st = conv_im2col(n, l, &g, batch, n->acts, l->x.off, n->acts, col);
+    clgan_status st = l->sn_rows ? spectral_forward(n, l, train) : CLGAN_OK;
+    if (st == CLGAN_OK) st = conv_im2col(n, l, &g, batch, n->acts, l->x.off, n->acts, col);
     if (st == CLGAN_OK)
-        st = gemm(n->dev, 0, 0, f, cols, k, 1.0f, n->params, l->param_off[0], k, n->acts, col,
-                  cols, 0.0f, n->acts, t, cols);
+        st = gemm(n->dev, 0, 0, f, cols, k, 1.0f, layer_weight_buf(n, l), layer_weight_off(l), k,
+                  n->acts, col, cols, 0.0f, n->acts, t, cols);
     if (st == CLGAN_OK)
         st = conv_to_chw(n, l, batch, (int)f, g.OH * g.OW, n->acts, t, n->acts, l->y.off,
-                         l->n_params > 1 ? (long)l->param_off[1] : -1);
+                         V(BIAS) ? (long)l->param_off[1] : -1);
     return st;
 }
 
@@ -244,13 +254,14 @@ static clgan_status conv2d_backward(net *n, layer *l, int batch, int need_dx, in
     if (st == CLGAN_OK && need_dw) {
         st = gemm(n->dev, 0, 1, f, k, cols, 1.0f, n->deltas, t, cols, n->acts, col, cols, 0.0f,
                   n->grads, l->param_off[0], k);
-        if (st == CLGAN_OK && l->n_params > 1)
+        if (st == CLGAN_OK && V(BIAS))
             st = conv_channel_sum(n, l->k[K_SUM], batch, (int)f, g.OH * g.OW, l->dy.off,
                                   l->param_off[1]);
+        if (st == CLGAN_OK && l->sn_rows) st = spectral_backward(n, l);
     }
     if (st == CLGAN_OK && need_dx) {
-        st = gemm(n->dev, 1, 0, k, cols, f, 1.0f, n->params, l->param_off[0], k, n->deltas, t,
-                  cols, 0.0f, n->deltas, col, cols);
+        st = gemm(n->dev, 1, 0, k, cols, f, 1.0f, layer_weight_buf(n, l), layer_weight_off(l), k,
+                  n->deltas, t, cols, 0.0f, n->deltas, col, cols);
         if (st == CLGAN_OK)
             st = conv_col2im(n, l, &g, batch, n->deltas, col, n->deltas, l->dx.off, 0);
     }
@@ -259,9 +270,26 @@ static clgan_status conv2d_backward(net *n, layer *l, int batch, int need_dx, in
 
 static void conv2d_host(const layer_spec *L, const double *const *p, const double *x, double *y,
                         int batch, const host_ctx *c) {
-    (void)c;
     conv_geom g = geom(L);
-    conv_host(&g, V(FILTERS), p[0], V(BIAS) ? p[1] : NULL, x, y, batch);
+    if (!V(SPECTRAL)) {
+        conv_host(&g, V(FILTERS), p[0], V(BIAS) ? p[1] : NULL, x, y, batch);
+        return;
+    }
+    long rows = V(FILTERS), cols = (long)g.C * g.KH * g.KW;
+    int iu = V(BIAS) ? 2 : 1;
+    double *w = malloc((size_t)(rows * cols) * sizeof *w), *u = malloc((size_t)rows * sizeof *u),
+           *v = malloc((size_t)cols * sizeof *v);
+    memcpy(u, p[iu], (size_t)rows * sizeof *u);
+    memcpy(v, p[iu + 1], (size_t)cols * sizeof *v);
+    spectral_host(p[0], u, v, rows, cols, c->train, w);
+    if (c->train && c->update && c->update[iu] && c->update[iu + 1]) {
+        memcpy(c->update[iu], u, (size_t)rows * sizeof *u);
+        memcpy(c->update[iu + 1], v, (size_t)cols * sizeof *v);
+    }
+    conv_host(&g, V(FILTERS), w, V(BIAS) ? p[1] : NULL, x, y, batch);
+    free(w);
+    free(u);
+    free(v);
 }
 
 const layer_class layer_conv2d = {

@@ -11,16 +11,20 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "gemm.h"
 #include "layer_dense.h"
+#include "spectral.h"
 
-enum { UNITS, INIT, INIT_SCALE, BIAS, BIAS_VALUE };
+enum { UNITS, INIT, INIT_SCALE, BIAS, BIAS_VALUE, SPECTRAL };
 
 static const layer_key keys[] = {
     {"units", KEY_INT, UNITS, KEY_REQUIRED, 1, 1 << 30, 0},
     {"init", KEY_INIT, INIT, KEY_INIT_ONLY, 0, 0, 0},
     {"bias", KEY_BIAS, BIAS, KEY_INIT_ONLY, 0, 0, 0},
+    {"spectral_norm", KEY_BOOL, SPECTRAL, KEY_SPARSE, 0, 1, 0},
 };
 
 enum { K_BIAS_FWD, K_BIAS_BWD };
@@ -30,7 +34,8 @@ enum { K_UNIT_FWD, K_UNIT_BWD }; /* one-unit layers */
 #define P_BIAS 1
 
 int layer_runs_as_unit(const clgan_device *dev, const layer_spec *l) {
-    return dev && dev->unit_kernels && l->kind == LAYER_DENSE && l->v[UNITS] == 1;
+    return dev && dev->unit_kernels && l->kind == LAYER_DENSE && l->v[UNITS] == 1 &&
+           !l->v[SPECTRAL];
 }
 
 static int dense_infer(layer_spec *L, char *why, size_t len) {
@@ -38,6 +43,7 @@ static int dense_infer(layer_spec *L, char *why, size_t len) {
     double n_in = (double)shape_size(L->in), units = L->v[UNITS];
     L->out = (shape3){(int)units, 1, 1};
     L->flops = 2.0 * units * n_in + units;
+    L->fixed = L->v[SPECTRAL] ? spectral_fixed((long)units, (long)n_in) : 0;
     return 0;
 }
 
@@ -52,11 +58,13 @@ int affine_params(const layer_spec *L, long n_out, int init_slot, int bias_slot,
 }
 
 static int dense_params(const layer_spec *L, param_info *out) {
-    return affine_params(L, (long)L->v[UNITS], INIT, BIAS, out);
+    int np = affine_params(L, (long)L->v[UNITS], INIT, BIAS, out);
+    if (L->v[SPECTRAL]) np += spectral_params((long)L->v[UNITS], shape_size(L->in), out + np);
+    return np;
 }
 
 static void dense_describe(const layer_spec *L, char *buf, size_t len) {
-    snprintf(buf, len, "%d", (int)L->v[UNITS]);
+    snprintf(buf, len, "%d%s", (int)L->v[UNITS], L->v[SPECTRAL] ? " sn" : "");
 }
 
 int affine_gemms(const layer_spec *L, long n_out, int rows, int fwd, int din, int dw,
@@ -88,7 +96,10 @@ static clgan_status dense_setup(net *n, layer *l) {
         if (st == CLGAN_OK) st = net_kernel(n, "cl/dense.cl", "unit_bwd", &l->k[K_UNIT_BWD]);
         return st;
     }
-    return affine_setup(n, l);
+    clgan_status st = affine_setup(n, l);
+    if (st == CLGAN_OK && l->spec->v[SPECTRAL])
+        st = spectral_setup(n, l, 2, 2, (long)l->spec->v[UNITS], (long)l->x.cols);
+    return st;
 }
 
 static clgan_status unit_forward(net *n, layer *l, int batch) {
@@ -119,9 +130,9 @@ static clgan_status unit_backward(net *n, layer *l, int batch, int need_dx, int 
 }
 
 clgan_status affine_forward(net *n, layer *l, tensor out, int batch) {
-    size_t n_in = l->x.cols, n_out = out.cols, w_off = l->param_off[P_WEIGHT];
+    size_t n_in = l->x.cols, n_out = out.cols, w_off = layer_weight_off(l);
     clgan_status st = gemm(n->dev, 0, 1, (size_t)batch, n_out, n_in, 1.0f, n->acts, l->x.off, n_in,
-                           n->params, w_off, n_in, 0.0f, n->acts, out.off, n_out);
+                           layer_weight_buf(n, l), w_off, n_in, 0.0f, n->acts, out.off, n_out);
     if (st != CLGAN_OK) return st;
     cl_uint y_off = (cl_uint)out.off, b_off = (cl_uint)l->param_off[P_BIAS],
             rows = (cl_uint)batch, cols = (cl_uint)n_out;
@@ -148,21 +159,24 @@ clgan_status affine_backward(net *n, layer *l, tensor dout, int batch, int need_
     }
     if (need_dx) {
         st = gemm(n->dev, 0, 0, (size_t)batch, n_in, n_out, 1.0f, n->deltas, dout.off, n_out,
-                  n->params, w_off, n_in, 0.0f, n->deltas, l->dx.off, n_in);
+                  layer_weight_buf(n, l), layer_weight_off(l), n_in, 0.0f, n->deltas,
+                  l->dx.off, n_in);
         if (st != CLGAN_OK) return st;
     }
     return CLGAN_OK;
 }
 
 static clgan_status dense_forward(net *n, layer *l, int batch, int train) {
-    (void)train;
     if (l->as_unit) return unit_forward(n, l, batch);
-    return affine_forward(n, l, l->y, batch);
+    clgan_status st = l->sn_rows ? spectral_forward(n, l, train) : CLGAN_OK;
+    return st == CLGAN_OK ? affine_forward(n, l, l->y, batch) : st;
 }
 
 static clgan_status dense_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
     if (l->as_unit) return unit_backward(n, l, batch, need_dx, need_dw);
-    return affine_backward(n, l, l->dy, batch, need_dx, need_dw);
+    clgan_status st = affine_backward(n, l, l->dy, batch, need_dx, need_dw);
+    if (st == CLGAN_OK && need_dw && l->sn_rows) st = spectral_backward(n, l);
+    return st;
 }
 
 void affine_host(const double *w, const double *b, const double *x, double *y, int batch,
@@ -177,8 +191,25 @@ void affine_host(const double *w, const double *b, const double *x, double *y, i
 
 static void dense_host(const layer_spec *L, const double *const *p, const double *x, double *y,
                        int batch, const host_ctx *c) {
-    (void)c;
-    affine_host(p[P_WEIGHT], p[P_BIAS], x, y, batch, shape_size(L->in), (long)L->v[UNITS]);
+    long n_in = shape_size(L->in), n_out = (long)L->v[UNITS];
+    if (!L->v[SPECTRAL]) {
+        affine_host(p[P_WEIGHT], p[P_BIAS], x, y, batch, n_in, n_out);
+        return;
+    }
+    /* spectral norm: u, v (parameters 2, 3) updated by the training pass where c says so */
+    double *w = malloc((size_t)(n_out * n_in) * sizeof *w), *u = malloc((size_t)n_out * sizeof *u),
+           *v = malloc((size_t)n_in * sizeof *v);
+    memcpy(u, p[2], (size_t)n_out * sizeof *u);
+    memcpy(v, p[3], (size_t)n_in * sizeof *v);
+    spectral_host(p[P_WEIGHT], u, v, n_out, n_in, c->train, w);
+    if (c->train && c->update && c->update[2] && c->update[3]) {
+        memcpy(c->update[2], u, (size_t)n_out * sizeof *u);
+        memcpy(c->update[3], v, (size_t)n_in * sizeof *v);
+    }
+    affine_host(w, p[P_BIAS], x, y, batch, n_in, n_out);
+    free(w);
+    free(u);
+    free(v);
 }
 
 const layer_class layer_dense = {

@@ -23,7 +23,7 @@ typedef struct tensor {
     size_t cols; /* values per sample (C*H*W) */
 } tensor;
 
-#define LAYER_MAX_KERNELS 8
+#define LAYER_MAX_KERNELS 12
 
 struct layer {
     const layer_spec *spec;
@@ -39,6 +39,9 @@ struct layer {
     cl_kernel k[LAYER_MAX_KERNELS];
     uint64_t stream;            /* dropout: Philox stream of the latest forward */
     int as_unit;                /* dense: runs as a one-unit layer (decided at setup) */
+    long sn_rows, sn_cols;      /* spectral_norm: the weight's matrix view (0: off) */
+    int sn_k0, sn_u;            /* its first kernel in k[], the index of u among params */
+    size_t sn_ws;               /* where W_sn lies in acts (the fixed scratch) */
 };
 
 struct net {

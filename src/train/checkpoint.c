@@ -192,10 +192,14 @@ static cJSON *layers_json(const net_spec *ns) {
         const layer_class *cls = layer_class_of(L->kind);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", cls->name);
-        for (int k = 0; k < cls->n_keys; k++)
-            if (recorded(&cls->keys[k]))
-                cJSON_AddItemToObject(o, cls->keys[k].name,
-                                      key_json(&cls->keys[k], &L->v[cls->keys[k].slot]));
+        for (int k = 0; k < cls->n_keys; k++) {
+            const layer_key *key = &cls->keys[k];
+            int at_default = 1;
+            for (int j = 0; j < key_values(key->type); j++)
+                at_default &= L->v[key->slot + j] == key->def;
+            if (recorded(key) && !((key->flags & KEY_SPARSE) && at_default))
+                cJSON_AddItemToObject(o, key->name, key_json(key, &L->v[key->slot]));
+        }
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
@@ -541,6 +545,11 @@ static clgan_status layers_from_meta(const ckpt *c, const char *key, net_spec *n
         for (int k = 0; k < cls->n_keys; k++) {
             const layer_key *lk = &cls->keys[k];
             if (!recorded(lk)) continue;
+            const cJSON *x0 = cJSON_GetObjectItemCaseSensitive(o, lk->name);
+            if ((lk->flags & KEY_SPARSE) && !x0) { /* absent: its default */
+                for (int j = 0; j < key_values(lk->type); j++) L->v[lk->slot + j] = lk->def;
+                continue;
+            }
             n_want++;
             if (used < sizeof names)
                 used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
