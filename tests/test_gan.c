@@ -960,6 +960,30 @@ START_TEST(gather_matches_host_order) {
 }
 END_TEST
 
+/* Synthetic mixtures label each sample with its mode: ring_2d's samples lie at their label's
+ * angle, mixture_1d's near their component's mean. */
+START_TEST(synthetic_labels_are_modes) {
+    clgan_model *m = load("models/ring2d.yaml");
+    dataset d;
+    clgan_err e;
+    ck_assert_msg(dataset_load(m, 3, &d, &e) == CLGAN_OK, "%s", e.msg);
+    ck_assert_ptr_nonnull(d.labels_host);
+    int seen[8] = {0};
+    for (long i = 0; i < d.n; i++) {
+        int k = d.labels_host[i];
+        ck_assert(k >= 0 && k < 8);
+        seen[k] = 1;
+        double a = 2 * CLGAN_PI * k / 8;
+        double dx = d.host[2 * i] - 2 * cos(a), dy = d.host[2 * i + 1] - 2 * sin(a);
+        ck_assert_msg(hypot(dx, dy) < 0.2, "sample %ld labelled %d lies %g away", i, k,
+                      hypot(dx, dy));
+    }
+    for (int k = 0; k < 8; k++) ck_assert(seen[k]);
+    dataset_free(&d);
+    clgan_model_free(m);
+}
+END_TEST
+
 /* Stacked MNIST: the device composes each sample's channels from its drawn digits as the host
  * does, the draws cover the digits, and the labels come with the digits. */
 START_TEST(stacked_gather_matches_host) {
@@ -1061,6 +1085,7 @@ int main(int argc, char **argv) {
     tcase_add_test(opt, linear_schedule);
     tcase_add_test(opt, gather_matches_host_order);
     tcase_add_test(opt, stacked_gather_matches_host);
+    tcase_add_test(opt, synthetic_labels_are_modes);
     suite_add_tcase(s, opt);
     TCase *alg = tcase_create("algorithm1");
     tcase_add_unchecked_fixture(alg, setup, teardown);

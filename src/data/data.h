@@ -57,7 +57,8 @@ typedef struct dataset {
     cl_event perm_ev[2];
     int perm_cur;
     cl_kernel k_gather;
-    uint8_t *labels_host; /* n labels (data.labels), or NULL; stacked_idx: n_base labels */
+    uint8_t *labels_host; /* n labels (data.labels; synthetic data: each sample's mode), or
+                             NULL; stacked_idx: n_base labels, one per image */
     int stack;            /* stacked_idx: images per sample; host is NULL and a sample is */
     long n_base;          /* images base[tri[i][0]], ..., base[tri[i][stack - 1]] */
     float *base;          /* n_base x (cols / stack), in the data's range */

@@ -20,7 +20,9 @@ static clgan_status synth(const data_spec *d, uint64_t seed, dataset *ds, clgan_
     ds->n = d->count;
     ds->cols = (size_t)shape_size(d->shape);
     ds->host = malloc((size_t)ds->n * ds->cols * sizeof(float));
-    if (!ds->host) return err_set(e, CLGAN_ERR_NOMEM, "out of memory for %ld samples", ds->n);
+    ds->labels_host = malloc((size_t)ds->n); /* each sample's mode (component) is its label */
+    if (!ds->host || !ds->labels_host)
+        return err_set(e, CLGAN_ERR_NOMEM, "out of memory for %ld samples", ds->n);
     uint32_t key[2];
     rng_key_from_seed(seed, key);
     rng_stream s = {{key[0], key[1]}, 0, RNG_TAG_DATA};
@@ -39,6 +41,7 @@ static clgan_status synth(const data_spec *d, uint64_t seed, dataset *ds, clgan_
             k = (int)(u * (float)d->n_comp);
             if (k >= d->n_comp) k = d->n_comp - 1;
         }
+        ds->labels_host[i] = (uint8_t)k;
         if (d->format == DATA_RING_2D) {
             double a = 2.0 * CLGAN_PI * k / d->n_comp;
             ds->host[2 * i] = (float)(d->radius * cos(a)) + d->stddev[0] * g0;
