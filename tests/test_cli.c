@@ -125,6 +125,9 @@ static const cli_case cases[] = {
      "clgan eval: --feature-layer: 7 is not a layer before the classifier's output (0 to 6"},
     {"eval --fid --classifier CLS --real --parzen", 2, "clgan eval: say which evaluation"},
     {"eval --fid --kid --prdc --classifier CLS --real --samples 300", 0, ""},
+    {"train LABELSCOUNT --out OUT/r", 1,
+     "clgan train: /usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz holds 60000 "
+     "labels, the images 10000"},
     {"train EVALMISS --out OUT/r", 1,
      "clgan train: EVALMISS:21:22: 'classifier' in 'train.eval': "},
     {"sample CLS", 1, "clgan sample: CLS: a checkpoint of a classifier, which has no generator"},
@@ -180,6 +183,7 @@ static const char *token(const char *tok, const char *out) {
     if (strcmp(tok, "CLS") == 0) return fixture("cls/checkpoint.safetensors");
     if (strcmp(tok, "CLSMODEL") == 0) return src_path("tests/data/tiny_classifier.yaml");
     if (strcmp(tok, "BADNPY") == 0) return fixture("bad.npy");
+    if (strcmp(tok, "LABELSCOUNT") == 0) return src_path("tests/data/labels_other_count.yaml");
     if (strcmp(tok, "EVALMISS") == 0) return src_path("tests/data/eval_missing_classifier.yaml");
     if (strcmp(tok, "SMALL") == 0) return fixture("small.idx");
     if (strcmp(tok, "FIFO") == 0) return fixture("fifo");

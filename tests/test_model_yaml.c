@@ -56,6 +56,7 @@ static const bad_case bad[] = {
     {"data_stop_before_start", CLGAN_ERR_YAML, 10, 9, "'data': stop (50) must be greater than s"},
     {"dense_bare", CLGAN_ERR_YAML, 10, 7, "layer 'dense' needs settings: write {typ"},
     {"duplicate_key", CLGAN_ERR_YAML, 21, 3, "duplicate key 'batch' in 'train' (first "},
+    {"ema_one", CLGAN_ERR_YAML, 21, 8, "'ema' in 'train': 1 is out of range, expe"},
     {"empty", CLGAN_ERR_YAML, 1, 1, "empty model file"},
     {"epochs_and_iters", CLGAN_ERR_YAML, 22, 3, "'train': give epochs or iters, not both"},
     {"g_loss_unknown", CLGAN_ERR_YAML, 21, 11, "'g_loss' in 'train': unknown value 'wass"},
