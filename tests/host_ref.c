@@ -30,7 +30,7 @@ double *host_forward_u(const net *n, double *p, const double *x, int batch, int 
         double *mut[LAYER_MAX_PARAMS];
         for (int j = 0; j < l->n_params; j++) ps[j] = mut[j] = p + l->param_off[j];
         host_ctx c = {train, groups, {n->key[0], n->key[1]}, streams ? streams[li] : l->stream,
-                      update ? mut : NULL};
+                      update ? mut : NULL, NULL};
         l->cls->host_forward(l->spec, ps, cur, out, batch, &c);
         free(cur);
         cur = out;

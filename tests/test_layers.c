@@ -724,7 +724,7 @@ static void check_sn_pass(const char *layer_yaml, shape3 in) {
         pp[j] = f.p + l->param_off[j];
         upd[j] = q + l->param_off[j];
     }
-    host_ctx hc = {1, 1, {0, 0}, 0, upd};
+    host_ctx hc = {1, 1, {0, 0}, 0, upd, NULL};
     cls->host_forward(l->spec, pp, f.x, want, batch, &hc);
     assert_close("spectral-norm output", y, want, ny, 1e-4, 1e-5);
     float *pn = malloc(np * sizeof *pn);
@@ -740,7 +740,7 @@ static void check_sn_pass(const char *layer_yaml, shape3 in) {
     float *g = malloc(np * sizeof *g), *dx = read_tensor(n->din, (size_t)batch);
     ck_assert(device_read(dev, n->grads, 0, np * 4, g) == CLGAN_OK);
     /* central differences with u, v fixed at q's (evaluation mode: sigma = u^T W v) */
-    host_ctx ev = {0, 1, {0, 0}, 0, NULL};
+    host_ctx ev = {0, 1, {0, 0}, 0, NULL, NULL};
     const double *qq[LAYER_MAX_PARAMS];
     for (int j = 0; j < l->n_params; j++) qq[j] = q + l->param_off[j];
     double *yy = malloc(ny * sizeof *yy), h = 1e-5;
@@ -779,6 +779,104 @@ START_TEST(spectral_norm_pass_and_gradients) {
     check_sn_pass("{type: dense, units: 4, spectral_norm: true}", (shape3){6, 1, 1});
     check_sn_pass("{type: conv2d, filters: 3, kernel: 2, stride: 2, spectral_norm: true}",
                   (shape3){2, 4, 4});
+}
+END_TEST
+
+/* ---- the condition: label_concat ------------------------------------------------------- */
+
+/* Output against the host, and dL/dx, dL/dE against central differences of L = sum r y, with
+ * repeated labels; flat and image inputs, one-hot and learned embeddings. */
+static void check_label_concat(const char *yaml, shape3 in, int classes) {
+    const int batch = 4;
+    clgan_model *m = calloc(1, sizeof *m);
+    m->path = "test";
+    m->condition_classes = classes;
+    net_spec *ns = &m->net[CLGAN_GENERATOR];
+    ns->layers = calloc(1, sizeof *ns->layers);
+    clgan_err e;
+    ck_assert_msg(model_parse_layer(yaml, &ns->layers[0], &e) == CLGAN_OK, "%s", e.msg);
+    ns->n_layers = 1;
+    ns->in = in;
+    ck_assert_msg(net_infer(m, ns, "test") == CLGAN_OK, "%s", m->err.msg);
+    net *n;
+    ck_assert_msg(net_create(dev, m, CLGAN_GENERATOR, batch, 7, &n) == CLGAN_OK, "%s",
+                  dev->err.msg);
+    ck_assert_ptr_nonnull(n->labels);
+    unsigned char lab[4] = {2, 0, 2, (unsigned char)(classes - 1)};
+    ck_assert(device_write(dev, n->labels, 0, sizeof lab, lab, 1) == CLGAN_OK);
+    size_t nx = (size_t)batch * n->in.cols, ny = (size_t)batch * n->out.cols, np = n->n_params;
+    unsigned seed = 3;
+    float *xf = malloc(nx * 4), *pf = calloc(np ? np : 1, 4), *rf = malloc(ny * 4);
+    double *x = malloc(nx * 8), *p = calloc(np ? np : 1, 8), *r = malloc(ny * 8);
+    for (size_t i = 0; i < nx; i++) x[i] = xf[i] = (float)test_uniform(&seed, -1, 1);
+    for (size_t i = 0; i < np; i++) p[i] = pf[i] = (float)test_uniform(&seed, -1, 1);
+    for (size_t i = 0; i < ny; i++) r[i] = rf[i] = (float)test_uniform(&seed, -1, 1);
+    ck_assert(device_write(dev, n->acts, 0, nx * 4, xf, 1) == CLGAN_OK);
+    if (np) ck_assert(device_write(dev, n->params, 0, np * 4, pf, 1) == CLGAN_OK);
+    ck_assert(net_forward(n, batch, 1) == CLGAN_OK);
+    float *y = read_tensor(n->out, (size_t)batch);
+    layer *l = &n->layers[0];
+    const layer_class *cls = layer_class_of(l->spec->kind);
+    const double *pp[1] = {p + (np ? l->param_off[0] : 0)};
+    host_ctx hc = {1, 1, {0, 0}, 0, NULL, lab};
+    double *want = malloc(ny * 8);
+    cls->host_forward(l->spec, pp, x, want, batch, &hc);
+    assert_close("label_concat output", y, want, ny, 0, 0);
+    ck_assert(device_write(dev, n->deltas, n->dout.off * 4, ny * 4, rf, 1) == CLGAN_OK);
+    ck_assert(net_backward(n, 0, batch, 1, 1) == CLGAN_OK);
+    float *dx = read_tensor(n->din, (size_t)batch), *g = malloc((np ? np : 1) * 4);
+    if (np) ck_assert(device_read(dev, n->grads, 0, np * 4, g) == CLGAN_OK);
+    /* L is linear in x and E: the differences are exact up to rounding */
+    long ne = np ? l->params[0].count : 0;
+    double *fd = malloc((nx + (size_t)ne) * 8), *yy = malloc(ny * 8);
+    for (size_t k = 0; k < nx + (size_t)ne; k++) {
+        double *t = k < nx ? &x[k] : &p[l->param_off[0] + (k - nx)], keep = *t, L2[2];
+        for (int sg = 0; sg < 2; sg++) {
+            *t = keep + (sg ? -1e-3 : 1e-3);
+            cls->host_forward(l->spec, pp, x, yy, batch, &hc);
+            L2[sg] = 0;
+            for (size_t i = 0; i < ny; i++) L2[sg] += r[i] * yy[i];
+        }
+        *t = keep;
+        fd[k] = (L2[0] - L2[1]) / 2e-3;
+    }
+    assert_close("label_concat dL/dx", dx, fd, nx, 1e-5, 1e-6);
+    if (ne) {
+        assert_close("label_concat dL/dE", g + l->param_off[0], fd + nx, (size_t)ne, 1e-5, 1e-6);
+        double unseen = 0; /* class 1 is nobody's label: its row of dE is 0 */
+        for (long d = 0; d < l->params[0].shape[1]; d++)
+            unseen += fabs(g[l->param_off[0] + l->params[0].shape[1] + d]);
+        ck_assert(classes < 3 || unseen == 0);
+    }
+    free(xf), free(pf), free(rf), free(x), free(p), free(r), free(y), free(want), free(dx), free(g);
+    free(fd), free(yy);
+    net_free(n);
+    m->path = NULL;
+    clgan_model_free(m);
+}
+
+START_TEST(label_concat_layer) {
+    check_label_concat("label_concat", (shape3){5, 1, 1}, 4);
+    check_label_concat("{type: label_concat, embed: 3}", (shape3){5, 1, 1}, 4);
+    check_label_concat("label_concat", (shape3){2, 3, 3}, 3);
+    check_label_concat("{type: label_concat, embed: 2}", (shape3){2, 3, 4}, 5);
+}
+END_TEST
+
+START_TEST(label_concat_needs_a_condition) {
+    clgan_model *m = calloc(1, sizeof *m);
+    m->path = "test";
+    net_spec *ns = &m->net[CLGAN_GENERATOR];
+    ns->layers = calloc(1, sizeof *ns->layers);
+    clgan_err e;
+    ck_assert(model_parse_layer("label_concat", &ns->layers[0], &e) == CLGAN_OK);
+    ns->n_layers = 1;
+    ns->in = (shape3){4, 1, 1};
+    ck_assert_int_eq(net_infer(m, ns, "generator"), CLGAN_ERR_MODEL);
+    ck_assert_msg(strstr(m->err.msg, "reads the label, and the model declares none (add "
+                                     "condition: {classes: N})"), "%s", m->err.msg);
+    m->path = NULL;
+    clgan_model_free(m);
 }
 END_TEST
 
@@ -1059,6 +1157,8 @@ int main(int argc, char **argv) {
     tcase_add_test(loss, loss_gan_kinds);
     tcase_add_test(loss, spectral_sigma_is_the_largest_singular_value);
     tcase_add_test(loss, spectral_norm_pass_and_gradients);
+    tcase_add_test(loss, label_concat_layer);
+    tcase_add_test(loss, label_concat_needs_a_condition);
     tcase_add_test(loss, init_params_follow_spec);
     suite_add_tcase(s, loss);
     /* One device and CLBlast's compiled kernels shared by every test: no fork. */

@@ -39,6 +39,7 @@ typedef struct layer_spec {
     long scratch;   /* values per sample kept beside the output (maxout: pre-activations) */
     long fixed;     /* values kept beside them whatever the batch (batch norm's statistics) */
     double flops;   /* forward, per sample */
+    int classes;    /* the model's condition: labels lie in [0, classes); 0 without one */
 } layer_spec;
 
 /* ---- schema: a kind's YAML keys -------------------------------------------------------------- */
@@ -135,6 +136,7 @@ typedef struct host_ctx {
     uint32_t key[2];
     uint64_t stream;
     double *const *update;
+    const unsigned char *labels; /* each row's label (layers that read the condition) */
 } host_ctx;
 
 typedef struct layer_class {
@@ -168,6 +170,8 @@ typedef struct layer_class {
      * suits the layer; -1 with why if not (batch norm over a single value).
      */
     int (*check_rows)(const layer_spec *L, int rows, char *why, size_t len);
+    /* The layer reads each row's label (net->labels): the model needs a condition. */
+    int needs_labels;
 } layer_class;
 
 /* The class of kind k (k < LAYER_KIND_COUNT). */

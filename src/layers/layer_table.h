@@ -22,6 +22,7 @@
     X(RESHAPE, reshape)                                                                            \
     X(FLATTEN, flatten)                                                                            \
     X(BATCH_NORM, batch_norm)                                                                      \
-    X(UPSAMPLE, upsample)
+    X(UPSAMPLE, upsample)                                                                          \
+    X(LABEL_CONCAT, label_concat)
 
 #endif /* CLGAN_LAYER_TABLE_H */

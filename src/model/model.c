@@ -30,7 +30,12 @@ clgan_status net_infer(clgan_model *m, net_spec *net, const char *which) {
         L->fixed = 0;
         L->flops = 0;
         L->n_params = 0;
+        L->classes = m->condition_classes;
         char why[512];
+        if (cls->needs_labels && L->classes < 1)
+            return err_set(&m->err, CLGAN_ERR_MODEL, "%s:%d:%d: %s layer of %s: it reads the "
+                           "label, and the model declares none (add condition: {classes: N})",
+                           m->path, L->line, L->col, cls->name, which);
         if (cls->infer(L, why, sizeof why) != 0)
             return err_set(&m->err, CLGAN_ERR_MODEL, "%s:%d:%d: %s layer of %s: %s", m->path,
                            L->line, L->col, cls->name, which, why);

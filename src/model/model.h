@@ -131,6 +131,7 @@ struct clgan_model {
     noise_spec noise;  /* GAN */
     data_spec data;
     net_spec net[MODEL_NETS]; /* indexed by clgan_net; n_layers 0 where the kind has none */
+    int condition_classes; /* condition: {classes: N}: a label input of both networks; 0 none */
     train_spec train;
 };
 

@@ -91,6 +91,14 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
     if ((st = device_alloc(dev, poff * sizeof(float), label, &n->grads)) != CLGAN_OK) goto fail;
     snprintf(label, sizeof label, "%s activations", what);
     if ((st = device_alloc(dev, aoff * sizeof(float), label, &n->acts)) != CLGAN_OK) goto fail;
+    int labelled = 0;
+    for (int i = 0; i < n->n_layers; i++) labelled |= n->layers[i].cls->needs_labels;
+    if (labelled) { /* the rows' labels, all 0 until the trainer or a caller sets them */
+        snprintf(label, sizeof label, "%s labels", what);
+        size_t lb = ((size_t)capacity + 3) / 4 * 4; /* device_fill writes 4-byte words */
+        if ((st = device_alloc(dev, lb, label, &n->labels)) != CLGAN_OK) goto fail;
+        if ((st = device_fill(dev, n->labels, 0, lb)) != CLGAN_OK) goto fail;
+    }
     snprintf(label, sizeof label, "%s activation gradients", what);
     if ((st = device_alloc(dev, aoff * sizeof(float), label, &n->deltas)) != CLGAN_OK) goto fail;
     /* Zero everything once so views never expose garbage (the padding included). */
@@ -133,6 +141,7 @@ void net_free(net *n) {
     device_release(n->dev, n->grads);
     device_release(n->dev, n->acts);
     device_release(n->dev, n->deltas);
+    device_release(n->dev, n->labels);
     free(n->layers);
     free(n);
 }

@@ -52,6 +52,7 @@ struct net {
     layer *layers;
     int n_layers;
     cl_mem params, grads, acts, deltas;
+    cl_mem labels;              /* each row's label (capacity bytes), where a layer reads them */
     size_t n_params, n_acts;    /* floats in params (and grads), in acts (and deltas) */
     size_t n_train;             /* params [0, n_train) are trainable; the rest are running
                                    statistics (batch norm's), which no optimizer touches */
