@@ -784,8 +784,8 @@ END_TEST
 
 /* ---- the condition: label_concat ------------------------------------------------------- */
 
-/* Output against the host, and dL/dx, dL/dE against central differences of L = sum r y, with
- * repeated labels; flat and image inputs, one-hot and learned embeddings. */
+/* A layer that reads labels: output against the host, and dL/dx and every parameter's dL/dp
+ * against central differences of L = sum r y, with repeated labels and an unseen class. */
 static void check_label_concat(const char *yaml, shape3 in, int classes) {
     const int batch = 4;
     clgan_model *m = calloc(1, sizeof *m);
@@ -817,20 +817,20 @@ static void check_label_concat(const char *yaml, shape3 in, int classes) {
     float *y = read_tensor(n->out, (size_t)batch);
     layer *l = &n->layers[0];
     const layer_class *cls = layer_class_of(l->spec->kind);
-    const double *pp[1] = {p + (np ? l->param_off[0] : 0)};
+    const double *pp[LAYER_MAX_PARAMS];
+    for (int j = 0; j < l->n_params; j++) pp[j] = p + l->param_off[j];
     host_ctx hc = {1, 1, {0, 0}, 0, NULL, lab};
     double *want = malloc(ny * 8);
     cls->host_forward(l->spec, pp, x, want, batch, &hc);
-    assert_close("label_concat output", y, want, ny, 0, 0);
+    assert_close("labelled layer output", y, want, ny, 1e-5, 1e-6);
     ck_assert(device_write(dev, n->deltas, n->dout.off * 4, ny * 4, rf, 1) == CLGAN_OK);
     ck_assert(net_backward(n, 0, batch, 1, 1) == CLGAN_OK);
     float *dx = read_tensor(n->din, (size_t)batch), *g = malloc((np ? np : 1) * 4);
     if (np) ck_assert(device_read(dev, n->grads, 0, np * 4, g) == CLGAN_OK);
-    /* L is linear in x and E: the differences are exact up to rounding */
-    long ne = np ? l->params[0].count : 0;
-    double *fd = malloc((nx + (size_t)ne) * 8), *yy = malloc(ny * 8);
-    for (size_t k = 0; k < nx + (size_t)ne; k++) {
-        double *t = k < nx ? &x[k] : &p[l->param_off[0] + (k - nx)], keep = *t, L2[2];
+    /* L is linear in x and in each parameter: the differences are exact up to rounding */
+    double *fd = malloc((nx + np) * 8), *yy = malloc(ny * 8);
+    for (size_t k = 0; k < nx + np; k++) {
+        double *t = k < nx ? &x[k] : &p[k - nx], keep = *t, L2[2];
         for (int sg = 0; sg < 2; sg++) {
             *t = keep + (sg ? -1e-3 : 1e-3);
             cls->host_forward(l->spec, pp, x, yy, batch, &hc);
@@ -840,13 +840,15 @@ static void check_label_concat(const char *yaml, shape3 in, int classes) {
         *t = keep;
         fd[k] = (L2[0] - L2[1]) / 2e-3;
     }
-    assert_close("label_concat dL/dx", dx, fd, nx, 1e-5, 1e-6);
-    if (ne) {
-        assert_close("label_concat dL/dE", g + l->param_off[0], fd + nx, (size_t)ne, 1e-5, 1e-6);
+    assert_close("labelled layer dL/dx", dx, fd, nx, 1e-5, 1e-6);
+    for (int j = 0; j < l->n_params; j++) {
+        assert_close(l->params[j].name, g + l->param_off[j], fd + nx + l->param_off[j],
+                     (size_t)l->params[j].count, 1e-5, 1e-6);
+        if (strcmp(l->params[j].name, "embedding") != 0) continue;
         double unseen = 0; /* class 1 is nobody's label: its row of dE is 0 */
-        for (long d = 0; d < l->params[0].shape[1]; d++)
-            unseen += fabs(g[l->param_off[0] + l->params[0].shape[1] + d]);
-        ck_assert(classes < 3 || unseen == 0);
+        for (long d = 0; d < l->params[j].shape[1]; d++)
+            unseen += fabs(g[l->param_off[j] + l->params[j].shape[1] + d]);
+        ck_assert(unseen == 0);
     }
     free(xf), free(pf), free(rf), free(x), free(p), free(r), free(y), free(want), free(dx), free(g);
     free(fd), free(yy);
@@ -860,6 +862,12 @@ START_TEST(label_concat_layer) {
     check_label_concat("{type: label_concat, embed: 3}", (shape3){5, 1, 1}, 4);
     check_label_concat("label_concat", (shape3){2, 3, 3}, 3);
     check_label_concat("{type: label_concat, embed: 2}", (shape3){2, 3, 4}, 5);
+}
+END_TEST
+
+START_TEST(projection_layer) {
+    check_label_concat("projection", (shape3){6, 1, 1}, 4);
+    check_label_concat("{type: projection, init: {normal: 0.5}}", (shape3){3, 1, 1}, 3);
 }
 END_TEST
 
@@ -1159,6 +1167,7 @@ int main(int argc, char **argv) {
     tcase_add_test(loss, spectral_norm_pass_and_gradients);
     tcase_add_test(loss, label_concat_layer);
     tcase_add_test(loss, label_concat_needs_a_condition);
+    tcase_add_test(loss, projection_layer);
     tcase_add_test(loss, init_params_follow_spec);
     suite_add_tcase(s, loss);
     /* One device and CLBlast's compiled kernels shared by every test: no fork. */

@@ -23,6 +23,7 @@
     X(FLATTEN, flatten)                                                                            \
     X(BATCH_NORM, batch_norm)                                                                      \
     X(UPSAMPLE, upsample)                                                                          \
-    X(LABEL_CONCAT, label_concat)
+    X(LABEL_CONCAT, label_concat)                                                                  \
+    X(PROJECTION, projection)
 
 #endif /* CLGAN_LAYER_TABLE_H */
