@@ -57,3 +57,15 @@ __kernel void rng_normal(__global float *out, uint off, uint n, float mean, floa
         out[off + i] = mean + stddev * g;
     }
 }
+
+/*
+ * Labels for generated rows: out[i] uniform on [0, classes), from element i's 32-bit word
+ * (multiply-shift, as the host's shuffles). Work size: global >= n.
+ */
+__kernel void rng_labels(__global uchar *out, uint n, uint classes, uint key0, uint key1,
+                         uint s_lo, uint s_hi, uint tag) {
+    uint i = get_global_id(0);
+    if (i >= n) return;
+    uint x = rng_lane(rng_block(i, key0, key1, s_lo, s_hi, tag), i & 3u);
+    out[i] = (uchar)(((ulong)x * classes) >> 32);
+}

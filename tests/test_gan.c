@@ -682,6 +682,9 @@ START_TEST(ema_of_the_generator) {
 END_TEST
 START_TEST(exact_resume_ema) { check_resume("tests/data/tiny_ema.yaml", 7); }
 END_TEST
+/* a conditional GAN: real rows' labels shuffled with them, generated rows' drawn each step */
+START_TEST(exact_resume_conditional) { check_resume("tests/data/tiny_cond.yaml", 6); }
+END_TEST
 /* spectral norm: the power iteration's vectors are in the checkpoint */
 START_TEST(exact_resume_spectral_norm) { check_resume("tests/data/tiny_sn.yaml", 6); }
 END_TEST
@@ -1103,6 +1106,7 @@ int main(int argc, char **argv) {
     tcase_add_test(ck, ema_of_the_generator);
     tcase_add_test(ck, exact_resume_ema);
     tcase_add_test(ck, exact_resume_spectral_norm);
+    tcase_add_test(ck, exact_resume_conditional);
     tcase_add_test(ck, packed_discriminator);
     tcase_add_test(ck, exact_resume_wasserstein);
     tcase_add_test(ck, exact_resume_relativistic);

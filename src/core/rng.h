@@ -18,7 +18,8 @@ enum rng_tag {
     RNG_TAG_INIT = 3,
     RNG_TAG_SHUFFLE = 4,
     RNG_TAG_DATA = 5,
-    RNG_TAG_SAMPLE = 6
+    RNG_TAG_SAMPLE = 6,
+    RNG_TAG_LABEL = 7 /* generated rows' labels (a conditional GAN's) */
 };
 
 typedef struct rng_stream {

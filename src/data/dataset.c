@@ -132,7 +132,8 @@ clgan_status dataset_load(const clgan_model *m, uint64_t seed, dataset *ds, clga
         data_from_unit(d, ds->host, (size_t)ds->n * ds->cols);
         if (d->labels) {
             st = idx_load_labels(d->labels, d->start, d->stop, (long)h.dims[0],
-                                 m->kind == MODEL_CLASSIFIER ? m->classes : 0, &ds->labels_host,
+                                 m->kind == MODEL_CLASSIFIER ? m->classes : m->condition_classes,
+                                 &ds->labels_host,
                                  e);
             if (st != CLGAN_OK) {
                 dataset_free(ds);

@@ -1206,13 +1206,14 @@ static clgan_status check_model(yctx *c) {
 
 static clgan_status parse_root(yctx *c, const ynode *root) {
     clgan_model *m = c->m;
-    yfield f[] = {Y("name"),          Y("noise"), Y("data"),      Y("generator"),
-                  Y("discriminator"), Y("train"), Y("classifier")};
+    yfield f[] = {Y("name"),          Y("noise"), Y("data"),       Y("generator"),
+                  Y("discriminator"), Y("train"), Y("classifier"), Y("condition")};
     TRY(y_fields(c, root, "model", f, NF(f)));
     /* the sections say what the model is: a classifier network, or a GAN's two */
     m->kind = HAS(f, "classifier") ? MODEL_CLASSIFIER : MODEL_GAN;
     if (m->kind == MODEL_CLASSIFIER) {
-        static const char *const gan_only[] = {"noise", "generator", "discriminator"};
+        static const char *const gan_only[] = {"noise", "generator", "discriminator",
+                                               "condition"};
         for (size_t i = 0; i < ARRAY_LEN(gan_only); i++)
             TRY(y_only(c, f, NF(f), gan_only[i], "a GAN", "a classifier"));
         TRY(y_require(c, root, f, NF(f), "data", "model"));
@@ -1241,6 +1242,25 @@ static clgan_status parse_root(yctx *c, const ynode *root) {
     }
     TRY(parse_noise(c, FLD(f, "noise")->val, &m->noise));
     TRY(parse_data(c, FLD(f, "data")->val, &m->data));
+    if (HAS(f, "condition")) {
+        /* the label as an input of both networks (label_concat, projection) */
+        const ynode *cn = FLD(f, "condition")->val;
+        yfield cf[] = {Y("classes")};
+        TRY(y_fields(c, cn, "condition", cf, NF(cf)));
+        TRY(y_require(c, cn, cf, NF(cf), "classes", "condition"));
+        long k;
+        TRY(y_int(c, FLD(cf, "classes"), "condition", 2, 256, &k));
+        m->condition_classes = (int)k;
+        const data_spec *d = &m->data;
+        if (d->format == DATA_STACKED_IDX)
+            return yerr(c, cn, "'condition': stacked data have no single label per sample");
+        if (d->format == DATA_IDX && !d->labels)
+            return yerr(c, cn, "'condition': the data need 'labels', the IDX label file of "
+                               "the images");
+        if (!data_is_images(d) && d->n_comp > k)
+            return yerr(c, FLD(cf, "classes")->val, "'condition': the data have %d modes, "
+                        "more than %ld classes", d->n_comp, k);
+    }
     TRY(parse_net(c, FLD(f, "generator")->val, "generator", &m->net[CLGAN_GENERATOR]));
     TRY(parse_net(c, FLD(f, "discriminator")->val, "discriminator", &m->net[CLGAN_DISCRIMINATOR]));
     TRY(parse_train(c, FLD(f, "train")->val, &m->train));
@@ -1248,6 +1268,9 @@ static clgan_status parse_root(yctx *c, const ynode *root) {
                                         m->data.test[1] == 0))
         return yerr(c, FLD(f, "train")->val, "'train.parzen' needs image data with data.valid "
                                              "and data.test ranges");
+    if (m->condition_classes && m->train.pack > 1)
+        return yerr(c, FLD(f, "condition")->val, "'condition': packed discriminators (pack %d) "
+                    "would see several labels in a row; use pack 1", m->train.pack);
     if (m->train.eval_classifier && m->data.format != DATA_IDX)  /* stacked: no split to match */
         return yerr(c, FLD(f, "train")->val, "'train.eval' measures images: the data are not");
     return check_model(c);

@@ -137,6 +137,7 @@ void net_free(net *n) {
         for (int k = 0; k < LAYER_MAX_KERNELS; k++)
             if (n->layers[i].k[k]) clReleaseKernel(n->layers[i].k[k]);
     if (n->k_noise) clReleaseKernel(n->k_noise);
+    if (n->k_labels) clReleaseKernel(n->k_labels);
     device_release(n->dev, n->params);
     device_release(n->dev, n->grads);
     device_release(n->dev, n->acts);
@@ -241,6 +242,20 @@ clgan_status net_draw_noise(net *n, const noise_spec *z, int batch, uint64_t *st
     st = device_set_args(n->dev, n->k_noise, name, a, (int)ARRAY_LEN(a));
     if (st != CLGAN_OK) return st;
     return device_run1d(n->dev, n->k_noise, (cnt + 63) / 64, name);
+}
+
+clgan_status net_draw_labels(net *n, int batch, int classes) {
+    clgan_status st;
+    if (!n->k_labels && (st = device_kernel(n->dev, "cl/rng.cl", "rng_labels", &n->k_labels)) !=
+                            CLGAN_OK)
+        return st;
+    uint64_t s = (*n->stream_next)++;
+    cl_uint cnt = (cl_uint)batch, k = (cl_uint)classes, s_lo = (cl_uint)s,
+            s_hi = (cl_uint)(s >> 32), tag = RNG_TAG_LABEL;
+    karg a[] = {KA(n->labels), KA(cnt), KA(k), KA(n->key[0]), KA(n->key[1]), KA(s_lo), KA(s_hi),
+                KA(tag)};
+    st = device_set_args(n->dev, n->k_labels, "rng_labels", a, (int)ARRAY_LEN(a));
+    return st == CLGAN_OK ? device_run1d(n->dev, n->k_labels, cnt, "rng_labels") : st;
 }
 
 clgan_status net_run_eval(net *n, const float *in, int rows, float *out) {

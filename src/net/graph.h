@@ -63,6 +63,7 @@ struct net {
     uint64_t *stream_next;      /* next unused Philox stream; shared with the trainer */
     uint64_t own_stream;
     cl_kernel k_noise;          /* the prior's sampler, created on first use */
+    cl_kernel k_labels;         /* the generated rows' labels (conditional), on first use */
 };
 
 /*
@@ -97,6 +98,12 @@ clgan_status net_backward(net *n, int from, int batch, int need_din, int need_dw
 tensor net_logits(const net *n);
 tensor net_logit_grad(const net *n);
 int net_logit_layer(const net *n);
+
+/*
+ * A conditional network: draws the first `batch` rows' labels uniformly over `classes` from a
+ * fresh Philox stream (enqueued; RNG_TAG_LABEL), as G's generated rows take them.
+ */
+clgan_status net_draw_labels(net *n, int batch, int classes);
 
 /* Fills slot 0 with noise of the model's prior from a fresh Philox stream (enqueued). */
 clgan_status net_draw_noise(net *n, const noise_spec *z, int batch, uint64_t *stream_used);

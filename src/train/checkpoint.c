@@ -276,6 +276,8 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
     if (m->kind == MODEL_GAN) meta_u64(meta, "noise_dim", (uint64_t)m->noise.dim);
     if (m->kind == MODEL_CLASSIFIER) meta_u64(meta, "classes", (uint64_t)m->classes);
     if (m->train.pack > 1) meta_u64(meta, "pack", (uint64_t)m->train.pack);
+    if (m->condition_classes > 0)
+        meta_u64(meta, "condition_classes", (uint64_t)m->condition_classes);
     if (m->train.ema > 0) { /* only then: earlier checkpoints stay as they were */
         char ema[32];
         snprintf(ema, sizeof ema, "%.9g", m->train.ema);
@@ -688,6 +690,13 @@ static clgan_status check_metadata(ckpt *c, net_spec nets[MODEL_NETS],
     clgan_model shell;
     memset(&shell, 0, sizeof shell);
     shell.path = c->path;
+    uint64_t cond = 0; /* the label input's classes (layers that read labels need them) */
+    const char *cc = ckpt_meta(c, "condition_classes");
+    if (cc && (!parse_decimal(cc, 256, &cond) || cond < 2 || !gan))
+        return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'condition_classes' is '%.40s', "
+                       "expected a whole number from 2 to 256 of a GAN", c->path, cc);
+    shell.condition_classes = (int)cond;
+    c->condition_classes = (int)cond;
     shape3 data = {(int)dim[0], (int)dim[1], (int)dim[2]};
     uint64_t pack = 1; /* PacGAN: D's input is pack samples joined along channels */
     const char *pk = ckpt_meta(c, "pack");
@@ -915,6 +924,8 @@ static clgan_status check_model(ckpt *c, const net_spec nets[MODEL_NETS],
         what = "ema";
     } else if (m->kind == MODEL_GAN && m->train.pack != c->pack) {
         what = "pack";
+    } else if (m->condition_classes != c->condition_classes) {
+        what = "condition_classes";
     }
     if (what)
         return err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s' disagree with the model in "

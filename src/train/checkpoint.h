@@ -55,6 +55,7 @@ typedef struct ckpt {
     model_kind kind;      /* metadata model_kind: a GAN's or a classifier's */
     float ema;            /* metadata ema: the decay of the generator's average, or 0 */
     int pack;             /* metadata pack (PacGAN), 1 without it */
+    int condition_classes; /* metadata condition_classes (a conditional GAN), 0 without it */
     char run_id[17];
 } ckpt;
 

@@ -156,11 +156,34 @@ static clgan_status add_stats(trainer *t, int n, int n_first, int slot_loss, int
     return device_run_group(t->dev, t->k_stats, 64, "gan_stats");
 }
 
-/* Noise into G's input, G forward: G's output holds m fresh samples. */
-static clgan_status generate(trainer *t, int m) {
-    clgan_status st = net_draw_noise(t->g, &t->m->noise, m, NULL);
+/* Bytes of one device buffer into another (the rows' labels), enqueued. */
+static clgan_status copy_bytes(clgan_device *dev, cl_mem src, cl_mem dst, size_t dst_off,
+                               size_t count, const char *what) {
+    cl_int rc = clEnqueueCopyBuffer(dev->queue, src, dst, 0, dst_off, count, 0, NULL, NULL);
+    if (rc != CL_SUCCESS) return err_cl(&dev->err, rc, "clEnqueueCopyBuffer", "%s", what);
+    return CLGAN_OK;
+}
+
+/*
+ * Noise into G's input (and, for a conditional model, fresh labels drawn uniformly), G
+ * forward: G's output holds m fresh samples. The labels go on to D's rows from d_row.
+ */
+static clgan_status generate(trainer *t, int m, int d_row) {
+    int k = t->m->condition_classes;
+    clgan_status st = CLGAN_OK;
+    if (k > 0) st = net_draw_labels(t->g, m, k);
+    if (st == CLGAN_OK) st = net_draw_noise(t->g, &t->m->noise, m, NULL);
     if (st == CLGAN_OK) st = net_forward(t->g, m, 1);
+    if (st == CLGAN_OK && k > 0 && t->d->labels)
+        st = copy_bytes(t->dev, t->g->labels, t->d->labels, (size_t)d_row, (size_t)m,
+                        "G's labels into D's rows");
     return st;
+}
+
+/* A conditional model: the labels of minibatch `b` of this epoch into D's rows [0, m). */
+static clgan_status real_labels(trainer *t, long b, int m) {
+    if (t->m->condition_classes == 0 || !t->d->labels) return CLGAN_OK;
+    return dataset_gather_labels(t->data, b * m, m, t->d->labels);
 }
 
 static clgan_status d_step(trainer *t) {
@@ -178,13 +201,14 @@ static clgan_status d_step(trainer *t) {
     const int dr = m / t->m->train.pack;
     size_t cols = g->out.cols; /* values per sample */
     st = dataset_gather(t->data, t->batch_in_epoch * m, m, d->acts, d->in.off);
+    if (st == CLGAN_OK) st = real_labels(t, t->batch_in_epoch, m);
     t->batch_in_epoch++;
     if (t->fake_from_data) { /* a second, independent batch of data stands in for G */
         long b = (t->batch_in_epoch + t->batches_per_epoch / 2) % t->batches_per_epoch;
         if (st == CLGAN_OK)
             st = dataset_gather(t->data, b * m, m, d->acts, d->in.off + (size_t)m * cols);
     } else {
-        if (st == CLGAN_OK) st = generate(t, m);
+        if (st == CLGAN_OK) st = generate(t, m, m);
         if (st == CLGAN_OK)
             st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off + (size_t)m * cols,
                            (size_t)m * cols, "G(z) into D's input");
@@ -223,10 +247,11 @@ static clgan_status g_step(trainer *t) {
      * generated ones, each half with its own batch statistics as in a D step */
     int ra = ts->loss == GAN_LOSS_RELATIVISTIC, n_real = ra ? dr : 0, rows = n_real + dr;
     size_t real_vals = ra ? (size_t)m * cols : 0;
-    clgan_status st = generate(t, m);
+    clgan_status st = generate(t, m, n_real);
     if (st == CLGAN_OK && ra) {
         long b = t->batch_in_epoch > 0 ? t->batch_in_epoch - 1 : 0;
         st = dataset_gather(t->data, b * m, m, d->acts, d->in.off);
+        if (st == CLGAN_OK) st = real_labels(t, b, m);
     }
     if (st == CLGAN_OK)
         st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off + real_vals,
