@@ -130,6 +130,8 @@ static const cli_case cases[] = {
      "labels, the images 10000"},
     {"train EVALMISS --out OUT/r", 1,
      "clgan train: EVALMISS:21:22: 'classifier' in 'train.eval': "},
+    {"sample CKPT --class 3", 2, "clgan sample: --class: CKPT is not a conditional model"},
+    {"sample CKPT --class x", 2, "clgan sample: --class: expected an integer in [0, 255]"},
     {"sample CLS", 1, "clgan sample: CLS: a checkpoint of a classifier, which has no generator"},
     {"bench CLSMODEL", 1, "clgan bench: CLSMODEL declares a classifier"},
     {"sample CKPT --nearest SMALL -o OUT/s.png", 1, "clgan sample: --nearest: SMALL has images"},

@@ -197,6 +197,8 @@ static const cli_opt sample_opts[] = {
     {"--interpolate", NULL, "rows walk linearly between two noise vectors (paper, Figure 3)"},
     {"--nearest", "IDX", "put each sample beside its nearest image of IDX (paper, Figure 2)"},
     {"--npy", "PREFIX", "also write the noise and samples as PREFIX.z.npy and PREFIX.x.npy"},
+    {"--class", "K", "a conditional model: every sample of class K (default: a row of 8 per "
+                     "class)"},
 };
 
 static const cli_opt eval_opts[] = {

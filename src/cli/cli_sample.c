@@ -21,8 +21,9 @@ static int fail(const char *msg) {
 }
 
 int cmd_sample(const cli_opts *o) {
-    long n = 64, seed_l = 0;
-    if (opt_long(o, "-n", 1, 4096, &n) < 0) return EXIT_USAGE;
+    long n = 64, seed_l = 0, cls_l = -1;
+    int has_n = opt_long(o, "-n", 1, 4096, &n), has_cls = opt_long(o, "--class", 0, 255, &cls_l);
+    if (has_n < 0 || has_cls < 0) return EXIT_USAGE;
     int has_seed = opt_long(o, "--seed", 0, 0x7fffffffffffffffL, &seed_l);
     if (has_seed < 0) return EXIT_USAGE;
     const char *outp = opt_get(o, "-o") ? opt_get(o, "-o") : "samples.png";
@@ -42,6 +43,21 @@ int cmd_sample(const cli_opts *o) {
     int rc = 1;
     if (ckpt_open(o->positional, &c, &e) != CLGAN_OK) return fail(e.msg);
     m = ckpt_model(&c);
+    int classes = m->condition_classes;
+    if (has_cls && classes == 0) {
+        fprintf(stderr, "clgan sample: --class: %s is not a conditional model (no condition)\n",
+                o->positional);
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (has_cls && cls_l >= classes) {
+        fprintf(stderr, "clgan sample: --class: %ld is not one of the model's %d classes (0 to "
+                        "%d)\n", cls_l, classes, classes - 1);
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    /* a conditional model's default grid: a row of 8 per class */
+    if (classes > 0 && !has_cls && !has_n) n = 8L * classes;
     if (clgan_device_open(o->device, &dev) != CLGAN_OK) {
         rc = fail(clgan_device_errmsg(dev));
         goto done;
@@ -71,6 +87,18 @@ int cmd_sample(const cli_opts *o) {
         free(ends);
     } else {
         noise_fill_host(&m->noise, seed, 0, rows, z);
+    }
+    if (classes > 0) { /* --class K everywhere; else row r of 8 (and each walk) is class r */
+        unsigned char *lab = malloc((size_t)rows);
+        if (!lab) goto done;
+        for (int i = 0; i < rows; i++)
+            lab[i] = (unsigned char)(has_cls ? cls_l : (i / 8) % classes);
+        clgan_status ls = net_set_labels(g, lab, rows);
+        free(lab);
+        if (ls != CLGAN_OK) {
+            rc = fail(dev->err.msg);
+            goto done;
+        }
     }
     if (net_run_eval(g, z, rows, x) != CLGAN_OK) {
         rc = fail(dev->err.msg);

@@ -45,7 +45,7 @@ int data_is_image(const clgan_model *m) {
 clgan_status draw_samples(const clgan_model *m, const dataset *data, const float *x, int rows,
                           const char *path, clgan_err *e) {
     if (data_is_image(m)) {
-        int cols = (int)ceil(sqrt((double)rows));
+        int cols = m->condition_classes ? 8 : (int)ceil(sqrt((double)rows));
         size_t n = (size_t)rows * (size_t)shape_size(m->data.shape);
         float *u = malloc(n * sizeof *u); /* pixels: the data's range back to [0, 1] */
         if (!u) return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory", path);
@@ -285,7 +285,9 @@ int cmd_train(const cli_opts *o) {
         rc = fail(NULL, dev->err.msg);
         goto done;
     }
-    const int sample_rows = data_is_image(m) ? 64 : 1024;
+    /* a conditional image model's grid: a row of 8 per class */
+    const int sample_rows = !data_is_image(m) ? 1024
+                            : m->condition_classes ? 8 * m->condition_classes : 64;
     double t_build = clock_seconds();
     /* G's capacity also serves sampling: larger chunks when the Parzen estimate needs 10^4. */
     int g_rows = m->train.parzen_samples > 0 && sample_rows < 1000 ? 1000 : sample_rows;

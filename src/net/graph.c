@@ -258,6 +258,14 @@ clgan_status net_draw_labels(net *n, int batch, int classes) {
     return st == CLGAN_OK ? device_run1d(n->dev, n->k_labels, cnt, "rng_labels") : st;
 }
 
+clgan_status net_set_labels(net *n, const unsigned char *labels, int rows) {
+    if (!n->labels) return CLGAN_OK;
+    if (rows > n->capacity)
+        return err_set(&n->dev->err, CLGAN_ERR_ARG, "%d labels exceed the network's %d rows",
+                       rows, n->capacity);
+    return device_write(n->dev, n->labels, 0, (size_t)rows, labels, 1);
+}
+
 clgan_status net_run_eval(net *n, const float *in, int rows, float *out) {
     if (rows > n->capacity)
         return err_set(&n->dev->err, CLGAN_ERR_ARG, "%d rows exceed the network's %d", rows,
@@ -301,14 +309,25 @@ void noise_fill_host(const noise_spec *z, uint64_t seed, uint64_t stream, int ro
 clgan_status net_sample(net *g, const noise_spec *z, uint64_t seed, uint64_t first_stream, long S,
                         float *out) {
     float *noise = malloc((size_t)g->capacity * z->dim * sizeof *noise);
-    if (!noise) return err_set(&g->dev->err, CLGAN_ERR_NOMEM, "out of memory");
+    unsigned char *lab = malloc((size_t)g->capacity);
+    if (!noise || !lab) {
+        free(noise);
+        free(lab);
+        return err_set(&g->dev->err, CLGAN_ERR_NOMEM, "out of memory");
+    }
     clgan_status st = CLGAN_OK;
+    int classes = g->spec->layers[0].classes;
     for (long i = 0, k = 0; i < S && st == CLGAN_OK; i += g->capacity, k++) {
         int rows = S - i < g->capacity ? (int)(S - i) : g->capacity;
         noise_fill_host(z, seed, first_stream + (uint64_t)k, rows, noise);
-        st = net_run_eval(g, noise, rows, out + (size_t)i * g->out.cols);
+        if (g->labels && classes > 0) { /* a conditional generator: every class alike */
+            for (int r = 0; r < rows; r++) lab[r] = (unsigned char)((i + r) % classes);
+            st = net_set_labels(g, lab, rows);
+        }
+        if (st == CLGAN_OK) st = net_run_eval(g, noise, rows, out + (size_t)i * g->out.cols);
     }
     free(noise);
+    free(lab);
     return st;
 }
 

@@ -105,6 +105,9 @@ int net_logit_layer(const net *n);
  */
 clgan_status net_draw_labels(net *n, int batch, int classes);
 
+/* The first `rows` rows' labels from the host (a conditional network; else nothing). */
+clgan_status net_set_labels(net *n, const unsigned char *labels, int rows);
+
 /* Fills slot 0 with noise of the model's prior from a fresh Philox stream (enqueued). */
 clgan_status net_draw_noise(net *n, const noise_spec *z, int batch, uint64_t *stream_used);
 
@@ -130,7 +133,8 @@ void noise_fill_host(const noise_spec *z, uint64_t seed, uint64_t stream, int ro
 
 /*
  * Draws S samples of G (evaluation mode) in chunks of the network's capacity, from noise
- * streams first_stream, first_stream + 1, ... Waits for the device.
+ * streams first_stream, first_stream + 1, ...; a conditional G's sample i is of class
+ * i mod classes. Waits for the device.
  */
 clgan_status net_sample(net *g, const noise_spec *z, uint64_t seed, uint64_t first_stream, long S,
                         float *out);

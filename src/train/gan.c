@@ -402,5 +402,13 @@ clgan_status trainer_sampler(trainer *t, net **out) {
 clgan_status trainer_generate(trainer *t, const float *z, int rows, float *out) {
     net *g;
     clgan_status st = trainer_sampler(t, &g);
+    int k = t->m->condition_classes;
+    if (st == CLGAN_OK && k > 0) { /* the grid's rows of 8: one class each */
+        unsigned char *lab = malloc((size_t)rows);
+        if (!lab) return err_set(&t->dev->err, CLGAN_ERR_NOMEM, "out of memory");
+        for (int i = 0; i < rows; i++) lab[i] = (unsigned char)((i / 8) % k);
+        st = net_set_labels(g, lab, rows);
+        free(lab);
+    }
     return st == CLGAN_OK ? net_run_eval(g, z, rows, out) : st;
 }
