@@ -39,3 +39,8 @@ grep -q "classifier.7.weight" "$dir/cls.txt" # (not a pipe: grep -q would end th
 "$clgan" sample "$dir/sn/checkpoint.safetensors" -n 8 -o "$dir/sn.png" --npy "$dir/sn"
 "$py" "$src/tools/read_checkpoint.py" "$dir/sn/checkpoint.safetensors" \
     --noise "$dir/sn.z.npy" --compare "$dir/sn.x.npy" --tolerance 1e-5
+# and a conditional generator (a label embedding joined to the noise), a row of 8 per class
+"$clgan" train "$src/tests/data/tiny_cond.yaml" --out "$dir/cond" --iters 5 --quiet
+"$clgan" sample "$dir/cond/checkpoint.safetensors" -n 24 -o "$dir/co.png" --npy "$dir/co"
+"$py" "$src/tools/read_checkpoint.py" "$dir/cond/checkpoint.safetensors" \
+    --noise "$dir/co.z.npy" --compare "$dir/co.x.npy" --tolerance 1e-5

@@ -2,8 +2,9 @@
 # Runs clgan's kernels in Oclgrind, an OpenCL simulator that reports out-of-bounds accesses,
 # data races and API misuse, and fails on any report: the layer and GEMM suites (every kernel
 # against its host reference, edge shapes, every GEMM configuration), the Parzen suite, and a
-# tiny training runs (dense, convolutional, a classifier, stacked data) and evaluations (Parzen,
-# FID/KID/PRDC) that go through every kernel of an iteration.
+# tiny training runs (dense, convolutional, a classifier, stacked data, a conditional GAN, each
+# loss, EMA, packing, spectral norm) and evaluations (Parzen, FID/KID/PRDC) that go through
+# every kernel of an iteration.
 # Usage: tools/oclgrind_check.sh [BUILD_DIR]   (default: build; needs Debian's oclgrind)
 #
 # Two settings the simulator needs: Oclgrind 21.10 cannot link cl/gemm.cl built with
@@ -46,4 +47,8 @@ check eval "$build/clgan" eval "$work/mnist/checkpoint.safetensors" --parzen --s
 check train_classifier "$build/clgan" train "$src/tests/data/tiny_classifier.yaml" --out "$work/cls" --iters 3 --quiet
 check eval_fid "$build/clgan" eval "$work/mnist/checkpoint.safetensors" --fid --kid --prdc --classifier "$work/cls/checkpoint.safetensors" --samples 100 --kid-subsets 2 --kid-size 50
 check train_stacked "$build/clgan" train "$src/tests/data/tiny_stacked.yaml" --out "$work/stacked" --quiet
+check train_cond "$build/clgan" train "$src/tests/data/tiny_cond.yaml" --out "$work/cond" --iters 3 --quiet
+for t in tiny_sn tiny_pack tiny_ema tiny_wgan tiny_ra; do # the losses, optimizers, stabilisers
+    check "train_${t#tiny_}" "$build/clgan" train "$src/tests/data/$t.yaml" --out "$work/$t" --iters 2 --quiet
+done
 exit $failed

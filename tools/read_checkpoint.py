@@ -55,6 +55,8 @@ LAYER_SETTINGS = {
     "flatten": (),
     "batch_norm": (("momentum", "num[]", 0, 1), ("eps", "num(]", 0, 1)),
     "upsample": (("factor", "int2", 1, 64),),
+    "label_concat": (("embed", "int", 0, 4096),),
+    "projection": (),
 }
 OPTIMIZER_STATES = (["momentum_buffer"], ["exp_avg", "exp_avg_sq"], ["square_avg"])
 COUNTERS = (("seed", (1 << 64) - 1), ("k", 100), ("batches_per_epoch", 1 << 31),
@@ -197,6 +199,9 @@ def pairs(layer, *keys):
     return [layer[k] if isinstance(layer[k], list) else [layer[k]] * 2 for k in keys]
 
 
+CLASSES = [0]  # the model's condition: label classes (the layers that read labels need them)
+
+
 def infer(layer, shape):
     """(output shape, scratch values per sample, {param: (shape, trainable)}) of one layer on
     input `shape` (C, H, W), as its class's infer and params compute them; None if it does not
@@ -232,6 +237,19 @@ def infer(layer, shape):
         if layer.get("spectral_norm"):
             params.update(weight_u=([f], False), weight_v=([k], False))
         return (f, oh, ow), (k + f) * oh * ow + 16, params
+    if kind == "label_concat":
+        k = CLASSES[0]
+        if k < 1:
+            return None
+        e = int(layer["embed"])
+        d = e if e > 0 else k
+        return (c + d, h, w), 0, ({"embedding": ([k, e], True)} if e > 0 else {})
+    if kind == "projection":
+        k = CLASSES[0]
+        if k < 1 or h != 1 or w != 1:
+            return None
+        return (1, 1, 1), 0, {"weight": ([1, c], True), "bias": ([1], True),
+                              "embedding": ([k, c], True)}
     if kind == "reshape":
         out = tuple(int(x) for x in layer["shape"])
         return (out, 0, {}) if out[0] * out[1] * out[2] == n_in else None
@@ -336,6 +354,12 @@ def check_metadata(meta):
     dims = [decimal(p, 1 << 16) for p in parts] if len(parts) == 3 else [None]
     if None in dims or min(dims) < 1 or dims[0] * dims[1] * dims[2] > 1 << 24:
         raise Refused(f"metadata 'data_shape' is {meta['data_shape']!r}, expected C,H,W")
+    CLASSES[0] = 0
+    if "condition_classes" in meta:
+        CLASSES[0] = decimal(meta["condition_classes"], 256) or 0
+        if kind is not None or CLASSES[0] < 2:
+            raise Refused(f"metadata 'condition_classes' is {meta['condition_classes']!r}, "
+                          "expected a whole number from 2 to 256 of a GAN")
     if kind is None:
         noise = decimal(meta["noise_dim"], 1 << 20)
         if not noise:
@@ -507,11 +531,15 @@ def weight_of(tensors, pre, i, layer):
     return (w / np.float32(sigma)).astype(np.float32)
 
 
-def generator(meta, tensors, z):
+def generator(meta, tensors, z, labels=None):
     """The generator's forward pass in evaluation mode (dropout off), in float32; with the
     averaged weights where the run kept them (train.ema), as clgan samples."""
     pre = "ema.generator" if "ema" in meta else "generator"
     x = np.asarray(z, dtype=np.float32)
+    classes = int(meta.get("condition_classes", "0"))
+    if classes and labels is None:
+        labels = np.arange(len(x)) // 8 % classes  # clgan sample's grid: a row of 8 per class
+    lab = np.asarray(labels if labels is not None else np.zeros(len(x)), dtype=np.int64)
     for i, layer in enumerate(json.loads(meta["generator_layers"])):
         kind = layer["type"]
         if kind in ("dense", "maxout"):
@@ -526,6 +554,13 @@ def generator(meta, tensors, z):
         elif kind == "conv_transpose2d":
             x = conv_transpose2d(x, layer, tensors[f"{pre}.{i}.weight"],
                                  tensors.get(f"{pre}.{i}.bias"))
+        elif kind == "label_concat":  # one-hot or embedded label, over every pixel
+            e = int(layer["embed"])
+            v = (tensors[f"{pre}.{i}.embedding"][lab] if e > 0
+                 else np.eye(classes, dtype=np.float32)[lab])
+            v = v.reshape(v.shape + (1,) * (x.ndim - 2))
+            x = np.concatenate([x, np.broadcast_to(v, (len(x), v.shape[1]) + x.shape[2:])],
+                               axis=1).astype(np.float32)
         elif kind == "reshape":
             x = x.reshape(len(x), *layer["shape"])
         elif kind == "flatten":
@@ -561,6 +596,8 @@ def main():
     ap.add_argument("checkpoint")
     ap.add_argument("--noise", help="noise vectors, .npy of shape (n, dim)")
     ap.add_argument("--out", help="write G(noise) to this .npy file")
+    ap.add_argument("--labels", help="a conditional model's labels, .npy of n integers "
+                                     "(default: clgan sample's grid, a row of 8 per class)")
     ap.add_argument("--compare", help=".npy of clgan's samples for the same noise")
     ap.add_argument("--tolerance", type=float, default=1e-4)
     args = ap.parse_args()
@@ -579,7 +616,8 @@ def main():
         print(f"read_checkpoint: {args.checkpoint}: a checkpoint of a {meta['model_kind']}, "
               "which has no generator to run", file=sys.stderr)
         return 1
-    x = generator(meta, tensors, np.load(args.noise))
+    x = generator(meta, tensors, np.load(args.noise),
+                  np.load(args.labels) if args.labels else None)
     if args.out:
         np.save(args.out, x)
     if args.compare:
