@@ -30,12 +30,13 @@ int cmd_theory(const cli_opts *o) {
         clgan_model_free(m);
         return 1;
     }
-    if (m->kind != MODEL_GAN || m->train.pack > 1 ||
+    if (m->kind != MODEL_GAN || m->train.pack > 1 || m->condition_classes > 0 ||
         (m->train.loss != GAN_LOSS_NON_SATURATING && m->train.loss != GAN_LOSS_MINIMAX)) {
         fprintf(stderr, "clgan theory: %s: theory checks the paper's GAN (one D judging one "
                         "sample, cross-entropy); this model %s\n", o->positional,
                 m->kind != MODEL_GAN ? "declares a classifier" : m->train.pack > 1
-                    ? "packs samples" : "has another loss");
+                    ? "packs samples" : m->condition_classes ? "is conditional"
+                    : "has another loss");
         clgan_model_free(m);
         return 1;
     }
@@ -240,6 +241,9 @@ int cmd_figure1(const cli_opts *o) {
                    (m->data.format != DATA_GAUSSIAN_1D && m->data.format != DATA_MIXTURE_1D)) {
             fprintf(stderr, "clgan figure1: %s: Figure 1 needs 1-D noise and 1-D data "
                             "(gaussian_1d or mixture_1d)\n", chosen[i]);
+        } else if (m->condition_classes > 0) {
+            fprintf(stderr, "clgan figure1: %s: a conditional model: Figure 1 draws one p_g and "
+                            "one D(x)\n", chosen[i]);
         } else if (m->train.pack > 1) {
             fprintf(stderr, "clgan figure1: %s: its D judges %d samples at once (pack); Figure 1 "
                             "draws D(x) of one\n", chosen[i], m->train.pack);
