@@ -117,6 +117,24 @@ __kernel void gan_loss(const __global float *restrict acts, uint z_off, __global
 #ifndef RA_WG
 #define RA_WG 64
 #endif
+/* The work-group's sums of x and y into *x, *y (every item; a, b are RA_WG local floats). */
+inline void pair_sum(float *x, float *y, __local float *a, __local float *b) {
+    uint t = get_local_id(0);
+    a[t] = *x;
+    b[t] = *y;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint s = RA_WG / 2; s > 0; s >>= 1) {
+        if (t < s) {
+            a[t] += a[t + s];
+            b[t] += b[t + s];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    *x = a[0];
+    *y = b[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+}
+
 __kernel void ra_sums(const __global float *restrict acts, uint z_off, uint n, uint n_real,
                       uint part, __global float *ra) {
     __local float a[RA_WG], b[RA_WG];
@@ -127,18 +145,8 @@ __kernel void ra_sums(const __global float *restrict acts, uint z_off, uint n, u
         if (i < n_real) sr += z;
         else sf += z;
     }
-    a[t] = sr;
-    b[t] = sf;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint s = RA_WG / 2; s > 0; s >>= 1) {
-        if (t < s) {
-            a[t] += a[t + s];
-            b[t] += b[t + s];
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float mr = a[0] / (float)n_real, mf = b[0] / (float)(n - n_real);
-    barrier(CLK_LOCAL_MEM_FENCE);
+    pair_sum(&sr, &sf, a, b);
+    float mr = sr / (float)n_real, mf = sf / (float)(n - n_real);
     float t_r = part == 0 ? 1.0f : 0.0f, t_f = 1.0f - t_r;
     sr = 0.0f;
     sf = 0.0f;
@@ -147,20 +155,11 @@ __kernel void ra_sums(const __global float *restrict acts, uint z_off, uint n, u
         if (i < n_real) sr += sigmoid_of(z - mf) - t_r;
         else sf += sigmoid_of(z - mr) - t_f;
     }
-    a[t] = sr;
-    b[t] = sf;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint s = RA_WG / 2; s > 0; s >>= 1) {
-        if (t < s) {
-            a[t] += a[t + s];
-            b[t] += b[t + s];
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
+    pair_sum(&sr, &sf, a, b);
     if (t == 0) {
         ra[0] = mr;
         ra[1] = mf;
-        ra[2] = b[0];
-        ra[3] = a[0];
+        ra[2] = sf;
+        ra[3] = sr;
     }
 }

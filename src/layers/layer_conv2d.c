@@ -276,20 +276,9 @@ static void conv2d_host(const layer_spec *L, const double *const *p, const doubl
         return;
     }
     long rows = V(FILTERS), cols = (long)g.C * g.KH * g.KW;
-    int iu = V(BIAS) ? 2 : 1;
-    double *w = malloc((size_t)(rows * cols) * sizeof *w), *u = malloc((size_t)rows * sizeof *u),
-           *v = malloc((size_t)cols * sizeof *v);
-    memcpy(u, p[iu], (size_t)rows * sizeof *u);
-    memcpy(v, p[iu + 1], (size_t)cols * sizeof *v);
-    spectral_host(p[0], u, v, rows, cols, c->train, w);
-    if (c->train && c->update && c->update[iu] && c->update[iu + 1]) {
-        memcpy(c->update[iu], u, (size_t)rows * sizeof *u);
-        memcpy(c->update[iu + 1], v, (size_t)cols * sizeof *v);
-    }
+    double *w = spectral_host_weight(p, V(BIAS) ? 2 : 1, rows, cols, c);
     conv_host(&g, V(FILTERS), w, V(BIAS) ? p[1] : NULL, x, y, batch);
     free(w);
-    free(u);
-    free(v);
 }
 
 const layer_class layer_conv2d = {

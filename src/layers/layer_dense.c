@@ -197,19 +197,9 @@ static void dense_host(const layer_spec *L, const double *const *p, const double
         return;
     }
     /* spectral norm: u, v (parameters 2, 3) updated by the training pass where c says so */
-    double *w = malloc((size_t)(n_out * n_in) * sizeof *w), *u = malloc((size_t)n_out * sizeof *u),
-           *v = malloc((size_t)n_in * sizeof *v);
-    memcpy(u, p[2], (size_t)n_out * sizeof *u);
-    memcpy(v, p[3], (size_t)n_in * sizeof *v);
-    spectral_host(p[P_WEIGHT], u, v, n_out, n_in, c->train, w);
-    if (c->train && c->update && c->update[2] && c->update[3]) {
-        memcpy(c->update[2], u, (size_t)n_out * sizeof *u);
-        memcpy(c->update[3], v, (size_t)n_in * sizeof *v);
-    }
+    double *w = spectral_host_weight(p, 2, n_out, n_in, c);
     affine_host(w, p[P_BIAS], x, y, batch, n_in, n_out);
     free(w);
-    free(u);
-    free(v);
 }
 
 const layer_class layer_dense = {

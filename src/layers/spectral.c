@@ -5,6 +5,7 @@
 #include "spectral.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define A16(v) (((v) + 15) / 16 * 16)
@@ -113,4 +114,20 @@ double spectral_host(const double *w, double *u, double *v, long rows, long cols
     }
     for (long k = 0; k < rows * cols; k++) w_sn[k] = w[k] / sigma;
     return sigma;
+}
+
+double *spectral_host_weight(const double *const *p, int iu, long rows, long cols,
+                             const host_ctx *c) {
+    double *w = malloc((size_t)(rows * cols) * sizeof *w), *u = malloc((size_t)rows * sizeof *u),
+           *v = malloc((size_t)cols * sizeof *v);
+    memcpy(u, p[iu], (size_t)rows * sizeof *u);
+    memcpy(v, p[iu + 1], (size_t)cols * sizeof *v);
+    spectral_host(p[0], u, v, rows, cols, c->train, w);
+    if (c->train && c->update && c->update[iu] && c->update[iu + 1]) {
+        memcpy(c->update[iu], u, (size_t)rows * sizeof *u);
+        memcpy(c->update[iu + 1], v, (size_t)cols * sizeof *v);
+    }
+    free(u);
+    free(v);
+    return w;
 }

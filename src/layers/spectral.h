@@ -37,4 +37,11 @@ clgan_status spectral_backward(net *n, layer *l);
 double spectral_host(const double *w, double *u, double *v, long rows, long cols, int train,
                      double *w_sn);
 
+/*
+ * A layer's host reference: W_sn (malloc'd, rows x cols; the caller frees it) from its weight
+ * p[0] and u, v at p[iu], p[iu + 1]; a training pass writes the updated u, v where c says.
+ */
+double *spectral_host_weight(const double *const *p, int iu, long rows, long cols,
+                             const host_ctx *c);
+
 #endif /* CLGAN_SPECTRAL_H */

@@ -96,7 +96,11 @@ const char *clgan_model_name(const clgan_model *m) {
 }
 
 int model_nets(const clgan_model *m, clgan_net out[MODEL_NETS]) {
-    switch (m->kind) {
+    return model_kind_nets(m->kind, out);
+}
+
+int model_kind_nets(model_kind kind, clgan_net out[MODEL_NETS]) {
+    switch (kind) {
     case MODEL_GAN:
         out[0] = CLGAN_GENERATOR;
         out[1] = CLGAN_DISCRIMINATOR;

@@ -135,7 +135,9 @@ struct clgan_model {
     train_spec train;
 };
 
-/* The networks model m trains, in the order checkpoints store them; returns how many. */
+/* The networks a model of this kind trains, in the order checkpoints store them; returns how
+ * many. model_nets: m's. */
+int model_kind_nets(model_kind kind, clgan_net out[MODEL_NETS]);
 int model_nets(const clgan_model *m, clgan_net out[MODEL_NETS]);
 /* "generator", "discriminator", "classifier". */
 const char *model_net_name(clgan_net w);

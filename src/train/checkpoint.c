@@ -28,13 +28,6 @@ static char *tensor_name(clgan_net net, int layer, const char *param, const char
                  : str_fmt("%s.%d.%s", w, layer, param);
 }
 
-/* The networks of a checkpoint of this kind, in file order (model_nets' order). */
-static int kind_nets(model_kind kind, clgan_net out[MODEL_NETS]) {
-    clgan_model shell;
-    memset(&shell, 0, sizeof shell);
-    shell.kind = kind;
-    return model_nets(&shell, out);
-}
 
 /* ---- the tensors a model has ---------------------------------------------------------------- */
 
@@ -68,7 +61,7 @@ static clgan_status expected_tensors(model_kind kind, const net_spec *nets, cons
                                      int ema, tensor_list *out) {
     memset(out, 0, sizeof *out);
     clgan_net ws[MODEL_NETS + 1];
-    int nw = kind_nets(kind, ws);
+    int nw = model_kind_nets(kind, ws);
     if (ema) ws[nw++] = CLGAN_GENERATOR; /* then ema.generator.<i>.<param>, every tensor */
     for (int wi = 0; wi < nw; wi++) {
         clgan_net w = ws[wi];
@@ -602,7 +595,7 @@ static clgan_status check_metadata(ckpt *c, net_spec nets[MODEL_NETS],
                        "'classifier' (or none, for a GAN)", c->path, kind_s);
     c->kind = kind_s ? MODEL_CLASSIFIER : MODEL_GAN;
     clgan_net ws[MODEL_NETS];
-    int nw = kind_nets(c->kind, ws);
+    int nw = model_kind_nets(c->kind, ws);
     static const char *const strings[] = {"run_id", "model_yaml", "model_path", "data_path",
                                           "model_name", "device", "data_shape",
                                           "optimizer_states"};

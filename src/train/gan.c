@@ -24,6 +24,23 @@ static clgan_status copy_rows(clgan_device *dev, cl_mem src, size_t src_off, cl_
     return CLGAN_OK;
 }
 
+/*
+ * Picks the faster GEMM path for every product of one pass over `rows` rows of network ns
+ * (measured once per device and shape; the choices are remembered in the program cache).
+ */
+static clgan_status tune_pass(clgan_device *dev, const net_spec *ns, int rows, int din, int dw) {
+    int n = net_gemm_shapes(dev, ns, rows, 1, din, dw, NULL, 0);
+    gemm_shape *shapes = malloc((size_t)(n > 0 ? n : 1) * sizeof *shapes);
+    if (!shapes) return err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory");
+    net_gemm_shapes(dev, ns, rows, 1, din, dw, shapes, n);
+    clgan_status st = CLGAN_OK;
+    for (int i = 0; i < n && st == CLGAN_OK; i++)
+        st = gemm_tune(dev, shapes[i].ta, shapes[i].tb, shapes[i].m, shapes[i].n, shapes[i].k,
+                       NULL);
+    free(shapes);
+    return st;
+}
+
 clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, dataset *data,
                           int sample_rows) {
     memset(t, 0, sizeof *t);
@@ -38,17 +55,7 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
         st = device_alloc(dev, STAT_COUNT * sizeof(float), "statistics", &t->stats);
         if (st == CLGAN_OK) st = device_fill(dev, t->stats, 0, STAT_COUNT * sizeof(float));
         if (st == CLGAN_OK) st = classifier_init(t);
-        if (st == CLGAN_OK) {
-            int ns = net_gemm_shapes(dev, &m->net[CLGAN_CLASSIFIER], batch, 1, 0, 1, NULL, 0);
-            gemm_shape *shapes = malloc((size_t)(ns > 0 ? ns : 1) * sizeof *shapes);
-            if (!shapes) st = err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory");
-            if (shapes)
-                net_gemm_shapes(dev, &m->net[CLGAN_CLASSIFIER], batch, 1, 0, 1, shapes, ns);
-            for (int i = 0; shapes && i < ns && st == CLGAN_OK; i++)
-                st = gemm_tune(dev, shapes[i].ta, shapes[i].tb, shapes[i].m, shapes[i].n,
-                               shapes[i].k, NULL);
-            free(shapes);
-        }
+        if (st == CLGAN_OK) st = tune_pass(dev, &m->net[CLGAN_CLASSIFIER], batch, 0, 1);
         t->batches_per_epoch = data->n / batch;
         if (st == CLGAN_OK) st = dataset_begin_epoch(data, 0);
         if (st != CLGAN_OK) trainer_free(t);
@@ -81,8 +88,7 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
     if (st == CLGAN_OK) st = device_alloc(dev, STAT_COUNT * sizeof(float), "statistics", &t->stats);
     if (st == CLGAN_OK) st = device_fill(dev, t->stats, 0, STAT_COUNT * sizeof(float));
     if (st != CLGAN_OK) goto fail;
-    /* Pick the faster GEMM path for every product an iteration runs (measured once per device
-     * and shape; the choices are remembered in the program cache folder). */
+    /* the GEMM path of every product an iteration runs */
     const struct {
         const net_spec *net;
         int rows, din, dw;
@@ -90,21 +96,8 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
                    {&m->net[CLGAN_DISCRIMINATOR], 2 * drows, 0, 1},
                    {&m->net[CLGAN_DISCRIMINATOR],
                     m->train.loss == GAN_LOSS_RELATIVISTIC ? 2 * drows : drows, 1, 0}};
-    for (int p = 0; p < 3 && st == CLGAN_OK; p++) {
-        int ns = net_gemm_shapes(dev, passes[p].net, passes[p].rows, 1, passes[p].din,
-                                 passes[p].dw, NULL, 0);
-        gemm_shape *shapes = malloc((size_t)(ns > 0 ? ns : 1) * sizeof *shapes);
-        if (!shapes) {
-            st = err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory");
-            break;
-        }
-        net_gemm_shapes(dev, passes[p].net, passes[p].rows, 1, passes[p].din, passes[p].dw,
-                        shapes, ns);
-        for (int i = 0; i < ns && st == CLGAN_OK; i++)
-            st = gemm_tune(dev, shapes[i].ta, shapes[i].tb, shapes[i].m, shapes[i].n,
-                           shapes[i].k, NULL);
-        free(shapes);
-    }
+    for (int p = 0; p < 3 && st == CLGAN_OK; p++)
+        st = tune_pass(dev, passes[p].net, passes[p].rows, passes[p].din, passes[p].dw);
     if (st != CLGAN_OK) goto fail;
     t->batches_per_epoch = data->n / batch;
     st = dataset_begin_epoch(data, 0);
