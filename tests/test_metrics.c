@@ -371,6 +371,26 @@ END_TEST
 
 /* ---- classifier score ----------------------------------------------------------------------- */
 
+START_TEST(class_accuracy_counts_per_class) {
+    enum { C = 3, N = 7 };
+    /* rows of class 0 1 2 0 1 2 0 with argmax 0 1 0 2 2 2 0: class 0 2 of 3, 1 and 2 1 of 2 */
+    const int best[N] = {0, 1, 0, 2, 2, 2, 0};
+    float z[N * C];
+    for (int i = 0; i < N; i++)
+        for (int c = 0; c < C; c++) z[i * C + c] = c == best[i] ? 2.0f + (float)i : -1.0f * c;
+    double acc[C];
+    double all = class_accuracy(z, N, C, acc);
+    ck_assert_double_eq_tol(all, 4.0 / 7.0, 1e-12);
+    ck_assert_double_eq_tol(acc[0], 2.0 / 3.0, 1e-12);
+    ck_assert_double_eq_tol(acc[1], 0.5, 1e-12);
+    ck_assert_double_eq_tol(acc[2], 0.5, 1e-12);
+    double acc5[5];
+    class_accuracy(z, 3, 5, acc5); /* classes 3 and 4 have no sample */
+    ck_assert(isnan(acc5[3]) && isnan(acc5[4]));
+    ck_assert(isnan(class_accuracy(z, 0, C, acc)));
+}
+END_TEST
+
 START_TEST(classifier_score_known_values) {
     const int C = 10;
     const long n = 200;
@@ -398,6 +418,7 @@ int main(int argc, char **argv) {
     tcase_add_test(tc, fid_of_a_set_with_itself_is_zero);
     tcase_add_test(tc, fid_refuses_non_finite);
     tcase_add_test(tc, classifier_score_known_values);
+    tcase_add_test(tc, class_accuracy_counts_per_class);
     suite_add_tcase(s, tc);
     tc = tcase_create("pairwise");
     tcase_add_checked_fixture(tc, setup, teardown);

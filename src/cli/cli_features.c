@@ -143,7 +143,7 @@ int eval_features(const cli_opts *o) {
     net *g = NULL;
     image_set gen = {0}, ref = {0};
     float *fg = NULL, *fr = NULL, *zg = NULL, *zr = NULL;
-    double *mu[2] = {NULL, NULL}, *cov[2] = {NULL, NULL};
+    double *mu[2] = {NULL, NULL}, *cov[2] = {NULL, NULL}, *cacc = NULL;
     gram_device gd;
     memset(&gd, 0, sizeof gd);
     int rc = 1;
@@ -308,6 +308,21 @@ int eval_features(const cli_opts *o) {
     classifier_score(zg, gen.n, K, 10, &score[0], &score[1]);
     classifier_score(zr, ref.n, K, 10, &score_ref[0], &score_ref[1]);
     double conf = mean_confidence(zg, gen.n, K);
+    /* a conditional generator's samples: classified as the class they were drawn for? */
+    int cond = o->positional && dm->condition_classes > 0 ? dm->condition_classes : 0;
+    double cacc_all = NAN;
+    if (cond && cond != K) {
+        fprintf(stderr, "clgan eval: note: %s has %d classes and the classifier %d; no class "
+                        "accuracy\n", o->positional, cond, K);
+        cond = 0;
+    }
+    if (cond) {
+        cacc = malloc((size_t)cond * sizeof *cacc);
+        if (!cacc || isnan(cacc_all = class_accuracy(zg, gen.n, cond, cacc))) {
+            rc = fail("out of memory");
+            goto done;
+        }
+    }
     double t_metrics = clock_seconds() - t1;
     const layer_spec *fl = &cn->layers[layer];
     if (json) {
@@ -322,6 +337,11 @@ int eval_features(const cli_opts *o) {
         if (want_prdc)
             printf("\"precision\": %.6f, \"recall\": %.6f, \"density\": %.6f, \"coverage\": %.6f, "
                    "\"k\": %d, ", pr.precision, pr.recall, pr.density, pr.coverage, pr.k);
+        if (cond) {
+            printf("\"class_accuracy\": %.5f, \"class_accuracy_per_class\": [", cacc_all);
+            for (int k = 0; k < cond; k++) printf("%s%.5f", k ? ", " : "", cacc[k]);
+            printf("], ");
+        }
         printf("\"classifier_score\": %.5f, \"classifier_score_std\": %.5f, "
                "\"classifier_score_reference\": %.5f, \"mean_confidence\": %.5f, "
                "\"seconds_features\": %.3f, \"seconds_metrics\": %.3f}\n", score[0], score[1],
@@ -339,11 +359,18 @@ int eval_features(const cli_opts *o) {
                    pr.precision, pr.recall, pr.density, pr.coverage, pr.k);
         printf("  classifier score   %.3f +- %.3f (the reference images: %.3f); mean top-class "
                "probability %.3f\n", score[0], score[1], score_ref[0], conf);
+        if (cond) {
+            printf("  class accuracy     %.4f (samples drawn for class k classified as k); per "
+                   "class:", cacc_all);
+            for (int k = 0; k < cond; k++) printf(" %d:%.3f", k, cacc[k]);
+            printf("\n");
+        }
         printf("  %.1f s for samples and features, %.1f s for the figures\n", t_feat, t_metrics);
     }
     rc = 0;
 done:
     gram_device_free(&gd);
+    free(cacc);
     for (int w = 0; w < 2; w++) {
         free(mu[w]);
         free(cov[w]);

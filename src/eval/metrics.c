@@ -431,3 +431,27 @@ done:
     free(py);
     free(score);
 }
+
+double class_accuracy(const float *logits, long n, int classes, double *acc) {
+    long hit = 0, *hits = calloc((size_t)classes, sizeof *hits);
+    long *count = calloc((size_t)classes, sizeof *count);
+    double all = NAN;
+    if (!hits || !count || n < 1) goto done;
+    for (long i = 0; i < n; i++) {
+        const float *z = logits + i * classes;
+        int best = 0, want = (int)(i % classes);
+        for (int c = 1; c < classes; c++)
+            if (z[c] > z[best]) best = c;
+        count[want]++;
+        if (best == want) {
+            hits[want]++;
+            hit++;
+        }
+    }
+    for (int c = 0; c < classes; c++) acc[c] = count[c] ? (double)hits[c] / count[c] : NAN;
+    all = (double)hit / n;
+done:
+    free(hits);
+    free(count);
+    return all;
+}

@@ -82,4 +82,12 @@ clgan_status prdc_compute(const float *real, long n_real, const float *fake, lon
 void classifier_score(const float *logits, long n, int classes, int splits, double *mean,
                       double *std);
 
+/*
+ * How often a conditional generator's samples are classified as the class they were drawn for:
+ * sample i (logits row i of n x classes) is of class i mod classes, as net_sample draws them.
+ * acc[c] is class c's fraction (NaN if it has no sample); returns the fraction over all n, NaN
+ * when n < 1 or out of memory.
+ */
+double class_accuracy(const float *logits, long n, int classes, double *acc);
+
 #endif /* CLGAN_METRICS_H */
