@@ -134,6 +134,7 @@ static const cli_case cases[] = {
     {"sample CKPT --class x", 2, "clgan sample: --class: expected an integer in [0, 255]"},
     {"sample CLS", 1, "clgan sample: CLS: a checkpoint of a classifier, which has no generator"},
     {"bench CLSMODEL", 1, "clgan bench: CLSMODEL declares a classifier"},
+    {"bench COND --iters 1 --warmup 0", 0, ""}, /* synthetic data carry labels */
     {"sample CKPT --nearest SMALL -o OUT/s.png", 1, "clgan sample: --nearest: SMALL has images"},
     {"sample CKPT --nearest LABELS -o OUT/s.png", 1, "clgan sample: --nearest: LABELS has images"},
 };
@@ -183,6 +184,7 @@ static const char *token(const char *tok, const char *out) {
     if (strcmp(tok, "NODATA") == 0) return src_path("tests/data/idx_missing.yaml");
     if (strcmp(tok, "CKPT") == 0) return fixture("run/checkpoint.safetensors");
     if (strcmp(tok, "CLS") == 0) return fixture("cls/checkpoint.safetensors");
+    if (strcmp(tok, "COND") == 0) return src_path("tests/data/tiny_cond.yaml");
     if (strcmp(tok, "CLSMODEL") == 0) return src_path("tests/data/tiny_classifier.yaml");
     if (strcmp(tok, "BADNPY") == 0) return fixture("bad.npy");
     if (strcmp(tok, "LABELSCOUNT") == 0) return src_path("tests/data/labels_other_count.yaml");

@@ -868,6 +868,7 @@ END_TEST
 START_TEST(projection_layer) {
     check_label_concat("projection", (shape3){6, 1, 1}, 4);
     check_label_concat("{type: projection, init: {normal: 0.5}}", (shape3){3, 1, 1}, 3);
+    check_label_concat("projection", (shape3){37, 1, 1}, 5); /* two blocks of 16 and a tail */
 }
 END_TEST
 

@@ -77,7 +77,10 @@ typedef struct dataset {
  * the classifier's classes). Errors name the data file.
  */
 clgan_status dataset_load(const clgan_model *m, uint64_t seed, dataset *ds, clgan_err *e);
-/* n random samples (uniform on [0, 1)) of the model's data shape: for benchmarks. */
+/*
+ * n random samples (uniform on [0, 1)) of the model's data shape, with uniform labels for a
+ * conditional model: for benchmarks.
+ */
 clgan_status dataset_random(const clgan_model *m, long n, uint64_t seed, dataset *ds, clgan_err *e);
 /* Uploads the set and creates the gather kernel. */
 clgan_status dataset_upload(dataset *ds, clgan_device *dev);

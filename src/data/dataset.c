@@ -178,6 +178,14 @@ clgan_status dataset_random(const clgan_model *m, long n, uint64_t seed, dataset
     if (!ds->host) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
     rng_stream s = {{ds->key[0], ds->key[1]}, 1, RNG_TAG_DATA};
     for (size_t i = 0; i < (size_t)n * ds->cols; i++) ds->host[i] = rng_uniform01(&s, i);
+    if (m->condition_classes > 0) { /* a conditional model's rows need labels too */
+        ds->labels_host = malloc((size_t)n);
+        if (!ds->labels_host) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
+        rng_stream ls = {{ds->key[0], ds->key[1]}, 2, RNG_TAG_DATA};
+        for (long i = 0; i < n; i++)
+            ds->labels_host[i] =
+                (uint8_t)(rng_bits(&ls, (uint64_t)i) % (uint32_t)m->condition_classes);
+    }
     return alloc_perm(ds, e);
 }
 

@@ -2,8 +2,8 @@
  * layer_projection.c - the projection discriminator's output (Miyato & Koyama 2018):
  * {type: projection, init: xavier}. h[B][F] (flat) -> y[B][1] = w.h + b + E[label].h: a dense
  * logit plus the inner product of the row's label embedding with D's penultimate features.
- * Parameters: weight [1, F], bias [1], embedding [classes, F]. cl/label.cl has the kernels;
- * every parameter gradient is a sum over rows by one work-item (no atomics).
+ * Parameters: weight [1, F], bias [1], embedding [classes, F]. cl/label.cl has the kernels:
+ * one backward kernel, 16 features per work-item, sums every gradient over rows in order.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,7 @@ static const layer_key keys[] = {
     {"init", KEY_INIT, INIT, KEY_INIT_ONLY, 0, 0, 0},
 };
 
-enum { K_FWD, K_BWD_H, K_BWD_W, K_BWD_E };
+enum { K_FWD, K_BWD };
 enum { P_WEIGHT, P_BIAS, P_EMBED };
 
 static int proj_infer(layer_spec *L, char *why, size_t len) {
@@ -45,12 +45,8 @@ static void proj_describe(const layer_spec *L, char *buf, size_t len) {
 }
 
 static clgan_status proj_setup(net *n, layer *l) {
-    static const char *const names[] = {"projection_fwd", "projection_bwd_h", "projection_bwd_w",
-                                        "projection_bwd_e"};
-    clgan_status st = CLGAN_OK;
-    for (int i = 0; i < 4 && st == CLGAN_OK; i++)
-        st = net_kernel(n, "cl/label.cl", names[i], &l->k[i]);
-    return st;
+    clgan_status st = net_kernel(n, "cl/label.cl", "projection_fwd", &l->k[K_FWD]);
+    return st == CLGAN_OK ? net_kernel(n, "cl/label.cl", "projection_bwd", &l->k[K_BWD]) : st;
 }
 
 static clgan_status proj_forward(net *n, layer *l, int batch, int train) {
@@ -65,28 +61,18 @@ static clgan_status proj_forward(net *n, layer *l, int batch, int train) {
 }
 
 static clgan_status proj_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
+    if (!need_dx && !need_dw) return CLGAN_OK;
     cl_uint ho = (cl_uint)l->x.off, dyo = (cl_uint)l->dy.off, dho = (cl_uint)l->dx.off,
             F = (cl_uint)l->x.cols, wo = (cl_uint)l->param_off[P_WEIGHT],
-            bo = (cl_uint)l->param_off[P_BIAS], eo = (cl_uint)l->param_off[P_EMBED],
-            b = (cl_uint)batch, k = (cl_uint)l->spec->classes, nh = b * F;
-    clgan_status st = CLGAN_OK;
-    if (need_dw) {
-        karg a[] = {KA(n->acts), KA(ho), KA(n->deltas), KA(dyo), KA(n->grads),
-                    KA(wo),      KA(bo), KA(F),         KA(b)};
-        st = device_set_args(n->dev, l->k[K_BWD_W], "projection_bwd_w", a, 9);
-        if (st == CLGAN_OK) st = device_run1d(n->dev, l->k[K_BWD_W], F + 1, "projection_bwd_w");
-        karg c[] = {KA(n->acts), KA(ho), KA(n->deltas), KA(dyo), KA(n->labels),
-                    KA(n->grads), KA(eo), KA(F),        KA(k),   KA(b)};
-        if (st == CLGAN_OK) st = device_set_args(n->dev, l->k[K_BWD_E], "projection_bwd_e", c, 10);
-        if (st == CLGAN_OK) st = device_run1d(n->dev, l->k[K_BWD_E], k * F, "projection_bwd_e");
-    }
-    if (st == CLGAN_OK && need_dx) {
-        karg a[] = {KA(n->deltas), KA(dyo), KA(dho), KA(F), KA(n->labels), KA(n->params),
-                    KA(wo),        KA(eo),  KA(nh)};
-        st = device_set_args(n->dev, l->k[K_BWD_H], "projection_bwd_h", a, 9);
-        if (st == CLGAN_OK) st = device_run1d(n->dev, l->k[K_BWD_H], nh, "projection_bwd_h");
-    }
-    return st;
+            eo = (cl_uint)l->param_off[P_EMBED], gwo = wo, gbo = (cl_uint)l->param_off[P_BIAS],
+            geo = eo, k = (cl_uint)l->spec->classes, b = (cl_uint)batch, ndx = (cl_uint)need_dx,
+            ndw = (cl_uint)need_dw;
+    karg a[] = {KA(n->acts), KA(ho),  KA(n->deltas), KA(dyo), KA(dho), KA(n->labels),
+                KA(n->params), KA(wo), KA(eo),       KA(n->grads), KA(gwo), KA(gbo),
+                KA(geo),     KA(F),   KA(k),         KA(b),   KA(ndx), KA(ndw)};
+    clgan_status st = device_set_args(n->dev, l->k[K_BWD], "projection_bwd", a, 18);
+    return st == CLGAN_OK ? device_run1d(n->dev, l->k[K_BWD], (F + 15) / 16, "projection_bwd")
+                          : st;
 }
 
 static void proj_host(const layer_spec *L, const double *const *p, const double *x, double *y,
