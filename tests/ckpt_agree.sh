@@ -13,13 +13,17 @@ py=python3
 "$py" -c 'import numpy' 2>/dev/null || py=/usr/bin/python3
 
 n=0
-for model in tiny_gan tiny every_conv_kernel; do
+# check MODEL [--kind]: a short run of tests/data/MODEL.yaml; its good checkpoint read by both,
+# each case of ckpt_cases.py refused by both
+check() {
+    local model=$1 kind=${2:-}
     "$clgan" train "$src/tests/data/$model.yaml" --out "$dir/$model" --iters 6 --quiet ||
         fail "training $model"
     good=$dir/$model/checkpoint.safetensors
     "$clgan" sample "$good" -n 4 -o "$dir/s.png" >/dev/null 2>"$dir/err" || fail "clgan refuses the good $model checkpoint: $(cat "$dir/err")"
     "$py" "$src/tools/read_checkpoint.py" "$good" >/dev/null 2>"$dir/err" || fail "read_checkpoint.py refuses the good $model checkpoint: $(cat "$dir/err")"
-    "$py" "$src/tests/ckpt_cases.py" "$good" "$dir/cases-$model" >"$dir/cases.tsv" || fail "ckpt_cases.py"
+    "$py" "$src/tests/ckpt_cases.py" "$good" "$dir/cases-$model" $kind >"$dir/cases.tsv" || fail "ckpt_cases.py"
+    [ -s "$dir/cases.tsv" ] || fail "ckpt_cases.py made no case of $model"
     while IFS=$'\t' read -r name says; do
         f=$dir/cases-$model/$name.safetensors
         "$clgan" sample "$f" -n 4 -o "$dir/s.png" >/dev/null 2>"$dir/err"
@@ -33,5 +37,8 @@ for model in tiny_gan tiny every_conv_kernel; do
         grep -q "^read_checkpoint: $f: " "$dir/err" || fail "$model/$name: read_checkpoint.py: $(cat "$dir/err")"
         n=$((n + 1))
     done <"$dir/cases.tsv"
-done
+}
+for model in tiny_gan tiny every_conv_kernel; do check "$model"; done
+# the condition and the stabilisers: their metadata and tensors
+for model in tiny_cond tiny_ema tiny_sn tiny_pack; do check "$model" --kind; done
 echo "ckpt_agree: $n crafted checkpoints, each refused by clgan and by read_checkpoint.py; the good ones read by both"

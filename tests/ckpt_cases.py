@@ -2,9 +2,10 @@
 """Damaged and crafted checkpoints, made from a good one: each must be refused by clgan and by
 tools/read_checkpoint.py alike (tests/ckpt_agree.sh runs both on every case).
 
-    ckpt_cases.py GOOD.safetensors OUTDIR
+    ckpt_cases.py GOOD.safetensors OUTDIR [--kind]
 
-writes OUTDIR/<case>.safetensors for each case and prints "<case>\t<what clgan's message says>".
+writes OUTDIR/<case>.safetensors for each case (--kind: only those of the stabilisers and the
+condition that GOOD's model has) and prints "<case>\t<what clgan's message says>".
 Uses the standard library only.
 """
 import json
@@ -180,10 +181,50 @@ def cases(good):
     yield "short_file", b"\x08\0\0\0", "truncated checkpoint"
 
 
+def kind_cases(good):
+    """Cases for the metadata and tensors of a model's stabilisers and condition, when present:
+    a conditional model's classes, the EMA's decay and tensors, packing, spectral-norm vectors."""
+    header, body = split(good)
+    meta = header["__metadata__"]
+
+    def with_meta(**kv):
+        h = json.loads(json.dumps(header))
+        h["__metadata__"].update(kv)
+        return pack(h, body)
+
+    def without_meta(key):
+        h = json.loads(json.dumps(header))
+        del h["__metadata__"][key]
+        return pack(h, body)
+
+    if "condition_classes" in meta:
+        k = int(meta["condition_classes"])
+        yield "condition_classes_other", with_meta(condition_classes=str(k + 1)), \
+            "has another shape"
+        yield "condition_classes_zero", with_meta(condition_classes="0"), "condition_classes"
+        yield "condition_classes_missing", without_meta("condition_classes"), \
+            "it reads the label"
+    if "ema" in meta:
+        yield "ema_one", with_meta(ema="1"), "metadata 'ema'"
+        yield "ema_negative", with_meta(ema="-0.5"), "metadata 'ema'"
+        yield "ema_word", with_meta(ema="high"), "metadata 'ema'"
+        yield "ema_missing", without_meta("ema"), "unexpected tensor 'ema."
+    if "pack" in meta:
+        yield "pack_zero", with_meta(pack="0"), "metadata 'pack'"
+        yield "pack_other", with_meta(pack=str(int(meta["pack"]) + 1)), \
+            "has another shape"
+    u = next((k for k in header if k.endswith(".weight_u") and not k.startswith("ema.")), None)
+    if u:
+        h = json.loads(json.dumps(header))
+        h[u]["shape"] = [h[u]["shape"][0] + 1]
+        yield "spectral_vector_shape", pack(h, body), u
+
+
 def main():
     good, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
-    for name, data, says in cases(good):
+    todo = kind_cases(good) if sys.argv[3:] == ["--kind"] else cases(good)
+    for name, data, says in todo:
         with open(os.path.join(out, name + ".safetensors"), "wb") as f:
             f.write(data)
         print(f"{name}\t{says}")
