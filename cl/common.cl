@@ -89,6 +89,21 @@ inline float rng_gauss(uint4 b, uint lane) {
     return (lane & 1u) ? r * sin(t) : r * cos(t);
 }
 
+/*
+ * The elements [lo, hi) of a stream that work-item get_global_id(0) draws when a kernel draws
+ * elements [e0, e0 + n), 64 per work-item in blocks aligned on the stream (not on e0), so that
+ * a block is the same whatever e0 (issue 16's replicas). Returns 1 for a whole block (the
+ * vector path), 0 for a partial one at either end, -1 for none. Work size:
+ * ((e0 % 64) + n + 63) / 64.
+ */
+inline int rng_range(uint e0, uint n, uint *lo, uint *hi) {
+    uint b0 = (e0 & ~63u) + 64u * get_global_id(0), end = e0 + n;
+    if (b0 >= end) return -1;
+    *lo = max(b0, e0);
+    *hi = min(b0 + 64u, end);
+    return *lo == b0 && *hi == b0 + 64u;
+}
+
 /* The sum of the 16 lanes, halves first (the order every reduction here uses). */
 inline float hsum16(float16 v) {
     float8 h8 = v.lo + v.hi;

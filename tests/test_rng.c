@@ -54,9 +54,9 @@ START_TEST(host_uniform_range) {
 }
 END_TEST
 
-/* Runs one rng.cl kernel over n elements of stream s; returns the device output. */
-static void *run_rng(clgan_device *dev, const char *name, const rng_stream *s, cl_uint n, float a,
-                     float b) {
+/* Runs one rng.cl kernel over elements [e0, e0 + n) of stream s; returns the device output. */
+static void *run_rng_at(clgan_device *dev, const char *name, const rng_stream *s, cl_uint e0,
+                        cl_uint n, float a, float b) {
     cl_kernel k;
     ck_assert_msg(device_kernel(dev, "cl/rng.cl", name, &k) == CLGAN_OK, "%s", dev->err.msg);
     cl_mem buf;
@@ -67,18 +67,23 @@ static void *run_rng(clgan_device *dev, const char *name, const rng_stream *s, c
                        KA(s_lo), KA(s_hi), KA(s->tag)};
         ck_assert(device_set_args(dev, k, name, args, 7) == CLGAN_OK);
     } else {
-        karg args[] = {KA(buf),       KA(off),       KA(n),    KA(a),    KA(b),
+        karg args[] = {KA(buf),       KA(off),       KA(e0),   KA(n),    KA(a),    KA(b),
                        KA(s->key[0]), KA(s->key[1]), KA(s_lo), KA(s_hi), KA(s->tag)};
-        ck_assert(device_set_args(dev, k, name, args, 10) == CLGAN_OK);
+        ck_assert(device_set_args(dev, k, name, args, 11) == CLGAN_OK);
     }
-    /* rng_bits: a work-item per word; the others: a work-item per 64 values */
-    size_t items = strcmp(name, "rng_bits") == 0 ? n : (n + 63) / 64;
+    /* rng_bits: a work-item per word; the others: a work-item per 64-element block */
+    size_t items = strcmp(name, "rng_bits") == 0 ? n : rng_items(e0, n);
     ck_assert(device_run1d(dev, k, items, name) == CLGAN_OK);
     void *out = malloc(n * 4);
     ck_assert(device_read(dev, buf, 0, n * 4, out) == CLGAN_OK);
     clReleaseKernel(k);
     clReleaseMemObject(buf);
     return out;
+}
+
+static void *run_rng(clgan_device *dev, const char *name, const rng_stream *s, cl_uint n, float a,
+                     float b) {
+    return run_rng_at(dev, name, s, 0, n, a, b);
 }
 
 START_TEST(device_matches_host) {
@@ -109,6 +114,77 @@ START_TEST(device_matches_host) {
         free(uni);
         free(gau);
     }
+    clgan_device_free(dev);
+}
+END_TEST
+
+/*
+ * Issue 16's replicas draw rows [r0, r1) of a batch as elements [e0, e0 + n) of the step's
+ * stream: the draw must equal those elements of the whole batch's draw, wherever e0 falls
+ * against the 64-element blocks, and a partial block at either end must not touch its
+ * neighbours' outputs.
+ */
+START_TEST(offset_draws_match_whole) {
+    clgan_device *dev = test_device();
+    const rng_stream s = {{0x0badcafe, 77}, 12, RNG_TAG_NOISE};
+    const cl_uint total = 1200;
+    float *uni = run_rng(dev, "rng_uniform", &s, total, -1.0f, 1.0f);
+    float *gau = run_rng(dev, "rng_normal", &s, total, 0.0f, 1.0f);
+    static const cl_uint e0s[] = {0, 1, 5, 63, 64, 70, 1000}, ns[] = {1, 37, 64, 130};
+    for (size_t a = 0; a < ARRAY_LEN(e0s); a++)
+        for (size_t b = 0; b < ARRAY_LEN(ns); b++) {
+            cl_uint e0 = e0s[a], n = ns[b];
+            if (e0 + n > total) continue;
+            float *u = run_rng_at(dev, "rng_uniform", &s, e0, n, -1.0f, 1.0f);
+            float *g = run_rng_at(dev, "rng_normal", &s, e0, n, 0.0f, 1.0f);
+            for (cl_uint i = 0; i < n; i++) {
+                ck_assert_msg(u[i] == uni[e0 + i], "uniform e0 %u element %u: %.9g, whole %.9g",
+                              e0, i, (double)u[i], (double)uni[e0 + i]);
+                /* a block drawn whole (vectors) in one and in parts in the other may differ
+                 * in the last bits of sin and cos */
+                ck_assert_msg(fabsf(g[i] - gau[e0 + i]) <= 1e-6f * (1.0f + fabsf(gau[e0 + i])),
+                              "normal e0 %u element %u: %.9g, whole %.9g", e0, i, (double)g[i],
+                              (double)gau[e0 + i]);
+            }
+            free(u);
+            free(g);
+        }
+    free(uni);
+    free(gau);
+
+    /* dropout masks: element e0 + i of the stream decides value i; the buffer around the
+     * layer's values is left alone */
+    cl_kernel k;
+    ck_assert(device_kernel(dev, "cl/dropout.cl", "dropout_fwd", &k) == CLGAN_OK);
+    enum { N = 150, PAD = 8 };
+    cl_mem buf;
+    ck_assert(device_alloc(dev, (3 * (N + PAD)) * 4, "test", &buf) == CLGAN_OK);
+    float host[3 * (N + PAD)], out[3 * (N + PAD)];
+    const rng_stream ds = {{0x0badcafe, 77}, 3, RNG_TAG_DROPOUT};
+    const float keep = 0.6f;
+    for (size_t a = 0; a < ARRAY_LEN(e0s); a++) {
+        cl_uint e0 = e0s[a], x_off = 0, y_off = N + PAD, m_off = 2 * (N + PAD), n = N;
+        for (int i = 0; i < 3 * (N + PAD); i++) host[i] = (float)(i % 17) - 8.0f;
+        ck_assert(device_write(dev, buf, 0, sizeof host, host, 1) == CLGAN_OK);
+        cl_uint s_lo = (cl_uint)ds.stream, s_hi = 0;
+        karg args[] = {KA(buf),  KA(x_off), KA(y_off), KA(m_off), KA(e0),  KA(n),
+                       KA(keep), KA(ds.key[0]), KA(ds.key[1]), KA(s_lo), KA(s_hi)};
+        ck_assert(device_set_args(dev, k, "dropout_fwd", args, 11) == CLGAN_OK);
+        ck_assert(device_run1d(dev, k, rng_items(e0, n), "dropout_fwd") == CLGAN_OK);
+        ck_assert(device_read(dev, buf, 0, sizeof out, out) == CLGAN_OK);
+        for (int i = 0; i < N; i++) {
+            float m = rng_uniform01(&ds, e0 + (uint64_t)i) < keep ? 1.0f / keep : 0.0f;
+            ck_assert_msg(out[m_off + i] == m, "dropout e0 %u mask %d: %g, want %g", e0, i,
+                          (double)out[m_off + i], (double)m);
+            ck_assert(out[y_off + i] == host[x_off + i] * m);
+        }
+        for (int i = 0; i < PAD; i++)
+            ck_assert_msg(out[y_off + N + i] == host[y_off + N + i] &&
+                              out[m_off + N + i] == host[m_off + N + i],
+                          "dropout e0 %u wrote past its values", e0);
+    }
+    clReleaseKernel(k);
+    clReleaseMemObject(buf);
     clgan_device_free(dev);
 }
 END_TEST
@@ -149,6 +225,7 @@ int main(int argc, char **argv) {
     TCase *dev = tcase_create("device");
     tcase_add_test(dev, device_matches_host);
     tcase_add_test(dev, noise_draw_matches_host);
+    tcase_add_test(dev, offset_draws_match_whole);
     suite_add_tcase(s, dev);
     return run_suite(s, argc, argv, 1);
 }

@@ -10,6 +10,7 @@
 #ifndef CLGAN_RNG_H
 #define CLGAN_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum rng_tag {
@@ -39,6 +40,14 @@ float rng_uniform01(const rng_stream *s, uint64_t i);
 float rng_uniform(const rng_stream *s, uint64_t i, float low, float high);
 /* mean + stddev * g, g standard normal by Box-Muller on the word pair of lane i. */
 float rng_normal(const rng_stream *s, uint64_t i, float mean, float stddev);
+
+/*
+ * Work-items for cl/rng.cl's rng_uniform and rng_normal and cl/dropout.cl's dropout_fwd
+ * drawing elements [e0, e0 + n): one per 64-element block of the stream they touch.
+ */
+static inline size_t rng_items(uint32_t e0, uint32_t n) {
+    return ((size_t)(e0 % 64u) + n + 63u) / 64u;
+}
 
 /* The seed's key: the two halves of a 64-bit seed. */
 void rng_key_from_seed(uint64_t seed, uint32_t key[2]);

@@ -46,13 +46,14 @@ static clgan_status dropout_forward(net *n, layer *l, int batch, int train) {
     }
     l->stream = (*n->stream_next)++;
     cl_uint x_off = (cl_uint)l->x.off, y_off = (cl_uint)l->y.off, m_off = (cl_uint)l->z.off,
-            c = (cl_uint)cnt, s_lo = (cl_uint)l->stream, s_hi = (cl_uint)(l->stream >> 32);
+            c = (cl_uint)cnt, s_lo = (cl_uint)l->stream, s_hi = (cl_uint)(l->stream >> 32),
+            e0 = (cl_uint)((size_t)n->row0 * l->y.cols);
     float keep = (float)l->spec->v[KEEP];
-    karg a[] = {KA(n->acts), KA(x_off),     KA(y_off),     KA(m_off), KA(c),
+    karg a[] = {KA(n->acts), KA(x_off), KA(y_off),     KA(m_off),     KA(e0),   KA(c),
                 KA(keep),    KA(n->key[0]), KA(n->key[1]), KA(s_lo),  KA(s_hi)};
-    clgan_status st = device_set_args(n->dev, l->k[K_FWD], "dropout_fwd", a, 10);
+    clgan_status st = device_set_args(n->dev, l->k[K_FWD], "dropout_fwd", a, 11);
     if (st != CLGAN_OK) return st;
-    return device_run1d(n->dev, l->k[K_FWD], (cnt + 63) / 64, "dropout_fwd");
+    return device_run1d(n->dev, l->k[K_FWD], rng_items(e0, c), "dropout_fwd");
 }
 
 static clgan_status dropout_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {

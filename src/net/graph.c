@@ -235,13 +235,14 @@ clgan_status net_draw_noise(net *n, const noise_spec *z, int batch, uint64_t *st
         return st;
     uint64_t s = (*n->stream_next)++;
     if (stream_used) *stream_used = s;
-    cl_uint off = (cl_uint)n->in.off, cnt = (cl_uint)((size_t)batch * n->in.cols);
+    cl_uint off = (cl_uint)n->in.off, cnt = (cl_uint)((size_t)batch * n->in.cols),
+            e0 = (cl_uint)((size_t)n->row0 * n->in.cols);
     cl_uint s_lo = (cl_uint)s, s_hi = (cl_uint)(s >> 32), tag = RNG_TAG_NOISE;
-    karg a[] = {KA(n->acts),   KA(off),       KA(cnt),  KA(z->a), KA(z->b),
+    karg a[] = {KA(n->acts),   KA(off),  KA(e0),   KA(cnt),  KA(z->a), KA(z->b),
                 KA(n->key[0]), KA(n->key[1]), KA(s_lo), KA(s_hi), KA(tag)};
     st = device_set_args(n->dev, n->k_noise, name, a, (int)ARRAY_LEN(a));
     if (st != CLGAN_OK) return st;
-    return device_run1d(n->dev, n->k_noise, (cnt + 63) / 64, name);
+    return device_run1d(n->dev, n->k_noise, rng_items(e0, cnt), name);
 }
 
 clgan_status net_draw_labels(net *n, int batch, int classes) {
@@ -250,10 +251,10 @@ clgan_status net_draw_labels(net *n, int batch, int classes) {
                             CLGAN_OK)
         return st;
     uint64_t s = (*n->stream_next)++;
-    cl_uint cnt = (cl_uint)batch, k = (cl_uint)classes, s_lo = (cl_uint)s,
+    cl_uint e0 = (cl_uint)n->row0, cnt = (cl_uint)batch, k = (cl_uint)classes, s_lo = (cl_uint)s,
             s_hi = (cl_uint)(s >> 32), tag = RNG_TAG_LABEL;
-    karg a[] = {KA(n->labels), KA(cnt), KA(k), KA(n->key[0]), KA(n->key[1]), KA(s_lo), KA(s_hi),
-                KA(tag)};
+    karg a[] = {KA(n->labels), KA(e0),   KA(cnt),  KA(k), KA(n->key[0]), KA(n->key[1]),
+                KA(s_lo),      KA(s_hi), KA(tag)};
     st = device_set_args(n->dev, n->k_labels, "rng_labels", a, (int)ARRAY_LEN(a));
     return st == CLGAN_OK ? device_run1d(n->dev, n->k_labels, cnt, "rng_labels") : st;
 }
