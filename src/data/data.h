@@ -69,6 +69,8 @@ typedef struct dataset {
     cl_kernel k_gather_labels;
     clgan_device *dev;
     uint32_t key[2];    /* Philox key of the shuffles and synthetic draws */
+    int borrowed;       /* host, labels_host, base and tri belong to another set (a replica's
+                           copy, dataset_share) */
 } dataset;
 
 /*
@@ -82,6 +84,11 @@ clgan_status dataset_load(const clgan_model *m, uint64_t seed, dataset *ds, clga
  * conditional model: for benchmarks.
  */
 clgan_status dataset_random(const clgan_model *m, long n, uint64_t seed, dataset *ds, clgan_err *e);
+/*
+ * A second set over src's host data (not copied; src must outlive it), for another device's
+ * replica (issue 16): upload it to that device. Its order buffers are its own.
+ */
+clgan_status dataset_share(const dataset *src, dataset *dst, clgan_err *e);
 /* Uploads the set and creates the gather kernel. */
 clgan_status dataset_upload(dataset *ds, clgan_device *dev);
 void dataset_free(dataset *ds);

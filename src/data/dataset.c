@@ -168,6 +168,23 @@ static clgan_status alloc_perm(dataset *ds, clgan_err *e) {
     return CLGAN_OK;
 }
 
+clgan_status dataset_share(const dataset *src, dataset *dst, clgan_err *e) {
+    memset(dst, 0, sizeof *dst);
+    dst->n = src->n;
+    dst->cols = src->cols;
+    dst->shape = src->shape;
+    dst->host = src->host;
+    dst->labels_host = src->labels_host;
+    dst->stack = src->stack;
+    dst->n_base = src->n_base;
+    dst->base = src->base;
+    dst->tri = src->tri;
+    dst->key[0] = src->key[0];
+    dst->key[1] = src->key[1];
+    dst->borrowed = 1;
+    return alloc_perm(dst, e);
+}
+
 clgan_status dataset_random(const clgan_model *m, long n, uint64_t seed, dataset *ds, clgan_err *e) {
     memset(ds, 0, sizeof *ds);
     ds->shape = m->data.shape;
@@ -260,13 +277,15 @@ void dataset_free(dataset *ds) {
     if (ds->k_gather_labels) clReleaseKernel(ds->k_gather_labels);
     if (ds->k_gather_stacked) clReleaseKernel(ds->k_gather_stacked);
     device_release(ds->dev, ds->tri_buf);
-    free(ds->base);
-    free(ds->tri);
     device_release(ds->dev, ds->labels);
-    free(ds->labels_host);
     device_release(ds->dev, ds->buf);
     device_release(ds->dev, ds->perm);
-    free(ds->host);
+    if (!ds->borrowed) {
+        free(ds->base);
+        free(ds->tri);
+        free(ds->labels_host);
+        free(ds->host);
+    }
     memset(ds, 0, sizeof *ds);
 }
 

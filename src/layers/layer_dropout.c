@@ -45,15 +45,26 @@ static clgan_status dropout_forward(net *n, layer *l, int batch, int train) {
         return CLGAN_OK;
     }
     l->stream = (*n->stream_next)++;
-    cl_uint x_off = (cl_uint)l->x.off, y_off = (cl_uint)l->y.off, m_off = (cl_uint)l->z.off,
-            c = (cl_uint)cnt, s_lo = (cl_uint)l->stream, s_hi = (cl_uint)(l->stream >> 32),
-            e0 = (cl_uint)((size_t)n->row0 * l->y.cols);
-    float keep = (float)l->spec->v[KEEP];
-    karg a[] = {KA(n->acts), KA(x_off), KA(y_off),     KA(m_off),     KA(e0),   KA(c),
-                KA(keep),    KA(n->key[0]), KA(n->key[1]), KA(s_lo),  KA(s_hi)};
-    clgan_status st = device_set_args(n->dev, l->k[K_FWD], "dropout_fwd", a, 11);
-    if (st != CLGAN_OK) return st;
-    return device_run1d(n->dev, l->k[K_FWD], rng_items(e0, c), "dropout_fwd");
+    /* one launch per row group where a replica's groups are apart in the global batch (a D
+     * step's real and generated rows): value (g rows_global + row0 + r) x cols + c of the
+     * global pass decides row r of group g */
+    int groups = n->groups > 1 ? n->groups : 1, per = batch / groups;
+    if (n->rows_global == 0 || n->rows_global == per) groups = 1, per = batch;
+    size_t cols = l->y.cols;
+    clgan_status st = CLGAN_OK;
+    for (int g = 0; g < groups && st == CLGAN_OK; g++) {
+        size_t at = (size_t)g * per * cols;
+        cl_uint x_off = (cl_uint)(l->x.off + at), y_off = (cl_uint)(l->y.off + at),
+                m_off = (cl_uint)(l->z.off + at), c = (cl_uint)((size_t)per * cols),
+                s_lo = (cl_uint)l->stream, s_hi = (cl_uint)(l->stream >> 32),
+                e0 = (cl_uint)(((size_t)g * (size_t)n->rows_global + (size_t)n->row0) * cols);
+        float keep = (float)l->spec->v[KEEP];
+        karg a[] = {KA(n->acts), KA(x_off), KA(y_off),     KA(m_off),     KA(e0),   KA(c),
+                    KA(keep),    KA(n->key[0]), KA(n->key[1]), KA(s_lo),  KA(s_hi)};
+        st = device_set_args(n->dev, l->k[K_FWD], "dropout_fwd", a, 11);
+        if (st == CLGAN_OK) st = device_run1d(n->dev, l->k[K_FWD], rng_items(e0, c), "dropout_fwd");
+    }
+    return st;
 }
 
 static clgan_status dropout_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {

@@ -62,9 +62,12 @@ struct net {
     uint32_t key[2];            /* Philox key (from the seed) */
     uint64_t *stream_next;      /* next unused Philox stream; shared with the trainer */
     uint64_t own_stream;
-    long row0;                  /* the global batch row of this network's row 0: the random
-                                   draws (noise, labels, dropout) are those of rows row0 on
-                                   (issue 16's replicas; 0 for one device) */
+    long row0;                  /* a replica's (issue 16): the global batch row of its row 0
+                                   in each row group: the random draws (noise, labels,
+                                   dropout) are those of global rows g rows_global + row0
+                                   on; 0 for one device */
+    long rows_global;           /* a replica's: the global batch's rows per group; 0 for one
+                                   device */
     cl_kernel k_noise;          /* the prior's sampler, created on first use */
     cl_kernel k_labels;         /* the generated rows' labels (conditional), on first use */
 };

@@ -28,6 +28,11 @@ static clgan_status copy_rows(clgan_device *dev, cl_mem src, size_t src_off, cl_
  * Picks the faster GEMM path for every product of one pass over `rows` rows of network ns
  * (measured once per device and shape; the choices are remembered in the program cache).
  */
+/* The replica i of t (0: t itself). */
+static trainer *replica(trainer *t, int i) {
+    return i == 0 ? t : &t->peers[i - 1];
+}
+
 static clgan_status tune_pass(clgan_device *dev, const net_spec *ns, int rows, int din, int dw) {
     int n = net_gemm_shapes(dev, ns, rows, 1, din, dw, NULL, 0);
     gemm_shape *shapes = malloc((size_t)(n > 0 ? n : 1) * sizeof *shapes);
@@ -48,6 +53,7 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
     t->m = m;
     t->data = data;
     int batch = m->train.batch;
+    t->rows = batch;
     t->sample_capacity = sample_rows > batch ? sample_rows : batch;
     uint64_t seed = m->train.seed;
     clgan_status st = CLGAN_OK;
@@ -109,6 +115,19 @@ fail:
 }
 
 void trainer_free(trainer *t) {
+    for (int i = 0; i < t->n_peers; i++) {
+        trainer_free(&t->peers[i]);
+        dataset_free(&t->peer_data[i]);
+    }
+    free(t->peers);
+    free(t->peer_data);
+    free(t->red);
+    free(t->redf);
+    t->peers = NULL;
+    t->peer_data = NULL;
+    t->red = NULL;
+    t->redf = NULL;
+    t->n_peers = 0;
     if (t->dev) device_finish(t->dev); /* nothing in flight may use what is freed */
     for (int w = 0; w < MODEL_NETS; w++) optim_free(&t->opt[w]);
     loss_free(&t->loss);
@@ -134,7 +153,142 @@ void trainer_free(trainer *t) {
 }
 
 clgan_status trainer_seek(trainer *t) {
-    return dataset_begin_epoch(t->data, t->epoch);
+    clgan_status st = dataset_begin_epoch(t->data, t->epoch);
+    for (int i = 0; i < t->n_peers && st == CLGAN_OK; i++) {
+        t->peers[i].epoch = t->epoch;
+        t->peers[i].batch_in_epoch = t->batch_in_epoch;
+        st = trainer_seek(&t->peers[i]);
+    }
+    return st;
+}
+
+/* n floats of buffer a on replica 0 into buffer b of replica r (through the host). */
+static clgan_status copy_to_replica(trainer *t, cl_mem a, trainer *r, cl_mem b, size_t n,
+                                    float *tmp) {
+    clgan_status st = device_read(t->dev, a, 0, n * sizeof(float), tmp);
+    return st == CLGAN_OK ? device_write(r->dev, b, 0, n * sizeof(float), tmp, 1) : st;
+}
+
+clgan_status trainer_sync_replicas(trainer *t) {
+    if (t->n_peers == 0) return CLGAN_OK;
+    size_t most = t->g->n_params > t->d->n_params ? t->g->n_params : t->d->n_params;
+    float *tmp = malloc(most * sizeof *tmp);
+    if (!tmp) return err_set(&t->dev->err, CLGAN_ERR_NOMEM, "out of memory");
+    clgan_status st = CLGAN_OK;
+    for (int i = 0; i < t->n_peers && st == CLGAN_OK; i++) {
+        trainer *r = &t->peers[i];
+        for (int w = 0; w < 2 && st == CLGAN_OK; w++) {
+            net *a = trainer_net(t, (clgan_net)w), *b = trainer_net(r, (clgan_net)w);
+            st = copy_to_replica(t, a->params, r, b->params, a->n_params, tmp);
+            for (int k = 0; k < optim_state_count(&t->opt[w]) && st == CLGAN_OK; k++)
+                st = copy_to_replica(t, optim_state_buf(&t->opt[w], k), r,
+                                     optim_state_buf(&r->opt[w], k), a->n_train, tmp);
+            r->opt[w].t = t->opt[w].t;
+        }
+        if (st == CLGAN_OK && t->ema)
+            st = copy_to_replica(t, t->ema, r, r->ema, t->g->n_params, tmp);
+        r->stream = t->stream;
+        r->iter = t->iter;
+        r->epoch = t->epoch;
+        r->batch_in_epoch = t->batch_in_epoch;
+        if (st == CLGAN_OK) st = trainer_seek(r);
+    }
+    free(tmp);
+    return st;
+}
+
+/* Every replica's parameters equal replica 0's, bit for bit (they are drawn from the seed). */
+static clgan_status trainer_sync_check(trainer *t) {
+    size_t most = t->g->n_params > t->d->n_params ? t->g->n_params : t->d->n_params;
+    float *a = malloc(most * sizeof *a), *b = malloc(most * sizeof *b);
+    clgan_status st = a && b ? CLGAN_OK : err_set(&t->dev->err, CLGAN_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < t->n_peers && st == CLGAN_OK; i++)
+        for (int w = 0; w < 2 && st == CLGAN_OK; w++) {
+            net *x = trainer_net(t, (clgan_net)w), *y = trainer_net(&t->peers[i], (clgan_net)w);
+            size_t bytes = x->n_params * sizeof(float);
+            st = device_read(t->dev, x->params, 0, bytes, a);
+            if (st == CLGAN_OK) st = device_read(y->dev, y->params, 0, bytes, b);
+            if (st == CLGAN_OK && memcmp(a, b, bytes) != 0)
+                st = err_set(&t->dev->err, CLGAN_ERR_DEVICE, "--devices: device %d (%s) starts "
+                             "from other %s parameters than device 0 (%s)", i + 1,
+                             y->dev->info.name, model_net_name((clgan_net)w), t->dev->info.name);
+        }
+    free(a);
+    free(b);
+    if (st != CLGAN_OK) trainer_free(t);
+    return st;
+}
+
+/* Does any layer of the model's GAN normalise over its batch? */
+static int has_batch_norm(const clgan_model *m) {
+    for (int w = 0; w < 2; w++)
+        for (int i = 0; i < m->net[w].n_layers; i++)
+            if (m->net[w].layers[i].kind == LAYER_BATCH_NORM) return 1;
+    return 0;
+}
+
+/* This replica's share of the batch: rows, the first row, and its networks' draws. */
+static void set_share(trainer *t, int r, int R) {
+    const int m = t->m->train.batch, pack = t->m->train.pack;
+    t->rows = m / R;
+    t->row0 = (long)r * t->rows;
+    t->g->row0 = t->row0;
+    t->g->rows_global = m;
+    t->d->row0 = t->row0 / pack; /* D's rows hold pack samples */
+    t->d->rows_global = m / pack;
+}
+
+clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int R, const clgan_model *m,
+                                   dataset *data, int sample_rows) {
+    memset(t, 0, sizeof *t);
+    clgan_device *d0 = devs[0];
+    const train_spec *ts = &m->train;
+    if (R < 2) return trainer_init(t, d0, m, data, sample_rows);
+    if (m->kind != MODEL_GAN)
+        return err_set(&d0->err, CLGAN_ERR_ARG, "--devices: %s trains a classifier; several "
+                       "devices train GANs only", m->name);
+    if (ts->batch % (R * ts->pack) != 0)
+        return err_set(&d0->err, CLGAN_ERR_ARG, "--devices: train.batch %d does not split into "
+                       "%d devices x pack %d rows", ts->batch, R, ts->pack);
+    if (has_batch_norm(m))
+        return err_set(&d0->err, CLGAN_ERR_ARG, "--devices: %s has batch norm, whose statistics "
+                       "over several devices are not built yet (issue 16); train it on one",
+                       m->name);
+    if (ts->loss == GAN_LOSS_RELATIVISTIC)
+        return err_set(&d0->err, CLGAN_ERR_ARG, "--devices: the relativistic loss needs the "
+                       "global batch's mean logits, not built yet (issue 16); train on one");
+    clgan_status st = trainer_init(t, d0, m, data, sample_rows);
+    if (st != CLGAN_OK) return st;
+    t->peers = calloc((size_t)R - 1, sizeof *t->peers);
+    t->peer_data = calloc((size_t)R - 1, sizeof *t->peer_data);
+    size_t most = t->g->n_train > t->d->n_train ? t->g->n_train : t->d->n_train;
+    t->red = malloc(most * sizeof *t->red);
+    t->redf = malloc(most * sizeof *t->redf);
+    if (!t->peers || !t->peer_data || !t->red || !t->redf) {
+        trainer_free(t);
+        return err_set(&d0->err, CLGAN_ERR_NOMEM, "out of memory");
+    }
+    clgan_err e;
+    for (int i = 0; i < R - 1; i++) {
+        clgan_device *dv = devs[i + 1];
+        if (dataset_share(data, &t->peer_data[i], &e) != CLGAN_OK) {
+            st = err_set(&d0->err, CLGAN_ERR_NOMEM, "%s", e.msg);
+        } else if ((st = dataset_upload(&t->peer_data[i], dv)) != CLGAN_OK ||
+                   (st = trainer_init(&t->peers[i], dv, m, &t->peer_data[i], sample_rows)) !=
+                       CLGAN_OK) {
+            err_set(&d0->err, st, "device %d (%s): %s", i + 1, dv->info.name, dv->err.msg);
+        }
+        if (st != CLGAN_OK) {
+            t->n_peers = i + 1; /* frees what was made */
+            trainer_free(t);
+            return st;
+        }
+        t->n_peers = i + 1;
+        memcpy(t->peers[i].run_id, t->run_id, sizeof t->run_id);
+    }
+    for (int r = 0; r < R; r++) set_share(replica(t, r), r, R);
+    /* the same parameters everywhere by construction (the seed's draws); checked */
+    return trainer_sync_check(t);
 }
 
 static clgan_status add_stats(trainer *t, int n, int n_first, int slot_loss, int slot_count,
@@ -173,14 +327,16 @@ static clgan_status generate(trainer *t, int m, int d_row) {
     return st;
 }
 
-/* A conditional model: the labels of minibatch `b` of this epoch into D's rows [0, m). */
-static clgan_status real_labels(trainer *t, long b, int m) {
+/* A conditional model: the labels of the epoch's positions [first, first + rows) into D's
+ * rows [0, rows). */
+static clgan_status real_labels(trainer *t, long first, int rows) {
     if (t->m->condition_classes == 0 || !t->d->labels) return CLGAN_OK;
-    return dataset_gather_labels(t->data, b * m, m, t->d->labels);
+    return dataset_gather_labels(t->data, first, rows, t->d->labels);
 }
 
-static clgan_status d_step(trainer *t) {
-    const int m = t->m->train.batch;
+/* A D step up to its gradients: this replica's rows of the minibatch and of G's samples. */
+static clgan_status d_grads(trainer *t) {
+    const int m = t->m->train.batch, rows = t->rows;
     net *g = t->g, *d = t->d;
     clgan_status st;
     if (t->batch_in_epoch >= t->batches_per_epoch) {
@@ -191,36 +347,44 @@ static clgan_status d_step(trainer *t) {
     /* PacGAN: D judges `pack` samples at once; consecutive samples of a half are one of its
      * rows already (a row of D's input is pack samples back to back, which for images is
      * their channels joined), so only the row count changes */
-    const int dr = m / t->m->train.pack;
+    const int dr = rows / t->m->train.pack;
     size_t cols = g->out.cols; /* values per sample */
-    st = dataset_gather(t->data, t->batch_in_epoch * m, m, d->acts, d->in.off);
-    if (st == CLGAN_OK) st = real_labels(t, t->batch_in_epoch, m);
+    long first = t->batch_in_epoch * m + t->row0;
+    st = dataset_gather(t->data, first, rows, d->acts, d->in.off);
+    if (st == CLGAN_OK) st = real_labels(t, first, rows);
     t->batch_in_epoch++;
     if (t->fake_from_data) { /* a second, independent batch of data stands in for G */
         long b = (t->batch_in_epoch + t->batches_per_epoch / 2) % t->batches_per_epoch;
         if (st == CLGAN_OK)
             st = dataset_gather(t->data, b * m, m, d->acts, d->in.off + (size_t)m * cols);
     } else {
-        if (st == CLGAN_OK) st = generate(t, m, m);
+        if (st == CLGAN_OK) st = generate(t, rows, rows);
         if (st == CLGAN_OK)
-            st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off + (size_t)m * cols,
-                           (size_t)m * cols, "G(z) into D's input");
+            st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off + (size_t)rows * cols,
+                           (size_t)rows * cols, "G(z) into D's input");
     }
     /* batch statistics (batch norm) of the real rows and of the generated rows apart, as the
      * reference DCGANs compute them by running D on each half */
     d->groups = 2;
     if (st == CLGAN_OK) st = net_forward(d, 2 * dr, 1);
     /* D ascends log D(x) + log(1 - D(G(z))): it descends BCE with targets 1 (real), 0 (fake);
-     * or train.loss's D part. */
+     * or train.loss's D part. Scaled by the global batch: the replicas' gradients add up. */
     const train_spec *ts = &t->m->train;
-    float scale = 1.0f / (float)dr;
+    float scale = (float)ts->pack / (float)m;
     if (st == CLGAN_OK)
         st = loss_gan(&t->loss, d, ts->loss, 0, 2 * dr, dr, ts->label_smoothing, scale);
     if (st == CLGAN_OK)
         st = add_stats(t, 2 * dr, dr, STAT_D_LOSS, STAT_N_D,
                        gan_loss_needs_critic(ts->loss) ? 2 : 1, scale);
     if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), 2 * dr, 0, 1);
-    if (st == CLGAN_OK) st = optim_step(&t->opt[1], t->epoch);
+    return st;
+}
+
+/* A D step's update from the (summed) gradients. */
+static clgan_status d_apply(trainer *t) {
+    const train_spec *ts = &t->m->train;
+    net *d = t->d;
+    clgan_status st = optim_step(&t->opt[1], t->epoch);
     if (st == CLGAN_OK && ts->loss == GAN_LOSS_WASSERSTEIN && ts->clip > 0) {
         cl_uint cnt = (cl_uint)d->n_train; /* the critic's weights into [-c, c] */
         karg a[] = {KA(d->params), KA(cnt), KA(ts->clip)};
@@ -230,38 +394,46 @@ static clgan_status d_step(trainer *t) {
     return st;
 }
 
-static clgan_status g_step(trainer *t) {
-    const int m = t->m->train.batch;
+/* A G step up to G's gradients: this replica's rows of m fresh samples. */
+static clgan_status g_grads(trainer *t) {
+    const int m = t->m->train.batch, rows = t->rows;
     net *g = t->g, *d = t->d;
     size_t cols = g->out.cols; /* values per sample; D's rows hold `pack` of them */
     const train_spec *ts = &t->m->train;
-    const int dr = m / ts->pack;
+    const int dr = rows / ts->pack;
     /* the relativistic loss compares with real rows: the last D step's minibatch before the
      * generated ones, each half with its own batch statistics as in a D step */
-    int ra = ts->loss == GAN_LOSS_RELATIVISTIC, n_real = ra ? dr : 0, rows = n_real + dr;
-    size_t real_vals = ra ? (size_t)m * cols : 0;
-    clgan_status st = generate(t, m, n_real);
+    int ra = ts->loss == GAN_LOSS_RELATIVISTIC, n_real = ra ? dr : 0, n = n_real + dr;
+    size_t real_vals = ra ? (size_t)rows * cols : 0;
+    clgan_status st = generate(t, rows, n_real);
     if (st == CLGAN_OK && ra) {
         long b = t->batch_in_epoch > 0 ? t->batch_in_epoch - 1 : 0;
-        st = dataset_gather(t->data, b * m, m, d->acts, d->in.off);
-        if (st == CLGAN_OK) st = real_labels(t, b, m);
+        st = dataset_gather(t->data, b * m + t->row0, rows, d->acts, d->in.off);
+        if (st == CLGAN_OK) st = real_labels(t, b * m + t->row0, rows);
     }
     if (st == CLGAN_OK)
         st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off + real_vals,
-                       (size_t)m * cols, "G(z) into D's input");
+                       (size_t)rows * cols, "G(z) into D's input");
     d->groups = ra ? 2 : 1; /* m generated rows: their own statistics */
-    if (st == CLGAN_OK) st = net_forward(d, rows, 1);
+    if (st == CLGAN_OK) st = net_forward(d, n, 1);
     /* non-saturating: G descends -log D(G(z)) = BCE(target 1); minimax: log(1 - D(G(z))); or
      * train.loss's G part */
-    float scale = 1.0f / (float)dr;
-    if (st == CLGAN_OK) st = loss_gan(&t->loss, d, ts->loss, 1, rows, n_real, 0.0f, scale);
-    if (st == CLGAN_OK) st = add_stats(t, rows, n_real, STAT_G_LOSS, STAT_N_G, 0, scale);
-    if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), rows, 1, 0); /* no dW for D */
+    float scale = (float)ts->pack / (float)m;
+    if (st == CLGAN_OK) st = loss_gan(&t->loss, d, ts->loss, 1, n, n_real, 0.0f, scale);
+    if (st == CLGAN_OK) st = add_stats(t, n, n_real, STAT_G_LOSS, STAT_N_G, 0, scale);
+    if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), n, 1, 0); /* no dW for D */
     if (st == CLGAN_OK)
         st = copy_rows(t->dev, d->deltas, d->din.off + real_vals, g->deltas, g->dout.off,
-                       (size_t)m * cols, "dL/dG(z) into G's output gradient");
-    if (st == CLGAN_OK) st = net_backward(g, g->n_layers - 1, m, 0, 1);
-    if (st == CLGAN_OK) st = optim_step(&t->opt[0], t->epoch);
+                       (size_t)rows * cols, "dL/dG(z) into G's output gradient");
+    if (st == CLGAN_OK) st = net_backward(g, g->n_layers - 1, rows, 0, 1);
+    return st;
+}
+
+/* A G step's update from the (summed) gradients, and the average of G's weights. */
+static clgan_status g_apply(trainer *t) {
+    const train_spec *ts = &t->m->train;
+    net *g = t->g;
+    clgan_status st = optim_step(&t->opt[0], t->epoch);
     if (st == CLGAN_OK && t->ema) { /* ema = decay ema + (1 - decay) w; statistics copied */
         cl_uint n = (cl_uint)g->n_train;
         karg a[] = {KA(t->ema), KA(g->params), KA(n), KA(ts->ema)};
@@ -271,6 +443,47 @@ static clgan_status g_step(trainer *t) {
             st = copy_rows(t->dev, g->params, g->n_train, t->ema, g->n_train,
                            g->n_params - g->n_train, "G's running statistics into the average");
     }
+    return st;
+}
+
+/*
+ * Every replica's gradients of network w summed, in replica order in double precision, and
+ * the sum written back to each (a no-op on one device). Waits for every device.
+ */
+static clgan_status reduce_grads(trainer *t, clgan_net w) {
+    if (t->n_peers == 0) return CLGAN_OK;
+    size_t n = trainer_net(t, w)->n_train;
+    for (int i = 0; i <= t->n_peers; i++) {
+        trainer *r = replica(t, i);
+        clgan_status st = device_read(r->dev, trainer_net(r, w)->grads, 0, n * sizeof(float),
+                                      t->redf);
+        if (st != CLGAN_OK) return st;
+        for (size_t j = 0; j < n; j++) t->red[j] = (i == 0 ? 0.0 : t->red[j]) + t->redf[j];
+    }
+    for (size_t j = 0; j < n; j++) t->redf[j] = (float)t->red[j];
+    for (int i = 0; i <= t->n_peers; i++) {
+        trainer *r = replica(t, i);
+        clgan_status st = device_write(r->dev, trainer_net(r, w)->grads, 0, n * sizeof(float),
+                                       t->redf, 1);
+        if (st != CLGAN_OK) return st;
+    }
+    return CLGAN_OK;
+}
+
+/* One D step on every replica: gradients, their sum, the update. */
+static clgan_status d_step(trainer *t) {
+    clgan_status st = CLGAN_OK;
+    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = d_grads(replica(t, i));
+    if (st == CLGAN_OK) st = reduce_grads(t, CLGAN_DISCRIMINATOR);
+    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = d_apply(replica(t, i));
+    return st;
+}
+
+static clgan_status g_step(trainer *t) {
+    clgan_status st = CLGAN_OK;
+    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = g_grads(replica(t, i));
+    if (st == CLGAN_OK) st = reduce_grads(t, CLGAN_GENERATOR);
+    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = g_apply(replica(t, i));
     return st;
 }
 
@@ -307,6 +520,21 @@ clgan_status trainer_read_stats(trainer *t, gan_stats *out) {
     clgan_status st = device_read(t->dev, t->stats, 0, sizeof s, s);
     if (st == CLGAN_OK) st = device_fill(t->dev, t->stats, 0, sizeof s);
     if (st != CLGAN_OK) return st;
+    /* the other replicas: the losses (scaled by the global batch) add up; D(x) and D(G(z))
+     * are means over each replica's equal share of rows; the step counts are the same */
+    for (int i = 0; i < t->n_peers; i++) {
+        trainer *r = &t->peers[i];
+        float p[STAT_COUNT];
+        st = device_read(r->dev, r->stats, 0, sizeof p, p);
+        if (st == CLGAN_OK) st = device_fill(r->dev, r->stats, 0, sizeof p);
+        if (st != CLGAN_OK) return st;
+        for (int k = 0; k < STAT_COUNT; k++)
+            if (k != STAT_N_D && k != STAT_N_G && k != STAT_N_C && k != STAT_NONFINITE)
+                s[k] += p[k];
+        if (p[STAT_NONFINITE] != 0) s[STAT_NONFINITE] = 1;
+    }
+    s[STAT_D_REAL] /= (float)(t->n_peers + 1);
+    s[STAT_D_FAKE] /= (float)(t->n_peers + 1);
     memset(out, 0, sizeof *out);
     out->d_steps = (long)s[STAT_N_D];
     out->g_steps = (long)s[STAT_N_G];
@@ -329,6 +557,11 @@ clgan_status trainer_finite(trainer *t, int *finite) {
     clgan_status st = device_read(t->dev, t->stats, STAT_NONFINITE * sizeof(float), sizeof flag,
                                   &flag);
     *finite = st == CLGAN_OK && flag == 0.0f;
+    for (int i = 0; i < t->n_peers && st == CLGAN_OK; i++) {
+        trainer *r = &t->peers[i];
+        st = device_read(r->dev, r->stats, STAT_NONFINITE * sizeof(float), sizeof flag, &flag);
+        *finite = *finite && st == CLGAN_OK && flag == 0.0f;
+    }
     return st;
 }
 

@@ -53,6 +53,16 @@ typedef struct trainer {
     int sample_capacity;     /* rows of G available for sampling */
     int fake_from_data;      /* theory checks: "generated" rows are data too (p_g = p_data) */
     char run_id[17];         /* 16 hex digits naming the run, written into checkpoints */
+    /* data parallelism (issue 16): this replica computes `rows` of each half of the global
+     * batch, from global row row0; the other replicas are peers[0 .. n_peers) (each a trainer
+     * on its own device with its own copy of the set), driven in lockstep by this one */
+    int rows;
+    long row0;
+    struct trainer *peers;
+    dataset *peer_data;
+    int n_peers;
+    double *red;             /* the host's sums of the replicas' gradients */
+    float *redf;
 } trainer;
 
 /*
@@ -64,6 +74,22 @@ typedef struct trainer {
 clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, dataset *data,
                           int sample_rows);
 void trainer_free(trainer *t);
+
+/*
+ * A GAN trainer over R devices (issue 16): replica r on devs[r] computes rows [r m/R,
+ * (r + 1) m/R) of each step's batch; the replicas' gradients are summed (on the host, in
+ * replica order) before every update, so all hold the same parameters, and the result is the
+ * one-device run's up to the order of float sums. data is loaded and uploaded to devs[0]; the
+ * others get copies over its host data. Refuses what it cannot split yet (batch norm, the
+ * relativistic loss, a batch that R x pack does not divide) with a message in devs[0]->err.
+ * The devices stay the caller's.
+ */
+clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int R, const clgan_model *m,
+                                   dataset *data, int sample_rows);
+
+/* After a resume wrote replica 0's state: the same parameters, optimizer state, average and
+ * counters into every other replica. */
+clgan_status trainer_sync_replicas(trainer *t);
 
 /* Enqueues one iteration of Algorithm 1; of a classifier, one step on one minibatch. */
 clgan_status trainer_iteration(trainer *t);
