@@ -188,6 +188,8 @@ static const cli_opt train_opts[] = {
     {"--quiet", NULL, "print nothing but errors"},
     {"--on-nan", "WHAT", "stop (default), or rollback: reload the last checkpoint, halve the "
                          "learning rates"},
+    {"--devices", "A,B,..", "train on several devices at once, each on its share of every "
+                            "batch (selectors as --device takes them)"},
 };
 
 static const cli_opt sample_opts[] = {

@@ -224,6 +224,32 @@ int cmd_train(const cli_opts *o) {
     }
     int quiet = opt_get(o, "--quiet") != NULL, force = opt_get(o, "--force") != NULL;
 
+    /* --devices A,B,...: one replica per device (as many as listed) */
+    const char *dev_list = opt_get(o, "--devices");
+    int n_devs = 1;
+    if (dev_list) {
+        if (o->device) {
+            fprintf(stderr, "clgan train: --device and --devices conflict: give one\n");
+            return EXIT_USAGE;
+        }
+        for (const char *c = dev_list; *c; c++) n_devs += *c == ',';
+        for (const char *a = dev_list;; a = strchr(a, ',') + 1) {
+            const char *b = strchr(a, ',');
+            if ((b ? b : a + strlen(a)) == a) {
+                fprintf(stderr, "clgan train: --devices: an empty selector in '%s'\n", dev_list);
+                return EXIT_USAGE;
+            }
+            if (!b) break;
+        }
+    }
+    clgan_device **devs = calloc((size_t)n_devs, sizeof *devs);
+    char *sel = dev_list ? str_dup(dev_list) : NULL, *where = NULL;
+    if (!devs || (dev_list && !sel)) {
+        free(devs);
+        free(sel);
+        fprintf(stderr, "clgan train: out of memory\n");
+        return 1;
+    }
     clgan_model *m = NULL;
     clgan_device *dev = NULL;
     dataset data;
@@ -273,10 +299,26 @@ int cmd_train(const cli_opts *o) {
     if (!dir) goto done;
     int keep_log;
     if (take_run_dir(&r, dir, resume ? &ck : NULL, force, &keep_log)) goto done;
-    if (clgan_device_open(o->device, &dev) != CLGAN_OK) {
-        rc = fail(NULL, clgan_device_errmsg(dev));
-        goto done;
+    char *save = NULL;
+    for (int i = 0; i < n_devs; i++) {
+        char *one = sel ? strtok_r(i == 0 ? sel : NULL, ",", &save) : NULL;
+        if (clgan_device_open(sel ? one : o->device, &devs[i]) != CLGAN_OK) {
+            char msg[1400];
+            const char *why = clgan_device_errmsg(devs[i]);
+            if (sel && strncmp(why, "--device: ", 10) == 0) why += 10;
+            snprintf(msg, sizeof msg, "%s%s", sel ? "--devices: " : "", why);
+            rc = fail(NULL, msg);
+            goto done;
+        }
     }
+    dev = devs[0];
+    where = str_dup(dev->info.name);
+    for (int i = 1; i < n_devs && where; i++) {
+        char *w = str_fmt("%s + %s", where, devs[i]->info.name);
+        free(where);
+        where = w;
+    }
+    if (!where) goto done;
     if (dataset_load(m, m->train.seed, &data, &e) != CLGAN_OK) {
         rc = fail(NULL, e.msg);
         goto done;
@@ -291,7 +333,7 @@ int cmd_train(const cli_opts *o) {
     double t_build = clock_seconds();
     /* G's capacity also serves sampling: larger chunks when the Parzen estimate needs 10^4. */
     int g_rows = m->train.parzen_samples > 0 && sample_rows < 1000 ? 1000 : sample_rows;
-    if (trainer_init(&t, dev, m, &data, g_rows) != CLGAN_OK) {
+    if (trainer_init_replicas(&t, devs, n_devs, m, &data, g_rows) != CLGAN_OK) {
         rc = fail(NULL, dev->err.msg);
         goto done;
     }
@@ -332,7 +374,7 @@ int cmd_train(const cli_opts *o) {
         char *mpath = path_absolute(m->path);
         char *cfg = str_fmt("# run_id: %s\n# clgan %s: %s on '%s' (%s), seed %llu%s%s\n"
                             "# length: %llu iterations\n%s",
-                            t.run_id, CLGAN_VERSION, mpath ? mpath : m->path, dev->info.name,
+                            t.run_id, CLGAN_VERSION, mpath ? mpath : m->path, where,
                             dev->info.driver_version, (unsigned long long)m->train.seed,
                             resume ? ", resumed from " : "", resume ? resume : "",
                             (unsigned long long)total, m->yaml_text);
@@ -395,7 +437,7 @@ int cmd_train(const cli_opts *o) {
     else if (!quiet)
         printf("clgan train: %s on %s; %ld samples, batch %d, k %d, %llu iterations "
                "(%ld per epoch); run directory %s\n",
-               m->name, dev->info.name, data.n, m->train.batch, m->train.k,
+               m->name, where, data.n, m->train.batch, m->train.k,
                (unsigned long long)total, t.batches_per_epoch / m->train.k, r.path);
     if (!quiet)
         printf("clgan train: programs %s in %.2f s (%d built, %d from cache)\n",
@@ -679,7 +721,10 @@ done:
     rundir_close(&r);
     trainer_free(&t);
     dataset_free(&data);
-    clgan_device_free(dev);
+    for (int i = 0; i < n_devs; i++) clgan_device_free(devs[i]);
+    free(devs);
+    free(sel);
+    free(where);
     clgan_model_free(m);
     return rc;
 }

@@ -1149,6 +1149,7 @@ clgan_status checkpoint_restore(trainer *t, const ckpt *c, clgan_err *e) {
     for (int i = 0; i < nw; i++) t->opt[ws[i]].t = c->n.steps[ws[i]];
     memcpy(t->run_id, c->run_id, 17);
     st = trainer_seek(t);
+    if (st == CLGAN_OK) st = trainer_sync_replicas(t); /* several devices: all alike */
     if (st != CLGAN_OK) err_set(e, st, "%s", t->dev->err.msg);
     return st;
 }
