@@ -13,7 +13,7 @@ modes with `clgan eval --modes --json`:
   tools/loss_table.py models/dcgan_stacked_mnist.yaml --iters 1000 --classifier CLS.safetensors
 
 prints a Markdown table (and each cell's line as it finishes). Needs python3-yaml and a built
-build/clgan; writes its runs under --runs (default runs/loss_table).
+build/clgan; writes each variant's model file and run under --runs (default runs/loss_table).
 """
 import argparse
 import json
@@ -31,6 +31,15 @@ VARIANTS = [(1, False), (2, False), (1, True), (2, True)]
 
 def layer_type(layer):
     return layer if isinstance(layer, str) else layer.get("type")
+
+
+def absolute_paths(m, model_dir):
+    """The data files of model m as absolute paths, so that a variant runs from anywhere."""
+    d = m.get("data", {})
+    for holder in (d, d.get("test") if isinstance(d.get("test"), dict) else None):
+        for key in ("path", "labels"):
+            if holder and isinstance(holder.get(key), str) and not os.path.isabs(holder[key]):
+                holder[key] = os.path.join(model_dir, holder[key])
 
 
 def variant(base, loss, pack, sn):
@@ -69,14 +78,13 @@ def main():
     a = ap.parse_args()
     with open(a.model) as f:
         base = yaml.safe_load(f)
-    model_dir = os.path.dirname(os.path.abspath(a.model))
+    absolute_paths(base, os.path.dirname(os.path.abspath(a.model)))
     os.makedirs(a.runs, exist_ok=True)
     rows = {}
     for loss in a.losses.split(","):
         for pack, sn in VARIANTS:
             m = variant(base, loss, pack, sn)
-            # the variant lives beside the model so that its relative data paths still hold
-            path = os.path.join(model_dir, ".%s.yaml" % m["name"])
+            path = os.path.join(a.runs, m["name"] + ".yaml")
             with open(path, "w") as f:
                 yaml.safe_dump(m, f, sort_keys=False)
             out = os.path.join(a.runs, m["name"])
@@ -86,7 +94,6 @@ def main():
                 cmd += ["--seed", str(a.seed)]
             t0 = time.time()
             r = subprocess.run(cmd, capture_output=True, text=True)
-            os.unlink(path)
             secs = time.time() - t0
             if r.returncode != 0:
                 cell = "failed (%s)" % r.stderr.strip().splitlines()[-1][:60]
