@@ -135,6 +135,10 @@ static const cli_case cases[] = {
     {"sample CLS", 1, "clgan sample: CLS: a checkpoint of a classifier, which has no generator"},
     {"bench CLSMODEL", 1, "clgan bench: CLSMODEL declares a classifier"},
     {"bench COND --iters 1 --warmup 0", 0, ""}, /* synthetic data carry labels */
+    {"bench TINY --devices pthread,,", 2, "clgan bench: --devices: an empty selector in "},
+    {"bench TINY --devices 0:0 --all-devices", 2, "clgan bench: --devices runs alone: without "
+                                                  "--all-devices"},
+    {"train TINY --devices ,pthread --out OUT/r", 2, "clgan train: --devices: an empty selector"},
     {"sample CKPT --nearest SMALL -o OUT/s.png", 1, "clgan sample: --nearest: SMALL has images"},
     {"sample CKPT --nearest LABELS -o OUT/s.png", 1, "clgan sample: --nearest: LABELS has images"},
 };

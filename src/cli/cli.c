@@ -173,6 +173,50 @@ int opt_long(const cli_opts *o, const char *name, long lo, long hi, long *out) {
     return 1;
 }
 
+int open_device_list(const cli_opts *o, clgan_device ***devs, int *n) {
+    const char *list = opt_get(o, "--devices"), *cmd = o->cmd->name;
+    *devs = NULL;
+    *n = 0;
+    if (o->device) {
+        fprintf(stderr, "clgan %s: --device and --devices conflict: give one\n", cmd);
+        return EXIT_USAGE;
+    }
+    int count = 1;
+    for (const char *c = list; *c; c++) count += *c == ',';
+    for (const char *a = list;; a = strchr(a, ',') + 1) {
+        const char *b = strchr(a, ',');
+        if ((b ? b : a + strlen(a)) == a) {
+            fprintf(stderr, "clgan %s: --devices: an empty selector in '%s'\n", cmd, list);
+            return EXIT_USAGE;
+        }
+        if (!b) break;
+    }
+    char *sel = str_dup(list), *save = NULL;
+    clgan_device **d = calloc((size_t)count, sizeof *d);
+    if (!sel || !d) {
+        free(sel);
+        free(d);
+        fprintf(stderr, "clgan %s: out of memory\n", cmd);
+        return 1;
+    }
+    for (int i = 0; i < count; i++) {
+        const char *one = strtok_r(i == 0 ? sel : NULL, ",", &save);
+        if (clgan_device_open(one, &d[i]) != CLGAN_OK) {
+            const char *why = clgan_device_errmsg(d[i]);
+            if (strncmp(why, "--device: ", 10) == 0) why += 10;
+            fprintf(stderr, "clgan %s: --devices: %s\n", cmd, why);
+            for (int j = 0; j <= i; j++) clgan_device_free(d[j]);
+            free(d);
+            free(sel);
+            return 1;
+        }
+    }
+    free(sel);
+    *devs = d;
+    *n = count;
+    return 0;
+}
+
 static const cli_opt common_opts[] = {
     {"--device", "SEL", "device as P:D (see 'clgan devices') or part of its name"},
     {"--help", NULL, "this help"},
@@ -250,6 +294,8 @@ static const cli_opt bench_opts[] = {
     {"--iters", "N", "timed iterations (default 20)"},
     {"--warmup", "N", "untimed iterations first (default 3)"},
     {"--all-devices", NULL, "every device, side by side"},
+    {"--devices", "A,B,..", "the model on these devices at once (train --devices), against the "
+                            "first alone"},
     {"--json", "FILE", "also write the results as JSON"},
 };
 

@@ -47,6 +47,14 @@ const char *opt_get(const cli_opts *o, const char *name);
 /* 0 absent, 1 parsed into *out, -1 bad (message printed: the option and what was expected). */
 int opt_long(const cli_opts *o, const char *name, long lo, long hi, long *out);
 
+/*
+ * Opens every device of --devices A,B,... (selectors as --device takes them) into *devs (n of
+ * them; clgan_device_free each, then free the array). --device beside it, an empty selector
+ * or a device that does not open is refused with a message naming the option: returns
+ * EXIT_USAGE or 1, else 0.
+ */
+int open_device_list(const cli_opts *o, struct clgan_device ***devs, int *n);
+
 struct clgan_model;
 /*
  * Loads MODEL for a command that trains on synthetic data of its shape (bench, compare): an

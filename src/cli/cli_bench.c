@@ -46,6 +46,41 @@ static void json_result(FILE *f, const bench_result *r, const clgan_model *m) {
     fprintf(f, "]}");
 }
 
+/* --devices A,B: the model on the first device alone, then on all of them at once. */
+static int bench_several(const cli_opts *o, long iters, long warmup) {
+    clgan_device **devs;
+    int n, rc = open_device_list(o, &devs, &n);
+    if (rc) return rc;
+    clgan_model *m = load_model_shapes("bench", o->positional);
+    if (!m) rc = 1;
+    printf("clgan bench: %s, %ld timed iterations after %ld warm-up, synthetic data\n",
+           m ? m->name : "", iters, warmup);
+    bench_devices_result one, all;
+    clgan_err e;
+    err_clear(&e);
+    if (!rc && (bench_devices(devs, 1, m, (int)iters, (int)warmup, &one, &e) != CLGAN_OK ||
+                bench_devices(devs, n, m, (int)iters, (int)warmup, &all, &e) != CLGAN_OK)) {
+        fprintf(stderr, "clgan bench: %s\n", e.msg);
+        rc = 1;
+    }
+    if (!rc) {
+        printf("  %s alone: median %.2f ms an iteration (best %.2f)\n", devs[0]->info.name,
+               one.median_s * 1e3, one.min_s * 1e3);
+        printf("  %d devices (", n);
+        for (int i = 0; i < n; i++) printf("%s%s", i ? " + " : "", devs[i]->info.name);
+        printf("): median %.2f ms an iteration (best %.2f), %.2fx the one device\n",
+               all.median_s * 1e3, all.min_s * 1e3, one.median_s / all.median_s);
+        printf("  gradient reductions: %.2f ms an iteration (%.0f%% of it), %.2f MB to and from "
+               "the devices; %.0f%% hidden behind computation (they wait for the passes)\n",
+               all.comm_s * 1e3, 100 * all.comm_s / all.median_s, all.comm_bytes / 1e6,
+               100 * all.hidden);
+    }
+    for (int i = 0; i < n; i++) clgan_device_free(devs[i]);
+    free(devs);
+    clgan_model_free(m);
+    return rc;
+}
+
 int cmd_bench(const cli_opts *o) {
     long iters = 20, warmup = 3;
     if (opt_long(o, "--iters", 1, 100000, &iters) < 0 || opt_long(o, "--warmup", 0, 100000, &warmup) < 0)
@@ -56,6 +91,14 @@ int cmd_bench(const cli_opts *o) {
         return EXIT_USAGE;
     }
     const char *json = opt_get(o, "--json");
+    if (opt_get(o, "--devices")) {
+        if (all || json) {
+            fprintf(stderr, "clgan bench: --devices runs alone: without %s\n",
+                    all ? "--all-devices" : "--json");
+            return EXIT_USAGE;
+        }
+        return bench_several((const cli_opts *)o, iters, warmup);
+    }
     clgan_model *m = load_model_shapes("bench", o->positional);
     if (!m) return 1;
     char (*sels)[16] = NULL; /* "P:D" of every device */

@@ -224,32 +224,15 @@ int cmd_train(const cli_opts *o) {
     }
     int quiet = opt_get(o, "--quiet") != NULL, force = opt_get(o, "--force") != NULL;
 
-    /* --devices A,B,...: one replica per device (as many as listed) */
+    /* --devices A,B,...: one replica per device (opened once the run directory is taken) */
     const char *dev_list = opt_get(o, "--devices");
-    int n_devs = 1;
-    if (dev_list) {
-        if (o->device) {
-            fprintf(stderr, "clgan train: --device and --devices conflict: give one\n");
-            return EXIT_USAGE;
-        }
-        for (const char *c = dev_list; *c; c++) n_devs += *c == ',';
-        for (const char *a = dev_list;; a = strchr(a, ',') + 1) {
-            const char *b = strchr(a, ',');
-            if ((b ? b : a + strlen(a)) == a) {
-                fprintf(stderr, "clgan train: --devices: an empty selector in '%s'\n", dev_list);
-                return EXIT_USAGE;
-            }
-            if (!b) break;
-        }
+    if (dev_list && o->device) {
+        fprintf(stderr, "clgan train: --device and --devices conflict: give one\n");
+        return EXIT_USAGE;
     }
-    clgan_device **devs = calloc((size_t)n_devs, sizeof *devs);
-    char *sel = dev_list ? str_dup(dev_list) : NULL, *where = NULL;
-    if (!devs || (dev_list && !sel)) {
-        free(devs);
-        free(sel);
-        fprintf(stderr, "clgan train: out of memory\n");
-        return 1;
-    }
+    clgan_device **devs = NULL;
+    int n_devs = 0;
+    char *where = NULL;
     clgan_model *m = NULL;
     clgan_device *dev = NULL;
     dataset data;
@@ -294,23 +277,26 @@ int cmd_train(const cli_opts *o) {
     } else if (has_seed) {
         m->train.seed = (uint64_t)seed_l;
     }
+    if (dev_list) {
+        int why = open_device_list(o, &devs, &n_devs);
+        if (why) {
+            rc = why;
+            goto done;
+        }
+    } else {
+        devs = calloc(1, sizeof *devs);
+        if (!devs) goto done;
+        n_devs = 1;
+        if (clgan_device_open(o->device, &devs[0]) != CLGAN_OK) {
+            rc = fail(NULL, clgan_device_errmsg(devs[0]));
+            goto done;
+        }
+    }
     /* The run directory: --out, else the checkpoint's own run, else a new folder in runs/. */
     dir = out ? str_dup(out) : resume ? rundir_of_checkpoint(resume) : default_dir(m);
     if (!dir) goto done;
     int keep_log;
     if (take_run_dir(&r, dir, resume ? &ck : NULL, force, &keep_log)) goto done;
-    char *save = NULL;
-    for (int i = 0; i < n_devs; i++) {
-        char *one = sel ? strtok_r(i == 0 ? sel : NULL, ",", &save) : NULL;
-        if (clgan_device_open(sel ? one : o->device, &devs[i]) != CLGAN_OK) {
-            char msg[1400];
-            const char *why = clgan_device_errmsg(devs[i]);
-            if (sel && strncmp(why, "--device: ", 10) == 0) why += 10;
-            snprintf(msg, sizeof msg, "%s%s", sel ? "--devices: " : "", why);
-            rc = fail(NULL, msg);
-            goto done;
-        }
-    }
     dev = devs[0];
     where = str_dup(dev->info.name);
     for (int i = 1; i < n_devs && where; i++) {
@@ -723,7 +709,6 @@ done:
     dataset_free(&data);
     for (int i = 0; i < n_devs; i++) clgan_device_free(devs[i]);
     free(devs);
-    free(sel);
     free(where);
     clgan_model_free(m);
     return rc;

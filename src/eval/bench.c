@@ -106,3 +106,44 @@ void bench_result_free(bench_result *r) {
     r->kernels = NULL;
     r->n_kernels = 0;
 }
+
+clgan_status bench_devices(clgan_device **devs, int n, const clgan_model *m, int iters,
+                           int warmup, bench_devices_result *r, clgan_err *e) {
+    memset(r, 0, sizeof *r);
+    dataset data;
+    trainer t;
+    memset(&t, 0, sizeof t);
+    long rows = 8L * m->train.batch * m->train.k;
+    clgan_status st = dataset_random(m, rows, m->train.seed, &data, e);
+    if (st != CLGAN_OK) return st;
+    if ((st = dataset_upload(&data, devs[0])) != CLGAN_OK ||
+        (st = trainer_init_replicas(&t, devs, n, m, &data, m->train.batch)) != CLGAN_OK) {
+        err_set(e, st, "%s", devs[0]->err.msg);
+        dataset_free(&data);
+        return st;
+    }
+    double *times = malloc((size_t)iters * sizeof *times);
+    if (!times) st = err_set(&devs[0]->err, CLGAN_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < warmup + iters && st == CLGAN_OK; i++) {
+        if (i == warmup) t.comm_s = t.comm_bytes = 0;
+        double t0 = clock_seconds();
+        st = trainer_iteration(&t);
+        for (int d = 0; d < n && st == CLGAN_OK; d++) st = device_finish(devs[d]);
+        if (i >= warmup) times[i - warmup] = clock_seconds() - t0;
+    }
+    if (st == CLGAN_OK) {
+        r->n_devices = n;
+        r->iters = iters;
+        r->comm_s = t.comm_s / iters;
+        r->comm_bytes = t.comm_bytes / iters;
+        r->hidden = 0; /* the reductions wait for the passes (docs/design_data_parallel.md) */
+        r->median_s = median(times, iters);
+        r->min_s = times[0];
+    } else {
+        err_set(e, st, "%s", devs[0]->err.msg);
+    }
+    free(times);
+    trainer_free(&t);
+    dataset_free(&data);
+    return st;
+}

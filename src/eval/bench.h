@@ -33,4 +33,21 @@ clgan_status bench_run(const char *selector, const clgan_model *m, int iters, in
                        bench_result *r, clgan_err *e);
 void bench_result_free(bench_result *r);
 
+/* One model on several devices at once (train --devices): per iteration. */
+typedef struct bench_devices_result {
+    int n_devices;
+    int iters;
+    double median_s, min_s;   /* per iteration, every device finished */
+    double comm_s;            /* gradient reductions per iteration, after the passes ended */
+    double comm_bytes;        /* bytes read from and written to the devices per iteration */
+    double hidden;            /* share of the reductions overlapped with computation */
+} bench_devices_result;
+
+/*
+ * Times iterations of m on synthetic data with one replica per device of devs (open; the
+ * caller's), as bench_run does for one device (no cold start, no profile).
+ */
+clgan_status bench_devices(clgan_device **devs, int n, const clgan_model *m, int iters,
+                           int warmup, bench_devices_result *r, clgan_err *e);
+
 #endif /* CLGAN_BENCH_H */

@@ -453,6 +453,11 @@ static clgan_status g_apply(trainer *t) {
 static clgan_status reduce_grads(trainer *t, clgan_net w) {
     if (t->n_peers == 0) return CLGAN_OK;
     size_t n = trainer_net(t, w)->n_train;
+    for (int i = 0; i <= t->n_peers; i++) { /* the passes first: not counted as communication */
+        clgan_status st = device_finish(replica(t, i)->dev);
+        if (st != CLGAN_OK) return st;
+    }
+    double t0 = clock_seconds();
     for (int i = 0; i <= t->n_peers; i++) {
         trainer *r = replica(t, i);
         clgan_status st = device_read(r->dev, trainer_net(r, w)->grads, 0, n * sizeof(float),
@@ -467,6 +472,8 @@ static clgan_status reduce_grads(trainer *t, clgan_net w) {
                                        t->redf, 1);
         if (st != CLGAN_OK) return st;
     }
+    t->comm_s += clock_seconds() - t0;
+    t->comm_bytes += 2.0 * (double)(t->n_peers + 1) * (double)(n * sizeof(float));
     return CLGAN_OK;
 }
 

@@ -63,6 +63,9 @@ typedef struct trainer {
     int n_peers;
     double *red;             /* the host's sums of the replicas' gradients */
     float *redf;
+    double comm_s;           /* seconds spent reducing gradients (after the devices finished
+                                their passes), and bytes moved to and from the devices */
+    double comm_bytes;
 } trainer;
 
 /*
