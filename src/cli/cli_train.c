@@ -224,7 +224,7 @@ int cmd_train(const cli_opts *o) {
     }
     int quiet = opt_get(o, "--quiet") != NULL, force = opt_get(o, "--force") != NULL;
 
-    /* --devices A,B,...: one replica per device (opened once the run directory is taken) */
+    /* --devices A,B,...: one replica per device (opened before the run directory is taken) */
     const char *dev_list = opt_get(o, "--devices");
     if (dev_list && o->device) {
         fprintf(stderr, "clgan train: --device and --devices conflict: give one\n");
