@@ -113,11 +113,9 @@ clgan_status bench_devices(clgan_device **devs, int n, const clgan_model *m, int
     dataset data;
     trainer t;
     memset(&t, 0, sizeof t);
-    long rows = 8L * m->train.batch * m->train.k;
-    clgan_status st = dataset_random(m, rows, m->train.seed, &data, e);
+    clgan_status st = synthetic_data(m, devs[0], &data, e);
     if (st != CLGAN_OK) return st;
-    if ((st = dataset_upload(&data, devs[0])) != CLGAN_OK ||
-        (st = trainer_init_replicas(&t, devs, n, m, &data, m->train.batch)) != CLGAN_OK) {
+    if ((st = trainer_init_replicas(&t, devs, n, m, &data, m->train.batch)) != CLGAN_OK) {
         err_set(e, st, "%s", devs[0]->err.msg);
         dataset_free(&data);
         return st;

@@ -477,21 +477,22 @@ static clgan_status reduce_grads(trainer *t, clgan_net w) {
     return CLGAN_OK;
 }
 
-/* One D step on every replica: gradients, their sum, the update. */
-static clgan_status d_step(trainer *t) {
+/* One step of network w on every replica: its gradients, their sum, the update. */
+static clgan_status lockstep(trainer *t, clgan_status (*grads)(trainer *), clgan_net w,
+                             clgan_status (*apply)(trainer *)) {
     clgan_status st = CLGAN_OK;
-    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = d_grads(replica(t, i));
-    if (st == CLGAN_OK) st = reduce_grads(t, CLGAN_DISCRIMINATOR);
-    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = d_apply(replica(t, i));
+    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = grads(replica(t, i));
+    if (st == CLGAN_OK) st = reduce_grads(t, w);
+    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = apply(replica(t, i));
     return st;
 }
 
+static clgan_status d_step(trainer *t) {
+    return lockstep(t, d_grads, CLGAN_DISCRIMINATOR, d_apply);
+}
+
 static clgan_status g_step(trainer *t) {
-    clgan_status st = CLGAN_OK;
-    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = g_grads(replica(t, i));
-    if (st == CLGAN_OK) st = reduce_grads(t, CLGAN_GENERATOR);
-    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = g_apply(replica(t, i));
-    return st;
+    return lockstep(t, g_grads, CLGAN_GENERATOR, g_apply);
 }
 
 clgan_status trainer_d_step(trainer *t) {
@@ -606,12 +607,17 @@ clgan_status trainer_locate_nonfinite(trainer *t, char *where, size_t len) {
     return CLGAN_OK;
 }
 
+clgan_status synthetic_data(const clgan_model *m, clgan_device *dev, dataset *ds, clgan_err *e) {
+    clgan_status st = dataset_random(m, 8L * m->train.batch * m->train.k, m->train.seed, ds, e);
+    if (st == CLGAN_OK && (st = dataset_upload(ds, dev)) != CLGAN_OK)
+        err_set(e, st, "%s", dev->err.msg);
+    return st;
+}
+
 clgan_status synthetic_run_start(synthetic_run *s, const clgan_model *m, clgan_err *e) {
-    long n = 8L * m->train.batch * m->train.k;
-    clgan_status st = dataset_random(m, n, m->train.seed, &s->data, e);
+    clgan_status st = synthetic_data(m, s->dev, &s->data, e);
     if (st != CLGAN_OK) return st;
-    st = dataset_upload(&s->data, s->dev);
-    if (st == CLGAN_OK) st = trainer_init(&s->t, s->dev, m, &s->data, m->train.batch);
+    st = trainer_init(&s->t, s->dev, m, &s->data, m->train.batch);
     if (st == CLGAN_OK) s->up = 1;
     if (st != CLGAN_OK) err_set(e, st, "%s", s->dev->err.msg);
     return st;

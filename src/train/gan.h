@@ -146,6 +146,8 @@ typedef struct synthetic_run {
     int up; /* t was initialised */
 } synthetic_run;
 
+/* Random data of the model's shape, 8 epochs' worth of minibatches, uploaded to dev. */
+clgan_status synthetic_data(const clgan_model *m, clgan_device *dev, dataset *ds, clgan_err *e);
 /* s->dev must be open; builds the dataset and the trainer. Messages go to e. */
 clgan_status synthetic_run_start(synthetic_run *s, const clgan_model *m, clgan_err *e);
 /* Frees the trainer, the dataset and the device. */
