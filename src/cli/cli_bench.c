@@ -70,10 +70,11 @@ static int bench_several(const cli_opts *o, long iters, long warmup) {
         for (int i = 0; i < n; i++) printf("%s%s", i ? " + " : "", devs[i]->info.name);
         printf("): median %.2f ms an iteration (best %.2f), %.2fx the one device\n",
                all.median_s * 1e3, all.min_s * 1e3, one.median_s / all.median_s);
-        printf("  gradient reductions: %.2f ms an iteration (%.0f%% of it), %.2f MB to and from "
+        int mb = all.comm_bytes >= 1e6;
+        printf("  gradient reductions: %.2f ms an iteration (%.0f%% of it), %.2f %s to and from "
                "the devices; %.0f%% hidden behind computation (they wait for the passes)\n",
-               all.comm_s * 1e3, 100 * all.comm_s / all.median_s, all.comm_bytes / 1e6,
-               100 * all.hidden);
+               all.comm_s * 1e3, 100 * all.comm_s / all.median_s,
+               all.comm_bytes / (mb ? 1e6 : 1e3), mb ? "MB" : "kB", 100 * all.hidden);
     }
     for (int i = 0; i < n; i++) clgan_device_free(devs[i]);
     free(devs);
