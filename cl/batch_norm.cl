@@ -35,6 +35,25 @@ __kernel void bn_stats(const __global float *restrict x, uint x_off, __global fl
 }
 
 /*
+ * Statistics over several ranks' rows (data parallelism): per (group, channel), this rank's sum
+ * of x into the mean's place (which 0), or its sum of squared deviations from the mean already
+ * there (the global batch's, which 1) into the variance's. The host sums them over the ranks
+ * and writes back the mean, the variance and 1/sqrt(var + eps). Work size as bn_stats.
+ */
+__kernel void bn_partial(const __global float *restrict x, uint x_off, __global float *st,
+                         uint st_off, uint R, uint C, uint HW, uint G, uint which) {
+    uint id = get_global_id(0);
+    if (id >= G * C) return;
+    uint g = id / C, c = id % C;
+    float mean = which ? st[st_off + id] : 0.0f, s = 0.0f;
+    for (uint r = g * R; r < (g + 1) * R; r++) {
+        const __global float *row = x + x_off + ((size_t)r * C + c) * HW;
+        for (uint p = 0; p < HW; p++) s += which ? (row[p] - mean) * (row[p] - mean) : row[p];
+    }
+    st[st_off + which * G * C + id] = s;
+}
+
+/*
  * Running statistics, group after group (as two calls of the network would update them):
  * m = (1 - momentum) m + momentum mean;  v = (1 - momentum) v + momentum var * N / (N - 1).
  * Work size: global >= C.
@@ -110,16 +129,16 @@ __kernel void bn_bwd_params(const __global float *restrict st, uint st_off, __gl
     grads[beta_off + c] = s1;
 }
 
-/* dx = gamma inv / N (N dy - sum dy - xhat sum dy*xhat), N = R*HW values per statistic; one
- * (b, c) row per item. Work size: global >= (C, B). */
+/* dx = gamma inv / N (N dy - sum dy - xhat sum dy*xhat), N values per statistic (R*HW, or
+ * over every rank's rows); one (b, c) row per item. Work size: global >= (C, B). */
 __kernel void bn_bwd_dx(const __global float *restrict acts, uint x_off, __global float *deltas,
                         uint dy_off, uint dx_off, const __global float *restrict params,
                         uint gamma_off, const __global float *restrict st, uint st_off, uint B,
-                        uint R, uint C, uint HW, uint G) {
+                        uint R, uint C, uint HW, uint G, uint N) {
     uint c = get_global_id(0), b = get_global_id(1);
     if (c >= C || b >= B) return;
     uint id = (b / R) * C + c;
-    float n = (float)(R * HW), mean = st[st_off + id], inv = st[st_off + 2 * G * C + id];
+    float n = (float)N, mean = st[st_off + id], inv = st[st_off + 2 * G * C + id];
     float k = params[gamma_off + c] * inv / n, s1 = st[st_off + 3 * G * C + id],
           s2 = st[st_off + 4 * G * C + id];
     size_t row = ((size_t)b * C + c) * HW;

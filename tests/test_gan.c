@@ -633,7 +633,7 @@ static void check_replicas(const char *rel, int R, int iters, double atol) {
         for (int r = 0; r < R; r++) devs[r] = test_device();
         ck_assert(dataset_upload(&data, devs[0]) == CLGAN_OK);
         trainer t;
-        ck_assert_msg(trainer_init_replicas(&t, devs, R, m, &data, 8) == CLGAN_OK, "%s",
+        ck_assert_msg(trainer_init_replicas(&t, devs, R, m, &data, 8, NULL) == CLGAN_OK, "%s",
                       devs[0]->err.msg);
         ck_assert_int_eq(t.n_peers, R - 1);
         for (int i = 0; i < iters; i++) ck_assert(trainer_iteration(&t) == CLGAN_OK);
@@ -696,7 +696,7 @@ START_TEST(replicas_refuse_batch_norm) {
     clgan_device *devs[2] = {test_device(), test_device()};
     ck_assert(dataset_upload(&data, devs[0]) == CLGAN_OK);
     trainer t;
-    ck_assert(trainer_init_replicas(&t, devs, 2, m, &data, 8) == CLGAN_ERR_ARG);
+    ck_assert(trainer_init_replicas(&t, devs, 2, m, &data, 8, NULL) == CLGAN_ERR_ARG);
     ck_assert_msg(strstr(devs[0]->err.msg, "--devices: ") &&
                       strstr(devs[0]->err.msg, "has batch norm"), "%s", devs[0]->err.msg);
     dataset_free(&data);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "comm.h"
 #include "common.h"
 #include "model.h"
 
@@ -217,6 +218,60 @@ int open_device_list(const cli_opts *o, clgan_device ***devs, int *n) {
     return 0;
 }
 
+int open_rank_device(const cli_opts *o, const comm *c, clgan_device ***devs, int *n) {
+    const char *list = opt_get(o, "--devices"), *cmd = o->cmd->name;
+    char sel[64] = "";
+    *devs = NULL;
+    *n = 0;
+    if (list && o->device) {
+        fprintf(stderr, "clgan %s: --device and --devices conflict: give one\n", cmd);
+        return EXIT_USAGE;
+    }
+    if (list) { /* one selector per rank */
+        int count = 1;
+        for (const char *p = list; *p; p++) count += *p == ',';
+        if (count != c->size) {
+            fprintf(stderr, "clgan %s: --devices under mpirun: one selector per rank, %d given "
+                    "for %d ranks\n", cmd, count, c->size);
+            return EXIT_USAGE;
+        }
+        const char *a = list;
+        for (int i = 0; i < c->rank; i++) a = strchr(a, ',') + 1;
+        size_t len = strcspn(a, ",");
+        if (len == 0 || len >= sizeof sel) {
+            fprintf(stderr, "clgan %s: --devices: rank %d's selector is %s\n", cmd, c->rank,
+                    len ? "too long" : "empty");
+            return EXIT_USAGE;
+        }
+        memcpy(sel, a, len);
+        sel[len] = '\0';
+    } else if (!o->device) { /* the local rank's device among those this machine has */
+        clgan_device_info *all;
+        size_t count;
+        char err[512];
+        if (clgan_device_list(&all, &count, err, sizeof err) != CLGAN_OK) {
+            fprintf(stderr, "clgan %s (rank %d): %s\n", cmd, c->rank, err);
+            return 1;
+        }
+        if (count > 0) {
+            const clgan_device_info *d = &all[(size_t)c->local_rank % count];
+            snprintf(sel, sizeof sel, "%d:%d", d->platform, d->index);
+        }
+        clgan_device_list_free(all);
+    }
+    clgan_device **d = calloc(1, sizeof *d);
+    if (!d) return 1;
+    if (clgan_device_open(sel[0] ? sel : o->device, &d[0]) != CLGAN_OK) {
+        fprintf(stderr, "clgan %s (rank %d): %s\n", cmd, c->rank, clgan_device_errmsg(d[0]));
+        clgan_device_free(d[0]);
+        free(d);
+        return 1;
+    }
+    *devs = d;
+    *n = 1;
+    return 0;
+}
+
 static const cli_opt common_opts[] = {
     {"--device", "SEL", "device as P:D (see 'clgan devices') or part of its name"},
     {"--help", NULL, "this help"},
@@ -233,7 +288,10 @@ static const cli_opt train_opts[] = {
     {"--on-nan", "WHAT", "stop (default), or rollback: reload the last checkpoint, halve the "
                          "learning rates"},
     {"--devices", "A,B,..", "train on several devices at once, each on its share of every "
-                            "batch (selectors as --device takes them)"},
+                            "batch (selectors as --device takes them; under mpirun, one per "
+                            "rank)"},
+    {"--comm-timeout", "S", "under mpirun: seconds a rank waits for the others before it ends "
+                            "the job (default 600)"},
 };
 
 static const cli_opt sample_opts[] = {

@@ -55,6 +55,15 @@ int opt_long(const cli_opts *o, const char *name, long lo, long hi, long *out);
  */
 int open_device_list(const cli_opts *o, struct clgan_device ***devs, int *n);
 
+struct comm;
+/*
+ * Under mpirun (c active): opens this rank's device into *devs (n = 1): its own selector of
+ * --devices A,B,... (one per rank), else --device, else the device of its local rank among
+ * those `clgan devices` lists. Messages name the rank; returns EXIT_USAGE or 1, else 0.
+ */
+int open_rank_device(const cli_opts *o, const struct comm *c, struct clgan_device ***devs,
+                     int *n);
+
 struct clgan_model;
 /*
  * Loads MODEL for a command that trains on synthetic data of its shape (bench, compare): an

@@ -18,6 +18,7 @@
 
 #include "checkpoint.h"
 #include "cli.h"
+#include "comm.h"
 #include "rundir.h"
 #include "image.h"
 #include "feature_space.h"
@@ -78,9 +79,32 @@ static const char *signal_word(int sig) {
     return sig == SIGINT ? "interrupted" : sig == SIGHUP ? "hung up" : "terminated";
 }
 
+/* "clgan train", or under mpirun "clgan train (rank R of N)": what messages start with */
+static char who[48] = "clgan train";
+
 static int fail(const char *what, const char *msg) {
-    fprintf(stderr, "clgan train: %s%s%s\n", what ? what : "", what ? ": " : "", msg);
+    fprintf(stderr, "%s: %s%s%s\n", who, what ? what : "", what ? ": " : "", msg);
     return 1;
+}
+
+/*
+ * Under mpirun: every rank must run the same clgan (its binary, hence its kernels) on the same
+ * model file with the same seed and resume from the same checkpoint; compared by hash, refused
+ * on every rank with a message naming the first rank that differs.
+ */
+static clgan_status check_ranks(comm *c, const clgan_model *m, const char *resume,
+                                clgan_err *e) {
+    if (!comm_active(c)) return CLGAN_OK;
+    uint64_t h[4];
+    h[0] = comm_hash(COMM_HASH_INIT, m->yaml_text, strlen(m->yaml_text));
+    h[1] = comm_hash_file("/proc/self/exe");
+    h[1] = comm_hash(h[1], clgan_git_revision, strlen(clgan_git_revision));
+    h[2] = comm_hash(COMM_HASH_INIT, &m->train.seed, sizeof m->train.seed);
+    h[3] = resume ? comm_hash_file(resume) : 0;
+    char model[300];
+    snprintf(model, sizeof model, "model file (%s)", m->path);
+    const char *names[4] = {model, "clgan binary", "seed", "--resume checkpoint"};
+    return comm_same(c, h, 4, names, e);
 }
 
 /*
@@ -223,11 +247,31 @@ int cmd_train(const cli_opts *o) {
         }
     }
     int quiet = opt_get(o, "--quiet") != NULL, force = opt_get(o, "--force") != NULL;
+    long timeout = 600;
+    if (opt_long(o, "--comm-timeout", 1, 1L << 30, &timeout) < 0) return EXIT_USAGE;
+    /* mpirun -n R clgan train: one replica per rank; rank 0 alone writes the run */
+    comm cm;
+    clgan_err ce;
+    if (comm_start(&cm, &ce) != CLGAN_OK) return fail(NULL, ce.msg);
+    cm.timeout_s = (double)timeout;
+    const int lead = cm.rank == 0;
+    if (comm_active(&cm)) {
+        snprintf(who, sizeof who, "clgan train (rank %d of %d)", cm.rank, cm.size);
+        if (!lead) quiet = 1;
+        if (rollback) {
+            fprintf(stderr, "%s: --on-nan rollback under mpirun is not built: give --on-nan "
+                    "stop and resume from the last checkpoint\n", who);
+            comm_end(&cm);
+            return EXIT_USAGE;
+        }
+    }
+    int agreed = 1; /* an exit every rank takes at once (else one rank's ends the job) */
 
     /* --devices A,B,...: one replica per device (opened before the run directory is taken) */
     const char *dev_list = opt_get(o, "--devices");
     if (dev_list && o->device) {
         fprintf(stderr, "clgan train: --device and --devices conflict: give one\n");
+        comm_end(&cm);
         return EXIT_USAGE;
     }
     clgan_device **devs = NULL;
@@ -259,6 +303,7 @@ int cmd_train(const cli_opts *o) {
         rc = fail(NULL, clgan_model_errmsg(m));
         goto done;
     }
+    agreed = 0;
     /* A resume is read whole first: it says which run this is, its seed and its folder. */
     if (resume) {
         if (ckpt_open(resume, &ck, &e) != CLGAN_OK) {
@@ -277,7 +322,13 @@ int cmd_train(const cli_opts *o) {
     } else if (has_seed) {
         m->train.seed = (uint64_t)seed_l;
     }
-    if (dev_list) {
+    if (comm_active(&cm)) {
+        int why = open_rank_device(o, &cm, &devs, &n_devs);
+        if (why) {
+            rc = why;
+            goto done;
+        }
+    } else if (dev_list) {
         int why = open_device_list(o, &devs, &n_devs);
         if (why) {
             rc = why;
@@ -292,15 +343,25 @@ int cmd_train(const cli_opts *o) {
             goto done;
         }
     }
+    if (check_ranks(&cm, m, resume, &e) != CLGAN_OK) {
+        agreed = 1;
+        rc = fail(NULL, e.msg);
+        goto done;
+    }
     /* The run directory: --out, else the checkpoint's own run, else a new folder in runs/. */
     dir = out ? str_dup(out) : resume ? rundir_of_checkpoint(resume) : default_dir(m);
     if (!dir) goto done;
-    int keep_log;
-    if (take_run_dir(&r, dir, resume ? &ck : NULL, force, &keep_log)) goto done;
+    int keep_log = 0;
+    if (lead && take_run_dir(&r, dir, resume ? &ck : NULL, force, &keep_log)) goto done;
     dev = devs[0];
     where = str_dup(dev->info.name);
     for (int i = 1; i < n_devs && where; i++) {
         char *w = str_fmt("%s + %s", where, devs[i]->info.name);
+        free(where);
+        where = w;
+    }
+    if (where && comm_active(&cm)) {
+        char *w = str_fmt("%s and %d other rank%s", where, cm.size - 1, cm.size > 2 ? "s" : "");
         free(where);
         where = w;
     }
@@ -319,7 +380,7 @@ int cmd_train(const cli_opts *o) {
     double t_build = clock_seconds();
     /* G's capacity also serves sampling: larger chunks when the Parzen estimate needs 10^4. */
     int g_rows = m->train.parzen_samples > 0 && sample_rows < 1000 ? 1000 : sample_rows;
-    if (trainer_init_replicas(&t, devs, n_devs, m, &data, g_rows) != CLGAN_OK) {
+    if (trainer_init_replicas(&t, devs, n_devs, m, &data, g_rows, &cm) != CLGAN_OK) {
         rc = fail(NULL, dev->err.msg);
         goto done;
     }
@@ -331,7 +392,7 @@ int cmd_train(const cli_opts *o) {
         }
         own = str_dup(resume); /* this run's own state, to roll back to */
         ckpt_close(&ck);
-    } else {
+    } else if (lead) {
         rundir_new_id(t.run_id);
     }
 
@@ -340,11 +401,11 @@ int cmd_train(const cli_opts *o) {
     const char *log_header = cls ? LOG_HEADER_CLS : fid_on ? LOG_HEADER_EVAL : LOG_HEADER;
     free(path);
     path = str_fmt("%s/samples", r.path);
-    if (!cls && (!path || mkdir_p(path) != 0)) {
+    if (lead && !cls && (!path || mkdir_p(path) != 0)) {
         rc = fail(path ? path : r.path, strerror(errno));
         goto done;
     }
-    if (rundir_log_open(&r, log_header, keep_log, t.iter, &e) != CLGAN_OK) {
+    if (lead && rundir_log_open(&r, log_header, keep_log, t.iter, &e) != CLGAN_OK) {
         rc = fail(NULL, e.msg);
         goto done;
     }
@@ -365,7 +426,9 @@ int cmd_train(const cli_opts *o) {
                             resume ? ", resumed from " : "", resume ? resume : "",
                             (unsigned long long)total, m->yaml_text);
         free(mpath);
-        if (write_run_file(&r, "config.yaml", cfg, &e) != CLGAN_OK) {
+        if (!lead) {
+            free(cfg);
+        } else if (write_run_file(&r, "config.yaml", cfg, &e) != CLGAN_OK) {
             rc = fail(NULL, e.msg);
             goto done;
         }
@@ -388,7 +451,7 @@ int cmd_train(const cli_opts *o) {
     /* FID and KID in a classifier's features during and after training (train.eval) */
     double fid_pending = NAN, kid_pending = NAN;
     long fid_last_epoch = (long)(t.iter * (uint64_t)m->train.k / (uint64_t)t.batches_per_epoch);
-    if (fid_on && fid_monitor_open(&fm, dev, m, &e) != CLGAN_OK) {
+    if (lead && fid_on && fid_monitor_open(&fm, dev, m, &e) != CLGAN_OK) {
         fprintf(stderr, "clgan train: %s:%d:%d: 'classifier' in 'train.eval': %s\n", m->path,
                 m->train.eval_line, m->train.eval_col, e.msg);
         goto done;
@@ -399,7 +462,7 @@ int cmd_train(const cli_opts *o) {
     double pz_pending = NAN, sigmas[10];
     log_space(0.1, 1.0, 10, sigmas);
     long pz_last_epoch = 0;
-    if (m->train.parzen_samples > 0) {
+    if (lead && m->train.parzen_samples > 0) {
         idx_header h;
         if (idx_load(m->data.path, m->data.valid[0], m->data.valid[1], &h, &pz_valid, &e) !=
                 CLGAN_OK ||
@@ -456,7 +519,7 @@ int cmd_train(const cli_opts *o) {
                        clock_seconds() - te);
         }
         int pz_now =
-            m->train.parzen_samples > 0 && ((m->train.parzen_every && epochs_done > pz_last_epoch &&
+            lead && m->train.parzen_samples > 0 && ((m->train.parzen_every && epochs_done > pz_last_epoch &&
                                              epochs_done % m->train.parzen_every == 0) ||
                                             last);
         if (pz_now) {
@@ -494,7 +557,7 @@ int cmd_train(const cli_opts *o) {
                     m->data.test[0], m->data.test[1], te);
             }
         }
-        int fid_now = fid_on && ((m->train.eval_every && epochs_done > fid_last_epoch &&
+        int fid_now = lead && fid_on && ((m->train.eval_every && epochs_done > fid_last_epoch &&
                                   epochs_done % m->train.eval_every == 0) ||
                                  last);
         if (fid_now) {
@@ -557,7 +620,7 @@ int cmd_train(const cli_opts *o) {
                          (unsigned long long)it, t.epoch, tn - t0, lr_g, lr_d, s.d_loss,
                          s.g_loss, s.d_real, s.d_fake, pz_s, fid_s);
             }
-            if (rundir_log_append(&r, line, &e) != CLGAN_OK) {
+            if (lead && rundir_log_append(&r, line, &e) != CLGAN_OK) {
                 rc = fail(NULL, e.msg);
                 goto done;
             }
@@ -605,15 +668,17 @@ int cmd_train(const cli_opts *o) {
                     t0 = t_last = clock_seconds();
                     continue;
                 }
-                fprintf(stderr, "clgan train: NaN/Inf by iteration %llu in %s; stopping (%s)\n",
-                        (unsigned long long)it, where,
-                        own ? "the last good checkpoint is kept"
-                                 : "this run wrote no checkpoint yet");
+                if (lead)
+                    fprintf(stderr, "%s: NaN/Inf by iteration %llu in %s; stopping (%s)\n",
+                            who, (unsigned long long)it, where,
+                            own ? "the last good checkpoint is kept"
+                                : "this run wrote no checkpoint yet");
                 rc = 1;
+                agreed = 1; /* the statistics are every rank's */
                 goto done;
             }
         }
-        if (!cls && (it % (uint64_t)sample_every == 0 || last)) {
+        if (lead && !cls && (it % (uint64_t)sample_every == 0 || last)) {
             if (trainer_generate(&t, z, sample_rows, x) != CLGAN_OK) {
                 rc = fail(NULL, dev->err.msg);
                 goto done;
@@ -628,26 +693,33 @@ int cmd_train(const cli_opts *o) {
         int periodic = ck_every && it % (uint64_t)ck_every == 0;
         /* with rollback, a checkpoint at every log interval gives something to return to */
         int for_rollback = rollback && it % (uint64_t)log_every == 0;
-        if (periodic || last || for_rollback || stop_signal) {
-            clgan_status st;
-            int saved = save_state(&t, &r, periodic, &own, &e, &st);
+        int stop_now = stop_signal; /* under mpirun: any rank's signal stops every rank here */
+        if (comm_max(&cm, &stop_now, "stop flags", &e) != CLGAN_OK) {
+            rc = fail(NULL, e.msg);
+            goto done;
+        }
+        if (periodic || last || for_rollback || stop_now) {
+            clgan_status st = CLGAN_OK;
+            int saved = lead ? save_state(&t, &r, periodic, &own, &e, &st) : 1;
             if (st != CLGAN_OK) {
                 rc = fail(NULL, e.msg[0] ? e.msg : dev->err.msg);
                 goto done;
             }
-            if (!saved && !stop_signal) continue; /* non-finite: the next log interval reports it */
-            if (stop_signal) {
+            if (!saved && !stop_now) continue; /* non-finite: the next log interval reports it */
+            if (stop_now) {
                 if (tty && !quiet) printf("\n");
-                fprintf(stderr, "clgan train: %s at iteration %llu; %s\n", signal_word(stop_signal),
-                        (unsigned long long)it,
-                        saved ? "checkpoint written: continue with --resume"
-                              : "the state was not finite, the last good checkpoint is kept");
-                rc = 128 + stop_signal;
+                if (lead)
+                    fprintf(stderr, "%s: %s at iteration %llu; %s\n", who,
+                            signal_word(stop_now), (unsigned long long)it,
+                            saved ? "checkpoint written: continue with --resume"
+                                  : "the state was not finite, the last good checkpoint is kept");
+                rc = 128 + stop_now;
+                agreed = 1;
                 goto done;
             }
         }
     }
-    if (pz_json || fid_json) {
+    if (lead && (pz_json || fid_json)) {
         char *js = str_fmt("{\"iter\": %llu, \"epochs\": %.3f%s%s%s%s}\n",
                            (unsigned long long)t.iter,
                            (double)t.iter * m->train.k / (double)t.batches_per_epoch,
@@ -658,7 +730,7 @@ int cmd_train(const cli_opts *o) {
             goto done;
         }
     }
-    if (cls && !isnan(acc_last)) {
+    if (lead && cls && !isnan(acc_last)) {
         char *js = str_fmt("{\"iter\": %llu, \"epochs\": %.3f, \"test_accuracy\": %.5f, "
                            "\"test_images\": %ld}\n", (unsigned long long)t.iter,
                            (double)t.iter / (double)t.batches_per_epoch, acc_last, test_n);
@@ -667,7 +739,7 @@ int cmd_train(const cli_opts *o) {
             goto done;
         }
     }
-    { /* the run's curves from its log (a run too short to log a row has none) */
+    if (lead) { /* the run's curves from its log (a run too short to log a row has none) */
         char *logp = str_fmt("%s/log.csv", r.path), *png = str_fmt("%s/curves.png", r.path);
         run_log rl;
         clgan_err pe;
@@ -690,7 +762,9 @@ int cmd_train(const cli_opts *o) {
                r.path);
     }
     rc = 0;
+    agreed = 1;
 done:
+    if (rc != 0 && !agreed) comm_abort(&cm, rc); /* one rank's failure ends every rank */
     free(z);
     free(x);
     free(pz_valid);
@@ -711,5 +785,6 @@ done:
     free(devs);
     free(where);
     clgan_model_free(m);
+    comm_end(&cm);
     return rc;
 }

@@ -115,7 +115,7 @@ clgan_status bench_devices(clgan_device **devs, int n, const clgan_model *m, int
     memset(&t, 0, sizeof t);
     clgan_status st = synthetic_data(m, devs[0], &data, e);
     if (st != CLGAN_OK) return st;
-    if ((st = trainer_init_replicas(&t, devs, n, m, &data, m->train.batch)) != CLGAN_OK) {
+    if ((st = trainer_init_replicas(&t, devs, n, m, &data, m->train.batch, NULL)) != CLGAN_OK) {
         err_set(e, st, "%s", devs[0]->err.msg);
         dataset_free(&data);
         return st;

@@ -12,11 +12,18 @@
  *   dx = gamma / sqrt(var + eps) / N (N dy - sum dy - xhat sum dy xhat);
  *   dgamma = sum dy xhat;  dbeta = sum dy (over every group).
  * The statistics and sums live in the layer's fixed scratch (cl/batch_norm.cl says where).
+ *
+ * Data parallelism (issue 16) over MPI ranks (n->comm): the statistics are the global batch's.
+ * Each rank sums its rows, the host sums over the ranks, then the same for the squared
+ * deviations from the global mean (two passes, as on one device); backward, the sums of dy and
+ * dy xhat are summed over the ranks before dx. dgamma and dbeta stay this rank's share: the
+ * gradient reduction adds them up with every other gradient.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "comm.h"
 #include "graph.h"
 
 enum { MOMENTUM, EPS };
@@ -27,7 +34,7 @@ static const layer_key keys[] = {
 };
 
 enum { P_GAMMA, P_BETA, P_MEAN, P_VAR };
-enum { K_STATS, K_RUNNING, K_FWD, K_SUMS, K_PARAMS, K_DX };
+enum { K_STATS, K_RUNNING, K_FWD, K_SUMS, K_PARAMS, K_DX, K_PARTIAL };
 
 #define MAX_GROUPS 2
 
@@ -62,8 +69,9 @@ static int bn_check_rows(const layer_spec *L, int rows, char *why, size_t len) {
 }
 
 static clgan_status bn_setup(net *n, layer *l) {
-    static const char *const names[] = {"bn_stats",    "bn_running",    "bn_fwd",
-                                        "bn_bwd_sums", "bn_bwd_params", "bn_bwd_dx"};
+    static const char *const names[] = {"bn_stats",      "bn_running", "bn_fwd",
+                                        "bn_bwd_sums",   "bn_bwd_params", "bn_bwd_dx",
+                                        "bn_partial"};
     clgan_status st = CLGAN_OK;
     for (int i = 0; i < (int)ARRAY_LEN(names) && st == CLGAN_OK; i++)
         st = net_kernel(n, "cl/batch_norm.cl", names[i], &l->k[i]);
@@ -79,6 +87,49 @@ static clgan_status run_groups(net *n, cl_kernel k, const char *name, int groups
     return device_run1d(n->dev, k, (size_t)groups * (size_t)C, name);
 }
 
+/* Over several ranks: is the layer's network computing a share of a global batch? */
+static int over_ranks(const net *n) {
+    return comm_active(n->comm) && n->rows_global > 0;
+}
+
+/* Values per statistic: this network's rows of a group, or every rank's. */
+static cl_uint per_stat(const net *n, const layer *l, cl_uint R) {
+    cl_uint HW = (cl_uint)(l->spec->in.h * l->spec->in.w);
+    return (over_ranks(n) ? (cl_uint)n->rows_global : R) * HW;
+}
+
+/* count floats of the statistics at st_off + at (host copy h) summed over the ranks. */
+static clgan_status sum_over_ranks(net *n, const layer *l, size_t at, size_t count, float *h) {
+    size_t off = (st_off(l) + at) * sizeof(float);
+    clgan_status st = device_read(n->dev, n->acts, off, count * sizeof(float), h);
+    if (st == CLGAN_OK) st = comm_sum(n->comm, h, count, "batch statistics", &n->dev->err);
+    return st;
+}
+
+/* The global batch's mean, variance and 1/sqrt(var + eps) per (group, channel), into st. */
+static clgan_status stats_over_ranks(net *n, layer *l, karg *a, cl_uint G, cl_uint C, cl_uint N,
+                                     float eps) {
+    size_t gc = (size_t)G * C;
+    float *h = malloc(2 * gc * sizeof *h);
+    if (!h) return err_set(&n->dev->err, CLGAN_ERR_NOMEM, "out of memory");
+    clgan_status st = CLGAN_OK;
+    for (cl_uint which = 0; which < 2 && st == CLGAN_OK; which++) {
+        a[8] = KA(which);
+        st = device_set_args(n->dev, l->k[K_PARTIAL], "bn_partial", a, 9);
+        if (st == CLGAN_OK) st = run_groups(n, l->k[K_PARTIAL], "bn_partial", (int)G, (int)C);
+        if (st == CLGAN_OK) st = sum_over_ranks(n, l, which * gc, gc, h);
+        for (size_t i = 0; i < gc && st == CLGAN_OK; i++) {
+            h[i] = (float)((double)h[i] / N); /* the mean, then the (biased) variance */
+            if (which) h[gc + i] = (float)(1.0 / sqrt((double)h[i] + eps));
+        }
+        if (st == CLGAN_OK)
+            st = device_write(n->dev, n->acts, (st_off(l) + which * gc) * sizeof(float),
+                              (which ? 2 : 1) * gc * sizeof(float), h, 1);
+    }
+    free(h);
+    return st;
+}
+
 static clgan_status bn_forward(net *n, layer *l, int batch, int train) {
     const layer_spec *L = l->spec;
     if (n->groups < 1 || n->groups > MAX_GROUPS || batch % n->groups != 0)
@@ -88,14 +139,18 @@ static clgan_status bn_forward(net *n, layer *l, int batch, int train) {
             HW = (cl_uint)(L->in.h * L->in.w), so = (cl_uint)st_off(l), xo = (cl_uint)l->x.off,
             yo = (cl_uint)l->y.off, go = (cl_uint)l->param_off[P_GAMMA],
             bo = (cl_uint)l->param_off[P_BETA], mo = (cl_uint)l->param_off[P_MEAN],
-            vo = (cl_uint)l->param_off[P_VAR], tr = (cl_uint)(train != 0), nv = R * HW;
+            vo = (cl_uint)l->param_off[P_VAR], tr = (cl_uint)(train != 0), nv = per_stat(n, l, R);
     float eps = (float)L->v[EPS], mom = (float)L->v[MOMENTUM];
     clgan_status st = CLGAN_OK;
     if (train) {
         karg a[] = {KA(n->acts), KA(xo), KA(n->acts), KA(so), KA(R), KA(C), KA(HW), KA(G),
                     KA(eps)};
-        st = device_set_args(n->dev, l->k[K_STATS], "bn_stats", a, 9);
-        if (st == CLGAN_OK) st = run_groups(n, l->k[K_STATS], "bn_stats", (int)G, (int)C);
+        if (over_ranks(n)) {
+            st = stats_over_ranks(n, l, a, G, C, nv, eps);
+        } else {
+            st = device_set_args(n->dev, l->k[K_STATS], "bn_stats", a, 9);
+            if (st == CLGAN_OK) st = run_groups(n, l->k[K_STATS], "bn_stats", (int)G, (int)C);
+        }
         karg r[] = {KA(n->params), KA(mo), KA(vo), KA(n->acts), KA(so), KA(C), KA(G), KA(nv),
                     KA(mom)};
         if (st == CLGAN_OK) st = device_set_args(n->dev, l->k[K_RUNNING], "bn_running", r, 9);
@@ -114,7 +169,8 @@ static clgan_status bn_backward(net *n, layer *l, int batch, int need_dx, int ne
     cl_uint G = (cl_uint)n->groups, B = (cl_uint)batch, R = B / G, C = (cl_uint)L->in.c,
             HW = (cl_uint)(L->in.h * L->in.w), so = (cl_uint)st_off(l), xo = (cl_uint)l->x.off,
             dyo = (cl_uint)l->dy.off, dxo = (cl_uint)l->dx.off,
-            go = (cl_uint)l->param_off[P_GAMMA], bo = (cl_uint)l->param_off[P_BETA];
+            go = (cl_uint)l->param_off[P_GAMMA], bo = (cl_uint)l->param_off[P_BETA],
+            N = per_stat(n, l, R);
     karg a[] = {KA(n->acts), KA(xo), KA(n->deltas), KA(dyo), KA(n->acts), KA(so),
                 KA(R),       KA(C),  KA(HW),        KA(G)};
     clgan_status st = device_set_args(n->dev, l->k[K_SUMS], "bn_bwd_sums", a, 10);
@@ -124,11 +180,21 @@ static clgan_status bn_backward(net *n, layer *l, int batch, int need_dx, int ne
         st = device_set_args(n->dev, l->k[K_PARAMS], "bn_bwd_params", p, 7);
         if (st == CLGAN_OK) st = device_run1d(n->dev, l->k[K_PARAMS], C, "bn_bwd_params");
     }
+    if (st == CLGAN_OK && need_dx && over_ranks(n)) { /* the sums over every rank's rows */
+        size_t gc = (size_t)G * C;
+        float *h = malloc(2 * gc * sizeof *h);
+        st = h ? sum_over_ranks(n, l, 3 * gc, 2 * gc, h)
+               : err_set(&n->dev->err, CLGAN_ERR_NOMEM, "out of memory");
+        if (st == CLGAN_OK)
+            st = device_write(n->dev, n->acts, (st_off(l) + 3 * gc) * sizeof(float),
+                              2 * gc * sizeof(float), h, 1);
+        free(h);
+    }
     if (st == CLGAN_OK && need_dx) {
         karg d[] = {KA(n->acts), KA(xo), KA(n->deltas), KA(dyo), KA(dxo), KA(n->params),
                     KA(go),      KA(n->acts), KA(so),   KA(B),   KA(R),   KA(C),
-                    KA(HW),      KA(G)};
-        st = device_set_args(n->dev, l->k[K_DX], "bn_bwd_dx", d, 14);
+                    KA(HW),      KA(G),  KA(N)};
+        st = device_set_args(n->dev, l->k[K_DX], "bn_bwd_dx", d, 15);
         if (st == CLGAN_OK) st = device_run2d(n->dev, l->k[K_DX], C, B, "bn_bwd_dx");
     }
     return st;

@@ -208,6 +208,7 @@ clgan_status net_backward(net *n, int from, int batch, int need_din, int need_dw
         int need_dx = i > 0 || need_din;
         if (!need_dx && !(need_dw && n->layers[i].n_params)) continue;
         clgan_status st = n->layers[i].cls->ops.backward(n, &n->layers[i], batch, need_dx, need_dw);
+        if (st == CLGAN_OK && need_dw && n->grads_ready) st = n->grads_ready(n, i, n->grads_ctx);
         if (st != CLGAN_OK) return st;
     }
     return CLGAN_OK;

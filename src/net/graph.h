@@ -68,6 +68,13 @@ struct net {
                                    on; 0 for one device */
     long rows_global;           /* a replica's: the global batch's rows per group; 0 for one
                                    device */
+    /* data parallelism: called after a backward pass enqueues layer `layer`'s parameter
+     * gradients (the trainer reads them in buckets to reduce while the pass goes on); NULL:
+     * nothing to call */
+    clgan_status (*grads_ready)(net *n, int layer, void *ctx);
+    void *grads_ctx;
+    struct comm *comm;          /* the ranks whose rows make up the global batch, for batch
+                                   statistics over it; NULL: this network's rows are all */
     cl_kernel k_noise;          /* the prior's sampler, created on first use */
     cl_kernel k_labels;         /* the generated rows' labels (conditional), on first use */
 };

@@ -562,6 +562,26 @@ clgan_status device_read(clgan_device *dev, cl_mem buf, size_t off, size_t bytes
     return CLGAN_OK;
 }
 
+clgan_status device_read_start(clgan_device *dev, cl_mem buf, size_t off, size_t bytes,
+                               void *dst, cl_event *ev) {
+    cl_int rc = clEnqueueReadBuffer(dev->queue, buf, CL_FALSE, off, bytes, dst, 0, NULL, ev);
+    if (rc == CL_SUCCESS) rc = clFlush(dev->queue);
+    if (rc != CL_SUCCESS)
+        return err_cl(&dev->err, rc, "clEnqueueReadBuffer", "device '%s'", dev->info.name);
+    return CLGAN_OK;
+}
+
+clgan_status device_event_done(clgan_device *dev, cl_event ev, int *done) {
+    cl_int status;
+    cl_int rc = clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status,
+                               NULL);
+    if (rc == CL_SUCCESS && status < 0) rc = status;
+    if (rc != CL_SUCCESS)
+        return err_cl(&dev->err, rc, "a read of the gradients", "device '%s'", dev->info.name);
+    *done = status == CL_COMPLETE;
+    return CLGAN_OK;
+}
+
 clgan_status device_fill(clgan_device *dev, cl_mem buf, size_t off, size_t bytes) {
     if (bytes == 0) return CLGAN_OK;
     float zero = 0.0f;

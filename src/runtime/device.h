@@ -128,6 +128,14 @@ clgan_status device_write(clgan_device *dev, cl_mem buf, size_t off_bytes, size_
 clgan_status device_read(clgan_device *dev, cl_mem buf, size_t off_bytes, size_t bytes, void *dst);
 clgan_status device_fill(clgan_device *dev, cl_mem buf, size_t off_bytes, size_t bytes);
 clgan_status device_finish(clgan_device *dev);
+/*
+ * Enqueues a read that does not wait (the queue is flushed): *ev completes when dst holds the
+ * bytes; the caller releases it. dst must stay until then.
+ */
+clgan_status device_read_start(clgan_device *dev, cl_mem buf, size_t off_bytes, size_t bytes,
+                               void *dst, cl_event *ev);
+/* Whether the command of ev completed (*done 1) or not yet (0); an error if it failed. */
+clgan_status device_event_done(clgan_device *dev, cl_event ev, int *done);
 
 /* Enqueue a 1-D kernel over n work-items (rounded up to the local size). */
 clgan_status device_run1d(clgan_device *dev, cl_kernel k, size_t n, const char *name);

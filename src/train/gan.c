@@ -9,7 +9,9 @@
 #include "gan.h"
 
 #include "classify.h"
+#include "comm.h"
 #include "gemm.h"
+#include "replicas.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -24,14 +26,14 @@ static clgan_status copy_rows(clgan_device *dev, cl_mem src, size_t src_off, cl_
     return CLGAN_OK;
 }
 
+trainer *trainer_replica(trainer *t, int i) {
+    return i == 0 ? t : &t->peers[i - 1];
+}
+
 /*
  * Picks the faster GEMM path for every product of one pass over `rows` rows of network ns
  * (measured once per device and shape; the choices are remembered in the program cache).
  */
-/* The replica i of t (0: t itself). */
-static trainer *replica(trainer *t, int i) {
-    return i == 0 ? t : &t->peers[i - 1];
-}
 
 static clgan_status tune_pass(clgan_device *dev, const net_spec *ns, int rows, int din, int dw) {
     int n = net_gemm_shapes(dev, ns, rows, 1, din, dw, NULL, 0);
@@ -122,13 +124,12 @@ void trainer_free(trainer *t) {
     free(t->peers);
     free(t->peer_data);
     free(t->red);
-    free(t->redf);
     t->peers = NULL;
     t->peer_data = NULL;
     t->red = NULL;
-    t->redf = NULL;
     t->n_peers = 0;
     if (t->dev) device_finish(t->dev); /* nothing in flight may use what is freed */
+    replicas_free_buckets(t);
     for (int w = 0; w < MODEL_NETS; w++) optim_free(&t->opt[w]);
     loss_free(&t->loss);
     if (t->k_stats) clReleaseKernel(t->k_stats);
@@ -160,135 +161,6 @@ clgan_status trainer_seek(trainer *t) {
         st = trainer_seek(&t->peers[i]);
     }
     return st;
-}
-
-/* n floats of buffer a on replica 0 into buffer b of replica r (through the host). */
-static clgan_status copy_to_replica(trainer *t, cl_mem a, trainer *r, cl_mem b, size_t n,
-                                    float *tmp) {
-    clgan_status st = device_read(t->dev, a, 0, n * sizeof(float), tmp);
-    return st == CLGAN_OK ? device_write(r->dev, b, 0, n * sizeof(float), tmp, 1) : st;
-}
-
-clgan_status trainer_sync_replicas(trainer *t) {
-    if (t->n_peers == 0) return CLGAN_OK;
-    size_t most = t->g->n_params > t->d->n_params ? t->g->n_params : t->d->n_params;
-    float *tmp = malloc(most * sizeof *tmp);
-    if (!tmp) return err_set(&t->dev->err, CLGAN_ERR_NOMEM, "out of memory");
-    clgan_status st = CLGAN_OK;
-    for (int i = 0; i < t->n_peers && st == CLGAN_OK; i++) {
-        trainer *r = &t->peers[i];
-        for (int w = 0; w < 2 && st == CLGAN_OK; w++) {
-            net *a = trainer_net(t, (clgan_net)w), *b = trainer_net(r, (clgan_net)w);
-            st = copy_to_replica(t, a->params, r, b->params, a->n_params, tmp);
-            for (int k = 0; k < optim_state_count(&t->opt[w]) && st == CLGAN_OK; k++)
-                st = copy_to_replica(t, optim_state_buf(&t->opt[w], k), r,
-                                     optim_state_buf(&r->opt[w], k), a->n_train, tmp);
-            r->opt[w].t = t->opt[w].t;
-        }
-        if (st == CLGAN_OK && t->ema)
-            st = copy_to_replica(t, t->ema, r, r->ema, t->g->n_params, tmp);
-        r->stream = t->stream;
-        r->iter = t->iter;
-        r->epoch = t->epoch;
-        r->batch_in_epoch = t->batch_in_epoch;
-        if (st == CLGAN_OK) st = trainer_seek(r);
-    }
-    free(tmp);
-    return st;
-}
-
-/* Every replica's parameters equal replica 0's, bit for bit (they are drawn from the seed). */
-static clgan_status trainer_sync_check(trainer *t) {
-    size_t most = t->g->n_params > t->d->n_params ? t->g->n_params : t->d->n_params;
-    float *a = malloc(most * sizeof *a), *b = malloc(most * sizeof *b);
-    clgan_status st = a && b ? CLGAN_OK : err_set(&t->dev->err, CLGAN_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < t->n_peers && st == CLGAN_OK; i++)
-        for (int w = 0; w < 2 && st == CLGAN_OK; w++) {
-            net *x = trainer_net(t, (clgan_net)w), *y = trainer_net(&t->peers[i], (clgan_net)w);
-            size_t bytes = x->n_params * sizeof(float);
-            st = device_read(t->dev, x->params, 0, bytes, a);
-            if (st == CLGAN_OK) st = device_read(y->dev, y->params, 0, bytes, b);
-            if (st == CLGAN_OK && memcmp(a, b, bytes) != 0)
-                st = err_set(&t->dev->err, CLGAN_ERR_DEVICE, "--devices: device %d (%s) starts "
-                             "from other %s parameters than device 0 (%s)", i + 1,
-                             y->dev->info.name, model_net_name((clgan_net)w), t->dev->info.name);
-        }
-    free(a);
-    free(b);
-    if (st != CLGAN_OK) trainer_free(t);
-    return st;
-}
-
-/* Does any layer of the model's GAN normalise over its batch? */
-static int has_batch_norm(const clgan_model *m) {
-    for (int w = 0; w < 2; w++)
-        for (int i = 0; i < m->net[w].n_layers; i++)
-            if (m->net[w].layers[i].kind == LAYER_BATCH_NORM) return 1;
-    return 0;
-}
-
-/* This replica's share of the batch: rows, the first row, and its networks' draws. */
-static void set_share(trainer *t, int r, int R) {
-    const int m = t->m->train.batch, pack = t->m->train.pack;
-    t->rows = m / R;
-    t->row0 = (long)r * t->rows;
-    t->g->row0 = t->row0;
-    t->g->rows_global = m;
-    t->d->row0 = t->row0 / pack; /* D's rows hold pack samples */
-    t->d->rows_global = m / pack;
-}
-
-clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int R, const clgan_model *m,
-                                   dataset *data, int sample_rows) {
-    memset(t, 0, sizeof *t);
-    clgan_device *d0 = devs[0];
-    const train_spec *ts = &m->train;
-    if (R < 2) return trainer_init(t, d0, m, data, sample_rows);
-    if (m->kind != MODEL_GAN)
-        return err_set(&d0->err, CLGAN_ERR_ARG, "--devices: %s trains a classifier; several "
-                       "devices train GANs only", m->name);
-    if (ts->batch % (R * ts->pack) != 0)
-        return err_set(&d0->err, CLGAN_ERR_ARG, "--devices: train.batch %d does not split into "
-                       "%d devices x pack %d rows", ts->batch, R, ts->pack);
-    if (has_batch_norm(m))
-        return err_set(&d0->err, CLGAN_ERR_ARG, "--devices: %s has batch norm, whose statistics "
-                       "over several devices are not built yet (issue 16); train it on one",
-                       m->name);
-    if (ts->loss == GAN_LOSS_RELATIVISTIC)
-        return err_set(&d0->err, CLGAN_ERR_ARG, "--devices: the relativistic loss needs the "
-                       "global batch's mean logits, not built yet (issue 16); train on one");
-    clgan_status st = trainer_init(t, d0, m, data, sample_rows);
-    if (st != CLGAN_OK) return st;
-    t->peers = calloc((size_t)R - 1, sizeof *t->peers);
-    t->peer_data = calloc((size_t)R - 1, sizeof *t->peer_data);
-    size_t most = t->g->n_train > t->d->n_train ? t->g->n_train : t->d->n_train;
-    t->red = malloc(most * sizeof *t->red);
-    t->redf = malloc(most * sizeof *t->redf);
-    if (!t->peers || !t->peer_data || !t->red || !t->redf) {
-        trainer_free(t);
-        return err_set(&d0->err, CLGAN_ERR_NOMEM, "out of memory");
-    }
-    clgan_err e;
-    for (int i = 0; i < R - 1; i++) {
-        clgan_device *dv = devs[i + 1];
-        if (dataset_share(data, &t->peer_data[i], &e) != CLGAN_OK) {
-            st = err_set(&d0->err, CLGAN_ERR_NOMEM, "%s", e.msg);
-        } else if ((st = dataset_upload(&t->peer_data[i], dv)) != CLGAN_OK ||
-                   (st = trainer_init(&t->peers[i], dv, m, &t->peer_data[i], sample_rows)) !=
-                       CLGAN_OK) {
-            err_set(&d0->err, st, "device %d (%s): %s", i + 1, dv->info.name, dv->err.msg);
-        }
-        if (st != CLGAN_OK) {
-            t->n_peers = i + 1; /* frees what was made */
-            trainer_free(t);
-            return st;
-        }
-        t->n_peers = i + 1;
-        memcpy(t->peers[i].run_id, t->run_id, sizeof t->run_id);
-    }
-    for (int r = 0; r < R; r++) set_share(replica(t, r), r, R);
-    /* the same parameters everywhere by construction (the seed's draws); checked */
-    return trainer_sync_check(t);
 }
 
 static clgan_status add_stats(trainer *t, int n, int n_first, int slot_loss, int slot_count,
@@ -446,44 +318,16 @@ static clgan_status g_apply(trainer *t) {
     return st;
 }
 
-/*
- * Every replica's gradients of network w summed, in replica order in double precision, and
- * the sum written back to each (a no-op on one device). Waits for every device.
- */
-static clgan_status reduce_grads(trainer *t, clgan_net w) {
-    if (t->n_peers == 0) return CLGAN_OK;
-    size_t n = trainer_net(t, w)->n_train;
-    for (int i = 0; i <= t->n_peers; i++) { /* the passes first: not counted as communication */
-        clgan_status st = device_finish(replica(t, i)->dev);
-        if (st != CLGAN_OK) return st;
-    }
-    double t0 = clock_seconds();
-    for (int i = 0; i <= t->n_peers; i++) {
-        trainer *r = replica(t, i);
-        clgan_status st = device_read(r->dev, trainer_net(r, w)->grads, 0, n * sizeof(float),
-                                      t->redf);
-        if (st != CLGAN_OK) return st;
-        for (size_t j = 0; j < n; j++) t->red[j] = (i == 0 ? 0.0 : t->red[j]) + t->redf[j];
-    }
-    for (size_t j = 0; j < n; j++) t->redf[j] = (float)t->red[j];
-    for (int i = 0; i <= t->n_peers; i++) {
-        trainer *r = replica(t, i);
-        clgan_status st = device_write(r->dev, trainer_net(r, w)->grads, 0, n * sizeof(float),
-                                       t->redf, 1);
-        if (st != CLGAN_OK) return st;
-    }
-    t->comm_s += clock_seconds() - t0;
-    t->comm_bytes += 2.0 * (double)(t->n_peers + 1) * (double)(n * sizeof(float));
-    return CLGAN_OK;
-}
-
 /* One step of network w on every replica: its gradients, their sum, the update. */
 static clgan_status lockstep(trainer *t, clgan_status (*grads)(trainer *), clgan_net w,
                              clgan_status (*apply)(trainer *)) {
     clgan_status st = CLGAN_OK;
-    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = grads(replica(t, i));
-    if (st == CLGAN_OK) st = reduce_grads(t, w);
-    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = apply(replica(t, i));
+    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) {
+        st = grads(trainer_replica(t, i));
+        if (st == CLGAN_OK) st = replicas_flush(trainer_replica(t, i), w);
+    }
+    if (st == CLGAN_OK) st = replicas_reduce(t, w);
+    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = apply(trainer_replica(t, i));
     return st;
 }
 
@@ -541,8 +385,15 @@ clgan_status trainer_read_stats(trainer *t, gan_stats *out) {
                 s[k] += p[k];
         if (p[STAT_NONFINITE] != 0) s[STAT_NONFINITE] = 1;
     }
-    s[STAT_D_REAL] /= (float)(t->n_peers + 1);
-    s[STAT_D_FAKE] /= (float)(t->n_peers + 1);
+    if (comm_active(t->comm)) { /* and the other ranks': their counts are rank 0's */
+        if (t->comm->rank != 0) s[STAT_N_D] = s[STAT_N_G] = s[STAT_N_C] = 0;
+        char what[64];
+        snprintf(what, sizeof what, "statistics at iteration %llu", (unsigned long long)t->iter);
+        if ((st = comm_sum(t->comm, s, STAT_COUNT, what, &t->dev->err)) != CLGAN_OK) return st;
+    }
+    int R = t->replicas > 1 ? t->replicas : 1;
+    s[STAT_D_REAL] /= (float)R;
+    s[STAT_D_FAKE] /= (float)R;
     memset(out, 0, sizeof *out);
     out->d_steps = (long)s[STAT_N_D];
     out->g_steps = (long)s[STAT_N_G];

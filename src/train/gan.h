@@ -28,6 +28,18 @@ typedef struct gan_stats {
     int nonfinite;
 } gan_stats;
 
+/* A replica's gradients of the step in flight, read from its device in buckets as the backward
+ * pass makes them (src/train/replicas.c). */
+typedef struct grad_buckets {
+    float *stage;            /* host copy of a network's trainable gradients (the larger's) */
+    size_t lo, hi;           /* the bucket being filled: [lo, hi) of the network's gradients */
+    size_t *b_lo, *b_hi;     /* the buckets read so far, in the order the pass made them */
+    cl_event *ev;            /* each one's read */
+    int n, cap;
+} grad_buckets;
+
+struct comm;
+
 typedef struct trainer {
     clgan_device *dev;
     const clgan_model *m;
@@ -54,18 +66,22 @@ typedef struct trainer {
     int fake_from_data;      /* theory checks: "generated" rows are data too (p_g = p_data) */
     char run_id[17];         /* 16 hex digits naming the run, written into checkpoints */
     /* data parallelism (issue 16): this replica computes `rows` of each half of the global
-     * batch, from global row row0; the other replicas are peers[0 .. n_peers) (each a trainer
-     * on its own device with its own copy of the set), driven in lockstep by this one */
+     * batch, from global row row0; the other replicas of this process are peers[0 .. n_peers)
+     * (each a trainer on its own device with its own copy of the set), driven in lockstep by
+     * this one; the other processes' (MPI ranks) are reached through comm */
     int rows;
     long row0;
     struct trainer *peers;
     dataset *peer_data;
     int n_peers;
-    double *red;             /* the host's sums of the replicas' gradients */
-    float *redf;
-    double comm_s;           /* seconds spent reducing gradients (after the devices finished
-                                their passes), and bytes moved to and from the devices */
-    double comm_bytes;
+    struct comm *comm;       /* borrowed; NULL: this process alone */
+    int replicas;            /* R, over every process (1: nothing to reduce) */
+    grad_buckets bk;
+    double *red;             /* the host's sums of this process's replicas' gradients */
+    double comm_s;           /* seconds from the first bucket's gradients on the host to the
+                                last sum written back, over the steps */
+    double comm_exposed_s;   /* the part of comm_s after the devices finished their passes */
+    double comm_bytes;       /* bytes of gradients reduced */
 } trainer;
 
 /*
@@ -79,16 +95,19 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
 void trainer_free(trainer *t);
 
 /*
- * A GAN trainer over R devices (issue 16): replica r on devs[r] computes rows [r m/R,
- * (r + 1) m/R) of each step's batch; the replicas' gradients are summed (on the host, in
- * replica order) before every update, so all hold the same parameters, and the result is the
- * one-device run's up to the order of float sums. data is loaded and uploaded to devs[0]; the
- * others get copies over its host data. Refuses what it cannot split yet (batch norm, the
- * relativistic loss, a batch that R x pack does not divide) with a message in devs[0]->err.
- * The devices stay the caller's.
+ * A GAN trainer over R devices of this process and, through c (NULL: this process alone), the
+ * same over every MPI rank: of the R x ranks replicas, the one of rank k on devs[r] is global
+ * replica g = k R + r and computes rows [g m/G, (g + 1) m/G) of each step's batch of m (G
+ * replicas in all). The gradients are summed over every replica before every update (on the
+ * host, in bucket reads that overlap the backward pass), so all hold the same parameters, and
+ * the result is the one-device run's up to the order of float sums. data is loaded and
+ * uploaded to devs[0]; the other devices get copies over its host data. Refuses what it cannot
+ * split (a batch that G x pack does not divide; batch norm over several devices of one
+ * process; the relativistic loss) with a message in devs[0]->err, and checks that every
+ * replica starts from the same parameters. The devices stay the caller's.
  */
 clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int R, const clgan_model *m,
-                                   dataset *data, int sample_rows);
+                                   dataset *data, int sample_rows, struct comm *c);
 
 /* After a resume wrote replica 0's state: the same parameters, optimizer state, average and
  * counters into every other replica. */
@@ -96,6 +115,9 @@ clgan_status trainer_sync_replicas(trainer *t);
 
 /* Enqueues one iteration of Algorithm 1; of a classifier, one step on one minibatch. */
 clgan_status trainer_iteration(trainer *t);
+
+/* Replica i of this process (0: t itself). */
+trainer *trainer_replica(trainer *t, int i);
 
 /* The network w of the trainer's model (t->g, t->d or t->c). */
 net *trainer_net(const trainer *t, clgan_net w);

@@ -1,0 +1,336 @@
+/*
+ * replicas.c - data parallelism (issue 16): one trainer's replicas on several devices of this
+ * process and on the other MPI ranks; their start, their checks, and the sum of their
+ * gradients before every update.
+ *
+ * The sum is bucketed and overlapped with the backward pass, as in Horovod and llm.c: as a
+ * replica's backward pass enqueues a layer's parameter gradients (net.grads_ready), the layer's
+ * range of the network's contiguous gradient buffer joins the open bucket; a bucket of
+ * BUCKET_FLOATS or more is read to the host without waiting (an event). Once every replica's
+ * pass is enqueued, the host takes the buckets in the order the passes made them (the last
+ * layers first): as each one's reads complete, it sums this process's replicas in replica
+ * order in double precision and starts the sum over the ranks (MPI_Iallreduce), while the
+ * devices still compute the layers below. After the last bucket, it waits for the ranks' sums
+ * and writes the whole sum into every replica's gradients.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "replicas.h"
+
+#include "comm.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A bucket closes once it holds this many gradients (256 kB): larger layers are one each, and
+ * the small ones (biases, batch norm's scales) travel together. */
+#define BUCKET_FLOATS ((size_t)1 << 16)
+
+/* n floats of buffer a on replica 0 into buffer b of replica r (through the host). */
+static clgan_status copy_to_replica(trainer *t, cl_mem a, trainer *r, cl_mem b, size_t n,
+                                    float *tmp) {
+    clgan_status st = device_read(t->dev, a, 0, n * sizeof(float), tmp);
+    return st == CLGAN_OK ? device_write(r->dev, b, 0, n * sizeof(float), tmp, 1) : st;
+}
+
+static size_t larger_net(const trainer *t) {
+    return t->g->n_params > t->d->n_params ? t->g->n_params : t->d->n_params;
+}
+
+/*
+ * Every replica of this process holds replica 0's parameters, bit for bit, and every rank's
+ * replica 0 holds rank 0's (compared by hash); `when` says at what point, for the message.
+ */
+static clgan_status check_same_params(trainer *t, const char *when) {
+    size_t most = larger_net(t);
+    float *a = malloc(most * sizeof *a), *b = malloc(most * sizeof *b);
+    clgan_status st = a && b ? CLGAN_OK : err_set(&t->dev->err, CLGAN_ERR_NOMEM, "out of memory");
+    uint64_t h[2] = {COMM_HASH_INIT, COMM_HASH_INIT};
+    for (int w = 0; w < 2 && st == CLGAN_OK; w++) {
+        net *x = trainer_net(t, (clgan_net)w);
+        size_t bytes = x->n_params * sizeof(float);
+        st = device_read(t->dev, x->params, 0, bytes, a);
+        if (st == CLGAN_OK) h[w] = comm_hash(h[w], a, bytes);
+        for (int i = 0; i < t->n_peers && st == CLGAN_OK; i++) {
+            net *y = trainer_net(&t->peers[i], (clgan_net)w);
+            st = device_read(y->dev, y->params, 0, bytes, b);
+            if (st == CLGAN_OK && memcmp(a, b, bytes) != 0)
+                st = err_set(&t->dev->err, CLGAN_ERR_DEVICE, "--devices: device %d (%s) holds "
+                             "other %s parameters %s than device 0 (%s)", i + 1,
+                             y->dev->info.name, model_net_name((clgan_net)w), when,
+                             t->dev->info.name);
+        }
+    }
+    free(a);
+    free(b);
+    if (st == CLGAN_OK) {
+        char gn[96], dn[96];
+        snprintf(gn, sizeof gn, "generator parameters %s", when);
+        snprintf(dn, sizeof dn, "discriminator parameters %s", when);
+        const char *names[2] = {gn, dn};
+        st = comm_same(t->comm, h, 2, names, &t->dev->err);
+    }
+    return st;
+}
+
+clgan_status trainer_sync_replicas(trainer *t) {
+    if (t->replicas < 2) return CLGAN_OK;
+    float *tmp = malloc(larger_net(t) * sizeof *tmp);
+    if (!tmp) return err_set(&t->dev->err, CLGAN_ERR_NOMEM, "out of memory");
+    clgan_status st = CLGAN_OK;
+    for (int i = 0; i < t->n_peers && st == CLGAN_OK; i++) {
+        trainer *r = &t->peers[i];
+        for (int w = 0; w < 2 && st == CLGAN_OK; w++) {
+            net *a = trainer_net(t, (clgan_net)w), *b = trainer_net(r, (clgan_net)w);
+            st = copy_to_replica(t, a->params, r, b->params, a->n_params, tmp);
+            for (int k = 0; k < optim_state_count(&t->opt[w]) && st == CLGAN_OK; k++)
+                st = copy_to_replica(t, optim_state_buf(&t->opt[w], k), r,
+                                     optim_state_buf(&r->opt[w], k), a->n_train, tmp);
+            r->opt[w].t = t->opt[w].t;
+        }
+        if (st == CLGAN_OK && t->ema)
+            st = copy_to_replica(t, t->ema, r, r->ema, t->g->n_params, tmp);
+        r->stream = t->stream;
+        r->iter = t->iter;
+        r->epoch = t->epoch;
+        r->batch_in_epoch = t->batch_in_epoch;
+        if (st == CLGAN_OK) st = trainer_seek(r);
+    }
+    free(tmp);
+    /* every rank read the same checkpoint: the same state everywhere, checked */
+    return st == CLGAN_OK ? check_same_params(t, "after the resume") : st;
+}
+
+/* Does any layer of the model's GAN normalise over its batch? */
+static int has_batch_norm(const clgan_model *m) {
+    for (int w = 0; w < 2; w++)
+        for (int i = 0; i < m->net[w].n_layers; i++)
+            if (m->net[w].layers[i].kind == LAYER_BATCH_NORM) return 1;
+    return 0;
+}
+
+/* Global replica g of G's share of the batch: rows, the first row, and its networks' draws. */
+static void set_share(trainer *t, int g, int G) {
+    const int m = t->m->train.batch, pack = t->m->train.pack;
+    t->rows = m / G;
+    t->row0 = (long)g * t->rows;
+    t->g->row0 = t->row0;
+    t->g->rows_global = m;
+    t->d->row0 = t->row0 / pack; /* D's rows hold pack samples */
+    t->d->rows_global = m / pack;
+}
+
+/* The layer's trainable gradients, [lo, hi) of its network's buffer, join the open bucket. */
+static clgan_status bucket_close(trainer *r, net *n);
+
+static clgan_status bucket_add(net *n, int layer, void *ctx) {
+    trainer *r = ctx;
+    grad_buckets *b = &r->bk;
+    const struct layer *l = &n->layers[layer];
+    size_t lo = SIZE_MAX, hi = 0;
+    for (int j = 0; j < l->n_params; j++)
+        if (l->params[j].trainable) {
+            size_t a = l->param_off[j], z = a + (size_t)l->params[j].count;
+            lo = a < lo ? a : lo;
+            hi = z > hi ? z : hi;
+        }
+    if (lo >= hi) return CLGAN_OK;
+    clgan_status st = CLGAN_OK;
+    if (b->hi > b->lo && hi != b->lo) st = bucket_close(r, n); /* not adjacent: apart */
+    if (b->hi == b->lo) b->hi = hi;
+    b->lo = lo;
+    if (st == CLGAN_OK && b->hi - b->lo >= BUCKET_FLOATS) st = bucket_close(r, n);
+    return st;
+}
+
+static clgan_status bucket_close(trainer *r, net *n) {
+    grad_buckets *b = &r->bk;
+    if (b->hi <= b->lo) return CLGAN_OK;
+    if (b->n == b->cap) { /* grows: every bucket is kept */
+        int cap = b->cap ? 2 * b->cap : 32;
+        size_t *lo = realloc(b->b_lo, (size_t)cap * sizeof *lo);
+        if (lo) b->b_lo = lo;
+        size_t *hi = realloc(b->b_hi, (size_t)cap * sizeof *hi);
+        if (hi) b->b_hi = hi;
+        cl_event *ev = realloc(b->ev, (size_t)cap * sizeof *ev);
+        if (ev) b->ev = ev;
+        if (!lo || !hi || !ev) return err_set(&r->dev->err, CLGAN_ERR_NOMEM, "out of memory");
+        b->cap = cap;
+    }
+    clgan_status st = device_read_start(r->dev, n->grads, b->lo * sizeof(float),
+                                        (b->hi - b->lo) * sizeof(float), b->stage + b->lo,
+                                        &b->ev[b->n]);
+    if (st != CLGAN_OK) return st;
+    b->b_lo[b->n] = b->lo;
+    b->b_hi[b->n] = b->hi;
+    b->n++;
+    b->lo = b->hi = 0;
+    return CLGAN_OK;
+}
+
+clgan_status replicas_flush(trainer *r, clgan_net w) {
+    return r->replicas > 1 ? bucket_close(r, trainer_net(r, w)) : CLGAN_OK;
+}
+
+static void buckets_release(grad_buckets *b) {
+    for (int i = 0; i < b->n; i++) clReleaseEvent(b->ev[i]);
+    b->n = 0;
+    b->lo = b->hi = 0;
+}
+
+void replicas_free_buckets(trainer *r) {
+    grad_buckets *b = &r->bk;
+    buckets_release(b);
+    free(b->stage);
+    free(b->b_lo);
+    free(b->b_hi);
+    free(b->ev);
+    memset(b, 0, sizeof *b);
+}
+
+/* Waits for bucket k's read on replica r, letting the ranks' sums in flight progress. */
+static clgan_status bucket_wait(trainer *t, trainer *r, int k) {
+    if (!comm_active(t->comm)) {
+        cl_int rc = clWaitForEvents(1, &r->bk.ev[k]);
+        int done;
+        return rc == CL_SUCCESS ? device_event_done(r->dev, r->bk.ev[k], &done)
+                                : err_cl(&r->dev->err, rc, "clWaitForEvents",
+                                         "a read of the gradients from '%s'", r->dev->info.name);
+    }
+    struct timespec nap = {0, 20000};
+    for (;;) {
+        int done;
+        clgan_status st = device_event_done(r->dev, r->bk.ev[k], &done);
+        if (st != CLGAN_OK || done) return st;
+        comm_progress(t->comm);
+        nanosleep(&nap, NULL);
+    }
+}
+
+clgan_status replicas_reduce(trainer *t, clgan_net w) {
+    if (t->replicas < 2) return CLGAN_OK;
+    const int L = t->n_peers + 1, nb = t->bk.n;
+    for (int i = 1; i < L; i++)
+        if (t->peers[i - 1].bk.n != nb)
+            return err_set(&t->dev->err, CLGAN_ERR_DEVICE, "internal: replica %d read %d "
+                           "gradient buckets, replica 0 %d", i, t->peers[i - 1].bk.n, nb);
+    float *sum = t->bk.stage;
+    clgan_status st = CLGAN_OK;
+    double t_first = clock_seconds();
+    for (int k = 0; k < nb && st == CLGAN_OK; k++) {
+        for (int i = 0; i < L && st == CLGAN_OK; i++) st = bucket_wait(t, trainer_replica(t, i), k);
+        if (st != CLGAN_OK) break;
+        if (k == 0) t_first = clock_seconds();
+        size_t lo = t->bk.b_lo[k], hi = t->bk.b_hi[k];
+        if (L > 1) { /* this process's replicas, in replica order, in double */
+            for (size_t j = lo; j < hi; j++) t->red[j] = sum[j];
+            for (int i = 1; i < L; i++) {
+                const float *p = t->peers[i - 1].bk.stage;
+                for (size_t j = lo; j < hi; j++) t->red[j] += p[j];
+            }
+            for (size_t j = lo; j < hi; j++) sum[j] = (float)t->red[j];
+        }
+        st = comm_isum(t->comm, sum + lo, hi - lo, &t->dev->err);
+    }
+    double t_dev = clock_seconds(); /* every pass has ended: its last bucket is on the host */
+    if (st == CLGAN_OK) {
+        char what[96];
+        snprintf(what, sizeof what, "%s gradients at iteration %llu", model_net_name(w),
+                 (unsigned long long)t->iter + 1);
+        st = comm_wait(t->comm, what, &t->dev->err);
+    }
+    size_t n = trainer_net(t, w)->n_train;
+    for (int i = 0; i < L && st == CLGAN_OK; i++) {
+        trainer *r = trainer_replica(t, i);
+        st = device_write(r->dev, trainer_net(r, w)->grads, 0, n * sizeof(float), sum, 1);
+    }
+    for (int i = 0; i < L; i++) buckets_release(&trainer_replica(t, i)->bk);
+    double t_end = clock_seconds();
+    t->comm_s += t_end - t_first;
+    t->comm_exposed_s += t_end - t_dev;
+    t->comm_bytes += (double)(n * sizeof(float));
+    return st;
+}
+
+clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int L, const clgan_model *m,
+                                   dataset *data, int sample_rows, comm *c) {
+    memset(t, 0, sizeof *t);
+    clgan_device *d0 = devs[0];
+    const train_spec *ts = &m->train;
+    const int ranks = comm_active(c) ? c->size : 1, G = L * ranks;
+    if (G < 2) return trainer_init(t, d0, m, data, sample_rows);
+    char who[64]; /* what splits the batch, for the messages */
+    if (ranks == 1)
+        snprintf(who, sizeof who, "--devices: %d devices", L);
+    else if (L == 1)
+        snprintf(who, sizeof who, "mpirun: %d ranks", ranks);
+    else
+        snprintf(who, sizeof who, "mpirun and --devices: %d ranks x %d devices", ranks, L);
+    if (m->kind != MODEL_GAN)
+        return err_set(&d0->err, CLGAN_ERR_ARG, "%s: %s trains a classifier; several devices "
+                       "train GANs only", who, m->name);
+    if (ts->batch % (G * ts->pack) != 0)
+        return err_set(&d0->err, CLGAN_ERR_ARG, "%s: train.batch %d does not split into %d "
+                       "replicas x pack %d rows", who, ts->batch, G, ts->pack);
+    if (has_batch_norm(m) && L > 1)
+        return err_set(&d0->err, CLGAN_ERR_ARG, "%s: %s has batch norm, whose statistics over "
+                       "several devices of one process are not built (one host thread per "
+                       "device would be needed); run one device per rank under mpirun, or "
+                       "train on one", who, m->name);
+    if (ts->loss == GAN_LOSS_RELATIVISTIC)
+        return err_set(&d0->err, CLGAN_ERR_ARG, "%s: the relativistic loss needs the global "
+                       "batch's mean logits, not built yet (issue 16); train on one device",
+                       who);
+    clgan_status st = trainer_init(t, d0, m, data, sample_rows);
+    if (st != CLGAN_OK) return st;
+    t->peers = calloc((size_t)L, sizeof *t->peers);
+    t->peer_data = calloc((size_t)L, sizeof *t->peer_data);
+    size_t most = larger_net(t);
+    t->red = L > 1 ? malloc(most * sizeof *t->red) : NULL;
+    if (!t->peers || !t->peer_data || (L > 1 && !t->red)) {
+        trainer_free(t);
+        return err_set(&d0->err, CLGAN_ERR_NOMEM, "out of memory");
+    }
+    clgan_err e;
+    for (int i = 0; i < L - 1; i++) {
+        clgan_device *dv = devs[i + 1];
+        if (dataset_share(data, &t->peer_data[i], &e) != CLGAN_OK) {
+            st = err_set(&d0->err, CLGAN_ERR_NOMEM, "%s", e.msg);
+        } else if ((st = dataset_upload(&t->peer_data[i], dv)) != CLGAN_OK ||
+                   (st = trainer_init(&t->peers[i], dv, m, &t->peer_data[i], sample_rows)) !=
+                       CLGAN_OK) {
+            err_set(&d0->err, st, "device %d (%s): %s", i + 1, dv->info.name, dv->err.msg);
+        }
+        if (st != CLGAN_OK) {
+            t->n_peers = i + 1; /* frees what was made */
+            trainer_free(t);
+            return st;
+        }
+        t->n_peers = i + 1;
+        memcpy(t->peers[i].run_id, t->run_id, sizeof t->run_id);
+    }
+    const int rank = comm_active(c) ? c->rank : 0;
+    for (int i = 0; i < L; i++) {
+        trainer *r = trainer_replica(t, i);
+        set_share(r, rank * L + i, G);
+        r->comm = c;
+        r->replicas = G;
+        r->bk.stage = malloc(most * sizeof *r->bk.stage);
+        if (!r->bk.stage) {
+            trainer_free(t);
+            return err_set(&d0->err, CLGAN_ERR_NOMEM, "out of memory");
+        }
+        for (int w = 0; w < 2; w++) {
+            net *n = trainer_net(r, (clgan_net)w);
+            n->grads_ready = bucket_add;
+            n->grads_ctx = r;
+            if (ranks > 1) n->comm = c; /* batch statistics over the ranks' rows */
+        }
+    }
+    /* the same parameters everywhere by construction (the seed's draws); checked */
+    st = check_same_params(t, "at the start");
+    if (st != CLGAN_OK) trainer_free(t);
+    return st;
+}

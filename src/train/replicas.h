@@ -1,0 +1,23 @@
+/*
+ * replicas.h - what gan.c calls of data parallelism (replicas.c): the bucketed sum of the
+ * replicas' gradients. trainer_init_replicas and trainer_sync_replicas are in gan.h.
+ */
+#ifndef CLGAN_REPLICAS_H
+#define CLGAN_REPLICAS_H
+
+#include "gan.h"
+
+/* After replica r's backward pass of network w is enqueued: reads its last, open bucket. */
+clgan_status replicas_flush(trainer *r, clgan_net w);
+
+/*
+ * Sums every replica's gradients of network w, over this process's devices and the ranks, as
+ * their buckets reach the host, and writes the sum into every replica's gradients (a no-op with
+ * one replica). Waits for every device.
+ */
+clgan_status replicas_reduce(trainer *t, clgan_net w);
+
+/* Releases replica r's bucket reads and host copy. */
+void replicas_free_buckets(trainer *r);
+
+#endif /* CLGAN_REPLICAS_H */
