@@ -7,6 +7,7 @@ pkgs=(
     build-essential cmake pkg-config
     ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
     libclblast-dev libyaml-dev check libcjson-dev zlib1g-dev libpng-dev liblapacke-dev
+    libopenmpi-dev openmpi-bin
     dataset-fashion-mnist
     python3 python3-numpy
 )

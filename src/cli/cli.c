@@ -353,8 +353,9 @@ static const cli_opt bench_opts[] = {
     {"--warmup", "N", "untimed iterations first (default 3)"},
     {"--all-devices", NULL, "every device, side by side"},
     {"--devices", "A,B,..", "the model on these devices at once (train --devices), against the "
-                            "first alone"},
+                            "first alone; under mpirun, one per rank"},
     {"--json", "FILE", "also write the results as JSON"},
+    {"--comm-timeout", "S", "under mpirun: seconds a rank waits for the others (default 600)"},
 };
 
 static const cli_opt compare_opts[] = {

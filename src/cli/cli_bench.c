@@ -8,6 +8,7 @@
 
 #include "bench.h"
 #include "cli.h"
+#include "comm.h"
 
 static void print_result(const bench_result *r, const clgan_model *m) {
     char mem[32];
@@ -46,35 +47,54 @@ static void json_result(FILE *f, const bench_result *r, const clgan_model *m) {
     fprintf(f, "]}");
 }
 
-/* --devices A,B: the model on the first device alone, then on all of them at once. */
-static int bench_several(const cli_opts *o, long iters, long warmup) {
+/*
+ * --devices A,B, or under mpirun (c active, a device per rank): the model on the first device
+ * alone (under mpirun, rank 0's, while the others wait), then on all of them at once.
+ */
+static int bench_several(const cli_opts *o, comm *c, long iters, long warmup) {
     clgan_device **devs;
-    int n, rc = open_device_list(o, &devs, &n);
-    if (rc) return rc;
+    int n, rc = comm_active(c) ? open_rank_device(o, c, &devs, &n) : open_device_list(o, &devs, &n);
+    if (rc) {
+        comm_abort(c, rc);
+        return rc;
+    }
+    const int lead = c->rank == 0;
     clgan_model *m = load_model_shapes("bench", o->positional);
     if (!m) rc = 1;
-    printf("clgan bench: %s, %ld timed iterations after %ld warm-up, synthetic data\n",
-           m ? m->name : "", iters, warmup);
+    if (lead)
+        printf("clgan bench: %s, %ld timed iterations after %ld warm-up, synthetic data\n",
+               m ? m->name : "", iters, warmup);
     bench_devices_result one, all;
     clgan_err e;
     err_clear(&e);
-    if (!rc && (bench_devices(devs, 1, m, (int)iters, (int)warmup, &one, &e) != CLGAN_OK ||
-                bench_devices(devs, n, m, (int)iters, (int)warmup, &all, &e) != CLGAN_OK)) {
-        fprintf(stderr, "clgan bench: %s\n", e.msg);
+    int wait = 0;
+    if (!rc && lead && bench_devices(devs, 1, m, (int)iters, (int)warmup, NULL, &one, &e) !=
+                           CLGAN_OK)
         rc = 1;
+    if (!rc && comm_max(c, &wait, "start after rank 0's one-device run", &e) != CLGAN_OK) rc = 1;
+    if (!rc && bench_devices(devs, n, m, (int)iters, (int)warmup, c, &all, &e) != CLGAN_OK)
+        rc = 1;
+    if (rc) {
+        fprintf(stderr, "clgan bench%s: %s\n", comm_active(c) ? " (under mpirun)" : "", e.msg);
+        comm_abort(c, rc);
     }
-    if (!rc) {
+    if (!rc && lead) {
         printf("  %s alone: median %.2f ms an iteration (best %.2f)\n", devs[0]->info.name,
                one.median_s * 1e3, one.min_s * 1e3);
-        printf("  %d devices (", n);
-        for (int i = 0; i < n; i++) printf("%s%s", i ? " + " : "", devs[i]->info.name);
-        printf("): median %.2f ms an iteration (best %.2f), %.2fx the one device\n",
+        if (comm_active(c)) {
+            printf("  %d ranks (rank 0 on %s)", c->size, devs[0]->info.name);
+        } else {
+            printf("  %d devices (", n);
+            for (int i = 0; i < n; i++) printf("%s%s", i ? " + " : "", devs[i]->info.name);
+            printf(")");
+        }
+        printf(": median %.2f ms an iteration (best %.2f), %.2fx the one device\n",
                all.median_s * 1e3, all.min_s * 1e3, one.median_s / all.median_s);
         int mb = all.comm_bytes >= 1e6;
-        printf("  gradient reductions: %.2f ms an iteration (%.0f%% of it), %.2f %s to and from "
-               "the devices; %.0f%% hidden behind computation (they wait for the passes)\n",
-               all.comm_s * 1e3, 100 * all.comm_s / all.median_s,
-               all.comm_bytes / (mb ? 1e6 : 1e3), mb ? "MB" : "kB", 100 * all.hidden);
+        printf("  gradient reductions: %.2f %s of gradients an iteration, in flight %.2f ms, of "
+               "which %.2f ms after the passes ended (the wait): %.0f%% hidden behind the "
+               "backward pass\n", all.comm_bytes / (mb ? 1e6 : 1e3), mb ? "MB" : "kB",
+               all.comm_s * 1e3, all.exposed_s * 1e3, 100 * all.hidden);
     }
     for (int i = 0; i < n; i++) clgan_device_free(devs[i]);
     free(devs);
@@ -92,14 +112,27 @@ int cmd_bench(const cli_opts *o) {
         return EXIT_USAGE;
     }
     const char *json = opt_get(o, "--json");
-    if (opt_get(o, "--devices")) {
+    long timeout = 600;
+    if (opt_long(o, "--comm-timeout", 1, 1L << 30, &timeout) < 0) return EXIT_USAGE;
+    comm c;
+    clgan_err ce;
+    if (comm_start(&c, &ce) != CLGAN_OK) {
+        fprintf(stderr, "clgan bench: %s\n", ce.msg);
+        return 1;
+    }
+    c.timeout_s = (double)timeout;
+    if (opt_get(o, "--devices") || comm_active(&c)) {
         if (all || json) {
-            fprintf(stderr, "clgan bench: --devices runs alone: without %s\n",
-                    all ? "--all-devices" : "--json");
+            fprintf(stderr, "clgan bench: %s runs alone: without %s\n",
+                    comm_active(&c) ? "mpirun" : "--devices", all ? "--all-devices" : "--json");
+            comm_end(&c);
             return EXIT_USAGE;
         }
-        return bench_several((const cli_opts *)o, iters, warmup);
+        int rc = bench_several((const cli_opts *)o, &c, iters, warmup);
+        comm_end(&c);
+        return rc;
     }
+    comm_end(&c);
     clgan_model *m = load_model_shapes("bench", o->positional);
     if (!m) return 1;
     char (*sels)[16] = NULL; /* "P:D" of every device */

@@ -343,9 +343,11 @@ int cmd_train(const cli_opts *o) {
             goto done;
         }
     }
-    if (check_ranks(&cm, m, resume, &e) != CLGAN_OK) {
+    /* refusals every rank makes alike: rank 0 says, and they all stop */
+    if (check_ranks(&cm, m, resume, &e) != CLGAN_OK ||
+        trainer_check_split(m, n_devs, &cm, &e) != CLGAN_OK) {
         agreed = 1;
-        rc = fail(NULL, e.msg);
+        rc = lead ? fail(NULL, e.msg) : 1;
         goto done;
     }
     /* The run directory: --out, else the checkpoint's own run, else a new folder in runs/. */

@@ -108,14 +108,14 @@ void bench_result_free(bench_result *r) {
 }
 
 clgan_status bench_devices(clgan_device **devs, int n, const clgan_model *m, int iters,
-                           int warmup, bench_devices_result *r, clgan_err *e) {
+                           int warmup, struct comm *c, bench_devices_result *r, clgan_err *e) {
     memset(r, 0, sizeof *r);
     dataset data;
     trainer t;
     memset(&t, 0, sizeof t);
     clgan_status st = synthetic_data(m, devs[0], &data, e);
     if (st != CLGAN_OK) return st;
-    if ((st = trainer_init_replicas(&t, devs, n, m, &data, m->train.batch, NULL)) != CLGAN_OK) {
+    if ((st = trainer_init_replicas(&t, devs, n, m, &data, m->train.batch, c)) != CLGAN_OK) {
         err_set(e, st, "%s", devs[0]->err.msg);
         dataset_free(&data);
         return st;
@@ -123,7 +123,7 @@ clgan_status bench_devices(clgan_device **devs, int n, const clgan_model *m, int
     double *times = malloc((size_t)iters * sizeof *times);
     if (!times) st = err_set(&devs[0]->err, CLGAN_ERR_NOMEM, "out of memory");
     for (int i = 0; i < warmup + iters && st == CLGAN_OK; i++) {
-        if (i == warmup) t.comm_s = t.comm_bytes = 0;
+        if (i == warmup) t.comm_s = t.comm_exposed_s = t.comm_bytes = 0;
         double t0 = clock_seconds();
         st = trainer_iteration(&t);
         for (int d = 0; d < n && st == CLGAN_OK; d++) st = device_finish(devs[d]);
@@ -131,10 +131,12 @@ clgan_status bench_devices(clgan_device **devs, int n, const clgan_model *m, int
     }
     if (st == CLGAN_OK) {
         r->n_devices = n;
+        r->replicas = t.replicas > 1 ? t.replicas : 1;
         r->iters = iters;
         r->comm_s = t.comm_s / iters;
+        r->exposed_s = t.comm_exposed_s / iters;
         r->comm_bytes = t.comm_bytes / iters;
-        r->hidden = 0; /* the reductions wait for the passes (docs/design_data_parallel.md) */
+        r->hidden = t.comm_s > 0 ? 1 - t.comm_exposed_s / t.comm_s : 0;
         r->median_s = median(times, iters);
         r->min_s = times[0];
     } else {

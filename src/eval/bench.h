@@ -33,21 +33,26 @@ clgan_status bench_run(const char *selector, const clgan_model *m, int iters, in
                        bench_result *r, clgan_err *e);
 void bench_result_free(bench_result *r);
 
-/* One model on several devices at once (train --devices): per iteration. */
+/* One model on several devices at once (train --devices, or under mpirun): per iteration. */
 typedef struct bench_devices_result {
-    int n_devices;
+    int n_devices;            /* of this process */
+    int replicas;             /* over every rank */
     int iters;
     double median_s, min_s;   /* per iteration, every device finished */
-    double comm_s;            /* gradient reductions per iteration, after the passes ended */
-    double comm_bytes;        /* bytes read from and written to the devices per iteration */
-    double hidden;            /* share of the reductions overlapped with computation */
+    double comm_s;            /* per iteration: from the first gradient bucket on the host to
+                                 the last sum written back (docs/design_data_parallel.md) */
+    double exposed_s;         /* its part after the devices finished their passes */
+    double comm_bytes;        /* bytes of gradients summed over the replicas */
+    double hidden;            /* 1 - exposed / comm: the share behind the backward pass */
 } bench_devices_result;
 
+struct comm;
 /*
  * Times iterations of m on synthetic data with one replica per device of devs (open; the
- * caller's), as bench_run does for one device (no cold start, no profile).
+ * caller's) and, through c (NULL: alone), per MPI rank, as bench_run does for one device (no
+ * cold start, no profile).
  */
 clgan_status bench_devices(clgan_device **devs, int n, const clgan_model *m, int iters,
-                           int warmup, bench_devices_result *r, clgan_err *e);
+                           int warmup, struct comm *c, bench_devices_result *r, clgan_err *e);
 
 #endif /* CLGAN_BENCH_H */

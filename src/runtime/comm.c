@@ -164,53 +164,41 @@ void comm_progress(comm *c) {
     MPI_Testall(c->n_reqs, c->reqs, &done, MPI_STATUSES_IGNORE);
 }
 
-clgan_status comm_wait(comm *c, const char *what, clgan_err *e) {
-    if (!comm_active(c) || c->n_reqs == 0) return CLGAN_OK;
+/* Waits for n requests within the timeout, polling (Open MPI progresses them in its calls). */
+static clgan_status bounded_wait(comm *c, MPI_Request *r, int n, const char *what,
+                                 clgan_err *e) {
     double t0 = clock_seconds();
-    struct timespec nap = {0, 20000}; /* 20 us: polls without taking a core from the device */
+    /* polls from 20 us, doubling up to 1 ms: prompt on a short wait, idle on a long one */
+    struct timespec nap = {0, 20000};
     for (;;) {
         int done = 0;
-        int rc = MPI_Testall(c->n_reqs, c->reqs, &done, MPI_STATUSES_IGNORE);
+        int rc = MPI_Testall(n, r, &done, MPI_STATUSES_IGNORE);
         if (rc != MPI_SUCCESS) return mpi_err(e, rc, "MPI_Testall", what);
         if (done) break;
         if (clock_seconds() - t0 > c->timeout_s)
-            return err_set(e, CLGAN_ERR_DEVICE, "rank %d of %d waited %.0f s for the other "
-                           "ranks' %s and got no answer: a rank died, hangs or lost its "
-                           "device (--comm-timeout sets the wait)", c->rank, c->size,
-                           c->timeout_s, what);
+            return err_set(e, CLGAN_ERR_DEVICE, "waited %.0f s for the other ranks' %s and "
+                           "got no answer: a rank died, hangs or lost its device "
+                           "(--comm-timeout sets the wait)", c->timeout_s, what);
         nanosleep(&nap, NULL);
+        if (nap.tv_nsec < 1000000) nap.tv_nsec *= 2;
     }
-    c->n_reqs = 0;
     c->wait_s += clock_seconds() - t0;
     return CLGAN_OK;
 }
 
-clgan_status comm_sum(comm *c, float *buf, size_t n, const char *what, clgan_err *e) {
-    clgan_status st = comm_isum(c, buf, n, e);
-    return st == CLGAN_OK ? comm_wait(c, what, e) : st;
+clgan_status comm_wait(comm *c, const char *what, clgan_err *e) {
+    if (!comm_active(c) || c->n_reqs == 0) return CLGAN_OK;
+    clgan_status st = bounded_wait(c, c->reqs, c->n_reqs, what, e);
+    if (st == CLGAN_OK) c->n_reqs = 0;
+    return st;
 }
 
 clgan_status comm_max(comm *c, int *v, const char *what, clgan_err *e) {
     if (!comm_active(c)) return CLGAN_OK;
     MPI_Request r;
     int rc = MPI_Iallreduce(MPI_IN_PLACE, v, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &r);
-    if (rc != MPI_SUCCESS) return mpi_err(e, rc, "MPI_Iallreduce", what);
-    double t0 = clock_seconds();
-    struct timespec nap = {0, 20000};
-    for (;;) {
-        int done = 0;
-        if ((rc = MPI_Test(&r, &done, MPI_STATUS_IGNORE)) != MPI_SUCCESS)
-            return mpi_err(e, rc, "MPI_Test", what);
-        if (done) break;
-        if (clock_seconds() - t0 > c->timeout_s)
-            return err_set(e, CLGAN_ERR_DEVICE, "rank %d of %d waited %.0f s for the other "
-                           "ranks' %s and got no answer: a rank died, hangs or lost its "
-                           "device (--comm-timeout sets the wait)", c->rank, c->size,
-                           c->timeout_s, what);
-        nanosleep(&nap, NULL);
-    }
-    c->wait_s += clock_seconds() - t0;
-    return CLGAN_OK;
+    return rc == MPI_SUCCESS ? bounded_wait(c, &r, 1, what, e)
+                             : mpi_err(e, rc, "MPI_Iallreduce", what);
 }
 
 clgan_status comm_same(comm *c, const uint64_t *h, int n, const char *const *names,
@@ -218,8 +206,10 @@ clgan_status comm_same(comm *c, const uint64_t *h, int n, const char *const *nam
     if (!comm_active(c)) return CLGAN_OK;
     uint64_t *all = malloc((size_t)c->size * (size_t)n * sizeof *all);
     if (!all) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
-    int rc = MPI_Allgather(h, n, MPI_UINT64_T, all, n, MPI_UINT64_T, MPI_COMM_WORLD);
-    clgan_status st = rc == MPI_SUCCESS ? CLGAN_OK : mpi_err(e, rc, "MPI_Allgather", "checks");
+    MPI_Request req;
+    int rc = MPI_Iallgather(h, n, MPI_UINT64_T, all, n, MPI_UINT64_T, MPI_COMM_WORLD, &req);
+    clgan_status st = rc == MPI_SUCCESS ? bounded_wait(c, &req, 1, "start checks", e)
+                                        : mpi_err(e, rc, "MPI_Iallgather", "start checks");
     for (int r = 1; r < c->size && st == CLGAN_OK; r++)
         for (int i = 0; i < n && st == CLGAN_OK; i++)
             if (all[(size_t)r * n + i] != all[i])
@@ -230,3 +220,8 @@ clgan_status comm_same(comm *c, const uint64_t *h, int n, const char *const *nam
 }
 
 #endif /* CLGAN_MPI */
+
+clgan_status comm_sum(comm *c, float *buf, size_t n, const char *what, clgan_err *e) {
+    clgan_status st = comm_isum(c, buf, n, e);
+    return st == CLGAN_OK ? comm_wait(c, what, e) : st;
+}

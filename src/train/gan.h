@@ -109,6 +109,10 @@ void trainer_free(trainer *t);
 clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int R, const clgan_model *m,
                                    dataset *data, int sample_rows, struct comm *c);
 
+/* Whether the model splits over L devices of each of c's ranks (trainer_init_replicas's
+ * refusals, which every rank makes alike); the message names what splits it. */
+clgan_status trainer_check_split(const clgan_model *m, int L, const struct comm *c, clgan_err *e);
+
 /* After a resume wrote replica 0's state: the same parameters, optimizer state, average and
  * counters into every other replica. */
 clgan_status trainer_sync_replicas(trainer *t);

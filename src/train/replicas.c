@@ -254,13 +254,10 @@ clgan_status replicas_reduce(trainer *t, clgan_net w) {
     return st;
 }
 
-clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int L, const clgan_model *m,
-                                   dataset *data, int sample_rows, comm *c) {
-    memset(t, 0, sizeof *t);
-    clgan_device *d0 = devs[0];
+clgan_status trainer_check_split(const clgan_model *m, int L, const comm *c, clgan_err *e) {
     const train_spec *ts = &m->train;
     const int ranks = comm_active(c) ? c->size : 1, G = L * ranks;
-    if (G < 2) return trainer_init(t, d0, m, data, sample_rows);
+    if (G < 2) return CLGAN_OK;
     char who[64]; /* what splits the batch, for the messages */
     if (ranks == 1)
         snprintf(who, sizeof who, "--devices: %d devices", L);
@@ -269,20 +266,29 @@ clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int L, const
     else
         snprintf(who, sizeof who, "mpirun and --devices: %d ranks x %d devices", ranks, L);
     if (m->kind != MODEL_GAN)
-        return err_set(&d0->err, CLGAN_ERR_ARG, "%s: %s trains a classifier; several devices "
-                       "train GANs only", who, m->name);
+        return err_set(e, CLGAN_ERR_ARG, "%s: %s trains a classifier; several devices train "
+                       "GANs only", who, m->name);
     if (ts->batch % (G * ts->pack) != 0)
-        return err_set(&d0->err, CLGAN_ERR_ARG, "%s: train.batch %d does not split into %d "
-                       "replicas x pack %d rows", who, ts->batch, G, ts->pack);
+        return err_set(e, CLGAN_ERR_ARG, "%s: train.batch %d does not split into %d replicas "
+                       "x pack %d rows", who, ts->batch, G, ts->pack);
     if (has_batch_norm(m) && L > 1)
-        return err_set(&d0->err, CLGAN_ERR_ARG, "%s: %s has batch norm, whose statistics over "
-                       "several devices of one process are not built (one host thread per "
-                       "device would be needed); run one device per rank under mpirun, or "
-                       "train on one", who, m->name);
+        return err_set(e, CLGAN_ERR_ARG, "%s: %s has batch norm, whose statistics over several "
+                       "devices of one process are not built (one host thread per device "
+                       "would be needed); run one device per rank under mpirun, or train on "
+                       "one", who, m->name);
     if (ts->loss == GAN_LOSS_RELATIVISTIC)
-        return err_set(&d0->err, CLGAN_ERR_ARG, "%s: the relativistic loss needs the global "
-                       "batch's mean logits, not built yet (issue 16); train on one device",
-                       who);
+        return err_set(e, CLGAN_ERR_ARG, "%s: the relativistic loss needs the global batch's "
+                       "mean logits, not built yet (issue 16); train on one device", who);
+    return CLGAN_OK;
+}
+
+clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int L, const clgan_model *m,
+                                   dataset *data, int sample_rows, comm *c) {
+    memset(t, 0, sizeof *t);
+    clgan_device *d0 = devs[0];
+    const int ranks = comm_active(c) ? c->size : 1, G = L * ranks;
+    if (G < 2) return trainer_init(t, d0, m, data, sample_rows);
+    if (trainer_check_split(m, L, c, &d0->err) != CLGAN_OK) return d0->err.status;
     clgan_status st = trainer_init(t, d0, m, data, sample_rows);
     if (st != CLGAN_OK) return st;
     t->peers = calloc((size_t)L, sizeof *t->peers);

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# mpirun -n R clgan train (issue 16): R ranks compute the one-device run, a repeat is
+# bit-identical, checkpoints resume with any R, and faults end the job with a message instead
+# of a hang. Two cores: PoCL devices of one thread each, --oversubscribe.
+# Usage: mpi.sh CLGAN SOURCE_DIR MPIEXEC   (POCL_DEVICES="pthread basic"; numpy from Debian)
+set -uo pipefail
+clgan=$1
+src=$2
+mpiexec=$3
+dir=$(mktemp -d /tmp/clgan-mpi-XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "mpi: FAILED: $*" >&2; exit 1; }
+ok() { echo "mpi: ok: $*"; }
+py=python3
+"$py" -c 'import numpy' 2>/dev/null || py=/usr/bin/python3
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 # CI runs as root
+export OMPI_MCA_rmaps_base_oversubscribe=1 POCL_MAX_PTHREAD_COUNT=1
+mpi() { local n=$1; shift; "$mpiexec" --oversubscribe -n "$n" "$clgan" "$@"; }
+# run N MODEL ARGS...: mpirun -n N (N = 1: one process, no mpirun) clgan train, quiet
+run() {
+    local n=$1 model=$2; shift 2
+    if [ "$n" = 1 ]; then
+        "$clgan" train "$model" --quiet --force --device pthread "$@" 2>"$dir/err" >/dev/null
+    else
+        mpi "$n" train "$model" --quiet --force "$@" 2>"$dir/err" >/dev/null
+    fi || fail "$n rank(s): clgan train $model $*: $(cat "$dir/err")"
+}
+# close A B RTOL ATOL: every tensor of checkpoint B within the tolerances of A's
+close() {
+    "$py" - "$1" "$2" "$3" "$4" <<'PY' || fail "$1 and $2 differ"
+import json, struct, sys
+import numpy as np
+def load(p):
+    d = open(p, "rb").read()
+    (n,) = struct.unpack("<Q", d[:8])
+    h = json.loads(d[8:8 + n])
+    return {k: np.frombuffer(d[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
+                             dtype=np.float32) for k, v in h.items() if k != "__metadata__"}
+a, b = load(sys.argv[1]), load(sys.argv[2])
+rtol, atol = float(sys.argv[3]), float(sys.argv[4])
+assert a.keys() == b.keys(), "other tensors"
+for k in a:
+    if not np.allclose(b[k], a[k], rtol=rtol, atol=atol):
+        i = int(np.argmax(np.abs(b[k] - a[k])))
+        sys.exit("%s[%d]: %.9g against %.9g" % (k, i, b[k][i], a[k][i]))
+PY
+}
+# same_stats A B: the logged losses, D(x) and D(G(z)) of two runs agree to their last printed
+# digit (the sums over the ranks add the rows in another order)
+same_stats() {
+    "$py" - "$1" "$2" <<'PY' || fail "the logged statistics of $1 and $2 differ"
+import sys
+rows = [[l.split(",")[5:9] for l in open(p) if l[0].isdigit()] for p in sys.argv[1:]]
+assert len(rows[0]) == len(rows[1]) > 0, "other rows"
+for a, b in zip(*rows):
+    for x, y in zip(a, b):
+        assert abs(float(x) - float(y)) <= 2e-6, (a, b)
+PY
+}
+
+# tiny_gan12: dropout in both networks, SGD with momentum; tiny_bn12: batch norm in both
+for name in tiny_gan12 tiny_bn12; do
+    model=$src/tests/data/$name.yaml
+    run 1 "$model" --iters 12 --out "$dir/$name-1"
+    for n in 2 3; do
+        run "$n" "$model" --iters 12 --out "$dir/$name-$n"
+        close "$dir/$name-1/checkpoint.safetensors" "$dir/$name-$n/checkpoint.safetensors" 1e-4 1e-5
+        same_stats "$dir/$name-1/log.csv" "$dir/$name-$n/log.csv"
+        run "$n" "$model" --iters 12 --out "$dir/$name-$n-again"
+        close "$dir/$name-$n/checkpoint.safetensors" "$dir/$name-$n-again/checkpoint.safetensors" 0 0
+    done
+    ok "$name: mpirun -n 2 and -n 3 against 1 device: every tensor within 1e-4 relative, 1e-5 absolute, the logged statistics equal; each repeated bit for bit"
+done
+
+# rank 0 alone writes: the run directory holds one run's files
+model=$src/tests/data/tiny_gan12.yaml
+for f in config.yaml log.csv checkpoint.safetensors curves.png samples/iter_000010.png; do
+    [ -s "$dir/tiny_gan12-3/$f" ] || fail "the 3-rank run wrote no $f"
+done
+rows=$(grep -c '^[0-9]' "$dir/tiny_gan12-3/log.csv")
+[ "$rows" = "$(grep -c '^[0-9]' "$dir/tiny_gan12-1/log.csv")" ] || fail "the 3-rank log has $rows rows"
+ok "the 3-rank run directory holds one log, config, checkpoint and sample grids"
+
+# a checkpoint of 2 ranks resumes on 1 device and on 3 ranks, as the run that did not stop
+run 2 "$model" --iters 6 --out "$dir/half"
+for n in 1 3; do
+    cp -r "$dir/half" "$dir/half$n"
+    run "$n" "$model" --resume "$dir/half$n/checkpoint.safetensors" --iters 12
+    close "$dir/tiny_gan12-1/checkpoint.safetensors" "$dir/half$n/checkpoint.safetensors" 1e-4 1e-5
+done
+ok "a checkpoint of 2 ranks resumed on 1 device and on 3 ranks ends within 1e-4 of the straight run"
+
+# a killed rank ends the job, named, within seconds; the last checkpoint stays loadable
+sed 's/^  iters: 20$/  iters: 1000000\n  checkpoint_every: 50/' "$model" >"$dir/every.yaml"
+long=(train "$dir/every.yaml" --out "$dir/killed" --force --quiet)
+mpi 2 "${long[@]}" >"$dir/out" 2>&1 &
+job=$!
+for _ in $(seq 100); do [ -s "$dir/killed/checkpoint.safetensors" ] && break; sleep 0.2; done
+[ -s "$dir/killed/checkpoint.safetensors" ] || fail "no checkpoint before the kill: $(cat "$dir/out")"
+rank1=""
+for p in $(pgrep -f "clgan train $dir/every.yaml"); do
+    grep -qz '^OMPI_COMM_WORLD_RANK=1$' "/proc/$p/environ" 2>/dev/null && rank1=$p
+done
+[ -n "$rank1" ] || fail "rank 1 not found"
+t0=$(date +%s)
+kill -KILL "$rank1"
+timeout 60 tail --pid="$job" -f /dev/null || fail "the job still runs 60 s after rank 1 was killed"
+wait "$job"
+status=$?
+[ "$status" != 0 ] || fail "mpirun exited 0 after a killed rank"
+grep -q "rank 1 .*exited on signal 9" "$dir/out" || fail "no message naming rank 1: $(cat "$dir/out")"
+"$clgan" sample "$dir/killed/checkpoint.safetensors" -n 8 -o "$dir/s.png" >/dev/null \
+    2>"$dir/err" || fail "the last checkpoint does not load: $(cat "$dir/err")"
+ok "rank 1 killed: the job ended in $(($(date +%s) - t0)) s with mpirun naming rank 1, status $status; the last checkpoint loads"
+
+# a rank that stops answering: the others end the job after --comm-timeout
+mpi 2 "${long[@]}" --comm-timeout 3 >"$dir/out" 2>&1 &
+job=$!
+rm -f "$dir/killed/checkpoint.safetensors"
+for _ in $(seq 100); do [ -s "$dir/killed/checkpoint.safetensors" ] && break; sleep 0.2; done
+rank1=""
+for p in $(pgrep -f "clgan train $dir/every.yaml"); do
+    grep -qz '^OMPI_COMM_WORLD_RANK=1$' "/proc/$p/environ" 2>/dev/null && rank1=$p
+done
+[ -n "$rank1" ] || fail "rank 1 not found"
+kill -STOP "$rank1"
+timeout 60 tail --pid="$job" -f /dev/null || { kill -KILL "$rank1"; fail "the job still runs 60 s after rank 1 stopped"; }
+wait "$job"
+status=$?
+[ "$status" != 0 ] || fail "mpirun exited 0 after a stopped rank"
+grep -q "(rank 0 of 2): waited 3 s for the other ranks'" "$dir/out" || fail "no message of the wait: $(cat "$dir/out")"
+ok "rank 1 stopped: rank 0 ended the job after --comm-timeout 3, status $status"
+
+# refused at start: ranks on other models, a --devices list that is not one per rank
+sed 's/^  seed: 5$/  seed: 6/' "$model" >"$dir/other.yaml"
+"$mpiexec" --oversubscribe -n 1 "$clgan" train "$model" --out "$dir/bad" : \
+    -n 1 "$clgan" train "$dir/other.yaml" --out "$dir/bad" >"$dir/out" 2>&1
+[ $? != 0 ] && grep -q "rank 1's model file (.*) differs from rank 0's" "$dir/out" || fail "other models: $(cat "$dir/out")"
+mpi 2 train "$model" --devices pthread --out "$dir/bad" >"$dir/out" 2>&1
+[ $? != 0 ] && grep -q -- "--devices under mpirun: one selector per rank, 1 given for 2 ranks" "$dir/out" || fail "--devices: $(cat "$dir/out")"
+mpi 3 train "$src/tests/data/tiny_gan.yaml" --out "$dir/bad" >"$dir/out" 2>&1
+[ $? != 0 ] && grep -q "mpirun: 3 ranks: train.batch 8 does not split into 3 replicas" "$dir/out" || fail "batch 8 on 3: $(cat "$dir/out")"
+[ "$(grep -c "does not split" "$dir/out")" = 1 ] || fail "the refusal is not said once: $(cat "$dir/out")"
+ok "other models on two ranks, a --devices list of the wrong length and a batch that does not split are refused at start"
+
+# the benchmark under mpirun: rank 0 alone, then both ranks, and the reductions
+mpi 2 bench "$model" --iters 3 --warmup 1 >"$dir/bench" 2>"$dir/err" || fail "bench under mpirun: $(cat "$dir/err")"
+grep -q "2 ranks (rank 0 on .*): median" "$dir/bench" && grep -qE "gradient reductions: .* kB of gradients an iteration, in flight .* hidden behind" "$dir/bench" || fail "bench under mpirun printed: $(cat "$dir/bench")"
+[ "$(grep -c "clgan bench:" "$dir/bench")" = 1 ] || fail "bench printed on every rank: $(cat "$dir/bench")"
+ok "bench under mpirun reports rank 0 alone, both ranks, and the reductions, once"
