@@ -241,10 +241,16 @@ clgan_status replicas_reduce(trainer *t, clgan_net w) {
                  (unsigned long long)t->iter + 1);
         st = comm_wait(t->comm, what, &t->dev->err);
     }
-    size_t n = trainer_net(t, w)->n_train;
-    for (int i = 0; i < L && st == CLGAN_OK; i++) {
-        trainer *r = trainer_replica(t, i);
-        st = device_write(r->dev, trainer_net(r, w)->grads, 0, n * sizeof(float), sum, 1);
+    /* bucket by bucket: the gaps between layers' tensors (alignment) are not the step's */
+    size_t n = 0;
+    for (int k = 0; k < nb; k++) {
+        size_t lo = t->bk.b_lo[k], hi = t->bk.b_hi[k];
+        for (int i = 0; i < L && st == CLGAN_OK; i++) {
+            trainer *r = trainer_replica(t, i);
+            st = device_write(r->dev, trainer_net(r, w)->grads, lo * sizeof(float),
+                              (hi - lo) * sizeof(float), sum + lo, 1);
+        }
+        n += hi - lo;
     }
     for (int i = 0; i < L; i++) buckets_release(&trainer_replica(t, i)->bk);
     double t_end = clock_seconds();
