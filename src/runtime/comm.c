@@ -168,7 +168,7 @@ void comm_progress(comm *c) {
 static clgan_status bounded_wait(comm *c, MPI_Request *r, int n, const char *what,
                                  clgan_err *e) {
     double t0 = clock_seconds();
-    /* polls from 20 us, doubling up to 1 ms: prompt on a short wait, idle on a long one */
+    /* polls from 20 us, doubling up to 320 us: prompt on a short wait, idle on a long one */
     struct timespec nap = {0, 20000};
     for (;;) {
         int done = 0;
@@ -180,7 +180,7 @@ static clgan_status bounded_wait(comm *c, MPI_Request *r, int n, const char *wha
                            "got no answer: a rank died, hangs or lost its device "
                            "(--comm-timeout sets the wait)", c->timeout_s, what);
         nanosleep(&nap, NULL);
-        if (nap.tv_nsec < 1000000) nap.tv_nsec *= 2;
+        if (nap.tv_nsec < 250000) nap.tv_nsec *= 2;
     }
     c->wait_s += clock_seconds() - t0;
     return CLGAN_OK;

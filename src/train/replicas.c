@@ -192,20 +192,21 @@ void replicas_free_buckets(trainer *r) {
 
 /* Waits for bucket k's read on replica r, letting the ranks' sums in flight progress. */
 static clgan_status bucket_wait(trainer *t, trainer *r, int k) {
-    if (!comm_active(t->comm)) {
+    if (!comm_active(t->comm) || t->comm->n_reqs == 0) { /* nothing to progress: block */
         cl_int rc = clWaitForEvents(1, &r->bk.ev[k]);
         int done;
         return rc == CL_SUCCESS ? device_event_done(r->dev, r->bk.ev[k], &done)
                                 : err_cl(&r->dev->err, rc, "clWaitForEvents",
                                          "a read of the gradients from '%s'", r->dev->info.name);
     }
-    struct timespec nap = {0, 20000};
+    struct timespec nap = {0, 20000}; /* from 20 us, doubling up to 320 us */
     for (;;) {
         int done;
         clgan_status st = device_event_done(r->dev, r->bk.ev[k], &done);
         if (st != CLGAN_OK || done) return st;
         comm_progress(t->comm);
         nanosleep(&nap, NULL);
+        if (nap.tv_nsec < 250000) nap.tv_nsec *= 2;
     }
 }
 
