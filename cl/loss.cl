@@ -97,7 +97,7 @@ __kernel void gan_loss(const __global float *restrict acts, uint z_off, __global
         d = -1.0f;
     } else if (kind == 5) {
         float t_r = part == 0 ? 1.0f : 0.0f, t_f = 1.0f - t_r;
-        float m_r = (float)n_real, m_f = (float)(n - n_real);
+        float m_r = ra[4], m_f = ra[5]; /* the rows the means are over */
         if (real) {
             l = bce_of(z - ra[1], t_r);
             d = sigmoid_of(z - ra[1]) - t_r - ra[2] / m_r; /* z_i moves mr: SF's terms */
@@ -112,7 +112,9 @@ __kernel void gan_loss(const __global float *restrict acts, uint z_off, __global
 
 /*
  * The relativistic loss's means and sums (see gan_loss): ra[0] = mr, ra[1] = mf,
- * ra[2] = SF, ra[3] = SR. Work size: exactly one work-group of RA_WG work-items.
+ * ra[2] = SF, ra[3] = SR, and the counts of real and generated rows, ra[4] and ra[5] (over
+ * several replicas the host writes the global batch's instead). Work size: exactly one
+ * work-group of RA_WG work-items.
  */
 #ifndef RA_WG
 #define RA_WG 64
@@ -161,5 +163,7 @@ __kernel void ra_sums(const __global float *restrict acts, uint z_off, uint n, u
         ra[1] = mf;
         ra[2] = sf;
         ra[3] = sr;
+        ra[4] = (float)n_real;
+        ra[5] = (float)(n - n_real);
     }
 }

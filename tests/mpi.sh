@@ -58,8 +58,9 @@ for a, b in zip(*rows):
 PY
 }
 
-# tiny_gan12: dropout in both networks, SGD with momentum; tiny_bn12: batch norm in both
-for name in tiny_gan12 tiny_bn12; do
+# tiny_gan12: dropout in both networks, SGD with momentum; tiny_bn12: batch norm in both;
+# tiny_ra_sgd: the relativistic loss, whose means are over every rank's rows
+for name in tiny_gan12 tiny_bn12 tiny_ra_sgd; do
     model=$src/tests/data/$name.yaml
     run 1 "$model" --iters 12 --out "$dir/$name-1"
     for n in 2 3; do

@@ -687,6 +687,10 @@ START_TEST(replicas_conditional_wasserstein) {
 }
 END_TEST
 
+/* The relativistic loss: the means of the logits are the global batch's (SGD: see the model). */
+START_TEST(replicas_relativistic) { check_replicas("tests/data/tiny_ra_sgd.yaml", 2, 4, 1e-5); }
+END_TEST
+
 /* What replicas cannot split yet is refused, naming it. */
 START_TEST(replicas_refuse_batch_norm) {
     clgan_model *m = load("tests/data/tiny_bn.yaml");
@@ -1220,6 +1224,7 @@ int main(int argc, char **argv) {
     tcase_add_test(dp, replicas_sgd_dropout);
     tcase_add_test(dp, replicas_adam_four);
     tcase_add_test(dp, replicas_conditional_wasserstein);
+    tcase_add_test(dp, replicas_relativistic);
     tcase_add_test(dp, replicas_refuse_batch_norm);
     suite_add_tcase(s, dp);
     return run_suite(s, argc, argv, 0);

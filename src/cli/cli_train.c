@@ -521,9 +521,10 @@ int cmd_train(const cli_opts *o) {
                        clock_seconds() - te);
         }
         int pz_now =
-            lead && m->train.parzen_samples > 0 && ((m->train.parzen_every && epochs_done > pz_last_epoch &&
-                                             epochs_done % m->train.parzen_every == 0) ||
-                                            last);
+            lead && m->train.parzen_samples > 0 &&
+            ((m->train.parzen_every && epochs_done > pz_last_epoch &&
+              epochs_done % m->train.parzen_every == 0) ||
+             last);
         if (pz_now) {
             pz_last_epoch = epochs_done;
             parzen_result pr;

@@ -206,8 +206,8 @@ static clgan_status real_labels(trainer *t, long first, int rows) {
     return dataset_gather_labels(t->data, first, rows, t->d->labels);
 }
 
-/* A D step up to its gradients: this replica's rows of the minibatch and of G's samples. */
-static clgan_status d_grads(trainer *t) {
+/* A D step up to D's logits: this replica's rows of the minibatch and of G's samples. */
+static clgan_status d_forward(trainer *t) {
     const int m = t->m->train.batch, rows = t->rows;
     net *g = t->g, *d = t->d;
     clgan_status st;
@@ -239,16 +239,24 @@ static clgan_status d_grads(trainer *t) {
      * reference DCGANs compute them by running D on each half */
     d->groups = 2;
     if (st == CLGAN_OK) st = net_forward(d, 2 * dr, 1);
+    t->step_n = 2 * dr;
+    t->step_real = dr;
+    return st;
+}
+
+/* The D step's loss and D's gradients. */
+static clgan_status d_backward(trainer *t) {
+    const train_spec *ts = &t->m->train;
+    net *d = t->d;
+    const int n = t->step_n, dr = t->step_real;
     /* D ascends log D(x) + log(1 - D(G(z))): it descends BCE with targets 1 (real), 0 (fake);
      * or train.loss's D part. Scaled by the global batch: the replicas' gradients add up. */
-    const train_spec *ts = &t->m->train;
-    float scale = (float)ts->pack / (float)m;
+    float scale = (float)ts->pack / (float)ts->batch;
+    clgan_status st = loss_gan(&t->loss, d, ts->loss, 0, n, dr, ts->label_smoothing, scale);
     if (st == CLGAN_OK)
-        st = loss_gan(&t->loss, d, ts->loss, 0, 2 * dr, dr, ts->label_smoothing, scale);
-    if (st == CLGAN_OK)
-        st = add_stats(t, 2 * dr, dr, STAT_D_LOSS, STAT_N_D,
-                       gan_loss_needs_critic(ts->loss) ? 2 : 1, scale);
-    if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), 2 * dr, 0, 1);
+        st = add_stats(t, n, dr, STAT_D_LOSS, STAT_N_D, gan_loss_needs_critic(ts->loss) ? 2 : 1,
+                       scale);
+    if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), n, 0, 1);
     return st;
 }
 
@@ -266,8 +274,8 @@ static clgan_status d_apply(trainer *t) {
     return st;
 }
 
-/* A G step up to G's gradients: this replica's rows of m fresh samples. */
-static clgan_status g_grads(trainer *t) {
+/* A G step up to D's logits: this replica's rows of m fresh samples. */
+static clgan_status g_forward(trainer *t) {
     const int m = t->m->train.batch, rows = t->rows;
     net *g = t->g, *d = t->d;
     size_t cols = g->out.cols; /* values per sample; D's rows hold `pack` of them */
@@ -288,10 +296,22 @@ static clgan_status g_grads(trainer *t) {
                        (size_t)rows * cols, "G(z) into D's input");
     d->groups = ra ? 2 : 1; /* m generated rows: their own statistics */
     if (st == CLGAN_OK) st = net_forward(d, n, 1);
+    t->step_n = n;
+    t->step_real = n_real;
+    return st;
+}
+
+/* The G step's loss, backpropagated through D (without D's weight gradients) into G. */
+static clgan_status g_backward(trainer *t) {
+    const int rows = t->rows, n = t->step_n, n_real = t->step_real;
+    net *g = t->g, *d = t->d;
+    size_t cols = g->out.cols;
+    const train_spec *ts = &t->m->train;
+    size_t real_vals = n_real ? (size_t)rows * cols : 0;
     /* non-saturating: G descends -log D(G(z)) = BCE(target 1); minimax: log(1 - D(G(z))); or
      * train.loss's G part */
-    float scale = (float)ts->pack / (float)m;
-    if (st == CLGAN_OK) st = loss_gan(&t->loss, d, ts->loss, 1, n, n_real, 0.0f, scale);
+    float scale = (float)ts->pack / (float)ts->batch;
+    clgan_status st = loss_gan(&t->loss, d, ts->loss, 1, n, n_real, 0.0f, scale);
     if (st == CLGAN_OK) st = add_stats(t, n, n_real, STAT_G_LOSS, STAT_N_G, 0, scale);
     if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), n, 1, 0); /* no dW for D */
     if (st == CLGAN_OK)
@@ -318,12 +338,19 @@ static clgan_status g_apply(trainer *t) {
     return st;
 }
 
-/* One step of network w on every replica: its gradients, their sum, the update. */
-static clgan_status lockstep(trainer *t, clgan_status (*grads)(trainer *), clgan_net w,
+/*
+ * One step of network w on every replica: the forward passes, the relativistic loss's means
+ * over every replica's rows, the backward passes, the sum of the gradients, the update.
+ */
+static clgan_status lockstep(trainer *t, clgan_status (*fwd)(trainer *),
+                             clgan_status (*bwd)(trainer *), clgan_net w,
                              clgan_status (*apply)(trainer *)) {
     clgan_status st = CLGAN_OK;
+    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = fwd(trainer_replica(t, i));
+    if (st == CLGAN_OK && t->m->train.loss == GAN_LOSS_RELATIVISTIC)
+        st = replicas_relativistic(t, w == CLGAN_GENERATOR);
     for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) {
-        st = grads(trainer_replica(t, i));
+        st = bwd(trainer_replica(t, i));
         if (st == CLGAN_OK) st = replicas_flush(trainer_replica(t, i), w);
     }
     if (st == CLGAN_OK) st = replicas_reduce(t, w);
@@ -332,11 +359,11 @@ static clgan_status lockstep(trainer *t, clgan_status (*grads)(trainer *), clgan
 }
 
 static clgan_status d_step(trainer *t) {
-    return lockstep(t, d_grads, CLGAN_DISCRIMINATOR, d_apply);
+    return lockstep(t, d_forward, d_backward, CLGAN_DISCRIMINATOR, d_apply);
 }
 
 static clgan_status g_step(trainer *t) {
-    return lockstep(t, g_grads, CLGAN_GENERATOR, g_apply);
+    return lockstep(t, g_forward, g_backward, CLGAN_GENERATOR, g_apply);
 }
 
 clgan_status trainer_d_step(trainer *t) {

@@ -77,6 +77,7 @@ typedef struct trainer {
     struct comm *comm;       /* borrowed; NULL: this process alone */
     int replicas;            /* R, over every process (1: nothing to reduce) */
     grad_buckets bk;
+    int step_n, step_real;   /* the step in flight: D's rows, of which real (the loss's) */
     double *red;             /* the host's sums of this process's replicas' gradients */
     double comm_s;           /* seconds from the first bucket's gradients on the host to the
                                 last sum written back, over the steps */
@@ -103,7 +104,7 @@ void trainer_free(trainer *t);
  * the result is the one-device run's up to the order of float sums. data is loaded and
  * uploaded to devs[0]; the other devices get copies over its host data. Refuses what it cannot
  * split (a batch that G x pack does not divide; batch norm over several devices of one
- * process; the relativistic loss) with a message in devs[0]->err, and checks that every
+ * process) with a message in devs[0]->err, and checks that every
  * replica starts from the same parameters. The devices stay the caller's.
  */
 clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int R, const clgan_model *m,

@@ -13,7 +13,8 @@ clgan_status loss_init(clgan_device *dev, int capacity, loss *out) {
     if (st == CLGAN_OK) st = device_kernel(dev, "cl/loss.cl", "softmax_xent", &out->k_xent);
     if (st == CLGAN_OK) st = device_kernel(dev, "cl/loss.cl", "gan_loss", &out->k_gan);
     if (st == CLGAN_OK) st = device_kernel(dev, "cl/loss.cl", "ra_sums", &out->k_ra);
-    if (st == CLGAN_OK) st = device_alloc(dev, 4 * sizeof(float), "relativistic means", &out->ra);
+    if (st == CLGAN_OK) st = device_alloc(dev, RA_VALUES * sizeof(float), "relativistic means",
+                                          &out->ra);
     if (st == CLGAN_OK)
         st = device_alloc(dev, (size_t)capacity * sizeof(float), "loss values", &out->values);
     if (st == CLGAN_OK)
@@ -72,7 +73,9 @@ clgan_status loss_gan(loss *l, net *d, gan_loss_kind kind, int g_part, int n, in
     cl_uint z_off = (cl_uint)z.off, dz_off = (cl_uint)dz.off, cnt = (cl_uint)n,
             nr = (cl_uint)n_real, k = (cl_uint)kind, part = (cl_uint)g_part;
     clgan_status st = CLGAN_OK;
-    if (kind == GAN_LOSS_RELATIVISTIC) {
+    if (kind == GAN_LOSS_RELATIVISTIC && l->ra_given) {
+        l->ra_given = 0;
+    } else if (kind == GAN_LOSS_RELATIVISTIC) {
         if (n_real < 1 || n_real >= n)
             return err_set(&l->dev->err, CLGAN_ERR_ARG, "the relativistic loss needs real and "
                            "generated rows (%d of %d real)", n_real, n);

@@ -9,10 +9,16 @@
 
 #include "graph.h"
 
+/* The relativistic loss's ra: mr, mf, SF, SR (cl/loss.cl), then the real and generated rows'
+ * counts. */
+#define RA_VALUES 6
+
 typedef struct loss {
     clgan_device *dev;
     cl_kernel k_bce, k_xent, k_gan, k_ra;
-    cl_mem ra;      /* the relativistic loss's means and sums (4 floats) */
+    cl_mem ra;      /* the relativistic loss's means, sums and counts (RA_VALUES floats) */
+    int ra_given;   /* the next relativistic loss takes ra as written (over several
+                       replicas: the global batch's), instead of computing it */
     cl_mem values;  /* per-sample losses, capacity floats */
     cl_mem correct; /* softmax_xent: 1 where the largest logit is the label's, capacity floats */
     int capacity;

@@ -18,6 +18,7 @@
 
 #include "comm.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +262,42 @@ clgan_status replicas_reduce(trainer *t, clgan_net w) {
     return st;
 }
 
+clgan_status replicas_relativistic(trainer *t, int g_part) {
+    if (t->replicas < 2) return CLGAN_OK;
+    const int L = t->n_peers + 1, n = t->step_n, n_real = t->step_real;
+    float *z = malloc((size_t)L * (size_t)n * sizeof *z);
+    if (!z) return err_set(&t->dev->err, CLGAN_ERR_NOMEM, "out of memory");
+    clgan_status st = CLGAN_OK;
+    double sum[2] = {0, 0}; /* this process's replicas in order, in double */
+    for (int i = 0; i < L && st == CLGAN_OK; i++) {
+        trainer *r = trainer_replica(t, i);
+        tensor lz = net_logits(r->d);
+        float *zi = z + (size_t)i * n;
+        st = device_read(r->dev, lz.buf, lz.off * sizeof(float), (size_t)n * sizeof(float), zi);
+        for (int j = 0; j < n && st == CLGAN_OK; j++) sum[j >= n_real] += zi[j];
+    }
+    /* the means over every rank's rows: sums and counts */
+    float f[4] = {(float)sum[0], (float)sum[1], (float)(L * n_real), (float)(L * (n - n_real))};
+    if (st == CLGAN_OK) st = comm_sum(t->comm, f, 4, "relativistic means", &t->dev->err);
+    const double mr = f[0] / f[2], mf = f[1] / f[3], t_r = g_part ? 0 : 1, t_f = 1 - t_r;
+    sum[0] = sum[1] = 0; /* SR and SF (cl/loss.cl's gan_loss) */
+    for (int i = 0; i < L && st == CLGAN_OK; i++)
+        for (int j = 0; j < n; j++) {
+            double v = z[(size_t)i * n + j];
+            sum[j >= n_real] += j < n_real ? 1 / (1 + exp(mf - v)) - t_r /* sigmoid(v - mf) */
+                                           : 1 / (1 + exp(mr - v)) - t_f;
+        }
+    float ra[RA_VALUES] = {(float)mr, (float)mf, (float)sum[1], (float)sum[0], f[2], f[3]};
+    if (st == CLGAN_OK) st = comm_sum(t->comm, ra + 2, 2, "relativistic sums", &t->dev->err);
+    for (int i = 0; i < L && st == CLGAN_OK; i++) {
+        trainer *r = trainer_replica(t, i);
+        st = device_write(r->dev, r->loss.ra, 0, sizeof ra, ra, 1);
+        r->loss.ra_given = 1;
+    }
+    free(z);
+    return st;
+}
+
 clgan_status trainer_check_split(const clgan_model *m, int L, const comm *c, clgan_err *e) {
     const train_spec *ts = &m->train;
     const int ranks = comm_active(c) ? c->size : 1, G = L * ranks;
@@ -283,9 +320,6 @@ clgan_status trainer_check_split(const clgan_model *m, int L, const comm *c, clg
                        "devices of one process are not built (one host thread per device "
                        "would be needed); run one device per rank under mpirun, or train on "
                        "one", who, m->name);
-    if (ts->loss == GAN_LOSS_RELATIVISTIC)
-        return err_set(e, CLGAN_ERR_ARG, "%s: the relativistic loss needs the global batch's "
-                       "mean logits, not built yet (issue 16); train on one device", who);
     return CLGAN_OK;
 }
 

@@ -17,6 +17,14 @@ clgan_status replicas_flush(trainer *r, clgan_net w);
  */
 clgan_status replicas_reduce(trainer *t, clgan_net w);
 
+/*
+ * The relativistic loss over several replicas: after every replica's forward pass of a step
+ * (g_part: a G step's), the means of the real and generated logits over every replica's rows,
+ * and the sums that move them (cl/loss.cl's ra), into every replica's loss, which takes them
+ * instead of its own rows'. Waits for every device.
+ */
+clgan_status replicas_relativistic(trainer *t, int g_part);
+
 /* Releases replica r's bucket reads and host copy. */
 void replicas_free_buckets(trainer *r);
 
