@@ -691,21 +691,27 @@ END_TEST
 START_TEST(replicas_relativistic) { check_replicas("tests/data/tiny_ra_sgd.yaml", 2, 4, 1e-5); }
 END_TEST
 
-/* What replicas cannot split yet is refused, naming it. */
-START_TEST(replicas_refuse_batch_norm) {
-    clgan_model *m = load("tests/data/tiny_bn.yaml");
+/* Batch norm: each replica in a thread of its own, the statistics over every replica's rows. */
+START_TEST(replicas_batch_norm) {
+    check_replicas("tests/data/tiny_bn12.yaml", 2, 5, 1e-5);
+    check_replicas("tests/data/tiny_bn12.yaml", 3, 5, 1e-5);
+}
+END_TEST
+
+/* What replicas cannot split is refused, naming it. */
+START_TEST(replicas_refuse_uneven_batch) {
+    clgan_model *m = load("tests/data/tiny_bn.yaml"); /* batch 8 */
     dataset data;
     clgan_err e;
     ck_assert_msg(dataset_load(m, m->train.seed, &data, &e) == CLGAN_OK, "%s", e.msg);
-    clgan_device *devs[2] = {test_device(), test_device()};
+    clgan_device *devs[3] = {test_device(), test_device(), test_device()};
     ck_assert(dataset_upload(&data, devs[0]) == CLGAN_OK);
     trainer t;
-    ck_assert(trainer_init_replicas(&t, devs, 2, m, &data, 8, NULL) == CLGAN_ERR_ARG);
-    ck_assert_msg(strstr(devs[0]->err.msg, "--devices: ") &&
-                      strstr(devs[0]->err.msg, "has batch norm"), "%s", devs[0]->err.msg);
+    ck_assert(trainer_init_replicas(&t, devs, 3, m, &data, 8, NULL) == CLGAN_ERR_ARG);
+    ck_assert_msg(strstr(devs[0]->err.msg, "--devices: 3 devices: train.batch 8 does not split "
+                                           "into 3 replicas"), "%s", devs[0]->err.msg);
     dataset_free(&data);
-    clgan_device_free(devs[0]);
-    clgan_device_free(devs[1]);
+    for (int i = 0; i < 3; i++) clgan_device_free(devs[i]);
     clgan_model_free(m);
 }
 END_TEST
@@ -1225,7 +1231,8 @@ int main(int argc, char **argv) {
     tcase_add_test(dp, replicas_adam_four);
     tcase_add_test(dp, replicas_conditional_wasserstein);
     tcase_add_test(dp, replicas_relativistic);
-    tcase_add_test(dp, replicas_refuse_batch_norm);
+    tcase_add_test(dp, replicas_batch_norm);
+    tcase_add_test(dp, replicas_refuse_uneven_batch);
     suite_add_tcase(s, dp);
     return run_suite(s, argc, argv, 0);
 }

@@ -13,17 +13,16 @@
  *   dgamma = sum dy xhat;  dbeta = sum dy (over every group).
  * The statistics and sums live in the layer's fixed scratch (cl/batch_norm.cl says where).
  *
- * Data parallelism (issue 16) over MPI ranks (n->comm): the statistics are the global batch's.
- * Each rank sums its rows, the host sums over the ranks, then the same for the squared
- * deviations from the global mean (two passes, as on one device); backward, the sums of dy and
- * dy xhat are summed over the ranks before dx. dgamma and dbeta stay this rank's share: the
- * gradient reduction adds them up with every other gradient.
+ * Data parallelism (issue 16), a replica's network (n->sum): the statistics are the global
+ * batch's. Each replica sums its rows, the host sums over the replicas (n->sum), then the same
+ * for the squared deviations from the global mean (two passes, as on one device); backward, the
+ * sums of dy and dy xhat are summed over the replicas before dx. dgamma and dbeta stay this
+ * replica's share: the gradient reduction adds them up with every other gradient.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "comm.h"
 #include "graph.h"
 
 enum { MOMENTUM, EPS };
@@ -87,28 +86,29 @@ static clgan_status run_groups(net *n, cl_kernel k, const char *name, int groups
     return device_run1d(n->dev, k, (size_t)groups * (size_t)C, name);
 }
 
-/* Over several ranks: is the layer's network computing a share of a global batch? */
-static int over_ranks(const net *n) {
-    return comm_active(n->comm) && n->rows_global > 0;
+/* Is the layer's network a replica, computing a share of a global batch? */
+static int over_replicas(const net *n) {
+    return n->sum && n->rows_global > 0;
 }
 
 /* Values per statistic: this network's rows of a group, or every rank's. */
 static cl_uint per_stat(const net *n, const layer *l, cl_uint R) {
     cl_uint HW = (cl_uint)(l->spec->in.h * l->spec->in.w);
-    return (over_ranks(n) ? (cl_uint)n->rows_global : R) * HW;
+    return (over_replicas(n) ? (cl_uint)n->rows_global : R) * HW;
 }
 
-/* count floats of the statistics at st_off + at (host copy h) summed over the ranks. */
-static clgan_status sum_over_ranks(net *n, const layer *l, size_t at, size_t count, float *h) {
+/* count floats of the statistics at st_off + at (host copy h) summed over the replicas. */
+static clgan_status sum_replicas(net *n, const layer *l, size_t at, size_t count, float *h) {
     size_t off = (st_off(l) + at) * sizeof(float);
     clgan_status st = device_read(n->dev, n->acts, off, count * sizeof(float), h);
-    if (st == CLGAN_OK) st = comm_sum(n->comm, h, count, "batch statistics", &n->dev->err);
+    if (st == CLGAN_OK) st = n->sum(n, h, count, "batch statistics", n->sum_ctx);
     return st;
 }
 
-/* The global batch's mean, variance and 1/sqrt(var + eps) per (group, channel), into st. */
-static clgan_status stats_over_ranks(net *n, layer *l, karg *a, cl_uint G, cl_uint C, cl_uint N,
-                                     float eps) {
+/* Over the replicas: the global batch's mean, variance and 1/sqrt(var + eps) per (group,
+ * channel), into st. */
+static clgan_status stats_over_replicas(net *n, layer *l, karg *a, cl_uint G, cl_uint C,
+                                        cl_uint N, float eps) {
     size_t gc = (size_t)G * C;
     float *h = malloc(2 * gc * sizeof *h);
     if (!h) return err_set(&n->dev->err, CLGAN_ERR_NOMEM, "out of memory");
@@ -117,7 +117,7 @@ static clgan_status stats_over_ranks(net *n, layer *l, karg *a, cl_uint G, cl_ui
         a[8] = KA(which);
         st = device_set_args(n->dev, l->k[K_PARTIAL], "bn_partial", a, 9);
         if (st == CLGAN_OK) st = run_groups(n, l->k[K_PARTIAL], "bn_partial", (int)G, (int)C);
-        if (st == CLGAN_OK) st = sum_over_ranks(n, l, which * gc, gc, h);
+        if (st == CLGAN_OK) st = sum_replicas(n, l, which * gc, gc, h);
         for (size_t i = 0; i < gc && st == CLGAN_OK; i++) {
             h[i] = (float)((double)h[i] / N); /* the mean, then the (biased) variance */
             if (which) h[gc + i] = (float)(1.0 / sqrt((double)h[i] + eps));
@@ -145,8 +145,8 @@ static clgan_status bn_forward(net *n, layer *l, int batch, int train) {
     if (train) {
         karg a[] = {KA(n->acts), KA(xo), KA(n->acts), KA(so), KA(R), KA(C), KA(HW), KA(G),
                     KA(eps)};
-        if (over_ranks(n)) {
-            st = stats_over_ranks(n, l, a, G, C, nv, eps);
+        if (over_replicas(n)) {
+            st = stats_over_replicas(n, l, a, G, C, nv, eps);
         } else {
             st = device_set_args(n->dev, l->k[K_STATS], "bn_stats", a, 9);
             if (st == CLGAN_OK) st = run_groups(n, l->k[K_STATS], "bn_stats", (int)G, (int)C);
@@ -180,10 +180,10 @@ static clgan_status bn_backward(net *n, layer *l, int batch, int need_dx, int ne
         st = device_set_args(n->dev, l->k[K_PARAMS], "bn_bwd_params", p, 7);
         if (st == CLGAN_OK) st = device_run1d(n->dev, l->k[K_PARAMS], C, "bn_bwd_params");
     }
-    if (st == CLGAN_OK && need_dx && over_ranks(n)) { /* the sums over every rank's rows */
+    if (st == CLGAN_OK && need_dx && over_replicas(n)) { /* the sums over every replica's rows */
         size_t gc = (size_t)G * C;
         float *h = malloc(2 * gc * sizeof *h);
-        st = h ? sum_over_ranks(n, l, 3 * gc, 2 * gc, h)
+        st = h ? sum_replicas(n, l, 3 * gc, 2 * gc, h)
                : err_set(&n->dev->err, CLGAN_ERR_NOMEM, "out of memory");
         if (st == CLGAN_OK)
             st = device_write(n->dev, n->acts, (st_off(l) + 3 * gc) * sizeof(float),

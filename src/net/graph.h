@@ -73,8 +73,10 @@ struct net {
      * nothing to call */
     clgan_status (*grads_ready)(net *n, int layer, void *ctx);
     void *grads_ctx;
-    struct comm *comm;          /* the ranks whose rows make up the global batch, for batch
-                                   statistics over it; NULL: this network's rows are all */
+    /* a replica's (issue 16): sums count floats at h over every replica's rows of the global
+     * batch, in place (batch norm's statistics); NULL: this network's rows are all */
+    clgan_status (*sum)(net *n, float *h, size_t count, const char *what, void *ctx);
+    void *sum_ctx;
     cl_kernel k_noise;          /* the prior's sampler, created on first use */
     cl_kernel k_labels;         /* the generated rows' labels (conditional), on first use */
 };

@@ -129,7 +129,7 @@ void trainer_free(trainer *t) {
     t->red = NULL;
     t->n_peers = 0;
     if (t->dev) device_finish(t->dev); /* nothing in flight may use what is freed */
-    replicas_free_buckets(t);
+    replicas_release(t);
     for (int w = 0; w < MODEL_NETS; w++) optim_free(&t->opt[w]);
     loss_free(&t->loss);
     if (t->k_stats) clReleaseKernel(t->k_stats);
@@ -345,14 +345,12 @@ static clgan_status g_apply(trainer *t) {
 static clgan_status lockstep(trainer *t, clgan_status (*fwd)(trainer *),
                              clgan_status (*bwd)(trainer *), clgan_net w,
                              clgan_status (*apply)(trainer *)) {
-    clgan_status st = CLGAN_OK;
-    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = fwd(trainer_replica(t, i));
+    clgan_status st = replicas_each(t, fwd);
     if (st == CLGAN_OK && t->m->train.loss == GAN_LOSS_RELATIVISTIC)
         st = replicas_relativistic(t, w == CLGAN_GENERATOR);
-    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) {
-        st = bwd(trainer_replica(t, i));
-        if (st == CLGAN_OK) st = replicas_flush(trainer_replica(t, i), w);
-    }
+    if (st == CLGAN_OK) st = replicas_each(t, bwd);
+    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++)
+        st = replicas_flush(trainer_replica(t, i), w);
     if (st == CLGAN_OK) st = replicas_reduce(t, w);
     for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = apply(trainer_replica(t, i));
     return st;

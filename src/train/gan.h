@@ -75,6 +75,9 @@ typedef struct trainer {
     dataset *peer_data;
     int n_peers;
     struct comm *comm;       /* borrowed; NULL: this process alone */
+    struct replica_group *grp; /* this process's replicas when each runs its passes in a
+                                  thread of its own (batch norm); replica 0's, shared */
+    int local;               /* this replica's index in this process */
     int replicas;            /* R, over every process (1: nothing to reduce) */
     grad_buckets bk;
     int step_n, step_real;   /* the step in flight: D's rows, of which real (the loss's) */

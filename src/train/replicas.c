@@ -18,7 +18,9 @@
 
 #include "comm.h"
 
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,190 @@
 /* A bucket closes once it holds this many gradients (256 kB): larger layers are one each, and
  * the small ones (biases, batch norm's scales) travel together. */
 #define BUCKET_FLOATS ((size_t)1 << 16)
+
+/*
+ * This process's replicas, when each runs its passes in a thread of its own: they meet inside
+ * the passes (batch norm), where every one leaves its floats and waits; replica 0's thread (the
+ * caller's, which alone calls MPI) sums them in replica order in double, sums that over the
+ * ranks and hands the result to every one. A replica that fails breaks the group, and every
+ * wait in it ends with an error; every wait is bounded by the comm's timeout.
+ */
+typedef struct replica_group {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int L;
+    int arrived;             /* replicas that left their floats for the sum in progress */
+    unsigned long gen;       /* sums done */
+    int broken;              /* a replica failed: nobody waits any more */
+    int first_failed;        /* which, -1 none */
+    float **bufs;            /* each replica's floats */
+    double *acc;
+    size_t cap;
+    comm *comm;
+    double timeout_s;
+} replica_group;
+
+static replica_group *group_new(int L, comm *c) {
+    replica_group *g = calloc(1, sizeof *g);
+    if (!g) return NULL;
+    g->bufs = calloc((size_t)L, sizeof *g->bufs);
+    if (!g->bufs || pthread_mutex_init(&g->mu, NULL) != 0) {
+        free(g->bufs);
+        free(g);
+        return NULL;
+    }
+    pthread_cond_init(&g->cv, NULL);
+    g->L = L;
+    g->first_failed = -1;
+    g->comm = c;
+    g->timeout_s = c ? c->timeout_s : 600;
+    return g;
+}
+
+static void group_free(replica_group *g) {
+    if (!g) return;
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+    free(g->bufs);
+    free(g->acc);
+    free(g);
+}
+
+static void group_break(replica_group *g, int who) {
+    pthread_mutex_lock(&g->mu);
+    if (!g->broken) g->first_failed = who;
+    g->broken = 1;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* Waits on the group's condition until *done (under the lock) or the deadline: 0 or ETIMEDOUT. */
+static int group_wait(replica_group *g, const struct timespec *deadline, int (*done)(const
+                      replica_group *, unsigned long), unsigned long arg) {
+    while (!g->broken && !done(g, arg))
+        if (pthread_cond_timedwait(&g->cv, &g->mu, deadline) == ETIMEDOUT)
+            return done(g, arg) ? 0 : ETIMEDOUT;
+    return 0;
+}
+
+static int all_arrived(const replica_group *g, unsigned long unused) {
+    (void)unused;
+    return g->arrived == g->L;
+}
+
+static int sum_done(const replica_group *g, unsigned long gen) {
+    return g->gen != gen;
+}
+
+/* Replica r's floats h summed over every replica of the process and over the ranks. */
+static clgan_status group_sum(trainer *r, float *h, size_t count, const char *what) {
+    replica_group *g = r->grp;
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += (time_t)g->timeout_s;
+    pthread_mutex_lock(&g->mu);
+    g->bufs[r->local] = h;
+    g->arrived++;
+    unsigned long gen = g->gen;
+    pthread_cond_broadcast(&g->cv);
+    int late = group_wait(g, &deadline, r->local == 0 ? all_arrived : sum_done, gen);
+    clgan_status st = CLGAN_OK;
+    if (g->broken || late) {
+        if (!g->broken) g->first_failed = r->local;
+        g->broken = 1;
+        pthread_cond_broadcast(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        return late ? err_set(&r->dev->err, CLGAN_ERR_DEVICE, "waited %.0f s for the other "
+                              "devices' %s: one of them hangs", g->timeout_s, what)
+                    : err_set(&r->dev->err, CLGAN_ERR_DEVICE, "another device failed");
+    }
+    if (r->local == 0) { /* every replica's floats are here: the sum, in replica order */
+        if (count > g->cap) {
+            double *a = realloc(g->acc, count * sizeof *a);
+            if (!a) st = err_set(&r->dev->err, CLGAN_ERR_NOMEM, "out of memory");
+            else g->acc = a, g->cap = count;
+        }
+        for (size_t j = 0; j < count && st == CLGAN_OK; j++) {
+            double a = g->bufs[0][j];
+            for (int i = 1; i < g->L; i++) a += g->bufs[i][j];
+            h[j] = (float)a;
+        }
+        pthread_mutex_unlock(&g->mu); /* the others wait for gen: the ranks' sum unlocked */
+        if (st == CLGAN_OK) st = comm_sum(g->comm, h, count, what, &r->dev->err);
+        pthread_mutex_lock(&g->mu);
+        for (int i = 1; i < g->L && st == CLGAN_OK; i++)
+            memcpy(g->bufs[i], h, count * sizeof *h);
+        if (st != CLGAN_OK) {
+            if (!g->broken) g->first_failed = 0;
+            g->broken = 1;
+        }
+        g->arrived = 0;
+        g->gen++;
+        pthread_cond_broadcast(&g->cv);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+/* net.sum of a replica's networks: over the process's replicas and the ranks. */
+static clgan_status replica_sum(net *n, float *h, size_t count, const char *what, void *ctx) {
+    trainer *r = ctx;
+    (void)n;
+    return r->grp ? group_sum(r, h, count, what) : comm_sum(r->comm, h, count, what,
+                                                              &r->dev->err);
+}
+
+typedef struct replica_job {
+    trainer *r;
+    clgan_status (*fn)(trainer *);
+    clgan_status st;
+} replica_job;
+
+static void *run_job(void *p) {
+    replica_job *j = p;
+    j->st = j->fn(j->r);
+    if (j->st != CLGAN_OK) group_break(j->r->grp, j->r->local);
+    return NULL;
+}
+
+clgan_status replicas_each(trainer *t, clgan_status (*fn)(trainer *)) {
+    const int L = t->n_peers + 1;
+    clgan_status st = CLGAN_OK;
+    if (!t->grp) {
+        for (int i = 0; i < L && st == CLGAN_OK; i++) st = fn(trainer_replica(t, i));
+        return st;
+    }
+    replica_job *jobs = calloc((size_t)L, sizeof *jobs);
+    pthread_t *th = calloc((size_t)L, sizeof *th);
+    if (!jobs || !th) {
+        free(jobs);
+        free(th);
+        return err_set(&t->dev->err, CLGAN_ERR_NOMEM, "out of memory");
+    }
+    int started = 1;
+    for (int i = 0; i < L; i++) jobs[i] = (replica_job){trainer_replica(t, i), fn, CLGAN_OK};
+    for (; started < L; started++)
+        if (pthread_create(&th[started], NULL, run_job, &jobs[started]) != 0) {
+            group_break(t->grp, 0); /* the started ones stop at their first meeting */
+            jobs[0].st = err_set(&t->dev->err, CLGAN_ERR_NOMEM, "cannot start a thread for "
+                                 "device %d", started);
+            break;
+        }
+    if (started == L) run_job(&jobs[0]);
+    for (int i = 1; i < started; i++) pthread_join(th[i], NULL);
+    int bad = t->grp->first_failed; /* the failure the others' errors follow from */
+    if (bad < 0)
+        for (int i = 0; i < L && bad < 0; i++)
+            if (jobs[i].st != CLGAN_OK) bad = i;
+    if (bad > 0 && bad < started)
+        st = err_set(&t->dev->err, jobs[bad].st, "device %d (%s): %s", bad,
+                     jobs[bad].r->dev->info.name, jobs[bad].r->dev->err.msg);
+    else if (bad == 0 || jobs[0].st != CLGAN_OK)
+        st = jobs[0].st;
+    free(jobs);
+    free(th);
+    return st;
+}
 
 /* n floats of buffer a on replica 0 into buffer b of replica r (through the host). */
 static clgan_status copy_to_replica(trainer *t, cl_mem a, trainer *r, cl_mem b, size_t n,
@@ -181,7 +367,9 @@ static void buckets_release(grad_buckets *b) {
     b->lo = b->hi = 0;
 }
 
-void replicas_free_buckets(trainer *r) {
+void replicas_release(trainer *r) {
+    if (r->local == 0) group_free(r->grp); /* replica 0 owns it */
+    r->grp = NULL;
     grad_buckets *b = &r->bk;
     buckets_release(b);
     free(b->stage);
@@ -315,11 +503,6 @@ clgan_status trainer_check_split(const clgan_model *m, int L, const comm *c, clg
     if (ts->batch % (G * ts->pack) != 0)
         return err_set(e, CLGAN_ERR_ARG, "%s: train.batch %d does not split into %d replicas "
                        "x pack %d rows", who, ts->batch, G, ts->pack);
-    if (has_batch_norm(m) && L > 1)
-        return err_set(e, CLGAN_ERR_ARG, "%s: %s has batch norm, whose statistics over several "
-                       "devices of one process are not built (one host thread per device "
-                       "would be needed); run one device per rank under mpirun, or train on "
-                       "one", who, m->name);
     return CLGAN_OK;
 }
 
@@ -369,12 +552,22 @@ clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int L, const
             trainer_free(t);
             return err_set(&d0->err, CLGAN_ERR_NOMEM, "out of memory");
         }
+        r->local = i;
         for (int w = 0; w < 2; w++) {
             net *n = trainer_net(r, (clgan_net)w);
             n->grads_ready = bucket_add;
             n->grads_ctx = r;
-            if (ranks > 1) n->comm = c; /* batch statistics over the ranks' rows */
+            n->sum = replica_sum; /* batch statistics over every replica's rows */
+            n->sum_ctx = r;
         }
+    }
+    if (L > 1 && has_batch_norm(m)) { /* the replicas meet inside their passes: threads */
+        t->grp = group_new(L, c);
+        if (!t->grp) {
+            trainer_free(t);
+            return err_set(&d0->err, CLGAN_ERR_NOMEM, "out of memory");
+        }
+        for (int i = 1; i < L; i++) t->peers[i - 1].grp = t->grp;
     }
     /* the same parameters everywhere by construction (the seed's draws); checked */
     st = check_same_params(t, "at the start");

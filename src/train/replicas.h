@@ -7,6 +7,14 @@
 
 #include "gan.h"
 
+/*
+ * Runs fn on every replica of this process: one after another, or, when the replicas meet
+ * inside their passes (batch norm's statistics over the global batch), each in a thread of its
+ * own, replica 0 in the caller's (the one that calls MPI). The first failure is returned, on
+ * t's device with the failing device named.
+ */
+clgan_status replicas_each(trainer *t, clgan_status (*fn)(trainer *));
+
 /* After replica r's backward pass of network w is enqueued: reads its last, open bucket. */
 clgan_status replicas_flush(trainer *r, clgan_net w);
 
@@ -25,7 +33,7 @@ clgan_status replicas_reduce(trainer *t, clgan_net w);
  */
 clgan_status replicas_relativistic(trainer *t, int g_part);
 
-/* Releases replica r's bucket reads and host copy. */
-void replicas_free_buckets(trainer *r);
+/* Releases replica r's bucket reads and host copy, and replica 0 the group of threads. */
+void replicas_release(trainer *r);
 
 #endif /* CLGAN_REPLICAS_H */
