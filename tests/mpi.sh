@@ -112,7 +112,9 @@ mpi 2 train "$model" --devices pthread --out "$dir/bad" >"$dir/out" 2>&1
 mpi 3 train "$src/tests/data/tiny_gan.yaml" --out "$dir/bad" >"$dir/out" 2>&1
 [ $? != 0 ] && grep -q "mpirun: 3 ranks: train.batch 8 does not split into 3 replicas" "$dir/out" || fail "batch 8 on 3: $(cat "$dir/out")"
 [ "$(grep -c "does not split" "$dir/out")" = 1 ] || fail "the refusal is not said once: $(cat "$dir/out")"
-ok "other models on two ranks, a --devices list of the wrong length and a batch that does not split are refused at start"
+mpi 2 train "$model" --on-nan rollback --out "$dir/bad" >"$dir/out" 2>&1
+[ $? != 0 ] && [ "$(grep -c -- "--on-nan rollback under mpirun is not built" "$dir/out")" = 1 ] || fail "rollback: $(cat "$dir/out")"
+ok "other models on two ranks, a --devices list of the wrong length, a batch that does not split and --on-nan rollback are refused at start, said once"
 
 # the benchmark under mpirun: rank 0 alone, then both ranks, and the reductions
 mpi 2 bench "$model" --iters 3 --warmup 1 >"$dir/bench" 2>"$dir/err" || fail "bench under mpirun: $(cat "$dir/err")"

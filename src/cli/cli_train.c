@@ -259,8 +259,9 @@ int cmd_train(const cli_opts *o) {
         snprintf(who, sizeof who, "clgan train (rank %d of %d)", cm.rank, cm.size);
         if (!lead) quiet = 1;
         if (rollback) {
-            fprintf(stderr, "%s: --on-nan rollback under mpirun is not built: give --on-nan "
-                    "stop and resume from the last checkpoint\n", who);
+            if (lead)
+                fprintf(stderr, "%s: --on-nan rollback under mpirun is not built: give "
+                        "--on-nan stop and resume from the last checkpoint\n", who);
             comm_end(&cm);
             return EXIT_USAGE;
         }
@@ -402,7 +403,7 @@ int cmd_train(const cli_opts *o) {
     const int fid_on = !cls && m->train.eval_classifier;
     const char *log_header = cls ? LOG_HEADER_CLS : fid_on ? LOG_HEADER_EVAL : LOG_HEADER;
     free(path);
-    path = str_fmt("%s/samples", r.path);
+    path = lead ? str_fmt("%s/samples", r.path) : NULL;
     if (lead && !cls && (!path || mkdir_p(path) != 0)) {
         rc = fail(path ? path : r.path, strerror(errno));
         goto done;
