@@ -34,7 +34,6 @@ trainer *trainer_replica(trainer *t, int i) {
  * Picks the faster GEMM path for every product of one pass over `rows` rows of network ns
  * (measured once per device and shape; the choices are remembered in the program cache).
  */
-
 static clgan_status tune_pass(clgan_device *dev, const net_spec *ns, int rows, int din, int dw) {
     int n = net_gemm_shapes(dev, ns, rows, 1, din, dw, NULL, 0);
     gemm_shape *shapes = malloc((size_t)(n > 0 ? n : 1) * sizeof *shapes);
@@ -123,10 +122,8 @@ void trainer_free(trainer *t) {
     }
     free(t->peers);
     free(t->peer_data);
-    free(t->red);
     t->peers = NULL;
     t->peer_data = NULL;
-    t->red = NULL;
     t->n_peers = 0;
     if (t->dev) device_finish(t->dev); /* nothing in flight may use what is freed */
     replicas_release(t);

@@ -75,13 +75,12 @@ typedef struct trainer {
     dataset *peer_data;
     int n_peers;
     struct comm *comm;       /* borrowed; NULL: this process alone */
-    struct replica_group *grp; /* this process's replicas when each runs its passes in a
-                                  thread of its own (batch norm); replica 0's, shared */
+    struct replica_group *grp; /* this process's replicas, each running its passes in a
+                                  thread of its own (several devices); replica 0's, shared */
     int local;               /* this replica's index in this process */
     int replicas;            /* R, over every process (1: nothing to reduce) */
     grad_buckets bk;
     int step_n, step_real;   /* the step in flight: D's rows, of which real (the loss's) */
-    double *red;             /* the host's sums of this process's replicas' gradients */
     double comm_s;           /* seconds from the first bucket's gradients on the host to the
                                 last sum written back, over the steps */
     double comm_exposed_s;   /* the part of comm_s after the devices finished their passes */
@@ -106,9 +105,8 @@ void trainer_free(trainer *t);
  * host, in bucket reads that overlap the backward pass), so all hold the same parameters, and
  * the result is the one-device run's up to the order of float sums. data is loaded and
  * uploaded to devs[0]; the other devices get copies over its host data. Refuses what it cannot
- * split (a batch that G x pack does not divide; batch norm over several devices of one
- * process) with a message in devs[0]->err, and checks that every
- * replica starts from the same parameters. The devices stay the caller's.
+ * split (trainer_check_split) with a message in devs[0]->err, and checks that every replica
+ * starts from the same parameters. The devices stay the caller's.
  */
 clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int R, const clgan_model *m,
                                    dataset *data, int sample_rows, struct comm *c);

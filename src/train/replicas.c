@@ -32,7 +32,20 @@
 #define BUCKET_FLOATS ((size_t)1 << 16)
 
 /*
- * This process's replicas, when each runs its passes in a thread of its own: they meet inside
+ * dst[lo, hi) = src[0] + src[1] + ... + src[L - 1] there, added in that order in double, so
+ * the sum is the same bits whichever thread takes it and however the host runs (dst may be
+ * src[0]).
+ */
+static void sum_in_order(float *dst, const float *const *src, int L, size_t lo, size_t hi) {
+    for (size_t j = lo; j < hi; j++) {
+        double a = src[0][j];
+        for (int i = 1; i < L; i++) a += src[i][j];
+        dst[j] = (float)a;
+    }
+}
+
+/*
+ * This process's replicas, each running its passes in a thread of its own: they meet inside
  * the passes (batch norm), where every one leaves its floats and waits; replica 0's thread (the
  * caller's, which alone calls MPI) sums them in replica order in double, sums that over the
  * ranks and hands the result to every one. A replica that fails breaks the group, and every
@@ -47,8 +60,6 @@ typedef struct replica_group {
     int broken;              /* a replica failed: nobody waits any more */
     int first_failed;        /* which, -1 none */
     float **bufs;            /* each replica's floats */
-    double *acc;
-    size_t cap;
     comm *comm;
     double timeout_s;
 } replica_group;
@@ -75,15 +86,19 @@ static void group_free(replica_group *g) {
     pthread_cond_destroy(&g->cv);
     pthread_mutex_destroy(&g->mu);
     free(g->bufs);
-    free(g->acc);
     free(g);
+}
+
+/* Replica `who` failed: every wait in the group ends (the lock held). */
+static void break_locked(replica_group *g, int who) {
+    if (!g->broken) g->first_failed = who;
+    g->broken = 1;
+    pthread_cond_broadcast(&g->cv);
 }
 
 static void group_break(replica_group *g, int who) {
     pthread_mutex_lock(&g->mu);
-    if (!g->broken) g->first_failed = who;
-    g->broken = 1;
-    pthread_cond_broadcast(&g->cv);
+    break_locked(g, who);
     pthread_mutex_unlock(&g->mu);
 }
 
@@ -119,34 +134,20 @@ static clgan_status group_sum(trainer *r, float *h, size_t count, const char *wh
     int late = group_wait(g, &deadline, r->local == 0 ? all_arrived : sum_done, gen);
     clgan_status st = CLGAN_OK;
     if (g->broken || late) {
-        if (!g->broken) g->first_failed = r->local;
-        g->broken = 1;
-        pthread_cond_broadcast(&g->cv);
+        break_locked(g, r->local);
         pthread_mutex_unlock(&g->mu);
         return late ? err_set(&r->dev->err, CLGAN_ERR_DEVICE, "waited %.0f s for the other "
                               "devices' %s: one of them hangs", g->timeout_s, what)
                     : err_set(&r->dev->err, CLGAN_ERR_DEVICE, "another device failed");
     }
     if (r->local == 0) { /* every replica's floats are here: the sum, in replica order */
-        if (count > g->cap) {
-            double *a = realloc(g->acc, count * sizeof *a);
-            if (!a) st = err_set(&r->dev->err, CLGAN_ERR_NOMEM, "out of memory");
-            else g->acc = a, g->cap = count;
-        }
-        for (size_t j = 0; j < count && st == CLGAN_OK; j++) {
-            double a = g->bufs[0][j];
-            for (int i = 1; i < g->L; i++) a += g->bufs[i][j];
-            h[j] = (float)a;
-        }
+        sum_in_order(h, (const float *const *)g->bufs, g->L, 0, count);
         pthread_mutex_unlock(&g->mu); /* the others wait for gen: the ranks' sum unlocked */
-        if (st == CLGAN_OK) st = comm_sum(g->comm, h, count, what, &r->dev->err);
+        st = comm_sum(g->comm, h, count, what, &r->dev->err);
         pthread_mutex_lock(&g->mu);
         for (int i = 1; i < g->L && st == CLGAN_OK; i++)
             memcpy(g->bufs[i], h, count * sizeof *h);
-        if (st != CLGAN_OK) {
-            if (!g->broken) g->first_failed = 0;
-            g->broken = 1;
-        }
+        if (st != CLGAN_OK) break_locked(g, 0);
         g->arrived = 0;
         g->gen++;
         pthread_cond_broadcast(&g->cv);
@@ -290,14 +291,6 @@ clgan_status trainer_sync_replicas(trainer *t) {
     return st == CLGAN_OK ? check_same_params(t, "after the resume") : st;
 }
 
-/* Does any layer of the model's GAN normalise over its batch? */
-static int has_batch_norm(const clgan_model *m) {
-    for (int w = 0; w < 2; w++)
-        for (int i = 0; i < m->net[w].n_layers; i++)
-            if (m->net[w].layers[i].kind == LAYER_BATCH_NORM) return 1;
-    return 0;
-}
-
 /* Global replica g of G's share of the batch: rows, the first row, and its networks' draws. */
 static void set_share(trainer *t, int g, int G) {
     const int m = t->m->train.batch, pack = t->m->train.pack;
@@ -407,6 +400,9 @@ clgan_status replicas_reduce(trainer *t, clgan_net w) {
             return err_set(&t->dev->err, CLGAN_ERR_DEVICE, "internal: replica %d read %d "
                            "gradient buckets, replica 0 %d", i, t->peers[i - 1].bk.n, nb);
     float *sum = t->bk.stage;
+    const float **stages = malloc((size_t)L * sizeof *stages);
+    if (!stages) return err_set(&t->dev->err, CLGAN_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < L; i++) stages[i] = trainer_replica(t, i)->bk.stage;
     clgan_status st = CLGAN_OK;
     double t_first = clock_seconds();
     for (int k = 0; k < nb && st == CLGAN_OK; k++) {
@@ -414,14 +410,7 @@ clgan_status replicas_reduce(trainer *t, clgan_net w) {
         if (st != CLGAN_OK) break;
         if (k == 0) t_first = clock_seconds();
         size_t lo = t->bk.b_lo[k], hi = t->bk.b_hi[k];
-        if (L > 1) { /* this process's replicas, in replica order, in double */
-            for (size_t j = lo; j < hi; j++) t->red[j] = sum[j];
-            for (int i = 1; i < L; i++) {
-                const float *p = t->peers[i - 1].bk.stage;
-                for (size_t j = lo; j < hi; j++) t->red[j] += p[j];
-            }
-            for (size_t j = lo; j < hi; j++) sum[j] = (float)t->red[j];
-        }
+        if (L > 1) sum_in_order(sum, stages, L, lo, hi); /* this process's replicas */
         st = comm_isum(t->comm, sum + lo, hi - lo, &t->dev->err);
     }
     double t_dev = clock_seconds(); /* every pass has ended: its last bucket is on the host */
@@ -443,6 +432,7 @@ clgan_status replicas_reduce(trainer *t, clgan_net w) {
         n += hi - lo;
     }
     for (int i = 0; i < L; i++) buckets_release(&trainer_replica(t, i)->bk);
+    free(stages);
     double t_end = clock_seconds();
     t->comm_s += t_end - t_first;
     t->comm_exposed_s += t_end - t_dev;
@@ -518,8 +508,7 @@ clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int L, const
     t->peers = calloc((size_t)L, sizeof *t->peers);
     t->peer_data = calloc((size_t)L, sizeof *t->peer_data);
     size_t most = larger_net(t);
-    t->red = L > 1 ? malloc(most * sizeof *t->red) : NULL;
-    if (!t->peers || !t->peer_data || (L > 1 && !t->red)) {
+    if (!t->peers || !t->peer_data) {
         trainer_free(t);
         return err_set(&d0->err, CLGAN_ERR_NOMEM, "out of memory");
     }
@@ -561,7 +550,7 @@ clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int L, const
             n->sum_ctx = r;
         }
     }
-    if (L > 1 && has_batch_norm(m)) { /* the replicas meet inside their passes: threads */
+    if (L > 1) { /* a thread per replica: they may meet inside their passes (net.sum) */
         t->grp = group_new(L, c);
         if (!t->grp) {
             trainer_free(t);

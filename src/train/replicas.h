@@ -8,10 +8,10 @@
 #include "gan.h"
 
 /*
- * Runs fn on every replica of this process: one after another, or, when the replicas meet
- * inside their passes (batch norm's statistics over the global batch), each in a thread of its
- * own, replica 0 in the caller's (the one that calls MPI). The first failure is returned, on
- * t's device with the failing device named.
+ * Runs fn on every replica of this process, each in a thread of its own (they may meet inside
+ * their passes: batch norm's statistics over the global batch), replica 0 in the caller's (the
+ * one that calls MPI); one replica runs in the caller's alone. The first failure is returned,
+ * on t's device with the failing device named.
  */
 clgan_status replicas_each(trainer *t, clgan_status (*fn)(trainer *));
 
