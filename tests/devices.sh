@@ -9,11 +9,9 @@ dir=$(mktemp -d /tmp/clgan-devices-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "devices: FAILED: $*" >&2; exit 1; }
 ok() { echo "devices: ok: $*"; }
-py=python3
-"$py" -c 'import numpy' 2>/dev/null || py=/usr/bin/python3
 model=$src/tests/data/tiny_gan.yaml   # SGD with momentum, dropout in both networks, batch 8
 train() { "$clgan" train "$model" --quiet --force "$@" 2>"$dir/err" || fail "clgan train $*: $(cat "$dir/err")"; }
-# close and same_stats
+# $py, close and same_stats
 source "$(dirname "$0")/replica_checks.sh"
 
 train --device pthread --iters 12 --out "$dir/one"

@@ -11,8 +11,6 @@ dir=$(mktemp -d /tmp/clgan-mpi-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "mpi: FAILED: $*" >&2; exit 1; }
 ok() { echo "mpi: ok: $*"; }
-py=python3
-"$py" -c 'import numpy' 2>/dev/null || py=/usr/bin/python3
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 # CI runs as root
 export OMPI_MCA_rmaps_base_oversubscribe=1 POCL_MAX_PTHREAD_COUNT=1
 mpi() { local n=$1; shift; "$mpiexec" --oversubscribe -n "$n" "$clgan" "$@"; }
@@ -25,7 +23,7 @@ run() {
         mpi "$n" train "$model" --quiet --force "$@" 2>"$dir/err" >/dev/null
     fi || fail "$n rank(s): clgan train $model $*: $(cat "$dir/err")"
 }
-# close and same_stats
+# $py, close and same_stats
 source "$(dirname "$0")/replica_checks.sh"
 
 # tiny_gan12: dropout in both networks, SGD with momentum; tiny_bn12: batch norm in both;

@@ -1,5 +1,7 @@
 # replica_checks.sh - sourced by devices.sh and mpi.sh (issue 16): checkpoints and logs of runs
-# on several devices or ranks against one. Needs $py (a python3 with numpy) and fail().
+# on several devices or ranks against one. Needs fail(); sets $py, a python3 with numpy.
+py=python3
+"$py" -c 'import numpy' 2>/dev/null || py=/usr/bin/python3
 # close A B RTOL ATOL: every tensor of checkpoint B within the tolerances of A's
 close() {
     "$py" - "$1" "$2" "$3" "$4" <<'PY' || fail "$1 and $2 differ"
