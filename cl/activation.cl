@@ -36,7 +36,8 @@ inline float16 sigmoid16(float16 x) {
     return select(e / (1.0f + e), 1.0f / (1.0f + e), x >= 0.0f);
 }
 
-ACT_FWD(relu, fmax(x, 0.0f))
+/* NaN passes through (fmax would make it 0, and a diverged network would look healthy) */
+ACT_FWD(relu, select(x, (float16)(0.0f), x < 0.0f))
 ACT_BWD(relu, select((float16)(0.0f), dy, x > 0.0f))
 ACT_FWD(leaky_relu, select(p * x, x, x > 0.0f))
 ACT_BWD(leaky_relu, select(p * dy, dy, x > 0.0f))

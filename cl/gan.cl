@@ -98,3 +98,16 @@ __kernel void classify_stats(const __global float *restrict loss,
         if (bad[0]) stats[6] = 1.0f;
     }
 }
+
+/*
+ * Sets stats[6], the non-finite flag, if any of x[off .. off + n) is NaN or Inf: a network's
+ * parameters, where a NaN can sit without reaching a loss (a ReLU or a maxout that passes only
+ * the other values). Work size: any; each work-item strides over the values, and only one that
+ * finds a bad value writes, atomically (no two work-items race on the flag).
+ */
+__kernel void flag_nonfinite(const __global float *restrict x, uint off, uint n,
+                             __global float *stats) {
+    int bad = 0;
+    for (uint i = get_global_id(0); i < n; i += get_global_size(0)) bad |= !isfinite(x[off + i]);
+    if (bad) atomic_xchg((volatile __global float *)&stats[6], 1.0f);
+}

@@ -20,7 +20,8 @@ __kernel void maxout_fwd(__global float *acts, uint z_off, uint y_off, uint rows
     if (i >= rows * units) return;
     const __global float *z = acts + z_off + (size_t)i * PIECES;
     float m = z[0];
-    for (uint p = 1; p < PIECES; p++) m = fmax(m, z[p]);
+    /* a NaN piece wins, so NaN passes through (fmax would drop it) */
+    for (uint p = 1; p < PIECES; p++) m = (isnan(z[p]) || z[p] > m) ? z[p] : m;
     acts[y_off + i] = m;
 }
 

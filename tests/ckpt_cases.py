@@ -87,7 +87,8 @@ def cases(good):
     h = json.loads(text)
     end = header[last]["data_offsets"][1]
     h["generator.99.weight"] = {"dtype": "F32", "shape": [1], "data_offsets": [end, end + 4]}
-    yield "unexpected_tensor", pack(h, body + b"\0" * 4), "unexpected tensor"
+    yield "unexpected_tensor", pack(h, body + b"\0" * 4), "the header declares %d tensors" % (
+        len(ts) + 1)
     for key in ("iter", "epoch", "stream", "optimizer_steps.generator", "batch_in_epoch"):
         yield f"negative_{key}", with_meta(**{key: "-1"}), f"metadata '{key}' is '-1'"
     yield "epoch_2_63", with_meta(epoch="9223372036854775808"), "metadata 'epoch' is"
@@ -179,6 +180,28 @@ def cases(good):
                                               body), "control character"
     yield "leading_space", pack_text(" " + text, body), "does not start with '{'"
     yield "short_file", b"\x08\0\0\0", "truncated checkpoint"
+    # the values: finite, and running variances not negative
+    def with_value(name, index, value):
+        a = header[name]["data_offsets"][0] + 4 * index
+        return pack_text(text, body[:a] + struct.pack("<f", value) + body[a + 4:])
+
+    yield "nan_in_weight", with_value(w, 3, float("nan")), "'%s' holds NaN at value 3" % w
+    yield "inf_in_last_tensor", with_value(last, 0, float("inf")), "'%s' holds Inf" % last
+    yield "minus_inf_in_weight", with_value(w, 0, float("-inf")), "holds -Inf"
+    var = next((k for k in ts if k.endswith(".running_var") and not k.startswith("ema.")), None)
+    if var:
+        yield "negative_running_var", with_value(var, 1, -1.0), "negative variance -1"
+        yield "nan_running_var", with_value(var, 0, float("nan")), "'%s' holds NaN" % var
+    yield "lr_scale_zero", with_meta(lr_scale="0"), "metadata 'lr_scale'"
+    yield "lr_scale_two", with_meta(lr_scale="2"), "metadata 'lr_scale'"
+    yield "lr_scale_word", with_meta(lr_scale="half"), "metadata 'lr_scale'"
+    # a header of 200,000 tensors: refused by its count before any work per tensor
+    h = json.loads(text)
+    end = header[last]["data_offsets"][1]
+    for i in range(200000):
+        h["generator.%d.weight" % (i + 1000)] = {"dtype": "F32", "shape": [0],
+                                                 "data_offsets": [end, end]}
+    yield "200000_tensors", pack(h, body), "the header declares 200"
 
 
 def kind_cases(good):
@@ -208,7 +231,7 @@ def kind_cases(good):
         yield "ema_one", with_meta(ema="1"), "metadata 'ema'"
         yield "ema_negative", with_meta(ema="-0.5"), "metadata 'ema'"
         yield "ema_word", with_meta(ema="high"), "metadata 'ema'"
-        yield "ema_missing", without_meta("ema"), "unexpected tensor 'ema."
+        yield "ema_missing", without_meta("ema"), "the header declares"
     if "pack" in meta:
         yield "pack_zero", with_meta(pack="0"), "metadata 'pack'"
         yield "pack_other", with_meta(pack=str(int(meta["pack"]) + 1)), \

@@ -44,3 +44,8 @@ grep -q "classifier.7.weight" "$dir/cls.txt" # (not a pipe: grep -q would end th
 "$clgan" sample "$dir/cond/checkpoint.safetensors" -n 24 -o "$dir/co.png" --npy "$dir/co"
 "$py" "$src/tools/read_checkpoint.py" "$dir/cond/checkpoint.safetensors" \
     --noise "$dir/co.z.npy" --compare "$dir/co.x.npy" --tolerance 1e-5
+# and C x 1 x 1 images: the noise reshaped to 8x1x1 into a transposed convolution of kernel 7
+"$clgan" train "$src/tests/data/c1x1_image.yaml" --out "$dir/c1" --quiet
+"$clgan" sample "$dir/c1/checkpoint.safetensors" -n 8 -o "$dir/c1.png" --npy "$dir/c1"
+"$py" "$src/tools/read_checkpoint.py" "$dir/c1/checkpoint.safetensors" \
+    --noise "$dir/c1.z.npy" --compare "$dir/c1.x.npy" --tolerance 1e-5

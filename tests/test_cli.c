@@ -117,7 +117,7 @@ static const cli_case cases[] = {
     {"eval CLS --kid --classifier CLS", 1, "clgan eval: CLS is a classifier's checkpoint"},
     {"eval --fid --classifier CLS --images BADNPY", 1, "clgan eval: --images: BADNPY: not a .npy"},
     {"eval --fid --classifier CLS --images SMALL", 1,
-     "clgan eval: --images: SMALL: items of 196 values, the classifier takes 784"},
+     "clgan eval: --images: SMALL: images of 14x14; the model's are 1x28x28"},
     {"eval CKPT --fid --classifier CLS --images SMALL", 2, "clgan eval: measure one set"},
     {"eval --fid --classifier CLS", 2, "clgan eval: missing CKPT (or --images FILE, or --real)"},
     {"eval --fid --classifier CLS --real --split nope", 2, "clgan eval: --split: expected test,"},

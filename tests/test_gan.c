@@ -280,7 +280,7 @@ static void check_optim_on(optim_spec spec, int steps, const char *layer_yaml, s
 }
 
 static void check_optim(optim_spec spec, int steps) {
-    check_optim_on(spec, steps, "{type: dense, units: 3}", (shape3){4, 1, 1});
+    check_optim_on(spec, steps, "{type: dense, units: 3}", (shape3){4, 1, 1, 0});
 }
 
 START_TEST(sgd_momentum_step) {
@@ -311,8 +311,8 @@ START_TEST(max_col_norm_step) {
     check_optim(s, 2);
     /* per filter of a convolution (axis 0 of [F, C, KH, KW]); per output channel of a
      * transposed one (axis 1 of [C, F, KH, KW]: strided, not a row) */
-    check_optim_on(s, 2, "{type: conv2d, filters: 3, kernel: 2}", (shape3){2, 3, 3});
-    check_optim_on(s, 2, "{type: conv_transpose2d, filters: 3, kernel: 2}", (shape3){4, 2, 2});
+    check_optim_on(s, 2, "{type: conv2d, filters: 3, kernel: 2}", (shape3){2, 3, 3, 0});
+    check_optim_on(s, 2, "{type: conv_transpose2d, filters: 3, kernel: 2}", (shape3){4, 2, 2, 0});
 }
 END_TEST
 
@@ -812,6 +812,169 @@ START_TEST(packed_discriminator) {
 }
 END_TEST
 
+/* An --on-nan rollback's learning-rate scale is recorded and resumed: straight with the scale,
+ * or half, a checkpoint and a resume, give the same bytes. */
+START_TEST(exact_resume_lr_scale) {
+    session a, b;
+    open_session(&a, "tests/data/tiny.yaml");
+    trainer_set_lr_scale(&a.t, 0.25);
+    run_iters(&a, 8);
+    size_t la, lb;
+    unsigned char *sa = state_bytes(&a.t, &la);
+    close_session(&a);
+    open_session(&b, "tests/data/tiny.yaml");
+    run_iters(&b, 8); /* the scale matters: without it, another state */
+    unsigned char *s1 = state_bytes(&b.t, &lb);
+    ck_assert(memcmp(sa, s1, la) != 0);
+    free(s1);
+    close_session(&b);
+    const char *ck = tmp("scaled.safetensors");
+    clgan_err e;
+    open_session(&b, "tests/data/tiny.yaml");
+    trainer_set_lr_scale(&b.t, 0.25);
+    run_iters(&b, 4);
+    ck_assert_msg(checkpoint_save(&b.t, ck, &e) == CLGAN_OK, "%s", e.msg);
+    close_session(&b);
+    open_session(&b, "tests/data/tiny.yaml");
+    ck_assert_msg(checkpoint_load(&b.t, ck, &e) == CLGAN_OK, "%s", e.msg);
+    ck_assert(b.t.opt[0].lr_scale == 0.25 && b.t.opt[1].lr_scale == 0.25);
+    ck_assert(optim_rate(&b.t.opt[0]) == 0.25 * b.m->train.opt[0].lr);
+    run_iters(&b, 4);
+    unsigned char *sb = state_bytes(&b.t, &lb);
+    ck_assert(la == lb && memcmp(sa, sb, la) == 0);
+    free(sa);
+    free(sb);
+    close_session(&b);
+}
+END_TEST
+
+/*
+ * tiny_gan.yaml with its discriminator's final "    - sigmoid\n" replaced by `tail` and, if
+ * train_line is not NULL, that line added to its train section; parsed as if it were the file.
+ */
+static clgan_status model_load_tail(const char *tail, const char *train_line, clgan_model **m) {
+    const char *path = src_path("tests/data/tiny_gan.yaml");
+    char *text = calloc(1, 1 << 16);
+    FILE *f = fopen(path, "rb");
+    ck_assert(text && f);
+    size_t len = fread(text, 1, (1 << 16) - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    const char *sig = "    - sigmoid\n", *at = strstr(text, sig), *tr = strstr(text, "train:\n");
+    ck_assert(at && tr && tr > at);
+    tr += strlen("train:\n");
+    char *yaml = str_fmt("%.*s%s%.*s%s%s", (int)(at - text), text, tail,
+                         (int)(tr - (at + strlen(sig))), at + strlen(sig),
+                         train_line ? train_line : "", tr);
+    *m = NULL;
+    clgan_status st = model_load_text(path, yaml, strlen(yaml), NULL, m);
+    free(text);
+    free(yaml);
+    return st;
+}
+
+static clgan_model *tiny_gan_ending(const char *tail) {
+    clgan_model *m;
+    ck_assert_msg(model_load_tail(tail, NULL, &m) == CLGAN_OK, "%s: %s", tail,
+                  m ? m->err.msg : "?");
+    return m;
+}
+
+/*
+ * A discriminator's final sigmoid behind layers that only pass values on (flatten, reshape,
+ * dropout keeping all) is the final sigmoid: the losses read its input as the logits, so the
+ * run is the one without them, bit for bit (before, the loss took the sigmoid's output as
+ * logits and applied the sigmoid twice).
+ */
+/* 5 iterations of tiny_gan_ending(tail): the state's bytes and the statistics. */
+static unsigned char *run_tail(const char *tail, size_t *len, gan_stats *st) {
+    session s;
+    s.m = tiny_gan_ending(tail);
+    clgan_err e;
+    ck_assert_msg(dataset_load(s.m, s.m->train.seed, &s.data, &e) == CLGAN_OK, "%s", e.msg);
+    ck_assert(dataset_upload(&s.data, dev) == CLGAN_OK);
+    ck_assert_msg(trainer_init(&s.t, dev, s.m, &s.data, 8) == CLGAN_OK, "%s", dev->err.msg);
+    run_iters(&s, 5);
+    ck_assert(trainer_read_stats(&s.t, st) == CLGAN_OK);
+    unsigned char *b = state_bytes(&s.t, len);
+    close_session(&s);
+    return b;
+}
+
+START_TEST(final_sigmoid_behind_shape_layers) {
+    /* each against the same values with the sigmoid last (a dropout of keep 1 still takes its
+     * Philox stream, so its reference has one in the same place) */
+    static const char *const cases[][2] = {
+        {"    - sigmoid\n    - flatten\n", "    - sigmoid\n"},
+        {"    - sigmoid\n    - {type: dropout, keep: 1}\n    - {type: reshape, shape: [1, 1, 1]}\n",
+         "    - {type: dropout, keep: 1}\n    - sigmoid\n"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        size_t la, lb;
+        gan_stats sa, sb;
+        unsigned char *a = run_tail(cases[i][0], &la, &sa), *b = run_tail(cases[i][1], &lb, &sb);
+        ck_assert_msg(la == lb && memcmp(a, b, la) == 0, "%s: another run", cases[i][0]);
+        ck_assert_msg(sa.d_real == sb.d_real && sa.d_loss == sb.d_loss && !sa.nonfinite,
+                      "%s: D(x) %g, D loss %g; with the sigmoid last %g, %g", cases[i][0],
+                      sa.d_real, sa.d_loss, sb.d_real, sb.d_loss);
+        free(a);
+        free(b);
+    }
+    /* a dropout that rescales the sigmoid's output is refused, naming the dropout */
+    clgan_model *m = NULL;
+    ck_assert(model_load_tail("    - sigmoid\n    - {type: dropout, keep: 0.5}\n", NULL, &m) ==
+              CLGAN_ERR_MODEL);
+    ck_assert_msg(strstr(m->err.msg, "tiny_gan.yaml:18:") &&
+                      strstr(m->err.msg, "a dropout after the discriminator's final sigmoid"),
+                  "%s", m->err.msg);
+    clgan_model_free(m);
+    /* hinge on `sigmoid, flatten`: refused, as on a plain final sigmoid */
+    ck_assert(model_load_tail("    - sigmoid\n    - flatten\n", "  loss: hinge\n", &m) ==
+              CLGAN_ERR_MODEL);
+    ck_assert_msg(strstr(m->err.msg, "tiny_gan.yaml:17:") &&
+                      strstr(m->err.msg, "'loss: hinge' takes a critic's raw output"),
+                  "%s", m->err.msg);
+    clgan_model_free(m);
+}
+END_TEST
+
+/*
+ * A NaN that a ReLU used to hide: in D's first weight, followed by a ReLU, it turned into 0, the
+ * losses stayed finite and the run went on. Now the flag is raised and the tensor named.
+ */
+START_TEST(nan_behind_relu_is_caught) {
+    session s;
+    open_session(&s, "tests/data/tiny.yaml"); /* D: dense, leaky_relu ...; G: dense, relu */
+    run_iters(&s, 2);
+    gan_stats st;
+    ck_assert(trainer_read_stats(&s.t, &st) == CLGAN_OK && !st.nonfinite);
+    float nan = NAN;
+    /* one weight of G's first layer, whose unit a ReLU follows */
+    ck_assert(device_write(dev, s.t.g->params, 5 * sizeof(float), sizeof nan, &nan, 1) ==
+              CLGAN_OK);
+    int finite = 1;
+    ck_assert(trainer_finite(&s.t, &finite) == CLGAN_OK);
+    ck_assert_msg(!finite, "a NaN in the generator's weights is not seen");
+    run_iters(&s, 1);
+    ck_assert(trainer_read_stats(&s.t, &st) == CLGAN_OK);
+    ck_assert(st.nonfinite);
+    char where[512];
+    ck_assert(trainer_locate_nonfinite(&s.t, where, sizeof where) == CLGAN_OK);
+    ck_assert_msg(strstr(where, "generator.0.weight (dense)") != NULL, "%s", where);
+    close_session(&s);
+    /* the same NaN placed in the discriminator's last weight is named there, not in G */
+    open_session(&s, "tests/data/tiny.yaml");
+    run_iters(&s, 1);
+    const layer *l = &s.t.d->layers[2];
+    ck_assert(device_write(dev, s.t.d->params, l->param_off[0] * sizeof(float), sizeof nan, &nan,
+                           1) == CLGAN_OK);
+    ck_assert(trainer_read_stats(&s.t, &st) == CLGAN_OK && st.nonfinite);
+    ck_assert(trainer_locate_nonfinite(&s.t, where, sizeof where) == CLGAN_OK);
+    ck_assert_msg(strstr(where, "discriminator.2.weight (dense)") == where, "%s", where);
+    close_session(&s);
+}
+END_TEST
+
 /* a classifier: labels shuffled with the images, dropout, batch norm, across an epoch */
 START_TEST(exact_resume_classifier) { check_resume("tests/data/tiny_classifier.yaml", 9); }
 END_TEST
@@ -1039,7 +1202,7 @@ START_TEST(gather_matches_host_order) {
     static const int widths[] = {2, 16, 37};
     for (size_t w = 0; w < ARRAY_LEN(widths); w++) {
         clgan_model *m = load("tests/data/tiny_gan.yaml");
-        m->data.shape = (shape3){widths[w], 1, 1};
+        m->data.shape = (shape3){widths[w], 1, 1, 0};
         dataset d;
         clgan_err e;
         ck_assert_msg(dataset_random(m, 50, 9, &d, &e) == CLGAN_OK, "%s", e.msg);
@@ -1220,6 +1383,9 @@ int main(int argc, char **argv) {
     tcase_add_test(ck, wasserstein_clips_the_critic);
     tcase_add_test(ck, classifier_learns);
     tcase_add_test(ck, exact_resume_batch_norm);
+    tcase_add_test(ck, exact_resume_lr_scale);
+    tcase_add_test(ck, final_sigmoid_behind_shape_layers);
+    tcase_add_test(ck, nan_behind_relu_is_caught);
     tcase_add_test(ck, exact_resume_deep_adam);
     tcase_add_test(ck, checkpoint_round_trip);
     tcase_add_test(ck, damaged_checkpoints_refused);

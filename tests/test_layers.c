@@ -88,7 +88,7 @@ static void fixture_make_in(fixture *f, const char *const *layers, int n_layers,
 
 static void fixture_make(fixture *f, const char *const *layers, int n_layers, int in_cols,
                          int batch, unsigned seed) {
-    fixture_make_in(f, layers, n_layers, (shape3){in_cols, 1, 1}, batch, seed);
+    fixture_make_in(f, layers, n_layers, (shape3){in_cols, 1, 1, 0}, batch, seed);
 }
 
 static void fixture_free(fixture *f) {
@@ -125,7 +125,7 @@ static void check_forward_in(const char *const *layers, int n_layers, shape3 in,
 
 static void check_forward(const char *const *layers, int n_layers, int in_cols, int batch,
                           int train) {
-    check_forward_in(layers, n_layers, (shape3){in_cols, 1, 1}, batch, train);
+    check_forward_in(layers, n_layers, (shape3){in_cols, 1, 1, 0}, batch, train);
 }
 
 /* Backward on the device vs central differences of L = r . y(x, params) on the host. */
@@ -191,7 +191,7 @@ static void check_backward_in(const char *const *layers, int n_layers, shape3 in
 }
 
 static void check_backward(const char *const *layers, int n_layers, int in_cols, int batch) {
-    check_backward_in(layers, n_layers, (shape3){in_cols, 1, 1}, batch);
+    check_backward_in(layers, n_layers, (shape3){in_cols, 1, 1, 0}, batch);
 }
 
 /* ---- the cases ------------------------------------------------------------------------------ */
@@ -269,12 +269,12 @@ static const struct conv_case {
     shape3 in;
     int batch;
 } conv_cases[] = {
-    {"{type: conv2d, filters: 3, kernel: 3, padding: 1}", {2, 5, 5}, 3},
-    {"{type: conv2d, filters: 4, kernel: [3, 2], stride: 2, padding: 1}", {2, 7, 6}, 1},
-    {"{type: conv2d, filters: 2, kernel: 2, dilation: 2, bias: false}", {1, 6, 5}, 3},
-    {"{type: conv2d, filters: 3, kernel: 3, stride: 2, padding: same}", {2, 5, 8}, 3},
-    {"{type: conv2d, filters: 5, kernel: 4, stride: 2, padding: [1, 2]}", {3, 8, 7}, 2},
-    {"{type: conv2d, filters: 2, kernel: 1}", {3, 4, 3}, 3},
+    {"{type: conv2d, filters: 3, kernel: 3, padding: 1}", {2, 5, 5, 1}, 3},
+    {"{type: conv2d, filters: 4, kernel: [3, 2], stride: 2, padding: 1}", {2, 7, 6, 1}, 1},
+    {"{type: conv2d, filters: 2, kernel: 2, dilation: 2, bias: false}", {1, 6, 5, 1}, 3},
+    {"{type: conv2d, filters: 3, kernel: 3, stride: 2, padding: same}", {2, 5, 8, 1}, 3},
+    {"{type: conv2d, filters: 5, kernel: 4, stride: 2, padding: [1, 2]}", {3, 8, 7, 1}, 2},
+    {"{type: conv2d, filters: 2, kernel: 1}", {3, 4, 3, 1}, 3},
 };
 
 START_TEST(fwd_conv2d) {
@@ -290,11 +290,13 @@ START_TEST(bwd_conv2d) {
 END_TEST
 
 static const struct conv_case convt_cases[] = {
-    {"{type: conv_transpose2d, filters: 3, kernel: 4, stride: 2, padding: 1}", {2, 3, 3}, 3},
+    {"{type: conv_transpose2d, filters: 3, kernel: 4, stride: 2, padding: 1}", {2, 3, 3, 1}, 3},
     {"{type: conv_transpose2d, filters: 2, kernel: [3, 2], stride: [2, 3], output_padding: [1, 2]}",
-     {3, 3, 2}, 1},
-    {"{type: conv_transpose2d, filters: 2, kernel: 3, dilation: 2, bias: false}", {2, 2, 3}, 3},
-    {"{type: conv_transpose2d, filters: 1, kernel: 3, padding: 1}", {4, 5, 4}, 2},
+     {3, 3, 2, 1}, 1},
+    {"{type: conv_transpose2d, filters: 2, kernel: 3, dilation: 2, bias: false}", {2, 2, 3, 1}, 3},
+    {"{type: conv_transpose2d, filters: 1, kernel: 3, padding: 1}", {4, 5, 4, 1}, 2},
+    /* a C x 1 x 1 image (PyTorch's DCGAN: z as 100x1x1 into ConvTranspose2d(k 4)) */
+    {"{type: conv_transpose2d, filters: 3, kernel: 4}", {5, 1, 1, 1}, 2},
 };
 
 START_TEST(fwd_conv_transpose2d) {
@@ -319,8 +321,8 @@ START_TEST(conv_transpose2d_is_adjoint) {
     const char *convt =
         "{type: conv_transpose2d, filters: 2, kernel: 4, stride: 2, padding: 1, bias: false}";
     fixture a, b;
-    fixture_make_in(&a, one(conv), 1, (shape3){2, 8, 6}, 2, 5);    /* y -> x: 3x4x3 */
-    fixture_make_in(&b, one(convt), 1, (shape3){3, 4, 3}, 2, 6);   /* x -> y: 2x8x6 */
+    fixture_make_in(&a, one(conv), 1, (shape3){2, 8, 6, 0}, 2, 5);    /* y -> x: 3x4x3 */
+    fixture_make_in(&b, one(convt), 1, (shape3){3, 4, 3, 0}, 2, 6);   /* x -> y: 2x8x6 */
     ck_assert_int_eq(a.n->n_params, b.n->n_params);
     ck_assert(device_write(dev, b.n->params, 0, a.n->n_params * sizeof(float), a.pf, 1) ==
               CLGAN_OK); /* the same weights [3][2][4][4] */
@@ -340,9 +342,9 @@ END_TEST
 /* Batch norm per channel (after a convolution) and per feature, in training (batch statistics,
  * one or two row groups) and evaluation mode (running statistics). */
 static const struct conv_case bn_cases[] = {
-    {"batch_norm", {3, 4, 5}, 4},
-    {"{type: batch_norm, eps: 0.001}", {5, 1, 1}, 6},
-    {"{type: batch_norm, momentum: 0.3}", {2, 3, 3}, 1},
+    {"batch_norm", {3, 4, 5, 1}, 4},
+    {"{type: batch_norm, eps: 0.001}", {5, 1, 1, 1}, 6},
+    {"{type: batch_norm, momentum: 0.3}", {2, 3, 3, 1}, 1},
 };
 
 START_TEST(fwd_batch_norm) {
@@ -374,7 +376,7 @@ END_TEST
 START_TEST(batch_norm_running_statistics) {
     groups_under_test = 2;
     fixture f;
-    fixture_make_in(&f, one("{type: batch_norm, momentum: 0.25}"), 1, (shape3){3, 2, 2}, 4, 9);
+    fixture_make_in(&f, one("{type: batch_norm, momentum: 0.25}"), 1, (shape3){3, 2, 2, 0}, 4, 9);
     net *n = f.n;
     ck_assert_int_eq(n->n_train, 32); /* gamma, beta: 3 each, each aligned to 16 */
     ck_assert_int_eq(n->spec->n_params, 6);
@@ -400,8 +402,8 @@ END_TEST
 
 /* Nearest-neighbour upsampling: square and non-square factors, odd sizes. */
 static const struct conv_case upsample_cases[] = {
-    {"{type: upsample, factor: 2}", {2, 3, 3}, 3},
-    {"{type: upsample, factor: [3, 1]}", {1, 2, 5}, 1},
+    {"{type: upsample, factor: 2}", {2, 3, 3, 1}, 3},
+    {"{type: upsample, factor: [3, 1]}", {1, 2, 5, 1}, 1},
 };
 
 START_TEST(fwd_upsample) {
@@ -425,18 +427,50 @@ static const char *const conv_stack[] = {
     "{type: dense, units: 2}", "{type: reshape, shape: [2, 1, 1]}"};
 
 START_TEST(fwd_conv_stack) {
-    check_forward_in(conv_stack, (int)ARRAY_LEN(conv_stack), (shape3){2, 5, 6}, 3, 1);
+    check_forward_in(conv_stack, (int)ARRAY_LEN(conv_stack), (shape3){2, 5, 6, 0}, 3, 1);
     groups_under_test = 2;
-    check_forward_in(conv_stack, (int)ARRAY_LEN(conv_stack), (shape3){2, 5, 6}, 4, 1);
+    check_forward_in(conv_stack, (int)ARRAY_LEN(conv_stack), (shape3){2, 5, 6, 0}, 4, 1);
     groups_under_test = 1;
 }
 END_TEST
 
 START_TEST(bwd_conv_stack) {
-    check_backward_in(conv_stack, (int)ARRAY_LEN(conv_stack), (shape3){2, 5, 6}, 3);
+    check_backward_in(conv_stack, (int)ARRAY_LEN(conv_stack), (shape3){2, 5, 6, 0}, 3);
     groups_under_test = 2;
-    check_backward_in(conv_stack, (int)ARRAY_LEN(conv_stack), (shape3){2, 5, 6}, 4);
+    check_backward_in(conv_stack, (int)ARRAY_LEN(conv_stack), (shape3){2, 5, 6, 0}, 4);
     groups_under_test = 1;
+}
+END_TEST
+
+/*
+ * NaN passes through relu, leaky_relu and maxout, on the device as in the host reference: a max
+ * with 0 (fmax) or over pieces that drops it would let a diverged network train on unseen.
+ */
+START_TEST(nan_passes_activations) {
+    static const char *const layers[] = {"relu", "{type: leaky_relu, slope: 0.2}",
+                                         "{type: maxout, units: 3, pieces: 4}"};
+    for (size_t k = 0; k < ARRAY_LEN(layers); k++) {
+        fixture f;
+        fixture_make(&f, one(layers[k]), 1, 12, 2, 3);
+        float nan = NAN;
+        f.x[5] = NAN;
+        ck_assert(device_write(dev, f.n->acts, 5 * sizeof(float), sizeof nan, &nan, 1) ==
+                  CLGAN_OK);
+        ck_assert(net_forward(f.n, 2, 1) == CLGAN_OK);
+        float *y = read_tensor(f.n->out, 2);
+        double *want = host_fwd(f.n, f.p, f.x, 2, 1, 1);
+        size_t ny = 2 * f.n->out.cols, nan_dev = 0, nan_host = 0;
+        for (size_t i = 0; i < ny; i++) {
+            nan_dev += isnan(y[i]) != 0;
+            nan_host += isnan(want[i]) != 0;
+            ck_assert_msg(!isnan(y[i]) == !isnan(want[i]), "%s: value %zu: %g on the device, %g "
+                          "on the host", layers[k], i, (double)y[i], want[i]);
+        }
+        ck_assert_msg(nan_dev >= 1 && nan_dev == nan_host, "%s: %zu NaN out", layers[k], nan_dev);
+        free(y);
+        free(want);
+        fixture_free(&f);
+    }
 }
 END_TEST
 
@@ -446,15 +480,19 @@ START_TEST(conv2d_shapes) {
         const char *layer;
         shape3 in, out;
     } cases[] = {
-        {"{type: conv2d, filters: 64, kernel: 4, stride: 2, padding: 1}", {1, 28, 28}, {64, 14, 14}},
-        {"{type: conv2d, filters: 8, kernel: 3, stride: 2, padding: same}", {2, 5, 8}, {8, 3, 4}},
-        {"{type: conv2d, filters: 8, kernel: [3, 5], dilation: 2}", {1, 9, 12}, {8, 5, 4}},
-        {"{type: conv2d, filters: 1, kernel: 3, stride: 3}", {1, 10, 10}, {1, 3, 3}},
-        {"{type: conv_transpose2d, filters: 64, kernel: 4, stride: 2, padding: 1}", {128, 7, 7},
-         {64, 14, 14}},
+        {"{type: conv2d, filters: 64, kernel: 4, stride: 2, padding: 1}", {1, 28, 28, 1}, {64, 14, 14, 1}},
+        {"{type: conv2d, filters: 8, kernel: 3, stride: 2, padding: same}", {2, 5, 8, 1}, {8, 3, 4, 1}},
+        {"{type: conv2d, filters: 8, kernel: [3, 5], dilation: 2}", {1, 9, 12, 1}, {8, 5, 4, 1}},
+        {"{type: conv2d, filters: 1, kernel: 3, stride: 3}", {1, 10, 10, 1}, {1, 3, 3, 1}},
+        {"{type: conv_transpose2d, filters: 64, kernel: 4, stride: 2, padding: 1}", {128, 7, 7, 1},
+         {64, 14, 14, 1}},
         {"{type: conv_transpose2d, filters: 1, kernel: 3, stride: 2, padding: 1, "
-         "output_padding: 1}", {4, 5, 5}, {1, 10, 10}},
-        {"{type: conv_transpose2d, filters: 2, kernel: 3, dilation: 2}", {1, 4, 4}, {2, 8, 8}},
+         "output_padding: 1}", {4, 5, 5, 1}, {1, 10, 10, 1}},
+        {"{type: conv_transpose2d, filters: 2, kernel: 3, dilation: 2}", {1, 4, 4, 1}, {2, 8, 8, 1}},
+        /* C x 1 x 1 images: into a transposed convolution (PyTorch's DCGAN), a 1x1 conv */
+        {"{type: conv_transpose2d, filters: 16, kernel: 7}", {8, 1, 1, 1}, {16, 7, 7, 1}},
+        {"{type: conv2d, filters: 3, kernel: 1}", {4, 1, 1, 1}, {3, 1, 1, 1}},
+        {"{type: upsample, factor: 2}", {8, 1, 1, 1}, {8, 2, 2, 1}},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         fixture f;
@@ -691,11 +729,11 @@ static void check_sigma(const char *layer_yaml, shape3 in, long rows, long cols)
 }
 
 START_TEST(spectral_sigma_is_the_largest_singular_value) {
-    check_sigma("{type: dense, units: 7, spectral_norm: true}", (shape3){5, 1, 1}, 7, 5);
-    check_sigma("{type: conv2d, filters: 4, kernel: 2, spectral_norm: true}", (shape3){3, 4, 4},
+    check_sigma("{type: dense, units: 7, spectral_norm: true}", (shape3){5, 1, 1, 0}, 7, 5);
+    check_sigma("{type: conv2d, filters: 4, kernel: 2, spectral_norm: true}", (shape3){3, 4, 4, 0},
                 4, 12);
     check_sigma("{type: conv2d, filters: 3, kernel: 3, bias: false, spectral_norm: true}",
-                (shape3){2, 5, 5}, 3, 18);
+                (shape3){2, 5, 5, 0}, 3, 18);
 }
 END_TEST
 
@@ -776,9 +814,9 @@ static void check_sn_pass(const char *layer_yaml, shape3 in) {
 }
 
 START_TEST(spectral_norm_pass_and_gradients) {
-    check_sn_pass("{type: dense, units: 4, spectral_norm: true}", (shape3){6, 1, 1});
+    check_sn_pass("{type: dense, units: 4, spectral_norm: true}", (shape3){6, 1, 1, 0});
     check_sn_pass("{type: conv2d, filters: 3, kernel: 2, stride: 2, spectral_norm: true}",
-                  (shape3){2, 4, 4});
+                  (shape3){2, 4, 4, 0});
 }
 END_TEST
 
@@ -858,17 +896,17 @@ static void check_label_concat(const char *yaml, shape3 in, int classes) {
 }
 
 START_TEST(label_concat_layer) {
-    check_label_concat("label_concat", (shape3){5, 1, 1}, 4);
-    check_label_concat("{type: label_concat, embed: 3}", (shape3){5, 1, 1}, 4);
-    check_label_concat("label_concat", (shape3){2, 3, 3}, 3);
-    check_label_concat("{type: label_concat, embed: 2}", (shape3){2, 3, 4}, 5);
+    check_label_concat("label_concat", (shape3){5, 1, 1, 0}, 4);
+    check_label_concat("{type: label_concat, embed: 3}", (shape3){5, 1, 1, 0}, 4);
+    check_label_concat("label_concat", (shape3){2, 3, 3, 0}, 3);
+    check_label_concat("{type: label_concat, embed: 2}", (shape3){2, 3, 4, 0}, 5);
 }
 END_TEST
 
 START_TEST(projection_layer) {
-    check_label_concat("projection", (shape3){6, 1, 1}, 4);
-    check_label_concat("{type: projection, init: {normal: 0.5}}", (shape3){3, 1, 1}, 3);
-    check_label_concat("projection", (shape3){37, 1, 1}, 5); /* two blocks of 16 and a tail */
+    check_label_concat("projection", (shape3){6, 1, 1, 0}, 4);
+    check_label_concat("{type: projection, init: {normal: 0.5}}", (shape3){3, 1, 1, 0}, 3);
+    check_label_concat("projection", (shape3){37, 1, 1, 0}, 5); /* two blocks of 16 and a tail */
 }
 END_TEST
 
@@ -880,7 +918,7 @@ START_TEST(label_concat_needs_a_condition) {
     clgan_err e;
     ck_assert(model_parse_layer("label_concat", &ns->layers[0], &e) == CLGAN_OK);
     ns->n_layers = 1;
-    ns->in = (shape3){4, 1, 1};
+    ns->in = (shape3){4, 1, 1, 0};
     ck_assert_int_eq(net_infer(m, ns, "generator"), CLGAN_ERR_MODEL);
     ck_assert_msg(strstr(m->err.msg, "reads the label, and the model declares none (add "
                                      "condition: {classes: N})"), "%s", m->err.msg);
@@ -1123,6 +1161,7 @@ int main(int argc, char **argv) {
     tcase_add_test(fwd, fwd_partial_batch);
     tcase_add_loop_test(fwd, fwd_conv2d, 0, (int)ARRAY_LEN(conv_cases));
     tcase_add_test(fwd, conv2d_shapes);
+    tcase_add_test(fwd, nan_passes_activations);
     tcase_add_loop_test(fwd, fwd_conv_transpose2d, 0, (int)ARRAY_LEN(convt_cases));
     tcase_add_test(fwd, conv_transpose2d_is_adjoint);
     tcase_add_loop_test(fwd, fwd_batch_norm, 0, (int)ARRAY_LEN(bn_cases));

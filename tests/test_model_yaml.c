@@ -34,7 +34,9 @@ static const bad_case bad[] = {
     {"cls_noise", CLGAN_ERR_YAML, 3, 1, "'noise' applies to a GAN, not a classifi"},
     {"cls_one_class", CLGAN_ERR_MODEL, 14, 7, "classifier output is 1x1x1 per sample, e"},
     {"cls_sigmoid_end", CLGAN_ERR_MODEL, 15, 7, "a classifier ends in its logits: drop th"},
+    {"cls_sigmoid_flatten_end", CLGAN_ERR_MODEL, 15, 7, "a classifier ends in its logits: drop th"},
     {"cls_test_beyond", CLGAN_ERR_YAML, 8, 138, "'data.test': [0, 20000) is beyond the 10"},
+    {"cls_test_file_overlap", CLGAN_ERR_YAML, 9, 9, "'data.test': images 0 to 2999 of "},
     {"comment_only", CLGAN_ERR_YAML, 1, 1, "empty model file"},
     {"cond_fewer_classes_than_modes", CLGAN_ERR_YAML, 3, 22,
      "'condition': the data have 8 modes, more"},
@@ -58,6 +60,8 @@ static const bad_case bad[] = {
     {"convt_output_padding", CLGAN_ERR_MODEL, 13, 7, "conv_transpose2d layer of generator: out"},
     {"convt_padding_same", CLGAN_ERR_YAML, 13, 75, "'padding' in 'conv_transpose2d': expecte"},
     {"d_output_not_one", CLGAN_ERR_MODEL, 17, 7, "discriminator output has 2 values per sa"},
+    {"d_sigmoid_dropout", CLGAN_ERR_MODEL, 19, 7, "a dropout after the discriminator's final "
+                                                  "sigmoid (line 18) rescales"},
     {"data_missing_file", CLGAN_ERR_DATA, 8, 9, "'path' in 'data': "},
     {"data_ring_with_path", CLGAN_ERR_YAML, 8, 3, "'path' applies to idx data, not ring_2d"},
     {"data_stop_before_start", CLGAN_ERR_YAML, 10, 9, "'data': stop (50) must be greater than s"},
@@ -97,6 +101,10 @@ static const bad_case bad[] = {
     {"rmsprop_beta1", CLGAN_ERR_YAML, 21, 52, "'beta1' applies to adam, not rmsprop"},
     {"second_document", CLGAN_ERR_YAML, 23, 1, "a model file holds one YAML document; fo"},
     {"seed_negative", CLGAN_ERR_YAML, 21, 9, "'seed' in 'train': expected a non-negati"},
+    {"loss_critic_sigmoid_flatten", CLGAN_ERR_MODEL, 18, 7, "'loss: hinge' takes a critic's raw "
+                                                            "output: drop the discriminator's"},
+    {"test_inside_training", CLGAN_ERR_YAML, 9, 9, "'test' in 'data': images 7000 to 9499 "
+                                                   "overlap the training images 0 to 7999 of"},
     {"slope_negative", CLGAN_ERR_YAML, 16, 33, "'slope' in 'leaky_relu': -0.2 is out of "},
     {"smoothing_relativistic", CLGAN_ERR_YAML, 22, 3, "'label_smoothing' applies to the cross-e"},
     {"syntax_flow", CLGAN_ERR_YAML, 12, 7, "YAML syntax error: did not find expected"},
@@ -156,6 +164,14 @@ START_TEST(every_model_loads) {
     clgan_model_free(m);
     ck_assert_msg(clgan_model_load(src_path("tests/data/conv_base.yaml"), &m) == CLGAN_OK, "%s",
                   clgan_model_errmsg(m));
+    clgan_model_free(m);
+    /* C x 1 x 1 images: a reshape to 8x1x1 into a transposed convolution, convolutions down to
+     * 4x1x1 and 1x1, upsampling of a 4x1x1 image; the final sigmoid behind a flatten */
+    ck_assert_msg(clgan_model_load(src_path("tests/data/c1x1_image.yaml"), &m) == CLGAN_OK, "%s",
+                  clgan_model_errmsg(m));
+    ck_assert(shape_is_image(m->net[CLGAN_GENERATOR].layers[0].out));
+    ck_assert(!shape_is_image(m->net[CLGAN_DISCRIMINATOR].out));
+    ck_assert_int_eq(net_spec_final_sigmoid(&m->net[CLGAN_DISCRIMINATOR]), 5);
     clgan_model_free(m);
 }
 END_TEST
@@ -347,7 +363,7 @@ START_TEST(layer_parsed_alone) {
     layer_spec L;
     clgan_err e;
     ck_assert(model_parse_layer("{type: maxout, units: 7, pieces: 3}", &L, &e) == CLGAN_OK);
-    L.in = (shape3){5, 1, 1};
+    L.in = (shape3){5, 1, 1, 0};
     param_info ps[LAYER_MAX_PARAMS];
     ck_assert_int_eq(layer_params(&L, ps), 2);
     ck_assert_str_eq(ps[0].name, "weight");

@@ -124,11 +124,14 @@ def lex_check(h):
 
 
 def no_duplicates(pairs):
-    keys = [k for k, _ in pairs]
-    for k in keys:
-        if keys.count(k) > 1:
-            raise Refused(f"the JSON header has the key '{k}' twice")
-    return dict(pairs)
+    d = dict(pairs)
+    if len(d) != len(pairs):  # linear: a crafted header of 10^5 tensors costs milliseconds
+        seen = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise Refused(f"the JSON header has the key '{k}' twice")
+            seen.add(k)
+    return d
 
 
 def refuse_constant(name):
@@ -202,12 +205,29 @@ def pairs(layer, *keys):
 CLASSES = [0]  # the model's condition: label classes (the layers that read labels need them)
 
 
-def infer(layer, shape):
-    """(output shape, scratch values per sample, {param: (shape, trainable)}) of one layer on
-    input `shape` (C, H, W), as its class's infer and params compute them; None if it does not
-    fit its input."""
+def infer(layer, shape, image):
+    """(output shape, scratch values per sample, {param: (shape, trainable)}, whether the output
+    is an image) of one layer on input `shape` (C, H, W), an image or flat features, as its
+    class's infer and params compute them; None if it does not fit its input. As clgan's
+    shape3: an image may be C x 1 x 1 (a reshape, a convolution down to 1x1)."""
     kind, (c, h, w) = layer["type"], shape
     n_in = c * h * w
+    image = image or h > 1 or w > 1
+    got = infer_shape(layer, shape, n_in, image)
+    if got is None:
+        return None
+    out, scratch, params = got
+    if kind in ("conv2d", "conv_transpose2d", "upsample", "reshape"):
+        out_image = True
+    elif kind in ("dense", "maxout", "flatten", "projection"):
+        out_image = False
+    else:
+        out_image = image
+    return out, scratch, params, out_image
+
+
+def infer_shape(layer, shape, n_in, image):
+    kind, (c, h, w) = layer["type"], shape
     if kind == "dense":
         u = int(layer["units"])
         params = {"weight": ([u, n_in], True), "bias": ([u], True)}
@@ -222,7 +242,7 @@ def infer(layer, shape):
     if kind in ("relu", "tanh", "sigmoid", "leaky_relu"):
         return shape, 0, {}
     if kind == "conv2d":
-        if h == 1 and w == 1:
+        if not image:
             return None
         (kh, kw), (sh, sw), (dh, dw) = pairs(layer, "kernel", "stride", "dilation")
         pad = layer["padding"] if layer["padding"] == "same" else pairs(layer, "padding")[0]
@@ -255,7 +275,7 @@ def infer(layer, shape):
         return (out, 0, {}) if out[0] * out[1] * out[2] == n_in else None
     if kind == "upsample":
         fh, fw = pairs(layer, "factor")[0]
-        if (h == 1 and w == 1) or h * fh > 1 << 16 or w * fw > 1 << 16:
+        if not image or h * fh > 1 << 16 or w * fw > 1 << 16:
             return None
         return (c, h * fh, w * fw), 0, {}
     if kind == "flatten":
@@ -264,7 +284,7 @@ def infer(layer, shape):
         return shape, 0, {"weight": ([c], True), "bias": ([c], True),
                           "running_mean": ([c], False), "running_var": ([c], False)}
     if kind == "conv_transpose2d":
-        if h == 1 and w == 1:
+        if not image:
             return None
         (kh, kw), (sh, sw), (ph, pw), (oph, opw), (dh, dw) = pairs(
             layer, "kernel", "stride", "padding", "output_padding", "dilation")
@@ -284,7 +304,9 @@ def infer(layer, shape):
 
 
 def layer_shapes(meta, key, shape, n_out):
-    """The parameter tensors of the declared layers: {index: {param: (shape, trainable)}}."""
+    """The parameter tensors of the declared layers: {index: {param: (shape, trainable)}}; the
+    input `shape` an image where H or W is above 1, as clgan reads a checkpoint's shapes."""
+    image = False
     layers = meta_json(meta, key)
     if not isinstance(layers, list) or not 1 <= len(layers) <= 100000:
         raise Refused(f"metadata '{key}' is not a JSON list of layers")
@@ -300,11 +322,11 @@ def layer_shapes(meta, key, shape, n_out):
         if not ok:
             raise Refused(f"metadata '{key}': layer {i} ({layer['type']}) needs exactly "
                           f"{', '.join(k[0] for k in want) or 'no settings'} within range")
-        got = infer(layer, shape)
+        got = infer(layer, shape, image)
         # as net_infer in src/model/model.c: every tensor within one device buffer
         if got is None or got[0][0] * got[0][1] * got[0][2] > MAX_DIM or got[1] > MAX_DIM:
             raise Refused(f"metadata '{key}': layer {i} does not fit its input {shape}")
-        shape, _, params = got
+        shape, _, params, image = got
         for p, (dims, trainable) in params.items():
             if int(np.prod(dims, dtype=object)) > MAX_DIM:
                 raise Refused(f"metadata '{key}': layer {i} is too large for one device buffer")
@@ -390,6 +412,15 @@ def check_metadata(meta):
                 want[f"{net}.{i}.{p}"] = shape
                 for s in states[net] if trainable else ():
                     want[f"optimizer.{net}.{i}.{p}.{s}"] = shape
+    if "lr_scale" in meta:  # the factor --on-nan rollback left on the learning rates
+        try:
+            scale = float(meta["lr_scale"]) if meta["lr_scale"] == meta["lr_scale"].strip() \
+                else None
+        except ValueError:
+            scale = None
+        if scale is None or not 0 < scale <= 1:
+            raise Refused(f"metadata 'lr_scale' is {meta['lr_scale']!r}, expected a factor in "
+                          "(0, 1] of the learning rates")
     if "ema" in meta:  # the generator's averaged weights (train.ema)
         try:
             ema = float(meta["ema"])
@@ -443,6 +474,9 @@ def load(path):
     if meta.get("format") != FORMAT:
         raise Refused(f"not a {FORMAT} checkpoint (metadata format is {meta.get('format')!r})")
     want = check_metadata(meta)
+    if len(header) > len(want):  # before any work per entry
+        raise Refused(f"the header declares {len(header)} tensors; the layers its metadata "
+                      f"declare have {len(want)}")
     base, data_len = 8 + hl, len(data) - 8 - hl
     ranges, tensors = [], {}
     for name, t in header.items():
@@ -475,12 +509,23 @@ def load(path):
             raise Refused(f"no tensor '{name}' (the layers declare it)")
         if tensors[name][0] != shape:
             raise Refused(f"tensor '{name}' has another shape than the {shape} its layer declares")
-    for name in tensors:
-        if name not in want:
-            raise Refused(f"unexpected tensor '{name}' (no layer declares it)")
     arrays = {name: np.frombuffer(data, dtype="<f4", count=int(np.prod(shape)),
                                   offset=base + a).reshape(shape)
               for name, (shape, a) in tensors.items()}
+    # finite values only, and no negative running variance (clgan's order: the declared tensors)
+    for name in want:
+        v = arrays[name].ravel()
+        bad = np.flatnonzero(~np.isfinite(v))
+        if bad.size:
+            x = v[bad[0]]
+            what = "NaN" if np.isnan(x) else "Inf" if x > 0 else "-Inf"
+            raise Refused(f"tensor '{name}' holds {what} at value {bad[0]} of {v.size}: a "
+                          "checkpoint holds finite numbers only")
+        if name.endswith(".running_var") and not name.startswith("optimizer."):
+            neg = np.flatnonzero(v < 0)
+            if neg.size:
+                raise Refused(f"tensor '{name}' holds the negative variance {v[neg[0]]:g} at "
+                              f"value {neg[0]} of {v.size}")
     return meta, arrays
 
 

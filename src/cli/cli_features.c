@@ -49,15 +49,47 @@ static clgan_status load_images(const char *path, const data_spec *d, long cols,
                            nd, per, cols);
         }
         s->n = dims[0];
-        for (long i = 0; i < s->n * cols; i++)
-            if (!isfinite(s->x[i])) {
+        /* C x H x W or H x W as the model's images are, not only as many values */
+        shape3 ds = d->shape;
+        int fits = nd == 4 ? dims[1] == ds.c && dims[2] == ds.h && dims[3] == ds.w
+                   : nd == 3 ? ds.c == 1 && dims[1] == ds.h && dims[2] == ds.w
+                             : 0;
+        if (!fits) {
+            free(s->x);
+            s->x = NULL;
+            char got[96] = "";
+            for (int i = 1; i < nd; i++)
+                snprintf(got + strlen(got), sizeof got - strlen(got), "%s%ld", i > 1 ? "x" : "",
+                         dims[i]);
+            return err_set(e, CLGAN_ERR_DATA, "%s: images of %s; the model's are %dx%dx%d (N x "
+                           "C x H x W, or N x H x W for one channel)", path, got, ds.c, ds.h,
+                           ds.w);
+        }
+        float lo = INFINITY, hi = -INFINITY;
+        for (long i = 0; i < s->n * cols; i++) {
+            float v = s->x[i];
+            if (!isfinite(v)) {
                 free(s->x);
                 s->x = NULL;
-                return err_set(e, CLGAN_ERR_DATA, "%s: value %ld is NaN or Inf", path, i);
+                return err_set(e, CLGAN_ERR_DATA, "%s: value %ld is %s", path, i,
+                               isnan(v) ? "NaN" : "Inf");
             }
+            lo = fminf(lo, v);
+            hi = fmaxf(hi, v);
+        }
+        /* the data's range, up to float rounding of a scaled copy: values outside it would be
+         * measured as images they are not (a [0, 255] array against [-1, 1]: FID 500,000) */
+        double a = d->range[0], b = d->range[1], tol = 1e-4 * (b - a);
+        if (lo < a - tol || hi > b + tol) {
+            free(s->x);
+            s->x = NULL;
+            return err_set(e, CLGAN_ERR_DATA, "%s: values lie in [%g, %g], outside the model's "
+                           "data range [%g, %g] (data.range): scale them into it", path,
+                           (double)lo, (double)hi, a, b);
+        }
         data_to_unit(d, s->x, (size_t)(s->n * cols));
-        snprintf(s->what, sizeof s->what, "%ld images of %s (values in [%g, %g])", s->n, path,
-                 d->range[0], d->range[1]);
+        snprintf(s->what, sizeof s->what, "%ld images of %s (values in [%g, %g] of the data "
+                 "range [%g, %g])", s->n, path, (double)lo, (double)hi, a, b);
         return CLGAN_OK;
     }
     idx_header h;
@@ -65,11 +97,16 @@ static clgan_status load_images(const char *path, const data_spec *d, long cols,
     if (st != CLGAN_OK) return st;
     long per = 1;
     for (int i = 1; i < h.ndim; i++) per *= (long)h.dims[i];
-    if (per != cols) {
+    shape3 ds = d->shape;
+    int fits = h.ndim == 3 && ds.c == 1 && (int)h.dims[1] == ds.h && (int)h.dims[2] == ds.w;
+    if (!fits || per != cols) {
         free(s->x);
         s->x = NULL;
-        return err_set(e, CLGAN_ERR_DATA, "%s: items of %ld values, the classifier takes %ld",
-                       path, per, cols);
+        if (h.ndim != 3)
+            return err_set(e, CLGAN_ERR_DATA, "%s: %d-dimensional data, not images; the model's "
+                           "images are %dx%dx%d", path, h.ndim, ds.c, ds.h, ds.w);
+        return err_set(e, CLGAN_ERR_DATA, "%s: images of %ux%u; the model's are %dx%dx%d", path,
+                       h.dims[1], h.dims[2], ds.c, ds.h, ds.w);
     }
     s->n = (long)h.dims[0];
     snprintf(s->what, sizeof s->what, "%ld images of %s", s->n, path);

@@ -192,10 +192,17 @@ static int take_run_dir(rundir *r, const char *dir, const ckpt *resume, int forc
     rundir_read_id(dir, id, &known);
     if (!resume) {
         if (force) return 0;
-        fprintf(stderr,
-                "clgan train: --out: %s already holds a run; use --force to write into "
-                "it, or --resume %s/checkpoint.safetensors to continue it\n",
-                dir, dir);
+        char *ck = str_fmt("%s/checkpoint.safetensors", dir);
+        int has_ck = ck && access(ck, F_OK) == 0;
+        free(ck);
+        if (has_ck)
+            fprintf(stderr,
+                    "clgan train: --out: %s already holds a run; use --force to write into "
+                    "it, or --resume %s/checkpoint.safetensors to continue it\n",
+                    dir, dir);
+        else
+            fprintf(stderr, "clgan train: --out: %s already holds a run that wrote no "
+                    "checkpoint; use --force to write over it\n", dir);
         return 1;
     }
     /* A resume continues the checkpoint's own run; another run's folder needs --force. */
@@ -402,41 +409,6 @@ int cmd_train(const cli_opts *o) {
     const int cls = m->kind == MODEL_CLASSIFIER;
     const int fid_on = !cls && m->train.eval_classifier;
     const char *log_header = cls ? LOG_HEADER_CLS : fid_on ? LOG_HEADER_EVAL : LOG_HEADER;
-    free(path);
-    path = lead ? str_fmt("%s/samples", r.path) : NULL;
-    if (lead && !cls && (!path || mkdir_p(path) != 0)) {
-        rc = fail(path ? path : r.path, strerror(errno));
-        goto done;
-    }
-    if (lead && rundir_log_open(&r, log_header, keep_log, t.iter, &e) != CLGAN_OK) {
-        rc = fail(NULL, e.msg);
-        goto done;
-    }
-    /* The run's total length: --iters, else --epochs, else the model's iters or epochs. */
-    long n_epochs = has_e ? epochs : m->train.epochs;
-    uint64_t total =
-        has_i ? (uint64_t)iters
-        : (!has_e && m->train.iters)
-            ? (uint64_t)m->train.iters
-            : (uint64_t)n_epochs * (uint64_t)t.batches_per_epoch / (uint64_t)m->train.k;
-    if (total == 0) total = 1;
-    {
-        char *mpath = path_absolute(m->path);
-        char *cfg = str_fmt("# run_id: %s\n# clgan %s: %s on '%s' (%s), seed %llu%s%s\n"
-                            "# length: %llu iterations\n%s",
-                            t.run_id, CLGAN_VERSION, mpath ? mpath : m->path, where,
-                            dev->info.driver_version, (unsigned long long)m->train.seed,
-                            resume ? ", resumed from " : "", resume ? resume : "",
-                            (unsigned long long)total, m->yaml_text);
-        free(mpath);
-        if (!lead) {
-            free(cfg);
-        } else if (write_run_file(&r, "config.yaml", cfg, &e) != CLGAN_OK) {
-            rc = fail(NULL, e.msg);
-            goto done;
-        }
-    }
-
     if (cls) { /* the images a classifier reports its accuracy on */
         if (data_load_split(&m->data, data_test_path(&m->data), data_test_labels(&m->data),
                             m->data.test[0], m->data.test[1], m->classes, &test_x, &test_y,
@@ -471,6 +443,49 @@ int cmd_train(const cli_opts *o) {
                 CLGAN_OK ||
             idx_load(m->data.path, m->data.test[0], m->data.test[1], &h, &pz_test, &e) !=
                 CLGAN_OK) {
+            rc = fail(NULL, e.msg);
+            goto done;
+        }
+    }
+
+    /* Only now, with everything that can refuse the start done, does the run write into its
+     * folder: a start that fails leaves nothing (a folder it made goes), never a run without a
+     * checkpoint that the next start would be told to resume. */
+    free(path);
+    path = lead ? str_fmt("%s/samples", r.path) : NULL;
+    if (lead && !cls && (!path || mkdir_p(path) != 0)) {
+        rc = fail(path ? path : r.path, strerror(errno));
+        goto done;
+    }
+    if (lead && rundir_log_open(&r, log_header, keep_log, t.iter, &e) != CLGAN_OK) {
+        rc = fail(NULL, e.msg);
+        goto done;
+    }
+    /* The run's total length: --iters, else --epochs, else the model's iters or epochs. */
+    long n_epochs = has_e ? epochs : m->train.epochs;
+    uint64_t total =
+        has_i ? (uint64_t)iters
+        : (!has_e && m->train.iters)
+            ? (uint64_t)m->train.iters
+            : (uint64_t)n_epochs * (uint64_t)t.batches_per_epoch / (uint64_t)m->train.k;
+    if (total == 0) total = 1;
+    {
+        char *mpath = path_absolute(m->path);
+        double scale = t.opt[cls ? CLGAN_CLASSIFIER : 0].lr_scale;
+        char rates[96] = "";
+        if (scale != 1)
+            snprintf(rates, sizeof rates, "# learning rates: %g of the model's (--on-nan "
+                     "rollback)\n", scale);
+        char *cfg = str_fmt("# run_id: %s\n# clgan %s: %s on '%s' (%s), seed %llu%s%s\n"
+                            "# length: %llu iterations\n%s%s",
+                            t.run_id, CLGAN_VERSION, mpath ? mpath : m->path, where,
+                            dev->info.driver_version, (unsigned long long)m->train.seed,
+                            resume ? ", resumed from " : "", resume ? resume : "",
+                            (unsigned long long)total, rates, m->yaml_text);
+        free(mpath);
+        if (!lead) {
+            free(cfg);
+        } else if (write_run_file(&r, "config.yaml", cfg, &e) != CLGAN_OK) {
             rc = fail(NULL, e.msg);
             goto done;
         }
@@ -601,8 +616,7 @@ int cmd_train(const cli_opts *o) {
             t_last = tn;
             it_last = it;
             char line[512], etas[32];
-            double lr_g = cls ? 0 : optim_lr(t.opt[0].spec, t.opt[0].t),
-                   lr_d = cls ? 0 : optim_lr(t.opt[1].spec, t.opt[1].t);
+            double lr_g = cls ? 0 : optim_rate(&t.opt[0]), lr_d = cls ? 0 : optim_rate(&t.opt[1]);
             char pz_s[32] = "";
             if (!isnan(pz_pending)) snprintf(pz_s, sizeof pz_s, "%.3f", pz_pending);
             pz_pending = NAN;
@@ -611,7 +625,7 @@ int cmd_train(const cli_opts *o) {
                 acc_pending = NAN;
                 const optim *oc = &t.opt[CLGAN_CLASSIFIER];
                 snprintf(line, sizeof line, "%llu,%ld,%.3f,%.6g,%.6f,%.6f,%s\n",
-                         (unsigned long long)it, t.epoch, tn - t0, optim_lr(oc->spec, oc->t),
+                         (unsigned long long)it, t.epoch, tn - t0, optim_rate(oc),
                          s.c_loss, s.c_acc, pz_s);
             } else {
                 char fid_s[64] = "";
@@ -653,21 +667,29 @@ int cmd_train(const cli_opts *o) {
                 /* only to a state this run saved (or resumed from): never another run's */
                 if (rollback && own && rollbacks < 5) {
                     rollbacks++;
-                    for (int w = 0; w < MODEL_NETS; w++)
-                        m->train.opt[w].lr *= 0.5f;
+                    /* the rates as they were, halved: the checkpoint records the scale (the
+                     * loaded one is older), so a --resume goes on with it */
+                    double scale = t.opt[cls ? CLGAN_CLASSIFIER : 0].lr_scale * 0.5;
                     /* and the log forgets the iterations given up */
                     if (checkpoint_load(&t, own, &e) != CLGAN_OK ||
                         rundir_log_rewind(&r, log_header, t.iter, &e) != CLGAN_OK) {
                         rc = fail(NULL, e.msg);
                         goto done;
                     }
+                    trainer_set_lr_scale(&t, scale);
                     trainer_read_stats(&t, &s); /* clear the flag */
+                    char rates[96];
+                    if (cls)
+                        snprintf(rates, sizeof rates, "%g", optim_rate(&t.opt[CLGAN_CLASSIFIER]));
+                    else
+                        snprintf(rates, sizeof rates, "G %g, D %g", optim_rate(&t.opt[0]),
+                                 optim_rate(&t.opt[1]));
                     fprintf(stderr,
                             "clgan train: NaN/Inf by iteration %llu in %s; rolled back to "
-                            "iteration %llu and halved the learning rate%s (%g, %g)\n",
+                            "iteration %llu and halved the learning rate%s (now %s, %g of the "
+                            "model's; checkpoints record it)\n",
                             (unsigned long long)it, where, (unsigned long long)t.iter,
-                            cls ? "" : "s", m->train.opt[cls ? CLGAN_CLASSIFIER : 0].lr,
-                            m->train.opt[cls ? CLGAN_CLASSIFIER : 1].lr);
+                            cls ? "" : "s", rates, scale);
                     it_last = it_start = t.iter;
                     t0 = t_last = clock_seconds();
                     continue;

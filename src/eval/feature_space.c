@@ -61,9 +61,18 @@ clgan_status feature_space_embed(feature_space *fs, const float *x, long n, floa
         int r = n - i < FEATURE_ROWS ? (int)(n - i) : FEATURE_ROWS;
         memcpy(fs->chunk, x + (size_t)i * cols, (size_t)r * cols * sizeof *fs->chunk);
         data_from_unit(&fs->cm->data, fs->chunk, (size_t)r * cols);
-        st = net_run_eval_at(fs->c, fs->chunk, r, fs->layer, feat + (size_t)i * fs->dim,
-                             logits ? logits + (size_t)i * fs->classes : NULL);
-        if (st != CLGAN_OK) err_set(e, st, "%s", fs->c->dev->err.msg);
+        float *f = feat + (size_t)i * fs->dim, *z = logits ? logits + (size_t)i * fs->classes : NULL;
+        st = net_run_eval_at(fs->c, fs->chunk, r, fs->layer, f, z);
+        if (st != CLGAN_OK) {
+            err_set(e, st, "%s", fs->c->dev->err.msg);
+        } else if (!floats_finite(f, (size_t)r * (size_t)fs->dim) ||
+                   (z && !floats_finite(z, (size_t)r * (size_t)fs->classes))) {
+            /* no figure is computed from them: a NaN would pass for a perfect score */
+            st = err_set(e, CLGAN_ERR_DATA, "the classifier %s gives NaN or Inf %s for images "
+                         "%ld to %ld: no figure is computed from them", fs->ck.path,
+                         floats_finite(f, (size_t)r * (size_t)fs->dim) ? "logits" : "features",
+                         i, i + r - 1);
+        }
     }
     return st;
 }

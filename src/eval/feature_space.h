@@ -35,7 +35,11 @@ clgan_status feature_space_open(feature_space *fs, clgan_device *dev, const char
                                 int layer, clgan_err *e);
 void feature_space_close(feature_space *fs);
 
-/* Features (n x dim) and, if logits is not NULL, logits (n x classes) of n images in [0, 1]. */
+/*
+ * Features (n x dim) and, if logits is not NULL, logits (n x classes) of n images in [0, 1].
+ * CLGAN_ERR_DATA if any is NaN or Inf (the classifier's weights or the images): every metric
+ * of them would be meaningless, and a NaN can pass for a perfect score.
+ */
 clgan_status feature_space_embed(feature_space *fs, const float *x, long n, float *feat,
                                  float *logits, clgan_err *e);
 

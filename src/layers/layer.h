@@ -13,13 +13,24 @@
 #include "common.h"
 #include "layer_table.h"
 
-/* Per-sample tensor shape; a batch adds N in front (N, C, H, W), batch-major. */
+/*
+ * Per-sample tensor shape; a batch adds N in front (N, C, H, W), batch-major. `image` marks an
+ * image of C channels that is 1x1 (a reshape to [C, 1, 1], a convolution down to 1x1: PyTorch's
+ * DCGAN starts from one); any shape with H or W above 1 is an image anyway, and C x 1 x 1
+ * without the mark is C flat features (a dense layer's output, the noise).
+ */
 typedef struct shape3 {
     int c, h, w;
+    int image;
 } shape3;
 
 static inline long shape_size(shape3 s) {
     return (long)s.c * s.h * s.w;
+}
+
+/* Whether s is an image (convolutions and upsampling take it) rather than flat features. */
+static inline int shape_is_image(shape3 s) {
+    return s.image || s.h > 1 || s.w > 1;
 }
 
 #define LAYER_KIND_ENUM(e, c) LAYER_##e,
@@ -172,6 +183,12 @@ typedef struct layer_class {
     int (*check_rows)(const layer_spec *L, int rows, char *why, size_t len);
     /* The layer reads each row's label (net->labels): the model needs a condition. */
     int needs_labels;
+    /*
+     * Optional (NULL: no): whether the output holds the input's values unchanged, in training
+     * as outside it (a reshape; dropout that keeps every value). A network's final sigmoid is
+     * found behind such layers.
+     */
+    int (*passes_values)(const layer_spec *L);
 } layer_class;
 
 /* The class of kind k (k < LAYER_KIND_COUNT). */

@@ -76,7 +76,7 @@ static clgan_status act_backward(net *n, layer *l, int batch, int need_dx, int n
             y[i] = (expr);                                                                         \
         }                                                                                          \
     }
-ACT_HOST(relu, v > 0 ? v : 0)
+ACT_HOST(relu, v < 0 ? 0 : v) /* NaN passes, as on the device */
 ACT_HOST(leaky_relu, v > 0 ? v : L->v[SLOPE] * v)
 ACT_HOST(tanh, tanh(v))
 ACT_HOST(sigmoid, 1.0 / (1.0 + exp(-v)))

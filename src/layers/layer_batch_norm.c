@@ -55,7 +55,7 @@ static int bn_params(const layer_spec *L, param_info *out) {
 }
 
 static void bn_describe(const layer_spec *L, char *buf, size_t len) {
-    snprintf(buf, len, "%s %d", L->in.h * L->in.w > 1 ? "channels" : "features", L->in.c);
+    snprintf(buf, len, "%s %d", shape_is_image(L->in) ? "channels" : "features", L->in.c);
 }
 
 static int bn_check_rows(const layer_spec *L, int rows, char *why, size_t len) {

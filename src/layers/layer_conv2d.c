@@ -79,7 +79,7 @@ static int conv_infer(layer_spec *L, char *why, size_t len) {
     }
     L->v[PAD_T] = pt;
     L->v[PAD_L] = pl;
-    L->out = (shape3){V(FILTERS), oh, ow};
+    L->out = (shape3){V(FILTERS), oh, ow, 1};
     L->scratch = (long)((k + f) * ohw) + 16; /* col and t, t 16-aligned */
     L->fixed = V(SPECTRAL) ? spectral_fixed((long)f, (long)k) : 0; /* W_sn: F x C KH KW */
     L->flops = 2.0 * f * ohw * k + (V(BIAS) ? f * ohw : 0);

@@ -68,7 +68,7 @@ static int convt_infer(layer_spec *L, char *why, size_t len) {
                  "buffer holds (2^31 - 1 values)", c * f * k2, (c + f * k2) * hw);
         return -1;
     }
-    L->out = (shape3){V(FILTERS), (int)oh, (int)ow};
+    L->out = (shape3){V(FILTERS), (int)oh, (int)ow, 1};
     L->scratch = (long)((c + f * k2) * hw) + 16; /* col and xt, xt 16-aligned */
     L->flops = 2.0 * c * f * k2 * hw + (V(BIAS) ? f * (double)oh * ow : 0);
     return 0;

@@ -41,7 +41,7 @@ int layer_runs_as_unit(const clgan_device *dev, const layer_spec *l) {
 static int dense_infer(layer_spec *L, char *why, size_t len) {
     (void)why, (void)len;
     double n_in = (double)shape_size(L->in), units = L->v[UNITS];
-    L->out = (shape3){(int)units, 1, 1};
+    L->out = (shape3){(int)units, 1, 1, 0};
     L->flops = 2.0 * units * n_in + units;
     L->fixed = L->v[SPECTRAL] ? spectral_fixed((long)units, (long)n_in) : 0;
     return 0;

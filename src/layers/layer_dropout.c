@@ -91,6 +91,11 @@ static void dropout_host(const layer_spec *L, const double *const *p, const doub
     }
 }
 
+/* keep 1: every value passes, and unscaled */
+static int dropout_passes(const layer_spec *L) {
+    return L->v[KEEP] == 1;
+}
+
 const layer_class layer_dropout = {
     .name = "dropout",
     .keys = keys,
@@ -101,4 +106,5 @@ const layer_class layer_dropout = {
     .gemms = layer_no_gemms,
     .ops = {dropout_setup, dropout_forward, dropout_backward},
     .host_forward = dropout_host,
+    .passes_values = dropout_passes,
 };

@@ -25,7 +25,7 @@ static long width(const layer_spec *L) {
 
 static int lc_infer(layer_spec *L, char *why, size_t len) {
     (void)why, (void)len;
-    L->out = (shape3){L->in.c + (int)width(L), L->in.h, L->in.w};
+    L->out = (shape3){L->in.c + (int)width(L), L->in.h, L->in.w, L->in.image};
     L->flops = (double)shape_size(L->out); /* a copy per value */
     return 0;
 }

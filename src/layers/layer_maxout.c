@@ -28,7 +28,7 @@ static long outs(const layer_spec *L) {
 static int maxout_infer(layer_spec *L, char *why, size_t len) {
     (void)why, (void)len;
     double n_in = (double)shape_size(L->in), units = L->v[UNITS], o = (double)outs(L);
-    L->out = (shape3){(int)units, 1, 1};
+    L->out = (shape3){(int)units, 1, 1, 0};
     L->scratch = outs(L); /* the pre-activations z */
     L->flops = 2.0 * o * n_in + o + units * (L->v[PIECES] - 1.0);
     return 0;
@@ -98,7 +98,10 @@ static void maxout_host(const layer_spec *L, const double *const *p, const doubl
     for (long r = 0; r < batch; r++)
         for (long u = 0; u < units; u++) {
             double best = -INFINITY;
-            for (long q = 0; q < pieces; q++) best = fmax(best, z[r * o + u * pieces + q]);
+            for (long q = 0; q < pieces; q++) { /* NaN wins, as on the device */
+                double v = z[r * o + u * pieces + q];
+                best = isnan(v) || v > best ? v : best;
+            }
             y[r * units + u] = best;
         }
     free(z);

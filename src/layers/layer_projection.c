@@ -25,7 +25,7 @@ static int proj_infer(layer_spec *L, char *why, size_t len) {
                  "before it)", L->in.c, L->in.h, L->in.w);
         return -1;
     }
-    L->out = (shape3){1, 1, 1};
+    L->out = (shape3){1, 1, 1, 0};
     L->flops = 4.0 * L->in.c;
     return 0;
 }

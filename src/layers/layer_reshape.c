@@ -15,7 +15,8 @@ static const layer_key reshape_keys[] = {
 };
 
 static int reshape_infer(layer_spec *L, char *why, size_t len) {
-    shape3 s = {(int)L->v[SHAPE], (int)L->v[SHAPE + 1], (int)L->v[SHAPE + 2]};
+    /* [C, H, W] declares an image, also at 1x1 (flatten makes flat features) */
+    shape3 s = {(int)L->v[SHAPE], (int)L->v[SHAPE + 1], (int)L->v[SHAPE + 2], 1};
     double want = (double)s.c * s.h * s.w;
     if (want != (double)shape_size(L->in)) {
         snprintf(why, len, "[%d, %d, %d] holds %.0f values per sample, its input (%dx%dx%d) %ld",
@@ -28,7 +29,7 @@ static int reshape_infer(layer_spec *L, char *why, size_t len) {
 
 static int flatten_infer(layer_spec *L, char *why, size_t len) {
     (void)why, (void)len;
-    L->out = (shape3){(int)shape_size(L->in), 1, 1};
+    L->out = (shape3){(int)shape_size(L->in), 1, 1, 0};
     return 0;
 }
 
@@ -60,6 +61,11 @@ static clgan_status backward(net *n, layer *l, int batch, int need_dx, int need_
     return copy(n, n->deltas, l->dy.off, l->dx.off, (size_t)batch * l->y.cols, "reshape backward");
 }
 
+static int passes(const layer_spec *L) {
+    (void)L;
+    return 1;
+}
+
 static void host(const layer_spec *L, const double *const *p, const double *x, double *y,
                  int batch, const host_ctx *c) {
     (void)p, (void)c;
@@ -76,6 +82,7 @@ const layer_class layer_reshape = {
     .gemms = layer_no_gemms,
     .ops = {setup, forward, backward},
     .host_forward = host,
+    .passes_values = passes,
 };
 
 const layer_class layer_flatten = {
@@ -88,4 +95,5 @@ const layer_class layer_flatten = {
     .gemms = layer_no_gemms,
     .ops = {setup, forward, backward},
     .host_forward = host,
+    .passes_values = passes,
 };

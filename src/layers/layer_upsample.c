@@ -25,7 +25,7 @@ static int upsample_infer(layer_spec *L, char *why, size_t len) {
         snprintf(why, len, "the output would be %.0fx%.0f, larger than 65536 on a side", oh, ow);
         return -1;
     }
-    L->out = (shape3){L->in.c, (int)oh, (int)ow};
+    L->out = (shape3){L->in.c, (int)oh, (int)ow, 1};
     L->flops = (double)shape_size(L->out); /* a copy per value */
     return 0;
 }

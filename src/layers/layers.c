@@ -66,7 +66,7 @@ int layer_no_params(const layer_spec *L, param_info *out) {
 }
 
 int layer_image_input(const layer_spec *L, char *why, size_t len) {
-    if (L->in.h > 1 || L->in.w > 1) return 0;
+    if (shape_is_image(L->in)) return 0;
     snprintf(why, len, "its input is flat (%ld values from the layer before), not an image: put "
              "{type: reshape, shape: [C, H, W]} before it", shape_size(L->in));
     return -1;

@@ -127,6 +127,22 @@ const char *data_test_labels(const data_spec *d) {
     return d->test_path ? d->test_labels : d->labels;
 }
 
+int net_spec_last_acting(const net_spec *ns) {
+    int i = ns->n_layers - 1;
+    while (i > 0) {
+        const layer_class *cls = layer_class_of(ns->layers[i].kind);
+        if (!cls->passes_values || !cls->passes_values(&ns->layers[i])) break;
+        i--;
+    }
+    return i;
+}
+
+int net_spec_final_sigmoid(const net_spec *ns) {
+    if (ns->n_layers < 1) return -1;
+    int i = net_spec_last_acting(ns);
+    return ns->layers[i].kind == LAYER_SIGMOID ? i : -1;
+}
+
 int data_is_images(const data_spec *d) {
     switch (d->format) {
     case DATA_IDX:

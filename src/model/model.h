@@ -141,6 +141,16 @@ int model_kind_nets(model_kind kind, clgan_net out[MODEL_NETS]);
 int model_nets(const clgan_model *m, clgan_net out[MODEL_NETS]);
 /* "generator", "discriminator", "classifier". */
 const char *model_net_name(clgan_net w);
+/*
+ * The last layer of ns that changes values: the last one, or the one before the layers at the
+ * end that pass values unchanged (flatten, reshape, dropout keeping every value). Its index.
+ */
+int net_spec_last_acting(const net_spec *ns);
+/*
+ * A network's final sigmoid (its output read as a probability, the sigmoid's input as the
+ * logits): the index of a sigmoid that is the last layer changing values, else -1.
+ */
+int net_spec_final_sigmoid(const net_spec *ns);
 /* Whether the data are images (idx, stacked_idx): drawn as grids, with a pixel range. */
 int data_is_images(const data_spec *d);
 /* The file and labels of data split `test` (test_path or the training file). */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #define YAML_MAX_BYTES (4L << 20)
@@ -586,6 +587,7 @@ static clgan_status parse_shape(yctx *c, const yfield *fl, shape3 *s) {
         TRY(y_int(c, &e, "data", 1, 1L << 16, &x));
         *dst[i] = (int)x;
     }
+    s->image = 1;
     return CLGAN_OK;
 }
 
@@ -745,6 +747,7 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
         }
         if (c->data_shape) { /* from a checkpoint: the data may live elsewhere by now */
             d->shape = *c->data_shape;
+            d->shape.image = 1;
             if (!stacked) d->count = stop > start ? stop - start : 0;
             return CLGAN_OK;
         }
@@ -756,6 +759,7 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
             snprintf(d->unread, sizeof d->unread, "%d:%d: 'path' in 'data': %.400s",
                      FLD(f, "path")->val->line, FLD(f, "path")->val->col, e.msg);
             if (HAS(f, "shape")) TRY(parse_shape(c, FLD(f, "shape"), &d->shape));
+            d->shape.image = 1;
             if (!stacked) d->count = stop > start ? stop - start : 0;
             return CLGAN_OK; /* no shape: check_model takes the generator's output */
         }
@@ -772,7 +776,7 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
                            "'stop' in 'data': %ld is beyond the %u images in %s", d->stop,
                            h.dims[0], d->path);
         if (stacked) {
-            d->shape = (shape3){d->stack, (int)h.dims[1], (int)h.dims[2]};
+            d->shape = (shape3){d->stack, (int)h.dims[1], (int)h.dims[2], 1};
             return CLGAN_OK;
         }
         d->count = d->stop - d->start;
@@ -784,8 +788,22 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
                                FLD(f, k ? "test" : "valid")->val->col, CLGAN_ERR_DATA,
                                "'%s' in 'data': %ld is beyond the %u images in %s",
                                k ? "test" : "valid", r[1], h.dims[0], d->path);
+            /* a held-out split holds out: images the networks train on would flatter it */
+            if (r[1] > 0 && r[0] < d->stop && r[1] > d->start)
+                return yerr(c, FLD(f, k ? "test" : "valid")->val, "'%s' in 'data': images %ld "
+                            "to %ld overlap the training images %ld to %ld of %s; a held-out "
+                            "split must lie outside [start, stop)", k ? "test" : "valid", r[0],
+                            r[1] - 1, d->start, d->stop - 1, d->path);
         }
-        shape3 fs = {1, (int)h.dims[1], (int)h.dims[2]};
+        struct stat sa, sb; /* a test file that is the training file: the same rule */
+        if (d->test_path && d->test[1] > 0 && stat(d->path, &sa) == 0 &&
+            stat(d->test_path, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino &&
+            d->test[0] < d->stop && d->test[1] > d->start)
+            return yerr(c, FLD(f, "test")->val, "'data.test': images %ld to %ld of %s overlap "
+                        "the training images %ld to %ld of the same file; a held-out split must "
+                        "lie outside them", d->test[0], d->test[1] - 1, d->test_path, d->start,
+                        d->stop - 1);
+        shape3 fs = {1, (int)h.dims[1], (int)h.dims[2], 1};
         d->shape = fs;
         if (HAS(f, "shape")) {
             shape3 s;
@@ -796,9 +814,10 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
                             "have %ld (%ux%u)", s.c, s.h, s.w, shape_size(s), d->path,
                             shape_size(fs), h.dims[1], h.dims[2]);
             d->shape = s;
+            d->shape.image = 1;
         }
         const int *thw = d->test_shape_hw;
-        if (d->test_path && thw[0] && (long)thw[0] * thw[1] != shape_size(d->shape))
+        if (d->test_path && thw[0] && (thw[0] != (int)h.dims[1] || thw[1] != (int)h.dims[2]))
             return yerr(c, FLD(f, "test")->val, "'data.test': the images in %s are %dx%d, those "
                         "in %s %ux%u", d->test_path, thw[0], thw[1], d->path, h.dims[1],
                         h.dims[2]);
@@ -808,7 +827,7 @@ static clgan_status parse_data(yctx *c, const ynode *n, data_spec *d) {
         TRY(y_only(c, f, NF(f), idx_only[i], "idx data", fname));
     d->count = 10000;
     if (HAS(f, "count")) TRY(y_int(c, FLD(f, "count"), "data", 1, 1L << 26, &d->count));
-    d->shape = (shape3){d->format == DATA_RING_2D ? 2 : 1, 1, 1};
+    d->shape = (shape3){d->format == DATA_RING_2D ? 2 : 1, 1, 1, 0};
     if (d->format == DATA_GAUSSIAN_1D) {
         TRY(y_only(c, f, NF(f), "modes", "ring_2d", fname));
         TRY(y_only(c, f, NF(f), "radius", "ring_2d", fname));
@@ -1097,6 +1116,26 @@ static const layer_spec *last_shaping_layer(const net_spec *n) {
     return &n->layers[n->n_layers - 1];
 }
 
+/*
+ * A sigmoid followed only by layers that pass values, but for a dropout that rescales them:
+ * the loss could read neither the sigmoid's input (the dropout changes the output) nor the
+ * output as a probability. Refused, naming the dropout.
+ */
+static clgan_status check_after_sigmoid(yctx *c, const net_spec *n, const char *which) {
+    int i = n->n_layers - 1, drop = -1;
+    for (; i > 0; i--) {
+        const layer_spec *L = &n->layers[i];
+        const layer_class *cls = layer_class_of(L->kind);
+        if (L->kind == LAYER_DROPOUT && !cls->passes_values(L)) drop = i;
+        else if (!cls->passes_values || !cls->passes_values(L)) break;
+    }
+    if (drop < 0 || n->layers[i].kind != LAYER_SIGMOID) return CLGAN_OK;
+    const layer_spec *D = &n->layers[drop];
+    return yerr_at(c, D->line, D->col, CLGAN_ERR_MODEL, "a dropout after the %s's final sigmoid "
+                   "(line %d) rescales its probabilities: put the dropout before the sigmoid",
+                   which, n->layers[i].line);
+}
+
 /* Layers that need more than one row per statistic, against the rows they will see. */
 static clgan_status check_rows(yctx *c, const net_spec *net, int rows) {
     for (int i = 0; i < net->n_layers; i++) {
@@ -1129,7 +1168,7 @@ static clgan_status check_classifier(yctx *c, const ynode *data_node) {
         return yerr(c, data_node, "'data.test': give 'labels' for the test images too");
     n->in = m->data.shape;
     TRY(net_infer(m, n, "classifier"));
-    const layer_spec *last = &n->layers[n->n_layers - 1];
+    const layer_spec *last = &n->layers[net_spec_last_acting(n)];
     long k = shape_size(n->out);
     if (n->out.h != 1 || n->out.w != 1 || k < 2 || k > 256)
         return yerr_at(c, last->line, last->col, CLGAN_ERR_MODEL,
@@ -1155,9 +1194,12 @@ static clgan_status check_classifier(yctx *c, const ynode *data_node) {
 static clgan_status check_model(yctx *c) {
     clgan_model *m = c->m;
     net_spec *g = &m->net[CLGAN_GENERATOR], *d = &m->net[CLGAN_DISCRIMINATOR];
-    g->in = (shape3){m->noise.dim, 1, 1};
+    g->in = (shape3){m->noise.dim, 1, 1, 0};
     TRY(net_infer(m, g, "generator"));
-    if (m->data.unread[0] && shape_size(m->data.shape) == 0) m->data.shape = g->out;
+    if (m->data.unread[0] && shape_size(m->data.shape) == 0) {
+        m->data.shape = g->out;
+        m->data.shape.image = 1;
+    }
     d->in = m->data.shape; /* PacGAN: pack samples joined along channels (features) */
     d->in.c *= m->train.pack;
     TRY(net_infer(m, d, "discriminator"));
@@ -1168,7 +1210,7 @@ static clgan_status check_model(yctx *c) {
                        "(%dx%dx%d)", shape_size(g->out), shape_size(m->data.shape),
                        m->data.shape.c, m->data.shape.h, m->data.shape.w);
     shape3 go = g->out, ds = m->data.shape;
-    if ((go.h > 1 || go.w > 1) && (go.c != ds.c || go.h != ds.h || go.w != ds.w))
+    if (shape_is_image(go) && (go.c != ds.c || go.h != ds.h || go.w != ds.w))
         return yerr_at(c, gl->line, gl->col, CLGAN_ERR_MODEL,
                        "generator output is %dx%dx%d per sample, but the data is %dx%dx%d",
                        go.c, go.h, go.w, ds.c, ds.h, ds.w);
@@ -1177,8 +1219,11 @@ static clgan_status check_model(yctx *c) {
         return yerr_at(c, dl->line, dl->col, CLGAN_ERR_MODEL,
                        "discriminator output has %ld values per sample, expected 1 (the "
                        "probability that the input is real)", shape_size(d->out));
-    const layer_spec *dlast = &d->layers[d->n_layers - 1];
-    if (gan_loss_needs_critic(m->train.loss) && dlast->kind == LAYER_SIGMOID) {
+    /* the final sigmoid, also behind layers that only pass values on (flatten, reshape) */
+    TRY(check_after_sigmoid(c, d, "discriminator"));
+    int sig = net_spec_final_sigmoid(d);
+    const layer_spec *dlast = &d->layers[sig >= 0 ? sig : d->n_layers - 1];
+    if (gan_loss_needs_critic(m->train.loss) && sig >= 0) {
         static const char *const names[] = {"non_saturating", "minimax",     "least_squares",
                                             "hinge",          "wasserstein", "relativistic"};
         return yerr_at(c, dlast->line, dlast->col, CLGAN_ERR_MODEL,
@@ -1195,8 +1240,7 @@ static clgan_status check_model(yctx *c) {
             int np = layer_params(L, ps), logit = 0;
             for (int j = 0; j < np; j++) logit |= ps[j].init == INIT_LOGIT_DATA_MEAN;
             if (!logit) continue;
-            if (n != CLGAN_GENERATOR || i != m->net[n].n_layers - 2 ||
-                m->net[n].layers[i + 1].kind != LAYER_SIGMOID)
+            if (n != CLGAN_GENERATOR || net_spec_final_sigmoid(&m->net[n]) != i + 1)
                 return yerr_at(c, L->line, L->col, CLGAN_ERR_MODEL,
                                "'bias: logit_of_data_mean' is for the dense layer just before "
                                "the generator's final sigmoid");

@@ -214,19 +214,21 @@ clgan_status net_backward(net *n, int from, int batch, int need_din, int need_dw
     return CLGAN_OK;
 }
 
+/* The layers after a final sigmoid only pass its values on (flatten, reshape, dropout keeping
+ * every value): the loss reads the sigmoid's input and backpropagates from the layer before. */
 int net_logit_layer(const net *n) {
-    int last = n->n_layers - 1;
-    return n->layers[last].spec->kind == LAYER_SIGMOID ? last - 1 : last;
+    int s = net_spec_final_sigmoid(n->spec);
+    return s >= 0 ? s - 1 : n->n_layers - 1;
 }
 
 tensor net_logits(const net *n) {
-    int last = n->n_layers - 1;
-    return n->layers[last].spec->kind == LAYER_SIGMOID ? n->layers[last].x : n->layers[last].y;
+    int s = net_spec_final_sigmoid(n->spec);
+    return s >= 0 ? n->layers[s].x : n->layers[n->n_layers - 1].y;
 }
 
 tensor net_logit_grad(const net *n) {
-    int last = n->n_layers - 1;
-    return n->layers[last].spec->kind == LAYER_SIGMOID ? n->layers[last].dx : n->layers[last].dy;
+    int s = net_spec_final_sigmoid(n->spec);
+    return s >= 0 ? n->layers[s].dx : n->layers[n->n_layers - 1].dy;
 }
 
 clgan_status net_draw_noise(net *n, const noise_spec *z, int batch, uint64_t *stream_used) {

@@ -271,6 +271,12 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
     if (m->train.pack > 1) meta_u64(meta, "pack", (uint64_t)m->train.pack);
     if (m->condition_classes > 0)
         meta_u64(meta, "condition_classes", (uint64_t)m->condition_classes);
+    double lr_scale = t->opt[ws[0]].lr_scale;
+    if (lr_scale != 1) { /* --on-nan rollback halved the rates: a resume goes on with them */
+        char v[40];
+        snprintf(v, sizeof v, "%.17g", lr_scale);
+        cJSON_AddStringToObject(meta, "lr_scale", v);
+    }
     if (m->train.ema > 0) { /* only then: earlier checkpoints stay as they were */
         char ema[32];
         snprintf(ema, sizeof ema, "%.9g", m->train.ema);
@@ -339,12 +345,19 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
                                     : optim_state_buf(&t->opt[r->net], r->state);
         st = device_read(t->dev, src, n->layers[r->layer].param_off[r->param] * sizeof(float),
                          r->count * sizeof(float), buf + pos);
+        if (st != CLGAN_OK) {
+            err_set(e, st, "%s: reading the device: %s", path, t->dev->err.msg);
+        } else if (!floats_finite((const float *)(buf + pos), r->count)) {
+            /* a file every reader refuses is not written (the old one stays) */
+            st = err_set(e, CLGAN_ERR_DATA, "%s: not written: tensor '%s' holds NaN or Inf",
+                         path, r->name);
+        }
         pos += r->count * sizeof(float);
     }
     tensor_list_free(&ts);
     if (st != CLGAN_OK) {
         free(buf);
-        return err_set(e, st, "%s: reading the device: %s", path, t->dev->err.msg);
+        return st;
     }
     st = file_write_atomic(path, buf, total, e);
     free(buf);
@@ -452,18 +465,45 @@ static const char *lex_check(const unsigned char *s, size_t n, size_t *at) {
     return NULL;
 }
 
-/* The first key that appears twice in any object of the tree, or NULL. */
-static const char *duplicate_key(const cJSON *o) {
+static int cmp_key(const void *x, const void *y) {
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/*
+ * The first key (in sorted order) that appears twice in any object of the tree, or NULL;
+ * n log n in the keys of each object, so a crafted header of 10^5 tensors costs milliseconds.
+ * *nomem is set if the sort buffer could not be had.
+ */
+static const char *duplicate_key_of(const cJSON *o, int *nomem) {
     if (!o) return NULL;
-    if (cJSON_IsObject(o))
-        for (const cJSON *a = o->child; a; a = a->next)
-            for (const cJSON *b = a->next; b; b = b->next)
-                if (strcmp(a->string, b->string) == 0) return a->string;
+    if (cJSON_IsObject(o) && o->child && o->child->next) {
+        size_t n = 0;
+        for (const cJSON *a = o->child; a; a = a->next) n++;
+        const char **keys = malloc(n * sizeof *keys);
+        if (!keys) {
+            *nomem = 1;
+            return NULL;
+        }
+        n = 0;
+        for (const cJSON *a = o->child; a; a = a->next) keys[n++] = a->string;
+        qsort(keys, n, sizeof *keys, cmp_key);
+        const char *dup = NULL;
+        for (size_t i = 1; i < n && !dup; i++)
+            if (strcmp(keys[i - 1], keys[i]) == 0) dup = keys[i];
+        free(keys);
+        if (dup) return dup;
+    }
     for (const cJSON *k = o->child; k; k = k->next) {
-        const char *d = duplicate_key(k);
-        if (d) return d;
+        const char *d = duplicate_key_of(k, nomem);
+        if (d || *nomem) return d;
     }
     return NULL;
+}
+
+static const char *duplicate_key(const cJSON *o) {
+    int nomem = 0;
+    const char *d = duplicate_key_of(o, &nomem);
+    return nomem ? "(out of memory while checking)" : d;
 }
 
 /* An integral JSON number in [lo, hi] into *v; 0 if it is not one. */
@@ -690,7 +730,7 @@ static clgan_status check_metadata(ckpt *c, net_spec nets[MODEL_NETS],
                        "expected a whole number from 2 to 256 of a GAN", c->path, cc);
     shell.condition_classes = (int)cond;
     c->condition_classes = (int)cond;
-    shape3 data = {(int)dim[0], (int)dim[1], (int)dim[2]};
+    shape3 data = {(int)dim[0], (int)dim[1], (int)dim[2], 0};
     uint64_t pack = 1; /* PacGAN: D's input is pack samples joined along channels */
     const char *pk = ckpt_meta(c, "pack");
     if (pk && (!parse_decimal(pk, 64, &pack) || pack < 2 || !gan))
@@ -703,7 +743,7 @@ static clgan_status check_metadata(ckpt *c, net_spec nets[MODEL_NETS],
         snprintf(key, sizeof key, "%s_layers", model_net_name(w));
         clgan_status st = layers_from_meta(c, key, &nets[w], e);
         if (st != CLGAN_OK) return st;
-        nets[w].in = w == CLGAN_GENERATOR ? (shape3){(int)noise, 1, 1} : data;
+        nets[w].in = w == CLGAN_GENERATOR ? (shape3){(int)noise, 1, 1, 0} : data;
         if (w == CLGAN_DISCRIMINATOR) nets[w].in.c *= (int)pack;
         long out = w == CLGAN_GENERATOR ? shape_size(data)
                    : w == CLGAN_DISCRIMINATOR ? 1 : (long)classes;
@@ -741,6 +781,16 @@ static clgan_status check_metadata(ckpt *c, net_spec nets[MODEL_NETS],
                        "optimizer's states", c->path,
                        gan ? "{\"generator\": [...], \"discriminator\": [...]}"
                            : "{\"classifier\": [...]}");
+    const char *lrs = ckpt_meta(c, "lr_scale");
+    c->lr_scale = 1;
+    if (lrs) {
+        char *end;
+        double v = strtod(lrs, &end);
+        if (end == lrs || *end || !(v > 0 && v <= 1))
+            return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'lr_scale' is '%.40s', expected a "
+                           "factor in (0, 1] of the learning rates", c->path, lrs);
+        c->lr_scale = v;
+    }
     const char *ema = ckpt_meta(c, "ema");
     c->ema = 0;
     if (ema) {
@@ -786,6 +836,10 @@ static clgan_status check_tensors(ckpt *c, const tensor_list *want, clgan_err *e
     cJSON *h = c->header;
     size_t data_len = c->len - c->data_start;
     int nt = cJSON_GetArraySize(h), k = 0;
+    /* no more entries than the declared layers have tensors, before any work per entry */
+    if (nt - 1 > want->n)
+        return err_set(e, CLGAN_ERR_DATA, "%s: the header declares %d tensors; the layers its "
+                       "metadata declare have %d", path, nt - 1, want->n);
     range *rs = calloc((size_t)nt + 1, sizeof *rs);
     if (!rs) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
     clgan_status st = CLGAN_OK;
@@ -847,7 +901,8 @@ static clgan_status check_tensors(ckpt *c, const tensor_list *want, clgan_err *e
                      data_len - end);
         goto done;
     }
-    /* exactly the tensors of the declared layers, with exactly their shapes */
+    /* exactly the tensors of the declared layers, with exactly their shapes (every one there,
+     * no key twice and no more entries than they: no other) */
     for (int i = 0; i < want->n; i++) {
         const tensor_ref *r = &want->v[i];
         cJSON *t = cJSON_GetObjectItemCaseSensitive(h, r->name);
@@ -869,21 +924,37 @@ static clgan_status check_tensors(ckpt *c, const tensor_list *want, clgan_err *e
             goto done;
         }
     }
-    if (k != want->n) {
-        for (int i = 0; i < k; i++) {
-            int known = 0;
-            for (int j = 0; j < want->n && !known; j++)
-                known = strcmp(rs[i].name, want->v[j].name) == 0;
-            if (!known) {
-                st = err_set(e, CLGAN_ERR_DATA, "%s: unexpected tensor '%s' (no layer declares it)",
-                             path, rs[i].name);
-                goto done;
-            }
-        }
-    }
 done:
     free(rs);
     return st;
+}
+
+/*
+ * The values: every one finite, and running variances not negative. A run never saves a
+ * non-finite state (its NaN guard stops it first), so such a file is damaged or crafted; loaded,
+ * a NaN that a ReLU turns into 0 would train or measure on without a word.
+ */
+static clgan_status check_values(const ckpt *c, const tensor_list *want, clgan_err *e) {
+    for (int i = 0; i < want->n; i++) {
+        const tensor_ref *r = &want->v[i];
+        const float *v;
+        clgan_status st = ckpt_tensor(c, r->name, r->count, &v, e);
+        if (st != CLGAN_OK) return st;
+        size_t len = strlen(r->name), vl = strlen(".running_var");
+        int var = r->state < 0 && len > vl && strcmp(r->name + len - vl, ".running_var") == 0;
+        for (size_t j = 0; j < r->count; j++) {
+            float x = v[j]; /* 4-aligned: checked at open */
+            if (!isfinite(x))
+                return err_set(e, CLGAN_ERR_DATA, "%s: tensor '%s' holds %s at value %zu of %zu: "
+                               "a checkpoint holds finite numbers only", c->path, r->name,
+                               isnan(x) ? "NaN" : x > 0 ? "Inf" : "-Inf", j, r->count);
+            if (var && x < 0)
+                return err_set(e, CLGAN_ERR_DATA, "%s: tensor '%s' holds the negative variance "
+                               "%g at value %zu of %zu", c->path, r->name, (double)x, j,
+                               r->count);
+        }
+    }
+    return CLGAN_OK;
 }
 
 /* The model of model_yaml must declare what the metadata declare (checked by clgan only). */
@@ -987,7 +1058,12 @@ clgan_status ckpt_open(const char *path, ckpt *c, clgan_err *e) {
                          "only spaces may pad it)", path, (size_t)(p - c->bytes));
             goto fail;
         }
-    const char *dup = duplicate_key(h);
+    int nomem = 0;
+    const char *dup = duplicate_key_of(h, &nomem);
+    if (nomem) {
+        st = err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory", path);
+        goto fail;
+    }
     if (dup) {
         st = err_set(e, CLGAN_ERR_DATA, "%s: the JSON header has the key '%s' twice", path, dup);
         goto fail;
@@ -1015,6 +1091,7 @@ clgan_status ckpt_open(const char *path, ckpt *c, clgan_err *e) {
     }
     st = check_metadata(c, nets, kinds, &want, e);
     if (st == CLGAN_OK) st = check_tensors(c, &want, e);
+    if (st == CLGAN_OK) st = check_values(c, &want, e);
     if (st == CLGAN_OK) st = check_model(c, nets, kinds, e);
     if (st != CLGAN_OK) goto fail;
     for (int w = 0; w < MODEL_NETS; w++) free(nets[w].layers);
@@ -1147,6 +1224,7 @@ clgan_status checkpoint_restore(trainer *t, const ckpt *c, clgan_err *e) {
     t->batch_in_epoch = (long)c->n.batch_in_epoch;
     t->stream = c->n.stream;
     for (int i = 0; i < nw; i++) t->opt[ws[i]].t = c->n.steps[ws[i]];
+    trainer_set_lr_scale(t, c->lr_scale);
     memcpy(t->run_id, c->run_id, 17);
     st = trainer_seek(t);
     if (st == CLGAN_OK) st = trainer_sync_replicas(t); /* several devices: all alike */

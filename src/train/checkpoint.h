@@ -19,7 +19,8 @@
  * model_kind "classifier", classes, classifier_layers and optimizer_steps.classifier in place
  * of noise_dim and the two networks' entries, and k 1. With train.ema, metadata ema (the decay)
  * and ema.generator.<i>.<param> for every generator tensor: its averaged weights, which
- * ckpt_net's generator holds.
+ * ckpt_net's generator holds. After an --on-nan rollback, metadata lr_scale: the factor
+ * (0, 1] on every learning rate, which a resume keeps.
  *
  * A file is accepted only whole: header padded with spaces to a multiple of 8 bytes, strict
  * JSON without duplicate keys, tensors that tile the data section exactly in F32, exactly the
@@ -56,6 +57,8 @@ typedef struct ckpt {
     float ema;            /* metadata ema: the decay of the generator's average, or 0 */
     int pack;             /* metadata pack (PacGAN), 1 without it */
     int condition_classes; /* metadata condition_classes (a conditional GAN), 0 without it */
+    double lr_scale;      /* metadata lr_scale: the factor --on-nan rollback left on the
+                             learning rates, 1 without it */
     char run_id[17];
 } ckpt;
 

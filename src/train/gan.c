@@ -61,6 +61,7 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
     if (m->kind == MODEL_CLASSIFIER) {
         st = device_alloc(dev, STAT_COUNT * sizeof(float), "statistics", &t->stats);
         if (st == CLGAN_OK) st = device_fill(dev, t->stats, 0, STAT_COUNT * sizeof(float));
+        if (st == CLGAN_OK) st = device_kernel(dev, "cl/gan.cl", "flag_nonfinite", &t->k_flag);
         if (st == CLGAN_OK) st = classifier_init(t);
         if (st == CLGAN_OK) st = tune_pass(dev, &m->net[CLGAN_CLASSIFIER], batch, 0, 1);
         t->batches_per_epoch = data->n / batch;
@@ -82,6 +83,7 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
     if (st == CLGAN_OK) st = optim_init(&t->opt[1], t->d, &m->train.opt[CLGAN_DISCRIMINATOR]);
     if (st == CLGAN_OK) st = loss_init(dev, 2 * batch, &t->loss);
     if (st == CLGAN_OK) st = device_kernel(dev, "cl/gan.cl", "gan_stats", &t->k_stats);
+    if (st == CLGAN_OK) st = device_kernel(dev, "cl/gan.cl", "flag_nonfinite", &t->k_flag);
     if (st == CLGAN_OK) st = device_kernel(dev, "cl/optim.cl", "clip_values", &t->k_clip);
     if (st == CLGAN_OK && m->train.ema > 0) { /* starts as the initial weights */
         size_t bytes = t->g->n_params * sizeof(float);
@@ -130,6 +132,7 @@ void trainer_free(trainer *t) {
     for (int w = 0; w < MODEL_NETS; w++) optim_free(&t->opt[w]);
     loss_free(&t->loss);
     if (t->k_stats) clReleaseKernel(t->k_stats);
+    if (t->k_flag) clReleaseKernel(t->k_flag);
     if (t->k_cstats) clReleaseKernel(t->k_cstats);
     if (t->k_clip) clReleaseKernel(t->k_clip);
     if (t->k_ema) clReleaseKernel(t->k_ema);
@@ -146,7 +149,7 @@ void trainer_free(trainer *t) {
     net_free(t->d);
     net_free(t->c);
     t->g = t->d = t->c = NULL;
-    t->k_stats = t->k_cstats = t->k_clip = NULL;
+    t->k_stats = t->k_cstats = t->k_clip = t->k_flag = NULL;
     t->stats = t->batch_labels = NULL;
 }
 
@@ -389,9 +392,42 @@ clgan_status trainer_iteration(trainer *t) {
     return st;
 }
 
+/* Enqueues the check of n floats of buf into the statistics' non-finite flag. */
+static clgan_status flag_buffer(trainer *t, cl_mem buf, size_t n) {
+    if (n == 0) return CLGAN_OK;
+    cl_uint off = 0, cnt = (cl_uint)n;
+    karg a[] = {KA(buf), KA(off), KA(cnt), KA(t->stats)};
+    clgan_status st = device_set_args(t->dev, t->k_flag, "flag_nonfinite", a, 4);
+    /* a work-item per 64 values, at most 16,384 of them: one pass over the buffer */
+    size_t items = (n + 63) / 64;
+    if (st == CLGAN_OK) st = device_run1d(t->dev, t->k_flag, items < 16384 ? items : 16384,
+                                          "flag_nonfinite");
+    return st;
+}
+
+/*
+ * Enqueues the check of every parameter, optimizer state and G's average for NaN and Inf (a
+ * NaN that a ReLU or maxout hides from the losses): replica 0's, which every replica equals.
+ */
+static clgan_status flag_params(trainer *t) {
+    clgan_net ws[MODEL_NETS];
+    int nw = model_nets(t->m, ws);
+    clgan_status st = CLGAN_OK;
+    for (int k = 0; k < nw && st == CLGAN_OK; k++) {
+        net *n = trainer_net(t, ws[k]);
+        const optim *o = &t->opt[ws[k]];
+        st = flag_buffer(t, n->params, n->n_params);
+        for (int s = 0; s < optim_state_count(o) && st == CLGAN_OK; s++)
+            st = flag_buffer(t, optim_state_buf(o, s), n->n_train);
+    }
+    if (st == CLGAN_OK && t->ema) st = flag_buffer(t, t->ema, t->g->n_params);
+    return st;
+}
+
 clgan_status trainer_read_stats(trainer *t, gan_stats *out) {
     float s[STAT_COUNT];
-    clgan_status st = device_read(t->dev, t->stats, 0, sizeof s, s);
+    clgan_status st = flag_params(t);
+    if (st == CLGAN_OK) st = device_read(t->dev, t->stats, 0, sizeof s, s);
     if (st == CLGAN_OK) st = device_fill(t->dev, t->stats, 0, sizeof s);
     if (st != CLGAN_OK) return st;
     /* the other replicas: the losses (scaled by the global batch) add up; D(x) and D(G(z))
@@ -434,9 +470,10 @@ clgan_status trainer_read_stats(trainer *t, gan_stats *out) {
 }
 
 clgan_status trainer_finite(trainer *t, int *finite) {
-    float flag;
-    clgan_status st = device_read(t->dev, t->stats, STAT_NONFINITE * sizeof(float), sizeof flag,
-                                  &flag);
+    float flag = 1;
+    clgan_status st = flag_params(t);
+    if (st == CLGAN_OK)
+        st = device_read(t->dev, t->stats, STAT_NONFINITE * sizeof(float), sizeof flag, &flag);
     *finite = st == CLGAN_OK && flag == 0.0f;
     for (int i = 0; i < t->n_peers && st == CLGAN_OK; i++) {
         trainer *r = &t->peers[i];
@@ -446,38 +483,82 @@ clgan_status trainer_finite(trainer *t, int *finite) {
     return st;
 }
 
+/* Appends one name to the list in where (the first 3; *count counts them all). */
+static void name_bad(char *where, size_t len, int *count, const char *what) {
+    size_t at = strlen(where);
+    if (*count < 3 && at < len)
+        snprintf(where + at, len - at, "%s%s", *count ? ", " : "", what);
+    (*count)++;
+}
+
 clgan_status trainer_locate_nonfinite(trainer *t, char *where, size_t len) {
     clgan_net ws[MODEL_NETS];
-    int nw = model_nets(t->m, ws);
-    snprintf(where, len, "the %s's output (no layer holds a NaN or Inf now)",
-             model_net_name(ws[nw - 1]));
+    int nw = model_nets(t->m, ws), count = 0;
+    char out_where[160] = "";
+    where[0] = '\0';
     for (int k = 0; k < nw; k++) {
         net *n = trainer_net(t, ws[k]);
-        float *p = malloc(n->n_params * sizeof *p), *a = malloc(n->n_acts * sizeof *a);
-        clgan_status st = p && a ? CLGAN_OK : CLGAN_ERR_NOMEM;
-        if (st == CLGAN_OK) st = device_read(t->dev, n->params, 0, n->n_params * sizeof *p, p);
-        if (st == CLGAN_OK) st = device_read(t->dev, n->acts, 0, n->n_acts * sizeof *a, a);
-        int found = 0;
-        for (int i = 0; st == CLGAN_OK && i < n->n_layers && !found; i++) {
-            const layer *l = &n->layers[i];
-            const char *what = NULL;
-            for (int j = 0; j < l->n_params && !what; j++)
-                if (!floats_finite(p + l->param_off[j], (size_t)l->params[j].count))
-                    what = l->params[j].name;
-            if (!what && !floats_finite(a + l->y.off, (size_t)n->capacity * l->y.cols))
-                what = "output";
-            if (what) {
-                snprintf(where, len, "%s layer %d (%s) %s", model_net_name(ws[k]), i,
-                         layer_kind_name(l->spec->kind), what);
-                found = 1;
-            }
+        const optim *o = &t->opt[ws[k]];
+        int ns = optim_state_count(o);
+        float *buf[4] = {NULL, NULL, NULL, NULL}; /* params, states, average */
+        size_t sizes[4] = {n->n_params, n->n_train, n->n_train, n->n_params};
+        cl_mem srcs[4] = {n->params, ns > 0 ? optim_state_buf(o, 0) : NULL,
+                          ns > 1 ? optim_state_buf(o, 1) : NULL,
+                          ws[k] == CLGAN_GENERATOR ? t->ema : NULL};
+        float *a = malloc(n->n_acts * sizeof *a);
+        clgan_status st = a ? CLGAN_OK : CLGAN_ERR_NOMEM;
+        for (int b = 0; b < 4 && st == CLGAN_OK; b++) {
+            if (!srcs[b]) continue;
+            buf[b] = malloc(sizes[b] * sizeof(float));
+            st = buf[b] ? device_read(t->dev, srcs[b], 0, sizes[b] * sizeof(float), buf[b])
+                        : CLGAN_ERR_NOMEM;
         }
-        free(p);
+        if (st == CLGAN_OK) st = device_read(t->dev, n->acts, 0, n->n_acts * sizeof *a, a);
+        for (int i = 0; st == CLGAN_OK && i < n->n_layers; i++) {
+            const layer *l = &n->layers[i];
+            const char *kind = layer_kind_name(l->spec->kind), *net_name = model_net_name(ws[k]);
+            for (int j = 0; j < l->n_params; j++) {
+                size_t off = l->param_off[j], cnt = (size_t)l->params[j].count;
+                for (int b = 0; b < 4; b++) {
+                    if (!buf[b] || (b == 1 || b == 2 ? !l->params[j].trainable : 0)) continue;
+                    if (floats_finite(buf[b] + off, cnt)) continue;
+                    char what[160];
+                    if (b == 0)
+                        snprintf(what, sizeof what, "%s.%d.%s (%s)", net_name, i,
+                                 l->params[j].name, kind);
+                    else if (b == 3)
+                        snprintf(what, sizeof what, "ema.%s.%d.%s (%s)", net_name, i,
+                                 l->params[j].name, kind);
+                    else
+                        snprintf(what, sizeof what, "optimizer.%s.%d.%s.%s (%s)", net_name, i,
+                                 l->params[j].name, optim_state_name(o, b - 1), kind);
+                    name_bad(where, len, &count, what);
+                }
+            }
+            if (!out_where[0] && !floats_finite(a + l->y.off, (size_t)n->capacity * l->y.cols))
+                snprintf(out_where, sizeof out_where, "%s layer %d (%s) output", net_name, i,
+                         kind);
+        }
+        for (int b = 0; b < 4; b++) free(buf[b]);
         free(a);
-        if (st != CLGAN_OK) return st;
-        if (found) break;
+        if (st != CLGAN_OK)
+            return st == CLGAN_ERR_NOMEM ? err_set(&t->dev->err, st, "out of memory") : st;
     }
+    size_t at = strlen(where);
+    if (count > 3 && at < len)
+        snprintf(where + at, len - at, " and %d more tensor%s", count - 3, count > 4 ? "s" : "");
+    if (count == 0)
+        snprintf(where, len, "%s", out_where[0] ? out_where
+                                                : "a loss (no parameter or layer output holds a "
+                                                  "NaN or Inf now)");
     return CLGAN_OK;
+}
+
+void trainer_set_lr_scale(trainer *t, double s) {
+    for (int i = 0; i <= t->n_peers; i++) {
+        trainer *r = trainer_replica(t, i);
+        for (int w = 0; w < MODEL_NETS; w++) r->opt[w].lr_scale = s;
+    }
 }
 
 clgan_status synthetic_data(const clgan_model *m, clgan_device *dev, dataset *ds, clgan_err *e) {

@@ -57,6 +57,7 @@ typedef struct trainer {
     optim opt[MODEL_NETS];   /* indexed by clgan_net */
     cl_mem stats;
     cl_kernel k_stats;
+    cl_kernel k_flag;        /* flag_nonfinite: the parameters into the statistics' flag */
     uint64_t stream;         /* next Philox stream */
     uint64_t iter;           /* iterations done */
     long epoch;              /* current epoch (0-based) */
@@ -141,16 +142,23 @@ clgan_status trainer_d_step(trainer *t);
 clgan_status trainer_read_stats(trainer *t, gan_stats *out);
 
 /*
- * Whether any loss or logit since the statistics were last read was NaN or Inf (reads one flag;
- * the statistics stay). Waits for the device.
+ * Whether any loss or logit since the statistics were last read was NaN or Inf, or any
+ * parameter, optimizer state or average is now (reads one flag; the statistics stay). Waits
+ * for the device. trainer_read_stats makes the same check of the parameters.
  */
 clgan_status trainer_finite(trainer *t, int *finite);
 
 /*
- * After a non-finite loss: finds the first layer, G's before D's, whose parameter tensors or
- * output hold a NaN or Inf, and names it in where ("generator layer 2 (dense) weight").
+ * After a NaN or Inf: names in `where` every parameter tensor that holds one, by its name in
+ * checkpoints with its layer's kind ("discriminator.6.weight (dense)", the first few and how
+ * many more), else the first layer whose output holds one ("generator layer 2 (dense) output").
+ * By the time the flag is read a NaN may have spread from one network into the other, so
+ * all are named, each network's in layer order.
  */
 clgan_status trainer_locate_nonfinite(trainer *t, char *where, size_t len);
+
+/* Every replica's learning rates: the schedules' times s (--on-nan rollback halves them). */
+void trainer_set_lr_scale(trainer *t, double s);
 
 /* Re-positions the data order after a resume (epoch and batch_in_epoch set). */
 clgan_status trainer_seek(trainer *t);

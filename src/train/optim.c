@@ -11,6 +11,7 @@ clgan_status optim_init(optim *o, net *n, const optim_spec *spec) {
     memset(o, 0, sizeof *o);
     o->spec = spec;
     o->n = n;
+    o->lr_scale = 1;
     clgan_device *dev = n->dev;
     size_t bytes = n->n_train * sizeof(float);
     const char *name = spec->kind == OPTIM_SGD ? "sgd_momentum"
@@ -50,6 +51,10 @@ double optim_lr(const optim_spec *s, uint64_t t) {
     }
 }
 
+double optim_rate(const optim *o) {
+    return optim_lr(o->spec, o->t) * o->lr_scale;
+}
+
 double optim_momentum(const optim_spec *s, long epoch) {
     if (s->momentum_epochs <= 0) return s->momentum;
     double f = fmin((double)epoch / s->momentum_epochs, 1.0);
@@ -61,7 +66,7 @@ clgan_status optim_step(optim *o, long epoch) {
     clgan_device *dev = n->dev;
     const optim_spec *s = o->spec;
     cl_uint cnt = (cl_uint)n->n_train; /* trainable parameters only */
-    float lr = (float)optim_lr(s, o->t);
+    float lr = (float)optim_rate(o);
     clgan_status st;
     o->t++;
     if (s->kind == OPTIM_SGD) {

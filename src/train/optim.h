@@ -14,6 +14,7 @@ typedef struct optim {
     cl_mem s1, s2;  /* sgd: velocity, -; adam: m, v; rmsprop: the squares' average, - */
     cl_kernel k_update, k_norm;
     uint64_t t;     /* updates applied so far */
+    double lr_scale; /* the schedule's rate times this (1; halved by each --on-nan rollback) */
 } optim;
 
 clgan_status optim_init(optim *o, net *n, const optim_spec *spec);
@@ -22,6 +23,8 @@ void optim_free(optim *o);
 /* The learning rate and momentum of update number t (0-based) in epoch `epoch` (0-based). */
 double optim_lr(const optim_spec *s, uint64_t t);
 double optim_momentum(const optim_spec *s, long epoch);
+/* The learning rate o's next update takes: its schedule's at o->t, times o->lr_scale. */
+double optim_rate(const optim *o);
 
 /* Enqueues one update from n->grads, then the max-norm constraint if the spec asks for it. */
 clgan_status optim_step(optim *o, long epoch);
