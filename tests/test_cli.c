@@ -3,12 +3,16 @@
  * non-zero exit: 2 for usage errors, 1 for failures while running. Runs the clgan binary.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <errno.h>
 
 #include "testutil.h"
 
@@ -97,15 +101,49 @@ static const cli_case cases[] = {
     {"figure1 FIFO", 1, "clgan figure1: FIFO: is a FIFO"},
     {"sample CKPT --nearest FIFO -o OUT/s.png", 1, "clgan sample: FIFO: is a FIFO"},
     /* eval: images of another size, a label file, ranges and bandwidths out of reach */
-    {"eval CKPT --parzen --data SMALL", 2,
-     "clgan eval: --data: SMALL holds items of 196 values; the model makes images of 784"},
-    {"eval CKPT --parzen --data SMALL --real", 2, "clgan eval: --data: SMALL holds items of 196"},
-    {"eval CKPT --parzen --data LABELS", 2,
+    /* data that do not fit are failures (1), named by the option; usage (2) is for command
+     * lines that cannot be understood */
+    {"eval CKPT --parzen --data SMALL", 1,
+     "clgan eval: --data: SMALL holds images of 14x14; the model makes images of 1x28x28"},
+    {"eval CKPT --parzen --data WIDE", 1,
+     "clgan eval: --data: WIDE holds images of 14x56; the model makes images of 1x28x28"},
+    {"eval CKPT --parzen --data SMALL --real", 1, "clgan eval: --data: SMALL holds images of 14"},
+    {"eval CKPT --parzen --data LABELS", 1,
      "clgan eval: --data: LABELS holds 10000 single values (labels?), not images"},
-    {"eval CKPT --parzen --valid 9000:20000", 2,
+    {"eval CKPT --parzen --valid 9000:20000", 1,
      "clgan eval: --valid: images 9000:20000 are beyond the 10000 in "},
-    {"eval CKPT --parzen --test 100:10001", 2, "clgan eval: --test: images 100:10001 are beyond"},
-    {"eval CKPT --parzen --data SMALL --valid 0:5 --test 5:10", 2, "clgan eval: --data: SMALL holds"},
+    {"eval CKPT --parzen --test 100:10001", 1, "clgan eval: --test: images 100:10001 are beyond"},
+    {"eval CKPT --parzen --data SMALL --valid 0:5 --test 5:10", 1, "clgan eval: --data: SMALL holds"},
+    {"eval CKPT --parzen --samples 50 --test 0:100 --valid 250:300", 0,
+     "clgan eval: note: --test 0:100 overlaps the training images 0:200 of "},
+    {"eval CLS --parzen", 1, "clgan eval: --parzen: CLS is a classifier's checkpoint; the Parzen"},
+    {"eval CLS --modes", 1, "clgan eval: --modes: CLS is a classifier's checkpoint; --modes counts"},
+    {"figure1 RUN", 1, "clgan figure1: RUN: Figure 1 needs 1-D noise and 1-D data (gaussian_1d or "
+                       "mixture_1d); this model has 8-D noise and images"},
+    {"figure1 CLS", 1, "clgan figure1: CLS: a classifier's checkpoint: Figure 1 draws a GAN's"},
+    /* --images: the data's range and shape, finite values, a dtype said as numpy writes it */
+    {"eval --fid --classifier CLS --images F255NPY", 1, "clgan eval: --images: F255NPY: values "
+     "lie in [0, 255], outside the model's data range [-1, 1] (data.range)"},
+    {"eval --fid --classifier CLS --images HUGENPY", 1, "clgan eval: --images: HUGENPY: values "
+     "lie in [3e+38, 3e+38], outside"},
+    {"eval --fid --classifier CLS --images NANNPY", 1, "clgan eval: --images: NANNPY: value 7 is "
+                                                       "NaN"},
+    {"eval --fid --classifier CLS --images WIDENPY", 1, "clgan eval: --images: WIDENPY: images of "
+     "14x56; the model's are 1x28x28"},
+    {"eval --fid --classifier CLS --images U8NPY", 1, "clgan eval: --images: U8NPY: dtype '|u1'; "
+                                                      "clgan reads float32"},
+    {"eval --fid --classifier CLS --images SELFNPY --features-npy SELF", 2,
+     "clgan eval: --features-npy: SELFNPY would be written over "},
+    /* a stacked model's images are measured by --modes, not FID: its size is what is said */
+    {"eval STACKED --fid --classifier CLS", 1, "clgan eval: tiny_stacked's images are 3x28x28 "
+     "(stacked digits: --modes --classifier counts their modes); the classifier CLS takes 1x28x28"},
+    /* plot: bounded at any magnitude; a byte-order mark, CRLF, subnormal numbers */
+    {"plot LOGS/huge.csv -o OUT/c.png", 0, ""},
+    {"plot LOGS/negative_huge.csv -o OUT/c.png", 0, ""},
+    {"plot LOGS/bom_crlf.csv -o OUT/c.png", 0, ""},
+    {"plot LOGS/tiny_values.csv -o OUT/c.png", 0, ""},
+    {"plot LOGS/beyond_double.csv -o OUT/c.png", 1, "clgan plot: LOGS/beyond_double.csv:3: column "
+                                                   "'d_loss': '1e999' is beyond the range of"},
     {"eval CKPT --parzen --sigmas 1e-30,0.2", 2,
      "clgan eval: --sigmas: expected up to 64 numbers from 0.0001 to 10000"},
     {"eval CKPT --parzen --sigmas nan", 2, "clgan eval: --sigmas: expected up to 64 numbers"},
@@ -118,6 +156,8 @@ static const cli_case cases[] = {
     {"eval --fid --classifier CLS --images BADNPY", 1, "clgan eval: --images: BADNPY: not a .npy"},
     {"eval --fid --classifier CLS --images SMALL", 1,
      "clgan eval: --images: SMALL: images of 14x14; the model's are 1x28x28"},
+    {"eval --fid --classifier CLS --images WIDE", 1,
+     "clgan eval: --images: WIDE: images of 14x56; the model's are 1x28x28"},
     {"eval CKPT --fid --classifier CLS --images SMALL", 2, "clgan eval: measure one set"},
     {"eval --fid --classifier CLS", 2, "clgan eval: missing CKPT (or --images FILE, or --real)"},
     {"eval --fid --classifier CLS --real --split nope", 2, "clgan eval: --split: expected test,"},
@@ -140,6 +180,8 @@ static const cli_case cases[] = {
                                                   "--all-devices"},
     {"train TINY --devices ,pthread --out OUT/r", 2, "clgan train: --devices: an empty selector"},
     {"sample CKPT --nearest SMALL -o OUT/s.png", 1, "clgan sample: --nearest: SMALL has images"},
+    {"sample CKPT --nearest WIDE -o OUT/s.png", 1,
+     "clgan sample: --nearest: WIDE has images of 14x56, the model makes 1x28x28"},
     {"sample CKPT --nearest LABELS -o OUT/s.png", 1, "clgan sample: --nearest: LABELS has images"},
 };
 
@@ -152,6 +194,25 @@ static const char *fixture(const char *name) {
     char *b = bufs[next++ % 4];
     snprintf(b, sizeof bufs[0], "%s/%s", fixtures, name);
     return b;
+}
+
+/* A .npy file of n float32 values v (or bytes, u8) under header shape `shape` ("(4, 28, 28)"). */
+static void write_npy(const char *name, const char *descr, const char *shape, const void *v,
+                      size_t bytes) {
+    char dict[128];
+    int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
+                     descr, shape);
+    int total = (10 + n + 1 + 63) / 64 * 64, hl = total - 10;
+    FILE *f = fopen(fixture(name), "wb");
+    if (!f) abort();
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc(hl & 0xff, f);
+    fputc(hl >> 8, f);
+    fwrite(dict, 1, (size_t)n, f);
+    for (int i = 10 + n; i < total - 1; i++) fputc(' ', f);
+    fputc('\n', f);
+    fwrite(v, 1, bytes, f);
+    fclose(f);
 }
 
 static void make_fixtures(void) {
@@ -173,6 +234,28 @@ static void make_fixtures(void) {
     f = fopen(fixture("bad.npy"), "wb");
     fputs("not numpy\n", f);
     fclose(f);
+    /* 10 images of 14x56: as many values as 28x28, another shape */
+    f = fopen(fixture("wide.idx"), "wb");
+    static const unsigned char wide[] = {0, 0, 8, 3, 0, 0, 0, 10, 0, 0, 0, 14, 0, 0, 0, 56};
+    fwrite(wide, 1, sizeof wide, f);
+    for (int i = 0; i < 10 * 14 * 56; i++) fputc(i & 0xff, f);
+    fclose(f);
+    enum { N = 4 * 784 };
+    static float v[N];
+    for (int i = 0; i < N; i++) v[i] = (float)(i % 256); /* [0, 255] for a [-1, 1] model */
+    write_npy("f255.npy", "<f4", "(4, 1, 28, 28)", v, sizeof v);
+    write_npy("self.gen.npy", "<f4", "(4, 1, 28, 28)", v, sizeof v);
+    for (int i = 0; i < N; i++) v[i] = 3e38f;
+    write_npy("huge.npy", "<f4", "(4, 28, 28)", v, sizeof v);
+    for (int i = 0; i < N; i++) v[i] = 0;
+    v[7] = NAN;
+    write_npy("nan.npy", "<f4", "(4, 28, 28)", v, sizeof v);
+    v[7] = 0;
+    write_npy("wide.npy", "<f4", "(4, 14, 56)", v, sizeof v);
+    write_npy("u8.npy", "|u1", "(4, 28, 28)", v, N);
+    snprintf(cmd, sizeof cmd, "'%s' train '%s' --out '%s' --quiet --iters 2", CLGAN_BINARY,
+             src_path("tests/data/tiny_stacked.yaml"), fixture("stacked"));
+    if (system(cmd) != 0) abort();
 }
 
 static void remove_fixtures(void) {
@@ -199,6 +282,15 @@ static const char *token(const char *tok, const char *out) {
     if (strcmp(tok, "OUT") == 0) return out;
     if (strcmp(tok, "LOGS") == 0) return src_path("tests/data/logs");
     if (strcmp(tok, "RUN") == 0) return fixture("run");
+    if (strcmp(tok, "WIDE") == 0) return fixture("wide.idx");
+    if (strcmp(tok, "F255NPY") == 0) return fixture("f255.npy");
+    if (strcmp(tok, "HUGENPY") == 0) return fixture("huge.npy");
+    if (strcmp(tok, "NANNPY") == 0) return fixture("nan.npy");
+    if (strcmp(tok, "WIDENPY") == 0) return fixture("wide.npy");
+    if (strcmp(tok, "U8NPY") == 0) return fixture("u8.npy");
+    if (strcmp(tok, "SELFNPY") == 0) return fixture("self.gen.npy");
+    if (strcmp(tok, "SELF") == 0) return fixture("self");
+    if (strcmp(tok, "STACKED") == 0) return fixture("stacked/checkpoint.safetensors");
     return NULL;
 }
 
@@ -254,11 +346,15 @@ START_TEST(bad_command_lines) {
                   WEXITSTATUS(ws), c->status, msg);
     char want[2048];
     snprintf(want, sizeof want, "%s", c->prefix);
-    static const char *const tokens[] = {"NODATA",   "FIFO", "SMALL",  "LABELS", "CKPT",
-                                         "CLSMODEL", "CLS",  "BADNPY", "EVALMISS", "LOGS"};
+    /* (longer tokens before those they start with: SELFNPY before SELF) */
+    static const char *const tokens[] = {
+        "NODATA", "FIFO",    "SMALL",   "LABELS",  "CKPT",   "CLSMODEL", "CLS",     "BADNPY",
+        "EVALMISS", "LOGS",  "RUN",     "WIDENPY", "WIDE",   "F255NPY",  "HUGENPY", "NANNPY",
+        "U8NPY",  "SELFNPY", "STACKED"};
     for (size_t k = 0; k < ARRAY_LEN(tokens); k++) {
+        if (!strstr(c->args, tokens[k])) continue; /* "missing CKPT" names the argument */
         char *at = strstr(want, tokens[k]);
-        if (!at || !strstr(c->args, tokens[k])) continue; /* "missing CKPT" names the argument */
+        if (!at) continue;
         char rest[1024];
         snprintf(rest, sizeof rest, "%s", at + strlen(tokens[k]));
         snprintf(at, sizeof want - (size_t)(at - want), "%s%s", token(tokens[k], out), rest);
@@ -268,10 +364,54 @@ START_TEST(bad_command_lines) {
 }
 END_TEST
 
+/* What a command wrote on stdout (its exit status in *status), or NULL. malloc'd. */
+static char *run_stdout(const char *cmd, int *status) {
+    FILE *p = popen(cmd, "r");
+    if (!p) return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *out = malloc(cap);
+    while (out && (n += fread(out + n, 1, cap - 1 - n, p)) < cap - 1 && !feof(p)) {
+    }
+    if (out) out[n] = '\0';
+    int ws = pclose(p);
+    *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+    return out;
+}
+
+/* --json is JSON whatever the paths hold: a quote and a backslash in a classifier's path. */
+START_TEST(json_escapes_paths) {
+    char dir[700], path[800], cmd[2400];
+    snprintf(dir, sizeof dir, "%s", fixture("we\"ird\\dir"));
+    ck_assert(mkdir(dir, 0700) == 0 || errno == EEXIST);
+    snprintf(path, sizeof path, "%s/cls.safetensors", dir);
+    FILE *in = fopen(fixture("cls/checkpoint.safetensors"), "rb"), *out = fopen(path, "wb");
+    ck_assert(in && out);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) ck_assert(fwrite(buf, 1, n, out) == n);
+    fclose(in);
+    fclose(out);
+    /* the path as one shell word: single quotes, none inside it */
+    snprintf(cmd, sizeof cmd, "'%s' eval --fid --kid --classifier '%s' --real --samples 200 "
+             "--kid-size 50 --kid-subsets 3 --json 2>/dev/null", CLGAN_BINARY, path);
+    int status;
+    char *text = run_stdout(cmd, &status);
+    ck_assert_msg(text && status == 0, "exit %d: %s", status, text ? text : "");
+    cJSON *j = cJSON_Parse(text);
+    ck_assert_msg(j != NULL, "not JSON: %s", text);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "classifier");
+    ck_assert_msg(cJSON_IsString(c) && strcmp(c->valuestring, path) == 0, "%s", text);
+    ck_assert(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, "fid")));
+    cJSON_Delete(j);
+    free(text);
+}
+END_TEST
+
 int main(int argc, char **argv) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("cli");
     tcase_add_loop_test(tc, bad_command_lines, 0, (int)ARRAY_LEN(cases));
+    tcase_add_test(tc, json_escapes_paths);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     make_fixtures();

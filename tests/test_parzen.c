@@ -164,6 +164,7 @@ START_TEST(modes_ring) {
     ck_assert_int_eq(ms.high_quality, 160);
     ck_assert_int_eq(ms.count[6], 10);
     ck_assert_int_eq(ms.count[7], 0);
+    ck_assert_int_eq(ms.nonfinite, 1); /* the NaN sample: counted, and said */
     ck_assert(modes_count(&d, x, n, 10, &ms, &e) == CLGAN_OK);
     ck_assert_int_eq(ms.covered, 7);
     /* a sample 4 stddev from its mode is not high-quality */

@@ -41,12 +41,12 @@ train:
   discriminator: {type: sgd, learning_rate: 1, momentum: 0.99}
 EOF
 sums() { (cd "$1" && find . -type f ! -name .lock | sort | xargs md5sum); }
-started() { # waits until run directory $1 has a checkpoint
-    for _ in $(seq 1 1200); do
+started() { # waits until run directory $1 has a checkpoint (a bound no healthy run reaches)
+    for _ in $(seq 1 6000); do
         [ -f "$1/checkpoint.safetensors" ] && return 0
         sleep 0.1
     done
-    fail "no checkpoint in $1 after 120 s"
+    fail "no checkpoint in $1 after 600 s"
 }
 iters_of() { tail -n +2 "$1/log.csv" | cut -d, -f1 | tr '\n' ' '; }
 increasing() { # log.csv's iterations strictly increase
@@ -88,9 +88,14 @@ pid=$!
 started "$dir/locked"
 "$clgan" train "$dir/long.yaml" --out "$dir/locked" --force --quiet 2>"$dir/err"
 rc=$?
-# (while it runs: log.csv is appended to, the same file growing, not rewritten and renamed)
+# (while it runs: log.csv is appended to, the same file growing, not rewritten and renamed;
+# waited for by its size, however slow the machine, up to 10 minutes)
 inode=$(stat -c %i "$dir/locked/log.csv") size=$(stat -c %s "$dir/locked/log.csv")
-sleep 1
+for _ in $(seq 1 6000); do
+    [ "$(stat -c %s "$dir/locked/log.csv")" -gt "$size" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
 [ "$(stat -c %i "$dir/locked/log.csv")" = "$inode" ] && [ "$(stat -c %s "$dir/locked/log.csv")" -gt "$size" ] ||
     fail "log.csv was replaced, or did not grow, while the run went on"
 kill -TERM "$pid"
@@ -126,7 +131,56 @@ back=$(grep -o "rolled back to iteration [0-9]*" "$dir/err" | sort -u | tr '\n' 
 [ -n "$back" ] || fail "no rollback: $(cat "$dir/err")"
 grep -q "rolled back to iteration 20 " "$dir/err" && fail "rolled back to the previous run's checkpoint"
 increasing "$dir/nan"
-ok "rollbacks return to this run's own checkpoints ($back), never the previous run's 20 (log: $(iters_of "$dir/nan"))"
+# the guard names the tensors that hold a NaN by their checkpoint names
+grep -qE "NaN/Inf by iteration [0-9]+ in (optimizer\.)?(generator|discriminator)\.[0-9]+\.[a-z_.]+ \((dense|relu)\)" "$dir/err" ||
+    fail "the guard's message: $(head -n 1 "$dir/err")"
+# the halved rates: in the log's rows after a rollback, and in the checkpoint, which a resume
+# goes on with (and whose config.yaml says so)
+scale=$(grep -ao '"lr_scale":"[^"]*"' "$dir/nan/checkpoint.safetensors" | cut -d'"' -f4)
+[ -n "$scale" ] && awk -v s="$scale" 'BEGIN { exit !(s > 0 && s < 1) }' ||
+    fail "the checkpoint does not record the halved rates: '$scale'"
+tail -n +2 "$dir/nan/log.csv" | cut -d, -f4 | grep -qv '^1$' || fail "the log shows no halved rate: $(cat "$dir/nan/log.csv")"
+at=$(grep -ao '"iter":"[0-9]*"' "$dir/nan/checkpoint.safetensors" | cut -d'"' -f4)
+"$clgan" train "$dir/nan.yaml" --resume "$dir/nan/checkpoint.safetensors" --iters $((at + 1)) \
+    --quiet 2>"$dir/err" || fail "resume after rollbacks: $(cat "$dir/err")"
+grep -q "^# learning rates: $scale of the model's" "$dir/nan/config.yaml" || fail "config.yaml: $(head -5 "$dir/nan/config.yaml")"
+[ "$(tail -n 1 "$dir/nan/log.csv" | cut -d, -f4)" = "$scale" ] || fail "the resumed rates: $(tail -n 1 "$dir/nan/log.csv")"
+ok "rollbacks return to this run's own checkpoints ($back), never the previous run's 20 (log: $(iters_of "$dir/nan")); the rates ($scale of the model's) are recorded and resumed"
+
+# --- a resume goes on with its loss: another one in the model file is refused
+sed 's/^  k: 1$/  k: 1\n  loss: minimax/' "$tiny" >"$dir/minimax.yaml"
+before=$(sums "$dir/a")
+"$clgan" train "$dir/minimax.yaml" --resume "$dir/a/checkpoint.safetensors" --iters 30 --quiet 2>"$dir/err"
+rc=$?
+[ "$rc" = 1 ] && grep -q "was trained with 'loss: non_saturating'; .*minimax.yaml says 'minimax'" "$dir/err" ||
+    fail "a resume with another loss: exit $rc: $(cat "$dir/err")"
+[ "$(sums "$dir/a")" = "$before" ] || fail "the refused resume changed its run"
+ok "a resume with another loss is refused and leaves the run as it was"
+
+# --- a start that fails at train.eval (its classifier is missing) leaves no folder
+"$clgan" train "$src/tests/data/eval_missing_classifier.yaml" --out "$dir/evalfail" --quiet 2>"$dir/err"
+rc=$?
+[ "$rc" = 1 ] && grep -q "'classifier' in 'train.eval'" "$dir/err" || fail "train.eval: exit $rc: $(cat "$dir/err")"
+[ ! -e "$dir/evalfail" ] || fail "a failed train.eval start left $(ls -A "$dir/evalfail")"
+
+# --- a failure after a whole iteration keeps it: its sample grid cannot be written (samples/
+# became a file), and the run, which had no checkpoint yet, stops with that iteration's
+sed -e 's/  iters: 20/  iters: 100000000/' -e 's/  log_every: 5/  log_every: 1/' \
+    -e 's/  sample_every: 10/  sample_every: 1/' "$tiny" >"$dir/samples.yaml"
+"$clgan" train "$dir/samples.yaml" --out "$dir/lost" --quiet 2>"$dir/err" &
+pid=$!
+for _ in $(seq 1 6000); do # until it logs (an event; bounded far beyond a healthy start)
+    [ "$(wc -l <"$dir/lost/log.csv" 2>/dev/null || echo 0)" -ge 2 ] && break
+    sleep 0.1
+done
+rm -rf "$dir/lost/samples" && touch "$dir/lost/samples"
+wait "$pid"
+rc=$?
+[ "$rc" = 1 ] || fail "a failed sample grid: exit $rc: $(cat "$dir/err")"
+grep -q "the checkpoint of iteration [0-9]* was written before stopping" "$dir/err" || fail "no checkpoint of the last iteration: $(cat "$dir/err")"
+at=$(grep -ao '"iter":"[0-9]*"' "$dir/lost/checkpoint.safetensors" | cut -d'"' -f4)
+[ "$(tail -n 1 "$dir/lost/log.csv" | cut -d, -f1)" = "$at" ] || fail "the checkpoint ($at) is not the last logged iteration: $(tail -n 2 "$dir/lost/log.csv")"
+ok "a run that fails after a whole iteration writes its checkpoint (iteration $at) before it stops"
 
 # --- a run that fails before it writes anything leaves no folder behind
 "$clgan" train "$tiny" --out "$dir/failed" --device no-such-device --quiet 2>/dev/null

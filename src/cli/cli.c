@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "clgan.h"
 
+#include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -126,6 +127,15 @@ int cmd_check(const cli_opts *o) {
 }
 
 /* ---- options and dispatch ------------------------------------------------------------------ */
+
+int print_json(void *o) {
+    char *s = o ? cJSON_PrintUnformatted((cJSON *)o) : NULL;
+    cJSON_Delete((cJSON *)o);
+    if (!s) return -1;
+    printf("%s\n", s);
+    cJSON_free(s);
+    return 0;
+}
 
 int usage_error(const char *cmd, const char *fmt, const char *arg) {
     fprintf(stderr, "clgan%s%s: ", cmd ? " " : "", cmd ? cmd : "");

@@ -42,6 +42,13 @@ typedef struct cli_cmd {
 extern const char clgan_git_revision[];
 
 int usage_error(const char *cmd, const char *fmt, const char *arg);
+
+/*
+ * Prints JSON object o (a cJSON *, taken and freed) on one line of stdout: every string escaped
+ * (a path with a quote or a backslash stays JSON), NaN and Inf as null. 0, or -1 out of memory
+ * (o NULL too).
+ */
+int print_json(void *o);
 /* The value of an option, "" for a flag that is set, NULL if absent. */
 const char *opt_get(const cli_opts *o, const char *name);
 /* 0 absent, 1 parsed into *out, -1 bad (message printed: the option and what was expected). */

@@ -2,6 +2,7 @@
  * cli_bench.c - `clgan bench MODEL`: how fast a model trains on one device or on every device.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,21 +31,33 @@ static void print_result(const bench_result *r, const clgan_model *m) {
     }
 }
 
-static void json_result(FILE *f, const bench_result *r, const clgan_model *m) {
-    fprintf(f, "    {\"device\": \"%s\", \"platform\": \"%s\", \"driver\": \"%s\", "
-               "\"cold_start_s\": %.4f, \"warm_start_s\": %.4f, \"median_ms\": %.4f, "
-               "\"best_ms\": %.4f, \"samples_per_s\": %.2f, \"gemm_gflop_per_iter\": %.5f, "
-               "\"gflops\": %.3f, \"device_bytes\": %zu, \"batch\": %d, \"k\": %d, \"kernels\": [",
-            r->device.name, r->device.platform_name, r->device.driver_version, r->cold_start_s,
-            r->warm_start_s, r->median_s * 1e3, r->min_s * 1e3, r->samples_per_s, r->gemm_gflop,
-            r->gflops, r->device_bytes, m->train.batch, m->train.k);
-    for (int k = 0; k < r->n_kernels; k++)
-        fprintf(f, "%s{\"name\": \"%s\", \"calls_per_iter\": %.2f, \"ms_per_iter\": %.4f, "
-                   "\"gflops\": %.3f}", k ? ", " : "", r->kernels[k].name,
-                (double)r->kernels[k].calls / r->profiled_iters,
-                r->kernels[k].seconds * 1e3 / r->profiled_iters,
-                r->kernels[k].flops > 0 ? r->kernels[k].flops / r->kernels[k].seconds * 1e-9 : 0);
-    fprintf(f, "]}");
+/* One device's result as JSON (cJSON: names escaped whatever a driver calls itself). */
+static cJSON *json_result(const bench_result *r, const clgan_model *m) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "device", r->device.name);
+    cJSON_AddStringToObject(o, "platform", r->device.platform_name);
+    cJSON_AddStringToObject(o, "driver", r->device.driver_version);
+    cJSON_AddNumberToObject(o, "cold_start_s", r->cold_start_s);
+    cJSON_AddNumberToObject(o, "warm_start_s", r->warm_start_s);
+    cJSON_AddNumberToObject(o, "median_ms", r->median_s * 1e3);
+    cJSON_AddNumberToObject(o, "best_ms", r->min_s * 1e3);
+    cJSON_AddNumberToObject(o, "samples_per_s", r->samples_per_s);
+    cJSON_AddNumberToObject(o, "gemm_gflop_per_iter", r->gemm_gflop);
+    cJSON_AddNumberToObject(o, "gflops", r->gflops);
+    cJSON_AddNumberToObject(o, "device_bytes", (double)r->device_bytes);
+    cJSON_AddNumberToObject(o, "batch", m->train.batch);
+    cJSON_AddNumberToObject(o, "k", m->train.k);
+    cJSON *ks = cJSON_AddArrayToObject(o, "kernels");
+    for (int k = 0; k < r->n_kernels; k++) {
+        const prof_stat *p = &r->kernels[k];
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "name", p->name);
+        cJSON_AddNumberToObject(x, "calls_per_iter", (double)p->calls / r->profiled_iters);
+        cJSON_AddNumberToObject(x, "ms_per_iter", p->seconds * 1e3 / r->profiled_iters);
+        cJSON_AddNumberToObject(x, "gflops", p->flops > 0 ? p->flops / p->seconds * 1e-9 : 0);
+        cJSON_AddItemToArray(ks, x);
+    }
+    return o;
 }
 
 /*
@@ -176,19 +189,22 @@ int cmd_bench(const cli_opts *o) {
                    res[i].warm_start_s);
     }
     if (json && n_res > 0) {
-        FILE *f = fopen(json, "w");
-        if (!f) {
-            fprintf(stderr, "clgan bench: --json: cannot write %s\n", json);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "model", m->name);
+        cJSON_AddNumberToObject(o, "iters", (double)iters);
+        cJSON *rs = cJSON_AddArrayToObject(o, "results");
+        for (int i = 0; i < n_res; i++) cJSON_AddItemToArray(rs, json_result(&res[i], m));
+        char *text = cJSON_Print(o);
+        cJSON_Delete(o);
+        clgan_err e;
+        err_clear(&e);
+        char *line = text ? str_fmt("%s\n", text) : NULL;
+        if (!line || file_write_atomic(json, line, strlen(line), &e) != CLGAN_OK) {
+            fprintf(stderr, "clgan bench: --json: %s\n", line ? e.msg : "out of memory");
             rc = 1;
-        } else {
-            fprintf(f, "{\"model\": \"%s\", \"iters\": %ld, \"results\": [\n", m->name, iters);
-            for (int i = 0; i < n_res; i++) {
-                json_result(f, &res[i], m);
-                fprintf(f, "%s\n", i + 1 < n_res ? "," : "");
-            }
-            fprintf(f, "]}\n");
-            fclose(f);
         }
+        free(line);
+        cJSON_free(text);
     }
     for (int i = 0; res && i < n_res; i++) bench_result_free(&res[i]);
     free(res);

@@ -4,10 +4,12 @@
  * `--modes`: mode coverage on a mixture (ring_2d and the 1-D mixtures).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "checkpoint.h"
@@ -54,6 +56,13 @@ static int opt_sigmas(const cli_opts *o, double *s, int *n) {
         p = *end ? end + 1 : end;
     }
     return 1;
+}
+
+/* Whether paths a and b name one existing file. */
+static int same_path(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
 }
 
 static int fail(const char *msg) {
@@ -139,11 +148,14 @@ static int eval_stacked_modes(const cli_opts *o, ckpt *c, const clgan_model *m) 
             goto done;
         }
     }
-    /* channels in [0, 1], one image each, in sample order */
+    /* channels in [0, 1], one image each, in sample order; a NaN would be no digit at all */
+    if (!floats_finite(x, (size_t)S * cols)) {
+        rc = fail("--modes: the generator's samples hold NaN or Inf; no digit is read from them");
+        goto done;
+    }
     memcpy(ch, x, (size_t)S * cols * sizeof *ch);
     data_to_unit(&m->data, ch, (size_t)S * cols);
-    for (size_t i = 0; i < (size_t)S * cols; i++)
-        ch[i] = ch[i] < 0 ? 0 : ch[i] > 1 ? 1 : isfinite(ch[i]) ? ch[i] : 0;
+    for (size_t i = 0; i < (size_t)S * cols; i++) ch[i] = ch[i] < 0 ? 0 : ch[i] > 1 ? 1 : ch[i];
     if (feature_space_embed(&fs, ch, S * K, feat, logits, &e) != CLGAN_OK) {
         rc = fail(e.msg);
         goto done;
@@ -169,11 +181,21 @@ static int eval_stacked_modes(const cli_opts *o, ckpt *c, const clgan_model *m) 
         }
     }
     double el = clock_seconds() - t0;
-    if (opt_get(o, "--json"))
-        printf("{\"stacked\": %d, \"modes\": %ld, \"covered\": %ld, \"kl_uniform\": %.4f, "
-               "\"samples\": %ld, \"real\": %s, \"classifier\": \"%s\", \"seconds\": %.2f}\n",
-               K, modes, covered, kl, S, real ? "true" : "false", cls_path, el);
-    else
+    if (opt_get(o, "--json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "stacked", K);
+        cJSON_AddNumberToObject(j, "modes", (double)modes);
+        cJSON_AddNumberToObject(j, "covered", (double)covered);
+        cJSON_AddNumberToObject(j, "kl_uniform", kl);
+        cJSON_AddNumberToObject(j, "samples", (double)S);
+        cJSON_AddBoolToObject(j, "real", real);
+        cJSON_AddStringToObject(j, "classifier", cls_path);
+        cJSON_AddNumberToObject(j, "seconds", el);
+        if (print_json(j) != 0) {
+            rc = fail("out of memory");
+            goto done;
+        }
+    } else
         printf("%s: modes covered %ld of %ld, KL(p || uniform) %.3f nats; %ld samples, each "
                "channel labelled by %s; %.1f s\n", real ? "training samples" : "generator",
                covered, modes, kl, S, cls_path, el);
@@ -217,6 +239,14 @@ static int eval_modes(const cli_opts *o) {
     int rc = 1;
     if (ckpt_open(o->positional, &c, &e) != CLGAN_OK) return fail(e.msg);
     const clgan_model *m = ckpt_model(&c);
+    if (m->kind != MODEL_GAN) {
+        ckpt_close(&c);
+        char msg[1200];
+        snprintf(msg, sizeof msg, "--modes: %s is a classifier's checkpoint; --modes counts the "
+                 "modes a GAN's generator covers (give it as --classifier for stacked data)",
+                 o->positional);
+        return fail(msg);
+    }
     if (m->data.format == DATA_STACKED_IDX) {
         rc = eval_stacked_modes(o, &c, m);
         ckpt_close(&c);
@@ -261,17 +291,31 @@ static int eval_modes(const cli_opts *o) {
     double el = clock_seconds() - t0, hq = 100.0 * (double)ms.high_quality / (double)S;
     const char *it = ckpt_meta(&c, "iter");
     if (opt_get(o, "--json")) {
-        printf("{\"modes\": %d, \"covered\": %d, \"high_quality_pct\": %.2f, \"samples\": %ld, "
-               "\"min_count\": %ld, \"iter\": %s, \"seconds\": %.2f, \"per_mode\": [",
-               ms.modes, ms.covered, hq, S, min_count, it ? it : "null", el);
-        for (int k = 0; k < ms.modes; k++) printf("%s%ld", k ? ", " : "", ms.count[k]);
-        printf("]}\n");
+        cJSON *j = cJSON_CreateObject(), *pm = cJSON_CreateArray();
+        cJSON_AddNumberToObject(j, "modes", ms.modes);
+        cJSON_AddNumberToObject(j, "covered", ms.covered);
+        cJSON_AddNumberToObject(j, "high_quality_pct", hq);
+        cJSON_AddNumberToObject(j, "samples", (double)S);
+        cJSON_AddNumberToObject(j, "min_count", (double)min_count);
+        cJSON_AddNumberToObject(j, "nonfinite_samples", (double)ms.nonfinite);
+        cJSON_AddNumberToObject(j, "iter", it ? strtod(it, NULL) : 0);
+        cJSON_AddNumberToObject(j, "seconds", el);
+        for (int k = 0; k < ms.modes; k++)
+            cJSON_AddItemToArray(pm, cJSON_CreateNumber((double)ms.count[k]));
+        cJSON_AddItemToObject(j, "per_mode", pm);
+        if (print_json(j) != 0) {
+            rc = fail("out of memory");
+            goto done;
+        }
     } else {
         printf("modes covered: %d of %d (at least %ld high-quality samples each); high-quality "
                "samples: %.1f%% (within 3 stddev of their nearest mode); %ld samples, %.1f s\n",
                ms.covered, ms.modes, min_count, hq, S, el);
         for (int k = 0; k < ms.modes; k++)
             printf("  mode %-2d %6ld%s\n", k, ms.count[k], ms.count[k] < min_count ? "  missed" : "");
+        if (ms.nonfinite)
+            printf("  %ld of the %ld samples are NaN or Inf (counted as missing every mode)\n",
+                   ms.nonfinite, S);
     }
     rc = 0;
 done:
@@ -320,8 +364,18 @@ int cmd_eval(const cli_opts *o) {
     int rc = 1;
     if (ckpt_open(o->positional, &c, &e) != CLGAN_OK) return fail(e.msg);
     m = ckpt_model(&c);
+    if (m->kind != MODEL_GAN) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "--parzen: %s is a classifier's checkpoint; the Parzen window "
+                 "estimate measures a GAN's generator", o->positional);
+        rc = fail(msg);
+        goto done;
+    }
     if (m->data.format != DATA_IDX) {
-        rc = fail("--parzen: the model's data are not images (IDX)");
+        rc = fail(m->data.format == DATA_STACKED_IDX
+                      ? "--parzen: the model's data are stacked images, which have no validation "
+                        "and test ranges; --modes --classifier measures them"
+                      : "--parzen: the model's data are not images (IDX)");
         goto done;
     }
     const char *opt_data = opt_get(o, "--data");
@@ -335,28 +389,27 @@ int cmd_eval(const cli_opts *o) {
         rc = EXIT_USAGE;
         goto done;
     }
-    /* The file must hold images of the model's size, and the ranges must lie inside it: a
-     * mistake in an option is a usage error (2), a model's own data that changed is not (1). */
+    /* The file must hold images of the model's size, and the ranges must lie inside it. Data
+     * that do not fit are a failure (1), whether an option or the model named them: exit 2 is
+     * for command lines that cannot be understood. */
     idx_header h;
     if (idx_read_header(path, &h, &e) != CLGAN_OK) {
         fprintf(stderr, "clgan eval: %s%s\n", opt_data ? "--data: " : "", e.msg);
-        rc = opt_data ? EXIT_USAGE : 1;
         goto done;
     }
     int d = (int)shape_size(m->data.shape);
-    uint64_t item = 1;
-    for (int i = 1; i < h.ndim; i++) item *= h.dims[i];
-    if (h.ndim < 2 || item != (uint64_t)d) {
+    shape3 ds = m->data.shape;
+    if (h.ndim != 3 || (int)h.dims[1] * (int)h.dims[2] != d || (ds.c == 1 && ((int)h.dims[1] != ds.h ||
+                                                              (int)h.dims[2] != ds.w))) {
         char what[96];
         if (h.ndim < 2)
             snprintf(what, sizeof what, "%u single values (labels?), not images", h.dims[0]);
+        else if (h.ndim != 3)
+            snprintf(what, sizeof what, "%d-dimensional items, not images", h.ndim);
         else
-            snprintf(what, sizeof what, "items of %llu values", (unsigned long long)item);
-        fprintf(stderr, "clgan eval: %s%s holds %s; the model makes images of %d values "
-                        "(%dx%dx%d)\n",
-                opt_data ? "--data: " : "", path, what, d, m->data.shape.c, m->data.shape.h,
-                m->data.shape.w);
-        rc = opt_data ? EXIT_USAGE : 1;
+            snprintf(what, sizeof what, "images of %ux%u", h.dims[1], h.dims[2]);
+        fprintf(stderr, "clgan eval: %s%s holds %s; the model makes images of %dx%dx%d\n",
+                opt_data ? "--data: " : "", path, what, ds.c, ds.h, ds.w);
         goto done;
     }
     const long n_items = (long)h.dims[0];
@@ -368,8 +421,18 @@ int cmd_eval(const cli_opts *o) {
         fprintf(stderr, "clgan eval: %s: images %ld:%ld are beyond the %ld in %s\n",
                 from_opt ? range_opts[k] : opt_data ? "--data" : range_opts[k], ranges[k][0],
                 ranges[k][1], n_items, path);
-        rc = from_opt || opt_data ? EXIT_USAGE : 1;
         goto done;
+    }
+    /* held-out images that the generator trained on flatter it: said, not refused (a user may
+     * mean it), and only of the training file */
+    for (int k = 0; k < 2; k++) {
+        const long *r = ranges[k];
+        if (!(k ? has_t : has_v) || (opt_data && !same_path(opt_data, m->data.path))) continue;
+        if (r[0] < m->data.stop && r[1] > m->data.start)
+            fprintf(stderr, "clgan eval: note: %s %ld:%ld overlaps the training images %ld:%ld "
+                            "of %s: the estimate then rewards samples near images G trained "
+                            "on\n", range_opts[k], r[0], r[1], m->data.start, m->data.stop,
+                    path);
     }
     if (idx_load(path, valid[0], valid[1], &h, &vx, &e) != CLGAN_OK ||
         idx_load(path, test[0], test[1], &h, &tx, &e) != CLGAN_OK) {
@@ -417,15 +480,25 @@ int cmd_eval(const cli_opts *o) {
     }
     const char *it = ckpt_meta(&c, "iter");
     if (json) {
-        printf("{\"parzen_ll\": %.4f, \"stderr\": %.4f, \"sigma\": %.6g, \"centres\": \"%s\", "
-               "\"n_centres\": %ld, \"valid\": [%ld, %ld], \"test\": [%ld, %ld], \"iter\": %s, "
-               "\"seconds\": %.2f, \"sigma_grid\": [",
-               r.test_mean, r.test_se, r.sigmas[r.best], real ? "training images" : "generator",
-               S, valid[0], valid[1], test[0], test[1], it ? it : "null", el);
-        for (int k = 0; k < ns; k++) printf("%s%.6g", k ? ", " : "", r.sigmas[k]);
-        printf("], \"valid_ll\": [");
-        for (int k = 0; k < ns; k++) printf("%s%.4f", k ? ", " : "", r.valid_mean[k]);
-        printf("]}\n");
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "parzen_ll", r.test_mean);
+        cJSON_AddNumberToObject(j, "stderr", r.test_se);
+        cJSON_AddNumberToObject(j, "sigma", r.sigmas[r.best]);
+        cJSON_AddStringToObject(j, "centres", real ? "training images" : "generator");
+        cJSON_AddNumberToObject(j, "n_centres", (double)S);
+        cJSON_AddItemToObject(j, "valid", cJSON_CreateDoubleArray((double[2]){(double)valid[0],
+                                                                             (double)valid[1]}, 2));
+        cJSON_AddItemToObject(j, "test", cJSON_CreateDoubleArray((double[2]){(double)test[0],
+                                                                            (double)test[1]}, 2));
+        cJSON_AddStringToObject(j, "data", path);
+        cJSON_AddNumberToObject(j, "iter", it ? strtod(it, NULL) : 0);
+        cJSON_AddNumberToObject(j, "seconds", el);
+        cJSON_AddItemToObject(j, "sigma_grid", cJSON_CreateDoubleArray(r.sigmas, ns));
+        cJSON_AddItemToObject(j, "valid_ll", cJSON_CreateDoubleArray(r.valid_mean, ns));
+        if (print_json(j) != 0) {
+            rc = fail("out of memory");
+            goto done;
+        }
     } else {
         printf("Parzen log-likelihood: %.1f +- %.1f nats (test images %ld-%ld of %s; sigma %.4g "
                "chosen on %ld-%ld; %ld %s as centres; %.1f s)\n",

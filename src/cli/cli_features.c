@@ -12,11 +12,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
 
 #include "checkpoint.h"
 #include "cli.h"
 #include "feature_space.h"
 #include "npy.h"
+
+/* Whether paths a and b name one existing file. */
+static int same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
 
 static int fail(const char *msg) {
     fprintf(stderr, "clgan eval: %s\n", msg);
@@ -169,6 +179,21 @@ int eval_features(const cli_opts *o) {
         opt_long(o, "--kid-size", 2, 100000, &subset_size) < 0)
         return EXIT_USAGE;
     if (!want_fid && !want_kid && !want_prdc && !want_score) want_fid = 1;
+    if (npy) { /* the features never replace what they are computed from */
+        const char *inputs[] = {images, o->positional, cls_path};
+        for (int w = 0; w < 2; w++) {
+            char *p = str_fmt("%s.%s.npy", npy, w ? "real" : "gen");
+            for (size_t i = 0; p && i < ARRAY_LEN(inputs); i++)
+                if (inputs[i] && same_file(p, inputs[i])) {
+                    fprintf(stderr, "clgan eval: --features-npy: %s would be written over %s, an "
+                                    "input of this evaluation; give another prefix\n", p,
+                            inputs[i]);
+                    free(p);
+                    return EXIT_USAGE;
+                }
+            free(p);
+        }
+    }
 
     clgan_err e;
     err_clear(&e);
@@ -235,10 +260,26 @@ int eval_features(const cli_opts *o) {
         }
     }
     long cols = shape_size(cn->in);
-    if (dm->data.format != DATA_IDX || shape_size(dm->data.shape) != cols) {
-        snprintf(msg, sizeof msg, "the classifier %s takes %dx%dx%d images; %s's data are %s",
-                 cls_path, cn->in.c, cn->in.h, cn->in.w, dm->name,
-                 dm->data.format != DATA_IDX ? "not images" : "of another size");
+    shape3 ds = dm->data.shape;
+    if (!data_is_images(&dm->data)) {
+        snprintf(msg, sizeof msg, "%s's data are not images (%d value%s per sample); the "
+                 "classifier %s takes %dx%dx%d images", dm->name, (int)shape_size(ds),
+                 shape_size(ds) == 1 ? "" : "s", cls_path, cn->in.c, cn->in.h, cn->in.w);
+        rc = fail(msg);
+        goto done;
+    }
+    if (ds.c != cn->in.c || ds.h != cn->in.h || ds.w != cn->in.w) {
+        snprintf(msg, sizeof msg, "%s's images are %dx%dx%d%s; the classifier %s takes "
+                 "%dx%dx%d", dm->name, ds.c, ds.h, ds.w,
+                 dm->data.format == DATA_STACKED_IDX
+                     ? " (stacked digits: --modes --classifier counts their modes)" : "",
+                 cls_path, cn->in.c, cn->in.h, cn->in.w);
+        rc = fail(msg);
+        goto done;
+    }
+    if (dm->data.format != DATA_IDX) {
+        snprintf(msg, sizeof msg, "%s's data are stacked images, which have no test split to "
+                 "measure against; --modes --classifier counts their modes", dm->name);
         rc = fail(msg);
         goto done;
     }
@@ -360,29 +401,68 @@ int eval_features(const cli_opts *o) {
             goto done;
         }
     }
+    /* a figure computed from features that overflow is no figure: refuse, do not print it */
+    const struct {
+        int on;
+        const char *name;
+        double v;
+    } figures[] = {{want_fid, "FID", fid},
+                   {want_kid, "KID", kid.mean},
+                   {want_prdc, "precision", pr.precision},
+                   {want_prdc, "recall", pr.recall},
+                   {want_prdc, "density", pr.density},
+                   {want_prdc, "coverage", pr.coverage},
+                   {1, "classifier score", score[0]},
+                   {1, "the reference's classifier score", score_ref[0]},
+                   {1, "mean top-class probability", conf}};
+    for (size_t i = 0; i < ARRAY_LEN(figures); i++)
+        if (figures[i].on && !isfinite(figures[i].v)) {
+            snprintf(msg, sizeof msg, "the %s of %s came out %g: the features overflow (values "
+                     "far outside the images' range?); nothing is reported", figures[i].name,
+                     gen.what, figures[i].v);
+            rc = fail(msg);
+            goto done;
+        }
     double t_metrics = clock_seconds() - t1;
     const layer_spec *fl = &cn->layers[layer];
     if (json) {
-        printf("{\"measured\": \"%s\", \"reference\": \"%s\", \"classifier\": \"%s\", "
-               "\"feature_layer\": %d, \"feature_kind\": \"%s\", \"features\": %d, ",
-               gen.what, ref.what, cls_path, layer, layer_kind_name(fl->kind), fd);
-        if (want_fid) printf("\"fid\": %.6f, ", fid);
-        if (want_kid)
-            printf("\"kid\": %.8f, \"kid_std\": %.8f, \"kid_se\": %.8f, \"kid_subsets\": %d, "
-                   "\"kid_subset_size\": %d, ", kid.mean, kid.std, kid.se, kid.subsets,
-                   kid.subset_size);
-        if (want_prdc)
-            printf("\"precision\": %.6f, \"recall\": %.6f, \"density\": %.6f, \"coverage\": %.6f, "
-                   "\"k\": %d, ", pr.precision, pr.recall, pr.density, pr.coverage, pr.k);
-        if (cond) {
-            printf("\"class_accuracy\": %.5f, \"class_accuracy_per_class\": [", cacc_all);
-            for (int k = 0; k < cond; k++) printf("%s%.5f", k ? ", " : "", cacc[k]);
-            printf("], ");
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "measured", gen.what);
+        cJSON_AddStringToObject(j, "reference", ref.what);
+        cJSON_AddStringToObject(j, "classifier", cls_path);
+        cJSON_AddNumberToObject(j, "feature_layer", layer);
+        cJSON_AddStringToObject(j, "feature_kind", layer_kind_name(fl->kind));
+        cJSON_AddNumberToObject(j, "features", fd);
+        if (want_fid) cJSON_AddNumberToObject(j, "fid", fid);
+        if (want_kid) {
+            cJSON_AddNumberToObject(j, "kid", kid.mean);
+            cJSON_AddNumberToObject(j, "kid_std", kid.std);
+            cJSON_AddNumberToObject(j, "kid_se", kid.se);
+            cJSON_AddNumberToObject(j, "kid_subsets", kid.subsets);
+            cJSON_AddNumberToObject(j, "kid_subset_size", kid.subset_size);
         }
-        printf("\"classifier_score\": %.5f, \"classifier_score_std\": %.5f, "
-               "\"classifier_score_reference\": %.5f, \"mean_confidence\": %.5f, "
-               "\"seconds_features\": %.3f, \"seconds_metrics\": %.3f}\n", score[0], score[1],
-               score_ref[0], conf, t_feat, t_metrics);
+        if (want_prdc) {
+            cJSON_AddNumberToObject(j, "precision", pr.precision);
+            cJSON_AddNumberToObject(j, "recall", pr.recall);
+            cJSON_AddNumberToObject(j, "density", pr.density);
+            cJSON_AddNumberToObject(j, "coverage", pr.coverage);
+            cJSON_AddNumberToObject(j, "k", pr.k);
+        }
+        if (cond) {
+            cJSON_AddNumberToObject(j, "class_accuracy", cacc_all);
+            cJSON_AddItemToObject(j, "class_accuracy_per_class",
+                                  cJSON_CreateDoubleArray(cacc, cond));
+        }
+        cJSON_AddNumberToObject(j, "classifier_score", score[0]);
+        cJSON_AddNumberToObject(j, "classifier_score_std", score[1]);
+        cJSON_AddNumberToObject(j, "classifier_score_reference", score_ref[0]);
+        cJSON_AddNumberToObject(j, "mean_confidence", conf);
+        cJSON_AddNumberToObject(j, "seconds_features", t_feat);
+        cJSON_AddNumberToObject(j, "seconds_metrics", t_metrics);
+        if (print_json(j) != 0) {
+            rc = fail("out of memory");
+            goto done;
+        }
     } else {
         printf("%s against %s\nfeatures: output of layer %d (%s, %d values) of the classifier "
                "%s\n", gen.what, ref.what, layer, layer_kind_name(fl->kind), fd, cls_path);

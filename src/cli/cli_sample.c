@@ -104,6 +104,10 @@ int cmd_sample(const cli_opts *o) {
         rc = fail(dev->err.msg);
         goto done;
     }
+    if (!floats_finite(x, (size_t)rows * cols)) { /* a picture of them would be a lie */
+        rc = fail("the generator's samples hold NaN or Inf: nothing is written");
+        goto done;
+    }
     clgan_status st;
     /* images and their neighbours are compared and drawn in [0, 1]; --npy keeps G's values */
     xu = malloc((size_t)rows * cols * sizeof *xu);
@@ -122,9 +126,16 @@ int cmd_sample(const cli_opts *o) {
         }
         size_t icols = 1;
         for (int i = 1; i < h.ndim; i++) icols *= h.dims[i];
-        if (icols != cols) {
-            fprintf(stderr, "clgan sample: --nearest: %s has images of %zu values, the model "
-                            "makes %zu\n", nearest, icols, cols);
+        shape3 ds = m->data.shape;
+        if (icols != cols || h.ndim != 3 ||
+            (ds.c == 1 && ((int)h.dims[1] != ds.h || (int)h.dims[2] != ds.w))) {
+            if (h.ndim == 3)
+                fprintf(stderr, "clgan sample: --nearest: %s has images of %ux%u, the model "
+                                "makes %dx%dx%d\n", nearest, h.dims[1], h.dims[2], ds.c, ds.h,
+                        ds.w);
+            else
+                fprintf(stderr, "clgan sample: --nearest: %s has images of %zu values, the "
+                                "model makes %zu\n", nearest, icols, cols);
             goto done;
         }
         pairs = malloc((size_t)rows * 2 * cols * sizeof *pairs);

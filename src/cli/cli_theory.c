@@ -191,6 +191,27 @@ static int run_checkpoints(const char *dir, run_ckpt **out, int *foreign) {
     return n;
 }
 
+/* Why Figure 1 cannot be drawn of model m (the checkpoint at path), or NULL: it needs a GAN
+ * on 1-D data with 1-D noise, unconditional and unpacked. */
+static const char *not_figure1(const clgan_model *m, char *buf, size_t len) {
+    if (m->kind != MODEL_GAN)
+        return "a classifier's checkpoint: Figure 1 draws a GAN's p_g and D(x)";
+    if (shape_size(m->data.shape) != 1 || m->noise.dim != 1 ||
+        (m->data.format != DATA_GAUSSIAN_1D && m->data.format != DATA_MIXTURE_1D)) {
+        snprintf(buf, len, "Figure 1 needs 1-D noise and 1-D data (gaussian_1d or mixture_1d); "
+                 "this model has %d-D noise and %s", m->noise.dim,
+                 data_is_images(&m->data) ? "images" : "data of another kind");
+        return buf;
+    }
+    if (m->condition_classes > 0) return "a conditional model: Figure 1 draws one p_g and one D(x)";
+    if (m->train.pack > 1) {
+        snprintf(buf, len, "its D judges %d samples at once (pack); Figure 1 draws D(x) of one",
+                 m->train.pack);
+        return buf;
+    }
+    return NULL;
+}
+
 int cmd_figure1(const cli_opts *o) {
     const char *outp = opt_get(o, "-o") ? opt_get(o, "-o") : "figure1.png";
     struct stat st_;
@@ -200,6 +221,22 @@ int cmd_figure1(const cli_opts *o) {
     int nall = 0;
     if (stat(o->positional, &st_) == 0 && S_ISDIR(st_.st_mode)) {
         int foreign;
+        /* the run's own model first: a run Figure 1 cannot draw is refused for that reason, not
+         * for the periodic checkpoints it lacks */
+        char *own = str_fmt("%s/checkpoint.safetensors", o->positional);
+        ckpt c;
+        clgan_err er;
+        if (own && ckpt_open(own, &c, &er) == CLGAN_OK) {
+            char why[300];
+            const char *no = not_figure1(ckpt_model(&c), why, sizeof why);
+            if (no) fprintf(stderr, "clgan figure1: %s: %s\n", o->positional, no);
+            ckpt_close(&c);
+            if (no) {
+                free(own);
+                return 1;
+            }
+        }
+        free(own);
         nall = run_checkpoints(o->positional, &all, &foreign);
         if (nall == 0) {
             fprintf(stderr, "clgan figure1: %s/checkpoints holds no iter_*.safetensors of this "
@@ -237,16 +274,10 @@ int cmd_figure1(const cli_opts *o) {
             goto done;
         }
         m = ckpt_model(&c);
-        if (shape_size(m->data.shape) != 1 || m->noise.dim != 1 ||
-                   (m->data.format != DATA_GAUSSIAN_1D && m->data.format != DATA_MIXTURE_1D)) {
-            fprintf(stderr, "clgan figure1: %s: Figure 1 needs 1-D noise and 1-D data "
-                            "(gaussian_1d or mixture_1d)\n", chosen[i]);
-        } else if (m->condition_classes > 0) {
-            fprintf(stderr, "clgan figure1: %s: a conditional model: Figure 1 draws one p_g and "
-                            "one D(x)\n", chosen[i]);
-        } else if (m->train.pack > 1) {
-            fprintf(stderr, "clgan figure1: %s: its D judges %d samples at once (pack); Figure 1 "
-                            "draws D(x) of one\n", chosen[i], m->train.pack);
+        char why[300];
+        const char *no = not_figure1(m, why, sizeof why);
+        if (no) {
+            fprintf(stderr, "clgan figure1: %s: %s\n", chosen[i], no);
         } else if (ckpt_net(&c, dev, CLGAN_GENERATOR, 4096, &g, &e) != CLGAN_OK ||
                    ckpt_net(&c, dev, CLGAN_DISCRIMINATOR, THEORY_GRID, &d, &e) != CLGAN_OK) {
             fprintf(stderr, "clgan figure1: %s\n", e.msg);

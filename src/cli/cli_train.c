@@ -6,6 +6,7 @@
  * writes samples or checkpoints.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <signal.h>
 #include <math.h>
@@ -93,18 +94,22 @@ static int fail(const char *what, const char *msg) {
  * on every rank with a message naming the first rank that differs.
  */
 static clgan_status check_ranks(comm *c, const clgan_model *m, const char *resume,
-                                clgan_err *e) {
+                                const long length[4], clgan_err *e) {
     if (!comm_active(c)) return CLGAN_OK;
-    uint64_t h[4];
+    uint64_t h[5];
     h[0] = comm_hash(COMM_HASH_INIT, m->yaml_text, strlen(m->yaml_text));
     h[1] = comm_hash_file("/proc/self/exe");
     h[1] = comm_hash(h[1], clgan_git_revision, strlen(clgan_git_revision));
     h[2] = comm_hash(COMM_HASH_INIT, &m->train.seed, sizeof m->train.seed);
     h[3] = resume ? comm_hash_file(resume) : 0;
+    /* the run's length: ranks that stop at different iterations would wait on each other's
+     * sums until the job died, between checkpoints */
+    h[4] = comm_hash(COMM_HASH_INIT, length, 4 * sizeof *length);
     char model[300];
     snprintf(model, sizeof model, "model file (%s)", m->path);
-    const char *names[4] = {model, "clgan binary", "seed", "--resume checkpoint"};
-    return comm_same(c, h, 4, names, e);
+    const char *names[5] = {model, "clgan binary", "seed", "--resume checkpoint",
+                            "length (--iters, --epochs)"};
+    return comm_same(c, h, 5, names, e);
 }
 
 /*
@@ -221,6 +226,40 @@ static int take_run_dir(rundir *r, const char *dir, const ckpt *resume, int forc
     return 1;
 }
 
+/*
+ * A resume goes on with the run's loss: another in MODEL than in the checkpoint's model is
+ * refused (1). Other training settings that changed are said, and taken from MODEL
+ * (config.yaml records the model as run).
+ */
+static int check_resume_settings(const clgan_model *m, const ckpt *ck, int lead) {
+    const clgan_model *cm = ckpt_model(ck);
+    if (m->kind == MODEL_GAN && cm->train.loss != m->train.loss) {
+        if (lead) fprintf(stderr, "%s: --resume: %s was trained with 'loss: %s'; %s says '%s': a resumed "
+                "run goes on with its loss (start a new run to change it)\n", who, ck->path,
+                gan_loss_name(cm->train.loss), m->path, gan_loss_name(m->train.loss));
+        return 1;
+    }
+    const struct {
+        const char *what;
+        double was, is;
+    } changed[] = {
+        {"the label smoothing", cm->train.label_smoothing, m->train.label_smoothing},
+        {"the critic's clip", cm->train.clip, m->train.clip},
+        {"the generator's learning rate", cm->train.opt[CLGAN_GENERATOR].lr,
+         m->train.opt[CLGAN_GENERATOR].lr},
+        {"the discriminator's learning rate", cm->train.opt[CLGAN_DISCRIMINATOR].lr,
+         m->train.opt[CLGAN_DISCRIMINATOR].lr},
+        {"the classifier's learning rate", cm->train.opt[CLGAN_CLASSIFIER].lr,
+         m->train.opt[CLGAN_CLASSIFIER].lr},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(changed); i++)
+        if (lead && changed[i].was != changed[i].is)
+            fprintf(stderr, "%s: note: %s is %g in %s, %g in %s's model; the resumed run takes "
+                    "%g\n", who, changed[i].what, changed[i].is, m->path, changed[i].was,
+                    ck->path, changed[i].is);
+    return 0;
+}
+
 int cmd_train(const cli_opts *o) {
     long epochs = 0, iters = 0, seed_l = 0;
     int has_e = opt_long(o, "--epochs", 1, 1L << 30, &epochs);
@@ -296,13 +335,15 @@ int cmd_train(const cli_opts *o) {
     ckpt ck;
     memset(&ck, 0, sizeof ck);
     char *own = NULL; /* this run's last saved state (NULL: none of this run's to return to) */
+    int whole = 0;    /* the trainer holds a finished iteration (no step half-applied) */
+    uint64_t saved_at = 0; /* the iteration of the last checkpoint this run wrote or resumed */
     clgan_err e;
     err_clear(&e);
     int rc = 1;
     float *z = NULL, *x = NULL, *pz_valid = NULL, *pz_test = NULL, *test_x = NULL;
     fid_monitor fm;
     memset(&fm, 0, sizeof fm);
-    char *pz_json = NULL, *fid_json = NULL; /* eval.json's parts, written at the end */
+    cJSON *eval_json = NULL; /* eval.json's figures, written at the end */
     uint8_t *test_y = NULL;
     long test_n = 0;
     char *dir = NULL, *path = NULL;
@@ -327,6 +368,10 @@ int cmd_train(const cli_opts *o) {
             goto done;
         }
         m->train.seed = ck.n.seed;
+        if (check_resume_settings(m, &ck, lead)) {
+            agreed = 1; /* every rank reads the same files and refuses alike */
+            goto done;
+        }
     } else if (has_seed) {
         m->train.seed = (uint64_t)seed_l;
     }
@@ -352,7 +397,8 @@ int cmd_train(const cli_opts *o) {
         }
     }
     /* refusals every rank makes alike: rank 0 says, and they all stop */
-    if (check_ranks(&cm, m, resume, &e) != CLGAN_OK ||
+    const long length[4] = {has_e, has_e ? epochs : 0, has_i, has_i ? iters : 0};
+    if (check_ranks(&cm, m, resume, length, &e) != CLGAN_OK ||
         trainer_check_split(m, n_devs, &cm, &e) != CLGAN_OK) {
         agreed = 1;
         rc = lead ? fail(NULL, e.msg) : 1;
@@ -514,11 +560,14 @@ int cmd_train(const cli_opts *o) {
     uint64_t it_last = t.iter, it_start = t.iter;
     int log_every = m->train.log_every, sample_every = m->train.sample_every;
     int ck_every = m->train.checkpoint_every;
+    saved_at = t.iter;
     while (t.iter < total) {
+        whole = 0;
         if (trainer_iteration(&t) != CLGAN_OK) {
             rc = fail(NULL, dev->err.msg);
             goto done;
         }
+        whole = 1;
         uint64_t it = t.iter;
         int last = it == total;
         long epochs_done = (long)(it * (uint64_t)m->train.k / (uint64_t)t.batches_per_epoch);
@@ -559,21 +608,28 @@ int cmd_train(const cli_opts *o) {
                 goto done;
             }
             te = clock_seconds() - te;
-            pz_pending = pr.test_mean;
-            if (!quiet)
+            /* an estimate that is not finite is said, never logged as a figure */
+            int pz_ok = isfinite(pr.test_mean) && isfinite(pr.test_se);
+            pz_pending = pz_ok ? pr.test_mean : NAN;
+            if (!quiet && pz_ok)
                 printf("%sParzen log-likelihood after %ld epochs: %.1f +- %.1f nats (sigma %.3g, "
                        "%.1f s)\n",
                        tty ? "\n" : "", epochs_done, pr.test_mean, pr.test_se, pr.sigmas[pr.best],
                        te);
-            if (last) {
-                free(pz_json);
-                pz_json = str_fmt(
-                    "\"parzen_ll\": %.4f, \"stderr\": %.4f, "
-                    "\"sigma\": %.6g, \"samples\": %ld, \"valid\": [%ld, %ld], \"test\": [%ld, "
-                    "%ld], \"seconds\": %.2f",
-                    pr.test_mean, pr.test_se,
-                    pr.sigmas[pr.best], m->train.parzen_samples, m->data.valid[0], m->data.valid[1],
-                    m->data.test[0], m->data.test[1], te);
+            else if (!quiet)
+                printf("%sParzen log-likelihood after %ld epochs: not finite at any bandwidth; "
+                       "not logged\n", tty ? "\n" : "", epochs_done);
+            if (last && pz_ok) {
+                if (!eval_json && !(eval_json = cJSON_CreateObject())) goto done;
+                cJSON_AddNumberToObject(eval_json, "parzen_ll", pr.test_mean);
+                cJSON_AddNumberToObject(eval_json, "stderr", pr.test_se);
+                cJSON_AddNumberToObject(eval_json, "sigma", pr.sigmas[pr.best]);
+                cJSON_AddNumberToObject(eval_json, "samples", (double)m->train.parzen_samples);
+                cJSON_AddItemToObject(eval_json, "valid", cJSON_CreateDoubleArray(
+                    (double[2]){(double)m->data.valid[0], (double)m->data.valid[1]}, 2));
+                cJSON_AddItemToObject(eval_json, "test", cJSON_CreateDoubleArray(
+                    (double[2]){(double)m->data.test[0], (double)m->data.test[1]}, 2));
+                cJSON_AddNumberToObject(eval_json, "seconds", te);
             }
         }
         int fid_now = lead && fid_on && ((m->train.eval_every && epochs_done > fid_last_epoch &&
@@ -597,12 +653,15 @@ int cmd_train(const cli_opts *o) {
                        "%s images, %.1f s)\n", tty ? "\n" : "", epochs_done, fid, kid.mean,
                        kid.std, fm.samples, fm.n_ref, m->train.eval_split, te);
             if (last) {
-                free(fid_json);
-                fid_json = str_fmt("\"fid\": %.6f, \"kid\": %.8f, \"kid_std\": %.8f, "
-                                   "\"fid_samples\": %ld, \"fid_reference\": \"%s\", "
-                                   "\"fid_reference_images\": %ld, \"fid_seconds\": %.2f",
-                                   fid, kid.mean, kid.std, fm.samples, m->train.eval_split,
-                                   fm.n_ref, te);
+                if (!eval_json && !(eval_json = cJSON_CreateObject())) goto done;
+                cJSON_AddNumberToObject(eval_json, "fid", fid);
+                cJSON_AddNumberToObject(eval_json, "kid", kid.mean);
+                cJSON_AddNumberToObject(eval_json, "kid_std", kid.std);
+                cJSON_AddNumberToObject(eval_json, "fid_samples", (double)fm.samples);
+                cJSON_AddStringToObject(eval_json, "fid_reference", m->train.eval_split);
+                cJSON_AddStringToObject(eval_json, "fid_classifier", m->train.eval_classifier);
+                cJSON_AddNumberToObject(eval_json, "fid_reference_images", (double)fm.n_ref);
+                cJSON_AddNumberToObject(eval_json, "fid_seconds", te);
             }
         }
         if (it % (uint64_t)log_every == 0 || last) {
@@ -678,6 +737,14 @@ int cmd_train(const cli_opts *o) {
                     }
                     trainer_set_lr_scale(&t, scale);
                     trainer_read_stats(&t, &s); /* clear the flag */
+                    /* the state rolled back to, with its new rates: what --resume continues */
+                    clgan_status sst;
+                    if (!save_state(&t, &r, 0, &own, &e, &sst)) {
+                        rc = fail(NULL, sst != CLGAN_OK ? e.msg : "the rolled-back state is "
+                                                                  "not finite");
+                        goto done;
+                    }
+                    saved_at = t.iter;
                     char rates[96];
                     if (cls)
                         snprintf(rates, sizeof rates, "%g", optim_rate(&t.opt[CLGAN_CLASSIFIER]));
@@ -727,6 +794,7 @@ int cmd_train(const cli_opts *o) {
         if (periodic || last || for_rollback || stop_now) {
             clgan_status st = CLGAN_OK;
             int saved = lead ? save_state(&t, &r, periodic, &own, &e, &st) : 1;
+            if (saved) saved_at = t.iter;
             if (st != CLGAN_OK) {
                 rc = fail(NULL, e.msg[0] ? e.msg : dev->err.msg);
                 goto done;
@@ -745,12 +813,20 @@ int cmd_train(const cli_opts *o) {
             }
         }
     }
-    if (lead && (pz_json || fid_json)) {
-        char *js = str_fmt("{\"iter\": %llu, \"epochs\": %.3f%s%s%s%s}\n",
-                           (unsigned long long)t.iter,
-                           (double)t.iter * m->train.k / (double)t.batches_per_epoch,
-                           pz_json ? ", " : "", pz_json ? pz_json : "", fid_json ? ", " : "",
-                           fid_json ? fid_json : "");
+    if (lead && eval_json) {
+        cJSON *j = cJSON_CreateObject();
+        char *text = NULL;
+        if (j) {
+            cJSON_AddNumberToObject(j, "iter", (double)t.iter);
+            cJSON_AddNumberToObject(j, "epochs",
+                                    (double)t.iter * m->train.k / (double)t.batches_per_epoch);
+            for (cJSON *x = eval_json->child; x; x = x->next)
+                cJSON_AddItemReferenceToObject(j, x->string, x);
+            text = cJSON_Print(j);
+            cJSON_Delete(j);
+        }
+        char *js = text ? str_fmt("%s\n", text) : NULL;
+        cJSON_free(text);
         if (write_run_file(&r, "eval.json", js, &e) != CLGAN_OK) {
             rc = fail(NULL, e.msg);
             goto done;
@@ -790,6 +866,16 @@ int cmd_train(const cli_opts *o) {
     rc = 0;
     agreed = 1;
 done:
+    /* a failure after a whole iteration (a sum over the ranks, a log row, an evaluation) keeps
+     * that iteration: rank 0's state is finished, and its checkpoint needs no other rank */
+    if (rc != 0 && whole && lead && r.path && t.iter > saved_at) {
+        clgan_err se;
+        clgan_status sst;
+        err_clear(&se);
+        if (save_state(&t, &r, 0, &own, &se, &sst))
+            fprintf(stderr, "%s: the checkpoint of iteration %llu was written before stopping: "
+                    "continue with --resume\n", who, (unsigned long long)t.iter);
+    }
     if (rc != 0 && !agreed) comm_abort(&cm, rc); /* one rank's failure ends every rank */
     free(z);
     free(x);
@@ -797,8 +883,7 @@ done:
     free(pz_test);
     free(test_x);
     free(test_y);
-    free(pz_json);
-    free(fid_json);
+    cJSON_Delete(eval_json);
     fid_monitor_close(&fm);
     free(path);
     free(dir);

@@ -31,6 +31,23 @@ clgan_status npy_write(const char *path, const float *v, long rows, size_t cols,
     return st;
 }
 
+/* The length of the value at v: a quoted string to its closing quote, a tuple to its ')', else
+ * up to the next ',' or '}' (what a message quotes of it, and nothing of the next key). */
+static int value_len(const char *v) {
+    const char *e = NULL;
+    if (*v == '\'' || *v == '"') {
+        e = strchr(v + 1, *v);
+        if (e) e++;
+    } else if (*v == '(') {
+        e = strchr(v, ')');
+        if (e) e++;
+    } else {
+        e = v + strcspn(v, ",}");
+    }
+    size_t n = e ? (size_t)(e - v) : strlen(v);
+    return n > 60 ? 60 : (int)n;
+}
+
 /* The text after 'key': in the header dict, or NULL. */
 static const char *dict_value(const char *h, const char *key) {
     char pat[32];
@@ -89,8 +106,9 @@ clgan_status npy_read(const char *path, float **out, long dims[NPY_MAX_DIMS], in
     } else if (descr && strncmp(descr, "'<f8'", 5) == 0) {
         f8 = 1;
     } else {
-        st = err_set(e, CLGAN_ERR_DATA, "%s: dtype %.12s; clgan reads float32 ('<f4') or float64 "
-                     "('<f8') arrays (numpy: x.astype(np.float32))", path, descr ? descr : "?");
+        st = err_set(e, CLGAN_ERR_DATA, "%s: dtype %.*s; clgan reads float32 ('<f4') or float64 "
+                     "('<f8') arrays (numpy: x.astype(np.float32))", path,
+                     descr ? value_len(descr) : 1, descr ? descr : "?");
         goto done;
     }
     if (!fo || strncmp(fo, "False", 5) != 0) {
@@ -109,8 +127,8 @@ clgan_status npy_read(const char *path, float **out, long dims[NPY_MAX_DIMS], in
         while (*p == ' ' || *p == ',') p++;
         if (*p == ')') break;
         if (!isdigit((unsigned char)*p) || *ndim == NPY_MAX_DIMS) {
-            st = err_set(e, CLGAN_ERR_DATA, "%s: shape %.40s: expected 1 to %d dimensions", path,
-                         shape, NPY_MAX_DIMS);
+            st = err_set(e, CLGAN_ERR_DATA, "%s: shape %.*s: expected 1 to %d dimensions", path,
+                         value_len(shape), shape, NPY_MAX_DIMS);
             goto done;
         }
         char *end;
@@ -121,8 +139,8 @@ clgan_status npy_read(const char *path, float **out, long dims[NPY_MAX_DIMS], in
     }
     size_t esz = f8 ? 8 : 4, start = off + hl;
     if (*ndim == 0 || count * (double)esz != (double)(len - start)) {
-        st = err_set(e, CLGAN_ERR_DATA, "%s: shape %.40s needs %.0f bytes of data, the file has "
-                     "%zu", path, shape, count * (double)esz, len - start);
+        st = err_set(e, CLGAN_ERR_DATA, "%s: shape %.*s needs %.0f bytes of data, the file has "
+                     "%zu", path, value_len(shape), shape, count * (double)esz, len - start);
         goto done;
     }
     size_t n = (size_t)count;

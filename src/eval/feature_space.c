@@ -4,6 +4,7 @@
  */
 #include "feature_space.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,9 @@ clgan_status fid_monitor_run(fid_monitor *fm, net *g, double *fid, kid_result *k
     if (st == CLGAN_OK)
         st = kid_compute(fm->feat, fm->samples, fm->ref, fm->n_ref, d, 100, 1000, m->train.seed,
                          &fm->ops, kid, e);
+    if (st == CLGAN_OK && (!isfinite(*fid) || !isfinite(kid->mean)))
+        st = err_set(e, CLGAN_ERR_DATA, "the FID (%g) or KID (%g) came out non-finite: the "
+                     "features overflow; not logged", *fid, kid->mean);
     return st;
 }
 

@@ -41,7 +41,10 @@ clgan_status modes_count(const data_spec *d, const float *x, long n, long min_co
     out->samples = n;
     for (long s = 0; s < n; s++) {
         double px = x[(size_t)s * dim], py = dim == 2 ? x[(size_t)s * dim + 1] : 0;
-        if (!isfinite(px) || !isfinite(py)) continue;
+        if (!isfinite(px) || !isfinite(py)) {
+            out->nonfinite++;
+            continue;
+        }
         int best = 0;
         double bd = INFINITY;
         for (int i = 0; i < k; i++) {

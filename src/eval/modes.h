@@ -16,6 +16,7 @@ typedef struct mode_stats {
     int covered;               /* with at least min_count high-quality samples */
     long high_quality;         /* samples within 3 stddev of their nearest mode */
     long samples;
+    long nonfinite;            /* samples that are NaN or Inf: counted, never high-quality */
     long count[MODES_MAX];     /* high-quality samples per mode */
 } mode_stats;
 

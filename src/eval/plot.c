@@ -49,13 +49,15 @@ clgan_status run_log_read(const char *path, run_log *out, clgan_err *e) {
     char *fields[MAX_FIELDS];
     int where[MAX_FIELDS], line = 0, n_fields = 0;
     char *p = text, *end = text + len;
+    if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) p += 3; /* a UTF-8 byte-order mark */
     while (p < end && st == CLGAN_OK) {
         line++;
         char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl) nl = end;
-        *nl = '\0';
         char *row = p;
         p = nl + 1;
+        if (nl > row && nl[-1] == '\r') nl--; /* CRLF line ends */
+        *nl = '\0';
         if (memchr(row, '\0', (size_t)(nl - row))) {
             st = err_set(e, CLGAN_ERR_DATA, "%s:%d: a NUL byte: not a text file", path, line);
             break;
@@ -104,9 +106,14 @@ clgan_status run_log_read(const char *path, run_log *out, clgan_err *e) {
             char *stop;
             errno = 0;
             double v = strtod(fields[i], &stop);
-            if (*stop || (errno == ERANGE && isfinite(v) && v != 0))
+            /* (a value too small for a normal double, 1e-310, is a number: ERANGE says only
+             * that it lost precision) */
+            if (*stop || stop == fields[i])
                 st = err_set(e, CLGAN_ERR_DATA, "%s:%d: column '%s': '%.40s' is not a number",
                              path, line, col_names[where[i]], fields[i]);
+            else if (errno == ERANGE && isinf(v))
+                st = err_set(e, CLGAN_ERR_DATA, "%s:%d: column '%s': '%.40s' is beyond the "
+                             "range of doubles", path, line, col_names[where[i]], fields[i]);
             else /* a run that went non-finite logs nan or inf: drawn as a gap */
                 out->v[where[i]][out->n] = isfinite(v) ? v : NAN;
         }
@@ -150,12 +157,43 @@ typedef struct axes {
     double xlo, xhi, ylo, yhi;
 } axes;
 
+/* A pixel offset, clamped far outside any canvas (lrint of a huge value is undefined). */
+static int to_pixel(double v) {
+    return (int)lrint(v < -1e6 ? -1e6 : v > 1e6 ? 1e6 : v);
+}
+
 static int px(const axes *a, double x) {
-    return a->x0 + (int)lrint((x - a->xlo) / (a->xhi - a->xlo) * (a->w - 1));
+    return a->x0 + to_pixel((x - a->xlo) / (a->xhi - a->xlo) * (a->w - 1));
 }
 
 static int py(const axes *a, double y) {
-    return a->y0 + a->h - 1 - (int)lrint((y - a->ylo) / (a->yhi - a->ylo) * (a->h - 1));
+    return a->y0 + a->h - 1 - to_pixel((y - a->ylo) / (a->yhi - a->ylo) * (a->h - 1));
+}
+
+/*
+ * Widens [*lo, *hi] where doubles cannot tell its ends apart well enough to draw it (equal
+ * values, or values near 1e17 a few units apart): a span of at least a millionth of their size.
+ */
+static void drawable_span(double *lo, double *hi) {
+    double size = fmax(fabs(*lo), fabs(*hi)), min = size > 0 ? size * 1e-6 : 1;
+    if (!(*hi - *lo >= min)) {
+        double mid = *lo / 2 + *hi / 2;
+        *lo = mid - min;
+        *hi = mid + min;
+    }
+}
+
+/* At most this many ticks an axis, whatever the values: the loop that places them is bounded
+ * by a count, not by a step that may be below the spacing of doubles. */
+#define MAX_TICKS 32
+
+/* The ticks of [lo, hi] at multiples of step: how many (at most MAX_TICKS), the first at
+ * *first; each next one is first + i step. */
+static int ticks(double lo, double hi, double step, double *first) {
+    double k0 = ceil(lo / step), k1 = floor(hi / step + 1e-9);
+    *first = k0 * step;
+    double n = k1 - k0 + 1;
+    return !(n > 0) ? 0 : n > MAX_TICKS ? MAX_TICKS : (int)n;
 }
 
 static void label_number(char *buf, size_t len, double v, double step) {
@@ -165,15 +203,19 @@ static void label_number(char *buf, size_t len, double v, double step) {
 
 static void frame(canvas *c, const axes *a, const char *title, const char *ylabel) {
     char buf[32];
-    double ys = tick_step(a->ylo, a->yhi, 4);
-    for (double y = ceil(a->ylo / ys) * ys; y <= a->yhi + ys * 1e-9; y += ys) {
+    double ys = tick_step(a->ylo, a->yhi, 4), y0;
+    int ny = ticks(a->ylo, a->yhi, ys, &y0);
+    for (int i = 0; i < ny; i++) {
+        double y = y0 + i * ys;
         canvas_line(c, a->x0, py(a, y), a->x0 + a->w - 1, py(a, y), GREY.r, GREY.g, GREY.b);
         canvas_line(c, a->x0 - 4, py(a, y), a->x0, py(a, y), BLACK.r, BLACK.g, BLACK.b);
         label_number(buf, sizeof buf, y, ys);
         canvas_text(c, a->x0 - 7 - CANVAS_CHAR_W * (int)strlen(buf), py(a, y) - 3, buf, 0, 0, 0);
     }
-    double xs = tick_step(a->xlo, a->xhi, 6);
-    for (double x = ceil(a->xlo / xs) * xs; x <= a->xhi + xs * 1e-9; x += xs) {
+    double xs = tick_step(a->xlo, a->xhi, 6), x0;
+    int nx = ticks(a->xlo, a->xhi, xs, &x0);
+    for (int i = 0; i < nx; i++) {
+        double x = x0 + i * xs;
         canvas_line(c, px(a, x), a->y0, px(a, x), a->y0 + a->h - 1, GREY.r, GREY.g, GREY.b);
         canvas_line(c, px(a, x), a->y0 + a->h, px(a, x), a->y0 + a->h + 3, 0, 0, 0);
         label_number(buf, sizeof buf, x, xs);
@@ -224,6 +266,7 @@ static void yrange(const run_log *l, int c0, int c1, double *lo, double *hi) {
     if (pad <= 0) pad = fabs(*hi) > 0 ? fabs(*hi) * 0.1 : 1;
     *lo -= pad;
     *hi += pad;
+    drawable_span(lo, hi);
 }
 
 static int any_finite(const run_log *l, int col) {
@@ -272,6 +315,7 @@ clgan_status plot_run_log(const run_log *l, const char *title, const char *png, 
         xhi = fmax(xhi, l->v[C_ITER][i]);
     }
     if (xhi <= xlo) xhi = xlo + 1;
+    drawable_span(&xlo, &xhi);
     int slot = 0;
     for (size_t p = 0; p < ARRAY_LEN(panel_spec); p++) {
         if (!show[p]) continue;

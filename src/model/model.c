@@ -154,6 +154,18 @@ int data_is_images(const data_spec *d) {
     return 0;
 }
 
+const char *gan_loss_name(gan_loss_kind k) {
+    switch (k) {
+    case GAN_LOSS_NON_SATURATING: return "non_saturating";
+    case GAN_LOSS_MINIMAX: return "minimax";
+    case GAN_LOSS_LEAST_SQUARES: return "least_squares";
+    case GAN_LOSS_HINGE: return "hinge";
+    case GAN_LOSS_WASSERSTEIN: return "wasserstein";
+    case GAN_LOSS_RELATIVISTIC: return "relativistic";
+    }
+    return "?";
+}
+
 int gan_loss_needs_critic(gan_loss_kind k) {
     switch (k) {
     case GAN_LOSS_LEAST_SQUARES:

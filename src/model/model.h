@@ -90,6 +90,8 @@ typedef enum gan_loss_kind {
 
 /* Whether D's output is a critic's raw value (no final sigmoid) under this loss. */
 int gan_loss_needs_critic(gan_loss_kind k);
+/* Its name in model files ("non_saturating", ...). */
+const char *gan_loss_name(gan_loss_kind k);
 
 /* Networks in model_nets order: generator, discriminator; or the classifier. */
 #define MODEL_NETS 3

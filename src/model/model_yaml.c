@@ -1224,11 +1224,9 @@ static clgan_status check_model(yctx *c) {
     int sig = net_spec_final_sigmoid(d);
     const layer_spec *dlast = &d->layers[sig >= 0 ? sig : d->n_layers - 1];
     if (gan_loss_needs_critic(m->train.loss) && sig >= 0) {
-        static const char *const names[] = {"non_saturating", "minimax",     "least_squares",
-                                            "hinge",          "wasserstein", "relativistic"};
         return yerr_at(c, dlast->line, dlast->col, CLGAN_ERR_MODEL,
                        "'loss: %s' takes a critic's raw output: drop the discriminator's final "
-                       "sigmoid", names[m->train.loss]);
+                       "sigmoid", gan_loss_name(m->train.loss));
     }
     /* layers that need more than one value per statistic: m rows in every step (D's halves) */
     TRY(check_rows(c, g, m->train.batch));
