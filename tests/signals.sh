@@ -63,9 +63,12 @@ for _ in $(seq 1 6000); do
 done
 [ "$catching" = 1 ] || { kill -KILL "$pid" 2>/dev/null; fail "clgan did not catch SIGINT within 300 s of its start: $(cat "$dir/early.err")"; }
 kill -INT "$pid"
-for _ in $(seq 1 5400); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
+# then SIGTERM every 10 ms until it exits: some land while PoCL's compiler writes its temporary
+# files, whose LLVM signal hook deleted them when a handler could run there (the build failed:
+# "unable to rename temporary"); the first signal names the exit
+for _ in $(seq 1 54000); do
+    kill -TERM "$pid" 2>/dev/null || break
+    sleep 0.01
 done
 kill -KILL "$pid" 2>/dev/null
 wait "$pid"

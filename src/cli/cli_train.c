@@ -8,7 +8,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,12 +70,61 @@ clgan_status draw_samples(const clgan_model *m, const dataset *data, const float
  * exits 128 + the signal; a second SIGINT exits at once (every file is written to a temporary
  * and renamed, so none is left damaged). SIGPIPE is ignored by main(): a closed stdout or
  * stderr (`clgan train ... | head`) costs the progress lines, never the run.
+ *
+ * The three are blocked in every thread from the start (PoCL's and Open MPI's threads inherit
+ * the mask) and taken by one thread in sigwait: no handler ever runs inside the driver. A
+ * handler did, once: LLVM, inside PoCL's compiler, hooks SIGINT to delete its temporary files
+ * and then calls the previous handler, so a Ctrl-C during a kernel build failed the build
+ * ("unable to rename temporary ...") instead of stopping the run after its first iteration.
  */
-static volatile sig_atomic_t stop_signal;
+static _Atomic int stop_signal;
+static sigset_t stop_set;
 
-static void on_signal(int sig) {
-    if (stop_signal && sig == SIGINT) _exit(130);
-    stop_signal = sig;
+static void *signal_thread(void *arg) {
+    (void)arg;
+    for (;;) {
+        int sig;
+        if (sigwait(&stop_set, &sig) != 0) continue;
+        int first = 0;
+        /* the first signal names the exit; a second SIGINT leaves at once */
+        if (!atomic_compare_exchange_strong(&stop_signal, &first, sig) && sig == SIGINT)
+            _exit(130);
+    }
+    return NULL;
+}
+
+/* Never runs while the signals are blocked everywhere; installed so that none is ignored (a
+ * shell starts background jobs with SIGINT ignored, which would discard it unseen). */
+static void no_op(int sig) {
+    (void)sig;
+}
+
+/* Blocks SIGINT, SIGTERM and SIGHUP in this thread (and the threads it starts from now on) and
+ * starts the thread that takes them. 0, or -1 (then signals stay as they were). */
+static int catch_stop_signals(void) {
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGTERM);
+    sigaddset(&stop_set, SIGHUP);
+    if (pthread_sigmask(SIG_BLOCK, &stop_set, NULL) != 0) return -1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = no_op;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    pthread_t th;
+    pthread_attr_t at;
+    if (pthread_attr_init(&at) != 0) return -1;
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&th, &at, signal_thread, NULL);
+    pthread_attr_destroy(&at);
+    if (rc != 0) {
+        pthread_sigmask(SIG_UNBLOCK, &stop_set, NULL);
+        return -1;
+    }
+    return 0;
 }
 
 static const char *signal_word(int sig) {
@@ -273,14 +324,10 @@ int cmd_train(const cli_opts *o) {
     /* From the start: a signal during the (possibly long) program builds and GEMM tuning stops
      * the run after its first iteration, instead of being lost, or ignored where the shell
      * started clgan in the background with SIGINT ignored. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART; /* PoCL and its compiler do not expect EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    if (catch_stop_signals() != 0) {
+        fprintf(stderr, "clgan train: cannot start the thread that takes signals\n");
+        return 1;
+    }
     const char *resume = opt_get(o, "--resume"), *out = opt_get(o, "--out");
     const char *on_nan = opt_get(o, "--on-nan");
     int rollback = 0;
@@ -786,7 +833,8 @@ int cmd_train(const cli_opts *o) {
         int periodic = ck_every && it % (uint64_t)ck_every == 0;
         /* with rollback, a checkpoint at every log interval gives something to return to */
         int for_rollback = rollback && it % (uint64_t)log_every == 0;
-        int stop_now = stop_signal; /* under mpirun: any rank's signal stops every rank here */
+        int stop_now = atomic_load(&stop_signal); /* under mpirun: any rank's signal stops
+                                                     every rank here */
         if (comm_max(&cm, &stop_now, "stop flags", &e) != CLGAN_OK) {
             rc = fail(NULL, e.msg);
             goto done;
