@@ -62,7 +62,8 @@ void clgan_device_list_free(clgan_device_info *list);
 
 /*
  * Opens a device: selector is "P:D", a case-insensitive substring of the device name, or NULL
- * (then $CLGAN_DEVICE, else the first GPU, else the first CPU, else the first device).
+ * (then $CLGAN_DEVICE, else the GPU with the most compute units, else the CPU device with the
+ * most on the first platform that has one, else the first device).
  * *out is set even on failure (unless memory runs out) so the message can be read; free it
  * with clgan_device_free.
  */

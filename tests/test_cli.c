@@ -64,6 +64,8 @@ static const cli_case cases[] = {
     {"compare TINY", 2, "clgan compare: --devices: give two devices"},
     {"compare TINY --devices a", 2, "clgan compare: --devices: expected two devices as A,B"},
     {"compare TINY --devices a,b,c", 2, "clgan compare: --devices: expected two devices as A,B"},
+    {"compare TINY --devices a,b --tolerance 1", 2,
+     "clgan compare: --tolerance: expected a relative difference in (0, 1)"},
     {"theory TINY --d-steps 0", 2, "clgan theory: --d-steps: expected an integer in [1, "},
     {"devices --device", 2, "clgan devices: --device: missing value (SEL)"},
     {"devices --device no-such-device", 1,
@@ -407,11 +409,27 @@ START_TEST(json_escapes_paths) {
 }
 END_TEST
 
+/* compare --tolerance gives its verdict on stdout and in the exit status: a device against
+ * itself agrees bit for bit. */
+START_TEST(compare_verdict) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' compare '%s' --devices 0:0,0:0 --iters 1 --tolerance 1e-9 "
+             "2>/dev/null", CLGAN_BINARY, src_path("tests/data/tiny_gan.yaml"));
+    int status;
+    char *text = run_stdout(cmd, &status);
+    ck_assert_msg(text && status == 0, "exit %d: %s", status, text ? text : "");
+    ck_assert_msg(strstr(text, "\nagree: every layer within 1e-09 (normwise) after one "
+                               "iteration: bit for bit\n"), "%s", text);
+    free(text);
+}
+END_TEST
+
 int main(int argc, char **argv) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("cli");
     tcase_add_loop_test(tc, bad_command_lines, 0, (int)ARRAY_LEN(cases));
     tcase_add_test(tc, json_escapes_paths);
+    tcase_add_test(tc, compare_verdict);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     make_fixtures();

@@ -343,7 +343,7 @@ END_TEST
  * one or two row groups) and evaluation mode (running statistics). */
 static const struct conv_case bn_cases[] = {
     {"batch_norm", {3, 4, 5, 1}, 4},
-    {"{type: batch_norm, eps: 0.001}", {5, 1, 1, 1}, 6},
+    {"{type: batch_norm, eps: 0.001}", {5, 1, 1, 0}, 6},
     {"{type: batch_norm, momentum: 0.3}", {2, 3, 3, 1}, 1},
 };
 

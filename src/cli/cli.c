@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "comm.h"
 #include "common.h"
+#include "gemm.h"
 #include "model.h"
 
 /* 1234567 -> "1,234,567" */
@@ -71,8 +72,12 @@ int cmd_devices(const cli_opts *o) {
         printf("        %u compute units, %s global memory (max buffer %s), fp64 %s, fp16 %s\n",
                d->compute_units, mem, alloc, d->fp64 ? "yes" : "no", d->fp16 ? "yes" : "no");
     }
-    printf("(* = selected%s; choose with --device P:D or part of the name)\n",
-           o->device ? " by --device" : " by default");
+    if (o->device)
+        printf("(* = selected by --device; choose with --device P:D or part of the name)\n");
+    else
+        printf("(* = selected by default: the GPU with the most compute units, else the CPU device "
+               "with the most on the first platform that has one; choose with --device P:D or "
+               "part of the name)\n");
     clgan_device_list_free(list);
     return 0;
 }
@@ -111,6 +116,29 @@ static void print_net(const clgan_model *m, clgan_net net, const char *title) {
     printf("  %s parameters: %s (%s of float32)\n", title, params, pmem);
 }
 
+/* Notes on layers whose bias a batch norm right after them removes: the bias's gradient is zero
+ * but for rounding, and Adam's first steps move it by +-lr by that rounding's sign, so devices
+ * (and runs with other GEMM paths) part in it for nothing. */
+static void note_bias_into_norm(const char *path, const clgan_model *m) {
+    for (int w = 0; w < MODEL_NETS; w++) {
+        const net_spec *ns = &m->net[w];
+        for (int i = 0; i + 1 < ns->n_layers; i++) {
+            param_info p[LAYER_MAX_PARAMS];
+            int np = layer_params(&ns->layers[i], p), bias = 0;
+            for (int j = 0; j < np; j++) bias |= strcmp(p[j].name, "bias") == 0;
+            if (!bias || ns->layers[i + 1].kind != LAYER_BATCH_NORM) continue;
+            layer_kind k = ns->layers[i].kind;
+            printf("note: %s:%d:%d: %s layer %d (%s): its bias feeds the batch norm after it, "
+                   "which subtracts it: the bias's gradient is rounding noise that Adam turns "
+                   "into steps of +-lr, so devices differ in it for nothing (%s)\n",
+                   path, ns->layers[i].line, ns->layers[i].col, model_net_name((clgan_net)w), i,
+                   layer_kind_name(k),
+                   k == LAYER_CONV2D || k == LAYER_CONV_TRANSPOSE2D ? "`bias: false` removes it"
+                                                                    : "harmless to the network");
+        }
+    }
+}
+
 int cmd_check(const cli_opts *o) {
     clgan_model *m;
     if (clgan_model_load(o->positional, &m) != CLGAN_OK) {
@@ -122,11 +150,22 @@ int cmd_check(const cli_opts *o) {
     for (int w = 0; w <= CLGAN_CLASSIFIER; w++)
         if (clgan_model_layers(m, (clgan_net)w) > 0)
             print_net(m, (clgan_net)w, model_net_name((clgan_net)w));
+    note_bias_into_norm(o->positional, m);
     clgan_model_free(m);
     return 0;
 }
 
 /* ---- options and dispatch ------------------------------------------------------------------ */
+
+void print_gemm_notes(const char *cmd, const clgan_device *dev) {
+    const char *n = dev ? gemm_notes(dev) : NULL;
+    while (n && *n) {
+        const char *nl = strchr(n, '\n');
+        int len = nl ? (int)(nl - n) : (int)strlen(n);
+        fprintf(stderr, "clgan %s: note: %.*s\n", cmd, len, n);
+        n += len + (nl != NULL);
+    }
+}
 
 int print_json(void *o) {
     char *s = o ? cJSON_PrintUnformatted((cJSON *)o) : NULL;
@@ -371,6 +410,8 @@ static const cli_opt bench_opts[] = {
 static const cli_opt compare_opts[] = {
     {"--devices", "A,B", "the two devices (P:D or part of the name), e.g. pthread,basic"},
     {"--iters", "N", "iterations for the drift of the parameters (default 10)"},
+    {"--tolerance", "R", "exit 1 unless every layer's normwise differences after one "
+                         "iteration are within R (and no NaN or Inf), e.g. 1e-4"},
 };
 
 #define OPTS(a) a, (int)(sizeof a / sizeof a[0])
@@ -423,9 +464,11 @@ static const cli_cmd commands[] = {
     {"compare", "MODEL", "run a model on two devices and report how they differ",
      "Same seed, weights and batches on devices A and B: per layer, the largest absolute and\n"
      "relative differences of activations, activation gradients and parameter gradients after\n"
-     "one iteration; the drift of the parameters after N iterations; the first NaN or Inf;\n"
-     "the time per iteration on each. Synthetic data, as for bench: the data file need not\n"
-     "be present.",
+     "one iteration, and the normwise ||A - B|| / ||A|| (a few entries at a ReLU's kink, where\n"
+     "rounding puts them on either side, move the largest and not this); the drift of the\n"
+     "parameters after N iterations; the first NaN or Inf; the time per iteration on each.\n"
+     "With --tolerance R, exit status 1 unless every normwise difference is within R.\n"
+     "Synthetic data, as for bench: the data file need not be present.",
      cmd_compare, 1, OPTS(compare_opts)},
     {"theory", "MODEL", "check the paper's theory numerically on a 1-D model",
      "On a model with 1-D data: (1) with G frozen, trains D and compares D(x) with\n"

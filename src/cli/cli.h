@@ -49,6 +49,10 @@ int usage_error(const char *cmd, const char *fmt, const char *arg);
  * (o NULL too).
  */
 int print_json(void *o);
+
+struct clgan_device;
+/* Prints "clgan CMD: note: ..." for each GEMM path the tuner refused on dev (gemm_notes). */
+void print_gemm_notes(const char *cmd, const struct clgan_device *dev);
 /* The value of an option, "" for a flag that is set, NULL if absent. */
 const char *opt_get(const cli_opts *o, const char *name);
 /* 0 absent, 1 parsed into *out, -1 bad (message printed: the option and what was expected). */

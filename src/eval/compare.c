@@ -21,17 +21,26 @@ static float *read_all(cl_mem buf, size_t n, clgan_device *dev, clgan_status *st
     return v;
 }
 
-/* max |a - b| and that over max |a| over a view of `count` values. */
+/* max |a - b| and that over max |a| over a view of `count` values; with sq, also the sums of
+ * (a - b)^2 and a^2 added into sq[0], sq[1] (for the normwise difference). */
 static void diff(const float *a, const float *b, size_t off, size_t count, double *abs_,
-                 double *rel) {
-    double d = 0, mx = 0;
+                 double *rel, double *sq) {
+    double d = 0, mx = 0, s0 = 0, s1 = 0;
     for (size_t i = off; i < off + count; i++) {
         double x = fabs((double)a[i] - b[i]);
         if (!(x <= d)) d = x; /* NaN propagates */
         if (fabs(a[i]) > mx) mx = fabs(a[i]);
+        s0 += x * x;
+        s1 += (double)a[i] * a[i];
     }
     *abs_ = d;
     *rel = mx > 0 ? d / mx : d;
+    if (sq) sq[0] += s0, sq[1] += s1;
+}
+
+/* ||a - b|| / ||a|| from diff's sums (NaN stays NaN). */
+static double normwise(const double *sq) {
+    return sq[1] > 0 ? sqrt(sq[0] / sq[1]) : sqrt(sq[0]);
 }
 
 void compare_report_free(compare_report *r) {
@@ -95,19 +104,37 @@ clgan_status compare_run(const char *sel_a, const char *sel_b, const clgan_model
                     d->net = w;
                     d->layer = li;
                     d->kind = layer_kind_name(l->spec->kind);
-                    diff(acts[0], acts[1], l->y.off, cnt, &d->act_abs, &d->act_rel);
+                    double sa[2] = {0, 0}, sg[2] = {0, 0}, sw[2] = {0, 0};
+                    diff(acts[0], acts[1], l->y.off, cnt, &d->act_abs, &d->act_rel, sa);
                     /* D's last step needed no gradient below its first layer; G's does */
-                    diff(dl[0], dl[1], l->dy.off, cnt, &d->grad_abs, &d->grad_rel);
+                    diff(dl[0], dl[1], l->dy.off, cnt, &d->grad_abs, &d->grad_rel, sg);
+                    d->act_norm = normwise(sa);
+                    d->grad_norm = normwise(sg);
+                    /* the layer's gradient as one vector: the largest difference over its
+                     * tensors, relative to its largest value (a tensor whose gradient is
+                     * rounding noise, as a bias that feeds batch norm, has no scale of its own) */
                     d->wgrad_abs = d->wgrad_rel = -1;
-                    for (int j = 0; j < l->n_params; j++) { /* the largest over its tensors */
+                    double scale = 0;
+                    for (int j = 0; j < l->n_params; j++) {
                         double a, rel;
-                        diff(gr[0], gr[1], l->param_off[j], (size_t)l->params[j].count, &a, &rel);
+                        diff(gr[0], gr[1], l->param_off[j], (size_t)l->params[j].count, &a, &rel,
+                             sw);
                         if (!(a <= d->wgrad_abs)) d->wgrad_abs = a;
-                        if (!(rel <= d->wgrad_rel)) d->wgrad_rel = rel;
+                        if (rel > 0 && a / rel > scale) scale = a / rel;
                     }
+                    d->wgrad_norm = -1;
+                    if (l->n_params > 0) {
+                        d->wgrad_rel = scale > 0 ? d->wgrad_abs / scale : d->wgrad_abs;
+                        d->wgrad_norm = normwise(sw);
+                    }
+                    if (li + 1 < n[0]->n_layers &&
+                        n[0]->layers[li + 1].spec->kind == LAYER_BATCH_NORM)
+                        for (int j = 0; j < l->n_params; j++)
+                            if (strcmp(l->params[j].name, "bias") == 0) d->bias_into_norm = 1;
                 }
             }
-            if (it == iters - 1) diff(par[0], par[1], 0, n[0]->n_params, &r->drift_abs[w], &r->drift_rel[w]);
+            if (it == iters - 1)
+                diff(par[0], par[1], 0, n[0]->n_params, &r->drift_abs[w], &r->drift_rel[w], NULL);
             for (int i = 0; i < 2; i++) {
                 free(acts[i]);
                 free(dl[i]);

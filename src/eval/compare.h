@@ -14,7 +14,12 @@ typedef struct layer_diff {
     const char *kind;
     double act_abs, act_rel; /* max |a - b|, and that over max |a| */
     double grad_abs, grad_rel; /* activation gradients */
-    double wgrad_abs, wgrad_rel; /* parameter gradients (layers with parameters; else -1) */
+    double wgrad_abs, wgrad_rel; /* parameter gradients (layers with parameters; else -1),
+                                  * relative to the largest over all the layer's tensors */
+    /* normwise: ||a - b|| / ||a|| (a few entries on either side of a kink, where ReLU's
+     * gradient is 1 on one device and 0 on the other, move the maxima and not this) */
+    double act_norm, grad_norm, wgrad_norm; /* (wgrad_norm -1 without parameters) */
+    int bias_into_norm;      /* its bias feeds a batch norm, which removes it */
 } layer_diff;
 
 typedef struct compare_report {

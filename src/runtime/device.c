@@ -160,15 +160,31 @@ void clgan_device_list_free(clgan_device_info *list) {
     free(list);
 }
 
+/*
+ * The default: the GPU with the most compute units, else, on the first platform that has a
+ * CPU device, its CPU device with the most (PoCL's pthread device before its one-unit basic
+ * device, whatever POCL_DEVICES lists first; a second implementation of the same CPU, listed
+ * later, is not taken for its count: rusticl's llvmpipe reports 8 units on 2 cores), ties to
+ * the first listed.
+ */
+static long default_device(const clgan_device_info *inf, size_t n) {
+    long best = -1;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(inf[i].type, "GPU") == 0 &&
+            (best < 0 || inf[i].compute_units > inf[best].compute_units))
+            best = (long)i;
+    if (best >= 0) return best;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(inf[i].type, "CPU") == 0 &&
+            (best < 0 || (inf[i].platform == inf[best].platform &&
+                          inf[i].compute_units > inf[best].compute_units)))
+            best = (long)i;
+    return best >= 0 ? best : 0;
+}
+
 /* Index of the device the selector names, or -1. */
 static long select_device(const char *sel, const clgan_device_info *inf, size_t n) {
-    if (!sel || !*sel) {
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(inf[i].type, "GPU") == 0) return (long)i;
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(inf[i].type, "CPU") == 0) return (long)i;
-        return 0;
-    }
+    if (!sel || !*sel) return default_device(inf, n);
     int p, d, used = 0;
     if (sscanf(sel, "%d:%d%n", &p, &d, &used) == 2 && sel[used] == '\0') {
         for (size_t i = 0; i < n; i++)

@@ -32,18 +32,27 @@ clgan_status gemm_on(clgan_device *dev, gemm_path path, int trans_a, int trans_b
  */
 int gemm_n_configs(void);
 const char *gemm_config_name(int config);
+/* Whether config has the tiles cheapest to build: the only ones tuned on a slow compiler. */
+int gemm_config_cheapest(int config);
 clgan_status gemm_on_config(clgan_device *dev, int config, int trans_a, int trans_b, size_t m,
                             size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
                             cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off,
                             size_t ldc);
 
 /*
- * Measures both paths on one shape (row-major, tightly packed operands) and remembers the faster
- * for this device; the choice is kept in the program cache folder so later runs skip the
- * measurement. Waits for the device. *chosen (may be NULL) gets the path.
+ * Measures both paths on one shape (row-major, tightly packed operands of random values) and
+ * remembers the faster of those whose product agrees with the host's at sampled entries; the
+ * choice is kept in the program cache folder so later runs skip the measurement. Waits for the
+ * device. *chosen (may be NULL) gets the path. A path that computes another product, fails, or
+ * (the engine's larger tiles) takes longer than a budget to build is refused and said in
+ * gemm_notes; CLGAN_ERR_DEVICE, naming the shape and each path's error, if none is right.
  */
 clgan_status gemm_tune(clgan_device *dev, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                        gemm_path *chosen);
+
+/* The paths refused on dev so far, a line each ("GEMM 128x1024x6272 NT on 'X': CLBlast's SGEMM
+ * refused: C[5][17] is 0.31, the host's 2.2"), or NULL: for a program to say. */
+const char *gemm_notes(const clgan_device *dev);
 
 /* Frees what the engine's GEMM keeps on the device (kernels, tuning table). */
 void gemm_release(clgan_device *dev);
