@@ -88,6 +88,10 @@ int cmd_compare(const cli_opts *o) {
                "removes the parameter.\n");
     printf("\nparameters after %d iterations: G max |A - B| %.2e (%.1e relative), D %.2e (%.1e)\n",
            r->iters, r->drift_abs[0], r->drift_rel[0], r->drift_abs[1], r->drift_rel[1]);
+    if (any_bias_into_norm)
+        printf("  (the biases marked * and their batch norms' running means apart: they differ "
+               "by up to\n  G %.2e, D %.2e, which the batch norms subtract)\n",
+               r->drift_norm_abs[0], r->drift_norm_abs[1]);
     if (r->nonfinite_iter)
         printf("first NaN/Inf: iteration %ld, %s\n", r->nonfinite_iter, r->nonfinite_where);
     else

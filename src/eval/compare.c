@@ -43,6 +43,47 @@ static double normwise(const double *sq) {
     return sq[1] > 0 ? sqrt(sq[0] / sq[1]) : sqrt(sq[0]);
 }
 
+/* Whether layer li's bias feeds the batch norm right after it. */
+static int bias_into_norm(const net *n, int li) {
+    if (li + 1 >= n->n_layers || n->layers[li + 1].spec->kind != LAYER_BATCH_NORM) return 0;
+    for (int j = 0; j < n->layers[li].n_params; j++)
+        if (strcmp(n->layers[li].params[j].name, "bias") == 0) return 1;
+    return 0;
+}
+
+/* The largest |a - b| of the views [off, off + count) of a run, and max |a| over them. */
+static void drift_view(const float *a, const float *b, size_t off, size_t count, double *d,
+                       double *mx) {
+    for (size_t i = off; i < off + count; i++) {
+        double x = fabs((double)a[i] - b[i]);
+        if (!(x <= *d)) *d = x; /* NaN propagates */
+        if (fabs(a[i]) > *mx) *mx = fabs(a[i]);
+    }
+}
+
+/*
+ * The parameters' drift of network w into r: over every tensor but the biases that feed a batch
+ * norm and that batch norm's running mean, which follows them (drift_abs/rel), and over those
+ * apart (drift_norm_abs), which the batch norm subtracts: they part by +-lr a step on rounding
+ * noise without changing what the network computes.
+ */
+static void drift(const net *n, const float *a, const float *b, compare_report *r, int w) {
+    double d = 0, mx = 0, dn = 0, mn = 0;
+    for (int li = 0; li < n->n_layers; li++) {
+        const layer *l = &n->layers[li];
+        int fed = li > 0 && l->spec->kind == LAYER_BATCH_NORM && bias_into_norm(n, li - 1);
+        for (int j = 0; j < l->n_params; j++) {
+            int apart = (bias_into_norm(n, li) && strcmp(l->params[j].name, "bias") == 0) ||
+                        (fed && strcmp(l->params[j].name, "running_mean") == 0);
+            drift_view(a, b, l->param_off[j], (size_t)l->params[j].count, apart ? &dn : &d,
+                       apart ? &mn : &mx);
+        }
+    }
+    r->drift_abs[w] = d;
+    r->drift_rel[w] = mx > 0 ? d / mx : d;
+    r->drift_norm_abs[w] = dn;
+}
+
 void compare_report_free(compare_report *r) {
     free(r->layers);
     r->layers = NULL;
@@ -127,14 +168,10 @@ clgan_status compare_run(const char *sel_a, const char *sel_b, const clgan_model
                         d->wgrad_rel = scale > 0 ? d->wgrad_abs / scale : d->wgrad_abs;
                         d->wgrad_norm = normwise(sw);
                     }
-                    if (li + 1 < n[0]->n_layers &&
-                        n[0]->layers[li + 1].spec->kind == LAYER_BATCH_NORM)
-                        for (int j = 0; j < l->n_params; j++)
-                            if (strcmp(l->params[j].name, "bias") == 0) d->bias_into_norm = 1;
+                    d->bias_into_norm = bias_into_norm(n[0], li);
                 }
             }
-            if (it == iters - 1)
-                diff(par[0], par[1], 0, n[0]->n_params, &r->drift_abs[w], &r->drift_rel[w], NULL);
+            if (it == iters - 1) drift(n[0], par[0], par[1], r, w);
             for (int i = 0; i < 2; i++) {
                 free(acts[i]);
                 free(dl[i]);

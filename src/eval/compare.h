@@ -27,7 +27,9 @@ typedef struct compare_report {
     layer_diff *layers;      /* one per layer of G, then D (malloc'd; compare_report_free) */
     int n_layers;
     int iters;
-    double drift_abs[2], drift_rel[2]; /* parameters of G and D after `iters` iterations */
+    /* parameters of G and D after `iters` iterations: every tensor but the biases that feed a
+     * batch norm and its running mean (drift_*), and those (drift_norm_abs; 0 if none) */
+    double drift_abs[2], drift_rel[2], drift_norm_abs[2];
     long nonfinite_iter;     /* first iteration with a NaN/Inf (1-based), 0 if none */
     char nonfinite_where[400];
     double ms[2];            /* median time per iteration */
