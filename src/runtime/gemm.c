@@ -43,11 +43,14 @@ static const gemm_variant variants[] = {{8, 4, 4}, {12, 2, 8}, {6, 4, 6}, {2, 2,
  * The variants in the order of their build times on Mesa's rusticl (llvmpipe, which compiles a
  * kernel at its first launch: 2x32 nt 2x2 in 4-8 s a kernel, 8x32 nt 4x4 in 55-96 s, 6x32
  * nt 4x6 in 41-174 s, 12x32 nt 2x8 past 13 minutes); PoCL builds each in about a second.
- * A variant's cost is its build plus the slowest first launch of its kernels seen. The
- * cheapest is built first: where it costs more than GEMM_SLOW_BUILD_S the driver's compiler
- * is one the larger tiles would keep from starting for minutes, so they are not built there;
- * elsewhere each is tried in turn and one that costs more than GEMM_BUILD_BUDGET_S is never
- * chosen. Costs are remembered in the tuning file.
+ * A variant's cost is its build plus the slowest first launch of its kernels seen. They are
+ * built in this order, each only while the one before cost at most GEMM_SLOW_BUILD_S: past
+ * that, the driver's compiler is one the larger tiles would keep from starting for minutes.
+ * One that costs more than GEMM_BUILD_BUDGET_S is never chosen. Costs are remembered in the
+ * tuning file. Mesa's drivers get the cheapest alone: Mesa keeps compiled kernels in a cache
+ * of its own, which makes a variant it holds build fast and tells nothing of the next, so a
+ * tuning file started afresh beside a warm Mesa cache (every test's) would walk up the order
+ * one slow build at a time to the 12x32 tiles.
  */
 static const int build_order[N_VARIANTS] = {3, 0, 2, 1};
 #define GEMM_SLOW_BUILD_S 5.0
@@ -178,6 +181,12 @@ static const tuned *find_tuned(const struct gemm_state *g, int ta, int tb, size_
     return NULL;
 }
 
+/* Whether dev is one of Mesa's OpenCL drivers (rusticl, Clover): see build_order. */
+static int mesa_driver(const clgan_device *dev) {
+    return strstr(dev->info.platform_name, "rusticl") || strstr(dev->info.platform_name, "Clover") ||
+           strstr(dev->info.vendor, "Mesa");
+}
+
 static gemm_path choose(clgan_device *dev, int ta, int tb, size_t m, size_t n, size_t k,
                         int *config) {
     *config = 0;
@@ -190,8 +199,9 @@ static gemm_path choose(clgan_device *dev, int ta, int tb, size_t m, size_t n, s
     }
     if (forced != GEMM_AUTO) return forced;
     /* Untuned: CLBlast has no parameters for CPU devices, the engine's kernels target them;
-     * but not where their build was too slow (configuration 0's variant may be one) */
-    int slow = 0;
+     * but not where their build was too slow, nor on Mesa's drivers, whose compiler takes
+     * minutes over configuration 0's tiles (see build_order) */
+    int slow = mesa_driver(dev);
     for (int v = 0; g && v < N_VARIANTS; v++) slow |= g->build_s[v] > GEMM_BUILD_BUDGET_S;
     return strcmp(dev->info.type, "CPU") == 0 && !slow ? GEMM_ENGINE : GEMM_CLBLAST;
 }
@@ -508,18 +518,21 @@ clgan_status gemm_tune(clgan_device *dev, int trans_a, int trans_b, size_t m, si
     int best = -1, clblast_ok = 0;
     double f0 = dev->gemm_flops;
     const tune_bufs tb = {trans_a, trans_b, m, n, k, ha, hb, hc, a, b, c, shape};
-    /* the tiles with one work-item per group, cheapest to build first (see build_order); then
-     * the other group shapes with the best */
+    /* the tiles with one work-item per group, cheapest to build first (see build_order), each
+     * only if the one before it built in GEMM_SLOW_BUILD_S (a driver's own cache of compiled
+     * kernels can make one fast and leave the next to take minutes: at most one slow build is
+     * paid, then remembered); then the other group shapes with the best */
     for (int o = 0; o < N_VARIANTS && st == CLGAN_OK; o++) {
-        int v = build_order[o], cheapest = build_order[0];
+        int v = build_order[o], cheapest = build_order[0], prev = o ? build_order[o - 1] : -1;
         double t = 0;
-        if (o > 0 && g->build_s[cheapest] > GEMM_SLOW_BUILD_S) {
-            if (!g->said_slow && g->build_s[cheapest] <= GEMM_BUILD_BUDGET_S) {
+        if (prev >= 0 && mesa_driver(dev)) break; /* see build_order */
+        if (prev >= 0 && g->build_s[prev] > GEMM_SLOW_BUILD_S) {
+            if (!g->said_slow && g->build_s[prev] <= GEMM_BUILD_BUDGET_S) {
                 char line[640];
-                snprintf(line, sizeof line, "'%.100s' took %.1f s to build the engine's smallest "
-                         "GEMM tiles (%s): its compiler would take minutes over the larger "
-                         "ones, which are not built there", dev->info.name, g->build_s[cheapest],
-                         gemm_config_name(cheapest * N_LOCALS));
+                snprintf(line, sizeof line, "'%.100s' took %.1f s to build the engine's GEMM "
+                         "tiles %s: its compiler would take minutes over the larger ones, which "
+                         "are not built there", dev->info.name, g->build_s[prev],
+                         gemm_config_name(prev * N_LOCALS));
                 note(g, line);
                 g->said_slow = 1;
             }
