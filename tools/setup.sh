@@ -6,6 +6,7 @@ set -euo pipefail
 pkgs=(
     build-essential cmake pkg-config
     ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
+    mesa-opencl-icd
     libclblast-dev libyaml-dev check libcjson-dev zlib1g-dev libpng-dev liblapacke-dev
     libopenmpi-dev openmpi-bin
     dataset-fashion-mnist
