@@ -125,7 +125,8 @@ static void note_bias_into_norm(const char *path, const clgan_model *m) {
         for (int i = 0; i + 1 < ns->n_layers; i++) {
             param_info p[LAYER_MAX_PARAMS];
             int np = layer_params(&ns->layers[i], p), bias = 0;
-            for (int j = 0; j < np; j++) bias |= strcmp(p[j].name, "bias") == 0;
+            for (int j = 0; j < np; j++)
+                bias |= strcmp(p[j].name, "bias") == 0;
             if (!bias || ns->layers[i + 1].kind != LAYER_BATCH_NORM) continue;
             layer_kind k = ns->layers[i].kind;
             printf("note: %s:%d:%d: %s layer %d (%s): its bias feeds the batch norm after it, "
@@ -410,8 +411,9 @@ static const cli_opt bench_opts[] = {
 static const cli_opt compare_opts[] = {
     {"--devices", "A,B", "the two devices (P:D or part of the name), e.g. pthread,basic"},
     {"--iters", "N", "iterations for the drift of the parameters (default 10)"},
-    {"--tolerance", "R", "exit 1 unless every layer's normwise differences after one "
-                         "iteration are within R (and no NaN or Inf), e.g. 1e-4"},
+    {"--tolerance", "R",
+     "exit 1 unless every layer's normwise differences after one "
+     "iteration are within R (and no NaN or Inf), e.g. 1e-4"},
 };
 
 #define OPTS(a) a, (int)(sizeof a / sizeof a[0])

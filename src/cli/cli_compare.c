@@ -22,8 +22,10 @@ int cmd_compare(const cli_opts *o) {
         char *end;
         tol = strtod(tv, &end);
         if (end == tv || *end || !(tol > 0 && tol < 1)) {
-            fprintf(stderr, "clgan compare: --tolerance: expected a relative difference in "
-                            "(0, 1), such as 1e-4, got '%s'\n", tv);
+            fprintf(stderr,
+                    "clgan compare: --tolerance: expected a relative difference in "
+                    "(0, 1), such as 1e-4, got '%s'\n",
+                    tv);
             return EXIT_USAGE;
         }
     }
@@ -60,7 +62,8 @@ int cmd_compare(const cli_opts *o) {
     printf("clgan compare: %s, seed %llu, batch %d\n  A: %s (%s)\n  B: %s (%s)\n", m->name,
            (unsigned long long)m->train.seed, m->train.batch, r->dev[0].name,
            r->dev[0].driver_version, r->dev[1].name, r->dev[1].driver_version);
-    printf("\nafter one iteration, max |A - B| (relative to max |A|; normwise ||A - B|| / ||A||):\n");
+    printf(
+        "\nafter one iteration, max |A - B| (relative to max |A|; normwise ||A - B|| / ||A||):\n");
     printf("  %-22s %-27s %-27s %-27s\n", "layer", "activations", "activation grads",
            "parameter grads");
     for (int i = 0; i < r->n_layers; i++) {
@@ -69,8 +72,8 @@ int cmd_compare(const cli_opts *o) {
         snprintf(name, sizeof name, "%s %d %s", d->net ? "D" : "G", d->layer, d->kind);
         if (d->wgrad_abs >= 0)
             snprintf(w, sizeof w, "%.2e (%.1e; %.1e)", d->wgrad_abs, d->wgrad_rel, d->wgrad_norm);
-        printf("  %-22s %.2e (%.1e; %.1e)  %.2e (%.1e; %.1e)  %s%s\n", name, d->act_abs,
-               d->act_rel, d->act_norm, d->grad_abs, d->grad_rel, d->grad_norm, w,
+        printf("  %-22s %.2e (%.1e; %.1e)  %.2e (%.1e; %.1e)  %s%s\n", name, d->act_abs, d->act_rel,
+               d->act_norm, d->grad_abs, d->grad_rel, d->grad_norm, w,
                d->bias_into_norm ? " *" : "");
         double worst = d->act_norm > d->grad_norm ? d->act_norm : d->grad_norm;
         if (d->wgrad_norm > worst) worst = d->wgrad_norm;
@@ -101,7 +104,8 @@ int cmd_compare(const cli_opts *o) {
     int disagree = 0;
     if (tv) {
         disagree = !(tol_worst <= tol) || r->nonfinite_iter;
-        if (r->nonfinite_iter) printf("disagree: a NaN or Inf\n");
+        if (r->nonfinite_iter)
+            printf("disagree: a NaN or Inf\n");
         else if (disagree)
             printf("disagree: %s differs by %.1e (normwise) > --tolerance %g\n", tol_layer,
                    tol_worst, tol);
@@ -110,7 +114,8 @@ int cmd_compare(const cli_opts *o) {
                    tol);
         else
             printf("agree: every layer within %g (normwise) after one iteration; the largest, "
-                   "%.1e, in %s\n", tol, tol_worst, tol_layer);
+                   "%.1e, in %s\n",
+                   tol, tol_worst, tol_layer);
     }
     compare_report_free(r);
     free(r);

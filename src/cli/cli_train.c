@@ -488,7 +488,8 @@ int cmd_train(const cli_opts *o) {
         goto done;
     }
     t_build = clock_seconds() - t_build;
-    for (int i = 0; lead && i < n_devs; i++) print_gemm_notes("train", devs[i]);
+    for (int i = 0; lead && i < n_devs; i++)
+        print_gemm_notes("train", devs[i]);
     if (resume) {
         if (checkpoint_restore(&t, &ck, &e) != CLGAN_OK) {
             rc = fail("--resume", e.msg);

@@ -19,7 +19,7 @@ typedef struct layer_diff {
     /* normwise: ||a - b|| / ||a|| (a few entries on either side of a kink, where ReLU's
      * gradient is 1 on one device and 0 on the other, move the maxima and not this) */
     double act_norm, grad_norm, wgrad_norm; /* (wgrad_norm -1 without parameters) */
-    int bias_into_norm;      /* its bias feeds a batch norm, which removes it */
+    int bias_into_norm;                     /* its bias feeds a batch norm, which removes it */
 } layer_diff;
 
 typedef struct compare_report {

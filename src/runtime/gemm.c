@@ -81,7 +81,7 @@ struct gemm_state {
     engine_kernels ek[N_VARIANTS];
     double build_s[N_VARIANTS]; /* each variant's cost: its build or the slowest first launch
                                    of its kernels, seconds (0: unknown) */
-    char *notes;      /* the paths refused so far, a line each (malloc'd; NULL: none) */
+    char *notes;                /* the paths refused so far, a line each (malloc'd; NULL: none) */
     int said_slow;    /* the notes say the driver builds too slowly for the larger tiles */
     tuned *table;     /* grows: every shape a process meets is remembered */
     int n_tuned, cap_tuned;
@@ -136,10 +136,10 @@ static struct gemm_state *state(clgan_device *dev) {
             if (sscanf(line, "b %d %lf%n", &v, &bs, &used) == 2 && line[used] == '\0' && v >= 0 &&
                 v < N_VARIANTS && bs > 0) {
                 g->build_s[v] = fmax(g->build_s[v], bs);
-            } else if (sscanf(line, "%d %d %zu %zu %zu %d %d %lf %lf%n", &t.ta, &t.tb, &t.m, &t.n, &t.k,
-                       &p, &t.config, &e, &c, &used) == 9 &&
-                line[used] == '\0' && (p == GEMM_ENGINE || p == GEMM_CLBLAST) && t.config >= 0 &&
-                t.config < N_CONFIGS) {
+            } else if (sscanf(line, "%d %d %zu %zu %zu %d %d %lf %lf%n", &t.ta, &t.tb, &t.m, &t.n,
+                              &t.k, &p, &t.config, &e, &c, &used) == 9 &&
+                       line[used] == '\0' && (p == GEMM_ENGINE || p == GEMM_CLBLAST) &&
+                       t.config >= 0 && t.config < N_CONFIGS) {
                 t.path = (gemm_path)p;
                 if (!table_add(g, t)) break;
             }
@@ -183,8 +183,8 @@ static const tuned *find_tuned(const struct gemm_state *g, int ta, int tb, size_
 
 /* Whether dev is one of Mesa's OpenCL drivers (rusticl, Clover): see build_order. */
 static int mesa_driver(const clgan_device *dev) {
-    return strstr(dev->info.platform_name, "rusticl") || strstr(dev->info.platform_name, "Clover") ||
-           strstr(dev->info.vendor, "Mesa");
+    return strstr(dev->info.platform_name, "rusticl") ||
+           strstr(dev->info.platform_name, "Clover") || strstr(dev->info.vendor, "Mesa");
 }
 
 static gemm_path choose(clgan_device *dev, int ta, int tb, size_t m, size_t n, size_t k,
@@ -202,7 +202,8 @@ static gemm_path choose(clgan_device *dev, int ta, int tb, size_t m, size_t n, s
      * but not where their build was too slow, nor on Mesa's drivers, whose compiler takes
      * minutes over configuration 0's tiles (see build_order) */
     int slow = mesa_driver(dev);
-    for (int v = 0; g && v < N_VARIANTS; v++) slow |= g->build_s[v] > GEMM_BUILD_BUDGET_S;
+    for (int v = 0; g && v < N_VARIANTS; v++)
+        slow |= g->build_s[v] > GEMM_BUILD_BUDGET_S;
     return strcmp(dev->info.type, "CPU") == 0 && !slow ? GEMM_ENGINE : GEMM_CLBLAST;
 }
 
@@ -365,8 +366,10 @@ static clgan_status time_path(clgan_device *dev, gemm_path p, int config, int ta
         if (st == CLGAN_OK) st = device_finish(dev);
         if (st != CLGAN_OK) return st;
         double dt = clock_seconds() - t0;
-        if (r == 0) *first = dt;
-        else if (dt < *best) *best = dt;
+        if (r == 0)
+            *first = dt;
+        else if (dt < *best)
+            *best = dt;
     }
     return CLGAN_OK;
 }
@@ -400,8 +403,8 @@ static void fill_uniform(float *v, size_t n, uint64_t seed) {
  * reads them) agrees with the host at GEMM_CHECK_SAMPLES entries: the corners, the last row and
  * column, and positions from a fixed stream. On disagreement, why (the worst entry) in why.
  */
-static int product_right(const float *c, const float *a, const float *b, int ta, int tb,
-                         size_t m, size_t n, size_t k, char *why, size_t len) {
+static int product_right(const float *c, const float *a, const float *b, int ta, int tb, size_t m,
+                         size_t n, size_t k, char *why, size_t len) {
     double worst = 0;
     size_t wi = 0, wj = 0;
     double wgot = 0, wwant = 0;
@@ -450,8 +453,8 @@ static int try_path(clgan_device *dev, struct gemm_state *g, const tune_bufs *u,
                     int config, double *t) {
     char why[256], line[640];
     double first = 0;
-    clgan_status st = time_path(dev, path, config, u->ta, u->tb, u->m, u->n, u->k, u->a, u->b,
-                                u->c, t, &first);
+    clgan_status st =
+        time_path(dev, path, config, u->ta, u->tb, u->m, u->n, u->k, u->a, u->b, u->c, t, &first);
     /* a first launch far slower than the others compiled the kernel (rusticl does so) */
     if (path == GEMM_ENGINE && st == CLGAN_OK) raise_cost(g, config / N_LOCALS, first - *t);
     if (st == CLGAN_OK) st = device_read(dev, u->c, 0, u->m * u->n * 4, u->hc);
@@ -503,8 +506,8 @@ clgan_status gemm_tune(clgan_device *dev, int trans_a, int trans_b, size_t m, si
     float *ha = malloc(m * k * sizeof *ha), *hb = malloc(k * n * sizeof *hb);
     float *hc = malloc(m * n * sizeof *hc);
     cl_mem a = NULL, b = NULL, c = NULL;
-    clgan_status st = ha && hb && hc ? CLGAN_OK
-                                     : err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory");
+    clgan_status st =
+        ha && hb && hc ? CLGAN_OK : err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory");
     if (st == CLGAN_OK) {
         fill_uniform(ha, m * k, m * 131 + n * 7 + k);
         fill_uniform(hb, k * n, m * 7 + n * 131 + k + 1);
@@ -529,10 +532,11 @@ clgan_status gemm_tune(clgan_device *dev, int trans_a, int trans_b, size_t m, si
         if (prev >= 0 && g->build_s[prev] > GEMM_SLOW_BUILD_S) {
             if (!g->said_slow && g->build_s[prev] <= GEMM_BUILD_BUDGET_S) {
                 char line[640];
-                snprintf(line, sizeof line, "'%.100s' took %.1f s to build the engine's GEMM "
+                snprintf(line, sizeof line,
+                         "'%.100s' took %.1f s to build the engine's GEMM "
                          "tiles %s: its compiler would take minutes over the larger ones, which "
-                         "are not built there", dev->info.name, g->build_s[prev],
-                         gemm_config_name(prev * N_LOCALS));
+                         "are not built there",
+                         dev->info.name, g->build_s[prev], gemm_config_name(prev * N_LOCALS));
                 note(g, line);
                 g->said_slow = 1;
             }
@@ -542,11 +546,14 @@ clgan_status gemm_tune(clgan_device *dev, int trans_a, int trans_b, size_t m, si
         if (!try_engine(dev, g, &tb, v * N_LOCALS, &t)) continue;
         if (g->build_s[v] > GEMM_BUILD_BUDGET_S) { /* learnt now, at its first launch */
             char line[640];
-            snprintf(line, sizeof line, "'%.100s' took %.0f s to build the engine's %sGEMM "
-                     "tiles %s (budget %.0f s): %s", dev->info.name, g->build_s[v],
-                     v == cheapest ? "smallest " : "", gemm_config_name(v * N_LOCALS),
-                     GEMM_BUILD_BUDGET_S, v == cheapest ? "the engine's GEMMs are not used "
-                     "there (CLBlast's are)" : "they are not used there");
+            snprintf(line, sizeof line,
+                     "'%.100s' took %.0f s to build the engine's %sGEMM "
+                     "tiles %s (budget %.0f s): %s",
+                     dev->info.name, g->build_s[v], v == cheapest ? "smallest " : "",
+                     gemm_config_name(v * N_LOCALS), GEMM_BUILD_BUDGET_S,
+                     v == cheapest ? "the engine's GEMMs are not used "
+                                     "there (CLBlast's are)"
+                                   : "they are not used there");
             note(g, line);
             continue;
         }
@@ -557,7 +564,8 @@ clgan_status gemm_tune(clgan_device *dev, int trans_a, int trans_b, size_t m, si
     }
     for (int l = 1, v = best / N_LOCALS; best >= 0 && l < N_LOCALS && st == CLGAN_OK; l++) {
         engine_kernels *ek;
-        if (engine_kernels_of(dev, v, &ek) != CLGAN_OK || locals[l][0] * locals[l][1] > ek->max_group)
+        if (engine_kernels_of(dev, v, &ek) != CLGAN_OK ||
+            locals[l][0] * locals[l][1] > ek->max_group)
             continue;
         double t = 0;
         if (try_engine(dev, g, &tb, v * N_LOCALS + l, &t) && t < te) {
@@ -576,9 +584,10 @@ clgan_status gemm_tune(clgan_device *dev, int trans_a, int trans_b, size_t m, si
     free(hc);
     if (st != CLGAN_OK) return st;
     if (best < 0 && !clblast_ok)
-        return err_set(&dev->err, CLGAN_ERR_DEVICE, "no GEMM path computes %s right on '%s' "
-                       "(%s): %s", shape, dev->info.name, dev->info.driver_version,
-                       g->notes ? g->notes : "");
+        return err_set(&dev->err, CLGAN_ERR_DEVICE,
+                       "no GEMM path computes %s right on '%s' "
+                       "(%s): %s",
+                       shape, dev->info.name, dev->info.driver_version, g->notes ? g->notes : "");
     gemm_path p = best >= 0 && (!clblast_ok || te <= tc) ? GEMM_ENGINE : GEMM_CLBLAST;
     if (best < 0) best = 0;
     table_add(g, (tuned){trans_a, trans_b, m, n, k, p, best});
