@@ -116,18 +116,12 @@ static void print_net(const clgan_model *m, clgan_net net, const char *title) {
     printf("  %s parameters: %s (%s of float32)\n", title, params, pmem);
 }
 
-/* Notes on layers whose bias a batch norm right after them removes: the bias's gradient is zero
- * but for rounding, and Adam's first steps move it by +-lr by that rounding's sign, so devices
- * (and runs with other GEMM paths) part in it for nothing. */
+/* Notes on layers whose bias a batch norm right after them removes (net_spec_bias_into_norm). */
 static void note_bias_into_norm(const char *path, const clgan_model *m) {
     for (int w = 0; w < MODEL_NETS; w++) {
         const net_spec *ns = &m->net[w];
-        for (int i = 0; i + 1 < ns->n_layers; i++) {
-            param_info p[LAYER_MAX_PARAMS];
-            int np = layer_params(&ns->layers[i], p), bias = 0;
-            for (int j = 0; j < np; j++)
-                bias |= strcmp(p[j].name, "bias") == 0;
-            if (!bias || ns->layers[i + 1].kind != LAYER_BATCH_NORM) continue;
+        for (int i = 0; i < ns->n_layers; i++) {
+            if (!net_spec_bias_into_norm(ns, i)) continue;
             layer_kind k = ns->layers[i].kind;
             printf("note: %s:%d:%d: %s layer %d (%s): its bias feeds the batch norm after it, "
                    "which subtracts it: the bias's gradient is rounding noise that Adam turns "

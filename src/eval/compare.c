@@ -21,44 +21,30 @@ static float *read_all(cl_mem buf, size_t n, clgan_device *dev, clgan_status *st
     return v;
 }
 
-/* max |a - b| and that over max |a| over a view of `count` values; with sq, also the sums of
- * (a - b)^2 and a^2 added into sq[0], sq[1] (for the normwise difference). */
-static void diff(const float *a, const float *b, size_t off, size_t count, double *abs_,
-                 double *rel, double *sq) {
-    double d = 0, mx = 0, s0 = 0, s1 = 0;
+/* Differences of a view a[off, off + count) from b[...], added into d: max |a - b|, max |a|,
+ * the sums of (a - b)^2 and of a^2. A NaN in a - b makes the maximum NaN. */
+typedef struct diffs {
+    double max, max_a, sq, sq_a;
+} diffs;
+
+static void diff_add(diffs *d, const float *a, const float *b, size_t off, size_t count) {
     for (size_t i = off; i < off + count; i++) {
         double x = fabs((double)a[i] - b[i]);
-        if (!(x <= d)) d = x; /* NaN propagates */
-        if (fabs(a[i]) > mx) mx = fabs(a[i]);
-        s0 += x * x;
-        s1 += (double)a[i] * a[i];
+        if (!(x <= d->max)) d->max = x; /* NaN propagates */
+        if (fabs(a[i]) > d->max_a) d->max_a = fabs(a[i]);
+        d->sq += x * x;
+        d->sq_a += (double)a[i] * a[i];
     }
-    *abs_ = d;
-    *rel = mx > 0 ? d / mx : d;
-    if (sq) sq[0] += s0, sq[1] += s1;
 }
 
-/* ||a - b|| / ||a|| from diff's sums (NaN stays NaN). */
-static double normwise(const double *sq) {
-    return sq[1] > 0 ? sqrt(sq[0] / sq[1]) : sqrt(sq[0]);
+/* max |a - b| relative to max |a| (absolute where a is 0). */
+static double diff_rel(const diffs *d) {
+    return d->max_a > 0 ? d->max / d->max_a : d->max;
 }
 
-/* Whether layer li's bias feeds the batch norm right after it. */
-static int bias_into_norm(const net *n, int li) {
-    if (li + 1 >= n->n_layers || n->layers[li + 1].spec->kind != LAYER_BATCH_NORM) return 0;
-    for (int j = 0; j < n->layers[li].n_params; j++)
-        if (strcmp(n->layers[li].params[j].name, "bias") == 0) return 1;
-    return 0;
-}
-
-/* The largest |a - b| of the views [off, off + count) of a run, and max |a| over them. */
-static void drift_view(const float *a, const float *b, size_t off, size_t count, double *d,
-                       double *mx) {
-    for (size_t i = off; i < off + count; i++) {
-        double x = fabs((double)a[i] - b[i]);
-        if (!(x <= *d)) *d = x; /* NaN propagates */
-        if (fabs(a[i]) > *mx) *mx = fabs(a[i]);
-    }
+/* ||a - b|| / ||a|| (NaN stays NaN). */
+static double diff_norm(const diffs *d) {
+    return d->sq_a > 0 ? sqrt(d->sq / d->sq_a) : sqrt(d->sq);
 }
 
 /*
@@ -68,20 +54,21 @@ static void drift_view(const float *a, const float *b, size_t off, size_t count,
  * noise without changing what the network computes.
  */
 static void drift(const net *n, const float *a, const float *b, compare_report *r, int w) {
-    double d = 0, mx = 0, dn = 0, mn = 0;
+    diffs kept = {0}, apart = {0};
     for (int li = 0; li < n->n_layers; li++) {
         const layer *l = &n->layers[li];
-        int fed = li > 0 && l->spec->kind == LAYER_BATCH_NORM && bias_into_norm(n, li - 1);
+        int bias = net_spec_bias_into_norm(n->spec, li);
+        int fed = net_spec_bias_into_norm(n->spec, li - 1); /* its running mean follows */
         for (int j = 0; j < l->n_params; j++) {
-            int apart = (bias_into_norm(n, li) && strcmp(l->params[j].name, "bias") == 0) ||
-                        (fed && strcmp(l->params[j].name, "running_mean") == 0);
-            drift_view(a, b, l->param_off[j], (size_t)l->params[j].count, apart ? &dn : &d,
-                       apart ? &mn : &mx);
+            const char *name = l->params[j].name;
+            int away =
+                (bias && strcmp(name, "bias") == 0) || (fed && strcmp(name, "running_mean") == 0);
+            diff_add(away ? &apart : &kept, a, b, l->param_off[j], (size_t)l->params[j].count);
         }
     }
-    r->drift_abs[w] = d;
-    r->drift_rel[w] = mx > 0 ? d / mx : d;
-    r->drift_norm_abs[w] = dn;
+    r->drift_abs[w] = kept.max;
+    r->drift_rel[w] = diff_rel(&kept);
+    r->drift_norm_abs[w] = apart.max;
 }
 
 void compare_report_free(compare_report *r) {
@@ -145,30 +132,28 @@ clgan_status compare_run(const char *sel_a, const char *sel_b, const clgan_model
                     d->net = w;
                     d->layer = li;
                     d->kind = layer_kind_name(l->spec->kind);
-                    double sa[2] = {0, 0}, sg[2] = {0, 0}, sw[2] = {0, 0};
-                    diff(acts[0], acts[1], l->y.off, cnt, &d->act_abs, &d->act_rel, sa);
+                    diffs da = {0}, dg = {0}, dw = {0};
+                    diff_add(&da, acts[0], acts[1], l->y.off, cnt);
                     /* D's last step needed no gradient below its first layer; G's does */
-                    diff(dl[0], dl[1], l->dy.off, cnt, &d->grad_abs, &d->grad_rel, sg);
-                    d->act_norm = normwise(sa);
-                    d->grad_norm = normwise(sg);
-                    /* the layer's gradient as one vector: the largest difference over its
-                     * tensors, relative to its largest value (a tensor whose gradient is
-                     * rounding noise, as a bias that feeds batch norm, has no scale of its own) */
-                    d->wgrad_abs = d->wgrad_rel = -1;
-                    double scale = 0;
-                    for (int j = 0; j < l->n_params; j++) {
-                        double a, rel;
-                        diff(gr[0], gr[1], l->param_off[j], (size_t)l->params[j].count, &a, &rel,
-                             sw);
-                        if (!(a <= d->wgrad_abs)) d->wgrad_abs = a;
-                        if (rel > 0 && a / rel > scale) scale = a / rel;
-                    }
-                    d->wgrad_norm = -1;
+                    diff_add(&dg, dl[0], dl[1], l->dy.off, cnt);
+                    d->act_abs = da.max;
+                    d->act_rel = diff_rel(&da);
+                    d->act_norm = diff_norm(&da);
+                    d->grad_abs = dg.max;
+                    d->grad_rel = diff_rel(&dg);
+                    d->grad_norm = diff_norm(&dg);
+                    /* the layer's gradient as one vector, relative to its largest value over all
+                     * its tensors (a tensor whose gradient is rounding noise, as a bias that
+                     * feeds batch norm, has no scale of its own) */
+                    for (int j = 0; j < l->n_params; j++)
+                        diff_add(&dw, gr[0], gr[1], l->param_off[j], (size_t)l->params[j].count);
+                    d->wgrad_abs = d->wgrad_rel = d->wgrad_norm = -1;
                     if (l->n_params > 0) {
-                        d->wgrad_rel = scale > 0 ? d->wgrad_abs / scale : d->wgrad_abs;
-                        d->wgrad_norm = normwise(sw);
+                        d->wgrad_abs = dw.max;
+                        d->wgrad_rel = diff_rel(&dw);
+                        d->wgrad_norm = diff_norm(&dw);
                     }
-                    d->bias_into_norm = bias_into_norm(n[0], li);
+                    d->bias_into_norm = net_spec_bias_into_norm(n[0]->spec, li);
                 }
             }
             if (it == iters - 1) drift(n[0], par[0], par[1], r, w);

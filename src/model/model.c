@@ -143,6 +143,15 @@ int net_spec_final_sigmoid(const net_spec *ns) {
     return ns->layers[i].kind == LAYER_SIGMOID ? i : -1;
 }
 
+int net_spec_bias_into_norm(const net_spec *ns, int i) {
+    if (i < 0 || i + 1 >= ns->n_layers || ns->layers[i + 1].kind != LAYER_BATCH_NORM) return 0;
+    param_info p[LAYER_MAX_PARAMS];
+    int np = layer_params(&ns->layers[i], p);
+    for (int j = 0; j < np; j++)
+        if (strcmp(p[j].name, "bias") == 0) return 1;
+    return 0;
+}
+
 int data_is_images(const data_spec *d) {
     switch (d->format) {
     case DATA_IDX:

@@ -153,6 +153,12 @@ int net_spec_last_acting(const net_spec *ns);
  * logits): the index of a sigmoid that is the last layer changing values, else -1.
  */
 int net_spec_final_sigmoid(const net_spec *ns);
+/*
+ * Whether layer i has a bias that the batch norm right after it subtracts again: its gradient is
+ * zero but for rounding, whose sign Adam's first steps turn into steps of +-lr, so devices part
+ * in it for nothing (clgan check notes it, clgan compare keeps it apart).
+ */
+int net_spec_bias_into_norm(const net_spec *ns, int i);
 /* Whether the data are images (idx, stacked_idx): drawn as grids, with a pixel range. */
 int data_is_images(const data_spec *d);
 /* The file and labels of data split `test` (test_path or the training file). */

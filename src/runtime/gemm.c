@@ -18,6 +18,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "gemm.h"
+#include "rng.h"
 
 #include <clblast_c.h>
 #include <math.h>
@@ -389,13 +390,11 @@ const char *gemm_notes(const clgan_device *dev) {
     return dev->gemm ? dev->gemm->notes : NULL;
 }
 
-/* A host operand of uniform values on [-1, 1] from a fixed stream (the same on every run). */
-static void fill_uniform(float *v, size_t n, uint64_t seed) {
-    uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
-    for (size_t i = 0; i < n; i++) {
-        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-        v[i] = (float)((double)(x >> 40) / (double)(1ULL << 24) * 2.0 - 1.0);
-    }
+/* The check's random numbers: Philox (rng.h) on a stream of its own per shape. */
+static rng_stream check_stream(size_t m, size_t n, size_t k) {
+    rng_stream r = {
+        {0x9e3779b9u, 0x7f4a7c15u}, (uint64_t)m * 1000003u ^ (uint64_t)n * 131u ^ k, RNG_TAG_CHECK};
+    return r;
 }
 
 /*
@@ -408,16 +407,15 @@ static int product_right(const float *c, const float *a, const float *b, int ta,
     double worst = 0;
     size_t wi = 0, wj = 0;
     double wgot = 0, wwant = 0;
-    uint64_t x = 12345;
+    rng_stream r = check_stream(m, n, k);
     for (int s = 0; s < GEMM_CHECK_SAMPLES; s++) {
         size_t i, j;
         if (s < 4) {
             i = s & 1 ? m - 1 : 0;
             j = s & 2 ? n - 1 : 0;
         } else {
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-            i = s < 12 ? m - 1 : (size_t)((x >> 33) % m);
-            j = s >= 12 && s < 20 ? n - 1 : (size_t)((x >> 13) % n);
+            i = s < 12 ? m - 1 : rng_bits(&r, 2 * (uint64_t)s) % m;
+            j = s >= 12 && s < 20 ? n - 1 : rng_bits(&r, 2 * (uint64_t)s + 1) % n;
         }
         double want = 0;
         for (size_t p = 0; p < k; p++)
@@ -445,13 +443,22 @@ typedef struct tune_bufs {
     const char *shape;
 } tune_bufs;
 
+/* Notes that `what` was refused for shape u on dev, and why. */
+static void refuse(clgan_device *dev, struct gemm_state *g, const tune_bufs *u, const char *what,
+                   const char *why) {
+    char line[640];
+    snprintf(line, sizeof line, "GEMM %s on '%.100s': %s refused: %.300s", u->shape, dev->info.name,
+             what, why);
+    note(g, line);
+}
+
 /*
  * One candidate: timed, then its product checked against the host. 1 and its time in *t; 0 if
  * it failed or computed another product (noted, with why).
  */
 static int try_path(clgan_device *dev, struct gemm_state *g, const tune_bufs *u, gemm_path path,
                     int config, double *t) {
-    char why[256], line[640];
+    char why[256];
     double first = 0;
     clgan_status st =
         time_path(dev, path, config, u->ta, u->tb, u->m, u->n, u->k, u->a, u->b, u->c, t, &first);
@@ -467,9 +474,7 @@ static int try_path(clgan_device *dev, struct gemm_state *g, const tune_bufs *u,
         product_right(u->hc, u->ha, u->hb, u->ta, u->tb, u->m, u->n, u->k, why, sizeof why))
         return 1;
     if (st != CLGAN_OK) snprintf(why, sizeof why, "%.200s", dev->err.msg);
-    snprintf(line, sizeof line, "GEMM %s on '%.100s': %s refused: %s", u->shape, dev->info.name,
-             path == GEMM_ENGINE ? gemm_config_name(config) : "CLBlast's SGEMM", why);
-    note(g, line);
+    refuse(dev, g, u, path == GEMM_ENGINE ? gemm_config_name(config) : "CLBlast's SGEMM", why);
     return 0;
 }
 
@@ -478,10 +483,7 @@ static int try_engine(clgan_device *dev, struct gemm_state *g, const tune_bufs *
                       double *t) {
     engine_kernels *ek;
     if (engine_kernels_of(dev, config / N_LOCALS, &ek) != CLGAN_OK) {
-        char line[640];
-        snprintf(line, sizeof line, "GEMM %s on '%.100s': %s refused: %.300s", u->shape,
-                 dev->info.name, gemm_config_name(config), dev->err.msg);
-        note(g, line);
+        refuse(dev, g, u, gemm_config_name(config), dev->err.msg);
         return 0;
     }
     return try_path(dev, g, u, GEMM_ENGINE, config, t);
@@ -509,8 +511,11 @@ clgan_status gemm_tune(clgan_device *dev, int trans_a, int trans_b, size_t m, si
     clgan_status st =
         ha && hb && hc ? CLGAN_OK : err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory");
     if (st == CLGAN_OK) {
-        fill_uniform(ha, m * k, m * 131 + n * 7 + k);
-        fill_uniform(hb, k * n, m * 7 + n * 131 + k + 1);
+        rng_stream r = check_stream(m, n, k);
+        for (size_t i = 0; i < m * k; i++) /* a, then b, from one stream */
+            ha[i] = rng_uniform(&r, 1024 + i, -1.0f, 1.0f);
+        for (size_t i = 0; i < k * n; i++)
+            hb[i] = rng_uniform(&r, 1024 + m * k + i, -1.0f, 1.0f);
         st = device_alloc(dev, m * k * 4, "GEMM tuning", &a);
     }
     if (st == CLGAN_OK) st = device_alloc(dev, k * n * 4, "GEMM tuning", &b);
