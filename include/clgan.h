@@ -99,6 +99,9 @@ typedef struct clgan_layer_info {
     uint64_t params;        /* trainable parameters */
     double flops;           /* forward FLOPs per sample (multiply-add = 2) */
     uint64_t act_bytes;     /* activation memory for one batch, bytes */
+    char path[96];          /* its path in a graph ("res_up#2.conv1"), or its index ("3") */
+    char from[192];         /* the layers it reads when not just the one before: their paths
+                               joined by ", " ("input" for the network's input); else "" */
 } clgan_layer_info;
 
 /* Number of layers of a network (0 where the model has no such network), and the description of layer i (0-based). */

@@ -16,27 +16,30 @@ double h_sigmoid(double x) {
 }
 
 /* Runs layers [0, upto) of n on x (batch rows) with parameters p, each layer through its
- * class's host reference; returns a malloc'd output. */
+ * class's host reference on the outputs of the layers it reads; returns a malloc'd output. */
 double *host_forward_u(const net *n, double *p, const double *x, int batch, int train, int upto,
                        const uint64_t *streams, int groups, int update) {
-    size_t cols = n->in.cols;
-    double *cur = malloc((size_t)batch * cols * sizeof *cur);
-    memcpy(cur, x, (size_t)batch * cols * sizeof *cur);
+    double **outs = calloc((size_t)upto + 1, sizeof *outs); /* outs[0]: the input */
+    outs[0] = malloc((size_t)batch * n->in.cols * sizeof **outs);
+    memcpy(outs[0], x, (size_t)batch * n->in.cols * sizeof **outs);
     for (int li = 0; li < upto; li++) {
         const layer *l = &n->layers[li];
-        size_t oc = l->y.cols;
-        double *out = calloc((size_t)batch * oc, sizeof *out);
-        const double *ps[LAYER_MAX_PARAMS];
+        outs[li + 1] = calloc((size_t)batch * l->y.cols, sizeof **outs);
+        const double *ps[LAYER_MAX_PARAMS], *xs[LAYER_MAX_INPUTS];
         double *mut[LAYER_MAX_PARAMS];
         for (int j = 0; j < l->n_params; j++) ps[j] = mut[j] = p + l->param_off[j];
+        for (int k = 0; k < l->n_in; k++) {
+            int j = l->spec->n_in > 0 ? l->spec->in_idx[k] : li - 1;
+            xs[k] = outs[j + 1];
+        }
         host_ctx c = {train, groups, {n->key[0], n->key[1]}, streams ? streams[li] : l->stream,
-                      update ? mut : NULL, NULL};
-        l->cls->host_forward(l->spec, ps, cur, out, batch, &c);
-        free(cur);
-        cur = out;
-        cols = oc;
+                      update ? mut : NULL, NULL, xs};
+        l->cls->host_forward(l->spec, ps, xs[0], outs[li + 1], batch, &c);
     }
-    return cur;
+    double *y = outs[upto];
+    for (int li = 0; li < upto; li++) free(outs[li]);
+    free(outs);
+    return y;
 }
 
 double dot(const double *a, const double *b, size_t n) {

@@ -762,7 +762,7 @@ static void check_sn_pass(const char *layer_yaml, shape3 in) {
         pp[j] = f.p + l->param_off[j];
         upd[j] = q + l->param_off[j];
     }
-    host_ctx hc = {1, 1, {0, 0}, 0, upd, NULL};
+    host_ctx hc = {1, 1, {0, 0}, 0, upd, NULL, NULL};
     cls->host_forward(l->spec, pp, f.x, want, batch, &hc);
     assert_close("spectral-norm output", y, want, ny, 1e-4, 1e-5);
     float *pn = malloc(np * sizeof *pn);
@@ -778,7 +778,7 @@ static void check_sn_pass(const char *layer_yaml, shape3 in) {
     float *g = malloc(np * sizeof *g), *dx = read_tensor(n->din, (size_t)batch);
     ck_assert(device_read(dev, n->grads, 0, np * 4, g) == CLGAN_OK);
     /* central differences with u, v fixed at q's (evaluation mode: sigma = u^T W v) */
-    host_ctx ev = {0, 1, {0, 0}, 0, NULL, NULL};
+    host_ctx ev = {0, 1, {0, 0}, 0, NULL, NULL, NULL};
     const double *qq[LAYER_MAX_PARAMS];
     for (int j = 0; j < l->n_params; j++) qq[j] = q + l->param_off[j];
     double *yy = malloc(ny * sizeof *yy), h = 1e-5;
@@ -857,7 +857,7 @@ static void check_label_concat(const char *yaml, shape3 in, int classes) {
     const layer_class *cls = layer_class_of(l->spec->kind);
     const double *pp[LAYER_MAX_PARAMS];
     for (int j = 0; j < l->n_params; j++) pp[j] = p + l->param_off[j];
-    host_ctx hc = {1, 1, {0, 0}, 0, NULL, lab};
+    host_ctx hc = {1, 1, {0, 0}, 0, NULL, lab, NULL};
     double *want = malloc(ny * 8);
     cls->host_forward(l->spec, pp, x, want, batch, &hc);
     assert_close("labelled layer output", y, want, ny, 1e-5, 1e-6);

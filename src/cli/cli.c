@@ -89,8 +89,22 @@ static void print_net(const clgan_model *m, clgan_net net, const char *title) {
     clgan_model_input_shape(m, net, &c, &h, &w);
     int batch = clgan_model_batch(m);
     printf("\n%s (input %dx%dx%d, batch %d)\n", title, c, h, w, batch);
-    printf("  %-3s %-16s %-18s %-14s %12s %14s %12s\n", "#", "layer", "", "output", "params",
-           "FLOPs/sample", "activations");
+    /* a graph: a column of paths, and each layer's inputs where not the one before */
+    int graph = 0, pw = 4;
+    for (int i = 0; i < clgan_model_layers(m, net); i++) {
+        clgan_layer_info L;
+        clgan_model_layer_info(m, net, i, &L);
+        char idx[16];
+        snprintf(idx, sizeof idx, "%d", i);
+        graph |= L.from[0] || strcmp(L.path, idx) != 0;
+        if ((int)strlen(L.path) > pw) pw = (int)strlen(L.path);
+    }
+    if (graph)
+        printf("  %-3s %-*s %-16s %-18s %-14s %12s %14s %12s  %s\n", "#", pw, "path", "layer", "",
+               "output", "params", "FLOPs/sample", "activations", "from");
+    else
+        printf("  %-3s %-16s %-18s %-14s %12s %14s %12s\n", "#", "layer", "", "output", "params",
+               "FLOPs/sample", "activations");
     uint64_t tp = 0, ta = 0;
     double tf = 0;
     for (int i = 0; i < clgan_model_layers(m, net); i++) {
@@ -101,8 +115,12 @@ static void print_net(const clgan_model *m, clgan_net net, const char *title) {
         with_commas(L.params, params, sizeof params);
         with_commas((uint64_t)L.flops, flops, sizeof flops);
         human_bytes((double)L.act_bytes, act, sizeof act);
-        printf("  %-3d %-16s %-18s %-14s %12s %14s %12s\n", i, L.kind, L.detail, shape, params,
-               flops, act);
+        if (graph)
+            printf("  %-3d %-*s %-16s %-18s %-14s %12s %14s %12s  %s\n", i, pw, L.path, L.kind,
+                   L.detail, shape, params, flops, act, L.from);
+        else
+            printf("  %-3d %-16s %-18s %-14s %12s %14s %12s\n", i, L.kind, L.detail, shape,
+                   params, flops, act);
         tp += L.params;
         tf += L.flops;
         ta += L.act_bytes;
@@ -112,22 +130,29 @@ static void print_net(const clgan_model *m, clgan_net net, const char *title) {
     with_commas((uint64_t)tf, flops, sizeof flops);
     human_bytes((double)ta, act, sizeof act);
     human_bytes((double)tp * 4.0, pmem, sizeof pmem);
-    printf("  %-3s %-16s %-18s %-14s %12s %14s %12s\n", "", "total", "", "", params, flops, act);
+    if (graph)
+        printf("  %-3s %-*s %-16s %-18s %-14s %12s %14s %12s\n", "", pw, "", "total", "", "",
+               params, flops, act);
+    else
+        printf("  %-3s %-16s %-18s %-14s %12s %14s %12s\n", "", "total", "", "", params, flops,
+               act);
     printf("  %s parameters: %s (%s of float32)\n", title, params, pmem);
 }
 
 /* Notes on layers whose bias a batch norm right after them removes (net_spec_bias_into_norm). */
-static void note_bias_into_norm(const char *path, const clgan_model *m) {
+static void note_bias_into_norm(const clgan_model *m) {
     for (int w = 0; w < MODEL_NETS; w++) {
         const net_spec *ns = &m->net[w];
         for (int i = 0; i < ns->n_layers; i++) {
             if (!net_spec_bias_into_norm(ns, i)) continue;
             layer_kind k = ns->layers[i].kind;
-            printf("note: %s:%d:%d: %s layer %d (%s): its bias feeds the batch norm after it, "
+            char at[CLGAN_MSG_MAX / 4], lp[LAYER_PATH_MAX];
+            layer_where(m, &ns->layers[i], at, sizeof at);
+            layer_path(ns, i, lp, sizeof lp);
+            printf("note: %s%s layer %s (%s): its bias feeds the batch norm after it, "
                    "which subtracts it: the bias's gradient is rounding noise that Adam turns "
                    "into steps of +-lr, so devices differ in it for nothing (%s)\n",
-                   path, ns->layers[i].line, ns->layers[i].col, model_net_name((clgan_net)w), i,
-                   layer_kind_name(k),
+                   at, model_net_name((clgan_net)w), lp, layer_kind_name(k),
                    k == LAYER_CONV2D || k == LAYER_CONV_TRANSPOSE2D ? "`bias: false` removes it"
                                                                     : "harmless to the network");
         }
@@ -145,7 +170,7 @@ int cmd_check(const cli_opts *o) {
     for (int w = 0; w <= CLGAN_CLASSIFIER; w++)
         if (clgan_model_layers(m, (clgan_net)w) > 0)
             print_net(m, (clgan_net)w, model_net_name((clgan_net)w));
-    note_bias_into_norm(o->positional, m);
+    note_bias_into_norm(m);
     clgan_model_free(m);
     return 0;
 }

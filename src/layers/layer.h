@@ -39,13 +39,36 @@ typedef enum layer_kind { LAYER_TABLE(LAYER_KIND_ENUM) LAYER_KIND_COUNT } layer_
 
 /* Settings values a layer may have (a kind's keys say which of v[] they set). */
 #define LAYER_MAX_VALUES 16
+/* Inputs a layer may read (a merge's `from:` list); a longer list is refused. */
+#define LAYER_MAX_INPUTS 8
+/* A layer's path ("res_up#2.conv1"), with its terminating zero; a longer one is refused. */
+#define LAYER_PATH_MAX 96
 
 typedef struct layer_spec {
     layer_kind kind;
     int line, col;              /* 1-based position of the layer in the model file */
     double v[LAYER_MAX_VALUES]; /* settings, where the kind's keys put them */
+    /*
+     * The graph: the layers whose outputs it reads, by index in the network (-1: the network's
+     * input), all before it. A layer without `from:` reads the one before it: n_in 1,
+     * in_idx[0] i - 1, from_given 0.
+     */
+    int n_in;
+    int in_idx[LAYER_MAX_INPUTS];
+    int from_given;
+    /*
+     * Its path: "" for a layer of the network's own list without `name:` (checkpoints and
+     * reports use its index, as for chains), else its name, prefixed inside a block's use by the
+     * use's path ("res_up#2.conv1").
+     */
+    char path[LAYER_PATH_MAX];
+    /* inside a block: where the outermost use is (the layer's own line, col are the block's) */
+    int use_line, use_col;
+    char block[64];             /* the innermost block's name, "" outside blocks */
     /* inferred (net_infer) */
     shape3 in, out;
+    shape3 ins[LAYER_MAX_INPUTS]; /* each input's shape (in = ins[0]) */
+    int consumers;              /* how many inputs of later layers read its output */
     long n_params;  /* trainable parameter values */
     long scratch;   /* values per sample kept beside the output (maxout: pre-activations) */
     long fixed;     /* values kept beside them whatever the batch (batch norm's statistics) */
@@ -148,6 +171,7 @@ typedef struct host_ctx {
     uint64_t stream;
     double *const *update;
     const unsigned char *labels; /* each row's label (layers that read the condition) */
+    const double *const *xs;     /* every input (x is xs[0]): merges read them all */
 } host_ctx;
 
 typedef struct layer_class {
@@ -189,6 +213,9 @@ typedef struct layer_class {
      * found behind such layers.
      */
     int (*passes_values)(const layer_spec *L);
+    /* Inputs it reads: 0 or 1 means one (its `from:` names one layer); merges 2 or more, up to
+     * max_inputs. */
+    int min_inputs, max_inputs;
 } layer_class;
 
 /* The class of kind k (k < LAYER_KIND_COUNT). */

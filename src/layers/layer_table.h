@@ -24,6 +24,9 @@
     X(BATCH_NORM, batch_norm)                                                                      \
     X(UPSAMPLE, upsample)                                                                          \
     X(LABEL_CONCAT, label_concat)                                                                  \
-    X(PROJECTION, projection)
+    X(PROJECTION, projection)                                                                      \
+    X(ADD, add)                                                                                    \
+    X(CONCAT, concat)                                                                              \
+    X(IDENTITY, identity)
 
 #endif /* CLGAN_LAYER_TABLE_H */

@@ -159,6 +159,15 @@ int net_spec_final_sigmoid(const net_spec *ns);
  * in it for nothing (clgan check notes it, clgan compare keeps it apart).
  */
 int net_spec_bias_into_norm(const net_spec *ns, int i);
+/*
+ * Where layer L is, for messages: "FILE:LINE:COL: ", and inside a block the outermost use's
+ * position then the layer's line in the block: "FILE:12:7: in block 'res_up' (line 4:9): ".
+ */
+void layer_where(const clgan_model *m, const layer_spec *L, char *buf, size_t len);
+/* Layer i's path: its own ("res_up#2.conv1"), or its index ("3") where it has none. */
+void layer_path(const net_spec *ns, int i, char *buf, size_t len);
+/* "conv2d layer 'res_up#2.conv1'" (or "conv2d layer" for a layer without a path). */
+void layer_label(const layer_spec *L, char *buf, size_t len);
 /* Whether the data are images (idx, stacked_idx): drawn as grids, with a pixel range. */
 int data_is_images(const data_spec *d);
 /* The file and labels of data split `test` (test_path or the training file). */

@@ -11,6 +11,7 @@
 #include "data.h"
 #include "model.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -37,12 +38,23 @@ typedef struct ynode {
     int n, cap;
 } ynode;
 
+typedef struct block_def block_def;
+
 typedef struct yctx {
     clgan_model *m;
     const char *path;
     int nodes;
     const shape3 *data_shape; /* known shape: the data file is not opened */
     int data_optional;        /* model_load_shapes: an unreadable data file is no error */
+    /* the top level's `blocks:`, and the expansion of a network under way */
+    block_def *blocks;
+    int n_blocks;
+    int use_line, use_col;    /* the outermost block use being expanded (0: none) */
+    const char *in_block;     /* the innermost block being expanded */
+    const char *active[YAML_MAX_DEPTH]; /* the blocks being expanded, outermost first */
+    int n_active;
+    layer_spec *out;          /* the network's layers as expanded so far */
+    int n_out, cap_out;
 } yctx;
 
 static clgan_status yerr_at(yctx *c, int line, int col, clgan_status st, const char *fmt, ...)
@@ -53,6 +65,9 @@ static clgan_status yerr_at(yctx *c, int line, int col, clgan_status st, const c
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (c->use_line) /* inside a block: the use first, then the line in the block */
+        return err_set(&c->m->err, st, "%s:%d:%d: in block '%s' (line %d:%d): %s", c->path,
+                       c->use_line, c->use_col, c->in_block, line, col, msg);
     return err_set(&c->m->err, st, "%s:%d:%d: %s", c->path, line, col, msg);
 }
 #define yerr(c, node, ...) yerr_at((c), (node)->line, (node)->col, CLGAN_ERR_YAML, __VA_ARGS__)
@@ -473,11 +488,20 @@ static int needs_settings(const layer_class *cls) {
     return 0;
 }
 
-/* A layer: a kind's name alone, or a mapping of `type` and the keys of its class. */
-static clgan_status parse_layer(yctx *c, const ynode *n, layer_spec *L) {
+/*
+ * A layer: a kind's name alone, or a mapping of `type` and the keys of its class, with `name`
+ * and `from` (the graph's; into *name_node and *from_node, NULL where absent; with
+ * name_node NULL they are refused: a layer outside a network).
+ */
+static clgan_status parse_layer(yctx *c, const ynode *n, layer_spec *L, const ynode **name_node,
+                                const ynode **from_node) {
     memset(L, 0, sizeof *L);
     L->line = n->line;
     L->col = n->col;
+    L->use_line = c->use_line;
+    L->use_col = c->use_col;
+    if (c->in_block) snprintf(L->block, sizeof L->block, "%s", c->in_block);
+    if (name_node) *name_node = *from_node = NULL;
     const char *names[LAYER_KIND_COUNT];
     for (int k = 0; k < LAYER_KIND_COUNT; k++) names[k] = layer_kind_name((layer_kind)k);
     int kind = -1;
@@ -494,6 +518,9 @@ static clgan_status parse_layer(yctx *c, const ynode *n, layer_spec *L) {
         const layer_class *cls = layer_class_of((layer_kind)kind);
         if (needs_settings(cls))
             return yerr(c, n, "layer '%s' needs settings: write {type: %s, ...}", n->val, n->val);
+        if (cls->min_inputs > 1)
+            return yerr(c, n, "layer '%s' merges layers: write {type: %s, from: [a, b]}", n->val,
+                        n->val);
         L->kind = (layer_kind)kind;
         for (int i = 0; i < cls->n_keys; i++) key_default(&cls->keys[i], &L->v[cls->keys[i].slot]);
         return CLGAN_OK;
@@ -510,17 +537,435 @@ static clgan_status parse_layer(yctx *c, const ynode *n, layer_spec *L) {
     L->kind = (layer_kind)kind;
     const layer_class *cls = layer_class_of(L->kind);
     const char *where = cls->name;
-    yfield f[1 + LAYER_MAX_VALUES];
-    int nf = 1 + cls->n_keys;
-    f[0] = (yfield)Y("type");
-    for (int i = 0; i < cls->n_keys; i++) f[1 + i] = (yfield)Y(cls->keys[i].name);
+    enum { F_TYPE, F_NAME, F_FROM, F_KEYS };
+    yfield f[F_KEYS + LAYER_MAX_VALUES];
+    int nf = F_KEYS + cls->n_keys;
+    f[F_TYPE] = (yfield)Y("type");
+    f[F_NAME] = (yfield)Y("name");
+    f[F_FROM] = (yfield)Y("from");
+    for (int i = 0; i < cls->n_keys; i++) f[F_KEYS + i] = (yfield)Y(cls->keys[i].name);
     TRY(y_fields(c, n, where, f, nf));
     for (int i = 0; i < cls->n_keys; i++)
         if (cls->keys[i].flags & KEY_REQUIRED) TRY(y_require(c, n, f, nf, cls->keys[i].name, where));
     for (int i = 0; i < cls->n_keys; i++) {
         const layer_key *k = &cls->keys[i];
-        if (f[1 + i].val) TRY(parse_key(c, &f[1 + i], where, k, &L->v[k->slot]));
+        if (f[F_KEYS + i].val) TRY(parse_key(c, &f[F_KEYS + i], where, k, &L->v[k->slot]));
         else key_default(k, &L->v[k->slot]);
+    }
+    for (int i = F_NAME; i <= F_FROM; i++)
+        if (f[i].key_node && !name_node)
+            return yerr(c, f[i].key_node, "'%s' names layers of a network: this layer stands "
+                        "alone", f[i].key);
+    if (name_node) {
+        *name_node = f[F_NAME].val;
+        *from_node = f[F_FROM].val;
+    }
+    if (cls->min_inputs > 1 && !f[F_FROM].val)
+        return yerr(c, n, "'%s' merges layers: give them as 'from: [a, b]'", where);
+    return CLGAN_OK;
+}
+
+/* ---- graphs and blocks --------------------------------------------------------------------- */
+
+#define NET_MAX_LAYERS 10000 /* a network's layers once its blocks are expanded */
+#define BLOCK_MAX_PARAMS 32
+#define LAYER_NAME_MAX 48
+
+typedef enum param_type { P_INT, P_NUM, P_BOOL, P_STRING, P_LIST } param_type;
+static const char *const param_type_names[] = {"int", "number", "bool", "string", "list"};
+
+struct block_def {
+    const char *name;
+    const ynode *node;   /* its name's key node, for messages */
+    const ynode *layers; /* the list it expands to */
+    int n_params;
+    const char *pname[BLOCK_MAX_PARAMS];
+    param_type ptype[BLOCK_MAX_PARAMS];
+    const ynode *pdef[BLOCK_MAX_PARAMS]; /* the default value, NULL: required */
+};
+
+/* The names a list of layers gives, for the messages on a `from:` that names a later one. */
+typedef struct scope {
+    int input;          /* the layer `input` names: the block use's input, or -1 */
+    const char *prefix; /* of paths: "" at a network's top, "res_up#2." inside a use */
+    int top;            /* the network's own list: unnamed layers keep "" (their index) */
+    const ynode *seq;
+    const char **name;  /* names given so far, and the layer each names */
+    int *idx, *line;
+    int n, cap;
+} scope;
+
+static void scope_free(scope *s) {
+    free(s->name);
+    free(s->idx);
+    free(s->line);
+}
+
+static clgan_status scope_add(yctx *c, scope *s, const ynode *name_node, int idx) {
+    const char *v = name_node->val;
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->name[i], v) == 0)
+            return yerr(c, name_node, "two layers are named '%s' (the first at line %d)", v,
+                        s->line[i]);
+    if (s->n == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 16;
+        const char **nn = realloc(s->name, (size_t)cap * sizeof *nn);
+        if (nn) s->name = nn;
+        int *ni = realloc(s->idx, (size_t)cap * sizeof *ni);
+        if (ni) s->idx = ni;
+        int *nl = realloc(s->line, (size_t)cap * sizeof *nl);
+        if (nl) s->line = nl;
+        if (!nn || !ni || !nl) return err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
+        s->cap = cap;
+    }
+    s->name[s->n] = v;
+    s->idx[s->n] = idx;
+    s->line[s->n++] = name_node->line;
+    return CLGAN_OK;
+}
+
+/* The value of key `key` of mapping n, or NULL. */
+static const ynode *map_get(const ynode *n, const char *key) {
+    if (!n || n->type != Y_MAP) return NULL;
+    for (int i = 0; i + 1 < n->n; i += 2)
+        if (n->kids[i]->type == Y_SCALAR && strcmp(n->kids[i]->val, key) == 0) return n->kids[i + 1];
+    return NULL;
+}
+
+/* A layer's or a block's name: a letter or '_', then letters, digits and '_'. */
+static clgan_status check_name(yctx *c, const ynode *v, const char *what) {
+    if (v->type != Y_SCALAR)
+        return yerr(c, v, "'%s': expected a name, got %s", what, ytype_name(v));
+    size_t n = strlen(v->val);
+    int ok = n > 0 && n <= LAYER_NAME_MAX && !isdigit((unsigned char)v->val[0]) &&
+             strspn(v->val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
+    if (!ok)
+        return yerr(c, v, "'%s': expected a name of 1 to %d letters, digits and '_', not starting "
+                    "with a digit; got '%.60s'", what, LAYER_NAME_MAX, v->val);
+    if (strcmp(v->val, "input") == 0)
+        return yerr(c, v, "'%s': 'input' names the network's (or a block's) input; choose "
+                    "another name", what);
+    return CLGAN_OK;
+}
+
+/* The layer `from:` item v names in scope s, for the layer at list position `pos`. */
+static clgan_status resolve_from(yctx *c, const scope *s, int pos, const ynode *v, int *idx) {
+    if (v->type != Y_SCALAR)
+        return yerr(c, v, "'from': expected a layer's name, got %s", ytype_name(v));
+    if (strcmp(v->val, "input") == 0) {
+        *idx = s->input;
+        return CLGAN_OK;
+    }
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->name[i], v->val) == 0) {
+            *idx = s->idx[i];
+            return CLGAN_OK;
+        }
+    for (int i = pos; i < s->seq->n; i++) {
+        const ynode *nm = map_get(s->seq->kids[i], "name");
+        if (!nm || nm->type != Y_SCALAR || strcmp(nm->val, v->val) != 0) continue;
+        if (i == pos)
+            return yerr(c, v, "'from: %s' names the layer itself: a cycle (a layer reads the "
+                        "layers before it)", v->val);
+        return yerr(c, v, "'from: %s' names a later layer (line %d): a layer reads the layers "
+                    "before it, so that there is no cycle", v->val, nm->line);
+    }
+    char known[400] = "";
+    size_t used = 0;
+    for (int i = 0; i < s->n && used < sizeof known; i++)
+        used += (size_t)snprintf(known + used, sizeof known - used, "%s, ", s->name[i]);
+    return yerr(c, v, "'from: %s' names no layer (the names before it: %sinput)", v->val, known);
+}
+
+/* Appends L to the network being expanded. */
+static clgan_status out_add(yctx *c, const ynode *at, const layer_spec *L) {
+    if (c->n_out == NET_MAX_LAYERS)
+        return yerr(c, at, "the network expands to more than %d layers", NET_MAX_LAYERS);
+    if (c->n_out == c->cap_out) {
+        int cap = c->cap_out ? 2 * c->cap_out : 32;
+        layer_spec *o = realloc(c->out, (size_t)cap * sizeof *o);
+        if (!o) return err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
+        c->out = o;
+        c->cap_out = cap;
+    }
+    c->out[c->n_out++] = *L;
+    return CLGAN_OK;
+}
+
+/* The path of an item of scope s: prefix + its name, or + its index (not at the top). */
+static clgan_status make_path(yctx *c, const scope *s, const ynode *at, const char *name, int pos,
+                              char *out) {
+    int n;
+    if (name) n = snprintf(out, LAYER_PATH_MAX, "%s%s", s->prefix, name);
+    else if (s->top) n = snprintf(out, LAYER_PATH_MAX, "%s", "");
+    else n = snprintf(out, LAYER_PATH_MAX, "%s%d", s->prefix, pos);
+    if (n >= LAYER_PATH_MAX)
+        return yerr(c, at, "the layer's path '%s%s...' is longer than %d characters: use shorter "
+                    "names", s->prefix, name ? name : "", LAYER_PATH_MAX - 1);
+    return CLGAN_OK;
+}
+
+static block_def *block_find(yctx *c, const char *name) {
+    for (int i = 0; i < c->n_blocks; i++)
+        if (strcmp(c->blocks[i].name, name) == 0) return &c->blocks[i];
+    return NULL;
+}
+
+/* A copy of n with every scalar `$p` replaced by a copy of block parameter p's value. */
+static clgan_status subst_copy(yctx *c, const ynode *n, const block_def *b,
+                               const ynode *const *args, ynode **out) {
+    *out = NULL;
+    if (b && n->type == Y_SCALAR && n->plain && n->val[0] == '$') {
+        for (int i = 0; i < b->n_params; i++)
+            if (strcmp(n->val + 1, b->pname[i]) == 0) return subst_copy(c, args[i], NULL, NULL, out);
+        return yerr(c, n, "'%s' is no parameter of block '%s'", n->val, b->name);
+    }
+    if (++c->nodes > YAML_MAX_NODES)
+        return yerr(c, n, "the model expands to more than %d YAML nodes", YAML_MAX_NODES);
+    ynode *r = calloc(1, sizeof *r);
+    if (!r) return err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
+    r->type = n->type;
+    r->line = n->line;
+    r->col = n->col;
+    r->plain = n->plain;
+    if (n->val && !(r->val = str_dup(n->val))) {
+        free(r);
+        return err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < n->n; i++) {
+        ynode *k;
+        clgan_status st = subst_copy(c, n->kids[i], b, args, &k);
+        if (st == CLGAN_OK && ynode_add(r, k) != 0) {
+            ynode_free(k);
+            st = err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
+        }
+        if (st != CLGAN_OK) {
+            ynode_free(r);
+            return st;
+        }
+    }
+    *out = r;
+    return CLGAN_OK;
+}
+
+/* Whether value v has parameter type t (a scalar written as such, or a list). */
+static int param_type_ok(const ynode *v, param_type t) {
+    if (t == P_LIST) return v->type == Y_SEQ;
+    if (v->type != Y_SCALAR) return 0;
+    char *end;
+    switch (t) {
+    case P_INT: (void)strtol(v->val, &end, 10); return v->plain && end != v->val && !*end;
+    case P_NUM: (void)strtod(v->val, &end); return v->plain && end != v->val && !*end;
+    case P_BOOL: return v->plain && (!strcmp(v->val, "true") || !strcmp(v->val, "false"));
+    case P_STRING: return 1;
+    case P_LIST: return 0;
+    }
+    return 0;
+}
+
+static param_type param_type_of(const ynode *v) {
+    for (param_type t = P_INT; t <= P_BOOL; t++)
+        if (param_type_ok(v, t)) return t;
+    return v->type == Y_SEQ ? P_LIST : P_STRING;
+}
+
+static clgan_status expand_list(yctx *c, const ynode *seq, scope *s, int *last);
+
+/* A block's use: {block: NAME, name:, from:, and its parameters}; *last its output layer. */
+static clgan_status expand_use(yctx *c, scope *s, int pos, int prev, const ynode *n, int *last) {
+    const ynode *bn = map_get(n, "block");
+    TRY(check_name(c, bn, "block"));
+    block_def *b = block_find(c, bn->val);
+    if (!b) {
+        char known[400] = "";
+        size_t used = 0;
+        for (int i = 0; i < c->n_blocks && used < sizeof known; i++)
+            used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
+                                     c->blocks[i].name);
+        return yerr(c, bn, "no block is named '%s' (the model's blocks: %s)", bn->val,
+                    c->n_blocks ? known : "none; declare them under 'blocks:'");
+    }
+    for (int i = 0; i < c->n_active; i++)
+        if (strcmp(c->active[i], b->name) == 0)
+            return yerr(c, bn, "block '%s' uses itself%s%s: a block may use other blocks only",
+                        b->name, c->n_active > 1 ? " through block " : "",
+                        c->n_active > 1 ? c->active[c->n_active - 1] : "");
+    /* its arguments: name, from, and each of the block's parameters once */
+    const ynode *args[BLOCK_MAX_PARAMS] = {0}, *name = NULL, *from = NULL;
+    for (int i = 0; i + 1 < n->n; i += 2) {
+        const ynode *k = n->kids[i], *v = n->kids[i + 1];
+        if (k->type != Y_SCALAR) return yerr(c, k, "'%s': keys must be plain names", b->name);
+        if (!strcmp(k->val, "block")) continue;
+        const ynode **slot = !strcmp(k->val, "name") ? &name : !strcmp(k->val, "from") ? &from : NULL;
+        for (int j = 0; !slot && j < b->n_params; j++)
+            if (!strcmp(k->val, b->pname[j])) slot = &args[j];
+        if (!slot) {
+            char exp[512] = "";
+            size_t used = 0;
+            for (int j = 0; j < b->n_params && used < sizeof exp; j++)
+                used += (size_t)snprintf(exp + used, sizeof exp - used, "%s, ", b->pname[j]);
+            return yerr(c, k, "unknown parameter '%s' of block '%s' (expected: %sname, from)",
+                        k->val, b->name, exp);
+        }
+        if (*slot) return yerr(c, k, "duplicate key '%s' in the use of block '%s'", k->val, b->name);
+        *slot = v;
+    }
+    for (int j = 0; j < b->n_params; j++) {
+        if (!args[j] && !b->pdef[j])
+            return yerr(c, n, "block '%s' needs parameter '%s' (%s), declared at line %d",
+                        b->name, b->pname[j], param_type_names[b->ptype[j]], b->node->line);
+        if (!args[j]) args[j] = b->pdef[j];
+        else if (!param_type_ok(args[j], b->ptype[j]))
+            return yerr(c, args[j], "parameter '%s' of block '%s': expected %s %s, got %s%s%s",
+                        b->pname[j], b->name, b->ptype[j] == P_INT ? "an" : "a",
+                        b->ptype[j] == P_NUM ? "number" : param_type_names[b->ptype[j]],
+                        args[j]->val ? "'" : "", args[j]->val ? args[j]->val : ytype_name(args[j]),
+                        args[j]->val ? "'" : "");
+    }
+    int input = prev;
+    if (from) {
+        if (from->type == Y_SEQ)
+            return yerr(c, from, "'from' of a block's use names one layer, its input");
+        TRY(resolve_from(c, s, pos, from, &input));
+    }
+    if (name) TRY(check_name(c, name, "name"));
+    /* its path: the use's name, or BLOCK#K for its K-th use in this list */
+    char prefix[LAYER_PATH_MAX + 2];
+    if (name) {
+        TRY(make_path(c, s, name, name->val, pos, prefix));
+    } else {
+        int k = 1;
+        for (int i = 0; i < pos; i++) {
+            const ynode *o = map_get(s->seq->kids[i], "block");
+            k += o && o->type == Y_SCALAR && !strcmp(o->val, b->name);
+        }
+        char own[LAYER_NAME_MAX + 16];
+        snprintf(own, sizeof own, "%s#%d", b->name, k);
+        TRY(make_path(c, s, n, own, pos, prefix));
+    }
+    strcat(prefix, ".");
+    ynode *body = NULL;
+    int outer = c->use_line == 0;
+    const char *in_block = c->in_block;
+    if (outer) {
+        c->use_line = n->line;
+        c->use_col = n->col;
+    }
+    c->active[c->n_active++] = b->name;
+    c->in_block = b->name;
+    scope inner = {input, prefix, 0, NULL, NULL, NULL, NULL, 0, 0};
+    clgan_status st = subst_copy(c, b->layers, b, args, &body);
+    if (st == CLGAN_OK) {
+        inner.seq = body;
+        st = expand_list(c, body, &inner, last);
+    }
+    scope_free(&inner);
+    ynode_free(body);
+    c->n_active--;
+    c->in_block = in_block;
+    if (outer) c->use_line = c->use_col = 0;
+    if (st == CLGAN_OK && name) st = scope_add(c, s, name, *last);
+    return st;
+}
+
+/* The layers of list seq (of a network, or of a block's use) appended to c->out. */
+static clgan_status expand_list(yctx *c, const ynode *seq, scope *s, int *last) {
+    int prev = s->input;
+    for (int pos = 0; pos < seq->n; pos++) {
+        const ynode *n = seq->kids[pos];
+        if (map_get(n, "block")) {
+            if (c->n_active + 1 >= YAML_MAX_DEPTH)
+                return yerr(c, n, "blocks nested deeper than %d levels", YAML_MAX_DEPTH);
+            TRY(expand_use(c, s, pos, prev, n, &prev));
+            continue;
+        }
+        layer_spec L;
+        const ynode *name, *from;
+        TRY(parse_layer(c, n, &L, &name, &from));
+        if (name) TRY(check_name(c, name, "name"));
+        TRY(make_path(c, s, n, name ? name->val : NULL, pos, L.path));
+        const layer_class *cls = layer_class_of(L.kind);
+        int max_in = cls->max_inputs > 1 ? cls->max_inputs : 1;
+        if (!from) {
+            L.n_in = 1;
+            L.in_idx[0] = prev;
+        } else if (from->type == Y_SEQ) {
+            if (from->n < 1) return yerr(c, from, "'from': the list is empty");
+            if (from->n > max_in)
+                return yerr(c, from, "'from' names %d layers: '%s' reads %s%d", from->n,
+                            cls->name, max_in > 1 ? "at most " : "", max_in);
+            L.n_in = from->n;
+            for (int i = 0; i < from->n; i++) TRY(resolve_from(c, s, pos, from->kids[i], &L.in_idx[i]));
+            L.from_given = 1;
+        } else {
+            L.n_in = 1;
+            TRY(resolve_from(c, s, pos, from, &L.in_idx[0]));
+            L.from_given = 1;
+        }
+        if (cls->min_inputs > 1 && L.n_in < cls->min_inputs)
+            return yerr(c, from, "'from' names %d layer%s: '%s' merges %d or more", L.n_in,
+                        L.n_in == 1 ? "" : "s", cls->name, cls->min_inputs);
+        TRY(out_add(c, n, &L));
+        prev = c->n_out - 1;
+        if (name) TRY(scope_add(c, s, name, prev));
+    }
+    if (seq->n == 0) return yerr(c, seq, "the list of layers is empty");
+    *last = prev;
+    return CLGAN_OK;
+}
+
+/* `blocks:` at the top level: NAME: {params: {P: default or type}, layers: [...]}. */
+static clgan_status parse_blocks(yctx *c, const ynode *n) {
+    if (n->type != Y_MAP)
+        return yerr(c, n, "'blocks': expected a mapping of block names to blocks, got %s",
+                    ytype_name(n));
+    c->blocks = calloc((size_t)n->n / 2 + 1, sizeof *c->blocks);
+    if (!c->blocks) return err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
+    for (int i = 0; i + 1 < n->n; i += 2) {
+        const ynode *k = n->kids[i], *v = n->kids[i + 1];
+        TRY(check_name(c, k, "blocks"));
+        for (int j = 0; j < c->n_blocks; j++)
+            if (!strcmp(c->blocks[j].name, k->val))
+                return yerr(c, k, "two blocks are named '%s' (the first at line %d)", k->val,
+                            c->blocks[j].node->line);
+        block_def *b = &c->blocks[c->n_blocks++];
+        b->name = k->val;
+        b->node = k;
+        yfield f[] = {Y("params"), Y("layers")};
+        char where[LAYER_NAME_MAX + 16];
+        snprintf(where, sizeof where, "blocks.%s", k->val);
+        TRY(y_fields(c, v, where, f, NF(f)));
+        TRY(y_require(c, v, f, NF(f), "layers", where));
+        b->layers = FLD(f, "layers")->val;
+        if (b->layers->type != Y_SEQ || b->layers->n == 0)
+            return yerr(c, b->layers, "'layers' in '%s': expected a list of layers, got %s%s",
+                        where, ytype_name(b->layers), b->layers->type == Y_SEQ ? " (empty)" : "");
+        const ynode *ps = FLD(f, "params")->val;
+        if (ps && ps->type != Y_MAP)
+            return yerr(c, ps, "'params' in '%s': expected a mapping of parameter names to "
+                        "defaults or types (int, number, bool, string, list), got %s", where,
+                        ytype_name(ps));
+        for (int j = 0; ps && j + 1 < ps->n; j += 2) {
+            const ynode *pk = ps->kids[j], *pv = ps->kids[j + 1];
+            TRY(check_name(c, pk, "params"));
+            if (!strcmp(pk->val, "name") || !strcmp(pk->val, "from") || !strcmp(pk->val, "block"))
+                return yerr(c, pk, "'%s' is a key of every block's use: name the parameter "
+                            "otherwise", pk->val);
+            for (int q = 0; q < b->n_params; q++)
+                if (!strcmp(b->pname[q], pk->val))
+                    return yerr(c, pk, "duplicate parameter '%s' in '%s'", pk->val, where);
+            if (b->n_params == BLOCK_MAX_PARAMS)
+                return yerr(c, pk, "'%s' has more than %d parameters", where, BLOCK_MAX_PARAMS);
+            int q = b->n_params++;
+            b->pname[q] = pk->val;
+            b->pdef[q] = pv;
+            b->ptype[q] = param_type_of(pv);
+            for (param_type t = P_INT; t <= P_LIST; t++)
+                if (pv->type == Y_SCALAR && pv->plain && !strcmp(pv->val, param_type_names[t])) {
+                    b->ptype[q] = t; /* a type: the parameter is required */
+                    b->pdef[q] = NULL;
+                }
+        }
     }
     return CLGAN_OK;
 }
@@ -536,11 +981,16 @@ static clgan_status parse_net(yctx *c, const ynode *n, const char *which, net_sp
         return yerr(c, ls, "'layers' in '%s': expected a list of layers, got %s", which,
                     ytype_name(ls));
     if (ls->n == 0) return yerr(c, ls, "'layers' in '%s': the list is empty", which);
-    net->layers = calloc((size_t)ls->n, sizeof *net->layers);
-    if (!net->layers) return err_set(&c->m->err, CLGAN_ERR_NOMEM, "out of memory");
-    net->n_layers = ls->n;
-    for (int i = 0; i < ls->n; i++) TRY(parse_layer(c, ls->kids[i], &net->layers[i]));
-    return CLGAN_OK;
+    scope top = {-1, "", 1, ls, NULL, NULL, NULL, 0, 0};
+    c->out = NULL;
+    c->n_out = c->cap_out = 0;
+    int last;
+    clgan_status st = expand_list(c, ls, &top, &last);
+    scope_free(&top);
+    net->layers = c->out;
+    net->n_layers = c->n_out;
+    c->out = NULL;
+    return st;
 }
 
 static clgan_status parse_noise(yctx *c, const ynode *n, noise_spec *z) {
@@ -1248,9 +1698,10 @@ static clgan_status check_model(yctx *c) {
 
 static clgan_status parse_root(yctx *c, const ynode *root) {
     clgan_model *m = c->m;
-    yfield f[] = {Y("name"),          Y("noise"), Y("data"),       Y("generator"),
-                  Y("discriminator"), Y("train"), Y("classifier"), Y("condition")};
+    yfield f[] = {Y("name"),  Y("noise"),      Y("data"),      Y("generator"), Y("discriminator"),
+                  Y("train"), Y("classifier"), Y("condition"), Y("blocks")};
     TRY(y_fields(c, root, "model", f, NF(f)));
+    if (HAS(f, "blocks")) TRY(parse_blocks(c, FLD(f, "blocks")->val));
     /* the sections say what the model is: a classifier network, or a GAN's two */
     m->kind = HAS(f, "classifier") ? MODEL_CLASSIFIER : MODEL_GAN;
     if (m->kind == MODEL_CLASSIFIER) {
@@ -1342,7 +1793,7 @@ static clgan_status load_text(const char *path, const char *text, size_t len,
     if (!m->yaml_text) return err_set(&m->err, CLGAN_ERR_NOMEM, "out of memory");
     memcpy(m->yaml_text, text, len);
     m->yaml_text[len] = '\0';
-    yctx c = {m, m->path, 0, data_shape, data_optional};
+    yctx c = {.m = m, .path = m->path, .data_shape = data_shape, .data_optional = data_optional};
     if (len > (size_t)YAML_MAX_BYTES)
         return err_set(&m->err, CLGAN_ERR_YAML, "%s:1:1: model file is %zu bytes, over the %ld "
                        "byte limit", path, len, YAML_MAX_BYTES);
@@ -1355,6 +1806,8 @@ static clgan_status load_text(const char *path, const char *text, size_t len,
     if (!root) return err_set(&m->err, CLGAN_ERR_YAML, "%s:1:1: empty model file", path);
     st = parse_root(&c, root);
     ynode_free(root);
+    free(c.blocks);
+    free(c.out);
     if (st == CLGAN_OK) err_clear(&m->err);
     return st;
 }
@@ -1411,11 +1864,11 @@ const char *clgan_model_errmsg(const clgan_model *m) {
 clgan_status model_parse_layer(const char *text, layer_spec *L, clgan_err *e) {
     clgan_model *m = calloc(1, sizeof *m);
     if (!m) return err_set(e, CLGAN_ERR_NOMEM, "out of memory");
-    yctx c = {m, "layer", 0, NULL, 0};
+    yctx c = {.m = m, .path = "layer"};
     ynode *root = NULL;
     clgan_status st = parse_tree(&c, text, strlen(text), &root);
     if (st == CLGAN_OK && !root) st = err_set(&m->err, CLGAN_ERR_YAML, "layer:1:1: empty");
-    if (st == CLGAN_OK) st = parse_layer(&c, root, L);
+    if (st == CLGAN_OK) st = parse_layer(&c, root, L, NULL, NULL);
     ynode_free(root);
     if (st != CLGAN_OK) err_set(e, st, "%s", m->err.msg);
     free(m);

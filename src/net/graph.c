@@ -61,13 +61,34 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
                 l->param_off[j] = poff;
                 poff = align_up(poff + (size_t)l->params[j].count);
             }
-        l->x = i == 0 ? n->in : n->layers[i - 1].y;
         size_t cols = (size_t)shape_size(s->out);
         l->y = (tensor){NULL, aoff, cols};
         aoff = align_up(aoff + B * cols);
         if (s->scratch > 0 || s->fixed > 0) {
             l->z = (tensor){NULL, aoff, (size_t)s->scratch};
             aoff = align_up(aoff + B * (size_t)s->scratch + (size_t)s->fixed);
+        }
+        /* its inputs; the gradient of an input that feeds several layers: the last reader (the
+         * first the backward pass meets) writes the input's dy, the others slots of their own
+         * that are added into it */
+        l->n_in = s->n_in > 0 ? s->n_in : 1;
+        for (int k = 0; k < l->n_in; k++) {
+            int j = s->n_in > 0 ? s->in_idx[k] : i - 1;
+            tensor x = j < 0 ? n->in : n->layers[j].y;
+            l->xs[k] = x;
+            l->dxs[k] = x;
+            int later = 0; /* readers of layer j after this edge */
+            for (int q = i; q < n->n_layers; q++) {
+                const layer_spec *r = &spec->layers[q];
+                int rn = r->n_in > 0 ? r->n_in : 1;
+                for (int e = q == i ? k + 1 : 0; e < rn; e++)
+                    later += (r->n_in > 0 ? r->in_idx[e] : q - 1) == j;
+            }
+            if (later > 0) {
+                l->acc[k] = x;
+                l->dxs[k] = (tensor){NULL, aoff, x.cols};
+                aoff = align_up(aoff + B * x.cols);
+            }
         }
     }
     /* then the running statistics: the optimizers update [0, n_train) only */
@@ -111,16 +132,24 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
     n->din = (tensor){n->deltas, 0, in_cols};
     for (int i = 0; i < n->n_layers; i++) {
         layer *l = &n->layers[i];
-        l->x.buf = n->acts;
         l->y.buf = n->acts;
-        l->dx = (tensor){n->deltas, l->x.off, l->x.cols};
         l->dy = (tensor){n->deltas, l->y.off, l->y.cols};
+        for (int k = 0; k < l->n_in; k++) {
+            l->xs[k].buf = n->acts;
+            l->dxs[k].buf = n->deltas;
+            if (l->acc[k].cols) l->acc[k].buf = n->deltas;
+        }
+        l->x = l->xs[0];
+        l->dx = l->dxs[0];
         if (l->spec->scratch > 0 || l->spec->fixed > 0) {
             l->z.buf = n->acts;
             l->dz = (tensor){n->deltas, l->z.off, l->z.cols};
         }
-        if (i > 0) l->x = n->layers[i - 1].y;
         if ((st = l->cls->ops.setup(n, l)) != CLGAN_OK) goto fail;
+        for (int k = 0; k < l->n_in; k++)
+            if (l->acc[k].buf && !n->k_acc &&
+                (st = net_kernel(n, "cl/merge.cl", "grad_acc", &n->k_acc)) != CLGAN_OK)
+                goto fail;
     }
     n->out = n->layers[n->n_layers - 1].y;
     n->dout = n->layers[n->n_layers - 1].dy;
@@ -138,6 +167,7 @@ void net_free(net *n) {
             if (n->layers[i].k[k]) clReleaseKernel(n->layers[i].k[k]);
     if (n->k_noise) clReleaseKernel(n->k_noise);
     if (n->k_labels) clReleaseKernel(n->k_labels);
+    if (n->k_acc) clReleaseKernel(n->k_acc);
     device_release(n->dev, n->params);
     device_release(n->dev, n->grads);
     device_release(n->dev, n->acts);
@@ -203,11 +233,23 @@ clgan_status net_forward(net *n, int batch, int train) {
     return CLGAN_OK;
 }
 
+/* dst += src over `count` values of deltas: a fan-out's gradient slot into its layer's dy. */
+static clgan_status grad_acc(net *n, tensor dst, tensor src, size_t count) {
+    cl_uint d = (cl_uint)dst.off, s = (cl_uint)src.off, c = (cl_uint)count;
+    karg a[] = {KA(n->deltas), KA(d), KA(s), KA(c)};
+    clgan_status st = device_set_args(n->dev, n->k_acc, "grad_acc", a, (int)ARRAY_LEN(a));
+    return st == CLGAN_OK ? device_run1d(n->dev, n->k_acc, count, "grad_acc") : st;
+}
+
 clgan_status net_backward(net *n, int from, int batch, int need_din, int need_dw) {
     for (int i = from; i >= 0; i--) {
-        int need_dx = i > 0 || need_din;
-        if (!need_dx && !(need_dw && n->layers[i].n_params)) continue;
-        clgan_status st = n->layers[i].cls->ops.backward(n, &n->layers[i], batch, need_dx, need_dw);
+        layer *l = &n->layers[i];
+        int need_dx = need_din;
+        for (int k = 0; k < l->n_in; k++) need_dx |= l->spec->n_in > 0 ? l->spec->in_idx[k] >= 0 : i > 0;
+        if (!need_dx && !(need_dw && l->n_params)) continue;
+        clgan_status st = l->cls->ops.backward(n, l, batch, need_dx, need_dw);
+        for (int k = 0; st == CLGAN_OK && need_dx && k < l->n_in; k++)
+            if (l->acc[k].buf) st = grad_acc(n, l->acc[k], l->dxs[k], (size_t)batch * l->acc[k].cols);
         if (st == CLGAN_OK && need_dw && n->grads_ready) st = n->grads_ready(n, i, n->grads_ctx);
         if (st != CLGAN_OK) return st;
     }

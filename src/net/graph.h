@@ -31,7 +31,13 @@ struct layer {
     param_info params[LAYER_MAX_PARAMS]; /* layer_params(spec): the parameter tensors */
     size_t param_off[LAYER_MAX_PARAMS];  /* where each lies in params and grads, floats */
     int n_params;
-    tensor x, y, dx, dy;        /* input, output and their gradients */
+    tensor x, y, dx, dy;        /* input, output and their gradients (x = xs[0], dx = dxs[0]) */
+    int n_in;                   /* inputs (spec->n_in) */
+    tensor xs[LAYER_MAX_INPUTS], dxs[LAYER_MAX_INPUTS];
+    /* an input whose layer feeds several: dxs[k] is a slot of its own, added into acc[k] (the
+     * input layer's dy) once the backward pass has written it; acc[k].buf NULL: dxs[k] is the
+     * input layer's dy itself */
+    tensor acc[LAYER_MAX_INPUTS];
     tensor z, dz;               /* the layer's scratch slot: spec->scratch values per row
                                    (maxout: pre-activations; dropout: its mask; convolutions:
                                    their column matrices), then spec->fixed values (batch
@@ -79,6 +85,7 @@ struct net {
     void *sum_ctx;
     cl_kernel k_noise;          /* the prior's sampler, created on first use */
     cl_kernel k_labels;         /* the generated rows' labels (conditional), on first use */
+    cl_kernel k_acc;            /* adds a fan-out's gradient slot into its layer's dy */
 };
 
 /*

@@ -21,11 +21,17 @@
 #define CKPT_MAX_COUNTER ((1ULL << 48) - 1)
 #define CKPT_MAX_DIM ((1L << 31) - 1)  /* one tensor dimension, as the header may state it */
 
-/* The name of a tensor in checkpoints: <net>.<layer>.<param>[, optimizer.(...).<state>]. */
-static char *tensor_name(clgan_net net, int layer, const char *param, const char *state) {
+/*
+ * The name of a tensor in checkpoints: <net>.<layer>.<param>[, optimizer.(...).<state>], the
+ * layer by its path in a graph ("res_up#2.conv1") or else its index.
+ */
+static char *tensor_name(clgan_net net, const net_spec *ns, int layer, const char *param,
+                         const char *state) {
     const char *w = model_net_name(net);
-    return state ? str_fmt("optimizer.%s.%d.%s.%s", w, layer, param, state)
-                 : str_fmt("%s.%d.%s", w, layer, param);
+    char lp[LAYER_PATH_MAX];
+    layer_path(ns, layer, lp, sizeof lp);
+    return state ? str_fmt("optimizer.%s.%s.%s.%s", w, lp, param, state)
+                 : str_fmt("%s.%s.%s", w, lp, param);
 }
 
 
@@ -82,7 +88,7 @@ static clgan_status expected_tensors(model_kind kind, const net_spec *nets, cons
                         out->cap = cap;
                     }
                     tensor_ref *t = &out->v[out->n];
-                    t->name = tensor_name(w, i, ps[j].name, s < 0 ? NULL : states[s]);
+                    t->name = tensor_name(w, &nets[w], i, ps[j].name, s < 0 ? NULL : states[s]);
                     if (t->name && is_ema) {
                         char *e = str_fmt("ema.%s", t->name);
                         free(t->name);
@@ -185,6 +191,12 @@ static cJSON *layers_json(const net_spec *ns) {
         const layer_class *cls = layer_class_of(L->kind);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", cls->name);
+        if (L->path[0]) cJSON_AddStringToObject(o, "name", L->path);
+        if (L->from_given) {
+            cJSON *from = cJSON_AddArrayToObject(o, "from");
+            for (int k = 0; from && k < L->n_in; k++)
+                cJSON_AddItemToArray(from, cJSON_CreateNumber(L->in_idx[k]));
+        }
         for (int k = 0; k < cls->n_keys; k++) {
             const layer_key *key = &cls->keys[k];
             int at_default = 1;
@@ -203,7 +215,12 @@ static int same_layers(const net_spec *a, const net_spec *b) {
     if (a->n_layers != b->n_layers) return 0;
     for (int i = 0; i < a->n_layers; i++) {
         const layer_spec *x = &a->layers[i], *y = &b->layers[i];
-        if (x->kind != y->kind) return 0;
+        if (x->kind != y->kind || strcmp(x->path, y->path) != 0) return 0;
+        int xn = x->n_in > 0 ? x->n_in : 1, yn = y->n_in > 0 ? y->n_in : 1;
+        if (xn != yn) return 0;
+        for (int k = 0; k < xn; k++)
+            if ((x->n_in > 0 ? x->in_idx[k] : i - 1) != (y->n_in > 0 ? y->in_idx[k] : i - 1))
+                return 0;
         const layer_class *cls = layer_class_of(x->kind);
         for (int k = 0; k < cls->n_keys; k++) {
             const layer_key *key = &cls->keys[k];
@@ -572,9 +589,47 @@ static clgan_status layers_from_meta(const ckpt *c, const char *key, net_spec *n
             goto done;
         }
         L->kind = (layer_kind)kind;
-        /* exactly the settings layers_json writes for this kind, within the model's ranges */
+        /* a graph's: the layer's path and the layers it reads (before it) */
         const layer_class *cls = layer_class_of(L->kind);
         int n_want = 0, ok = 1;
+        L->n_in = 1;
+        L->in_idx[0] = i - 1;
+        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(o, "name");
+        if (nm) {
+            n_want++;
+            ok = cJSON_IsString(nm) && strlen(nm->valuestring) > 0 &&
+                 !(nm->valuestring[0] >= '0' && nm->valuestring[0] <= '9') &&
+                 strlen(nm->valuestring) < LAYER_PATH_MAX &&
+                 strspn(nm->valuestring, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789_.#") == strlen(nm->valuestring);
+            if (ok) snprintf(L->path, sizeof L->path, "%s", nm->valuestring);
+        }
+        const cJSON *from = cJSON_GetObjectItemCaseSensitive(o, "from");
+        if (from) {
+            n_want++;
+            int nf = cJSON_IsArray(from) ? cJSON_GetArraySize(from) : 0;
+            int max_in = cls->max_inputs > 1 ? cls->max_inputs : 1;
+            ok = ok && nf >= (cls->min_inputs > 1 ? cls->min_inputs : 1) && nf <= max_in;
+            int k = 0;
+            for (const cJSON *x = ok ? from->child : NULL; x; x = x->next, k++) {
+                ok = ok && cJSON_IsNumber(x) && x->valuedouble >= -1 && x->valuedouble < i &&
+                     x->valuedouble == (int)x->valuedouble;
+                if (ok) L->in_idx[k] = (int)x->valuedouble;
+            }
+            if (ok) {
+                L->n_in = nf;
+                L->from_given = 1;
+            }
+        } else {
+            ok = ok && cls->min_inputs <= 1;
+        }
+        if (!ok) {
+            st = err_set(e, CLGAN_ERR_DATA, "%s: metadata '%s': layer %d (%s) has a bad 'name' "
+                         "(a path of letters, digits, '_', '.', '#') or 'from' (the indices of "
+                         "%s layers before it)", c->path, key, i, type->valuestring,
+                         cls->min_inputs > 1 ? "2 or more" : "one of the");
+            goto done;
+        }
         char names[256] = "";
         size_t used = 0;
         for (int k = 0; k < cls->n_keys; k++) {
@@ -1147,7 +1202,7 @@ static clgan_status load_net(const ckpt *c, net *n, optim *o, int ema, cl_mem ds
         for (int j = 0; j < l->n_params && st == CLGAN_OK; j++) {
             size_t cnt = (size_t)l->params[j].count;
             for (int k = -1; k < (l->params[j].trainable ? ns : 0) && st == CLGAN_OK; k++) {
-                char *name = tensor_name(n->index, i, l->params[j].name,
+                char *name = tensor_name(n->index, n->spec, i, l->params[j].name,
                                          k < 0 ? NULL : optim_state_name(o, k));
                 if (name && ema) {
                     char *en = str_fmt("ema.%s", name);
