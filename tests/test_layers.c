@@ -45,20 +45,10 @@ typedef struct fixture {
     float *xf, *pf;
 } fixture;
 
-/* A one-network model; inputs away from the kinks of relu (|x| >= 0.05). */
-static void fixture_make_in(fixture *f, const char *const *layers, int n_layers, shape3 in,
-                            int batch, unsigned seed) {
-    memset(f, 0, sizeof *f);
-    f->m = calloc(1, sizeof *f->m);
-    net_spec *ns = &f->m->net[CLGAN_GENERATOR];
-    ns->layers = calloc((size_t)n_layers, sizeof *ns->layers);
-    for (int i = 0; i < n_layers; i++) {
-        clgan_err e;
-        ck_assert_msg(model_parse_layer(layers[i], &ns->layers[i], &e) == CLGAN_OK, "%s", e.msg);
-    }
-    ns->n_layers = n_layers;
-    ns->in = in;
-    ck_assert_msg(net_infer(f->m, ns, "test") == CLGAN_OK, "%s", f->m->err.msg);
+/* Inputs away from the kinks of relu (|x| >= 0.05), parameters and dL/dy for f->m's generator
+ * (inferred), compiled on dev for `batch` rows. */
+static void fixture_fill(fixture *f, int batch, unsigned seed) {
+    shape3 in = f->m->net[CLGAN_GENERATOR].in;
     long in_cols = shape_size(in);
     ck_assert_msg(net_create(dev, f->m, CLGAN_GENERATOR, batch, 7, &f->n) == CLGAN_OK, "%s",
                   dev->err.msg);
@@ -86,6 +76,32 @@ static void fixture_make_in(fixture *f, const char *const *layers, int n_layers,
     ck_assert(device_write(dev, n->params, 0, n->n_params * sizeof(float), f->pf, 1) == CLGAN_OK);
 }
 
+/* A one-network model of the layers given, one per YAML string. */
+static void fixture_make_in(fixture *f, const char *const *layers, int n_layers, shape3 in,
+                            int batch, unsigned seed) {
+    memset(f, 0, sizeof *f);
+    f->m = calloc(1, sizeof *f->m);
+    net_spec *ns = &f->m->net[CLGAN_GENERATOR];
+    ns->layers = calloc((size_t)n_layers, sizeof *ns->layers);
+    for (int i = 0; i < n_layers; i++) {
+        clgan_err e;
+        ck_assert_msg(model_parse_layer(layers[i], &ns->layers[i], &e) == CLGAN_OK, "%s", e.msg);
+    }
+    ns->n_layers = n_layers;
+    ns->in = in;
+    ck_assert_msg(net_infer(f->m, ns, "test") == CLGAN_OK, "%s", f->m->err.msg);
+    fixture_fill(f, batch, seed);
+}
+
+/* The generator of a model file's text (a graph), its data of shape `data`. */
+static void fixture_make_yaml(fixture *f, const char *yaml, shape3 data, int batch,
+                              unsigned seed) {
+    memset(f, 0, sizeof *f);
+    clgan_status st = model_load_text("graph.yaml", yaml, strlen(yaml), &data, &f->m);
+    ck_assert_msg(st == CLGAN_OK, "%s", clgan_model_errmsg(f->m));
+    fixture_fill(f, batch, seed);
+}
+
 static void fixture_make(fixture *f, const char *const *layers, int n_layers, int in_cols,
                          int batch, unsigned seed) {
     fixture_make_in(f, layers, n_layers, (shape3){in_cols, 1, 1, 0}, batch, seed);
@@ -109,18 +125,22 @@ static float *read_tensor(tensor t, size_t rows) {
 }
 
 /* Forward on the device vs the host, in training (dropout on) or evaluation mode. */
+static void check_forward_f(fixture *f, const char *what, int train) {
+    int batch = f->batch;
+    ck_assert_msg(net_forward(f->n, batch, train) == CLGAN_OK, "%s", dev->err.msg);
+    float *y = read_tensor(f->n->out, (size_t)batch);
+    double *want = host_fwd(f->n, f->p, f->x, batch, train, f->n->n_layers);
+    assert_close(what, y, want, (size_t)batch * f->n->out.cols, FWD_RTOL, FWD_ATOL);
+    free(y);
+    free(want);
+    fixture_free(f);
+}
+
 static void check_forward_in(const char *const *layers, int n_layers, shape3 in, int batch,
                              int train) {
     fixture f;
     fixture_make_in(&f, layers, n_layers, in, batch, 11u + (unsigned)n_layers);
-    ck_assert_msg(net_forward(f.n, batch, train) == CLGAN_OK, "%s", dev->err.msg);
-    float *y = read_tensor(f.n->out, (size_t)batch);
-    double *want = host_fwd(f.n, f.p, f.x, batch, train, f.n->n_layers);
-    assert_close(layers[n_layers - 1], y, want, (size_t)batch * f.n->out.cols,
-                 FWD_RTOL, FWD_ATOL);
-    free(y);
-    free(want);
-    fixture_free(&f);
+    check_forward_f(&f, layers[n_layers - 1], train);
 }
 
 static void check_forward(const char *const *layers, int n_layers, int in_cols, int batch,
@@ -129,10 +149,11 @@ static void check_forward(const char *const *layers, int n_layers, int in_cols, 
 }
 
 /* Backward on the device vs central differences of L = r . y(x, params) on the host. */
-static void check_backward_in(const char *const *layers, int n_layers, shape3 in, int batch) {
-    fixture f;
-    fixture_make_in(&f, layers, n_layers, in, batch, 101u + (unsigned)n_layers);
+static void check_backward_f(fixture *fx) {
+    fixture f = *fx;
+    int batch = f.batch;
     net *n = f.n;
+    shape3 in = f.m->net[CLGAN_GENERATOR].in;
     ck_assert(net_forward(n, batch, 1) == CLGAN_OK);
     size_t ny = (size_t)batch * n->out.cols, nx = (size_t)batch * (size_t)shape_size(in);
     float *rf = malloc(ny * sizeof *rf);
@@ -188,6 +209,12 @@ static void check_backward_in(const char *const *layers, int n_layers, shape3 in
     free(fd_x);
     free(fd_p);
     fixture_free(&f);
+}
+
+static void check_backward_in(const char *const *layers, int n_layers, shape3 in, int batch) {
+    fixture f;
+    fixture_make_in(&f, layers, n_layers, in, batch, 101u + (unsigned)n_layers);
+    check_backward_f(&f);
 }
 
 static void check_backward(const char *const *layers, int n_layers, int in_cols, int batch) {
@@ -439,6 +466,104 @@ START_TEST(bwd_conv_stack) {
     groups_under_test = 2;
     check_backward_in(conv_stack, (int)ARRAY_LEN(conv_stack), (shape3){2, 5, 6, 0}, 4);
     groups_under_test = 1;
+}
+END_TEST
+
+/* ---- graphs --------------------------------------------------------------------------------- */
+
+/*
+ * A graph with every way layers meet: the network's input read twice (d0, zproj), a block used
+ * twice whose add sums three inputs (its input, conv and conv's activation: conv feeds two
+ * layers), a layer read by three (img), concat of images and of flat tensors, the pools.
+ */
+static const char graph_model[] =
+    "noise: {dim: 6, distribution: gaussian}\n"
+    "data: {format: idx, path: not_read.idx}\n"
+    "blocks:\n"
+    "  res:\n"
+    "    params: {channels: int, slope: 0.2}\n"
+    "    layers:\n"
+    "      - {type: conv2d, filters: $channels, kernel: 3, padding: same, name: conv}\n"
+    "      - {type: leaky_relu, slope: $slope, name: act}\n"
+    "      - {type: add, from: [input, act, conv]}\n"
+    "generator:\n"
+    "  layers:\n"
+    "    - {type: dense, units: 48, name: d0}\n"
+    "    - {type: reshape, shape: [3, 4, 4], name: img}\n"
+    "    - {block: res, channels: 3}\n"
+    "    - {block: res, channels: 3, slope: 0.1, name: r2}\n"
+    "    - {type: conv2d, filters: 2, kernel: 1, from: img, name: side}\n"
+    "    - {type: concat, from: [r2, side, img], name: cat}\n"
+    "    - {type: avg_pool2d, kernel: 2}\n"
+    "    - {type: flatten, name: flat}\n"
+    "    - {type: global_sum_pool, from: cat, name: gsum}\n"
+    "    - {type: dense, units: 5, from: input, name: zproj}\n"
+    "    - {type: identity, name: skip}\n"
+    "    - {type: concat, from: [flat, gsum, skip]}\n"
+    "    - tanh\n"
+    "    - {type: dense, units: 4}\n"
+    "discriminator:\n"
+    "  layers:\n"
+    "    - {type: dense, units: 1}\n"
+    "train: {batch: 4, loss: hinge, generator: {type: sgd, learning_rate: 0.1},\n"
+    "        discriminator: {type: sgd, learning_rate: 0.1}}\n";
+
+START_TEST(graph_forward) {
+    fixture f;
+    fixture_make_yaml(&f, graph_model, (shape3){4, 1, 1, 0}, 3, 5u);
+    ck_assert_int_eq(f.n->n_layers, 18);
+    check_forward_f(&f, "graph", 1);
+}
+END_TEST
+
+START_TEST(graph_backward) {
+    fixture f;
+    fixture_make_yaml(&f, graph_model, (shape3){4, 1, 1, 0}, 3, 6u);
+    check_backward_f(&f);
+}
+END_TEST
+
+/* The paths layers get, the inputs they read and who reads them. */
+START_TEST(graph_paths) {
+    fixture f;
+    fixture_make_yaml(&f, graph_model, (shape3){4, 1, 1, 0}, 2, 7u);
+    const net_spec *ns = &f.m->net[CLGAN_GENERATOR];
+    static const char *const paths[] = {"d0", "img", "res#1.conv", "res#1.act", "res#1.2",
+                                        "r2.conv", "r2.act", "r2.2", "side", "cat"};
+    for (size_t i = 0; i < ARRAY_LEN(paths); i++) ck_assert_str_eq(ns->layers[i].path, paths[i]);
+    ck_assert_int_eq(ns->layers[4].n_in, 3); /* res#1's add: its input (img), act, conv */
+    ck_assert_int_eq(ns->layers[4].in_idx[0], 1);
+    ck_assert_int_eq(ns->layers[4].in_idx[1], 3);
+    ck_assert_int_eq(ns->layers[4].in_idx[2], 2);
+    ck_assert_int_eq(ns->layers[1].consumers, 4); /* img: res#1's conv and add, side, cat */
+    ck_assert_int_eq(ns->layers[13].in_idx[0], -1); /* zproj reads the noise */
+    ck_assert(ns->layers[6].v[0] > 0.09 && ns->layers[6].v[0] < 0.11); /* r2's slope 0.1 */
+    ck_assert(ns->layers[3].v[0] > 0.19 && ns->layers[3].v[0] < 0.21); /* res#1's default */
+    fixture_free(&f);
+}
+END_TEST
+
+/* The pools and identity alone, and the pools behind a convolution. */
+static const struct conv_case pool_cases[] = {
+    {"{type: avg_pool2d, kernel: 2}", {2, 4, 5, 1}, 3},
+    {"{type: avg_pool2d, kernel: 3, stride: 2, padding: 1}", {1, 5, 6, 1}, 2},
+    {"{type: avg_pool2d, kernel: [2, 3], stride: 1}", {2, 3, 4, 1}, 2},
+    {"global_sum_pool", {3, 3, 4, 1}, 2},
+    {"global_avg_pool", {3, 3, 4, 1}, 2},
+    {"identity", {2, 3, 3, 1}, 2},
+};
+
+START_TEST(fwd_pool) {
+    const struct conv_case *c = &pool_cases[_i];
+    check_forward_in(one(c->layer), 1, c->in, c->batch, 1);
+}
+END_TEST
+
+START_TEST(bwd_pool) {
+    const struct conv_case *c = &pool_cases[_i];
+    check_backward_in(one(c->layer), 1, c->in, c->batch);
+    const char *conv_pool[] = {"{type: conv2d, filters: 2, kernel: 3, padding: same}", c->layer};
+    check_backward_in(conv_pool, 2, c->in, c->batch);
 }
 END_TEST
 
@@ -1184,6 +1309,11 @@ int main(int argc, char **argv) {
     tcase_add_loop_test(bwd, bwd_conv_transpose2d, 0, (int)ARRAY_LEN(convt_cases));
     tcase_add_loop_test(bwd, bwd_batch_norm, 0, (int)ARRAY_LEN(bn_cases));
     tcase_add_test(bwd, bwd_conv_stack);
+    tcase_add_loop_test(fwd, fwd_pool, 0, (int)ARRAY_LEN(pool_cases));
+    tcase_add_loop_test(bwd, bwd_pool, 0, (int)ARRAY_LEN(pool_cases));
+    tcase_add_test(fwd, graph_forward);
+    tcase_add_test(fwd, graph_paths);
+    tcase_add_test(bwd, graph_backward);
     tcase_add_loop_test(bwd, bwd_upsample, 0, (int)ARRAY_LEN(upsample_cases));
     suite_add_tcase(s, bwd);
     TCase *unit = tcase_create("unit");

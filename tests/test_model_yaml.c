@@ -73,6 +73,28 @@ static const bad_case bad[] = {
     {"g_loss_unknown", CLGAN_ERR_YAML, 21, 11, "'g_loss' in 'train': unknown value 'wass"},
     {"g_output_mismatch", CLGAN_ERR_MODEL, 12, 7, "generator output has 3 values per sample"},
     {"g_output_shape", CLGAN_ERR_MODEL, 13, 7, "generator output is 4x14x14 per sample, "},
+    {"graph_add_one_input", CLGAN_ERR_YAML, 30, 25, "'from' names 1 layer: 'add' merges 2 or "},
+    {"graph_add_shapes", CLGAN_ERR_MODEL, 30, 7, "add layer of discriminator: its inputs d"},
+    {"graph_block_cycle", CLGAN_ERR_YAML, 24, 7, "in block 'res' (line 15:17): block 'othe"},
+    {"graph_block_itself", CLGAN_ERR_YAML, 21, 7, "in block 'res' (line 15:17): block 'res'"},
+    {"graph_block_shape", CLGAN_ERR_MODEL, 20, 7, "in block 'res' (line 15:9): add layer 'r"},
+    {"graph_block_unknown", CLGAN_ERR_YAML, 20, 15, "no block is named 'resnet' (the model's "},
+    {"graph_concat_image_flat", CLGAN_ERR_MODEL, 31, 7, "concat layer of discriminator: input 1 i"},
+    {"graph_concat_sizes", CLGAN_ERR_MODEL, 30, 7, "concat layer of discriminator: its image"},
+    {"graph_dead_end", CLGAN_ERR_MODEL, 31, 7, "relu layer 'unused' of discriminator: no"},
+    {"graph_dollar_unknown", CLGAN_ERR_YAML, 20, 7, "in block 'res' (line 13:52): '$kernl' is"},
+    {"graph_duplicate_name", CLGAN_ERR_YAML, 28, 44, "two layers are named 'c1' (the first at "},
+    {"graph_from_later", CLGAN_ERR_YAML, 28, 54, "'from: c2' names a later layer (line 29)"},
+    {"graph_from_self", CLGAN_ERR_YAML, 29, 76, "'from: c2' names the layer itself: a cyc"},
+    {"graph_from_two_for_one", CLGAN_ERR_YAML, 31, 29, "'from' names 2 layers: 'flatten' reads 1"},
+    {"graph_from_unknown", CLGAN_ERR_YAML, 30, 30, "'from: c3' names no layer (the names bef"},
+    {"graph_merge_bare", CLGAN_ERR_YAML, 30, 7, "layer 'add' merges layers: write {type: "},
+    {"graph_name_digit", CLGAN_ERR_YAML, 28, 44, "'name': expected a name of 1 to 48 lette"},
+    {"graph_name_input", CLGAN_ERR_YAML, 28, 44, "'name': 'input' names the network's (or "},
+    {"graph_param_missing", CLGAN_ERR_YAML, 20, 7, "block 'res' needs parameter 'channels' ("},
+    {"graph_param_range", CLGAN_ERR_YAML, 20, 7, "in block 'res' (line 20:41): 'kernel' in"},
+    {"graph_param_type", CLGAN_ERR_YAML, 20, 30, "parameter 'channels' of block 'res': exp"},
+    {"graph_param_unknown", CLGAN_ERR_YAML, 20, 33, "unknown parameter 'width' of block 'res'"},
     {"huge_layer", CLGAN_ERR_MODEL, 10, 7, "dense layer of generator has 4294967296 "},
     {"init_two_kinds", CLGAN_ERR_YAML, 10, 37, "'init': give exactly one of uniform (hal"},
     {"keep_out_of_range", CLGAN_ERR_YAML, 16, 29, "'keep' in 'dropout': 1.5 is out of range"},
@@ -345,9 +367,10 @@ START_TEST(layer_classes_complete) {
         layer_spec L;
         clgan_err e;
         clgan_status st = model_parse_layer(c->name, &L, &e);
-        if (required) {
+        if (required || c->min_inputs > 1) {
             ck_assert_int_eq(st, CLGAN_ERR_YAML);
-            ck_assert_msg(strstr(e.msg, "needs settings") != NULL, "%s", e.msg);
+            ck_assert_msg(strstr(e.msg, required ? "needs settings" : "merges layers") != NULL,
+                          "%s", e.msg);
         } else {
             ck_assert_msg(st == CLGAN_OK, "%s: %s", c->name, e.msg);
             ck_assert_int_eq(L.kind, k);
@@ -379,7 +402,10 @@ START_TEST(layer_parsed_alone) {
     ck_assert_msg(strncmp(e.msg, "layer:1:31: 'bias' in 'bias': expected", 38) == 0, "%s", e.msg);
     ck_assert(model_parse_layer("{type: dense, units: 3, pieces: 2}", &L, &e) == CLGAN_ERR_YAML);
     ck_assert_str_eq(e.msg, "layer:1:25: unknown key 'pieces' in 'dense' (expected: type, units, "
-                            "init, bias, spectral_norm)");
+                            "init, bias, spectral_norm, name, from)");
+    ck_assert(model_parse_layer("{type: relu, from: a}", &L, &e) == CLGAN_ERR_YAML);
+    ck_assert_str_eq(e.msg, "layer:1:14: 'from' names layers of a network: this layer stands "
+                            "alone");
     ck_assert(model_parse_layer("conv3d", &L, &e) == CLGAN_ERR_YAML);
     ck_assert_msg(strncmp(e.msg, "layer:1:1: unknown layer type 'conv3d' (expected: dense,", 56) == 0,
                   "%s", e.msg);

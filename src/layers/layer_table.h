@@ -27,6 +27,9 @@
     X(PROJECTION, projection)                                                                      \
     X(ADD, add)                                                                                    \
     X(CONCAT, concat)                                                                              \
-    X(IDENTITY, identity)
+    X(IDENTITY, identity)                                                                          \
+    X(AVG_POOL2D, avg_pool2d)                                                                      \
+    X(GLOBAL_SUM_POOL, global_sum_pool)                                                            \
+    X(GLOBAL_AVG_POOL, global_avg_pool)
 
 #endif /* CLGAN_LAYER_TABLE_H */

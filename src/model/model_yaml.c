@@ -537,13 +537,14 @@ static clgan_status parse_layer(yctx *c, const ynode *n, layer_spec *L, const yn
     L->kind = (layer_kind)kind;
     const layer_class *cls = layer_class_of(L->kind);
     const char *where = cls->name;
-    enum { F_TYPE, F_NAME, F_FROM, F_KEYS };
-    yfield f[F_KEYS + LAYER_MAX_VALUES];
-    int nf = F_KEYS + cls->n_keys;
+    /* type, the kind's keys, then the graph's name and from */
+    enum { F_TYPE, F_KEYS };
+    yfield f[F_KEYS + LAYER_MAX_VALUES + 2];
+    int nf = F_KEYS + cls->n_keys + 2, F_NAME = nf - 2, F_FROM = nf - 1;
     f[F_TYPE] = (yfield)Y("type");
+    for (int i = 0; i < cls->n_keys; i++) f[F_KEYS + i] = (yfield)Y(cls->keys[i].name);
     f[F_NAME] = (yfield)Y("name");
     f[F_FROM] = (yfield)Y("from");
-    for (int i = 0; i < cls->n_keys; i++) f[F_KEYS + i] = (yfield)Y(cls->keys[i].name);
     TRY(y_fields(c, n, where, f, nf));
     for (int i = 0; i < cls->n_keys; i++)
         if (cls->keys[i].flags & KEY_REQUIRED) TRY(y_require(c, n, f, nf, cls->keys[i].name, where));
@@ -573,6 +574,8 @@ static clgan_status parse_layer(yctx *c, const ynode *n, layer_spec *L, const yn
 
 typedef enum param_type { P_INT, P_NUM, P_BOOL, P_STRING, P_LIST } param_type;
 static const char *const param_type_names[] = {"int", "number", "bool", "string", "list"};
+static const char *const param_type_words[] = {"an integer", "a number", "true or false",
+                                               "a string", "a list"};
 
 struct block_def {
     const char *name;
@@ -582,6 +585,7 @@ struct block_def {
     const char *pname[BLOCK_MAX_PARAMS];
     param_type ptype[BLOCK_MAX_PARAMS];
     const ynode *pdef[BLOCK_MAX_PARAMS]; /* the default value, NULL: required */
+    const ynode *pkey[BLOCK_MAX_PARAMS]; /* its declaration */
 };
 
 /* The names a list of layers gives, for the messages on a `from:` that names a later one. */
@@ -812,14 +816,12 @@ static clgan_status expand_use(yctx *c, scope *s, int pos, int prev, const ynode
     }
     for (int j = 0; j < b->n_params; j++) {
         if (!args[j] && !b->pdef[j])
-            return yerr(c, n, "block '%s' needs parameter '%s' (%s), declared at line %d",
-                        b->name, b->pname[j], param_type_names[b->ptype[j]], b->node->line);
+            return yerr(c, n, "block '%s' needs parameter '%s' (%s, declared at line %d)",
+                        b->name, b->pname[j], param_type_words[b->ptype[j]], b->pkey[j]->line);
         if (!args[j]) args[j] = b->pdef[j];
         else if (!param_type_ok(args[j], b->ptype[j]))
-            return yerr(c, args[j], "parameter '%s' of block '%s': expected %s %s, got %s%s%s",
-                        b->pname[j], b->name, b->ptype[j] == P_INT ? "an" : "a",
-                        b->ptype[j] == P_NUM ? "number" : param_type_names[b->ptype[j]],
-                        args[j]->val ? "'" : "", args[j]->val ? args[j]->val : ytype_name(args[j]),
+            return yerr(c, args[j], "parameter '%s' of block '%s': expected %s, got %s%s%s",
+                        b->pname[j], b->name, param_type_words[b->ptype[j]], args[j]->val ? "'" : "", args[j]->val ? args[j]->val : ytype_name(args[j]),
                         args[j]->val ? "'" : "");
     }
     int input = prev;
@@ -958,6 +960,7 @@ static clgan_status parse_blocks(yctx *c, const ynode *n) {
                 return yerr(c, pk, "'%s' has more than %d parameters", where, BLOCK_MAX_PARAMS);
             int q = b->n_params++;
             b->pname[q] = pk->val;
+            b->pkey[q] = pk;
             b->pdef[q] = pv;
             b->ptype[q] = param_type_of(pv);
             for (param_type t = P_INT; t <= P_LIST; t++)
