@@ -147,3 +147,102 @@ __kernel void bn_bwd_dx(const __global float *restrict acts, uint x_off, __globa
         deltas[dx_off + row + p] = k * (n * deltas[dy_off + row + p] - s1 - xhat * s2);
     }
 }
+
+/*
+ * Class-conditional batch norm (SNGAN's and BigGAN's generators): gamma and beta are [K][C],
+ * one row per class, and row b takes its class's, labels[b] (< K). The statistics are the same;
+ * backward, g = gamma[label] dy stands for dy in the sums and in dx.
+ */
+
+/* As bn_fwd, gamma and beta of row b's class. Work size: global >= (C, B). */
+__kernel void bn_fwd_cond(__global float *acts, uint x_off, uint y_off,
+                          const __global float *restrict params, uint gamma_off, uint beta_off,
+                          uint rm_off, uint rv_off, const __global float *restrict st,
+                          uint st_off, uint B, uint R, uint C, uint HW, uint G, uint train,
+                          float eps, const __global uchar *restrict labels) {
+    uint c = get_global_id(0), b = get_global_id(1);
+    if (c >= C || b >= B) return;
+    uint id = (b / R) * C + c, kc = (uint)labels[b] * C + c;
+    float mean, inv;
+    if (train) {
+        mean = st[st_off + id];
+        inv = st[st_off + 2 * G * C + id];
+    } else {
+        mean = params[rm_off + c];
+        inv = 1.0f / sqrt(params[rv_off + c] + eps);
+    }
+    float k = params[gamma_off + kc] * inv, o = params[beta_off + kc] - k * mean;
+    size_t row = ((size_t)b * C + c) * HW;
+    for (uint p = 0; p < HW; p++) acts[y_off + row + p] = k * acts[x_off + row + p] + o;
+}
+
+/* As bn_bwd_sums with g = gamma[label] dy for dy. Work size as bn_stats. */
+__kernel void bn_bwd_sums_cond(const __global float *restrict x, uint x_off,
+                               const __global float *restrict deltas, uint dy_off,
+                               __global float *st, uint st_off, uint R, uint C, uint HW, uint G,
+                               const __global float *restrict params, uint gamma_off,
+                               const __global uchar *restrict labels) {
+    uint id = get_global_id(0);
+    if (id >= G * C) return;
+    uint g = id / C, c = id % C;
+    float mean = st[st_off + id], inv = st[st_off + 2 * G * C + id], s1 = 0.0f, s2 = 0.0f;
+    for (uint r = g * R; r < (g + 1) * R; r++) {
+        size_t row = ((size_t)r * C + c) * HW;
+        float gamma = params[gamma_off + (uint)labels[r] * C + c];
+        for (uint p = 0; p < HW; p++) {
+            float gy = gamma * deltas[dy_off + row + p];
+            s1 += gy;
+            s2 += gy * (x[x_off + row + p] - mean) * inv;
+        }
+    }
+    st[st_off + 3 * G * C + id] = s1;
+    st[st_off + 4 * G * C + id] = s2;
+}
+
+/* dgamma[k][c] = sum of dy*xhat over the rows of class k, dbeta[k][c] the sum of dy; each item
+ * loops over the rows in order. Work size: global >= K*C; item id = k*C + c. */
+__kernel void bn_bwd_params_cond(const __global float *restrict x, uint x_off,
+                                 const __global float *restrict deltas, uint dy_off,
+                                 const __global float *restrict st, uint st_off,
+                                 __global float *grads, uint gamma_off, uint beta_off, uint B,
+                                 uint R, uint C, uint HW, uint G, uint K,
+                                 const __global uchar *restrict labels) {
+    uint id = get_global_id(0);
+    if (id >= K * C) return;
+    uint k = id / C, c = id % C;
+    float s1 = 0.0f, s2 = 0.0f;
+    for (uint b = 0; b < B; b++) {
+        if (labels[b] != k) continue;
+        uint sid = (b / R) * C + c;
+        float mean = st[st_off + sid], inv = st[st_off + 2 * G * C + sid];
+        size_t row = ((size_t)b * C + c) * HW;
+        for (uint p = 0; p < HW; p++) {
+            float dy = deltas[dy_off + row + p];
+            s1 += dy;
+            s2 += dy * (x[x_off + row + p] - mean) * inv;
+        }
+    }
+    grads[gamma_off + id] = s2;
+    grads[beta_off + id] = s1;
+}
+
+/* As bn_bwd_dx with g = gamma[label] dy for dy and no gamma factor outside.
+ * Work size: global >= (C, B). */
+__kernel void bn_bwd_dx_cond(const __global float *restrict acts, uint x_off,
+                             __global float *deltas, uint dy_off, uint dx_off,
+                             const __global float *restrict params, uint gamma_off,
+                             const __global float *restrict st, uint st_off, uint B, uint R,
+                             uint C, uint HW, uint G, uint N,
+                             const __global uchar *restrict labels) {
+    uint c = get_global_id(0), b = get_global_id(1);
+    if (c >= C || b >= B) return;
+    uint id = (b / R) * C + c;
+    float n = (float)N, mean = st[st_off + id], inv = st[st_off + 2 * G * C + id];
+    float gamma = params[gamma_off + (uint)labels[b] * C + c], k = inv / n,
+          s1 = st[st_off + 3 * G * C + id], s2 = st[st_off + 4 * G * C + id];
+    size_t row = ((size_t)b * C + c) * HW;
+    for (uint p = 0; p < HW; p++) {
+        float xhat = (acts[x_off + row + p] - mean) * inv;
+        deltas[dx_off + row + p] = k * (n * gamma * deltas[dy_off + row + p] - s1 - xhat * s2);
+    }
+}

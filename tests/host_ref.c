@@ -11,6 +11,8 @@
 
 /* ---- host reference ------------------------------------------------------------------------ */
 
+const unsigned char *host_labels;
+
 double h_sigmoid(double x) {
     return 1.0 / (1.0 + exp(-x));
 }
@@ -33,7 +35,7 @@ double *host_forward_u(const net *n, double *p, const double *x, int batch, int 
             xs[k] = outs[j + 1];
         }
         host_ctx c = {train, groups, {n->key[0], n->key[1]}, streams ? streams[li] : l->stream,
-                      update ? mut : NULL, NULL, xs};
+                      update ? mut : NULL, host_labels, xs};
         l->cls->host_forward(l->spec, ps, xs[0], outs[li + 1], batch, &c);
     }
     double *y = outs[upto];

@@ -23,6 +23,9 @@ double *host_forward_s(const net *n, const double *p, const double *x, int batch
  */
 double *host_forward_u(const net *n, double *p, const double *x, int batch, int train, int upto,
                        const uint64_t *streams, int groups, int update);
+/* The rows' labels that conditional layers read in the host passes above (NULL: none). */
+extern const unsigned char *host_labels;
+
 double *host_forward(const net *n, const double *p, const double *x, int batch, int train,
                      int upto);
 

@@ -43,6 +43,7 @@ typedef struct fixture {
     int batch;
     double *x, *p, *r;
     float *xf, *pf;
+    unsigned char *labels; /* each row's, in a conditional network */
 } fixture;
 
 /* Inputs away from the kinks of relu (|x| >= 0.05), parameters and dL/dy for f->m's generator
@@ -72,6 +73,13 @@ static void fixture_fill(fixture *f, int batch, unsigned seed) {
     }
     n->groups = groups_under_test;
     for (size_t i = 0; i < ny; i++) f->r[i] = test_uniform(&seed, -1, 1);
+    if (n->labels) { /* a conditional network: every class, in a shuffled order */
+        int k = f->m->condition_classes;
+        f->labels = malloc((size_t)batch);
+        for (int r = 0; r < batch; r++) f->labels[r] = (unsigned char)((r * 5 + 1) % k);
+        ck_assert(net_set_labels(n, f->labels, batch) == CLGAN_OK);
+    }
+    host_labels = f->labels;
     ck_assert(device_write(dev, n->acts, 0, nx * sizeof(float), f->xf, 1) == CLGAN_OK);
     ck_assert(device_write(dev, n->params, 0, n->n_params * sizeof(float), f->pf, 1) == CLGAN_OK);
 }
@@ -115,6 +123,8 @@ static void fixture_free(fixture *f) {
     free(f->p);
     free(f->pf);
     free(f->r);
+    free(f->labels);
+    host_labels = NULL;
 }
 
 static float *read_tensor(tensor t, size_t rows) {
@@ -540,6 +550,43 @@ START_TEST(graph_paths) {
     ck_assert(ns->layers[6].v[0] > 0.09 && ns->layers[6].v[0] < 0.11); /* r2's slope 0.1 */
     ck_assert(ns->layers[3].v[0] > 0.19 && ns->layers[3].v[0] < 0.21); /* res#1's default */
     fixture_free(&f);
+}
+END_TEST
+
+/* Class-conditional batch norm in a generator, on images and flat features, with two row
+ * groups, in training and evaluation mode, against the host and central differences. */
+static const char cond_bn_model[] =
+    "noise: {dim: 5, distribution: gaussian}\n"
+    "condition: {classes: 3}\n"
+    "data: {format: idx, path: not_read.idx, labels: not_read_labels.idx}\n"
+    "generator:\n"
+    "  layers:\n"
+    "    - {type: batch_norm, conditional: true}\n"
+    "    - {type: dense, units: 12}\n"
+    "    - {type: reshape, shape: [3, 2, 2]}\n"
+    "    - {type: batch_norm, conditional: true, momentum: 0.3}\n"
+    "    - tanh\n"
+    "    - {type: conv2d, filters: 2, kernel: 2}\n"
+    "discriminator:\n"
+    "  layers:\n"
+    "    - {type: dense, units: 1}\n"
+    "train: {batch: 6, loss: hinge, generator: {type: sgd, learning_rate: 0.1},\n"
+    "        discriminator: {type: sgd, learning_rate: 0.1}}\n";
+
+START_TEST(cond_batch_norm) {
+    for (int groups = 1; groups <= 2; groups++) {
+        groups_under_test = groups;
+        for (int train = 0; train <= 1; train++) {
+            fixture f;
+            fixture_make_yaml(&f, cond_bn_model, (shape3){2, 1, 1, 0}, 6, 20u + (unsigned)train);
+            ck_assert_int_eq(f.n->layers[3].params[0].count, 9); /* [3 classes][3 channels] */
+            check_forward_f(&f, "conditional batch norm", train);
+        }
+        fixture f;
+        fixture_make_yaml(&f, cond_bn_model, (shape3){2, 1, 1, 0}, 6, 30u);
+        check_backward_f(&f);
+    }
+    groups_under_test = 1;
 }
 END_TEST
 
@@ -1314,6 +1361,7 @@ int main(int argc, char **argv) {
     tcase_add_test(fwd, graph_forward);
     tcase_add_test(fwd, graph_paths);
     tcase_add_test(bwd, graph_backward);
+    tcase_add_test(bwd, cond_batch_norm);
     tcase_add_loop_test(bwd, bwd_upsample, 0, (int)ARRAY_LEN(upsample_cases));
     suite_add_tcase(s, bwd);
     TCase *unit = tcase_create("unit");

@@ -207,6 +207,9 @@ typedef struct layer_class {
     int (*check_rows)(const layer_spec *L, int rows, char *why, size_t len);
     /* The layer reads each row's label (net->labels): the model needs a condition. */
     int needs_labels;
+    /* Optional: whether a layer of this kind reads them with its settings (a conditional batch
+     * norm), for kinds that read them only so. layer_needs_labels asks both. */
+    int (*reads_labels)(const layer_spec *L);
     /*
      * Optional (NULL: no): whether the output holds the input's values unchanged, in training
      * as outside it (a reshape; dropout that keeps every value). A network's final sigmoid is
@@ -224,6 +227,8 @@ const layer_class *layer_class_of(layer_kind k);
 const char *layer_kind_name(layer_kind k);
 /* The kind called `name`, or -1. */
 int layer_kind_from_name(const char *name);
+/* Whether layer L reads each row's label (needs_labels, or reads_labels says so). */
+int layer_needs_labels(const layer_spec *L);
 /* The parameter tensors of layer L (shapes inferred): layer_class_of(L->kind)->params. */
 int layer_params(const layer_spec *L, param_info *out);
 

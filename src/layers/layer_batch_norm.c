@@ -13,6 +13,11 @@
  *   dgamma = sum dy xhat;  dbeta = sum dy (over every group).
  * The statistics and sums live in the layer's fixed scratch (cl/batch_norm.cl says where).
  *
+ * Class-conditional (`conditional: true`, SNGAN's and BigGAN's generators; a model with a
+ * condition): weight and bias are [classes][C], learned per class from 1 and 0, and each row
+ * takes its label's; the statistics are the batch's as above. Backward, g = gamma[label] dy
+ * takes dy's place in the sums and in dx; dgamma and dbeta of class k sum over its rows.
+ *
  * Data parallelism (issue 16), a replica's network (n->sum): the statistics are the global
  * batch's. Each replica sums its rows, the host sums over the replicas (n->sum), then the same
  * for the squared deviations from the global mean (two passes, as on one device); backward, the
@@ -25,15 +30,22 @@
 
 #include "graph.h"
 
-enum { MOMENTUM, EPS };
+enum { MOMENTUM, EPS, CONDITIONAL };
 
 static const layer_key keys[] = {
     {"momentum", KEY_NUM, MOMENTUM, 0, 0, 1, 0.1},
     {"eps", KEY_NUM, EPS, KEY_LO_OPEN, 0, 1, 1e-5},
+    {"conditional", KEY_BOOL, CONDITIONAL, KEY_SPARSE, 0, 1, 0},
 };
 
 enum { P_GAMMA, P_BETA, P_MEAN, P_VAR };
 enum { K_STATS, K_RUNNING, K_FWD, K_SUMS, K_PARAMS, K_DX, K_PARTIAL };
+
+#define COND(L) ((L)->v[CONDITIONAL] != 0)
+
+static int bn_reads_labels(const layer_spec *L) {
+    return COND(L);
+}
 
 #define MAX_GROUPS 2
 
@@ -46,16 +58,22 @@ static int bn_infer(layer_spec *L, char *why, size_t len) {
 }
 
 static int bn_params(const layer_spec *L, param_info *out) {
-    long c = L->in.c;
-    out[P_GAMMA] = (param_info){"weight", 1, {c}, c, 1, INIT_CONST, 1, 0, 0, -1};
-    out[P_BETA] = (param_info){"bias", 1, {c}, c, 1, INIT_CONST, 0, 0, 0, -1};
+    long c = L->in.c, k = L->classes;
+    if (COND(L)) { /* a row per class */
+        out[P_GAMMA] = (param_info){"weight", 2, {k, c}, k * c, 1, INIT_CONST, 1, 0, 0, -1};
+        out[P_BETA] = (param_info){"bias", 2, {k, c}, k * c, 1, INIT_CONST, 0, 0, 0, -1};
+    } else {
+        out[P_GAMMA] = (param_info){"weight", 1, {c}, c, 1, INIT_CONST, 1, 0, 0, -1};
+        out[P_BETA] = (param_info){"bias", 1, {c}, c, 1, INIT_CONST, 0, 0, 0, -1};
+    }
     out[P_MEAN] = (param_info){"running_mean", 1, {c}, c, 0, INIT_CONST, 0, 0, 0, -1};
     out[P_VAR] = (param_info){"running_var", 1, {c}, c, 0, INIT_CONST, 1, 0, 0, -1};
     return 4;
 }
 
 static void bn_describe(const layer_spec *L, char *buf, size_t len) {
-    snprintf(buf, len, "%s %d", shape_is_image(L->in) ? "channels" : "features", L->in.c);
+    snprintf(buf, len, "%s %d%s", shape_is_image(L->in) ? "channels" : "features", L->in.c,
+             COND(L) ? ", by class" : "");
 }
 
 static int bn_check_rows(const layer_spec *L, int rows, char *why, size_t len) {
@@ -70,10 +88,14 @@ static int bn_check_rows(const layer_spec *L, int rows, char *why, size_t len) {
 static clgan_status bn_setup(net *n, layer *l) {
     static const char *const names[] = {"bn_stats",      "bn_running", "bn_fwd",
                                         "bn_bwd_sums",   "bn_bwd_params", "bn_bwd_dx",
-                                        "bn_partial"};
+                                        "bn_partial"},
+                             *const cond[] = {"bn_stats",           "bn_running",
+                                              "bn_fwd_cond",        "bn_bwd_sums_cond",
+                                              "bn_bwd_params_cond", "bn_bwd_dx_cond",
+                                              "bn_partial"};
     clgan_status st = CLGAN_OK;
     for (int i = 0; i < (int)ARRAY_LEN(names) && st == CLGAN_OK; i++)
-        st = net_kernel(n, "cl/batch_norm.cl", names[i], &l->k[i]);
+        st = net_kernel(n, "cl/batch_norm.cl", COND(l->spec) ? cond[i] : names[i], &l->k[i]);
     return st;
 }
 
@@ -158,9 +180,10 @@ static clgan_status bn_forward(net *n, layer *l, int batch, int train) {
     }
     karg a[] = {KA(n->acts), KA(xo), KA(yo), KA(n->params), KA(go), KA(bo), KA(mo), KA(vo),
                 KA(n->acts), KA(so), KA(B),  KA(R),  KA(C),         KA(HW), KA(G),  KA(tr),
-                KA(eps)};
-    if (st == CLGAN_OK) st = device_set_args(n->dev, l->k[K_FWD], "bn_fwd", a, 17);
-    if (st == CLGAN_OK) st = device_run2d(n->dev, l->k[K_FWD], C, B, "bn_fwd");
+                KA(eps),     KA(n->labels)};
+    const char *fwd = COND(L) ? "bn_fwd_cond" : "bn_fwd";
+    if (st == CLGAN_OK) st = device_set_args(n->dev, l->k[K_FWD], fwd, a, COND(L) ? 18 : 17);
+    if (st == CLGAN_OK) st = device_run2d(n->dev, l->k[K_FWD], C, B, fwd);
     return st;
 }
 
@@ -171,11 +194,22 @@ static clgan_status bn_backward(net *n, layer *l, int batch, int need_dx, int ne
             dyo = (cl_uint)l->dy.off, dxo = (cl_uint)l->dx.off,
             go = (cl_uint)l->param_off[P_GAMMA], bo = (cl_uint)l->param_off[P_BETA],
             N = per_stat(n, l, R);
-    karg a[] = {KA(n->acts), KA(xo), KA(n->deltas), KA(dyo), KA(n->acts), KA(so),
-                KA(R),       KA(C),  KA(HW),        KA(G)};
-    clgan_status st = device_set_args(n->dev, l->k[K_SUMS], "bn_bwd_sums", a, 10);
-    if (st == CLGAN_OK) st = run_groups(n, l->k[K_SUMS], "bn_bwd_sums", (int)G, (int)C);
-    if (st == CLGAN_OK && need_dw) {
+    int cond = COND(L);
+    cl_uint K = (cl_uint)L->classes;
+    karg a[] = {KA(n->acts), KA(xo), KA(n->deltas), KA(dyo), KA(n->acts),    KA(so),
+                KA(R),       KA(C),  KA(HW),        KA(G),   KA(n->params), KA(go),
+                KA(n->labels)};
+    const char *sums = cond ? "bn_bwd_sums_cond" : "bn_bwd_sums";
+    clgan_status st = device_set_args(n->dev, l->k[K_SUMS], sums, a, cond ? 13 : 10);
+    if (st == CLGAN_OK) st = run_groups(n, l->k[K_SUMS], sums, (int)G, (int)C);
+    if (st == CLGAN_OK && need_dw && cond) {
+        karg p[] = {KA(n->acts), KA(xo), KA(n->deltas), KA(dyo), KA(n->acts), KA(so),
+                    KA(n->grads), KA(go), KA(bo), KA(B), KA(R), KA(C), KA(HW), KA(G), KA(K),
+                    KA(n->labels)};
+        st = device_set_args(n->dev, l->k[K_PARAMS], "bn_bwd_params_cond", p, 16);
+        if (st == CLGAN_OK)
+            st = device_run1d(n->dev, l->k[K_PARAMS], (size_t)K * C, "bn_bwd_params_cond");
+    } else if (st == CLGAN_OK && need_dw) {
         karg p[] = {KA(n->acts), KA(so), KA(n->grads), KA(go), KA(bo), KA(C), KA(G)};
         st = device_set_args(n->dev, l->k[K_PARAMS], "bn_bwd_params", p, 7);
         if (st == CLGAN_OK) st = device_run1d(n->dev, l->k[K_PARAMS], C, "bn_bwd_params");
@@ -193,9 +227,10 @@ static clgan_status bn_backward(net *n, layer *l, int batch, int need_dx, int ne
     if (st == CLGAN_OK && need_dx) {
         karg d[] = {KA(n->acts), KA(xo), KA(n->deltas), KA(dyo), KA(dxo), KA(n->params),
                     KA(go),      KA(n->acts), KA(so),   KA(B),   KA(R),   KA(C),
-                    KA(HW),      KA(G),  KA(N)};
-        st = device_set_args(n->dev, l->k[K_DX], "bn_bwd_dx", d, 15);
-        if (st == CLGAN_OK) st = device_run2d(n->dev, l->k[K_DX], C, B, "bn_bwd_dx");
+                    KA(HW),      KA(G),  KA(N),         KA(n->labels)};
+        const char *dx = cond ? "bn_bwd_dx_cond" : "bn_bwd_dx";
+        st = device_set_args(n->dev, l->k[K_DX], dx, d, cond ? 16 : 15);
+        if (st == CLGAN_OK) st = device_run2d(n->dev, l->k[K_DX], C, B, dx);
     }
     return st;
 }
@@ -231,7 +266,8 @@ static void bn_host(const layer_spec *L, const double *const *p, const double *x
             for (int r = g * R; r < (g + 1) * R; r++)
                 for (int i = 0; i < HW; i++) {
                     size_t at = ((size_t)r * C + c) * HW + i;
-                    y[at] = p[P_GAMMA][c] * (x[at] - mean) * inv + p[P_BETA][c];
+                    size_t kc = COND(L) ? (size_t)hc->labels[r] * C + c : (size_t)c;
+                    y[at] = p[P_GAMMA][kc] * (x[at] - mean) * inv + p[P_BETA][kc];
                 }
         }
 }
@@ -247,4 +283,5 @@ const layer_class layer_batch_norm = {
     .ops = {bn_setup, bn_forward, bn_backward},
     .host_forward = bn_host,
     .check_rows = bn_check_rows,
+    .reads_labels = bn_reads_labels,
 };

@@ -32,6 +32,11 @@ int layer_kind_from_name(const char *name) {
     return -1;
 }
 
+int layer_needs_labels(const layer_spec *L) {
+    const layer_class *c = layer_classes[L->kind];
+    return c->needs_labels || (c->reads_labels && c->reads_labels(L));
+}
+
 int layer_params(const layer_spec *L, param_info *out) {
     return layer_classes[L->kind]->params(L, out);
 }

@@ -68,7 +68,7 @@ clgan_status net_infer(clgan_model *m, net_spec *net, const char *which) {
         L->consumers = 0;
         L->classes = m->condition_classes;
         char why[512];
-        if (cls->needs_labels && L->classes < 1)
+        if (layer_needs_labels(L) && L->classes < 1)
             return err_set(&m->err, CLGAN_ERR_MODEL, "%s%s of %s: it reads the label, and the "
                            "model declares none (add condition: {classes: N})", at, lab, which);
         if (cls->infer(L, why, sizeof why) != 0)

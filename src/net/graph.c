@@ -113,7 +113,7 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
     snprintf(label, sizeof label, "%s activations", what);
     if ((st = device_alloc(dev, aoff * sizeof(float), label, &n->acts)) != CLGAN_OK) goto fail;
     int labelled = 0;
-    for (int i = 0; i < n->n_layers; i++) labelled |= n->layers[i].cls->needs_labels;
+    for (int i = 0; i < n->n_layers; i++) labelled |= layer_needs_labels(n->layers[i].spec);
     if (labelled) { /* the rows' labels, all 0 until the trainer or a caller sets them */
         snprintf(label, sizeof label, "%s labels", what);
         size_t lb = ((size_t)capacity + 3) / 4 * 4; /* device_fill writes 4-byte words */
