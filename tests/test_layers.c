@@ -590,7 +590,7 @@ START_TEST(cond_batch_norm) {
 }
 END_TEST
 
-/* The pools and identity alone, and the pools behind a convolution. */
+/* The pools, identity and self-attention alone, and behind a convolution. */
 static const struct conv_case pool_cases[] = {
     {"{type: avg_pool2d, kernel: 2}", {2, 4, 5, 1}, 3},
     {"{type: avg_pool2d, kernel: 3, stride: 2, padding: 1}", {1, 5, 6, 1}, 2},
@@ -598,6 +598,8 @@ static const struct conv_case pool_cases[] = {
     {"global_sum_pool", {3, 3, 4, 1}, 2},
     {"global_avg_pool", {3, 3, 4, 1}, 2},
     {"identity", {2, 3, 3, 1}, 2},
+    {"{type: self_attention, reduction: 4}", {8, 3, 3, 1}, 2},
+    {"{type: self_attention, reduction: 1}", {2, 2, 3, 1}, 3},
 };
 
 START_TEST(fwd_pool) {
@@ -609,7 +611,9 @@ END_TEST
 START_TEST(bwd_pool) {
     const struct conv_case *c = &pool_cases[_i];
     check_backward_in(one(c->layer), 1, c->in, c->batch);
-    const char *conv_pool[] = {"{type: conv2d, filters: 2, kernel: 3, padding: same}", c->layer};
+    char conv[80];
+    snprintf(conv, sizeof conv, "{type: conv2d, filters: %d, kernel: 3, padding: same}", c->in.c);
+    const char *conv_pool[] = {conv, c->layer};
     check_backward_in(conv_pool, 2, c->in, c->batch);
 }
 END_TEST

@@ -30,6 +30,7 @@
     X(IDENTITY, identity)                                                                          \
     X(AVG_POOL2D, avg_pool2d)                                                                      \
     X(GLOBAL_SUM_POOL, global_sum_pool)                                                            \
-    X(GLOBAL_AVG_POOL, global_avg_pool)
+    X(GLOBAL_AVG_POOL, global_avg_pool)                                                            \
+    X(SELF_ATTENTION, self_attention)
 
 #endif /* CLGAN_LAYER_TABLE_H */
