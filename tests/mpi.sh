@@ -41,6 +41,14 @@ for name in tiny_gan12 tiny_bn12 tiny_ra_sgd; do
     ok "$name: mpirun -n 2 and -n 3 against 1 device: every tensor within 1e-4 relative, 1e-5 absolute, the logged statistics equal; each repeated bit for bit"
 done
 
+# a graph (issue 23): a ResNet with class-conditional batch norm, self-attention, spectral norm
+graph=$src/tests/data/tiny_graph.yaml
+run 1 "$graph" --iters 12 --out "$dir/graph-1"
+run 2 "$graph" --iters 12 --out "$dir/graph-2"
+close "$dir/graph-1/checkpoint.safetensors" "$dir/graph-2/checkpoint.safetensors" 1e-4 1e-5
+same_stats "$dir/graph-1/log.csv" "$dir/graph-2/log.csv" 1e-5
+ok "tiny_graph: mpirun -n 2 against 1 device: every tensor within 1e-4 relative, 1e-5 absolute, the logged statistics within 1e-5"
+
 # rank 0 alone writes: the run directory holds one run's files
 model=$src/tests/data/tiny_gan12.yaml
 for f in config.yaml log.csv checkpoint.safetensors curves.png samples/iter_000010.png; do

@@ -794,6 +794,9 @@ START_TEST(exact_resume_conditional) { check_resume("tests/data/tiny_cond.yaml",
 END_TEST
 /* spectral norm: the power iteration's vectors are in the checkpoint */
 START_TEST(exact_resume_spectral_norm) { check_resume("tests/data/tiny_sn.yaml", 6); }
+
+/* A graph: blocks, merges, conditional batch norm, self-attention (issue 23). */
+START_TEST(exact_resume_graph) { check_resume("tests/data/tiny_graph.yaml", 5); }
 END_TEST
 
 /* PacGAN: D's input joins two samples; a D step has m/2 rows per half; resumes exactly (with
@@ -1376,6 +1379,7 @@ int main(int argc, char **argv) {
     tcase_add_test(ck, ema_of_the_generator);
     tcase_add_test(ck, exact_resume_ema);
     tcase_add_test(ck, exact_resume_spectral_norm);
+    tcase_add_test(ck, exact_resume_graph);
     tcase_add_test(ck, exact_resume_conditional);
     tcase_add_test(ck, packed_discriminator);
     tcase_add_test(ck, exact_resume_wasserstein);

@@ -48,6 +48,8 @@ check train_classifier "$build/clgan" train "$src/tests/data/tiny_classifier.yam
 check eval_fid "$build/clgan" eval "$work/mnist/checkpoint.safetensors" --fid --kid --prdc --classifier "$work/cls/checkpoint.safetensors" --samples 100 --kid-subsets 2 --kid-size 50
 check train_stacked "$build/clgan" train "$src/tests/data/tiny_stacked.yaml" --out "$work/stacked" --quiet
 check train_cond "$build/clgan" train "$src/tests/data/tiny_cond.yaml" --out "$work/cond" --iters 3 --quiet
+check train_graph "$build/clgan" train "$src/tests/data/tiny_graph.yaml" --out "$work/graph" --iters 2 --quiet
+check sample_graph "$build/clgan" sample "$work/graph/checkpoint.safetensors" -n 10 -o "$work/g.png"
 for t in tiny_sn tiny_pack tiny_ema tiny_wgan tiny_ra; do # the losses, optimizers, stabilisers
     check "train_${t#tiny_}" "$build/clgan" train "$src/tests/data/$t.yaml" --out "$work/$t" --iters 2 --quiet
 done

@@ -147,7 +147,7 @@ typedef struct gemm_shape {
     size_t m, n, k;
 } gemm_shape;
 
-#define LAYER_MAX_GEMMS 8
+#define LAYER_MAX_GEMMS 12
 
 typedef struct layer_ops {
     /* Creates kernels; called once when the network is compiled. */

@@ -95,7 +95,7 @@ static int sa_gemms(const clgan_device *dev, const layer_spec *L, int rows, int 
         out[i++] = (gemm_shape){0, 0, g.D, g.N, g.N}; /* dk = q dE */
     }
     if (dw) out[i++] = (gemm_shape){0, 1, g.R, g.C, g.N}; /* dW += dqkv x^T */
-    if (din && i < LAYER_MAX_GEMMS) out[i++] = (gemm_shape){1, 0, g.C, g.N, g.R}; /* dx += W^T dqkv */
+    if (din) out[i++] = (gemm_shape){1, 0, g.C, g.N, g.R}; /* dx += W^T dqkv */
     return i;
 }
 

@@ -112,7 +112,9 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
     if ((st = device_alloc(dev, poff * sizeof(float), label, &n->grads)) != CLGAN_OK) goto fail;
     snprintf(label, sizeof label, "%s activations", what);
     if ((st = device_alloc(dev, aoff * sizeof(float), label, &n->acts)) != CLGAN_OK) goto fail;
-    int labelled = 0;
+    /* a conditional model's generator draws its rows' labels (D's generated rows take them)
+     * even where none of its layers reads them */
+    int labelled = which == CLGAN_GENERATOR && m->condition_classes > 0;
     for (int i = 0; i < n->n_layers; i++) labelled |= layer_needs_labels(n->layers[i].spec);
     if (labelled) { /* the rows' labels, all 0 until the trainer or a caller sets them */
         snprintf(label, sizeof label, "%s labels", what);
