@@ -40,5 +40,5 @@ check() {
 }
 for model in tiny_gan tiny every_conv_kernel; do check "$model"; done
 # the condition and the stabilisers: their metadata and tensors
-for model in tiny_cond tiny_ema tiny_sn tiny_pack; do check "$model" --kind; done
+for model in tiny_cond tiny_ema tiny_sn tiny_pack tiny_graph; do check "$model" --kind; done
 echo "ckpt_agree: $n crafted checkpoints, each refused by clgan and by read_checkpoint.py; the good ones read by both"

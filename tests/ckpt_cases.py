@@ -236,6 +236,32 @@ def kind_cases(good):
         yield "pack_zero", with_meta(pack="0"), "metadata 'pack'"
         yield "pack_other", with_meta(pack=str(int(meta["pack"]) + 1)), \
             "has another shape"
+    layers = json.loads(meta["generator_layers"])
+    merge = next((i for i, l in enumerate(layers) if "from" in l and len(l["from"]) > 1), None)
+    if merge is not None:  # a graph: its layers' inputs and paths
+        def with_layer(i, **kv):
+            bad = json.loads(meta["generator_layers"])
+            bad[i].update(kv)
+            for k in [k for k, v in kv.items() if v is None]:
+                del bad[i][k]
+            return with_meta(generator_layers=json.dumps(bad))
+        yield "graph_from_later", with_layer(merge, **{"from": [merge - 1, merge]}), \
+            "or 'from' (the indices of 2 or more layers before it)"
+        yield "graph_from_one", with_layer(merge, **{"from": [merge - 1]}), "or 'from'"
+        yield "graph_from_none", with_layer(merge, **{"from": None}), "or 'from'"
+        yield "graph_from_below_input", with_layer(merge, **{"from": [-2, merge - 1]}), \
+            "or 'from'"
+        yield "graph_from_text", with_layer(merge, **{"from": ["a", "b"]}), "or 'from'"
+        named = next(i for i, l in enumerate(layers) if "name" in l)
+        yield "graph_name_digit", with_layer(named, name="1x"), "has a bad 'name'"
+        yield "graph_name_space", with_layer(named, name="a b"), "has a bad 'name'"
+        yield "graph_name_long", with_layer(named, name="a" * 96), "has a bad 'name'"
+        yield "graph_name_other", with_layer(named, name=layers[named]["name"] + "x"), \
+            "no tensor 'generator."
+        # the merge reads its first input twice: its other input is read by no layer
+        first = layers[merge]["from"][0]
+        yield "graph_dead_end", with_layer(merge, **{"from": [first, first]}), \
+            "no later layer reads its output"
     u = next((k for k in header if k.endswith(".weight_u") and not k.startswith("ema.")), None)
     if u:
         h = json.loads(json.dumps(header))

@@ -49,3 +49,9 @@ grep -q "classifier.7.weight" "$dir/cls.txt" # (not a pipe: grep -q would end th
 "$clgan" sample "$dir/c1/checkpoint.safetensors" -n 8 -o "$dir/c1.png" --npy "$dir/c1"
 "$py" "$src/tools/read_checkpoint.py" "$dir/c1/checkpoint.safetensors" \
     --noise "$dir/c1.z.npy" --compare "$dir/c1.x.npy" --tolerance 1e-5
+# and a graph (issue 23): blocks used twice, add, concat, class-conditional batch norm,
+# self-attention; numpy follows the layers' inputs and names tensors by their paths
+"$clgan" train "$src/tests/data/tiny_graph.yaml" --out "$dir/graph" --iters 5 --quiet
+"$clgan" sample "$dir/graph/checkpoint.safetensors" -n 20 -o "$dir/g.png" --npy "$dir/g"
+"$py" "$src/tools/read_checkpoint.py" "$dir/graph/checkpoint.safetensors" \
+    --noise "$dir/g.z.npy" --compare "$dir/g.x.npy" --tolerance 1e-5

@@ -53,11 +53,21 @@ LAYER_SETTINGS = {
                          ("bias", "bool", 0, 1)),
     "reshape": (("shape", "shape", 1, 1 << 20),),
     "flatten": (),
-    "batch_norm": (("momentum", "num[]", 0, 1), ("eps", "num(]", 0, 1)),
+    "batch_norm": (("momentum", "num[]", 0, 1), ("eps", "num(]", 0, 1),
+                   ("conditional", "bool?", 0, 1)),
     "upsample": (("factor", "int2", 1, 64),),
     "label_concat": (("embed", "int", 0, 4096),),
     "projection": (),
+    "add": (), "concat": (), "identity": (),
+    "avg_pool2d": (("kernel", "int2", 1, 1024), ("stride", "int2", 0, 1024),
+                   ("padding", "int2", 0, 1024)),
+    "global_sum_pool": (), "global_avg_pool": (),
+    "self_attention": (("reduction", "int", 1, 1024),),
 }
+MERGES = ("add", "concat")  # the kinds that read 2 to MAX_INPUTS layers
+MAX_INPUTS = 8
+MAX_PATH = 96  # a layer's path, with C's terminating zero
+PATH_CHARS = re.compile(r"[A-Za-z_.#][A-Za-z0-9_.#]*")
 OPTIMIZER_STATES = (["momentum_buffer"], ["exp_avg", "exp_avg_sq"], ["square_avg"])
 COUNTERS = (("seed", (1 << 64) - 1), ("k", 100), ("batches_per_epoch", 1 << 31),
             ("iter", MAX_COUNTER), ("epoch", MAX_COUNTER), ("batch_in_epoch", MAX_COUNTER),
@@ -205,21 +215,48 @@ def pairs(layer, *keys):
 CLASSES = [0]  # the model's condition: label classes (the layers that read labels need them)
 
 
-def infer(layer, shape, image):
+def is_image(shape, image):
+    return image or shape[1] > 1 or shape[2] > 1
+
+
+def infer_merge(layer, ins):
+    """A merge's output (shape, image) from its inputs [(shape, image)], or None."""
+    if layer["type"] == "add":
+        if any(s != ins[0][0] for s, _ in ins):
+            return None
+        return ins[0][0], any(im for _, im in ins)
+    img = is_image(*ins[0])
+    if any(is_image(*x) != img for x in ins):
+        return None
+    if img and any(s[1:] != ins[0][0][1:] for s, _ in ins):
+        return None
+    c = sum(s[0] if img else s[0] * s[1] * s[2] for s, _ in ins)
+    if c > 1 << 30:
+        return None
+    return ((c, ins[0][0][1], ins[0][0][2]) if img else (c, 1, 1)), img
+
+
+def infer(layer, shape, image, ins=None):
     """(output shape, scratch values per sample, {param: (shape, trainable)}, whether the output
     is an image) of one layer on input `shape` (C, H, W), an image or flat features, as its
     class's infer and params compute them; None if it does not fit its input. As clgan's
-    shape3: an image may be C x 1 x 1 (a reshape, a convolution down to 1x1)."""
+    shape3: an image may be C x 1 x 1 (a reshape, a convolution down to 1x1). A merge's
+    inputs are ins, [(shape, image)]."""
     kind, (c, h, w) = layer["type"], shape
+    if kind in MERGES:
+        got = infer_merge(layer, ins)
+        return None if got is None else (got[0], 0, {}, got[1])
     n_in = c * h * w
     image = image or h > 1 or w > 1
     got = infer_shape(layer, shape, n_in, image)
     if got is None:
         return None
     out, scratch, params = got
-    if kind in ("conv2d", "conv_transpose2d", "upsample", "reshape"):
+    if kind in ("conv2d", "conv_transpose2d", "upsample", "reshape", "avg_pool2d",
+                "self_attention"):
         out_image = True
-    elif kind in ("dense", "maxout", "flatten", "projection"):
+    elif kind in ("dense", "maxout", "flatten", "projection", "global_sum_pool",
+                  "global_avg_pool"):
         out_image = False
     else:
         out_image = image
@@ -281,8 +318,28 @@ def infer_shape(layer, shape, n_in, image):
     if kind == "flatten":
         return (n_in, 1, 1), 0, {}
     if kind == "batch_norm":
-        return shape, 0, {"weight": ([c], True), "bias": ([c], True),
+        affine = [CLASSES[0], c] if layer.get("conditional") else [c]  # a row per class
+        if layer.get("conditional") and CLASSES[0] < 1:
+            return None
+        return shape, 0, {"weight": (affine, True), "bias": (affine, True),
                           "running_mean": ([c], False), "running_var": ([c], False)}
+    if kind == "identity":
+        return shape, 0, {}
+    if kind == "avg_pool2d":
+        (kh, kw), (sh, sw), (ph, pw) = pairs(layer, "kernel", "stride", "padding")
+        sh, sw = sh or kh, sw or kw  # stride 0: the kernel's
+        if not image or ph >= kh or pw >= kw or h + 2 * ph < kh or w + 2 * pw < kw:
+            return None
+        return (c, (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1), 0, {}
+    if kind in ("global_sum_pool", "global_avg_pool"):
+        return ((c, 1, 1), 0, {}) if image else None
+    if kind == "self_attention":
+        d = c // int(layer["reduction"])
+        if not image or d < 1:
+            return None
+        r, n = 2 * d + c, h * w
+        return shape, r * n + n * n + c * n, {"weight": ([r, c], True), "bias": ([r], True),
+                                             "gamma": ([1], True)}
     if kind == "conv_transpose2d":
         if not image:
             return None
@@ -303,37 +360,75 @@ def infer_shape(layer, shape, n_in, image):
     raise AssertionError(kind)
 
 
+def graph_ok(layer, i):
+    """Whether a layer's graph keys are as clgan writes them: 'name' a path, 'from' the indices
+    of the layers it reads (-1: the network's input), before it, 2 or more for a merge."""
+    name, frm = layer.get("name"), layer.get("from")
+    merge = layer["type"] in MERGES
+    if name is not None and not (isinstance(name, str) and PATH_CHARS.fullmatch(name) and
+                                 len(name) < MAX_PATH):
+        return False
+    if frm is None:
+        return not merge
+    return (isinstance(frm, list) and
+            (2 if merge else 1) <= len(frm) <= (MAX_INPUTS if merge else 1) and
+            all(json_int(x, -1, i - 1) is not None for x in frm))
+
+
+def inputs_of(layer, i):
+    return layer["from"] if "from" in layer else [i - 1]
+
+
+def path_of(layer, i):
+    """A layer's name in tensors: its path in a graph, else its index."""
+    return layer.get("name", str(i))
+
+
 def layer_shapes(meta, key, shape, n_out):
-    """The parameter tensors of the declared layers: {index: {param: (shape, trainable)}}; the
+    """The parameter tensors of the declared layers: {path: {param: (shape, trainable)}}; the
     input `shape` an image where H or W is above 1, as clgan reads a checkpoint's shapes."""
     image = False
     layers = meta_json(meta, key)
     if not isinstance(layers, list) or not 1 <= len(layers) <= 100000:
         raise Refused(f"metadata '{key}' is not a JSON list of layers")
-    shapes, total = {}, 0
+    shapes, total, outs, readers = {}, 0, {-1: (shape, image)}, [0] * len(layers)
     for i, layer in enumerate(layers):
         if not isinstance(layer, dict) or layer.get("type") not in LAYER_SETTINGS:
             raise Refused(f"metadata '{key}': layer {i} has no known type")
         want = [w for w in LAYER_SETTINGS[layer["type"]]
                 if not w[1].endswith("?") or w[0] in layer]
-        ok = len(layer) == 1 + len(want)
+        graph = [k for k in ("name", "from") if k in layer]
+        ok = len(layer) == 1 + len(want) + len(graph)
+        if not graph_ok(layer, i):
+            kind = "2 or more" if layer["type"] in MERGES else "one of the"
+            raise Refused(f"metadata '{key}': layer {i} ({layer['type']}) has a bad 'name' (a "
+                          "path of letters, digits, '_', '.', '#') or 'from' (the indices of "
+                          f"{kind} layers before it)")
         for name, kind, lo, hi in want:
             ok = ok and setting_ok(kind.rstrip("?"), layer.get(name), lo, hi)
         if not ok:
             raise Refused(f"metadata '{key}': layer {i} ({layer['type']}) needs exactly "
                           f"{', '.join(k[0] for k in want) or 'no settings'} within range")
-        got = infer(layer, shape, image)
+        ins = [outs[j] for j in inputs_of(layer, i)]
+        for j in inputs_of(layer, i):
+            if j >= 0:
+                readers[j] += 1
+        shape, image = ins[0]
+        got = infer(layer, shape, image, ins)
         # as net_infer in src/model/model.c: every tensor within one device buffer
         if got is None or got[0][0] * got[0][1] * got[0][2] > MAX_DIM or got[1] > MAX_DIM:
             raise Refused(f"metadata '{key}': layer {i} does not fit its input {shape}")
         shape, _, params, image = got
+        outs[i] = (shape, image)
         for p, (dims, trainable) in params.items():
             if int(np.prod(dims, dtype=object)) > MAX_DIM:
                 raise Refused(f"metadata '{key}': layer {i} is too large for one device buffer")
             total += int(np.prod(dims, dtype=object)) if trainable else 0
         if total > MAX_DIM:
             raise Refused(f"metadata '{key}': layer {i} is too large for one device buffer")
-        shapes[i] = params
+        shapes[path_of(layer, i)] = params
+    if any(r == 0 for r in readers[:-1]):  # as net_infer: every output but the last is read
+        raise Refused(f"metadata '{key}': layer {readers.index(0)} is read by no later layer")
     if shape[0] * shape[1] * shape[2] != n_out:
         raise Refused(f"metadata '{key}' end in {shape[0] * shape[1] * shape[2]} values per "
                       f"sample, expected {n_out}")
@@ -565,6 +660,32 @@ def conv_transpose2d(x, layer, w, b):
     return y + b[None, :, None, None] if b is not None else y
 
 
+def avg_pool2d(x, layer):
+    """Average pooling of x [B, C, H, W], zero padding counted, as src/layers/layer_avg_pool2d.c."""
+    (kh, kw), (sh, sw), (ph, pw) = pairs(layer, "kernel", "stride", "padding")
+    sh, sw = sh or kh, sw or kw
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    oh, ow = (x.shape[2] + 2 * ph - kh) // sh + 1, (x.shape[3] + 2 * pw - kw) // sw + 1
+    y = np.zeros(x.shape[:2] + (oh, ow), dtype=np.float32)
+    for i in range(kh):
+        for j in range(kw):
+            y += xp[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+    return y / np.float32(kh * kw)
+
+
+def self_attention(x, layer, w, b, gamma):
+    """SAGAN's self-attention of x [B, C, H, W] (src/layers/layer_self_attention.c)."""
+    n, c = x.shape[2] * x.shape[3], x.shape[1]
+    d = c // int(layer["reduction"])
+    qkv = np.einsum("rc,bcn->brn", w, x.reshape(len(x), c, n)) + b[None, :, None]
+    q, k, v = qkv[:, :d], qkv[:, d:2 * d], qkv[:, 2 * d:]
+    e = np.einsum("bdi,bdj->bij", q, k)
+    a = np.exp(e - e.max(axis=2, keepdims=True))
+    a /= a.sum(axis=2, keepdims=True)
+    o = np.einsum("bcj,bij->bci", v, a)
+    return (gamma[0] * o + x.reshape(len(x), c, n)).reshape(x.shape).astype(np.float32)
+
+
 def weight_of(tensors, pre, i, layer):
     """A layer's weight as its products use it: divided by sigma = u^T W v (W as [rows][cols])
     under spectral_norm, with the stored vectors, as clgan's evaluation passes do."""
@@ -585,9 +706,29 @@ def generator(meta, tensors, z, labels=None):
     if classes and labels is None:
         labels = np.arange(len(x)) // 8 % classes  # clgan sample's grid: a row of 8 per class
     lab = np.asarray(labels if labels is not None else np.zeros(len(x)), dtype=np.int64)
-    for i, layer in enumerate(json.loads(meta["generator_layers"])):
-        kind = layer["type"]
-        if kind in ("dense", "maxout"):
+    outs = {-1: x}  # each layer's output, by index; -1 the noise
+    for li, layer in enumerate(json.loads(meta["generator_layers"])):
+        kind, i = layer["type"], path_of(layer, li)
+        ins = [outs[j] for j in inputs_of(layer, li)]
+        x = ins[0]
+        if kind == "add":
+            for y in ins[1:]:
+                x = x + y
+        elif kind == "concat":
+            x = np.concatenate([y.reshape(len(y), -1) for y in ins], axis=1).reshape(
+                (len(x), -1) + ins[0].shape[2:])
+        elif kind == "identity":
+            pass
+        elif kind == "avg_pool2d":
+            x = avg_pool2d(x, layer)
+        elif kind in ("global_sum_pool", "global_avg_pool"):
+            x = x.reshape(len(x), x.shape[1], -1).sum(axis=2, dtype=np.float32)
+            if kind == "global_avg_pool":
+                x = x / np.float32(ins[0].shape[2] * ins[0].shape[3])
+        elif kind == "self_attention":
+            x = self_attention(x, layer, tensors[f"{pre}.{i}.weight"], tensors[f"{pre}.{i}.bias"],
+                               tensors[f"{pre}.{i}.gamma"])
+        elif kind in ("dense", "maxout"):
             w = weight_of(tensors, pre, i, layer)
             b = tensors[f"{pre}.{i}.bias"]
             x = x.reshape(len(x), -1) @ w.T + b
@@ -618,8 +759,13 @@ def generator(meta, tensors, z, labels=None):
                  ("weight", "bias", "running_mean", "running_var")}
             shape = (1, -1) + (1,) * (x.ndim - 2)
             inv = (1 / np.sqrt(t["running_var"] + np.float32(layer["eps"]))).reshape(shape)
-            x = (t["weight"].reshape(shape) * (x - t["running_mean"].reshape(shape)) * inv +
-                 t["bias"].reshape(shape))
+            g, b = t["weight"], t["bias"]
+            if layer.get("conditional"):  # gamma and beta of each row's class
+                rows = (len(x), -1) + (1,) * (x.ndim - 2)
+                g, b = g[lab].reshape(rows), b[lab].reshape(rows)
+            else:
+                g, b = g.reshape(shape), b.reshape(shape)
+            x = g * (x - t["running_mean"].reshape(shape)) * inv + b
         elif kind == "relu":
             x = np.maximum(x, 0)
         elif kind == "leaky_relu":
@@ -632,6 +778,7 @@ def generator(meta, tensors, z, labels=None):
             pass  # inverted dropout: nothing to do outside training
         else:
             raise ValueError(f"unknown layer type {kind}")
+        outs[li] = x
     return x
 
 
