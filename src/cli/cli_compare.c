@@ -16,7 +16,7 @@ int cmd_compare(const cli_opts *o) {
     if (opt_long(o, "--iters", 1, 100000, &iters) < 0) return EXIT_USAGE;
     const char *tv = opt_get(o, "--tolerance");
     double tol = 0, tol_worst = 0;
-    char tol_layer[40] = "";
+    char tol_layer[LAYER_PATH_MAX + 40] = "";
     int any_bias_into_norm = 0;
     if (tv) {
         char *end;
@@ -68,8 +68,8 @@ int cmd_compare(const cli_opts *o) {
            "parameter grads");
     for (int i = 0; i < r->n_layers; i++) {
         const layer_diff *d = &r->layers[i];
-        char name[40], w[48] = "";
-        snprintf(name, sizeof name, "%s %d %s", d->net ? "D" : "G", d->layer, d->kind);
+        char name[LAYER_PATH_MAX + 40], w[48] = "";
+        snprintf(name, sizeof name, "%s %s %s", d->net ? "D" : "G", d->path, d->kind);
         if (d->wgrad_abs >= 0)
             snprintf(w, sizeof w, "%.2e (%.1e; %.1e)", d->wgrad_abs, d->wgrad_rel, d->wgrad_norm);
         printf("  %-22s %.2e (%.1e; %.1e)  %.2e (%.1e; %.1e)  %s%s\n", name, d->act_abs, d->act_rel,

@@ -131,6 +131,7 @@ clgan_status compare_run(const char *sel_a, const char *sel_b, const clgan_model
                     layer_diff *d = &r->layers[r->n_layers++];
                     d->net = w;
                     d->layer = li;
+                    layer_path(n[0]->spec, li, d->path, sizeof d->path);
                     d->kind = layer_kind_name(l->spec->kind);
                     diffs da = {0}, dg = {0}, dw = {0};
                     diff_add(&da, acts[0], acts[1], l->y.off, cnt);

@@ -11,6 +11,7 @@
 typedef struct layer_diff {
     int net;                 /* CLGAN_GENERATOR or CLGAN_DISCRIMINATOR */
     int layer;
+    char path[LAYER_PATH_MAX]; /* its path in a graph, or its index */
     const char *kind;
     double act_abs, act_rel; /* max |a - b|, and that over max |a| */
     double grad_abs, grad_rel; /* activation gradients */

@@ -494,7 +494,7 @@ static void name_bad(char *where, size_t len, int *count, const char *what) {
 clgan_status trainer_locate_nonfinite(trainer *t, char *where, size_t len) {
     clgan_net ws[MODEL_NETS];
     int nw = model_nets(t->m, ws), count = 0;
-    char out_where[160] = "";
+    char out_where[LAYER_PATH_MAX + 160] = "";
     where[0] = '\0';
     for (int k = 0; k < nw; k++) {
         net *n = trainer_net(t, ws[k]);
@@ -517,26 +517,28 @@ clgan_status trainer_locate_nonfinite(trainer *t, char *where, size_t len) {
         for (int i = 0; st == CLGAN_OK && i < n->n_layers; i++) {
             const layer *l = &n->layers[i];
             const char *kind = layer_kind_name(l->spec->kind), *net_name = model_net_name(ws[k]);
+            char lp[LAYER_PATH_MAX];
+            layer_path(n->spec, i, lp, sizeof lp);
             for (int j = 0; j < l->n_params; j++) {
                 size_t off = l->param_off[j], cnt = (size_t)l->params[j].count;
                 for (int b = 0; b < 4; b++) {
                     if (!buf[b] || (b == 1 || b == 2 ? !l->params[j].trainable : 0)) continue;
                     if (floats_finite(buf[b] + off, cnt)) continue;
-                    char what[160];
+                    char what[LAYER_PATH_MAX + 160];
                     if (b == 0)
-                        snprintf(what, sizeof what, "%s.%d.%s (%s)", net_name, i,
+                        snprintf(what, sizeof what, "%s.%s.%s (%s)", net_name, lp,
                                  l->params[j].name, kind);
                     else if (b == 3)
-                        snprintf(what, sizeof what, "ema.%s.%d.%s (%s)", net_name, i,
+                        snprintf(what, sizeof what, "ema.%s.%s.%s (%s)", net_name, lp,
                                  l->params[j].name, kind);
                     else
-                        snprintf(what, sizeof what, "optimizer.%s.%d.%s.%s (%s)", net_name, i,
+                        snprintf(what, sizeof what, "optimizer.%s.%s.%s.%s (%s)", net_name, lp,
                                  l->params[j].name, optim_state_name(o, b - 1), kind);
                     name_bad(where, len, &count, what);
                 }
             }
             if (!out_where[0] && !floats_finite(a + l->y.off, (size_t)n->capacity * l->y.cols))
-                snprintf(out_where, sizeof out_where, "%s layer %d (%s) output", net_name, i,
+                snprintf(out_where, sizeof out_where, "%s layer %s (%s) output", net_name, lp,
                          kind);
         }
         for (int b = 0; b < 4; b++) free(buf[b]);
