@@ -16,12 +16,12 @@ __kernel void attn_bias_fwd(__global float *acts, uint qkv_off, uint stride,
     acts[qkv_off + (size_t)b * stride + q] += p[bias_off + q / N];
 }
 
-/* Each of the B*N rows of N scores at a_off becomes its softmax, in place (the max first).
- * Work size: global >= B*N. */
-__kernel void attn_softmax_fwd(__global float *acts, uint a_off, uint rows, uint N) {
+/* Each of the N rows of N scores of each of B samples becomes its softmax, in place (the max
+ * first). Work size: global >= B*N. */
+__kernel void attn_softmax_fwd(__global float *acts, uint a_off, uint stride, uint B, uint N) {
     uint r = get_global_id(0);
-    if (r >= rows) return;
-    __global float *a = acts + a_off + (size_t)r * N;
+    if (r >= B * N) return;
+    __global float *a = acts + a_off + (size_t)(r / N) * stride + (size_t)(r % N) * N;
     float m = a[0];
     for (uint j = 1; j < N; j++) m = fmax(m, a[j]);
     float s = 0.0f;
@@ -33,22 +33,24 @@ __kernel void attn_softmax_fwd(__global float *acts, uint a_off, uint rows, uint
     for (uint j = 0; j < N; j++) a[j] *= inv;
 }
 
-/* y = gamma o + x over n values. Work size: global >= n. */
-__kernel void attn_out_fwd(__global float *acts, uint x_off, uint o_off, uint y_off,
-                           const __global float *restrict p, uint gamma_off, uint n) {
+/* y = gamma o + x over B samples of n values. Work size: global >= B*n. */
+__kernel void attn_out_fwd(__global float *acts, uint x_off, uint o_off, uint stride, uint y_off,
+                           const __global float *restrict p, uint gamma_off, uint n, uint B) {
     uint i = get_global_id(0);
-    if (i < n) acts[y_off + i] = p[gamma_off] * acts[o_off + i] + acts[x_off + i];
+    if (i >= B * n) return;
+    acts[y_off + i] = p[gamma_off] * acts[o_off + (size_t)(i / n) * stride + i % n] +
+                      acts[x_off + i];
 }
 
-/* do = gamma dy, and (with_dx) dx = dy (the residual; the GEMMs add the rest) over n values
- * of one sample. Work size: global >= n. */
-__kernel void attn_out_bwd(__global float *deltas, uint dy_off, uint do_off, uint dx_off,
-                           const __global float *restrict p, uint gamma_off, uint n,
-                           uint with_dx) {
+/* do = gamma dy, and (with_dx) dx = dy (the residual; the GEMMs add the rest) over B samples
+ * of n values. Work size: global >= B*n. */
+__kernel void attn_out_bwd(__global float *deltas, uint dy_off, uint do_off, uint stride,
+                           uint dx_off, const __global float *restrict p, uint gamma_off, uint n,
+                           uint B, uint with_dx) {
     uint i = get_global_id(0);
-    if (i >= n) return;
+    if (i >= B * n) return;
     float dy = deltas[dy_off + i];
-    deltas[do_off + i] = p[gamma_off] * dy;
+    deltas[do_off + (size_t)(i / n) * stride + i % n] = p[gamma_off] * dy;
     if (with_dx) deltas[dx_off + i] = dy;
 }
 
@@ -65,14 +67,15 @@ __kernel void attn_gamma_bwd(const __global float *restrict acts, uint o_off, ui
     grads[gamma_off] = s;
 }
 
-/* Softmax backward per row, in place on the score gradients: dE = A (dA - sum_j dA_j A_j).
- * Work size: global >= B*N. */
-__kernel void attn_softmax_bwd(const __global float *restrict acts, uint a_off,
-                               __global float *deltas, uint da_off, uint rows, uint N) {
+/* Softmax backward per row, in place on the score gradients (at the same offsets in deltas):
+ * dE = A (dA - sum_j dA_j A_j). Work size: global >= B*N. */
+__kernel void attn_softmax_bwd(const __global float *restrict acts, __global float *deltas,
+                               uint a_off, uint stride, uint B, uint N) {
     uint r = get_global_id(0);
-    if (r >= rows) return;
-    const __global float *a = acts + a_off + (size_t)r * N;
-    __global float *d = deltas + da_off + (size_t)r * N;
+    if (r >= B * N) return;
+    size_t at = a_off + (size_t)(r / N) * stride + (size_t)(r % N) * N;
+    const __global float *a = acts + at;
+    __global float *d = deltas + at;
     float s = 0.0f;
     for (uint j = 0; j < N; j++) s += d[j] * a[j];
     for (uint j = 0; j < N; j++) d[j] = a[j] * (d[j] - s);

@@ -7,43 +7,57 @@
 
 /*
  * Average over KH x KW windows (stride SH, SW; zero padding PH, PW counted in the average, as
- * PyTorch's count_include_pad): y[B][C][OH][OW]. Work size: global >= B*C*OH*OW.
+ * PyTorch's count_include_pad): y[B][C][OH][OW], one output row of one plane per item (no
+ * division in the loops). Work size: global >= B*C*OH.
  */
 __kernel void avg_pool_fwd(__global float *acts, uint x_off, uint y_off, uint BC, uint H, uint W,
                            uint OH, uint OW, uint KH, uint KW, uint SH, uint SW, uint PH, uint PW) {
     uint i = get_global_id(0);
-    if (i >= BC * OH * OW) return;
-    uint p = i / (OH * OW), oy = (i / OW) % OH, ox = i % OW;
+    if (i >= BC * OH) return;
+    uint p = i / OH, oy = i % OH;
     const __global float *x = acts + x_off + (size_t)p * H * W;
-    float s = 0.0f;
-    for (uint a = 0; a < KH; a++) {
-        int y = (int)(oy * SH + a) - (int)PH;
-        if (y < 0 || y >= (int)H) continue;
-        for (uint b = 0; b < KW; b++) {
-            int xx = (int)(ox * SW + b) - (int)PW;
-            if (xx >= 0 && xx < (int)W) s += x[(uint)y * W + (uint)xx];
+    __global float *y = acts + y_off + (size_t)i * OW;
+    float scale = 1.0f / (float)(KH * KW);
+    for (uint ox = 0; ox < OW; ox++) {
+        float s = 0.0f;
+        for (uint a = 0; a < KH; a++) {
+            int yy = (int)(oy * SH + a) - (int)PH;
+            if (yy < 0 || yy >= (int)H) continue;
+            for (uint b = 0; b < KW; b++) {
+                int xx = (int)(ox * SW + b) - (int)PW;
+                if (xx >= 0 && xx < (int)W) s += x[(uint)yy * W + (uint)xx];
+            }
         }
+        y[ox] = s * scale;
     }
-    acts[y_off + i] = s / (float)(KH * KW);
 }
 
-/* dx[b][c][y][x] = the sum of dy over the windows that hold (y, x), / (KH*KW).
- * Work size: global >= B*C*H*W. */
+/*
+ * dx[b][c][y][x] = the sum of dy over the windows that hold (y, x), / (KH*KW): one input row of
+ * one plane per item, zeroed, then each output of the rows whose windows reach it added over
+ * its window's columns. Work size: global >= B*C*H.
+ */
 __kernel void avg_pool_bwd(__global float *deltas, uint dy_off, uint dx_off, uint BC, uint H,
                            uint W, uint OH, uint OW, uint KH, uint KW, uint SH, uint SW, uint PH,
                            uint PW) {
     uint i = get_global_id(0);
-    if (i >= BC * H * W) return;
-    uint p = i / (H * W), y = (i / W) % H, x = i % W;
+    if (i >= BC * H) return;
+    uint p = i / H, y = i % H;
     const __global float *dy = deltas + dy_off + (size_t)p * OH * OW;
-    float s = 0.0f;
+    __global float *dx = deltas + dx_off + (size_t)i * W;
+    float scale = 1.0f / (float)(KH * KW);
+    for (uint x = 0; x < W; x++) dx[x] = 0.0f;
     /* output rows oy with oy*SH <= y + PH < oy*SH + KH */
-    uint yp = y + PH, xp = x + PW;
+    uint yp = y + PH;
     uint oy0 = yp + 1 > KH ? (yp + 1 - KH + SH - 1) / SH : 0, oy1 = min(yp / SH, OH - 1);
-    uint ox0 = xp + 1 > KW ? (xp + 1 - KW + SW - 1) / SW : 0, ox1 = min(xp / SW, OW - 1);
     for (uint oy = oy0; oy <= oy1 && oy < OH; oy++)
-        for (uint ox = ox0; ox <= ox1 && ox < OW; ox++) s += dy[oy * OW + ox];
-    deltas[dx_off + i] = s / (float)(KH * KW);
+        for (uint ox = 0; ox < OW; ox++) {
+            float g = dy[oy * OW + ox] * scale;
+            for (uint b = 0; b < KW; b++) {
+                int xx = (int)(ox * SW + b) - (int)PW;
+                if (xx >= 0 && xx < (int)W) dx[xx] += g;
+            }
+        }
 }
 
 /* y[b][c] = scale * sum over the H*W positions of x[b][c]. Work size: global >= B*C. */

@@ -71,9 +71,8 @@ static clgan_status pool_run(net *n, layer *l, int batch, int fwd) {
     const char *name = fwd ? "avg_pool_fwd" : "avg_pool_bwd";
     cl_kernel k = l->k[fwd ? K_FWD : K_BWD];
     clgan_status st = device_set_args(n->dev, k, name, a, (int)ARRAY_LEN(a));
-    return st == CLGAN_OK ? device_run1d(n->dev, k, (size_t)batch * (fwd ? l->y.cols : l->x.cols),
-                                         name)
-                          : st;
+    size_t rows = (size_t)batch * L->in.c * (size_t)(fwd ? L->out.h : L->in.h);
+    return st == CLGAN_OK ? device_run1d(n->dev, k, rows, name) : st;
 }
 
 static clgan_status pool_forward(net *n, layer *l, int batch, int train) {

@@ -119,62 +119,66 @@ static clgan_status sa_forward(net *n, layer *l, int batch, int train) {
     (void)train;
     geom g = geom_of(l->spec);
     size_t z = l->z.off, per = g.per, x = l->x.off, cn = g.C * g.N;
+    cl_uint B = (cl_uint)batch, R = (cl_uint)g.R, N = (cl_uint)g.N, stride = (cl_uint)per;
     clgan_status st = CLGAN_OK;
-    for (int b = 0; b < batch && st == CLGAN_OK; b++) {
-        size_t zb = z + (size_t)b * per;
+    /* qkv = W x + b */
+    for (int b = 0; b < batch && st == CLGAN_OK; b++)
         st = gemm(n->dev, 0, 0, g.R, g.N, g.C, 1.0f, n->params, l->param_off[P_W], g.C, n->acts,
-                  x + (size_t)b * cn, g.N, 0.0f, n->acts, zb + g.qkv, g.N);
-    }
-    cl_uint qo = (cl_uint)(z + g.qkv), bo = (cl_uint)l->param_off[P_B], B = (cl_uint)batch,
-            R = (cl_uint)g.R, N = (cl_uint)g.N, stride = (cl_uint)per;
+                  x + (size_t)b * cn, g.N, 0.0f, n->acts, z + (size_t)b * per + g.qkv, g.N);
+    cl_uint qo = (cl_uint)(z + g.qkv), bo = (cl_uint)l->param_off[P_B];
     karg ab[] = {KA(n->acts), KA(qo), KA(stride), KA(n->params), KA(bo), KA(B), KA(R), KA(N)};
     if (st == CLGAN_OK) st = run(n, l, K_BIAS, "attn_bias_fwd", ab, 8, (size_t)batch * g.R * g.N);
+    /* A = softmax(q^T k) */
     for (int b = 0; b < batch && st == CLGAN_OK; b++) {
         size_t zb = z + (size_t)b * per;
         st = gemm(n->dev, 1, 0, g.N, g.N, g.D, 1.0f, n->acts, zb + g.qkv, g.N, n->acts,
                   zb + g.qkv + g.D * g.N, g.N, 0.0f, n->acts, zb + g.a, g.N);
-        cl_uint ao = (cl_uint)(zb + g.a), rows = N;
-        karg a[] = {KA(n->acts), KA(ao), KA(rows), KA(N)};
-        if (st == CLGAN_OK) st = run(n, l, K_SOFTMAX, "attn_softmax_fwd", a, 4, g.N);
-        if (st == CLGAN_OK)
-            st = gemm(n->dev, 0, 1, g.C, g.N, g.N, 1.0f, n->acts, zb + g.qkv + 2 * g.D * g.N, g.N,
-                      n->acts, zb + g.a, g.N, 0.0f, n->acts, zb + g.o, g.N);
-        cl_uint xo = (cl_uint)(x + (size_t)b * cn), oo = (cl_uint)(zb + g.o),
-                yo = (cl_uint)(l->y.off + (size_t)b * cn), go = (cl_uint)l->param_off[P_GAMMA],
-                cnt = (cl_uint)cn;
-        karg o[] = {KA(n->acts), KA(xo), KA(oo), KA(yo), KA(n->params), KA(go), KA(cnt)};
-        if (st == CLGAN_OK) st = run(n, l, K_OUT, "attn_out_fwd", o, 7, cn);
     }
+    cl_uint ao = (cl_uint)(z + g.a);
+    karg sm[] = {KA(n->acts), KA(ao), KA(stride), KA(B), KA(N)};
+    if (st == CLGAN_OK) st = run(n, l, K_SOFTMAX, "attn_softmax_fwd", sm, 5, (size_t)batch * g.N);
+    /* o = v A^T; y = gamma o + x */
+    for (int b = 0; b < batch && st == CLGAN_OK; b++) {
+        size_t zb = z + (size_t)b * per;
+        st = gemm(n->dev, 0, 1, g.C, g.N, g.N, 1.0f, n->acts, zb + g.qkv + 2 * g.D * g.N, g.N,
+                  n->acts, zb + g.a, g.N, 0.0f, n->acts, zb + g.o, g.N);
+    }
+    cl_uint xo = (cl_uint)x, oo = (cl_uint)(z + g.o), yo = (cl_uint)l->y.off,
+            go = (cl_uint)l->param_off[P_GAMMA], cnt = (cl_uint)cn;
+    karg o[] = {KA(n->acts), KA(xo),  KA(oo),  KA(stride), KA(yo),
+                KA(n->params), KA(go), KA(cnt), KA(B)};
+    if (st == CLGAN_OK) st = run(n, l, K_OUT, "attn_out_fwd", o, 9, (size_t)batch * cn);
     return st;
 }
 
 static clgan_status sa_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
     geom g = geom_of(l->spec);
     size_t z = l->z.off, per = g.per, x = l->x.off, cn = g.C * g.N;
-    cl_uint go = (cl_uint)l->param_off[P_GAMMA], N = (cl_uint)g.N;
-    clgan_status st = CLGAN_OK;
+    cl_uint go = (cl_uint)l->param_off[P_GAMMA], N = (cl_uint)g.N, B = (cl_uint)batch,
+            stride = (cl_uint)per, cnt = (cl_uint)cn;
+    /* in acts: qkv, A, o; in deltas at the same offsets: dqkv, dA, do */
+    cl_uint dyo = (cl_uint)l->dy.off, doo = (cl_uint)(z + g.o), dxo = (cl_uint)l->dx.off,
+            wdx = (cl_uint)(need_dx != 0);
+    karg a[] = {KA(n->deltas), KA(dyo), KA(doo), KA(stride), KA(dxo),
+                KA(n->params), KA(go),  KA(cnt), KA(B),      KA(wdx)};
+    clgan_status st = run(n, l, K_OUT_BWD, "attn_out_bwd", a, 10, (size_t)batch * cn);
+    /* dv = do A, dA = do^T v */
     for (int b = 0; b < batch && st == CLGAN_OK; b++) {
-        size_t zb = z + (size_t)b * per; /* in acts: qkv, A, o; in deltas: dqkv, dA, do */
-        cl_uint dyo = (cl_uint)(l->dy.off + (size_t)b * cn), doo = (cl_uint)(zb + g.o),
-                dxo = (cl_uint)(l->dx.off + (size_t)b * cn), cnt = (cl_uint)cn,
-                wdx = (cl_uint)(need_dx != 0);
-        karg a[] = {KA(n->deltas), KA(dyo),  KA(doo), KA(dxo),
-                    KA(n->params), KA(go),   KA(cnt), KA(wdx)};
-        st = run(n, l, K_OUT_BWD, "attn_out_bwd", a, 8, cn);
-        /* dv = do A, dA = do^T v */
-        if (st == CLGAN_OK)
-            st = gemm(n->dev, 0, 0, g.C, g.N, g.N, 1.0f, n->deltas, zb + g.o, g.N, n->acts,
-                      zb + g.a, g.N, 0.0f, n->deltas, zb + g.qkv + 2 * g.D * g.N, g.N);
+        size_t zb = z + (size_t)b * per;
+        st = gemm(n->dev, 0, 0, g.C, g.N, g.N, 1.0f, n->deltas, zb + g.o, g.N, n->acts, zb + g.a,
+                  g.N, 0.0f, n->deltas, zb + g.qkv + 2 * g.D * g.N, g.N);
         if (st == CLGAN_OK)
             st = gemm(n->dev, 1, 0, g.N, g.N, g.C, 1.0f, n->deltas, zb + g.o, g.N, n->acts,
                       zb + g.qkv + 2 * g.D * g.N, g.N, 0.0f, n->deltas, zb + g.a, g.N);
-        cl_uint ao = (cl_uint)(zb + g.a);
-        karg s[] = {KA(n->acts), KA(ao), KA(n->deltas), KA(ao), KA(N), KA(N)};
-        if (st == CLGAN_OK) st = run(n, l, K_SOFTMAX_BWD, "attn_softmax_bwd", s, 6, g.N);
+    }
+    cl_uint ao = (cl_uint)(z + g.a);
+    karg s[] = {KA(n->acts), KA(n->deltas), KA(ao), KA(stride), KA(B), KA(N)};
+    if (st == CLGAN_OK) st = run(n, l, K_SOFTMAX_BWD, "attn_softmax_bwd", s, 6, (size_t)batch * g.N);
+    for (int b = 0; b < batch && st == CLGAN_OK; b++) {
+        size_t zb = z + (size_t)b * per;
         /* dq = k dE^T, dk = q dE */
-        if (st == CLGAN_OK)
-            st = gemm(n->dev, 0, 1, g.D, g.N, g.N, 1.0f, n->acts, zb + g.qkv + g.D * g.N, g.N,
-                      n->deltas, zb + g.a, g.N, 0.0f, n->deltas, zb + g.qkv, g.N);
+        st = gemm(n->dev, 0, 1, g.D, g.N, g.N, 1.0f, n->acts, zb + g.qkv + g.D * g.N, g.N,
+                  n->deltas, zb + g.a, g.N, 0.0f, n->deltas, zb + g.qkv, g.N);
         if (st == CLGAN_OK)
             st = gemm(n->dev, 0, 0, g.D, g.N, g.N, 1.0f, n->acts, zb + g.qkv, g.N, n->deltas,
                       zb + g.a, g.N, 0.0f, n->deltas, zb + g.qkv + g.D * g.N, g.N);
@@ -188,14 +192,12 @@ static clgan_status sa_backward(net *n, layer *l, int batch, int need_dx, int ne
                       g.N);
     }
     if (st == CLGAN_OK && need_dw) {
-        /* dbias: the scratch rows are per sample (stride per, not R*N): sum sample by sample */
-        cl_uint R = (cl_uint)g.R, bo = (cl_uint)l->param_off[P_B], B = (cl_uint)batch,
-                qo = (cl_uint)(z + g.qkv), stride = (cl_uint)per;
-        karg a[] = {KA(n->deltas), KA(qo), KA(stride), KA(n->grads), KA(bo), KA(B), KA(R), KA(N)};
-        st = run(n, l, K_BIAS_BWD, "attn_bias_bwd", a, 8, g.R);
-        cl_uint oo = (cl_uint)(z + g.o), dyo = (cl_uint)l->dy.off, cc = (cl_uint)cn;
+        cl_uint R = (cl_uint)g.R, bo = (cl_uint)l->param_off[P_B], qo = (cl_uint)(z + g.qkv);
+        karg ab[] = {KA(n->deltas), KA(qo), KA(stride), KA(n->grads), KA(bo), KA(B), KA(R), KA(N)};
+        st = run(n, l, K_BIAS_BWD, "attn_bias_bwd", ab, 8, g.R);
+        cl_uint oo = (cl_uint)(z + g.o);
         karg gm[] = {KA(n->acts), KA(oo),     KA(stride), KA(n->deltas), KA(dyo),
-                     KA(cc),      KA(n->grads), KA(go),   KA(B)};
+                     KA(cnt),     KA(n->grads), KA(go),   KA(B)};
         if (st == CLGAN_OK) st = run(n, l, K_GAMMA_BWD, "attn_gamma_bwd", gm, 9, 1);
     }
     return st;

@@ -49,7 +49,7 @@ static clgan_status upsample_forward(net *n, layer *l, int batch, int train) {
     karg a[] = {KA(n->acts), KA(xo), KA(yo), KA(bc), KA(h), KA(w), KA(fh), KA(fw)};
     clgan_status st = device_set_args(n->dev, l->k[K_FWD], "upsample_fwd", a, 8);
     if (st != CLGAN_OK) return st;
-    return device_run1d(n->dev, l->k[K_FWD], (size_t)batch * l->y.cols, "upsample_fwd");
+    return device_run1d(n->dev, l->k[K_FWD], (size_t)batch * L->in.c * L->out.h, "upsample_fwd");
 }
 
 static clgan_status upsample_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
@@ -61,7 +61,7 @@ static clgan_status upsample_backward(net *n, layer *l, int batch, int need_dx, 
     karg a[] = {KA(n->deltas), KA(dyo), KA(dxo), KA(bc), KA(h), KA(w), KA(fh), KA(fw)};
     clgan_status st = device_set_args(n->dev, l->k[K_BWD], "upsample_bwd", a, 8);
     if (st != CLGAN_OK) return st;
-    return device_run1d(n->dev, l->k[K_BWD], (size_t)batch * l->x.cols, "upsample_bwd");
+    return device_run1d(n->dev, l->k[K_BWD], (size_t)batch * L->in.c * L->in.h, "upsample_bwd");
 }
 
 static void upsample_host(const layer_spec *L, const double *const *p, const double *x,
