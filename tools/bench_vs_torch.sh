@@ -7,7 +7,7 @@
 # PyTorch runs without the machine's OpenBLAS pins (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE), which
 # cost it a quarter (measured on the 2-core development machine); libopenblas0-pthread must be
 # installed, or its dense layers run on the reference BLAS.
-# usage: tools/bench_vs_torch.sh [--model mnist_paper|dcgan_fashion] [--device SEL] [--iters N]
+# usage: tools/bench_vs_torch.sh [--model mnist_paper|dcgan_fashion|sngan_fashion] [--device SEL] [--iters N]
 #                                [--rounds R]
 set -euo pipefail
 cd "$(dirname "$0")/.."
