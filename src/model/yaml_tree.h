@@ -96,7 +96,7 @@ clgan_status y_only(yctx *c, yfield *f, int nf, const char *key, const char *app
 /*
  * A layer: a kind's name alone, or a mapping of `type` and the keys of its class, with `name`
  * and `from` (into *name_node and *from_node, NULL where absent; with name_node NULL they are
- * refused: a layer outside a network). model_yaml.c.
+ * refused: a layer outside a network). model_layer.c.
  */
 clgan_status parse_layer(yctx *c, const ynode *n, layer_spec *L, const ynode **name_node,
                          const ynode **from_node);
