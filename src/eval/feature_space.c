@@ -9,11 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The layer whose output layer i reads first (its input in a graph), -1 for the input. */
+static int input_of(const net_spec *n, int i) {
+    return n->layers[i].n_in > 0 ? n->layers[i].in_idx[0] : i - 1;
+}
+
 int feature_default_layer(const net_spec *n) {
     int i = n->n_layers - 1;
     while (i > 0 && n->layers[i].n_params == 0) i--;
-    i--;
-    while (i > 0 && n->layers[i].kind == LAYER_DROPOUT) i--;
+    i = input_of(n, i);
+    while (i > 0 && n->layers[i].kind == LAYER_DROPOUT) i = input_of(n, i);
     return i;
 }
 
