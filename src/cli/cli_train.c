@@ -76,9 +76,14 @@ clgan_status draw_samples(const clgan_model *m, const dataset *data, const float
  * handler did, once: LLVM, inside PoCL's compiler, hooks SIGINT to delete its temporary files
  * and then calls the previous handler, so a Ctrl-C during a kernel build failed the build
  * ("unable to rename temporary ...") instead of stopping the run after its first iteration.
+ * Threads that libraries start before main() (OpenBLAS's pool, when Debian's BLAS alternative
+ * is libopenblas0-pthread) have them unblocked: one of those may take the signal, and its
+ * handler hands it on to the sigwait thread (pthread_kill is async-signal-safe), which would
+ * otherwise never see it (with OpenBLAS's threads, Ctrl-C was lost).
  */
 static _Atomic int stop_signal;
 static sigset_t stop_set;
+static pthread_t signal_taker;
 
 static void *signal_thread(void *arg) {
     (void)arg;
@@ -93,10 +98,11 @@ static void *signal_thread(void *arg) {
     return NULL;
 }
 
-/* Never runs while the signals are blocked everywhere; installed so that none is ignored (a
- * shell starts background jobs with SIGINT ignored, which would discard it unseen). */
-static void no_op(int sig) {
-    (void)sig;
+/* Runs only in a thread that has the signals unblocked (one a library started before main):
+ * hands the signal to the sigwait thread. Installed also so that none is ignored (a shell
+ * starts background jobs with SIGINT ignored, which would discard it unseen). */
+static void hand_on(int sig) {
+    pthread_kill(signal_taker, sig);
 }
 
 /* Blocks SIGINT, SIGTERM and SIGHUP in this thread (and the threads it starts from now on) and
@@ -107,13 +113,6 @@ static int catch_stop_signals(void) {
     sigaddset(&stop_set, SIGTERM);
     sigaddset(&stop_set, SIGHUP);
     if (pthread_sigmask(SIG_BLOCK, &stop_set, NULL) != 0) return -1;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = no_op;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
     pthread_t th;
     pthread_attr_t at;
     if (pthread_attr_init(&at) != 0) return -1;
@@ -124,6 +123,14 @@ static int catch_stop_signals(void) {
         pthread_sigmask(SIG_UNBLOCK, &stop_set, NULL);
         return -1;
     }
+    signal_taker = th; /* before the handler that hands signals to it */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = hand_on;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     return 0;
 }
 
