@@ -7,8 +7,11 @@
  */
 #include "metrics.h"
 
+#include <dlfcn.h>
 #include <lapacke.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,9 +108,40 @@ clgan_status feature_gaussian(const float *x, long n, int d, double *mu, double 
     return CLGAN_OK;
 }
 
+/*
+ * LAPACKE is loaded when an eigendecomposition is first asked for, not at start-up: the BLAS
+ * under it may be OpenBLAS, which starts a pool of threads as it loads; threads started before
+ * main() have every signal unblocked, and one of them taking a Ctrl-C while PoCL's compiler
+ * (LLVM) has its SIGINT hook in place failed kernel builds (src/cli/cli_train.c). Loaded later,
+ * from a thread that blocks the stop signals, its threads inherit that mask.
+ */
+typedef lapack_int (*dsyevd_fn)(int layout, char jobz, char uplo, lapack_int n, double *a,
+                                lapack_int lda, double *w);
+static dsyevd_fn dsyevd;
+static char dsyevd_why[256];
+static pthread_once_t dsyevd_once = PTHREAD_ONCE_INIT;
+
+static void load_dsyevd(void) {
+    static const char *const names[] = {"liblapacke.so.3", "liblapacke.so"};
+    void *h = NULL;
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && !h; i++)
+        h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *why = dlerror();
+        snprintf(dsyevd_why, sizeof dsyevd_why, "%s", why ? why : "not found");
+        return;
+    }
+    dsyevd = (dsyevd_fn)(uintptr_t)dlsym(h, "LAPACKE_dsyevd");
+    if (!dsyevd) snprintf(dsyevd_why, sizeof dsyevd_why, "no LAPACKE_dsyevd in liblapacke");
+}
+
 /* Eigenvalues (w) and eigenvectors (the columns of a, row-major d x d) of symmetric a. */
 static clgan_status eig_sym(double *a, int d, double *w, clgan_err *e) {
-    lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', d, a, d, w);
+    pthread_once(&dsyevd_once, load_dsyevd);
+    if (!dsyevd)
+        return err_set(e, CLGAN_ERR_ARG, "the Frechet distance needs LAPACKE (Debian's "
+                       "liblapacke), which could not be loaded: %s", dsyevd_why);
+    lapack_int info = dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', d, a, d, w);
     if (info != 0)
         return err_set(e, CLGAN_ERR_ARG, "symmetric eigendecomposition (LAPACKE_dsyevd) failed: "
                        "info %d%s", (int)info, info < 0 ? "" : " (no convergence: NaN or Inf in "
