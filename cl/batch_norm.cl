@@ -71,6 +71,27 @@ __kernel void bn_running(__global float *params, uint rm_off, uint rv_off,
     }
 }
 
+/* Row (b, c) normalised: y = gamma (x - mean) / sqrt(var + eps) + beta with gamma and beta at
+ * params[gamma_at], params[beta_at], and the group's batch statistics (train) or the running
+ * ones. bn_fwd's and bn_fwd_cond's body. */
+static void bn_fwd_row(__global float *acts, uint x_off, uint y_off,
+                       const __global float *restrict params, uint gamma_at, uint beta_at,
+                       uint rm_off, uint rv_off, const __global float *restrict st, uint st_off,
+                       uint b, uint c, uint R, uint C, uint HW, uint G, uint train, float eps) {
+    uint id = (b / R) * C + c;
+    float mean, inv;
+    if (train) {
+        mean = st[st_off + id];
+        inv = st[st_off + 2 * G * C + id];
+    } else {
+        mean = params[rm_off + c];
+        inv = 1.0f / sqrt(params[rv_off + c] + eps);
+    }
+    float k = params[gamma_at] * inv, o = params[beta_at] - k * mean;
+    size_t row = ((size_t)b * C + c) * HW;
+    for (uint p = 0; p < HW; p++) acts[y_off + row + p] = k * acts[x_off + row + p] + o;
+}
+
 /*
  * y = gamma (x - mean) / sqrt(var + eps) + beta, with the group's batch statistics (train) or
  * the running ones, one (b, c) row of HW values per item. Work size: global >= (C, B).
@@ -81,18 +102,8 @@ __kernel void bn_fwd(__global float *acts, uint x_off, uint y_off,
                      uint B, uint R, uint C, uint HW, uint G, uint train, float eps) {
     uint c = get_global_id(0), b = get_global_id(1);
     if (c >= C || b >= B) return;
-    uint id = (b / R) * C + c;
-    float mean, inv;
-    if (train) {
-        mean = st[st_off + id];
-        inv = st[st_off + 2 * G * C + id];
-    } else {
-        mean = params[rm_off + c];
-        inv = 1.0f / sqrt(params[rv_off + c] + eps);
-    }
-    float k = params[gamma_off + c] * inv, o = params[beta_off + c] - k * mean;
-    size_t row = ((size_t)b * C + c) * HW;
-    for (uint p = 0; p < HW; p++) acts[y_off + row + p] = k * acts[x_off + row + p] + o;
+    bn_fwd_row(acts, x_off, y_off, params, gamma_off + c, beta_off + c, rm_off, rv_off, st, st_off,
+               b, c, R, C, HW, G, train, eps);
 }
 
 /* Per (group, channel): sum dy and sum dy * xhat, one item each. Work size as bn_stats. */
@@ -162,18 +173,9 @@ __kernel void bn_fwd_cond(__global float *acts, uint x_off, uint y_off,
                           float eps, const __global uchar *restrict labels) {
     uint c = get_global_id(0), b = get_global_id(1);
     if (c >= C || b >= B) return;
-    uint id = (b / R) * C + c, kc = (uint)labels[b] * C + c;
-    float mean, inv;
-    if (train) {
-        mean = st[st_off + id];
-        inv = st[st_off + 2 * G * C + id];
-    } else {
-        mean = params[rm_off + c];
-        inv = 1.0f / sqrt(params[rv_off + c] + eps);
-    }
-    float k = params[gamma_off + kc] * inv, o = params[beta_off + kc] - k * mean;
-    size_t row = ((size_t)b * C + c) * HW;
-    for (uint p = 0; p < HW; p++) acts[y_off + row + p] = k * acts[x_off + row + p] + o;
+    uint kc = (uint)labels[b] * C + c;
+    bn_fwd_row(acts, x_off, y_off, params, gamma_off + kc, beta_off + kc, rm_off, rv_off, st,
+               st_off, b, c, R, C, HW, G, train, eps);
 }
 
 /* As bn_bwd_sums with g = gamma[label] dy for dy. Work size as bn_stats. */

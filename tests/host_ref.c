@@ -31,7 +31,7 @@ double *host_forward_u(const net *n, double *p, const double *x, int batch, int 
         double *mut[LAYER_MAX_PARAMS];
         for (int j = 0; j < l->n_params; j++) ps[j] = mut[j] = p + l->param_off[j];
         for (int k = 0; k < l->n_in; k++) {
-            int j = l->spec->n_in > 0 ? l->spec->in_idx[k] : li - 1;
+            int j = l->spec->in_idx[k];
             xs[k] = outs[j + 1];
         }
         host_ctx c = {train, groups, {n->key[0], n->key[1]}, streams ? streams[li] : l->stream,

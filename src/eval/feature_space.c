@@ -11,7 +11,7 @@
 
 /* The layer whose output layer i reads first (its input in a graph), -1 for the input. */
 static int input_of(const net_spec *n, int i) {
-    return n->layers[i].n_in > 0 ? n->layers[i].in_idx[0] : i - 1;
+    return n->layers[i].in_idx[0];
 }
 
 int feature_default_layer(const net_spec *n) {

@@ -51,11 +51,11 @@ typedef struct layer_spec {
     /*
      * The graph: the layers whose outputs it reads, by index in the network (-1: the network's
      * input), all before it. A layer without `from:` reads the one before it: n_in 1,
-     * in_idx[0] i - 1, from_given 0.
+     * in_idx[0] i - 1 (net_infer sets that for a layer built with n_in 0, so that every layer
+     * of an inferred network has n_in >= 1).
      */
     int n_in;
     int in_idx[LAYER_MAX_INPUTS];
-    int from_given;
     /*
      * Its path: "" for a layer of the network's own list without `name:` (checkpoints and
      * reports use its index, as for chains), else its name, prefixed inside a block's use by the

@@ -122,8 +122,8 @@ clgan_status clgan_model_layer_info(const clgan_model *m, clgan_net net, int i,
     uint64_t vals = (uint64_t)shape_size(L->out) + (uint64_t)L->scratch;
     info->act_bytes = (vals * (uint64_t)m->train.batch + (uint64_t)L->fixed) * sizeof(float);
     layer_path(&m->net[net], i, info->path, sizeof info->path);
-    int n_in = L->n_in > 0 ? L->n_in : 1;
-    if (n_in > 1 || (L->n_in > 0 && L->in_idx[0] != i - 1)) {
+    int n_in = L->n_in;
+    if (n_in > 1 || L->in_idx[0] != i - 1) {
         size_t used = 0;
         for (int k = 0; k < n_in && used < sizeof info->from; k++) {
             char p[LAYER_PATH_MAX];
@@ -185,7 +185,7 @@ const char *data_test_labels(const data_spec *d) {
 /* The layer whose output layer i reads (its only input), or -1. */
 static int net_spec_input_of(const net_spec *ns, int i) {
     const layer_spec *L = &ns->layers[i];
-    return L->n_in > 1 ? -1 : L->n_in == 1 ? L->in_idx[0] : i - 1;
+    return L->n_in > 1 ? -1 : L->in_idx[0];
 }
 
 int net_spec_last_acting(const net_spec *ns) {

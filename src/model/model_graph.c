@@ -341,11 +341,9 @@ static clgan_status expand_list(yctx *c, const ynode *seq, scope *s, int *last) 
                             cls->name, max_in > 1 ? "at most " : "", max_in);
             L.n_in = from->n;
             for (int i = 0; i < from->n; i++) TRY(resolve_from(c, s, pos, from->kids[i], &L.in_idx[i]));
-            L.from_given = 1;
         } else {
             L.n_in = 1;
             TRY(resolve_from(c, s, pos, from, &L.in_idx[0]));
-            L.from_given = 1;
         }
         if (cls->min_inputs > 1 && L.n_in < cls->min_inputs)
             return yerr(c, from, "'from' names %d layer%s: '%s' merges %d or more", L.n_in,

@@ -71,18 +71,16 @@ clgan_status net_create(clgan_device *dev, const clgan_model *m, clgan_net which
         /* its inputs; the gradient of an input that feeds several layers: the last reader (the
          * first the backward pass meets) writes the input's dy, the others slots of their own
          * that are added into it */
-        l->n_in = s->n_in > 0 ? s->n_in : 1;
+        l->n_in = s->n_in;
         for (int k = 0; k < l->n_in; k++) {
-            int j = s->n_in > 0 ? s->in_idx[k] : i - 1;
+            int j = s->in_idx[k];
             tensor x = j < 0 ? n->in : n->layers[j].y;
             l->xs[k] = x;
             l->dxs[k] = x;
             int later = 0; /* readers of layer j after this edge */
             for (int q = i; q < n->n_layers; q++) {
                 const layer_spec *r = &spec->layers[q];
-                int rn = r->n_in > 0 ? r->n_in : 1;
-                for (int e = q == i ? k + 1 : 0; e < rn; e++)
-                    later += (r->n_in > 0 ? r->in_idx[e] : q - 1) == j;
+                for (int e = q == i ? k + 1 : 0; e < r->n_in; e++) later += r->in_idx[e] == j;
             }
             if (later > 0) {
                 l->acc[k] = x;
@@ -247,7 +245,7 @@ clgan_status net_backward(net *n, int from, int batch, int need_din, int need_dw
     for (int i = from; i >= 0; i--) {
         layer *l = &n->layers[i];
         int need_dx = need_din;
-        for (int k = 0; k < l->n_in; k++) need_dx |= l->spec->n_in > 0 ? l->spec->in_idx[k] >= 0 : i > 0;
+        for (int k = 0; k < l->n_in; k++) need_dx |= l->spec->in_idx[k] >= 0;
         if (!need_dx && !(need_dw && l->n_params)) continue;
         clgan_status st = l->cls->ops.backward(n, l, batch, need_dx, need_dw);
         for (int k = 0; st == CLGAN_OK && need_dx && k < l->n_in; k++)

@@ -192,7 +192,7 @@ static cJSON *layers_json(const net_spec *ns) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", cls->name);
         if (L->path[0]) cJSON_AddStringToObject(o, "name", L->path);
-        if (L->from_given) {
+        if (L->n_in != 1 || L->in_idx[0] != i - 1) { /* a graph's: not just the layer before */
             cJSON *from = cJSON_AddArrayToObject(o, "from");
             for (int k = 0; from && k < L->n_in; k++)
                 cJSON_AddItemToArray(from, cJSON_CreateNumber(L->in_idx[k]));
@@ -216,11 +216,9 @@ static int same_layers(const net_spec *a, const net_spec *b) {
     for (int i = 0; i < a->n_layers; i++) {
         const layer_spec *x = &a->layers[i], *y = &b->layers[i];
         if (x->kind != y->kind || strcmp(x->path, y->path) != 0) return 0;
-        int xn = x->n_in > 0 ? x->n_in : 1, yn = y->n_in > 0 ? y->n_in : 1;
-        if (xn != yn) return 0;
-        for (int k = 0; k < xn; k++)
-            if ((x->n_in > 0 ? x->in_idx[k] : i - 1) != (y->n_in > 0 ? y->in_idx[k] : i - 1))
-                return 0;
+        if (x->n_in != y->n_in) return 0;
+        for (int k = 0; k < x->n_in; k++)
+            if (x->in_idx[k] != y->in_idx[k]) return 0;
         const layer_class *cls = layer_class_of(x->kind);
         for (int k = 0; k < cls->n_keys; k++) {
             const layer_key *key = &cls->keys[k];
@@ -616,10 +614,7 @@ static clgan_status layers_from_meta(const ckpt *c, const char *key, net_spec *n
                      x->valuedouble == (int)x->valuedouble;
                 if (ok) L->in_idx[k] = (int)x->valuedouble;
             }
-            if (ok) {
-                L->n_in = nf;
-                L->from_given = 1;
-            }
+            if (ok) L->n_in = nf;
         } else {
             ok = ok && cls->min_inputs <= 1;
         }
