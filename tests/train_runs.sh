@@ -170,10 +170,16 @@ sed -e 's/  iters: 20/  iters: 100000000/' -e 's/  log_every: 5/  log_every: 1/'
 "$clgan" train "$dir/samples.yaml" --out "$dir/lost" --quiet 2>"$dir/err" &
 pid=$!
 for _ in $(seq 1 6000); do # until it logs (an event; bounded far beyond a healthy start)
-    [ "$(wc -l <"$dir/lost/log.csv" 2>/dev/null || echo 0)" -ge 2 ] && break
+    [ -f "$dir/lost/log.csv" ] && [ "$(wc -l <"$dir/lost/log.csv")" -ge 2 ] && break
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
 done
-rm -rf "$dir/lost/samples" && touch "$dir/lost/samples"
+# a rename, not rm -rf: the run writes a grid a step while rm walks the folder ("Directory not
+# empty", samples/ stayed, and the run went on for 1e8 iterations)
+mv "$dir/lost/samples" "$dir/lost/samples.moved" && touch "$dir/lost/samples" ||
+    { kill -9 "$pid"; fail "could not put a file in place of samples/"; }
+for _ in $(seq 1 6000); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && { kill -9 "$pid"; fail "the run went on with samples/ a file"; }
 wait "$pid"
 rc=$?
 [ "$rc" = 1 ] || fail "a failed sample grid: exit $rc: $(cat "$dir/err")"
