@@ -14,6 +14,14 @@ __kernel void grad_acc(__global float *buf, uint dst, uint src, uint n) {
     if (i < n) buf[dst + i] += buf[src + i];
 }
 
+/* dst[d_off + i] += src[s_off + i], i < n: across buffers (a penalty's parameter gradients
+ * into the loss's, graph.c's net_add). */
+__kernel void buf_add(__global float *dst, uint d_off, const __global float *restrict src,
+                      uint s_off, uint n) {
+    uint i = get_global_id(0);
+    if (i < n) dst[d_off + i] += src[s_off + i];
+}
+
 /* buf[dst + i] = buf[a + i] + buf[b + i], i < n. */
 __kernel void add_fwd(__global float *buf, uint dst, uint a, uint b, uint n) {
     uint i = get_global_id(0);

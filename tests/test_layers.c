@@ -13,6 +13,7 @@
 
 #include "graph.h"
 #include "loss.h"
+#include "penalty.h"
 #include "rng.h"
 #include "host_ref.h"
 #include "testutil.h"
@@ -1309,6 +1310,167 @@ START_TEST(init_params_follow_spec) {
 }
 END_TEST
 
+/* ---- gradient penalties (penalty.c) ----------------------------------------------------------- */
+
+#define PEN_H_IN 1e-4  /* the networks are piecewise linear in x: any step away from a kink */
+#define PEN_H_OUT 1e-5
+
+/*
+ * sum_r w phi(|g_r|) on the host in double, g_r the gradient of row r's output with respect
+ * to its input by central differences of the host forward pass (the rows apart: each
+ * coordinate moved in every row at once).
+ */
+static double host_penalty(const net *n, const double *p, const double *x, int batch, int centred,
+                           double target, double w) {
+    size_t cols = n->in.cols, nx = (size_t)batch * cols;
+    double *xp = malloc(nx * sizeof *xp), *gsq = calloc((size_t)batch, sizeof *gsq);
+    memcpy(xp, x, nx * sizeof *xp);
+    for (size_t i = 0; i < cols; i++) {
+        for (int r = 0; r < batch; r++) xp[r * cols + i] = x[r * cols + i] + PEN_H_IN;
+        double *yp = host_fwd(n, p, xp, batch, 1, n->n_layers);
+        for (int r = 0; r < batch; r++) xp[r * cols + i] = x[r * cols + i] - PEN_H_IN;
+        double *ym = host_fwd(n, p, xp, batch, 1, n->n_layers);
+        for (int r = 0; r < batch; r++) {
+            xp[r * cols + i] = x[r * cols + i];
+            double g = (yp[r] - ym[r]) / (2 * PEN_H_IN);
+            gsq[r] += g * g;
+        }
+        free(yp);
+        free(ym);
+    }
+    double v = 0;
+    for (int r = 0; r < batch; r++) {
+        double nr = sqrt(gsq[r]);
+        v += w * (centred ? (nr - target) * (nr - target) : 0.5 * gsq[r]);
+    }
+    free(xp);
+    free(gsq);
+    return v;
+}
+
+/* The device's penalty value and parameter gradient against the host's and central
+ * differences of it, for the network of f (one output per row). */
+static void check_penalty_f(fixture *fx, int centred) {
+    fixture f = *fx;
+    net *n = f.n;
+    ck_assert_int_eq((int)n->out.cols, 1);
+    const int batch = f.batch;
+    const double target = 1.0, w = 10.0 / batch;
+    cl_mem stats;
+    float s[16] = {0};
+    ck_assert(device_alloc(dev, sizeof s, "stats", &stats) == CLGAN_OK);
+    ck_assert(device_fill(dev, stats, 0, sizeof s) == CLGAN_OK);
+    penalty_args a = {centred, (float)target, (float)w, (float)w, stats, 11};
+    const char *why;
+    ck_assert_int_eq(penalty_refuses(n->spec, n->n_layers - 1, &why), -1);
+    ck_assert_msg(penalty_pass(n, batch, &a) == CLGAN_OK, "%s", dev->err.msg);
+    float *dp = malloc(n->n_params * sizeof *dp);
+    ck_assert(device_read(dev, n->grads, 0, n->n_params * sizeof(float), dp) == CLGAN_OK);
+    ck_assert(device_read(dev, stats, 0, sizeof s, s) == CLGAN_OK);
+    device_release(dev, stats);
+
+    double want = host_penalty(n, f.p, f.x, batch, centred, target, w);
+    ck_assert_msg(fabs(s[11] - want) <= 1e-4 * fabs(want) + 1e-5, "penalty %g, host %g", s[11],
+                  want);
+    ck_assert_msg(s[12] == 1.0f && s[6] == 0.0f, "count %g, non-finite flag %g", s[12], s[6]);
+    double *fd = calloc(n->n_params, sizeof *fd), mag = 0;
+    for (size_t j = 0; j < n->n_train; j++) {
+        double keep = f.p[j];
+        f.p[j] = keep + PEN_H_OUT;
+        double vp = host_penalty(n, f.p, f.x, batch, centred, target, w);
+        f.p[j] = keep - PEN_H_OUT;
+        double vm = host_penalty(n, f.p, f.x, batch, centred, target, w);
+        f.p[j] = keep;
+        fd[j] = (vp - vm) / (2 * PEN_H_OUT);
+        mag += fabs(fd[j]);
+    }
+    assert_close("dpenalty/dparams", dp, fd, n->n_params, 2e-3, 2e-4);
+    ck_assert_msg(mag > 1e-2, "degenerate test: the penalty's gradient is ~0");
+    free(dp);
+    free(fd);
+    fixture_free(&f);
+}
+
+static void check_penalty(const char *const *layers, int n_layers, shape3 in, int batch,
+                          int centred) {
+    fixture f;
+    fixture_make_in(&f, layers, n_layers, in, batch, 31u + (unsigned)n_layers);
+    check_penalty_f(&f, centred);
+}
+
+static const char *const pen_mlp[] = {"{type: dense, units: 7}", "{type: leaky_relu, slope: 0.2}",
+                                      "{type: dense, units: 5}", "relu",
+                                      "{type: dense, units: 1}"};
+static const char *const pen_dropout[] = {"{type: dense, units: 9}", "{type: leaky_relu}",
+                                          "{type: dropout, keep: 0.7}", "{type: dense, units: 1}"};
+static const char *const pen_conv[] = {
+    "{type: conv2d, filters: 3, kernel: 3, stride: 2, padding: 1}", "{type: leaky_relu}",
+    "{type: conv2d, filters: 2, kernel: 2, bias: false}", "relu", "flatten",
+    "{type: dense, units: 1}"};
+
+/* R1's form and WGAN-GP's; through a one-unit layer fused (CPU devices) and as GEMMs */
+START_TEST(penalty_mlp) {
+    for (int fused = 0; fused < 2; fused++) {
+        dev->unit_kernels = fused;
+        check_penalty(pen_mlp, (int)ARRAY_LEN(pen_mlp), (shape3){6, 1, 1, 0}, 5, _i);
+    }
+    dev->unit_kernels = unit_default;
+}
+END_TEST
+
+START_TEST(penalty_dropout) {
+    check_penalty(pen_dropout, (int)ARRAY_LEN(pen_dropout), (shape3){5, 1, 1, 0}, 4, _i);
+}
+END_TEST
+
+START_TEST(penalty_conv) {
+    check_penalty(pen_conv, (int)ARRAY_LEN(pen_conv), (shape3){2, 6, 6, 0}, 3, _i);
+}
+END_TEST
+
+/* A graph D: fan-out, add, concat, pools, identity (the ResNet discriminators' pieces). */
+static const char pen_graph_model[] =
+    "noise: {dim: 16, distribution: gaussian}\n"
+    "data: {format: idx, path: not_read.idx}\n"
+    "generator:\n"
+    "  layers:\n"
+    "    - {type: reshape, shape: [1, 4, 4], name: img}\n"
+    "    - {type: conv2d, filters: 2, kernel: 3, padding: same, name: c1}\n"
+    "    - {type: leaky_relu, name: a1}\n"
+    "    - {type: conv2d, filters: 2, kernel: 3, padding: same, name: c2}\n"
+    "    - {type: add, from: [c2, c1]}\n"
+    "    - {type: avg_pool2d, kernel: 2, name: pool}\n"
+    "    - {type: identity, from: img, name: skip}\n"
+    "    - {type: avg_pool2d, kernel: 2, name: pool2}\n"
+    "    - {type: concat, from: [pool, pool2]}\n"
+    "    - relu\n"
+    "    - {type: global_sum_pool}\n"
+    "    - {type: dense, units: 1}\n"
+    "discriminator:\n"
+    "  layers:\n"
+    "    - {type: dense, units: 1}\n"
+    "train: {batch: 4, loss: hinge, generator: {type: sgd, learning_rate: 0.1},\n"
+    "        discriminator: {type: sgd, learning_rate: 0.1}}\n";
+
+START_TEST(penalty_graph) {
+    fixture f;
+    fixture_make_yaml(&f, pen_graph_model, (shape3){1, 1, 1, 0}, 3, 41u);
+    check_penalty_f(&f, _i);
+}
+END_TEST
+
+/* Kinds whose second derivative in x is not zero, and batch norm, are refused by name. */
+START_TEST(penalty_refuses_kinds) {
+    static const char *const bad[] = {"{type: dense, units: 4}", "tanh", "{type: dense, units: 1}"};
+    fixture f;
+    fixture_make(&f, bad, 3, 3, 2, 5u);
+    const char *why;
+    ck_assert_int_eq(penalty_refuses(f.n->spec, 2, &why), 1);
+    ck_assert_msg(why && strstr(why, "second derivative"), "%s", why ? why : "(none)");
+    fixture_free(&f);
+}
+END_TEST
+
 static void setup(void) {
     dev = test_device();
     unit_default = dev->unit_kernels;
@@ -1392,6 +1554,15 @@ int main(int argc, char **argv) {
     tcase_add_test(loss, projection_layer);
     tcase_add_test(loss, init_params_follow_spec);
     suite_add_tcase(s, loss);
+    TCase *pen = tcase_create("penalty");
+    tcase_add_unchecked_fixture(pen, setup, teardown);
+    tcase_add_checked_fixture(pen, groups_reset, NULL);
+    tcase_add_loop_test(pen, penalty_mlp, 0, 2);
+    tcase_add_loop_test(pen, penalty_dropout, 0, 2);
+    tcase_add_loop_test(pen, penalty_conv, 0, 2);
+    tcase_add_loop_test(pen, penalty_graph, 0, 2);
+    tcase_add_test(pen, penalty_refuses_kinds);
+    suite_add_tcase(s, pen);
     /* One device and CLBlast's compiled kernels shared by every test: no fork. */
     return run_suite(s, argc, argv, 0);
 }

@@ -219,6 +219,14 @@ typedef struct layer_class {
     /* Inputs it reads: 0 or 1 means one (its `from:` names one layer); merges 2 or more, up to
      * max_inputs. */
     int min_inputs, max_inputs;
+    /*
+     * Gradient penalties (issue 24) in a network holding it: set where the kind's forward and
+     * backward follow a tangent pass (graph.h: net.tangent) and its second derivative in x is
+     * zero (linear and piecewise-linear kinds), so that the penalty's parameter gradient
+     * through it is exact. Else a penalty refuses the network, saying `no_tangent` where set.
+     */
+    int tangent;
+    const char *no_tangent;
 } layer_class;
 
 /* The class of kind k (k < LAYER_KIND_COUNT). */

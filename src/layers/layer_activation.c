@@ -43,8 +43,11 @@ static float slope_of(const layer *l) {
     return l->spec->kind == LAYER_LEAKY_RELU ? (float)l->spec->v[SLOPE] : 0.0f;
 }
 
+static clgan_status act_backward(net *n, layer *l, int batch, int need_dx, int need_dw);
+
 static clgan_status act_forward(net *n, layer *l, int batch, int train) {
     (void)train;
+    if (n->tangent) return act_backward(n, l, batch, 1, 0);
     cl_uint x_off = (cl_uint)l->x.off, y_off = (cl_uint)l->y.off,
             cnt = (cl_uint)((size_t)batch * l->y.cols);
     float p = slope_of(l);
@@ -57,11 +60,16 @@ static clgan_status act_forward(net *n, layer *l, int batch, int train) {
 static clgan_status act_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
     (void)need_dw;
     if (!need_dx) return CLGAN_OK;
-    cl_uint x_off = (cl_uint)l->x.off, y_off = (cl_uint)l->y.off, dy_off = (cl_uint)l->dy.off,
-            dx_off = (cl_uint)l->dx.off, cnt = (cl_uint)((size_t)batch * l->y.cols);
+    /* a tangent pass's forward (act_forward): t_y = f'(x) t_x, the same product with the
+     * tangents in the gradients' place */
+    int t = n->tangent;
+    cl_uint x_off = (cl_uint)l->x.off, y_off = (cl_uint)l->y.off,
+            dy_off = (cl_uint)(t ? l->x.off : l->dy.off), dx_off = (cl_uint)(t ? l->y.off : l->dx.off),
+            cnt = (cl_uint)((size_t)batch * l->y.cols);
     float p = slope_of(l);
-    karg a[] = {KA(n->acts), KA(x_off), KA(y_off), KA(n->deltas),
-                KA(dy_off),  KA(dx_off), KA(cnt),  KA(p)};
+    cl_mem vals = net_values(n), out = t ? n->acts : n->deltas;
+    karg a[] = {KA(vals), KA(x_off),  KA(y_off), KA(out),
+                KA(dy_off),        KA(dx_off), KA(cnt),   KA(p)};
     clgan_status st = device_set_args(n->dev, l->k[K_BWD], "activation backward", a, 8);
     if (st != CLGAN_OK) return st;
     return device_run1d(n->dev, l->k[K_BWD], (cnt + 15) / 16, layer_kind_name(l->spec->kind));
@@ -81,7 +89,9 @@ ACT_HOST(leaky_relu, v > 0 ? v : L->v[SLOPE] * v)
 ACT_HOST(tanh, tanh(v))
 ACT_HOST(sigmoid, 1.0 / (1.0 + exp(-v)))
 
-#define ACT_CLASS(kind, key_list, key_count, describe_fn)                                         \
+/* relu and leaky_relu are piecewise linear: a penalty's gradient through them is exact; tanh's
+ * and sigmoid's second derivatives would add a term the tangent pass does not compute */
+#define ACT_CLASS(kind, key_list, key_count, describe_fn, pl)                                     \
     const layer_class layer_##kind = {                                                             \
         .name = #kind,                                                                             \
         .keys = key_list,                                                                          \
@@ -92,8 +102,11 @@ ACT_HOST(sigmoid, 1.0 / (1.0 + exp(-v)))
         .gemms = layer_no_gemms,                                                                   \
         .ops = {act_setup, act_forward, act_backward},                                             \
         .host_forward = kind##_host,                                                               \
+        .tangent = pl,                                                                             \
+        .no_tangent = pl ? NULL : "its second derivative is not zero, and the penalty's gradient " \
+                                  "through it is not built: use relu or leaky_relu in D",          \
     };
-ACT_CLASS(relu, NULL, 0, layer_no_detail)
-ACT_CLASS(leaky_relu, slope_keys, (int)ARRAY_LEN(slope_keys), leaky_describe)
-ACT_CLASS(tanh, NULL, 0, layer_no_detail)
-ACT_CLASS(sigmoid, NULL, 0, layer_no_detail)
+ACT_CLASS(relu, NULL, 0, layer_no_detail, 1)
+ACT_CLASS(leaky_relu, slope_keys, (int)ARRAY_LEN(slope_keys), leaky_describe, 1)
+ACT_CLASS(tanh, NULL, 0, layer_no_detail, 0)
+ACT_CLASS(sigmoid, NULL, 0, layer_no_detail, 0)

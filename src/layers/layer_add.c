@@ -90,5 +90,5 @@ const layer_class layer_add = {
     .ops = {add_setup, add_forward, add_backward},
     .host_forward = add_host,
     .min_inputs = 2,
-    .max_inputs = LAYER_MAX_INPUTS,
+    .max_inputs = LAYER_MAX_INPUTS,    .tangent = 1, /* linear: a tangent pass runs it as it is */
 };

@@ -111,5 +111,5 @@ const layer_class layer_avg_pool2d = {
     .describe = pool_describe,
     .gemms = layer_no_gemms,
     .ops = {pool_setup, pool_forward, pool_backward},
-    .host_forward = pool_host,
+    .host_forward = pool_host,    .tangent = 1, /* linear: a tangent pass runs it as it is */
 };

@@ -103,5 +103,5 @@ const layer_class layer_concat = {
     .ops = {concat_setup, concat_forward, concat_backward},
     .host_forward = concat_host,
     .min_inputs = 2,
-    .max_inputs = LAYER_MAX_INPUTS,
+    .max_inputs = LAYER_MAX_INPUTS,    .tangent = 1, /* linear: a tangent pass runs it as it is */
 };

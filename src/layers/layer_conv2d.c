@@ -233,14 +233,16 @@ static clgan_status conv2d_forward(net *n, layer *l, int batch, int train) {
     conv_geom g = geom(L);
     size_t f = (size_t)V(FILTERS), k = (size_t)g.C * g.KH * g.KW, cols = (size_t)batch * g.OH * g.OW;
     size_t col = l->z.off, t = l->z.off + ALIGN16(k * cols);
-    clgan_status st = l->sn_rows ? spectral_forward(n, l, train) : CLGAN_OK;
+    /* a tangent pass: the weight of the latest forward pass, no bias; its column matrix and
+     * product go to the tangents' scratch */
+    clgan_status st = l->sn_rows && !n->tangent ? spectral_forward(n, l, train) : CLGAN_OK;
     if (st == CLGAN_OK) st = conv_im2col(n, l, &g, batch, n->acts, l->x.off, n->acts, col);
     if (st == CLGAN_OK)
         st = gemm(n->dev, 0, 0, f, cols, k, 1.0f, layer_weight_buf(n, l), layer_weight_off(l), k,
                   n->acts, col, cols, 0.0f, n->acts, t, cols);
     if (st == CLGAN_OK)
         st = conv_to_chw(n, l, batch, (int)f, g.OH * g.OW, n->acts, t, n->acts, l->y.off,
-                         V(BIAS) ? (long)l->param_off[1] : -1);
+                         V(BIAS) && !n->tangent ? (long)l->param_off[1] : -1);
     return st;
 }
 
@@ -254,7 +256,7 @@ static clgan_status conv2d_backward(net *n, layer *l, int batch, int need_dx, in
     if (st == CLGAN_OK && need_dw) {
         st = gemm(n->dev, 0, 1, f, k, cols, 1.0f, n->deltas, t, cols, n->acts, col, cols, 0.0f,
                   n->grads, l->param_off[0], k);
-        if (st == CLGAN_OK && V(BIAS))
+        if (st == CLGAN_OK && V(BIAS) && !n->tangent)
             st = conv_channel_sum(n, l->k[K_SUM], batch, (int)f, g.OH * g.OW, l->dy.off,
                                   l->param_off[1]);
         if (st == CLGAN_OK && l->sn_rows) st = spectral_backward(n, l);
@@ -291,4 +293,5 @@ const layer_class layer_conv2d = {
     .gemms = conv_gemms,
     .ops = {conv2d_setup, conv2d_forward, conv2d_backward},
     .host_forward = conv2d_host,
+    .tangent = 1,
 };

@@ -133,7 +133,7 @@ clgan_status affine_forward(net *n, layer *l, tensor out, int batch) {
     size_t n_in = l->x.cols, n_out = out.cols, w_off = layer_weight_off(l);
     clgan_status st = gemm(n->dev, 0, 1, (size_t)batch, n_out, n_in, 1.0f, n->acts, l->x.off, n_in,
                            layer_weight_buf(n, l), w_off, n_in, 0.0f, n->acts, out.off, n_out);
-    if (st != CLGAN_OK) return st;
+    if (st != CLGAN_OK || n->tangent) return st; /* a tangent has no bias */
     cl_uint y_off = (cl_uint)out.off, b_off = (cl_uint)l->param_off[P_BIAS],
             rows = (cl_uint)batch, cols = (cl_uint)n_out;
     karg a[] = {KA(n->acts), KA(y_off), KA(n->params), KA(b_off), KA(rows), KA(cols)};
@@ -149,6 +149,7 @@ clgan_status affine_backward(net *n, layer *l, tensor dout, int batch, int need_
         st = gemm(n->dev, 1, 0, n_out, n_in, (size_t)batch, 1.0f, n->deltas, dout.off, n_out,
                   n->acts, l->x.off, n_in, 0.0f, n->grads, w_off, n_in);
         if (st != CLGAN_OK) return st;
+        if (n->tangent) goto dx; /* the bias's gradient: none (the pass zeroed it) */
         cl_uint dy_off = (cl_uint)dout.off, b_off = (cl_uint)l->param_off[P_BIAS],
                 rows = (cl_uint)batch, cols = (cl_uint)n_out;
         karg a[] = {KA(n->deltas), KA(dy_off), KA(n->grads), KA(b_off), KA(rows), KA(cols)};
@@ -157,6 +158,7 @@ clgan_status affine_backward(net *n, layer *l, tensor dout, int batch, int need_
         st = device_run1d(n->dev, l->k[K_BIAS_BWD], (n_out + 15) / 16, "bias_bwd");
         if (st != CLGAN_OK) return st;
     }
+dx:
     if (need_dx) {
         st = gemm(n->dev, 0, 0, (size_t)batch, n_in, n_out, 1.0f, n->deltas, dout.off, n_out,
                   layer_weight_buf(n, l), layer_weight_off(l), n_in, 0.0f, n->deltas,
@@ -166,14 +168,15 @@ clgan_status affine_backward(net *n, layer *l, tensor dout, int batch, int need_
     return CLGAN_OK;
 }
 
+/* A tangent pass runs a one-unit layer as the GEMMs it stands for (no bias). */
 static clgan_status dense_forward(net *n, layer *l, int batch, int train) {
-    if (l->as_unit) return unit_forward(n, l, batch);
-    clgan_status st = l->sn_rows ? spectral_forward(n, l, train) : CLGAN_OK;
+    if (l->as_unit && !n->tangent) return unit_forward(n, l, batch);
+    clgan_status st = l->sn_rows && !n->tangent ? spectral_forward(n, l, train) : CLGAN_OK;
     return st == CLGAN_OK ? affine_forward(n, l, l->y, batch) : st;
 }
 
 static clgan_status dense_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
-    if (l->as_unit) return unit_backward(n, l, batch, need_dx, need_dw);
+    if (l->as_unit && !n->tangent) return unit_backward(n, l, batch, need_dx, need_dw);
     clgan_status st = affine_backward(n, l, l->dy, batch, need_dx, need_dw);
     if (st == CLGAN_OK && need_dw && l->sn_rows) st = spectral_backward(n, l);
     return st;
@@ -212,4 +215,5 @@ const layer_class layer_dense = {
     .gemms = dense_gemms,
     .ops = {dense_setup, dense_forward, dense_backward},
     .host_forward = dense_host,
+    .tangent = 1,
 };

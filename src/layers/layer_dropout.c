@@ -34,8 +34,21 @@ static clgan_status dropout_setup(net *n, layer *l) {
     return st;
 }
 
+/* dst[i] = src[i] mask[i] over the first `batch` rows: the backward pass, and a tangent pass's
+ * forward (the mask of the latest forward pass, from the values) */
+static clgan_status apply_mask(net *n, layer *l, int batch, cl_mem buf, size_t src, size_t dst) {
+    size_t cnt = (size_t)batch * l->y.cols;
+    cl_uint m_off = (cl_uint)l->z.off, s = (cl_uint)src, d = (cl_uint)dst, c = (cl_uint)cnt;
+    cl_mem vals = net_values(n);
+    karg a[] = {KA(vals), KA(m_off), KA(buf), KA(s), KA(d), KA(c)};
+    clgan_status st = device_set_args(n->dev, l->k[K_BWD], "dropout_bwd", a, 6);
+    if (st != CLGAN_OK) return st;
+    return device_run1d(n->dev, l->k[K_BWD], (cnt + 15) / 16, "dropout_bwd");
+}
+
 static clgan_status dropout_forward(net *n, layer *l, int batch, int train) {
     size_t cnt = (size_t)batch * l->y.cols;
+    if (train && n->tangent) return apply_mask(n, l, batch, n->acts, l->x.off, l->y.off);
     if (!train) {
         cl_int rc =
             clEnqueueCopyBuffer(n->dev->queue, n->acts, n->acts, l->x.off * sizeof(float),
@@ -70,13 +83,7 @@ static clgan_status dropout_forward(net *n, layer *l, int batch, int train) {
 static clgan_status dropout_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
     (void)need_dw;
     if (!need_dx) return CLGAN_OK;
-    size_t cnt = (size_t)batch * l->y.cols;
-    cl_uint m_off = (cl_uint)l->z.off, dy_off = (cl_uint)l->dy.off, dx_off = (cl_uint)l->dx.off,
-            c = (cl_uint)cnt;
-    karg a[] = {KA(n->acts), KA(m_off), KA(n->deltas), KA(dy_off), KA(dx_off), KA(c)};
-    clgan_status st = device_set_args(n->dev, l->k[K_BWD], "dropout_bwd", a, 6);
-    if (st != CLGAN_OK) return st;
-    return device_run1d(n->dev, l->k[K_BWD], (cnt + 15) / 16, "dropout_bwd");
+    return apply_mask(n, l, batch, n->deltas, l->dy.off, l->dx.off);
 }
 
 /* The mask from the same stream the device used (c->stream), values in the same order. */
@@ -107,4 +114,5 @@ const layer_class layer_dropout = {
     .ops = {dropout_setup, dropout_forward, dropout_backward},
     .host_forward = dropout_host,
     .passes_values = dropout_passes,
+    .tangent = 1,
 };

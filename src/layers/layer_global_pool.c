@@ -69,7 +69,7 @@ const layer_class layer_global_sum_pool = {
     .describe = layer_no_detail,
     .gemms = layer_no_gemms,
     .ops = {gp_setup, gp_forward, gp_backward},
-    .host_forward = gp_host,
+    .host_forward = gp_host,    .tangent = 1, /* linear: a tangent pass runs it as it is */
 };
 
 const layer_class layer_global_avg_pool = {
@@ -79,5 +79,5 @@ const layer_class layer_global_avg_pool = {
     .describe = layer_no_detail,
     .gemms = layer_no_gemms,
     .ops = {gp_setup, gp_forward, gp_backward},
-    .host_forward = gp_host,
+    .host_forward = gp_host,    .tangent = 1, /* linear: a tangent pass runs it as it is */
 };

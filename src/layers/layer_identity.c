@@ -56,5 +56,5 @@ const layer_class layer_identity = {
     .gemms = layer_no_gemms,
     .ops = {identity_setup, identity_forward, identity_backward},
     .host_forward = identity_host,
-    .passes_values = identity_passes,
+    .passes_values = identity_passes,    .tangent = 1, /* linear: a tangent pass runs it as it is */
 };

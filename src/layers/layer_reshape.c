@@ -82,7 +82,7 @@ const layer_class layer_reshape = {
     .gemms = layer_no_gemms,
     .ops = {setup, forward, backward},
     .host_forward = host,
-    .passes_values = passes,
+    .passes_values = passes,    .tangent = 1, /* linear: a tangent pass runs it as it is */
 };
 
 const layer_class layer_flatten = {
@@ -95,5 +95,5 @@ const layer_class layer_flatten = {
     .gemms = layer_no_gemms,
     .ops = {setup, forward, backward},
     .host_forward = host,
-    .passes_values = passes,
+    .passes_values = passes,    .tangent = 1, /* linear: a tangent pass runs it as it is */
 };

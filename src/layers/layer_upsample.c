@@ -83,5 +83,5 @@ const layer_class layer_upsample = {
     .describe = upsample_describe,
     .gemms = layer_no_gemms,
     .ops = {upsample_setup, upsample_forward, upsample_backward},
-    .host_forward = upsample_host,
+    .host_forward = upsample_host,    .tangent = 1, /* linear: a tangent pass runs it as it is */
 };

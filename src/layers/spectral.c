@@ -37,7 +37,7 @@ clgan_status spectral_setup(net *n, layer *l, int k0, int u_param, long rows, lo
 }
 
 cl_mem layer_weight_buf(const net *n, const layer *l) {
-    return l->sn_rows ? n->acts : n->params;
+    return l->sn_rows ? net_values(n) : n->params;
 }
 
 size_t layer_weight_off(const layer *l) {
@@ -73,11 +73,12 @@ clgan_status spectral_backward(net *n, layer *l) {
             sig, ws = (cl_uint)l->sn_ws, cnt = (cl_uint)l->sn_rows * cols, lam;
     offsets(l, &tin, &tout, &sig);
     lam = sig + 1;
-    karg a[] = {KA(n->grads), KA(w_off), KA(n->acts), KA(ws), KA(lam), KA(cnt)};
+    cl_mem vals = net_values(n); /* W_sn and sigma: the values' (a tangent pass swaps acts) */
+    karg a[] = {KA(n->grads), KA(w_off), KA(vals), KA(ws), KA(lam), KA(cnt)};
     clgan_status st = device_set_args(n->dev, l->k[l->sn_k0 + K_LAMBDA], "sn_lambda", a, 6);
     if (st == CLGAN_OK) st = device_run_group(n->dev, l->k[l->sn_k0 + K_LAMBDA], 256, "sn_lambda");
     karg b[] = {KA(n->grads), KA(w_off), KA(n->params), KA(u_off), KA(v_off), KA(cols),
-                KA(n->acts),  KA(sig),   KA(lam),       KA(cnt)};
+                KA(vals), KA(sig),   KA(lam),       KA(cnt)};
     if (st == CLGAN_OK) st = device_set_args(n->dev, l->k[l->sn_k0 + K_GRAD], "sn_grad", b, 10);
     if (st == CLGAN_OK) st = device_run1d(n->dev, l->k[l->sn_k0 + K_GRAD], cnt, "sn_grad");
     return st;

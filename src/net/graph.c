@@ -168,6 +168,10 @@ void net_free(net *n) {
     if (n->k_noise) clReleaseKernel(n->k_noise);
     if (n->k_labels) clReleaseKernel(n->k_labels);
     if (n->k_acc) clReleaseKernel(n->k_acc);
+    cl_kernel pk[] = {n->k_add, n->k_seed, n->k_mix};
+    for (size_t i = 0; i < ARRAY_LEN(pk); i++)
+        if (pk[i]) clReleaseKernel(pk[i]);
+    device_release(n->dev, n->tan);
     device_release(n->dev, n->params);
     device_release(n->dev, n->grads);
     device_release(n->dev, n->acts);
@@ -233,6 +237,14 @@ clgan_status net_forward(net *n, int batch, int train) {
     return CLGAN_OK;
 }
 
+clgan_status net_add(net *n, cl_mem dst, size_t d_off, cl_mem src, size_t s_off, size_t count) {
+    clgan_status st = n->k_add ? CLGAN_OK : net_kernel(n, "cl/merge.cl", "buf_add", &n->k_add);
+    cl_uint d = (cl_uint)d_off, s = (cl_uint)s_off, c = (cl_uint)count;
+    karg a[] = {KA(dst), KA(d), KA(src), KA(s), KA(c)};
+    if (st == CLGAN_OK) st = device_set_args(n->dev, n->k_add, "buf_add", a, 5);
+    return st == CLGAN_OK ? device_run1d(n->dev, n->k_add, count, "buf_add") : st;
+}
+
 /* dst += src over `count` values of deltas: a fan-out's gradient slot into its layer's dy. */
 static clgan_status grad_acc(net *n, tensor dst, tensor src, size_t count) {
     cl_uint d = (cl_uint)dst.off, s = (cl_uint)src.off, c = (cl_uint)count;
@@ -250,6 +262,10 @@ clgan_status net_backward(net *n, int from, int batch, int need_din, int need_dw
         clgan_status st = l->cls->ops.backward(n, l, batch, need_dx, need_dw);
         for (int k = 0; st == CLGAN_OK && need_dx && k < l->n_in; k++)
             if (l->acc[k].buf) st = grad_acc(n, l->acc[k], l->dxs[k], (size_t)batch * l->acc[k].cols);
+        for (int j = 0; st == CLGAN_OK && need_dw && n->grads_extra && j < l->n_params; j++)
+            if (l->params[j].trainable)
+                st = net_add(n, n->grads, l->param_off[j], n->grads_extra, l->param_off[j],
+                                 (size_t)l->params[j].count);
         if (st == CLGAN_OK && need_dw && n->grads_ready) st = n->grads_ready(n, i, n->grads_ctx);
         if (st != CLGAN_OK) return st;
     }

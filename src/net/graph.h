@@ -86,7 +86,27 @@ struct net {
     cl_kernel k_noise;          /* the prior's sampler, created on first use */
     cl_kernel k_labels;         /* the generated rows' labels (conditional), on first use */
     cl_kernel k_acc;            /* adds a fan-out's gradient slot into its layer's dy */
+    /*
+     * Gradient penalties (penalty.h). A tangent pass runs each layer's forward and backward
+     * with `acts` swapped for `tan` (the tangents, laid out as the activations) and `primal`
+     * holding the activations: a kind whose class has `tangent` set then computes, in
+     * forward, its output's tangent J t_x (no bias, the masks, pieces and slopes of the latest
+     * forward pass, read from primal) and, in backward with need_dw, the gradients of
+     * sum_r dy_r . J t_x_r (dy from the latest backward pass; biases get none).
+     */
+    cl_mem tan, primal;
+    int tangent;
+    /* where set, net_backward adds these gradients (laid out as grads) into each layer's
+     * parameter gradients as it writes them, before grads_ready: a penalty's */
+    cl_mem grads_extra;
+    cl_kernel k_add;            /* net_add's, on first use */
+    cl_kernel k_seed, k_mix;    /* penalty.c's, on first use */
 };
+
+/* The activations' values: `primal` while a tangent pass runs, else `acts`. */
+static inline cl_mem net_values(const net *n) {
+    return n->tangent ? n->primal : n->acts;
+}
 
 /*
  * Compiles network `which` of model m for dev: allocates buffers, creates kernels, sets views.
@@ -175,6 +195,9 @@ int layer_runs_as_unit(const clgan_device *dev, const layer_spec *l);
  */
 int net_gemm_shapes(const clgan_device *dev, const net_spec *ns, int rows, int fwd, int din,
                     int dw, gemm_shape *out, int max);
+
+/* dst[d_off, d_off + count) += src[s_off, ...), floats, on n's device (enqueued). */
+clgan_status net_add(net *n, cl_mem dst, size_t d_off, cl_mem src, size_t s_off, size_t count);
 
 /* Helpers around kernels of any layer: run the elementwise kernel k on n values. */
 clgan_status net_kernel(net *n, const char *file, const char *name, cl_kernel *out);
