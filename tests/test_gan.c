@@ -799,6 +799,54 @@ START_TEST(exact_resume_spectral_norm) { check_resume("tests/data/tiny_sn.yaml",
 START_TEST(exact_resume_graph) { check_resume("tests/data/tiny_graph.yaml", 5); }
 END_TEST
 
+/* Gradient penalties: R1 and R2 lazy (every 3 and 2 D steps), WGAN-GP's interpolates. */
+START_TEST(exact_resume_penalties) { check_resume("tests/data/tiny_penalty.yaml", 7); }
+END_TEST
+
+START_TEST(replicas_penalties) {
+    check_replicas("tests/data/tiny_penalty.yaml", 2, 6, 1e-5);
+    check_replicas("tests/data/tiny_penalty.yaml", 4, 4, 1e-5);
+}
+END_TEST
+
+/*
+ * The penalties' statistics: each one's mean value over its applications (R1 every 3 of the 2
+ * D steps an iteration: 3 times in 4 iterations; R2 4 times; WGAN-GP 8), finite and positive;
+ * and they change D's training (a run without them ends elsewhere).
+ */
+START_TEST(penalties_apply_and_count) {
+    session a, b;
+    open_session(&a, "tests/data/tiny_penalty.yaml");
+    run_iters(&a, 4);
+    gan_stats s;
+    float raw[STAT_COUNT];
+    ck_assert(device_read(dev, a.t.stats, 0, sizeof raw, raw) == CLGAN_OK);
+    const float applied[PENALTY_KINDS] = {3, 4, 8}; /* D steps 0..7: R1 0 3 6, R2 0 2 4 6 */
+    for (int k = 0; k < PENALTY_KINDS; k++)
+        ck_assert_msg(raw[STAT_PENALTY + 2 * k + 1] == applied[k], "%s applied %g times",
+                      penalty_name(k), raw[STAT_PENALTY + 2 * k + 1]);
+    ck_assert(trainer_read_stats(&a.t, &s) == CLGAN_OK);
+    for (int k = 0; k < PENALTY_KINDS; k++)
+        ck_assert_msg(isfinite(s.penalty[k]) && s.penalty[k] > 0, "%s: %g", penalty_name(k),
+                      s.penalty[k]);
+    ck_assert(!s.nonfinite);
+    size_t la, lb;
+    unsigned char *sa = state_bytes(&a.t, &la);
+    close_session(&a);
+    open_session(&b, "tests/data/tiny_penalty.yaml");
+    for (int k = 0; k < PENALTY_KINDS; k++) b.m->train.penalty[k].weight = 0;
+    run_iters(&b, 4);
+    ck_assert(trainer_read_stats(&b.t, &s) == CLGAN_OK);
+    for (int k = 0; k < PENALTY_KINDS; k++) ck_assert(isnan(s.penalty[k]));
+    unsigned char *sb = state_bytes(&b.t, &lb);
+    ck_assert_uint_eq(la, lb);
+    ck_assert_msg(memcmp(sa, sb, la) != 0, "the penalties changed nothing");
+    free(sa);
+    free(sb);
+    close_session(&b);
+}
+END_TEST
+
 /* PacGAN: D's input joins two samples; a D step has m/2 rows per half; resumes exactly (with
  * the relativistic loss, whose G step packs real rows too). */
 START_TEST(packed_discriminator) {
@@ -1380,6 +1428,8 @@ int main(int argc, char **argv) {
     tcase_add_test(ck, exact_resume_ema);
     tcase_add_test(ck, exact_resume_spectral_norm);
     tcase_add_test(ck, exact_resume_graph);
+    tcase_add_test(ck, exact_resume_penalties);
+    tcase_add_test(ck, penalties_apply_and_count);
     tcase_add_test(ck, exact_resume_conditional);
     tcase_add_test(ck, packed_discriminator);
     tcase_add_test(ck, exact_resume_wasserstein);
@@ -1402,6 +1452,7 @@ int main(int argc, char **argv) {
     tcase_add_test(dp, replicas_conditional_wasserstein);
     tcase_add_test(dp, replicas_relativistic);
     tcase_add_test(dp, replicas_batch_norm);
+    tcase_add_test(dp, replicas_penalties);
     tcase_add_test(dp, replicas_refuse_uneven_batch);
     suite_add_tcase(s, dp);
     return run_suite(s, argc, argv, 0);

@@ -1362,7 +1362,7 @@ static void check_penalty_f(fixture *fx, int centred) {
     ck_assert(device_fill(dev, stats, 0, sizeof s) == CLGAN_OK);
     penalty_args a = {centred, (float)target, (float)w, (float)w, stats, 11};
     const char *why;
-    ck_assert_int_eq(penalty_refuses(n->spec, n->n_layers - 1, &why), -1);
+    ck_assert_int_eq(net_spec_no_tangent(n->spec, n->n_layers - 1, &why), -1);
     ck_assert_msg(penalty_pass(n, batch, &a) == CLGAN_OK, "%s", dev->err.msg);
     float *dp = malloc(n->n_params * sizeof *dp);
     ck_assert(device_read(dev, n->grads, 0, n->n_params * sizeof(float), dp) == CLGAN_OK);
@@ -1465,7 +1465,7 @@ START_TEST(penalty_refuses_kinds) {
     fixture f;
     fixture_make(&f, bad, 3, 3, 2, 5u);
     const char *why;
-    ck_assert_int_eq(penalty_refuses(f.n->spec, 2, &why), 1);
+    ck_assert_int_eq(net_spec_no_tangent(f.n->spec, 2, &why), 1);
     ck_assert_msg(why && strstr(why, "second derivative"), "%s", why ? why : "(none)");
     fixture_free(&f);
 }

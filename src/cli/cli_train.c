@@ -510,7 +510,16 @@ int cmd_train(const cli_opts *o) {
 
     const int cls = m->kind == MODEL_CLASSIFIER;
     const int fid_on = !cls && m->train.eval_classifier;
-    const char *log_header = cls ? LOG_HEADER_CLS : fid_on ? LOG_HEADER_EVAL : LOG_HEADER;
+    /* with gradient penalties: a column each (its mean value over the applications since the
+     * row before; empty where none was applied) */
+    char log_header[160];
+    snprintf(log_header, sizeof log_header, "%s",
+             cls ? LOG_HEADER_CLS : fid_on ? LOG_HEADER_EVAL : LOG_HEADER);
+    for (int k = 0; !cls && k < PENALTY_KINDS; k++)
+        if (m->train.penalty[k].weight > 0) {
+            size_t at = strlen(log_header) - 1; /* over the newline */
+            snprintf(log_header + at, sizeof log_header - at, ",%s\n", penalty_name(k));
+        }
     if (cls) { /* the images a classifier reports its accuracy on */
         if (data_load_split(&m->data, data_test_path(&m->data), data_test_labels(&m->data),
                             m->data.test[0], m->data.test[1], m->classes, &test_x, &test_y,
@@ -749,9 +758,16 @@ int cmd_train(const cli_opts *o) {
                 else if (fid_on)
                     snprintf(fid_s, sizeof fid_s, ",,");
                 fid_pending = kid_pending = NAN;
-                snprintf(line, sizeof line, "%llu,%ld,%.3f,%.6g,%.6g,%.6f,%.6f,%.6f,%.6f,%s%s\n",
+                char pen_s[96] = "";
+                for (int k = 0; k < PENALTY_KINDS; k++) {
+                    if (m->train.penalty[k].weight <= 0) continue;
+                    size_t at = strlen(pen_s);
+                    if (isnan(s.penalty[k])) snprintf(pen_s + at, sizeof pen_s - at, ",");
+                    else snprintf(pen_s + at, sizeof pen_s - at, ",%.6g", s.penalty[k]);
+                }
+                snprintf(line, sizeof line, "%llu,%ld,%.3f,%.6g,%.6g,%.6f,%.6f,%.6f,%.6f,%s%s%s\n",
                          (unsigned long long)it, t.epoch, tn - t0, lr_g, lr_d, s.d_loss,
-                         s.g_loss, s.d_real, s.d_fake, pz_s, fid_s);
+                         s.g_loss, s.d_real, s.d_fake, pz_s, fid_s, pen_s);
             }
             if (lead && rundir_log_append(&r, line, &e) != CLGAN_OK) {
                 rc = fail(NULL, e.msg);

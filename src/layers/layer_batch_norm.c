@@ -283,5 +283,5 @@ const layer_class layer_batch_norm = {
     .ops = {bn_setup, bn_forward, bn_backward},
     .host_forward = bn_host,
     .check_rows = bn_check_rows,
-    .reads_labels = bn_reads_labels,
+    .reads_labels = bn_reads_labels,    .no_tangent = "its batch statistics tie each row's output to the other rows, so a row's gradient is not its own (the WGAN-GP paper drops batch norm from the critic for this reason)",
 };

@@ -248,5 +248,5 @@ const layer_class layer_self_attention = {
     .describe = sa_describe,
     .gemms = sa_gemms,
     .ops = {sa_setup, sa_forward, sa_backward},
-    .host_forward = sa_host,
+    .host_forward = sa_host,    .no_tangent = "its softmax's second derivative is not zero, and the penalty's gradient through it is not built yet",
 };

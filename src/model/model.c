@@ -206,6 +206,23 @@ int net_spec_final_sigmoid(const net_spec *ns) {
     return ns->layers[i].kind == LAYER_SIGMOID ? i : -1;
 }
 
+int net_spec_no_tangent(const net_spec *ns, int upto, const char **why) {
+    for (int i = 0; i <= upto && i < ns->n_layers; i++) {
+        const layer_class *c = layer_class_of(ns->layers[i].kind);
+        if (!c->tangent) {
+            *why = c->no_tangent;
+            return i;
+        }
+    }
+    *why = NULL;
+    return -1;
+}
+
+const char *penalty_name(int k) {
+    static const char *const names[] = {"r1", "r2", "gradient_penalty"};
+    return k >= 0 && k < PENALTY_KINDS ? names[k] : "?";
+}
+
 int net_spec_bias_into_norm(const net_spec *ns, int i) {
     if (i < 0 || i >= ns->n_layers || ns->layers[i].consumers != 1) return 0;
     int next = -1; /* its one reader */

@@ -98,6 +98,24 @@ const char *gan_loss_name(gan_loss_kind k);
 
 typedef enum model_kind { MODEL_GAN, MODEL_CLASSIFIER } model_kind;
 
+/*
+ * Gradient penalties (issue 24) on D's logits, added to D's loss: R1 on the real rows and R2 on
+ * the generated rows, weight/2 |grad_x D(x)|^2 every `every` D steps with the weight times
+ * `every` (StyleGAN2's lazy regularisation); WGAN-GP's weight (|grad D(x^)| - target)^2 on
+ * interpolates x^ of real and generated rows. weight 0: off.
+ */
+enum { PENALTY_R1, PENALTY_R2, PENALTY_GP, PENALTY_KINDS };
+
+typedef struct penalty_spec {
+    float weight;
+    float target;   /* WGAN-GP's norm */
+    int every;      /* D steps per application (1: each) */
+    int line, col;  /* of its key in the model file, for messages */
+} penalty_spec;
+
+/* The key in model files of penalty kind k ("r1", "r2", "gradient_penalty"). */
+const char *penalty_name(int k);
+
 typedef struct train_spec {
     int batch;
     int k;
@@ -110,6 +128,7 @@ typedef struct train_spec {
     float ema;           /* > 0: an exponential moving average of G's weights with this decay,
                             what sample grids, sample and eval use */
     float label_smoothing; /* one-sided: real target 1 - s */
+    penalty_spec penalty[PENALTY_KINDS];
     int log_every;
     int sample_every;
     int checkpoint_every;
@@ -153,6 +172,11 @@ int net_spec_last_acting(const net_spec *ns);
  * logits): the index of a sigmoid that is the last layer changing values, else -1.
  */
 int net_spec_final_sigmoid(const net_spec *ns);
+/*
+ * The first layer of ns at or before layer `upto` that a gradient penalty cannot pass (its
+ * class has no `tangent`: layer.h), or -1; *why: its class's reason, or NULL.
+ */
+int net_spec_no_tangent(const net_spec *ns, int upto, const char **why);
 /*
  * Whether layer i has a bias that the batch norm right after it subtracts again: its gradient is
  * zero but for rounding, whose sign Adam's first steps turn into steps of +-lr, so devices part

@@ -446,7 +446,8 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
                   Y("seed"),       Y("g_loss"),      Y("label_smoothing"), Y("log_every"),
                   Y("sample_every"), Y("checkpoint_every"), Y("generator"), Y("discriminator"),
                   Y("parzen"),     Y("classifier"),      Y("eval"),    Y("loss"),
-                  Y("clip"),       Y("ema"),             Y("pack")};
+                  Y("clip"),       Y("ema"),             Y("pack"),    Y("r1"),
+                  Y("r2"),         Y("gradient_penalty")};
     TRY(y_fields(c, n, "train", f, NF(f)));
     TRY(y_require(c, n, f, NF(f), "batch", "train"));
     int cls = c->m->kind == MODEL_CLASSIFIER;
@@ -454,7 +455,7 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
         static const char *const gan_only[] = {"k",      "g_loss",        "label_smoothing",
                                                "sample_every", "generator", "discriminator",
                                                "parzen", "eval", "loss", "clip", "ema",
-                                               "pack"};
+                                               "pack", "r1", "r2", "gradient_penalty"};
         for (size_t i = 0; i < ARRAY_LEN(gan_only); i++)
             TRY(y_only(c, f, NF(f), gan_only[i], "a GAN", "a classifier"));
         TRY(y_require(c, n, f, NF(f), "classifier", "train"));
@@ -519,6 +520,35 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
             return yerr(c, FLD(f, "label_smoothing")->key_node, "'label_smoothing' applies to the "
                         "cross-entropy losses (non_saturating, minimax), not this loss");
         TRY(y_num(c, FLD(f, "label_smoothing"), "train", 0, 0, 0.5, 1, &t->label_smoothing));
+    }
+    memset(t->penalty, 0, sizeof t->penalty);
+    for (int k = 0; k < PENALTY_KINDS; k++) {
+        const char *name = penalty_name(k);
+        if (!HAS(f, name)) continue;
+        penalty_spec *ps = &t->penalty[k];
+        const yfield *pf = FLD(f, name);
+        char where[32];
+        snprintf(where, sizeof where, "train.%s", name);
+        ps->line = pf->key_node->line;
+        ps->col = pf->key_node->col;
+        ps->every = 1;
+        if (k == PENALTY_GP) {
+            yfield p[] = {Y("weight"), Y("target")};
+            TRY(y_fields(c, pf->val, where, p, NF(p)));
+            TRY(y_require(c, pf->val, p, NF(p), "weight", where));
+            TRY(y_num(c, FLD(p, "weight"), where, 0, 1, 1e6, 0, &ps->weight));
+            ps->target = 1;
+            if (HAS(p, "target")) TRY(y_num(c, FLD(p, "target"), where, 0, 0, 1e6, 0, &ps->target));
+        } else {
+            yfield p[] = {Y("gamma"), Y("every")};
+            TRY(y_fields(c, pf->val, where, p, NF(p)));
+            TRY(y_require(c, pf->val, p, NF(p), "gamma", where));
+            TRY(y_num(c, FLD(p, "gamma"), where, 0, 1, 1e6, 0, &ps->weight));
+            if (HAS(p, "every")) {
+                TRY(y_int(c, FLD(p, "every"), where, 1, 1 << 20, &v));
+                ps->every = (int)v;
+            }
+        }
     }
     t->log_every = 100;
     t->sample_every = 1000;
@@ -706,6 +736,22 @@ static clgan_status check_model(yctx *c) {
         return yerr_at(c, dlast->line, dlast->col, CLGAN_ERR_MODEL,
                        "'loss: %s' takes a critic's raw output: drop the discriminator's final "
                        "sigmoid", gan_loss_name(m->train.loss));
+    }
+    /* a gradient penalty differentiates D's gradient: every layer up to the logits must let it */
+    for (int k = 0; k < PENALTY_KINDS; k++) {
+        const penalty_spec *ps = &m->train.penalty[k];
+        const char *why;
+        int bad = ps->weight > 0 ? net_spec_no_tangent(d, sig >= 0 ? sig - 1 : d->n_layers - 1,
+                                                        &why)
+                                 : -1;
+        if (bad < 0) continue;
+        const layer_spec *L = &d->layers[bad];
+        char label[LAYER_PATH_MAX + 64];
+        layer_label(L, label, sizeof label);
+        return yerr_at(c, ps->line, ps->col, CLGAN_ERR_MODEL,
+                       "'%s' in 'train' differentiates D's gradient, and the discriminator's %s "
+                       "(line %d:%d) does not let it: %s", penalty_name(k), label, L->line,
+                       L->col, why ? why : "its second-order gradient is not built yet");
     }
     /* layers that need more than one value per statistic: m rows in every step (D's halves) */
     TRY(check_rows(c, g, m->train.batch));

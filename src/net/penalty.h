@@ -12,7 +12,7 @@
  * (graph.h) seeded with c_r g_r, c_r = phi'(n_r)/n_r: its forward computes each layer's input
  * tangent t, its backward the gradients of sum_r dy_r . (J t)_r. Where every kind is linear or
  * piecewise linear in x (dense, conv2d, relu, leaky_relu, dropout, pooling, merges: the
- * classes with `tangent` set), the second derivatives in x are zero and that is the whole
+ * classes with `tangent` set: net_spec_no_tangent), the second derivatives in x are zero and that is the whole
  * gradient; spectral norm maps it as it maps the loss's.
  */
 #ifndef CLGAN_PENALTY_H
@@ -28,12 +28,6 @@ typedef struct penalty_args {
     cl_mem stats;   /* stats[slot] += vscale sum_r phi, stats[slot + 1] += 1, stats[6] flags */
     int slot;
 } penalty_args;
-
-/*
- * The first layer of network ns at or before layer `upto` through which a penalty's gradient
- * is not built (its class has no `tangent`), or -1; *why says why where its class does.
- */
-int penalty_refuses(const net_spec *ns, int upto, const char **why);
 
 /*
  * On the first `rows` rows of n's slot 0 (training mode): the value into a->stats and the

@@ -11,6 +11,7 @@
 #include "classify.h"
 #include "comm.h"
 #include "gemm.h"
+#include "penalty.h"
 #include "replicas.h"
 
 #include <math.h>
@@ -96,6 +97,14 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
     }
     if (st == CLGAN_OK) st = device_alloc(dev, STAT_COUNT * sizeof(float), "statistics", &t->stats);
     if (st == CLGAN_OK) st = device_fill(dev, t->stats, 0, STAT_COUNT * sizeof(float));
+    int pen = 0;
+    for (int k = 0; k < PENALTY_KINDS; k++) pen |= m->train.penalty[k].weight > 0;
+    if (st == CLGAN_OK && pen)
+        st = device_alloc(dev, t->d->n_params * sizeof(float), "the penalties' gradients",
+                          &t->pen_grads);
+    if (st == CLGAN_OK && pen)
+        st = device_alloc(dev, (size_t)drows * t->d->in.cols * sizeof(float),
+                          "the real rows beside a penalty's", &t->pen_save);
     if (st != CLGAN_OK) goto fail;
     /* the GEMM path of every product an iteration runs */
     const struct {
@@ -144,13 +153,15 @@ void trainer_free(trainer *t) {
     if (t->dev) {
         device_release(t->dev, t->stats);
         device_release(t->dev, t->batch_labels);
+        device_release(t->dev, t->pen_grads);
+        device_release(t->dev, t->pen_save);
     }
     net_free(t->g);
     net_free(t->d);
     net_free(t->c);
     t->g = t->d = t->c = NULL;
     t->k_stats = t->k_cstats = t->k_clip = t->k_flag = NULL;
-    t->stats = t->batch_labels = NULL;
+    t->stats = t->batch_labels = t->pen_grads = t->pen_save = NULL;
 }
 
 clgan_status trainer_seek(trainer *t) {
@@ -206,6 +217,47 @@ static clgan_status real_labels(trainer *t, long first, int rows) {
     return dataset_gather_labels(t->data, first, rows, t->d->labels);
 }
 
+/*
+ * The gradient penalties of this D step (t->pen_now), on D's rows [0, dr) in turn: the real rows
+ * (R1), the generated rows copied over them (R2), or interpolates of the two (WGAN-GP); the real
+ * rows are put back after each. Their gradients add up in pen_grads, which the loss's backward
+ * pass adds into D's. Each is a mean over the global batch's D rows, as the loss is; R1 and R2
+ * applied every N steps weigh N times as much. (Layers that read labels do not pass a penalty:
+ * the rows' labels stay as they are.)
+ */
+static clgan_status d_penalties(trainer *t, int dr) {
+    const train_spec *ts = &t->m->train;
+    net *d = t->d;
+    size_t vals = (size_t)dr * d->in.cols, in = d->in.off;
+    float per = (float)ts->pack / (float)ts->batch;
+    int first = 1;
+    clgan_status st = CLGAN_OK;
+    d->groups = 1;
+    for (int k = 0; k < PENALTY_KINDS && st == CLGAN_OK; k++) {
+        if (!(t->pen_now & (1u << k))) continue;
+        const penalty_spec *ps = &ts->penalty[k];
+        penalty_args a = {k == PENALTY_GP, ps->target, ps->weight * (float)ps->every * per,
+                          ps->weight * per, t->stats, STAT_PENALTY + 2 * k};
+        if (k != PENALTY_R1)
+            st = copy_rows(t->dev, d->acts, in, t->pen_save, 0, vals, "D's real rows aside");
+        if (st == CLGAN_OK && k == PENALTY_R2)
+            st = copy_rows(t->dev, d->acts, in + vals, d->acts, in, vals,
+                           "the generated rows over the real ones (R2)");
+        if (st == CLGAN_OK && k == PENALTY_GP) st = penalty_mix(d, dr);
+        if (st == CLGAN_OK) st = penalty_pass(d, dr, &a);
+        if (st == CLGAN_OK && k != PENALTY_R1)
+            st = copy_rows(t->dev, t->pen_save, 0, d->acts, in, vals, "D's real rows back");
+        if (st == CLGAN_OK && first)
+            st = copy_rows(t->dev, d->grads, 0, t->pen_grads, 0, d->n_train,
+                           "a penalty's gradients");
+        else if (st == CLGAN_OK)
+            st = net_add(d, t->pen_grads, 0, d->grads, 0, d->n_train);
+        first = 0;
+    }
+    d->grads_extra = first ? NULL : t->pen_grads;
+    return st;
+}
+
 /* A D step up to D's logits: this replica's rows of the minibatch and of G's samples. */
 static clgan_status d_forward(trainer *t) {
     const int m = t->m->train.batch, rows = t->rows;
@@ -235,6 +287,7 @@ static clgan_status d_forward(trainer *t) {
             st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off + (size_t)rows * cols,
                            (size_t)rows * cols, "G(z) into D's input");
     }
+    if (st == CLGAN_OK && t->pen_now) st = d_penalties(t, dr);
     /* batch statistics (batch norm) of the real rows and of the generated rows apart, as the
      * reference DCGANs compute them by running D on each half */
     d->groups = 2;
@@ -257,6 +310,7 @@ static clgan_status d_backward(trainer *t) {
         st = add_stats(t, n, dr, STAT_D_LOSS, STAT_N_D, gan_loss_needs_critic(ts->loss) ? 2 : 1,
                        scale);
     if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), n, 0, 1);
+    d->grads_extra = NULL; /* the penalties' gradients went in with the loss's */
     return st;
 }
 
@@ -356,7 +410,15 @@ static clgan_status lockstep(trainer *t, clgan_status (*fwd)(trainer *),
     return st;
 }
 
-static clgan_status d_step(trainer *t) {
+/* D step `index` of the run (iteration i's j-th of k: i k + j), which says which penalties
+ * it applies: every replica the same. */
+static clgan_status d_step(trainer *t, uint64_t index) {
+    unsigned now = 0;
+    for (int k = 0; k < PENALTY_KINDS; k++) {
+        const penalty_spec *ps = &t->m->train.penalty[k];
+        if (ps->weight > 0 && index % (uint64_t)ps->every == 0) now |= 1u << k;
+    }
+    for (int i = 0; i <= t->n_peers; i++) trainer_replica(t, i)->pen_now = now;
     return lockstep(t, d_forward, d_backward, CLGAN_DISCRIMINATOR, d_apply);
 }
 
@@ -365,7 +427,7 @@ static clgan_status g_step(trainer *t) {
 }
 
 clgan_status trainer_d_step(trainer *t) {
-    return d_step(t);
+    return d_step(t, t->iter * (uint64_t)t->m->train.k);
 }
 
 net *trainer_net(const trainer *t, clgan_net w) {
@@ -384,7 +446,7 @@ clgan_status trainer_iteration(trainer *t) {
         return st;
     }
     for (int i = 0; i < t->m->train.k; i++) {
-        clgan_status st = d_step(t);
+        clgan_status st = d_step(t, t->iter * (uint64_t)t->m->train.k + (uint64_t)i);
         if (st != CLGAN_OK) return st;
     }
     clgan_status st = g_step(t);
@@ -424,6 +486,12 @@ static clgan_status flag_params(trainer *t) {
     return st;
 }
 
+/* Statistics slots that count steps: every replica's are the same, not added up. */
+static int stat_is_count(int k) {
+    return k == STAT_N_D || k == STAT_N_G || k == STAT_N_C ||
+           (k >= STAT_PENALTY && (k - STAT_PENALTY) % 2 == 1);
+}
+
 clgan_status trainer_read_stats(trainer *t, gan_stats *out) {
     float s[STAT_COUNT];
     clgan_status st = flag_params(t);
@@ -439,12 +507,13 @@ clgan_status trainer_read_stats(trainer *t, gan_stats *out) {
         if (st == CLGAN_OK) st = device_fill(r->dev, r->stats, 0, sizeof p);
         if (st != CLGAN_OK) return st;
         for (int k = 0; k < STAT_COUNT; k++)
-            if (k != STAT_N_D && k != STAT_N_G && k != STAT_N_C && k != STAT_NONFINITE)
-                s[k] += p[k];
+            if (!stat_is_count(k) && k != STAT_NONFINITE) s[k] += p[k];
         if (p[STAT_NONFINITE] != 0) s[STAT_NONFINITE] = 1;
     }
     if (comm_active(t->comm)) { /* and the other ranks': their counts are rank 0's */
-        if (t->comm->rank != 0) s[STAT_N_D] = s[STAT_N_G] = s[STAT_N_C] = 0;
+        if (t->comm->rank != 0)
+            for (int k = 0; k < STAT_COUNT; k++)
+                if (stat_is_count(k)) s[k] = 0;
         char what[64];
         snprintf(what, sizeof what, "statistics at iteration %llu", (unsigned long long)t->iter);
         if ((st = comm_sum(t->comm, s, STAT_COUNT, what, &t->dev->err)) != CLGAN_OK) return st;
@@ -464,6 +533,10 @@ clgan_status trainer_read_stats(trainer *t, gan_stats *out) {
     double rows = s[STAT_C_ROWS] > 0 ? s[STAT_C_ROWS] : 1;
     out->c_loss = s[STAT_C_LOSS] / rows;
     out->c_acc = s[STAT_C_CORRECT] / rows;
+    for (int k = 0; k < PENALTY_KINDS; k++) {
+        float n = s[STAT_PENALTY + 2 * k + 1];
+        out->penalty[k] = n > 0 ? s[STAT_PENALTY + 2 * k] / n : NAN;
+    }
     out->nonfinite = s[STAT_NONFINITE] != 0 || !isfinite(out->d_loss) || !isfinite(out->g_loss) ||
                      !isfinite(out->c_loss);
     return CLGAN_OK;

@@ -16,8 +16,11 @@
 #include "loss.h"
 #include "optim.h"
 
+/* the gradient penalties': STAT_PENALTY + 2 k the sum of penalty k's values (model.h's
+ * PENALTY_*), + 1 its applications */
 enum { STAT_D_LOSS, STAT_G_LOSS, STAT_D_REAL, STAT_D_FAKE, STAT_N_D, STAT_N_G, STAT_NONFINITE,
-       STAT_C_LOSS, STAT_C_CORRECT, STAT_C_ROWS, STAT_N_C, STAT_COUNT };
+       STAT_C_LOSS, STAT_C_CORRECT, STAT_C_ROWS, STAT_N_C, STAT_PENALTY,
+       STAT_COUNT = STAT_PENALTY + 2 * PENALTY_KINDS };
 
 typedef struct gan_stats {
     double d_loss, g_loss;   /* mean per step since the last read */
@@ -25,6 +28,8 @@ typedef struct gan_stats {
     long d_steps, g_steps;
     double c_loss, c_acc;    /* classifier: mean cross-entropy and accuracy per training row */
     long c_steps;
+    double penalty[PENALTY_KINDS]; /* each penalty's mean value over its applications (NaN:
+                                      none since the last read) */
     int nonfinite;
 } gan_stats;
 
@@ -58,6 +63,11 @@ typedef struct trainer {
     cl_mem stats;
     cl_kernel k_stats;
     cl_kernel k_flag;        /* flag_nonfinite: the parameters into the statistics' flag */
+    /* gradient penalties (penalty.h): their summed parameter gradients, added into D's as the
+     * loss's pass writes them; the rows a penalty's pass puts in place of the real ones;
+     * which penalties the coming D step applies (bit k: PENALTY_k) */
+    cl_mem pen_grads, pen_save;
+    unsigned pen_now;
     uint64_t stream;         /* next Philox stream */
     uint64_t iter;           /* iterations done */
     long epoch;              /* current epoch (0-based) */
