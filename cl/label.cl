@@ -11,13 +11,15 @@
 __kernel void label_concat_fwd(__global float *acts, uint x_off, uint y_off, uint C, uint HW,
                                uint D, const __global uchar *restrict labels,
                                const __global float *restrict p, uint e_off, uint embed_on,
-                               uint n) {
+                               uint n, uint tangent) {
     uint i = get_global_id(0);
     if (i >= n) return;
     uint per = (C + D) * HW, r = i / per, rem = i % per, ch = rem / HW, px = rem % HW;
     float v;
     if (ch < C) {
         v = acts[x_off + ((size_t)r * C + ch) * HW + px];
+    } else if (tangent) { /* a penalty's tangent pass: the label's part does not move */
+        v = 0.0f;
     } else {
         uint d = ch - C, y = labels[r];
         v = embed_on ? p[e_off + (size_t)y * D + d] : (d == y ? 1.0f : 0.0f);
@@ -52,14 +54,14 @@ __kernel void label_concat_bwd_e(const __global float *restrict deltas, uint dy_
 
 /*
  * projection (Miyato & Koyama 2018): h[B][F] -> y[B] = (w + E[label]) . h + b, with w [F],
- * b [1] and E [classes][F] at w_off, b_off, e_off of the parameters. 16 features per
- * work-item, as dense.cl's one-unit kernels.
+ * b [1] and E [classes][F] at w_off, b_off, e_off of the parameters (has_bias 0: without b, a
+ * penalty's tangent pass). 16 features per work-item, as dense.cl's one-unit kernels.
  * Work sizes: projection_fwd global >= B; projection_bwd global >= ceil(F / 16).
  */
 __kernel void projection_fwd(__global float *acts, uint h_off, uint y_off, uint F,
                              const __global uchar *restrict labels,
                              const __global float *restrict p, uint w_off, uint b_off, uint e_off,
-                             uint batch) {
+                             uint batch, uint has_bias) {
     uint r = get_global_id(0);
     if (r >= batch) return;
     const __global float *h = acts + h_off + (size_t)r * F, *w = p + w_off,
@@ -70,7 +72,7 @@ __kernel void projection_fwd(__global float *acts, uint h_off, uint y_off, uint 
         s16 = fma(vload16(0, w + f) + vload16(0, e + f), vload16(0, h + f), s16);
     float s = hsum16(s16);
     for (; f < F; f++) s = fma(w[f] + e[f], h[f], s);
-    acts[y_off + r] = s + p[b_off];
+    acts[y_off + r] = has_bias ? s + p[b_off] : s;
 }
 
 /*

@@ -25,12 +25,8 @@ __kernel void maxout_fwd(__global float *acts, uint z_off, uint y_off, uint rows
     acts[y_off + i] = m;
 }
 
-/* dz[row][u*P + p] = dy[row][u] for the winning piece, 0 for the others. */
-__kernel void maxout_bwd(const __global float *restrict acts, uint z_off, __global float *deltas,
-                         uint dy_off, uint dz_off, uint rows, uint units, uint pieces) {
-    uint i = get_global_id(0);
-    if (i >= rows * units) return;
-    const __global float *z = acts + z_off + (size_t)i * PIECES;
+/* The winning piece of pre-activations z (P of them): the lowest of the largest. */
+inline uint maxout_best(const __global float *z) {
     /* selects, not branches: the winner is data, and a mispredicted branch per piece cost more
      * than the rest of the kernel */
     uint best = 0;
@@ -41,6 +37,25 @@ __kernel void maxout_bwd(const __global float *restrict acts, uint z_off, __glob
         best = gt ? p : best;
         m = gt ? v : m;
     }
+    return best;
+}
+
+/* A gradient penalty's tangent pass (src/net/penalty.c): ty[row][u] = tz[row][u*P + p] of the
+ * piece p that won in the pass over the values (z in acts). */
+__kernel void maxout_tan(const __global float *restrict acts, uint z_off,
+                         __global float *tan, uint ty_off, uint rows, uint units, uint pieces) {
+    uint i = get_global_id(0);
+    if (i >= rows * units) return;
+    uint best = maxout_best(acts + z_off + (size_t)i * PIECES);
+    tan[ty_off + i] = tan[z_off + (size_t)i * PIECES + best];
+}
+
+/* dz[row][u*P + p] = dy[row][u] for the winning piece, 0 for the others. */
+__kernel void maxout_bwd(const __global float *restrict acts, uint z_off, __global float *deltas,
+                         uint dy_off, uint dz_off, uint rows, uint units, uint pieces) {
+    uint i = get_global_id(0);
+    if (i >= rows * units) return;
+    uint best = maxout_best(acts + z_off + (size_t)i * PIECES);
     float dy = deltas[dy_off + i];
     __global float *dz = deltas + dz_off + (size_t)i * PIECES;
     for (uint p = 0; p < PIECES; p++) dz[p] = p == best ? dy : 0.0f;

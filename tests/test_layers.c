@@ -1459,6 +1459,32 @@ START_TEST(penalty_graph) {
 }
 END_TEST
 
+/* A conditional D's kinds: the label joined (one-hot and embedded), maxout, the projection. */
+static const char pen_cond_model[] =
+    "noise: {dim: 5, distribution: gaussian}\n"
+    "data: {format: idx, path: not_read.idx, labels: not_read_labels.idx}\n"
+    "condition: {classes: 3}\n"
+    "generator:\n"
+    "  layers:\n"
+    "    - {type: label_concat}\n"
+    "    - {type: dense, units: 6}\n"
+    "    - {type: leaky_relu}\n"
+    "    - {type: label_concat, embed: 2}\n"
+    "    - {type: maxout, units: 4, pieces: 3}\n"
+    "    - {type: projection}\n"
+    "discriminator:\n"
+    "  layers:\n"
+    "    - {type: dense, units: 1}\n"
+    "train: {batch: 4, loss: hinge, generator: {type: sgd, learning_rate: 0.1},\n"
+    "        discriminator: {type: sgd, learning_rate: 0.1}}\n";
+
+START_TEST(penalty_conditional) {
+    fixture f;
+    fixture_make_yaml(&f, pen_cond_model, (shape3){1, 1, 1, 0}, 5, 43u);
+    check_penalty_f(&f, _i);
+}
+END_TEST
+
 /* Kinds whose second derivative in x is not zero, and batch norm, are refused by name. */
 START_TEST(penalty_refuses_kinds) {
     static const char *const bad[] = {"{type: dense, units: 4}", "tanh", "{type: dense, units: 1}"};
@@ -1561,6 +1587,7 @@ int main(int argc, char **argv) {
     tcase_add_loop_test(pen, penalty_dropout, 0, 2);
     tcase_add_loop_test(pen, penalty_conv, 0, 2);
     tcase_add_loop_test(pen, penalty_graph, 0, 2);
+    tcase_add_loop_test(pen, penalty_conditional, 0, 2);
     tcase_add_test(pen, penalty_refuses_kinds);
     suite_add_tcase(s, pen);
     /* One device and CLBlast's compiled kernels shared by every test: no fork. */

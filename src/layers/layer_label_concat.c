@@ -56,10 +56,10 @@ static clgan_status lc_forward(net *n, layer *l, int batch, int train) {
     cl_uint xo = (cl_uint)l->x.off, yo = (cl_uint)l->y.off, C = (cl_uint)L->in.c,
             hw = (cl_uint)(L->in.h * L->in.w), D = (cl_uint)width(L),
             eo = (cl_uint)(l->n_params > 0 ? l->param_off[0] : 0), on = l->n_params > 0,
-            cnt = (cl_uint)batch * (C + D) * hw;
+            cnt = (cl_uint)batch * (C + D) * hw, tan = (cl_uint)n->tangent;
     karg a[] = {KA(n->acts), KA(xo), KA(yo), KA(C), KA(hw), KA(D), KA(n->labels), KA(n->params),
-                KA(eo), KA(on), KA(cnt)};
-    clgan_status st = device_set_args(n->dev, l->k[K_FWD], "label_concat_fwd", a, 11);
+                KA(eo), KA(on), KA(cnt), KA(tan)};
+    clgan_status st = device_set_args(n->dev, l->k[K_FWD], "label_concat_fwd", a, 12);
     if (st != CLGAN_OK) return st;
     return device_run1d(n->dev, l->k[K_FWD], cnt, "label_concat_fwd");
 }
@@ -70,7 +70,9 @@ static clgan_status lc_backward(net *n, layer *l, int batch, int need_dx, int ne
             hw = (cl_uint)(L->in.h * L->in.w), D = (cl_uint)width(L),
             cnt = (cl_uint)batch * C * hw, b = (cl_uint)batch;
     clgan_status st = CLGAN_OK;
-    if (need_dw && l->n_params > 0) {
+    /* a tangent pass: the label's part is constant, and its embedding gets no gradient (the
+     * pass zeroed it) */
+    if (need_dw && l->n_params > 0 && !n->tangent) {
         cl_uint eo = (cl_uint)l->param_off[0], k = (cl_uint)L->classes;
         karg a[] = {KA(n->deltas), KA(dyo), KA(n->labels), KA(n->grads), KA(eo),
                     KA(C),         KA(hw),  KA(D),         KA(k),        KA(b)};
@@ -112,4 +114,5 @@ const layer_class layer_label_concat = {
     .ops = {lc_setup, lc_forward, lc_backward},
     .host_forward = lc_host,
     .needs_labels = 1,
+    .tangent = 1,
 };

@@ -19,7 +19,7 @@ static const layer_key keys[] = {
     {"bias", KEY_BIAS, BIAS, KEY_INIT_ONLY, 0, 0, 0},
 };
 
-enum { K_MAX_FWD = 2, K_MAX_BWD }; /* after affine_setup's two */
+enum { K_MAX_FWD = 2, K_MAX_BWD, K_MAX_TAN }; /* after affine_setup's two */
 
 static long outs(const layer_spec *L) {
     return (long)L->v[UNITS] * (long)L->v[PIECES];
@@ -56,9 +56,9 @@ static clgan_status maxout_setup(net *n, layer *l) {
     cl_program prog;
     st = device_program_defines(n->dev, "cl/maxout.cl", defs, &prog);
     if (st != CLGAN_OK) return st;
-    static const char *const names[2] = {"maxout_fwd", "maxout_bwd"};
-    cl_kernel *const ks[2] = {&l->k[K_MAX_FWD], &l->k[K_MAX_BWD]};
-    st = device_create_kernels(n->dev, prog, "cl/maxout.cl", defs, names, ks, 2);
+    static const char *const names[3] = {"maxout_fwd", "maxout_bwd", "maxout_tan"};
+    cl_kernel *const ks[3] = {&l->k[K_MAX_FWD], &l->k[K_MAX_BWD], &l->k[K_MAX_TAN]};
+    st = device_create_kernels(n->dev, prog, "cl/maxout.cl", defs, names, ks, 3);
     clReleaseProgram(prog); /* the kernels hold it */
     return st;
 }
@@ -69,6 +69,13 @@ static clgan_status maxout_forward(net *n, layer *l, int batch, int train) {
     if (st != CLGAN_OK) return st;
     cl_uint z_off = (cl_uint)l->z.off, y_off = (cl_uint)l->y.off, rows = (cl_uint)batch,
             units = (cl_uint)l->spec->v[UNITS], pieces = (cl_uint)l->spec->v[PIECES];
+    if (n->tangent) { /* the tangent of the piece that won in the values' pass */
+        karg t[] = {KA(n->primal), KA(z_off), KA(n->acts), KA(y_off), KA(rows), KA(units),
+                    KA(pieces)};
+        st = device_set_args(n->dev, l->k[K_MAX_TAN], "maxout_tan", t, 7);
+        if (st != CLGAN_OK) return st;
+        return device_run1d(n->dev, l->k[K_MAX_TAN], (size_t)batch * units, "maxout_tan");
+    }
     karg a[] = {KA(n->acts), KA(z_off), KA(y_off), KA(rows), KA(units), KA(pieces)};
     st = device_set_args(n->dev, l->k[K_MAX_FWD], "maxout_fwd", a, 6);
     if (st != CLGAN_OK) return st;
@@ -79,8 +86,9 @@ static clgan_status maxout_backward(net *n, layer *l, int batch, int need_dx, in
     cl_uint z_off = (cl_uint)l->z.off, dy_off = (cl_uint)l->dy.off, dz_off = (cl_uint)l->dz.off,
             rows = (cl_uint)batch, units = (cl_uint)l->spec->v[UNITS],
             pieces = (cl_uint)l->spec->v[PIECES];
-    karg a[] = {KA(n->acts), KA(z_off), KA(n->deltas), KA(dy_off),
-                KA(dz_off),  KA(rows),  KA(units),     KA(pieces)};
+    cl_mem vals = net_values(n); /* the winners: the values' pass's */
+    karg a[] = {KA(vals),   KA(z_off), KA(n->deltas), KA(dy_off),
+                KA(dz_off), KA(rows),  KA(units),     KA(pieces)};
     clgan_status st = device_set_args(n->dev, l->k[K_MAX_BWD], "maxout_bwd", a, 8);
     if (st != CLGAN_OK) return st;
     st = device_run1d(n->dev, l->k[K_MAX_BWD], (size_t)batch * units, "maxout_bwd");
@@ -117,4 +125,5 @@ const layer_class layer_maxout = {
     .gemms = maxout_gemms,
     .ops = {maxout_setup, maxout_forward, maxout_backward},
     .host_forward = maxout_host,
+    .tangent = 1,
 };

@@ -53,10 +53,10 @@ static clgan_status proj_forward(net *n, layer *l, int batch, int train) {
     (void)train;
     cl_uint ho = (cl_uint)l->x.off, yo = (cl_uint)l->y.off, F = (cl_uint)l->x.cols,
             wo = (cl_uint)l->param_off[P_WEIGHT], bo = (cl_uint)l->param_off[P_BIAS],
-            eo = (cl_uint)l->param_off[P_EMBED], b = (cl_uint)batch;
+            eo = (cl_uint)l->param_off[P_EMBED], b = (cl_uint)batch, hb = !n->tangent;
     karg a[] = {KA(n->acts), KA(ho), KA(yo), KA(F), KA(n->labels), KA(n->params),
-                KA(wo),      KA(bo), KA(eo), KA(b)};
-    clgan_status st = device_set_args(n->dev, l->k[K_FWD], "projection_fwd", a, 10);
+                KA(wo),      KA(bo), KA(eo), KA(b), KA(hb)};
+    clgan_status st = device_set_args(n->dev, l->k[K_FWD], "projection_fwd", a, 11);
     return st == CLGAN_OK ? device_run1d(n->dev, l->k[K_FWD], b, "projection_fwd") : st;
 }
 
@@ -71,8 +71,10 @@ static clgan_status proj_backward(net *n, layer *l, int batch, int need_dx, int 
                 KA(n->params), KA(wo), KA(eo),       KA(n->grads), KA(gwo), KA(gbo),
                 KA(geo),     KA(F),   KA(k),         KA(b),   KA(ndx), KA(ndw)};
     clgan_status st = device_set_args(n->dev, l->k[K_BWD], "projection_bwd", a, 18);
-    return st == CLGAN_OK ? device_run1d(n->dev, l->k[K_BWD], (F + 15) / 16, "projection_bwd")
-                          : st;
+    if (st == CLGAN_OK) st = device_run1d(n->dev, l->k[K_BWD], (F + 15) / 16, "projection_bwd");
+    if (st == CLGAN_OK && need_dw && n->tangent) /* a tangent has no bias: its gradient is 0 */
+        st = device_fill(n->dev, n->grads, gbo * sizeof(float), sizeof(float));
+    return st;
 }
 
 static void proj_host(const layer_spec *L, const double *const *p, const double *x, double *y,
@@ -97,4 +99,5 @@ const layer_class layer_projection = {
     .ops = {proj_setup, proj_forward, proj_backward},
     .host_forward = proj_host,
     .needs_labels = 1,
+    .tangent = 1,
 };

@@ -105,6 +105,9 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
     if (st == CLGAN_OK && pen)
         st = device_alloc(dev, (size_t)drows * t->d->in.cols * sizeof(float),
                           "the real rows beside a penalty's", &t->pen_save);
+    if (st == CLGAN_OK && pen && t->d->labels)
+        st = device_alloc(dev, (size_t)drows, "the real rows' labels beside R2's",
+                          &t->pen_labels);
     if (st != CLGAN_OK) goto fail;
     /* the GEMM path of every product an iteration runs */
     const struct {
@@ -155,13 +158,14 @@ void trainer_free(trainer *t) {
         device_release(t->dev, t->batch_labels);
         device_release(t->dev, t->pen_grads);
         device_release(t->dev, t->pen_save);
+        device_release(t->dev, t->pen_labels);
     }
     net_free(t->g);
     net_free(t->d);
     net_free(t->c);
     t->g = t->d = t->c = NULL;
     t->k_stats = t->k_cstats = t->k_clip = t->k_flag = NULL;
-    t->stats = t->batch_labels = t->pen_grads = t->pen_save = NULL;
+    t->stats = t->batch_labels = t->pen_grads = t->pen_save = t->pen_labels = NULL;
 }
 
 clgan_status trainer_seek(trainer *t) {
@@ -218,12 +222,27 @@ static clgan_status real_labels(trainer *t, long first, int rows) {
 }
 
 /*
+ * R2 on a conditional D: `count` label bytes of src from src_off to dst at dst_off, the bytes
+ * there saved first into save (at save_off) where save is set.
+ */
+static clgan_status labels_copy(clgan_device *dev, cl_mem src, size_t src_off, cl_mem save,
+                                size_t save_off, cl_mem dst, size_t dst_off, size_t count) {
+    cl_int rc = CL_SUCCESS;
+    if (save) rc = clEnqueueCopyBuffer(dev->queue, dst, save, dst_off, save_off, count, 0, NULL,
+                                       NULL);
+    if (rc == CL_SUCCESS)
+        rc = clEnqueueCopyBuffer(dev->queue, src, dst, src_off, dst_off, count, 0, NULL, NULL);
+    if (rc != CL_SUCCESS) return err_cl(&dev->err, rc, "clEnqueueCopyBuffer", "R2's labels");
+    return CLGAN_OK;
+}
+
+/*
  * The gradient penalties of this D step (t->pen_now), on D's rows [0, dr) in turn: the real rows
  * (R1), the generated rows copied over them (R2), or interpolates of the two (WGAN-GP); the real
  * rows are put back after each. Their gradients add up in pen_grads, which the loss's backward
  * pass adds into D's. Each is a mean over the global batch's D rows, as the loss is; R1 and R2
- * applied every N steps weigh N times as much. (Layers that read labels do not pass a penalty:
- * the rows' labels stay as they are.)
+ * applied every N steps weigh N times as much. A conditional D's rows keep their labels: R2's
+ * the generated rows', WGAN-GP's interpolates the real rows' (as StudioGAN's).
  */
 static clgan_status d_penalties(trainer *t, int dr) {
     const train_spec *ts = &t->m->train;
@@ -243,10 +262,15 @@ static clgan_status d_penalties(trainer *t, int dr) {
         if (st == CLGAN_OK && k == PENALTY_R2)
             st = copy_rows(t->dev, d->acts, in + vals, d->acts, in, vals,
                            "the generated rows over the real ones (R2)");
+        if (st == CLGAN_OK && k == PENALTY_R2 && d->labels)
+            st = labels_copy(t->dev, d->labels, (size_t)dr, t->pen_labels, 0, d->labels, 0,
+                             (size_t)dr);
         if (st == CLGAN_OK && k == PENALTY_GP) st = penalty_mix(d, dr);
         if (st == CLGAN_OK) st = penalty_pass(d, dr, &a);
         if (st == CLGAN_OK && k != PENALTY_R1)
             st = copy_rows(t->dev, t->pen_save, 0, d->acts, in, vals, "D's real rows back");
+        if (st == CLGAN_OK && k == PENALTY_R2 && d->labels)
+            st = labels_copy(t->dev, t->pen_labels, 0, NULL, 0, d->labels, 0, (size_t)dr);
         if (st == CLGAN_OK && first)
             st = copy_rows(t->dev, d->grads, 0, t->pen_grads, 0, d->n_train,
                            "a penalty's gradients");

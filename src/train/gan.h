@@ -66,7 +66,7 @@ typedef struct trainer {
     /* gradient penalties (penalty.h): their summed parameter gradients, added into D's as the
      * loss's pass writes them; the rows a penalty's pass puts in place of the real ones;
      * which penalties the coming D step applies (bit k: PENALTY_k) */
-    cl_mem pen_grads, pen_save;
+    cl_mem pen_grads, pen_save, pen_labels;
     unsigned pen_now;
     uint64_t stream;         /* next Philox stream */
     uint64_t iter;           /* iterations done */
