@@ -803,6 +803,19 @@ END_TEST
 START_TEST(exact_resume_penalties) { check_resume("tests/data/tiny_penalty.yaml", 7); }
 END_TEST
 
+START_TEST(exact_resume_augment) {
+    check_resume("tests/data/tiny_augment.yaml", 5);
+    check_resume("tests/data/tiny_augment_ra.yaml", 4);
+}
+END_TEST
+
+/* Augmentation: each sample's draws are its global index's, whichever replica holds it. */
+START_TEST(replicas_augment) {
+    check_replicas("tests/data/tiny_augment.yaml", 2, 4, 1e-5);
+    check_replicas("tests/data/tiny_augment_ra.yaml", 2, 4, 1e-5);
+}
+END_TEST
+
 START_TEST(replicas_penalties) {
     check_replicas("tests/data/tiny_penalty.yaml", 2, 6, 1e-5);
     check_replicas("tests/data/tiny_penalty.yaml", 4, 4, 1e-5);
@@ -1429,6 +1442,7 @@ int main(int argc, char **argv) {
     tcase_add_test(ck, exact_resume_spectral_norm);
     tcase_add_test(ck, exact_resume_graph);
     tcase_add_test(ck, exact_resume_penalties);
+    tcase_add_test(ck, exact_resume_augment);
     tcase_add_test(ck, penalties_apply_and_count);
     tcase_add_test(ck, exact_resume_conditional);
     tcase_add_test(ck, packed_discriminator);
@@ -1453,6 +1467,7 @@ int main(int argc, char **argv) {
     tcase_add_test(dp, replicas_relativistic);
     tcase_add_test(dp, replicas_batch_norm);
     tcase_add_test(dp, replicas_penalties);
+    tcase_add_test(dp, replicas_augment);
     tcase_add_test(dp, replicas_refuse_uneven_batch);
     suite_add_tcase(s, dp);
     return run_suite(s, argc, argv, 0);

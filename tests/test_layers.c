@@ -14,6 +14,7 @@
 #include "graph.h"
 #include "loss.h"
 #include "penalty.h"
+#include "augment.h"
 #include "rng.h"
 #include "host_ref.h"
 #include "testutil.h"
@@ -1497,6 +1498,125 @@ START_TEST(penalty_refuses_kinds) {
 }
 END_TEST
 
+/* ---- differentiable augmentation (augment.c) -------------------------------------------------- */
+
+/* cl/augment.cl's ops on the host in double, from the same draws (floats, as the device's). */
+static void host_augment(const augment_spec *a, float p, shape3 s, int n, uint32_t e0,
+                         const uint32_t key[2], uint64_t stream, const double *x, double *y) {
+    rng_stream rs = {{key[0], key[1]}, stream, RNG_TAG_AUGMENT};
+    int C = s.c, H = s.h, W = s.w, HW = H * W, N = C * HW;
+    for (int i = 0; i < n; i++) {
+        uint64_t w0 = ((uint64_t)e0 + (uint64_t)i) * 16;
+        float u[16];
+        for (int j = 0; j < 16; j++) u[j] = rng_uniform01(&rs, w0 + (uint64_t)j);
+        float b = 0, sat = 1, k = 1;
+        int tx = 0, ty = 0, cw = 0, ch = 0, cx0 = 0, cy0 = 0;
+        if ((a->policy & AUG_COLOR) && u[8] < p) b = u[0] - 0.5f, sat = 2.0f * u[1], k = u[2] + 0.5f;
+        if ((a->policy & AUG_TRANSLATION) && u[9] < p) {
+            int sx = (int)((float)W * 0.125f + 0.5f), sy = (int)((float)H * 0.125f + 0.5f);
+            tx = (int)(u[3] * (float)(2 * sx + 1)) - sx;
+            ty = (int)(u[4] * (float)(2 * sy + 1)) - sy;
+        }
+        if ((a->policy & AUG_CUTOUT) && u[10] < p) {
+            cw = (int)((float)W * 0.5f + 0.5f);
+            ch = (int)((float)H * 0.5f + 0.5f);
+            cx0 = (int)(u[5] * (float)(W + 1 - cw % 2)) - cw / 2;
+            cy0 = (int)(u[6] * (float)(H + 1 - ch % 2)) - ch / 2;
+        }
+        const double *xi = x + (size_t)i * N;
+        double M = 0;
+        for (int j = 0; j < N; j++) M += xi[j];
+        M /= N;
+        for (int c = 0; c < C; c++)
+            for (int yy = 0; yy < H; yy++)
+                for (int xx = 0; xx < W; xx++) {
+                    int sy = yy - ty, sx = xx - tx;
+                    int cut = cw > 0 && xx >= cx0 && xx < cx0 + cw && yy >= cy0 && yy < cy0 + ch;
+                    double v = 0;
+                    if (!cut && sy >= 0 && sy < H && sx >= 0 && sx < W) {
+                        double mc = 0;
+                        for (int cc = 0; cc < C; cc++) mc += xi[cc * HW + sy * W + sx];
+                        mc /= C;
+                        v = (double)k * sat * xi[c * HW + sy * W + sx] + (double)k * (1 - sat) * mc +
+                            (1 - (double)k) * M + b;
+                    }
+                    y[(size_t)i * N + (size_t)(c * HW + yy * W + xx)] = v;
+                }
+    }
+}
+
+/* Each op alone and all three, always and with probability 0.5, on a grey and a colour shape:
+ * the device's forward against the host's, and its backward against central differences of
+ * the host's forward (r . aug(x) for a fixed r). */
+START_TEST(augment_ops) {
+    static const shape3 shapes[2] = {{1, 8, 8, 1}, {3, 6, 5, 1}};
+    static const unsigned policies[4] = {AUG_COLOR, AUG_TRANSLATION, AUG_CUTOUT,
+                                         AUG_COLOR | AUG_TRANSLATION | AUG_CUTOUT};
+    const uint32_t key[2] = {0x1234u, 0x9876u};
+    const int n = 6;
+    const uint32_t e0 = 3;
+    cl_kernel k = NULL;
+    for (int si = 0; si < 2; si++)
+        for (int pi = 0; pi < 4; pi++)
+            for (int half = 0; half < 2; half++) {
+                shape3 s = shapes[si];
+                augment_spec a = {policies[pi], half ? 0.5f : 1.0f, 0, 0, 0};
+                size_t N = (size_t)shape_size(s), nv = (size_t)n * N;
+                unsigned seed = 7u + (unsigned)(si * 8 + pi * 2 + half);
+                float *xf = malloc(nv * sizeof *xf), *rf = malloc(nv * sizeof *rf),
+                      *y = malloc(nv * sizeof *y), *dx = malloc(nv * sizeof *dx);
+                double *x = malloc(nv * sizeof *x), *r = malloc(nv * sizeof *r),
+                       *want = malloc(nv * sizeof *want), *fd = malloc(nv * sizeof *fd),
+                       *yh = malloc(nv * sizeof *yh);
+                for (size_t i = 0; i < nv; i++) {
+                    x[i] = xf[i] = (float)test_uniform(&seed, -1, 1);
+                    r[i] = rf[i] = (float)test_uniform(&seed, -1, 1);
+                }
+                cl_mem buf;
+                ck_assert(device_alloc(dev, 3 * nv * sizeof(float), "augment", &buf) == CLGAN_OK);
+                ck_assert(device_write(dev, buf, 0, nv * sizeof(float), xf, 1) == CLGAN_OK);
+                ck_assert(device_write(dev, buf, nv * sizeof(float), nv * sizeof(float), rf, 1) ==
+                          CLGAN_OK);
+                uint64_t stream = 40 + (uint64_t)pi;
+                ck_assert_msg(augment_rows(dev, &k, &a, a.p, s, n, e0, key, stream, buf, 0, buf,
+                                           2 * nv, 0) == CLGAN_OK, "%s", dev->err.msg);
+                ck_assert(device_read(dev, buf, 2 * nv * sizeof(float), nv * sizeof(float), y) ==
+                          CLGAN_OK);
+                ck_assert(augment_rows(dev, &k, &a, a.p, s, n, e0, key, stream, buf, nv, buf,
+                                       2 * nv, 1) == CLGAN_OK);
+                ck_assert(device_read(dev, buf, 2 * nv * sizeof(float), nv * sizeof(float), dx) ==
+                          CLGAN_OK);
+                device_release(dev, buf);
+                host_augment(&a, a.p, s, n, e0, key, stream, x, want);
+                char what[64];
+                snprintf(what, sizeof what, "augment %ux%ux%u policy %u p %g", s.c, s.h, s.w,
+                         a.policy, a.p);
+                assert_close(what, y, want, nv, 1e-5, 1e-5);
+                for (size_t j = 0; j < nv; j++) { /* the ops are affine: exact differences */
+                    double keep = x[j], lp, lm;
+                    x[j] = keep + 1e-3;
+                    host_augment(&a, a.p, s, n, e0, key, stream, x, yh);
+                    lp = dot(yh, r, nv);
+                    x[j] = keep - 1e-3;
+                    host_augment(&a, a.p, s, n, e0, key, stream, x, yh);
+                    lm = dot(yh, r, nv);
+                    x[j] = keep;
+                    fd[j] = (lp - lm) / 2e-3;
+                }
+                snprintf(what, sizeof what, "augment backward %ux%ux%u policy %u p %g", s.c, s.h,
+                         s.w, a.policy, a.p);
+                assert_close(what, dx, fd, nv, 1e-4, 1e-5);
+                /* the draws take effect: no op leaves every sample as it was */
+                double moved = 0;
+                for (size_t i = 0; i < nv; i++) moved += fabs(want[i] - x[i]);
+                ck_assert_msg(moved > 1e-2, "%s changed nothing", what);
+                free(xf), free(rf), free(y), free(dx), free(x), free(r), free(want), free(fd),
+                    free(yh);
+            }
+    clReleaseKernel(k);
+}
+END_TEST
+
 static void setup(void) {
     dev = test_device();
     unit_default = dev->unit_kernels;
@@ -1590,6 +1710,10 @@ int main(int argc, char **argv) {
     tcase_add_loop_test(pen, penalty_conditional, 0, 2);
     tcase_add_test(pen, penalty_refuses_kinds);
     suite_add_tcase(s, pen);
+    TCase *aug = tcase_create("augment");
+    tcase_add_unchecked_fixture(aug, setup, teardown);
+    tcase_add_test(aug, augment_ops);
+    suite_add_tcase(s, aug);
     /* One device and CLBlast's compiled kernels shared by every test: no fork. */
     return run_suite(s, argc, argv, 0);
 }

@@ -24,6 +24,11 @@ typedef struct bad_case {
 static const bad_case bad[] = {
     {"adam_momentum", CLGAN_ERR_YAML, 21, 49, "'momentum' applies to sgd, not adam"},
     {"alias", CLGAN_ERR_YAML, 22, 18, "aliases (*opt) are not allowed in model "},
+    {"augment_op_twice", CLGAN_ERR_YAML, 18, 37, "'policy' in 'train.augment': 'cutout' tw"},
+    {"augment_p_range", CLGAN_ERR_YAML, 18, 33, "'p' in 'train.augment': 1.5 is out of ra"},
+    {"augment_points", CLGAN_ERR_MODEL, 18, 3, "'augment' in 'train' shifts, cuts and re"},
+    {"augment_policy_scalar", CLGAN_ERR_YAML, 18, 21, "'policy' in 'train.augment': expected a "},
+    {"augment_unknown_op", CLGAN_ERR_YAML, 18, 29, "'policy' in 'train.augment': unknown op "},
     {"batch_negative", CLGAN_ERR_YAML, 20, 10, "'batch' in 'train': -16 is out of range,"},
     {"batch_norm_one_value", CLGAN_ERR_MODEL, 12, 7, "batch_norm has nothing to normalise: eac"},
     {"binary", CLGAN_ERR_YAML, 1, 1, "not a text file (contains NUL bytes)"},

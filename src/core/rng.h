@@ -22,7 +22,8 @@ enum rng_tag {
     RNG_TAG_SAMPLE = 6,
     RNG_TAG_LABEL = 7, /* generated rows' labels (a conditional GAN's) */
     RNG_TAG_CHECK = 8, /* the GEMM tuner's check of each path against the host (gemm.c) */
-    RNG_TAG_PENALTY = 9 /* WGAN-GP's interpolation weights, one per global row (penalty.c) */
+    RNG_TAG_PENALTY = 9, /* WGAN-GP's interpolation weights, one per global row (penalty.c) */
+    RNG_TAG_AUGMENT = 10 /* DiffAugment's draws, 16 words per global sample (augment.c) */
 };
 
 typedef struct rng_stream {

@@ -116,6 +116,20 @@ typedef struct penalty_spec {
 /* The key in model files of penalty kind k ("r1", "r2", "gradient_penalty"). */
 const char *penalty_name(int k);
 
+/*
+ * Differentiable augmentation of every batch D sees (train.augment; Zhao et al. 2020's
+ * DiffAugment, with Karras et al. 2020's probability p per op and sample): the policy's ops,
+ * bits AUG_*; each applied to a sample with probability p (1: always, as DiffAugment).
+ */
+enum { AUG_COLOR = 1, AUG_TRANSLATION = 2, AUG_CUTOUT = 4 };
+
+typedef struct augment_spec {
+    unsigned policy; /* 0: off */
+    float p;
+    float target;    /* adaptive (ADA's r_t heuristic): the target of r_t; 0: p fixed */
+    int line, col;   /* of its key, for messages */
+} augment_spec;
+
 typedef struct train_spec {
     int batch;
     int k;
@@ -129,6 +143,7 @@ typedef struct train_spec {
                             what sample grids, sample and eval use */
     float label_smoothing; /* one-sided: real target 1 - s */
     penalty_spec penalty[PENALTY_KINDS];
+    augment_spec augment;
     int log_every;
     int sample_every;
     int checkpoint_every;

@@ -441,13 +441,51 @@ static clgan_status parse_optim(yctx *c, const yfield *fl, optim_spec *o, const 
     return CLGAN_OK;
 }
 
+/* train.augment: {policy: [color, translation, cutout], p: 1, adaptive: {target: 0.6}} */
+static clgan_status parse_augment(yctx *c, const yfield *af, augment_spec *a) {
+    static const char *const ops[] = {"color", "translation", "cutout"};
+    yfield p[] = {Y("policy"), Y("p"), Y("adaptive")};
+    TRY(y_fields(c, af->val, "train.augment", p, NF(p)));
+    TRY(y_require(c, af->val, p, NF(p), "policy", "train.augment"));
+    a->line = af->key_node->line;
+    a->col = af->key_node->col;
+    const ynode *pl = FLD(p, "policy")->val;
+    if (pl->type != Y_SEQ || pl->n == 0)
+        return yerr(c, pl, "'policy' in 'train.augment': expected a list of ops (color, "
+                           "translation, cutout), got %s", ytype_name(pl));
+    for (int i = 0; i < pl->n; i++) {
+        const ynode *op = pl->kids[i];
+        int k = -1;
+        for (int j = 0; op->type == Y_SCALAR && j < (int)ARRAY_LEN(ops); j++)
+            if (strcmp(op->val, ops[j]) == 0) k = j;
+        if (k < 0)
+            return yerr(c, op, "'policy' in 'train.augment': unknown op%s%s%s (expected color, "
+                               "translation or cutout)", op->type == Y_SCALAR ? " '" : "",
+                        op->type == Y_SCALAR ? op->val : "", op->type == Y_SCALAR ? "'" : "");
+        if (a->policy & (1u << k))
+            return yerr(c, op, "'policy' in 'train.augment': '%s' twice", ops[k]);
+        a->policy |= 1u << k;
+    }
+    a->p = 1;
+    if (HAS(p, "p")) TRY(y_num(c, FLD(p, "p"), "train.augment", 0, 0, 1, 0, &a->p));
+    if (HAS(p, "adaptive")) {
+        yfield q[] = {Y("target")};
+        TRY(y_fields(c, FLD(p, "adaptive")->val, "train.augment.adaptive", q, NF(q)));
+        a->target = 0.6f;
+        if (HAS(q, "target"))
+            TRY(y_num(c, FLD(q, "target"), "train.augment.adaptive", 0, 1, 1, 1, &a->target));
+        if (!HAS(p, "p")) a->p = 0; /* ADA starts from no augmentation */
+    }
+    return CLGAN_OK;
+}
+
 static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
     yfield f[] = {Y("batch"),      Y("k"),           Y("epochs"),       Y("iters"),
                   Y("seed"),       Y("g_loss"),      Y("label_smoothing"), Y("log_every"),
                   Y("sample_every"), Y("checkpoint_every"), Y("generator"), Y("discriminator"),
                   Y("parzen"),     Y("classifier"),      Y("eval"),    Y("loss"),
                   Y("clip"),       Y("ema"),             Y("pack"),    Y("r1"),
-                  Y("r2"),         Y("gradient_penalty")};
+                  Y("r2"),         Y("gradient_penalty"), Y("augment")};
     TRY(y_fields(c, n, "train", f, NF(f)));
     TRY(y_require(c, n, f, NF(f), "batch", "train"));
     int cls = c->m->kind == MODEL_CLASSIFIER;
@@ -455,7 +493,8 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
         static const char *const gan_only[] = {"k",      "g_loss",        "label_smoothing",
                                                "sample_every", "generator", "discriminator",
                                                "parzen", "eval", "loss", "clip", "ema",
-                                               "pack", "r1", "r2", "gradient_penalty"};
+                                               "pack", "r1", "r2", "gradient_penalty",
+                                               "augment"};
         for (size_t i = 0; i < ARRAY_LEN(gan_only); i++)
             TRY(y_only(c, f, NF(f), gan_only[i], "a GAN", "a classifier"));
         TRY(y_require(c, n, f, NF(f), "classifier", "train"));
@@ -550,6 +589,8 @@ static clgan_status parse_train(yctx *c, const ynode *n, train_spec *t) {
             }
         }
     }
+    memset(&t->augment, 0, sizeof t->augment);
+    if (HAS(f, "augment")) TRY(parse_augment(c, FLD(f, "augment"), &t->augment));
     t->log_every = 100;
     t->sample_every = 1000;
     t->checkpoint_every = 0;
@@ -737,6 +778,11 @@ static clgan_status check_model(yctx *c) {
                        "'loss: %s' takes a critic's raw output: drop the discriminator's final "
                        "sigmoid", gan_loss_name(m->train.loss));
     }
+    if (m->train.augment.policy && !data_is_images(&m->data))
+        return yerr_at(c, m->train.augment.line, m->train.augment.col, CLGAN_ERR_MODEL,
+                       "'augment' in 'train' shifts, cuts and recolours images: this model's "
+                       "data are %dx%dx%d values, not images", m->data.shape.c, m->data.shape.h,
+                       m->data.shape.w);
     /* a gradient penalty differentiates D's gradient: every layer up to the logits must let it */
     for (int k = 0; k < PENALTY_KINDS; k++) {
         const penalty_spec *ps = &m->train.penalty[k];

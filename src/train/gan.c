@@ -9,6 +9,7 @@
 #include "gan.h"
 
 #include "classify.h"
+#include "augment.h"
 #include "comm.h"
 #include "gemm.h"
 #include "penalty.h"
@@ -105,6 +106,10 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
     if (st == CLGAN_OK && pen)
         st = device_alloc(dev, (size_t)drows * t->d->in.cols * sizeof(float),
                           "the real rows beside a penalty's", &t->pen_save);
+    t->aug_p = m->train.augment.p;
+    if (st == CLGAN_OK && m->train.augment.policy)
+        st = device_alloc(dev, 2 * (size_t)drows * t->d->in.cols * sizeof(float),
+                          "D's rows before augmentation", &t->aug_src);
     if (st == CLGAN_OK && pen && t->d->labels)
         st = device_alloc(dev, (size_t)drows, "the real rows' labels beside R2's",
                           &t->pen_labels);
@@ -159,13 +164,16 @@ void trainer_free(trainer *t) {
         device_release(t->dev, t->pen_grads);
         device_release(t->dev, t->pen_save);
         device_release(t->dev, t->pen_labels);
+        device_release(t->dev, t->aug_src);
     }
+    if (t->k_aug) clReleaseKernel(t->k_aug);
+    t->k_aug = NULL;
     net_free(t->g);
     net_free(t->d);
     net_free(t->c);
     t->g = t->d = t->c = NULL;
     t->k_stats = t->k_cstats = t->k_clip = t->k_flag = NULL;
-    t->stats = t->batch_labels = t->pen_grads = t->pen_save = t->pen_labels = NULL;
+    t->stats = t->batch_labels = t->pen_grads = t->pen_save = t->pen_labels = t->aug_src = NULL;
 }
 
 clgan_status trainer_seek(trainer *t) {
@@ -282,6 +290,28 @@ static clgan_status d_penalties(trainer *t, int dr) {
     return st;
 }
 
+/*
+ * train.augment: D's input rows, `rows` samples of real data (first, where `real`) and `rows`
+ * generated ones after them, augmented in place (through aug_src), with a fresh stream's draws.
+ * A sample's draws are those of its global index: real ones 0 .. m, generated ones m .. 2m of
+ * the global batch (m samples a half), so that replicas augment as one device does.
+ */
+static clgan_status augment_d_rows(trainer *t, int real, int rows, uint64_t *stream) {
+    const augment_spec *a = &t->m->train.augment;
+    net *d = t->d;
+    shape3 s = t->m->data.shape;
+    size_t per = (size_t)shape_size(s), vals = (size_t)rows * per * (real ? 2 : 1);
+    *stream = (*d->stream_next)++;
+    clgan_status st = copy_rows(t->dev, d->acts, d->in.off, t->aug_src, 0, vals,
+                                "D's rows before augmentation");
+    uint32_t m = (uint32_t)t->m->train.batch, r0 = (uint32_t)t->row0;
+    for (int h = real ? 0 : 1, at = 0; h < 2 && st == CLGAN_OK; h++, at++)
+        st = augment_rows(t->dev, &t->k_aug, a, t->aug_p, s, rows, (uint32_t)h * m + r0, d->key,
+                          *stream, t->aug_src, (size_t)at * rows * per, d->acts,
+                          d->in.off + (size_t)at * rows * per, 0);
+    return st;
+}
+
 /* A D step up to D's logits: this replica's rows of the minibatch and of G's samples. */
 static clgan_status d_forward(trainer *t) {
     const int m = t->m->train.batch, rows = t->rows;
@@ -311,6 +341,8 @@ static clgan_status d_forward(trainer *t) {
             st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off + (size_t)rows * cols,
                            (size_t)rows * cols, "G(z) into D's input");
     }
+    uint64_t aug;
+    if (st == CLGAN_OK && t->m->train.augment.policy) st = augment_d_rows(t, 1, rows, &aug);
     if (st == CLGAN_OK && t->pen_now) st = d_penalties(t, dr);
     /* batch statistics (batch norm) of the real rows and of the generated rows apart, as the
      * reference DCGANs compute them by running D on each half */
@@ -372,6 +404,7 @@ static clgan_status g_forward(trainer *t) {
     if (st == CLGAN_OK)
         st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off + real_vals,
                        (size_t)rows * cols, "G(z) into D's input");
+    if (st == CLGAN_OK && ts->augment.policy) st = augment_d_rows(t, ra, rows, &t->aug_stream);
     d->groups = ra ? 2 : 1; /* m generated rows: their own statistics */
     if (st == CLGAN_OK) st = net_forward(d, n, 1);
     t->step_n = n;
@@ -392,7 +425,11 @@ static clgan_status g_backward(trainer *t) {
     clgan_status st = loss_gan(&t->loss, d, ts->loss, 1, n, n_real, 0.0f, scale);
     if (st == CLGAN_OK) st = add_stats(t, n, n_real, STAT_G_LOSS, STAT_N_G, 0, scale);
     if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), n, 1, 0); /* no dW for D */
-    if (st == CLGAN_OK)
+    if (st == CLGAN_OK && ts->augment.policy) /* back through the augmentation */
+        st = augment_rows(t->dev, &t->k_aug, &ts->augment, t->aug_p, t->m->data.shape, rows,
+                          (uint32_t)ts->batch + (uint32_t)t->row0, d->key, t->aug_stream,
+                          d->deltas, d->din.off + real_vals, g->deltas, g->dout.off, 1);
+    else if (st == CLGAN_OK)
         st = copy_rows(t->dev, d->deltas, d->din.off + real_vals, g->deltas, g->dout.off,
                        (size_t)rows * cols, "dL/dG(z) into G's output gradient");
     if (st == CLGAN_OK) st = net_backward(g, g->n_layers - 1, rows, 0, 1);

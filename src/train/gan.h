@@ -68,6 +68,13 @@ typedef struct trainer {
      * which penalties the coming D step applies (bit k: PENALTY_k) */
     cl_mem pen_grads, pen_save, pen_labels;
     unsigned pen_now;
+    /* train.augment: D's input rows before they are augmented, the kernel, the probability
+     * of each op now, and the stream of the latest G step's draws (its backward pass takes
+     * the same) */
+    cl_mem aug_src;
+    cl_kernel k_aug;
+    float aug_p;
+    uint64_t aug_stream;
     uint64_t stream;         /* next Philox stream */
     uint64_t iter;           /* iterations done */
     long epoch;              /* current epoch (0-based) */
