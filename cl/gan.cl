@@ -111,3 +111,28 @@ __kernel void flag_nonfinite(const __global float *restrict x, uint off, uint n,
     for (uint i = get_global_id(0); i < n; i += get_global_size(0)) bad |= !isfinite(x[off + i]);
     if (bad) atomic_xchg((volatile __global float *)&stats[6], 1.0f);
 }
+
+/*
+ * Adaptive augmentation (ADA's r_t = E[sign D(x)] over real rows): acc[0] += the sum of
+ * sign(z) over z[0 .. n), acc[1] += n. Work size: exactly one work-group of GAN_STATS_WG.
+ */
+__kernel void sign_sum(const __global float *restrict acts, uint z_off, uint n,
+                       __global float *acc) {
+    __local float s[GAN_STATS_WG];
+    uint t = get_local_id(0);
+    float a = 0.0f;
+    for (uint i = t; i < n; i += GAN_STATS_WG) {
+        float z = acts[z_off + i];
+        a += z > 0.0f ? 1.0f : z < 0.0f ? -1.0f : 0.0f;
+    }
+    s[t] = a;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint k = GAN_STATS_WG / 2; k > 0; k >>= 1) {
+        if (t < k) s[t] += s[t + k];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (t == 0) {
+        acc[0] += s[0];
+        acc[1] += (float)n;
+    }
+}

@@ -572,12 +572,16 @@ static unsigned char *state_bytes(trainer *t, size_t *len) {
     }
     size_t total = 0;
     for (int i = 0; i < 10; i++) total += bufs[i] ? sizes[i] * 4 : 0;
-    unsigned char *b = malloc(total), *p = b;
+    unsigned char *b = malloc(total + sizeof(float)), *p = b;
     for (int i = 0; i < 10; i++)
         if (bufs[i]) {
             ck_assert(device_read(t->dev, bufs[i], 0, sizes[i] * 4, p) == CLGAN_OK);
             p += sizes[i] * 4;
         }
+    if (t->ada) { /* adaptive augmentation: its p, the same on every replica */
+        memcpy(p, &t->aug_p, sizeof(float));
+        total += sizeof(float);
+    }
     *len = total;
     return b;
 }
@@ -806,6 +810,31 @@ END_TEST
 START_TEST(exact_resume_augment) {
     check_resume("tests/data/tiny_augment.yaml", 5);
     check_resume("tests/data/tiny_augment_ra.yaml", 4);
+}
+END_TEST
+
+/*
+ * Adaptive augmentation: a resume between two adjustments of p goes on with p and the sums of
+ * the D steps since the last (5 iterations: one past the first adjustment), and replicas adjust
+ * p as one device does; p moved by whole steps of batch 4 / 500k (r_t, a multiple of 1/32, is
+ * never the target 0.6 exactly, so every adjustment moves it).
+ */
+START_TEST(adaptive_augment) {
+    check_resume("tests/data/tiny_ada.yaml", 5);
+    check_replicas("tests/data/tiny_ada.yaml", 2, 8, 1e-5);
+    session a;
+    open_session(&a, "tests/data/tiny_ada.yaml");
+    run_iters(&a, 5);
+    float s[3];
+    ck_assert(trainer_ada_read(&a.t, s) == CLGAN_OK);
+    ck_assert_msg(s[2] == 8.0f && fabsf(s[1]) <= 8.0f, "one D step's 8 real rows since the "
+                  "adjustment: sums %g over %g", s[1], s[2]);
+    run_iters(&a, 7); /* 12 D steps: 3 adjustments */
+    double step = 8.0 * ADA_INTERVAL / ADA_IMAGES, moves = (a.t.aug_p - 0.5) / step;
+    ck_assert_msg(fabs(moves - floor(moves + 0.5)) < 1e-2 && fabs(moves) > 0.5 &&
+                  fabs(moves) < 3.5 && ((int)floor(fabs(moves) + 0.5)) % 2 == 1,
+                  "p %.9g: %g steps from 0.5 after 3 adjustments", a.t.aug_p, moves);
+    close_session(&a);
 }
 END_TEST
 
@@ -1468,6 +1497,7 @@ int main(int argc, char **argv) {
     tcase_add_test(dp, replicas_batch_norm);
     tcase_add_test(dp, replicas_penalties);
     tcase_add_test(dp, replicas_augment);
+    tcase_add_test(dp, adaptive_augment);
     tcase_add_test(dp, replicas_refuse_uneven_batch);
     suite_add_tcase(s, dp);
     return run_suite(s, argc, argv, 0);

@@ -520,6 +520,10 @@ int cmd_train(const cli_opts *o) {
             size_t at = strlen(log_header) - 1; /* over the newline */
             snprintf(log_header + at, sizeof log_header - at, ",%s\n", penalty_name(k));
         }
+    if (!cls && m->train.augment.target > 0) { /* adaptive augmentation: its p */
+        size_t at = strlen(log_header) - 1;
+        snprintf(log_header + at, sizeof log_header - at, ",augment_p\n");
+    }
     if (cls) { /* the images a classifier reports its accuracy on */
         if (data_load_split(&m->data, data_test_path(&m->data), data_test_labels(&m->data),
                             m->data.test[0], m->data.test[1], m->classes, &test_x, &test_y,
@@ -764,6 +768,10 @@ int cmd_train(const cli_opts *o) {
                     size_t at = strlen(pen_s);
                     if (isnan(s.penalty[k])) snprintf(pen_s + at, sizeof pen_s - at, ",");
                     else snprintf(pen_s + at, sizeof pen_s - at, ",%.6g", s.penalty[k]);
+                }
+                if (m->train.augment.target > 0) {
+                    size_t at = strlen(pen_s);
+                    snprintf(pen_s + at, sizeof pen_s - at, ",%.6f", s.augment_p);
                 }
                 snprintf(line, sizeof line, "%llu,%ld,%.3f,%.6g,%.6g,%.6f,%.6f,%.6f,%.6f,%s%s%s\n",
                          (unsigned long long)it, t.epoch, tn - t0, lr_g, lr_d, s.d_loss,

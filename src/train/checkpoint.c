@@ -262,6 +262,9 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
     for (int w = 0; w < MODEL_NETS; w++) kinds[w] = m->train.opt[w].kind;
     clgan_net ws[MODEL_NETS];
     int nw = model_nets(m, ws);
+    float ada[3] = {0, 0, 0};
+    if (m->train.augment.target > 0 && trainer_ada_read(t, ada) != CLGAN_OK)
+        return err_set(e, CLGAN_ERR_CL, "%s", t->dev->err.msg);
     tensor_list ts;
     if (expected_tensors(m->kind, m->net, kinds, m->train.ema > 0, &ts) != CLGAN_OK)
         return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory", path);
@@ -291,6 +294,11 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
         char v[40];
         snprintf(v, sizeof v, "%.17g", lr_scale);
         cJSON_AddStringToObject(meta, "lr_scale", v);
+    }
+    if (m->train.augment.target > 0) { /* ADA: p and the sums since its last adjustment */
+        char v[96];
+        snprintf(v, sizeof v, "%.9g,%.9g,%.9g", ada[0], ada[1], ada[2]);
+        cJSON_AddStringToObject(meta, "augment_adaptive", v);
     }
     if (m->train.ema > 0) { /* only then: earlier checkpoints stay as they were */
         char ema[32];
@@ -1276,6 +1284,17 @@ clgan_status checkpoint_restore(trainer *t, const ckpt *c, clgan_err *e) {
     for (int i = 0; i < nw; i++) t->opt[ws[i]].t = c->n.steps[ws[i]];
     trainer_set_lr_scale(t, c->lr_scale);
     memcpy(t->run_id, c->run_id, 17);
+    const char *ada = ckpt_meta(c, "augment_adaptive");
+    if (ada && m->train.augment.target > 0) { /* where the model adapts p now: go on from it */
+        float s[3];
+        char tail;
+        if (sscanf(ada, "%g,%g,%g%c", &s[0], &s[1], &s[2], &tail) != 3 || !(s[0] >= 0 && s[0] <= 1)
+            || !isfinite(s[1]) || !(s[2] >= 0))
+            return err_set(e, CLGAN_ERR_DATA, "%s: metadata 'augment_adaptive' is '%.60s', "
+                           "expected p in [0, 1], the sum of signs and the rows", c->path, ada);
+        if ((st = trainer_ada_write(t, s)) != CLGAN_OK)
+            return err_set(e, st, "%s", t->dev->err.msg);
+    }
     st = trainer_seek(t);
     if (st == CLGAN_OK) st = trainer_sync_replicas(t); /* several devices: all alike */
     if (st != CLGAN_OK) err_set(e, st, "%s", t->dev->err.msg);

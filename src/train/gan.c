@@ -107,6 +107,11 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
         st = device_alloc(dev, (size_t)drows * t->d->in.cols * sizeof(float),
                           "the real rows beside a penalty's", &t->pen_save);
     t->aug_p = m->train.augment.p;
+    if (st == CLGAN_OK && m->train.augment.target > 0) {
+        st = device_alloc(dev, 2 * sizeof(float), "ADA's sums", &t->ada);
+        if (st == CLGAN_OK) st = device_fill(dev, t->ada, 0, 2 * sizeof(float));
+        if (st == CLGAN_OK) st = device_kernel(dev, "cl/gan.cl", "sign_sum", &t->k_sign);
+    }
     if (st == CLGAN_OK && m->train.augment.policy)
         st = device_alloc(dev, 2 * (size_t)drows * t->d->in.cols * sizeof(float),
                           "D's rows before augmentation", &t->aug_src);
@@ -165,9 +170,12 @@ void trainer_free(trainer *t) {
         device_release(t->dev, t->pen_save);
         device_release(t->dev, t->pen_labels);
         device_release(t->dev, t->aug_src);
+        device_release(t->dev, t->ada);
     }
     if (t->k_aug) clReleaseKernel(t->k_aug);
-    t->k_aug = NULL;
+    if (t->k_sign) clReleaseKernel(t->k_sign);
+    t->k_aug = t->k_sign = NULL;
+    t->ada = NULL;
     net_free(t->g);
     net_free(t->d);
     net_free(t->c);
@@ -365,6 +373,13 @@ static clgan_status d_backward(trainer *t) {
     if (st == CLGAN_OK)
         st = add_stats(t, n, dr, STAT_D_LOSS, STAT_N_D, gan_loss_needs_critic(ts->loss) ? 2 : 1,
                        scale);
+    if (st == CLGAN_OK && t->ada) { /* ADA's r_t: the real rows' signs */
+        tensor z = net_logits(d);
+        cl_uint zo = (cl_uint)z.off, nr = (cl_uint)dr;
+        karg a[] = {KA(d->acts), KA(zo), KA(nr), KA(t->ada)};
+        st = device_set_args(t->dev, t->k_sign, "sign_sum", a, 4);
+        if (st == CLGAN_OK) st = device_run_group(t->dev, t->k_sign, 64, "sign_sum");
+    }
     if (st == CLGAN_OK) st = net_backward(d, net_logit_layer(d), n, 0, 1);
     d->grads_extra = NULL; /* the penalties' gradients went in with the loss's */
     return st;
@@ -487,6 +502,57 @@ static clgan_status g_step(trainer *t) {
     return lockstep(t, g_forward, g_backward, CLGAN_GENERATOR, g_apply);
 }
 
+clgan_status trainer_ada_read(trainer *t, float state[3]) {
+    float sums[2] = {0, 0};
+    state[0] = t->aug_p;
+    state[1] = state[2] = 0;
+    for (int i = 0; i <= t->n_peers && t->ada; i++) {
+        trainer *r = trainer_replica(t, i);
+        clgan_status st = device_read(r->dev, r->ada, 0, sizeof sums, sums);
+        if (st != CLGAN_OK) return st;
+        state[1] += sums[0];
+        state[2] += sums[1];
+    }
+    if (t->ada && comm_active(t->comm)) {
+        char what[64];
+        snprintf(what, sizeof what, "ADA's sums at iteration %llu", (unsigned long long)t->iter);
+        return comm_sum(t->comm, state + 1, 2, what, &t->dev->err);
+    }
+    return CLGAN_OK;
+}
+
+clgan_status trainer_ada_write(trainer *t, const float state[3]) {
+    clgan_status st = CLGAN_OK;
+    for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) {
+        trainer *r = trainer_replica(t, i);
+        r->aug_p = state[0];
+        if (!r->ada) continue;
+        /* the sums on replica 0 of rank 0 alone: added up again, they are the whole */
+        int lead = i == 0 && (!comm_active(t->comm) || t->comm->rank == 0);
+        float sums[2] = {lead ? state[1] : 0, lead ? state[2] : 0};
+        st = device_write(r->dev, r->ada, 0, sizeof sums, sums, 1);
+    }
+    return st;
+}
+
+/*
+ * ADA's adjustment after D step `index` (every ADA_INTERVAL of them): r_t = the mean sign of D
+ * on the real rows since the last; p moves by the interval's images over ADA_IMAGES towards
+ * more augmentation where r_t is above the target (D overfits), towards less where below.
+ */
+static clgan_status ada_adjust(trainer *t, uint64_t index) {
+    if (!t->ada || (index + 1) % ADA_INTERVAL != 0) return CLGAN_OK;
+    float s[3];
+    clgan_status st = trainer_ada_read(t, s);
+    if (st != CLGAN_OK) return st;
+    float r = s[2] > 0 ? s[1] / s[2] : 0, target = t->m->train.augment.target;
+    double step = (double)t->m->train.batch * ADA_INTERVAL / ADA_IMAGES;
+    double p = s[0] + (r > target ? step : r < target ? -step : 0);
+    s[0] = (float)(p < 0 ? 0 : p > 1 ? 1 : p);
+    s[1] = s[2] = 0;
+    return trainer_ada_write(t, s);
+}
+
 clgan_status trainer_d_step(trainer *t) {
     return d_step(t, t->iter * (uint64_t)t->m->train.k);
 }
@@ -507,7 +573,9 @@ clgan_status trainer_iteration(trainer *t) {
         return st;
     }
     for (int i = 0; i < t->m->train.k; i++) {
-        clgan_status st = d_step(t, t->iter * (uint64_t)t->m->train.k + (uint64_t)i);
+        uint64_t index = t->iter * (uint64_t)t->m->train.k + (uint64_t)i;
+        clgan_status st = d_step(t, index);
+        if (st == CLGAN_OK) st = ada_adjust(t, index);
         if (st != CLGAN_OK) return st;
     }
     clgan_status st = g_step(t);
@@ -594,6 +662,7 @@ clgan_status trainer_read_stats(trainer *t, gan_stats *out) {
     double rows = s[STAT_C_ROWS] > 0 ? s[STAT_C_ROWS] : 1;
     out->c_loss = s[STAT_C_LOSS] / rows;
     out->c_acc = s[STAT_C_CORRECT] / rows;
+    out->augment_p = t->aug_p;
     for (int k = 0; k < PENALTY_KINDS; k++) {
         float n = s[STAT_PENALTY + 2 * k + 1];
         out->penalty[k] = n > 0 ? s[STAT_PENALTY + 2 * k] / n : NAN;

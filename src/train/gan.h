@@ -30,6 +30,7 @@ typedef struct gan_stats {
     long c_steps;
     double penalty[PENALTY_KINDS]; /* each penalty's mean value over its applications (NaN:
                                       none since the last read) */
+    double augment_p;        /* train.augment's probability now */
     int nonfinite;
 } gan_stats;
 
@@ -75,6 +76,10 @@ typedef struct trainer {
     cl_kernel k_aug;
     float aug_p;
     uint64_t aug_stream;
+    /* train.augment.adaptive: the sum of sign(D(x)) over the real rows since the last
+     * adjustment of aug_p, and their count (2 floats), and the kernel adding to them */
+    cl_mem ada;
+    cl_kernel k_sign;
     uint64_t stream;         /* next Philox stream */
     uint64_t iter;           /* iterations done */
     long epoch;              /* current epoch (0-based) */
@@ -136,6 +141,16 @@ clgan_status trainer_check_split(const clgan_model *m, int L, const struct comm 
 /* After a resume wrote replica 0's state: the same parameters, optimizer state, average and
  * counters into every other replica. */
 clgan_status trainer_sync_replicas(trainer *t);
+
+/* ADA (train.augment.adaptive): the D steps between adjustments of p, and the images over
+ * which p may move from 0 to 1 (Karras et al. 2020's 4 and 500k). */
+#define ADA_INTERVAL 4
+#define ADA_IMAGES 500000.0
+
+/* Adaptive augmentation's state (aug_p, the sums since its last adjustment) to the host, and
+ * back onto every replica: checkpoints keep it for an exact resume. */
+clgan_status trainer_ada_read(trainer *t, float state[3]);
+clgan_status trainer_ada_write(trainer *t, const float state[3]);
 
 /* Enqueues one iteration of Algorithm 1; of a classifier, one step on one minibatch. */
 clgan_status trainer_iteration(trainer *t);
