@@ -5,7 +5,8 @@
 # gradient sums, the pools, self-attention and conditional batch norm among them, in small
 # graphs), the Parzen suite, and a tiny training runs (dense, convolutional, a classifier,
 # stacked data, a conditional GAN, each loss, EMA, packing, spectral norm) and evaluations
-# (Parzen, FID/KID/PRDC) that go through every kernel of an iteration. A graph's training run
+# (Parzen, FID/KID/PRDC) that go through every kernel of an iteration; gradient penalties and
+# augmentation in training runs of their own. A graph's training run
 # is left to the layer suite: tests/data/tiny_graph.yaml's self-attention runs its GEMMs per
 # sample, and the simulator took over 8 minutes for one iteration.
 # Usage: tools/oclgrind_check.sh [BUILD_DIR]   (default: build; needs Debian's oclgrind)
@@ -48,6 +49,9 @@ check sample_conv "$build/clgan" sample "$work/conv/checkpoint.safetensors" -n 8
 check train_mnist "$build/clgan" train "$src/tests/data/tiny_mnist.yaml" --out "$work/mnist" --quiet
 check eval "$build/clgan" eval "$work/mnist/checkpoint.safetensors" --parzen --samples 100 --sigmas 0.2,0.5
 check train_classifier "$build/clgan" train "$src/tests/data/tiny_classifier.yaml" --out "$work/cls" --iters 3 --quiet
+# gradient penalties (R1, R2, WGAN-GP through dropout) and augmentation (adaptive, with R1)
+check train_penalty "$build/clgan" train "$src/tests/data/tiny_penalty.yaml" --out "$work/pen" --iters 2 --quiet
+check train_augment "$build/clgan" train "$src/tests/data/tiny_ada.yaml" --out "$work/aug" --iters 4 --quiet
 check eval_fid "$build/clgan" eval "$work/mnist/checkpoint.safetensors" --fid --kid --prdc --classifier "$work/cls/checkpoint.safetensors" --samples 100 --kid-subsets 2 --kid-size 50
 check train_stacked "$build/clgan" train "$src/tests/data/tiny_stacked.yaml" --out "$work/stacked" --quiet
 check train_cond "$build/clgan" train "$src/tests/data/tiny_cond.yaml" --out "$work/cond" --iters 3 --quiet
