@@ -159,6 +159,36 @@ static void note_bias_into_norm(const clgan_model *m) {
     }
 }
 
+/* The gradient penalties and the augmentation a GAN trains with, one line each. */
+static void print_regularisers(const clgan_model *m) {
+    static const char *const on[PENALTY_KINDS] = {"the real rows", "the generated rows",
+                                                   "interpolates of real and generated rows"};
+    for (int k = 0; k < PENALTY_KINDS; k++) {
+        const penalty_spec *p = &m->train.penalty[k];
+        if (p->weight <= 0) continue;
+        if (k == PENALTY_GP)
+            printf("train: gradient_penalty (weight %g) on %s: weight (|grad_x D| - %g)^2, "
+                   "every D step\n", p->weight, on[k], p->target);
+        else if (p->every > 1)
+            printf("train: %s (gamma %g) on %s: gamma/2 |grad_x D|^2 every %d D steps, weighed "
+                   "%d times\n", penalty_name(k), p->weight, on[k], p->every, p->every);
+        else
+            printf("train: %s (gamma %g) on %s: gamma/2 |grad_x D|^2 every D step\n",
+                   penalty_name(k), p->weight, on[k]);
+    }
+    const augment_spec *a = &m->train.augment;
+    if (a->policy)
+        printf("train: augment %s%s%s%s on every row D sees, each op with probability %g%s\n",
+               a->policy & AUG_COLOR ? "color" : "",
+               a->policy & AUG_COLOR && a->policy & ~AUG_COLOR ? ", " : "",
+               a->policy & AUG_TRANSLATION ? "translation" : "",
+               a->policy & AUG_CUTOUT ? (a->policy & ~AUG_CUTOUT ? ", cutout" : "cutout") : "",
+               a->p, a->target > 0 ? " at first" : "");
+    if (a->target > 0)
+        printf("train: ADA adjusts p every %d D steps to hold D's r_t = E[sign D(x)] near %g\n",
+               ADA_INTERVAL, a->target);
+}
+
 int cmd_check(const cli_opts *o) {
     clgan_model *m;
     if (clgan_model_load(o->positional, &m) != CLGAN_OK) {
@@ -170,6 +200,7 @@ int cmd_check(const cli_opts *o) {
     for (int w = 0; w <= CLGAN_CLASSIFIER; w++)
         if (clgan_model_layers(m, (clgan_net)w) > 0)
             print_net(m, (clgan_net)w, model_net_name((clgan_net)w));
+    print_regularisers(m);
     note_bias_into_norm(m);
     clgan_model_free(m);
     return 0;

@@ -123,6 +123,11 @@ const char *penalty_name(int k);
  */
 enum { AUG_COLOR = 1, AUG_TRANSLATION = 2, AUG_CUTOUT = 4 };
 
+/* ADA (train.augment.adaptive): the D steps between adjustments of p, and the images over
+ * which p may move from 0 to 1 (Karras et al. 2020's 4 and 500k). */
+#define ADA_INTERVAL 4
+#define ADA_IMAGES 500000.0
+
 typedef struct augment_spec {
     unsigned policy; /* 0: off */
     float p;

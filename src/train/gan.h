@@ -142,11 +142,6 @@ clgan_status trainer_check_split(const clgan_model *m, int L, const struct comm 
  * counters into every other replica. */
 clgan_status trainer_sync_replicas(trainer *t);
 
-/* ADA (train.augment.adaptive): the D steps between adjustments of p, and the images over
- * which p may move from 0 to 1 (Karras et al. 2020's 4 and 500k). */
-#define ADA_INTERVAL 4
-#define ADA_IMAGES 500000.0
-
 /* Adaptive augmentation's state (aug_p, the sums since its last adjustment) to the host, and
  * back onto every replica: checkpoints keep it for an exact resume. */
 clgan_status trainer_ada_read(trainer *t, float state[3]);
