@@ -79,8 +79,11 @@ __kernel void augment(const __global float *restrict src, uint s_off, __global f
                       uint d_off, uint C, uint H, uint W, uint e0, uint key0, uint key1, uint s_lo,
                       uint s_hi, uint policy, float p, uint backward) {
     __local float sh[AUG_WG];
+    __local aug_params la;
     uint i = get_group_id(0), t = get_local_id(0), HW = H * W, N = C * HW;
-    aug_params a = aug_draw(e0, i, H, W, policy, p, key0, key1, s_lo, s_hi);
+    if (t == 0) la = aug_draw(e0, i, H, W, policy, p, key0, key1, s_lo, s_hi); /* drawn once */
+    barrier(CLK_LOCAL_MEM_FENCE);
+    aug_params a = la;
     const __global float *x = src + s_off + (size_t)i * N;
     __global float *y = dst + d_off + (size_t)i * N;
     if (!backward) {
