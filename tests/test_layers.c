@@ -1322,15 +1322,15 @@ END_TEST
  * coordinate moved in every row at once).
  */
 static double host_penalty(const net *n, const double *p, const double *x, int batch, int centred,
-                           double target, double w) {
+                           double target, double w, int train) {
     size_t cols = n->in.cols, nx = (size_t)batch * cols;
     double *xp = malloc(nx * sizeof *xp), *gsq = calloc((size_t)batch, sizeof *gsq);
     memcpy(xp, x, nx * sizeof *xp);
     for (size_t i = 0; i < cols; i++) {
         for (int r = 0; r < batch; r++) xp[r * cols + i] = x[r * cols + i] + PEN_H_IN;
-        double *yp = host_fwd(n, p, xp, batch, 1, n->n_layers);
+        double *yp = host_fwd(n, p, xp, batch, train, n->n_layers);
         for (int r = 0; r < batch; r++) xp[r * cols + i] = x[r * cols + i] - PEN_H_IN;
-        double *ym = host_fwd(n, p, xp, batch, 1, n->n_layers);
+        double *ym = host_fwd(n, p, xp, batch, train, n->n_layers);
         for (int r = 0; r < batch; r++) {
             xp[r * cols + i] = x[r * cols + i];
             double g = (yp[r] - ym[r]) / (2 * PEN_H_IN);
@@ -1349,8 +1349,12 @@ static double host_penalty(const net *n, const double *p, const double *x, int b
     return v;
 }
 
-/* The device's penalty value and parameter gradient against the host's and central
- * differences of it, for the network of f (one output per row). */
+/*
+ * The device's penalty value and parameter gradient against the host's and central
+ * differences of it, for the network of f (one output per row). With spectral norm, whose
+ * training pass takes a power step from u and v, which the gradient holds constant (as the
+ * paper's), the host runs in evaluation mode from the u and v the pass left: the same W_sn.
+ */
 static void check_penalty_f(fixture *fx, int centred) {
     fixture f = *fx;
     net *n = f.n;
@@ -1369,8 +1373,15 @@ static void check_penalty_f(fixture *fx, int centred) {
     ck_assert(device_read(dev, n->grads, 0, n->n_params * sizeof(float), dp) == CLGAN_OK);
     ck_assert(device_read(dev, stats, 0, sizeof s, s) == CLGAN_OK);
     device_release(dev, stats);
+    int train = 1;
+    for (int i = 0; i < n->n_layers; i++)
+        if (n->layers[i].sn_rows) train = 0;
+    if (!train) { /* u and v after the pass's power step */
+        ck_assert(device_read(dev, n->params, 0, n->n_params * sizeof(float), f.pf) == CLGAN_OK);
+        for (size_t j = 0; j < n->n_params; j++) f.p[j] = f.pf[j];
+    }
 
-    double want = host_penalty(n, f.p, f.x, batch, centred, target, w);
+    double want = host_penalty(n, f.p, f.x, batch, centred, target, w, train);
     ck_assert_msg(fabs(s[11] - want) <= 1e-4 * fabs(want) + 1e-5, "penalty %g, host %g", s[11],
                   want);
     ck_assert_msg(s[12] == 1.0f && s[6] == 0.0f, "count %g, non-finite flag %g", s[12], s[6]);
@@ -1378,9 +1389,9 @@ static void check_penalty_f(fixture *fx, int centred) {
     for (size_t j = 0; j < n->n_train; j++) {
         double keep = f.p[j];
         f.p[j] = keep + PEN_H_OUT;
-        double vp = host_penalty(n, f.p, f.x, batch, centred, target, w);
+        double vp = host_penalty(n, f.p, f.x, batch, centred, target, w, train);
         f.p[j] = keep - PEN_H_OUT;
-        double vm = host_penalty(n, f.p, f.x, batch, centred, target, w);
+        double vm = host_penalty(n, f.p, f.x, batch, centred, target, w, train);
         f.p[j] = keep;
         fd[j] = (vp - vm) / (2 * PEN_H_OUT);
         mag += fabs(fd[j]);
@@ -1404,6 +1415,12 @@ static const char *const pen_mlp[] = {"{type: dense, units: 7}", "{type: leaky_r
                                       "{type: dense, units: 1}"};
 static const char *const pen_dropout[] = {"{type: dense, units: 9}", "{type: leaky_relu}",
                                           "{type: dropout, keep: 0.7}", "{type: dense, units: 1}"};
+static const char *const pen_sn[] = {
+    "{type: conv2d, filters: 3, kernel: 3, padding: 1, spectral_norm: true}", "{type: leaky_relu}",
+    "{type: upsample, factor: 2}",
+    "{type: conv2d, filters: 2, kernel: 3, stride: 2, padding: 1, spectral_norm: true}", "relu",
+    "{type: global_avg_pool}", "{type: dense, units: 3, spectral_norm: true}", "relu",
+    "{type: dense, units: 1, spectral_norm: true}"};
 static const char *const pen_conv[] = {
     "{type: conv2d, filters: 3, kernel: 3, stride: 2, padding: 1}", "{type: leaky_relu}",
     "{type: conv2d, filters: 2, kernel: 2, bias: false}", "relu", "flatten",
@@ -1421,6 +1438,12 @@ END_TEST
 
 START_TEST(penalty_dropout) {
     check_penalty(pen_dropout, (int)ARRAY_LEN(pen_dropout), (shape3){5, 1, 1, 0}, 4, _i);
+}
+END_TEST
+
+/* spectral norm on dense and conv2d layers, upsample, global_avg_pool */
+START_TEST(penalty_spectral_norm) {
+    check_penalty(pen_sn, (int)ARRAY_LEN(pen_sn), (shape3){2, 4, 4, 0}, 3, _i);
 }
 END_TEST
 
@@ -1706,6 +1729,7 @@ int main(int argc, char **argv) {
     tcase_add_loop_test(pen, penalty_mlp, 0, 2);
     tcase_add_loop_test(pen, penalty_dropout, 0, 2);
     tcase_add_loop_test(pen, penalty_conv, 0, 2);
+    tcase_add_loop_test(pen, penalty_spectral_norm, 0, 2);
     tcase_add_loop_test(pen, penalty_graph, 0, 2);
     tcase_add_loop_test(pen, penalty_conditional, 0, 2);
     tcase_add_test(pen, penalty_refuses_kinds);
