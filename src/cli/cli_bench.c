@@ -21,6 +21,18 @@ static void print_result(const bench_result *r, const clgan_model *m) {
            r->median_s * 1e3, r->min_s * 1e3, r->iters, m->train.k, m->train.batch);
     printf("  %.0f real samples/s, %.3f GFLOP of GEMM per iteration, %.1f GFLOPS achieved, "
            "%s on the device\n", r->samples_per_s, r->gemm_gflop, r->gflops, mem);
+    /* the parts an iteration may hold besides the loss's passes: their kernels' sums */
+    static const char *const parts[][2] = {{"penalty: ", "gradient penalties' passes"},
+                                           {"augment", "augmentation"}};
+    for (size_t q = 0; q < ARRAY_LEN(parts); q++) {
+        double s = 0;
+        for (int k = 0; k < r->n_kernels; k++)
+            if (strncmp(r->kernels[k].name, parts[q][0], strlen(parts[q][0])) == 0)
+                s += r->kernels[k].seconds;
+        if (s > 0)
+            printf("  %s: %.3f ms per iteration, %.1f%% of the kernels' time\n", parts[q][1],
+                   s * 1e3 / r->profiled_iters, 100 * s / r->profiled_s);
+    }
     printf("  %-34s %7s %7s %9s %8s\n", "kernel", "share", "calls", "ms/iter", "GFLOPS");
     for (int k = 0; k < r->n_kernels; k++) {
         const prof_stat *p = &r->kernels[k];

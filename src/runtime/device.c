@@ -626,7 +626,8 @@ cl_event *device_prof_event(clgan_device *dev, const char *name, double flops) {
     }
     prof_event *e = &dev->prof[dev->n_prof++];
     e->ev = NULL;
-    snprintf(e->name, sizeof e->name, "%s", name);
+    snprintf(e->name, sizeof e->name, "%s%s%s", dev->prof_part ? dev->prof_part : "",
+             dev->prof_part ? ": " : "", name);
     e->flops = flops;
     return &e->ev;
 }

@@ -46,6 +46,8 @@ struct clgan_device {
     int profiling; /* queue created with CL_QUEUE_PROFILING_ENABLE */
     prof_event *prof; /* when profiling: every enqueued kernel since the last collect */
     int n_prof, cap_prof;
+    const char *prof_part; /* where set: the profile's label of the kernels enqueued now, in
+                              front of their names ("penalty": a gradient penalty's passes) */
     double gemm_flops;     /* FLOPs of every GEMM enqueued so far (2 m n k each) */
     size_t mem_allocated;  /* bytes allocated through device_alloc and not released */
     size_t mem_peak;       /* the most mem_allocated has been */

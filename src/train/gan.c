@@ -268,6 +268,7 @@ static clgan_status d_penalties(trainer *t, int dr) {
     int first = 1;
     clgan_status st = CLGAN_OK;
     d->groups = 1;
+    t->dev->prof_part = "penalty"; /* bench's profile counts its kernels apart */
     for (int k = 0; k < PENALTY_KINDS && st == CLGAN_OK; k++) {
         if (!(t->pen_now & (1u << k))) continue;
         const penalty_spec *ps = &ts->penalty[k];
@@ -294,6 +295,7 @@ static clgan_status d_penalties(trainer *t, int dr) {
             st = net_add(d, t->pen_grads, 0, d->grads, 0, d->n_train);
         first = 0;
     }
+    t->dev->prof_part = NULL;
     d->grads_extra = first ? NULL : t->pen_grads;
     return st;
 }
