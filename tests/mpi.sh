@@ -42,6 +42,20 @@ for name in tiny_gan12 tiny_bn12 tiny_ra_sgd; do
 done
 
 # a graph (issue 23): a ResNet with class-conditional batch norm, self-attention, spectral norm
+# gradient penalties (WGAN-GP's interpolation weights by global row), and adaptive augmentation
+# (ADA's sums of signs added up over the ranks: p moves alike; checkpoints keep it)
+for name in tiny_penalty tiny_ada; do
+    model=$src/tests/data/$name.yaml
+    run 1 "$model" --iters 9 --out "$dir/$name-1"
+    run 2 "$model" --iters 9 --out "$dir/$name-2"
+    close "$dir/$name-1/checkpoint.safetensors" "$dir/$name-2/checkpoint.safetensors" 1e-4 1e-5
+    same_stats "$dir/$name-1/log.csv" "$dir/$name-2/log.csv"
+    a=$(grep -ao '"augment_adaptive":"[^"]*"' "$dir/$name-1/checkpoint.safetensors")
+    b=$(grep -ao '"augment_adaptive":"[^"]*"' "$dir/$name-2/checkpoint.safetensors")
+    [ "$a" = "$b" ] || fail "$name: ADA's state on 1 rank ($a) and on 2 ($b)"
+done
+ok "tiny_penalty, tiny_ada: mpirun -n 2 against 1 device: every tensor within 1e-4 relative, 1e-5 absolute, the logged statistics and ADA's p equal"
+
 graph=$src/tests/data/tiny_graph.yaml
 run 1 "$graph" --iters 12 --out "$dir/graph-1"
 run 2 "$graph" --iters 12 --out "$dir/graph-2"

@@ -852,6 +852,38 @@ START_TEST(replicas_penalties) {
 END_TEST
 
 /*
+ * Lazy regularisation: R1 applied every N D steps weighs N times as much when it applies. One D
+ * step (index 0: it applies) of R1 alone, every 3 against every 1: the penalty's gradients
+ * three times over, up to float rounding (the weight scales the seed; the pass is linear in it).
+ */
+START_TEST(lazy_penalty_weighs_every) {
+    float *g[2];
+    size_t count = 0;
+    for (int lazy = 0; lazy < 2; lazy++) {
+        session s;
+        open_session(&s, "tests/data/tiny_penalty.yaml");
+        s.m->train.penalty[PENALTY_R2].weight = 0;
+        s.m->train.penalty[PENALTY_GP].weight = 0;
+        s.m->train.penalty[PENALTY_R1].every = lazy ? 3 : 1;
+        ck_assert(trainer_d_step(&s.t) == CLGAN_OK);
+        count = s.t.d->n_train;
+        g[lazy] = malloc(count * sizeof(float));
+        ck_assert(device_read(dev, s.t.pen_grads, 0, count * sizeof(float), g[lazy]) == CLGAN_OK);
+        close_session(&s);
+    }
+    double want_mag = 0;
+    for (size_t i = 0; i < count; i++) {
+        ck_assert_msg(fabsf(g[1][i] - 3 * g[0][i]) <= 1e-6f + 1e-5f * fabsf(3 * g[0][i]),
+                      "gradient %zu: every 3 %.9g, every 1 %.9g", i, g[1][i], g[0][i]);
+        want_mag += fabsf(g[0][i]);
+    }
+    ck_assert_msg(want_mag > 1e-4, "degenerate: R1's gradient is ~0");
+    free(g[0]);
+    free(g[1]);
+}
+END_TEST
+
+/*
  * The penalties' statistics: each one's mean value over its applications (R1 every 3 of the 2
  * D steps an iteration: 3 times in 4 iterations; R2 4 times; WGAN-GP 8), finite and positive;
  * and they change D's training (a run without them ends elsewhere).
@@ -1473,6 +1505,7 @@ int main(int argc, char **argv) {
     tcase_add_test(ck, exact_resume_penalties);
     tcase_add_test(ck, exact_resume_augment);
     tcase_add_test(ck, penalties_apply_and_count);
+    tcase_add_test(ck, lazy_penalty_weighs_every);
     tcase_add_test(ck, exact_resume_conditional);
     tcase_add_test(ck, packed_discriminator);
     tcase_add_test(ck, exact_resume_wasserstein);

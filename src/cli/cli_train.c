@@ -873,7 +873,12 @@ int cmd_train(const cli_opts *o) {
             goto done;
         }
         if (periodic || last || for_rollback || stop_now) {
-            clgan_status st = CLGAN_OK;
+            /* every rank: ADA's sums over the ranks, which rank 0's checkpoint keeps */
+            clgan_status st = trainer_ada_sync(&t);
+            if (st != CLGAN_OK) {
+                rc = fail(NULL, dev->err.msg);
+                goto done;
+            }
             int saved = lead ? save_state(&t, &r, periodic, &own, &e, &st) : 1;
             if (saved) saved_at = t.iter;
             if (st != CLGAN_OK) {

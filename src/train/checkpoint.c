@@ -8,6 +8,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "checkpoint.h"
+#include "comm.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -262,9 +263,10 @@ clgan_status checkpoint_save(trainer *t, const char *path, clgan_err *e) {
     for (int w = 0; w < MODEL_NETS; w++) kinds[w] = m->train.opt[w].kind;
     clgan_net ws[MODEL_NETS];
     int nw = model_nets(m, ws);
-    float ada[3] = {0, 0, 0};
-    if (m->train.augment.target > 0 && trainer_ada_read(t, ada) != CLGAN_OK)
+    /* ADA's state: synced by every rank before rank 0 writes (trainer_ada_sync) */
+    if (m->train.augment.target > 0 && !comm_active(t->comm) && trainer_ada_sync(t) != CLGAN_OK)
         return err_set(e, CLGAN_ERR_CL, "%s", t->dev->err.msg);
+    const float *ada = t->ada_state;
     tensor_list ts;
     if (expected_tensors(m->kind, m->net, kinds, m->train.ema > 0, &ts) != CLGAN_OK)
         return err_set(e, CLGAN_ERR_NOMEM, "%s: out of memory", path);

@@ -523,6 +523,10 @@ clgan_status trainer_ada_read(trainer *t, float state[3]) {
     return CLGAN_OK;
 }
 
+clgan_status trainer_ada_sync(trainer *t) {
+    return t->ada ? trainer_ada_read(t, t->ada_state) : CLGAN_OK;
+}
+
 clgan_status trainer_ada_write(trainer *t, const float state[3]) {
     clgan_status st = CLGAN_OK;
     for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) {

@@ -80,6 +80,7 @@ typedef struct trainer {
      * adjustment of aug_p, and their count (2 floats), and the kernel adding to them */
     cl_mem ada;
     cl_kernel k_sign;
+    float ada_state[3];      /* trainer_ada_sync's */
     uint64_t stream;         /* next Philox stream */
     uint64_t iter;           /* iterations done */
     long epoch;              /* current epoch (0-based) */
@@ -142,10 +143,16 @@ clgan_status trainer_check_split(const clgan_model *m, int L, const struct comm 
  * counters into every other replica. */
 clgan_status trainer_sync_replicas(trainer *t);
 
-/* Adaptive augmentation's state (aug_p, the sums since its last adjustment) to the host, and
- * back onto every replica: checkpoints keep it for an exact resume. */
+/*
+ * Adaptive augmentation's state (aug_p, the sums since its last adjustment over every replica
+ * and rank) to the host, and back onto every replica: checkpoints keep it for an exact resume.
+ * Under mpirun trainer_ada_read is collective: every rank calls it. trainer_ada_sync keeps its
+ * result in ada_state, which checkpoint_save writes (rank 0 alone writes checkpoints: every
+ * rank syncs first; without ranks, checkpoint_save syncs itself).
+ */
 clgan_status trainer_ada_read(trainer *t, float state[3]);
 clgan_status trainer_ada_write(trainer *t, const float state[3]);
+clgan_status trainer_ada_sync(trainer *t);
 
 /* Enqueues one iteration of Algorithm 1; of a classifier, one step on one minibatch. */
 clgan_status trainer_iteration(trainer *t);
