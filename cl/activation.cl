@@ -45,3 +45,24 @@ ACT_FWD(tanh, tanh(x))
 ACT_BWD(tanh, dy * (1.0f - y * y))
 ACT_FWD(sigmoid, sigmoid16(x))
 ACT_BWD(sigmoid, dy * y * (1.0f - y))
+
+/*
+ * A gradient penalty's third pass (src/net/penalty.c): dx = f'(x) dy + f''(x) t dv, with dy the
+ * values' adjoint, t the input's tangent (tan at x_off) and dv the backward pass's gradient of
+ * the output (dvals at dy_off). tanh: f' = 1 - y^2, f'' = -2 y (1 - y^2); sigmoid:
+ * f' = y (1 - y), f'' = y (1 - y) (1 - 2 y).
+ */
+#define ACT_BWD2(name, d1, d2)                                                                     \
+    __kernel void name##_bwd2(const __global float *restrict acts, uint x_off, uint y_off,         \
+                              __global float *deltas, uint dy_off, uint dx_off,                    \
+                              const __global float *restrict tan,                                  \
+                              const __global float *restrict dvals, uint n) {                      \
+        uint i = 16 * get_global_id(0);                                                            \
+        if (i >= n) return;                                                                        \
+        uint cnt = min(16u, n - i);                                                                \
+        float16 y = vload16_part(acts + y_off + i, cnt), dy = vload16_part(deltas + dy_off + i, cnt), \
+                t = vload16_part(tan + x_off + i, cnt), dv = vload16_part(dvals + dy_off + i, cnt); \
+        vstore16_part((d1) * dy + (d2) * t * dv, deltas + dx_off + i, cnt);                        \
+    }
+ACT_BWD2(tanh, 1.0f - y * y, -2.0f * y * (1.0f - y * y))
+ACT_BWD2(sigmoid, y * (1.0f - y), y * (1.0f - y) * (1.0f - 2.0f * y))

@@ -221,12 +221,16 @@ typedef struct layer_class {
     int min_inputs, max_inputs;
     /*
      * Gradient penalties (issue 24) in a network holding it: set where the kind's forward and
-     * backward follow a tangent pass (graph.h: net.tangent) and its second derivative in x is
-     * zero (linear and piecewise-linear kinds), so that the penalty's parameter gradient
-     * through it is exact. Else a penalty refuses the network, saying `no_tangent` where set.
+     * backward follow a tangent pass (graph.h: net.tangent), and its second derivative in x is
+     * zero (linear and piecewise-linear kinds) or `second_order` is set, so that the penalty's
+     * parameter gradient through it is exact. Else a penalty refuses the network, saying
+     * `no_tangent` where set.
      */
     int tangent;
     const char *no_tangent;
+    /* With `tangent`: a second derivative in x that is not zero (tanh, sigmoid), which the
+     * kind's backward adds in the penalty's third pass (graph.h: net.second). */
+    int second_order;
 } layer_class;
 
 /* The class of kind k (k < LAYER_KIND_COUNT). */

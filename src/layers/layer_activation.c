@@ -14,7 +14,12 @@ static const layer_key slope_keys[] = {
     {"slope", KEY_NUM, SLOPE, KEY_LO_OPEN | KEY_HI_OPEN, 0, 1, 0.2},
 };
 
-enum { K_FWD, K_BWD };
+enum { K_FWD, K_BWD, K_BWD2 };
+
+/* tanh and sigmoid: a second derivative that is not zero (a penalty's third pass adds it) */
+static int curved(layer_kind k) {
+    return k == LAYER_TANH || k == LAYER_SIGMOID;
+}
 
 static int act_infer(layer_spec *L, char *why, size_t len) {
     (void)why, (void)len;
@@ -35,6 +40,11 @@ static clgan_status act_setup(net *n, layer *l) {
     snprintf(bwd, sizeof bwd, "%s_bwd", kind);
     clgan_status st = net_kernel(n, "cl/activation.cl", fwd, &l->k[K_FWD]);
     if (st == CLGAN_OK) st = net_kernel(n, "cl/activation.cl", bwd, &l->k[K_BWD]);
+    if (st == CLGAN_OK && curved(l->spec->kind)) {
+        char bwd2[40];
+        snprintf(bwd2, sizeof bwd2, "%s_bwd2", kind);
+        st = net_kernel(n, "cl/activation.cl", bwd2, &l->k[K_BWD2]);
+    }
     return st;
 }
 
@@ -60,6 +70,17 @@ static clgan_status act_forward(net *n, layer *l, int batch, int train) {
 static clgan_status act_backward(net *n, layer *l, int batch, int need_dx, int need_dw) {
     (void)need_dw;
     if (!need_dx) return CLGAN_OK;
+    if (n->second && curved(l->spec->kind)) { /* a penalty's third pass: f'' t dv added */
+        cl_uint x_off = (cl_uint)l->x.off, y_off = (cl_uint)l->y.off,
+                dy_off = (cl_uint)l->dy.off, dx_off = (cl_uint)l->dx.off,
+                cnt = (cl_uint)((size_t)batch * l->y.cols);
+        karg a[] = {KA(n->acts), KA(x_off), KA(y_off), KA(n->deltas), KA(dy_off),
+                    KA(dx_off),  KA(n->tan), KA(n->delta_vals), KA(cnt)};
+        clgan_status st = device_set_args(n->dev, l->k[K_BWD2], "activation backward", a, 9);
+        if (st != CLGAN_OK) return st;
+        return device_run1d(n->dev, l->k[K_BWD2], (cnt + 15) / 16,
+                            layer_kind_name(l->spec->kind));
+    }
     /* a tangent pass's forward (act_forward): t_y = f'(x) t_x, the same product with the
      * tangents in the gradients' place */
     int t = n->tangent;
@@ -89,9 +110,9 @@ ACT_HOST(leaky_relu, v > 0 ? v : L->v[SLOPE] * v)
 ACT_HOST(tanh, tanh(v))
 ACT_HOST(sigmoid, 1.0 / (1.0 + exp(-v)))
 
-/* relu and leaky_relu are piecewise linear: a penalty's gradient through them is exact; tanh's
- * and sigmoid's second derivatives would add a term the tangent pass does not compute */
-#define ACT_CLASS(kind, key_list, key_count, describe_fn, pl)                                     \
+/* relu and leaky_relu are piecewise linear: a penalty's gradient through them needs no more than
+ * the tangent pass; tanh's and sigmoid's second derivatives add a term in a third pass */
+#define ACT_CLASS(kind, key_list, key_count, describe_fn, curved)                                 \
     const layer_class layer_##kind = {                                                             \
         .name = #kind,                                                                             \
         .keys = key_list,                                                                          \
@@ -102,11 +123,10 @@ ACT_HOST(sigmoid, 1.0 / (1.0 + exp(-v)))
         .gemms = layer_no_gemms,                                                                   \
         .ops = {act_setup, act_forward, act_backward},                                             \
         .host_forward = kind##_host,                                                               \
-        .tangent = pl,                                                                             \
-        .no_tangent = pl ? NULL : "its second derivative is not zero, and the penalty's gradient " \
-                                  "through it is not built: use relu or leaky_relu in D",          \
+        .tangent = 1,                                                                              \
+        .second_order = curved,                                                                    \
     };
-ACT_CLASS(relu, NULL, 0, layer_no_detail, 1)
-ACT_CLASS(leaky_relu, slope_keys, (int)ARRAY_LEN(slope_keys), leaky_describe, 1)
-ACT_CLASS(tanh, NULL, 0, layer_no_detail, 0)
-ACT_CLASS(sigmoid, NULL, 0, layer_no_detail, 0)
+ACT_CLASS(relu, NULL, 0, layer_no_detail, 0)
+ACT_CLASS(leaky_relu, slope_keys, (int)ARRAY_LEN(slope_keys), leaky_describe, 0)
+ACT_CLASS(tanh, NULL, 0, layer_no_detail, 1)
+ACT_CLASS(sigmoid, NULL, 0, layer_no_detail, 1)

@@ -172,6 +172,8 @@ void net_free(net *n) {
     for (size_t i = 0; i < ARRAY_LEN(pk); i++)
         if (pk[i]) clReleaseKernel(pk[i]);
     device_release(n->dev, n->tan);
+    device_release(n->dev, n->adeltas);
+    device_release(n->dev, n->pen_part);
     device_release(n->dev, n->params);
     device_release(n->dev, n->grads);
     device_release(n->dev, n->acts);

@@ -96,6 +96,14 @@ struct net {
      */
     cl_mem tan, primal;
     int tangent;
+    /*
+     * Where a kind with a second derivative (tanh, sigmoid: its class's second_order) lies
+     * below the logits, a third pass carries the penalty's adjoint of the values: `deltas` is
+     * then that pass's own buffer, `delta_vals` the backward pass's gradients (dy), and
+     * `second` 1; such a kind's backward adds f''(x) t_x dy to f'(x) times its output's adjoint.
+     */
+    cl_mem adeltas, delta_vals, pen_part;
+    int second;
     /* where set, net_backward adds these gradients (laid out as grads) into each layer's
      * parameter gradients as it writes them, before grads_ready: a penalty's */
     cl_mem grads_extra;

@@ -36,6 +36,42 @@ clgan_status penalty_mix(net *n, int rows) {
                           : st;
 }
 
+/*
+ * Where a kind below the logits has a second derivative (tanh, sigmoid): the adjoint of the
+ * values, zero at the logits, gains f''(x) t dy at each such layer and goes down as a backward
+ * pass does, adding its parameter gradients (biases' too) to the tangent pass's (in pen_part,
+ * which net_backward adds as it writes). Its own gradient buffer; the backward pass's dy stay.
+ */
+static clgan_status third_pass(net *n, int rows, int top) {
+    clgan_status st = CLGAN_OK;
+    size_t pbytes = n->n_params * sizeof(float), abytes = n->n_acts * sizeof(float);
+    if (!n->pen_part) st = device_alloc(n->dev, pbytes, "a penalty's gradients", &n->pen_part);
+    if (st == CLGAN_OK && !n->adeltas)
+        st = device_alloc(n->dev, abytes, "a penalty's third pass", &n->adeltas);
+    if (st == CLGAN_OK) {
+        cl_int rc = clEnqueueCopyBuffer(n->dev->queue, n->grads, n->pen_part, 0, 0, pbytes, 0,
+                                        NULL, NULL);
+        if (rc != CL_SUCCESS) return err_cl(&n->dev->err, rc, "clEnqueueCopyBuffer", "a penalty");
+    }
+    tensor lg = net_logit_grad(n);
+    if (st == CLGAN_OK)
+        st = device_fill(n->dev, n->adeltas, lg.off * sizeof(float), (size_t)rows * sizeof(float));
+    if (st != CLGAN_OK) return st;
+    clgan_status (*ready)(net *, int, void *) = n->grads_ready;
+    n->delta_vals = n->deltas;
+    n->deltas = n->adeltas;
+    n->second = 1;
+    n->grads_extra = n->pen_part;
+    n->grads_ready = NULL; /* the trainer reduces the loss's pass, not this */
+    st = net_backward(n, top, rows, 0, 1);
+    n->grads_ready = ready;
+    n->grads_extra = NULL;
+    n->second = 0;
+    n->deltas = n->delta_vals;
+    n->delta_vals = NULL;
+    return st;
+}
+
 /* acts and tan change places: a tangent pass begins (on 1) or ends (on 0) */
 static void swap(net *n, int on) {
     cl_mem a = n->acts;
@@ -80,5 +116,7 @@ clgan_status penalty_pass(net *n, int rows, const penalty_args *pa) {
         if (n->layers[i].n_params)
             st = n->layers[i].cls->ops.backward(n, &n->layers[i], rows, 0, 1);
     swap(n, 0);
-    return st;
+    int curved = 0;
+    for (int i = 0; i <= top; i++) curved |= n->layers[i].cls->second_order;
+    return st == CLGAN_OK && curved ? third_pass(n, rows, top) : st;
 }
