@@ -13,7 +13,7 @@
  * tangent t, its backward the gradients of sum_r dy_r . (J t)_r. Where every kind is linear or
  * piecewise linear in x (dense, conv2d, relu, leaky_relu, dropout, pooling, merges), the second
  * derivatives in x are zero and that is the whole gradient. Where tanh or sigmoid lie below the
- * logits (their classes' `second_order`), a third pass adds their second derivatives' term: the
+ * logits (their classes' `second_order`), one more pass adds their second derivatives' term: the
  * values' adjoint, zero at the logits, gains f''(x) t dy at each and goes down as a backward
  * pass does, its parameter gradients (biases' too) added. Spectral norm maps the gradients as it
  * maps the loss's. The kinds that allow all this: classes with `tangent` (net_spec_no_tangent).
