@@ -444,6 +444,10 @@ static const cli_opt plot_opts[] = {
     {"-o", "FILE", "output PNG (default curves.png)"},
 };
 
+static const cli_opt layers_opts[] = {
+    {"--markdown", NULL, "write the reference page (docs/model_language.md) instead"},
+};
+
 static const cli_opt figure1_opts[] = {
     {"-o", "FILE", "output PNG (default figure1.png)"},
 };
@@ -539,6 +543,13 @@ static const cli_cmd commands[] = {
      "log-likelihood when the run measured it, with axes, ticks and legends. Training writes\n"
      "the same picture as RUN/curves.png when it ends.",
      cmd_plot, 1, OPTS(plot_opts)},
+    {"layers", "", "list every layer kind with its keys, types, ranges and defaults",
+     "Lists the layer kinds of the model language, each with its YAML keys: their types,\n"
+     "ranges, defaults, and what the kind is beyond them (a merge, a reader of the label,\n"
+     "whether gradient penalties pass it). The kinds' own key tables are the source, so the\n"
+     "list is what the parser accepts. --markdown writes the reference page of the model\n"
+     "language's layers (docs/model_language.md).",
+     cmd_layers, 0, OPTS(layers_opts)},
 };
 
 /* clgan --version: the engine, its build, CLBlast and the OpenCL platforms this machine has. */

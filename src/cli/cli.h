@@ -101,5 +101,6 @@ int cmd_compare(const cli_opts *o);
 int cmd_theory(const cli_opts *o);
 int cmd_figure1(const cli_opts *o);
 int cmd_plot(const cli_opts *o);
+int cmd_layers(const cli_opts *o);
 
 #endif /* CLGAN_CLI_H */
