@@ -113,6 +113,43 @@ int clgan_model_batch(const clgan_model *model);
 void clgan_model_input_shape(const clgan_model *model, clgan_net net, int *c, int *h, int *w);
 const char *clgan_model_name(const clgan_model *model);
 
+/* ---- generators: samples of a trained model's generator -------------------------------------- */
+
+typedef struct clgan_generator clgan_generator;
+
+/* How clgan_generator_sample draws. clgan_sample_default_params() gives the defaults. */
+typedef struct clgan_sample_params {
+    uint64_t seed;      /* the noise's seed; 0: the run's own seed (as `clgan sample`) */
+    uint64_t stream;    /* the noise stream; 0, the default, is the batch a run's grids show */
+    int cls;            /* a conditional model: every sample of class cls; -1 (default): sample
+                           i of class (i / 8) mod classes, a row of 8 per class */
+    const float *noise; /* NULL (default): drawn from seed and stream; else n x noise_dim values */
+} clgan_sample_params;
+
+clgan_sample_params clgan_sample_default_params(void);
+
+/*
+ * Opens the generator of a checkpoint on dev (its averaged weights where the run kept an
+ * average): CLGAN_OK, or an error whose message clgan_generator_errmsg gives (*out is set
+ * unless memory ran out; free it either way). dev stays the caller's.
+ */
+clgan_status clgan_generator_open(const char *checkpoint, clgan_device *dev,
+                                  clgan_generator **out);
+const char *clgan_generator_errmsg(const clgan_generator *g);
+/* The noise's values per sample; each sample's shape (C, H, W); the condition's classes (0:
+ * none). */
+int clgan_generator_noise_dim(const clgan_generator *g);
+void clgan_generator_sample_shape(const clgan_generator *g, int *c, int *h, int *w);
+int clgan_generator_classes(const clgan_generator *g);
+/*
+ * n samples into out (n x C x H x W floats, in the model's data range, as G makes them);
+ * p NULL: the defaults. The same as `clgan sample -n N --npy` draws. A sample holding NaN or
+ * Inf is an error, and out is then unspecified.
+ */
+clgan_status clgan_generator_sample(clgan_generator *g, int n, const clgan_sample_params *p,
+                                    float *out);
+void clgan_generator_free(clgan_generator *g);
+
 #ifdef __cplusplus
 }
 #endif
