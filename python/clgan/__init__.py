@@ -88,21 +88,29 @@ def _path(p):
     return os.fsencode(p)
 
 
+def _open(kind, *args):
+    """A handle from clgan_<kind>_open/_load(*args, &handle), or Error with its message (the
+    handle's where the call made one); the handle is freed on failure."""
+    lib = _load()
+    opener = getattr(lib, "clgan_%s_%s" % (kind, "load" if kind == "model" else "open"))
+    h = ctypes.c_void_p()
+    st = opener(*args, ctypes.byref(h))
+    if st != 0:
+        errmsg = getattr(lib, "clgan_%s_errmsg" % kind)
+        msg = _text(errmsg(h)) if h else _text(lib.clgan_status_str(st))
+        getattr(lib, "clgan_%s_free" % kind)(h)
+        raise Error(msg)
+    return h
+
+
 class Device:
     """An OpenCL device: `selector` as --device takes it (P:D or part of the name); None: the
     default (the CLGAN_DEVICE variable where set)."""
 
     def __init__(self, selector=None):
-        lib = _load()
         if selector is None:
             selector = os.environ.get("CLGAN_DEVICE")
-        h = ctypes.c_void_p()
-        st = lib.clgan_device_open(selector.encode() if selector else None, ctypes.byref(h))
-        if st != 0:
-            msg = _text(lib.clgan_device_errmsg(h)) if h else _text(lib.clgan_status_str(st))
-            lib.clgan_device_free(h)
-            raise Error(msg)
-        self._h = h
+        self._h = _open("device", selector.encode() if selector else None)
 
     def close(self):
         if getattr(self, "_h", None):
@@ -118,13 +126,7 @@ class Model:
 
     def __init__(self, path):
         lib = _load()
-        h = ctypes.c_void_p()
-        st = lib.clgan_model_load(_path(path), ctypes.byref(h))
-        if st != 0:
-            msg = _text(lib.clgan_model_errmsg(h)) if h else _text(lib.clgan_status_str(st))
-            lib.clgan_model_free(h)
-            raise Error(msg)
-        self._h = h
+        self._h = h = _open("model", _path(path))
         self.name = _text(lib.clgan_model_name(h))
         self.batch = lib.clgan_model_batch(h)
 
@@ -144,13 +146,7 @@ class Generator:
     def __init__(self, checkpoint, device=None):
         lib = _load()
         self._dev = device if device is not None else Device()
-        h = ctypes.c_void_p()
-        st = lib.clgan_generator_open(_path(checkpoint), self._dev._h, ctypes.byref(h))
-        if st != 0:
-            msg = _text(lib.clgan_generator_errmsg(h)) if h else _text(lib.clgan_status_str(st))
-            lib.clgan_generator_free(h)
-            raise Error(msg)
-        self._h = h
+        self._h = h = _open("generator", _path(checkpoint), self._dev._h)
         c, hh, w = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
         lib.clgan_generator_sample_shape(h, ctypes.byref(c), ctypes.byref(hh), ctypes.byref(w))
         self.shape = (c.value, hh.value, w.value)

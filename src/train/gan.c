@@ -207,9 +207,9 @@ static clgan_status add_stats(trainer *t, int n, int n_first, int slot_loss, int
 }
 
 /* Bytes of one device buffer into another (the rows' labels), enqueued. */
-static clgan_status copy_bytes(clgan_device *dev, cl_mem src, cl_mem dst, size_t dst_off,
-                               size_t count, const char *what) {
-    cl_int rc = clEnqueueCopyBuffer(dev->queue, src, dst, 0, dst_off, count, 0, NULL, NULL);
+static clgan_status copy_bytes(clgan_device *dev, cl_mem src, size_t src_off, cl_mem dst,
+                               size_t dst_off, size_t count, const char *what) {
+    cl_int rc = clEnqueueCopyBuffer(dev->queue, src, dst, src_off, dst_off, count, 0, NULL, NULL);
     if (rc != CL_SUCCESS) return err_cl(&dev->err, rc, "clEnqueueCopyBuffer", "%s", what);
     return CLGAN_OK;
 }
@@ -225,7 +225,7 @@ static clgan_status generate(trainer *t, int m, int d_row) {
     if (st == CLGAN_OK) st = net_draw_noise(t->g, &t->m->noise, m, NULL);
     if (st == CLGAN_OK) st = net_forward(t->g, m, 1);
     if (st == CLGAN_OK && k > 0 && t->d->labels)
-        st = copy_bytes(t->dev, t->g->labels, t->d->labels, (size_t)d_row, (size_t)m,
+        st = copy_bytes(t->dev, t->g->labels, 0, t->d->labels, (size_t)d_row, (size_t)m,
                         "G's labels into D's rows");
     return st;
 }
@@ -235,21 +235,6 @@ static clgan_status generate(trainer *t, int m, int d_row) {
 static clgan_status real_labels(trainer *t, long first, int rows) {
     if (t->m->condition_classes == 0 || !t->d->labels) return CLGAN_OK;
     return dataset_gather_labels(t->data, first, rows, t->d->labels);
-}
-
-/*
- * R2 on a conditional D: `count` label bytes of src from src_off to dst at dst_off, the bytes
- * there saved first into save (at save_off) where save is set.
- */
-static clgan_status labels_copy(clgan_device *dev, cl_mem src, size_t src_off, cl_mem save,
-                                size_t save_off, cl_mem dst, size_t dst_off, size_t count) {
-    cl_int rc = CL_SUCCESS;
-    if (save) rc = clEnqueueCopyBuffer(dev->queue, dst, save, dst_off, save_off, count, 0, NULL,
-                                       NULL);
-    if (rc == CL_SUCCESS)
-        rc = clEnqueueCopyBuffer(dev->queue, src, dst, src_off, dst_off, count, 0, NULL, NULL);
-    if (rc != CL_SUCCESS) return err_cl(&dev->err, rc, "clEnqueueCopyBuffer", "R2's labels");
-    return CLGAN_OK;
 }
 
 /*
@@ -280,14 +265,18 @@ static clgan_status d_penalties(trainer *t, int dr) {
             st = copy_rows(t->dev, d->acts, in + vals, d->acts, in, vals,
                            "the generated rows over the real ones (R2)");
         if (st == CLGAN_OK && k == PENALTY_R2 && d->labels)
-            st = labels_copy(t->dev, d->labels, (size_t)dr, t->pen_labels, 0, d->labels, 0,
-                             (size_t)dr);
+            st = copy_bytes(t->dev, d->labels, 0, t->pen_labels, 0, (size_t)dr,
+                            "D's real rows' labels aside");
+        if (st == CLGAN_OK && k == PENALTY_R2 && d->labels)
+            st = copy_bytes(t->dev, d->labels, (size_t)dr, d->labels, 0, (size_t)dr,
+                            "the generated rows' labels over the real ones (R2)");
         if (st == CLGAN_OK && k == PENALTY_GP) st = penalty_mix(d, dr);
         if (st == CLGAN_OK) st = penalty_pass(d, dr, &a);
         if (st == CLGAN_OK && k != PENALTY_R1)
             st = copy_rows(t->dev, t->pen_save, 0, d->acts, in, vals, "D's real rows back");
         if (st == CLGAN_OK && k == PENALTY_R2 && d->labels)
-            st = labels_copy(t->dev, t->pen_labels, 0, NULL, 0, d->labels, 0, (size_t)dr);
+            st = copy_bytes(t->dev, t->pen_labels, 0, d->labels, 0, (size_t)dr,
+                            "D's real rows' labels back");
         if (st == CLGAN_OK && first)
             st = copy_rows(t->dev, d->grads, 0, t->pen_grads, 0, d->n_train,
                            "a penalty's gradients");
@@ -351,8 +340,9 @@ static clgan_status d_forward(trainer *t) {
             st = copy_rows(t->dev, g->acts, g->out.off, d->acts, d->in.off + (size_t)rows * cols,
                            (size_t)rows * cols, "G(z) into D's input");
     }
-    uint64_t aug;
-    if (st == CLGAN_OK && t->m->train.augment.policy) st = augment_d_rows(t, 1, rows, &aug);
+    uint64_t aug_stream; /* G's step keeps its own for the backward pass; D's needs none */
+    if (st == CLGAN_OK && t->m->train.augment.policy)
+        st = augment_d_rows(t, 1, rows, &aug_stream);
     if (st == CLGAN_OK && t->pen_now) st = d_penalties(t, dr);
     /* batch statistics (batch norm) of the real rows and of the generated rows apart, as the
      * reference DCGANs compute them by running D on each half */
