@@ -1,11 +1,13 @@
 /*
  * clgan.h - the public interface of clgan, a GAN engine on OpenCL.
  *
- * Three opaque handles: clgan_device (an OpenCL device with its context, queue and program
- * cache), clgan_model (a model file parsed and shape-checked) and, later, clgan_trainer.
- * No OpenCL or libyaml type appears here. Every function that can fail returns a clgan_status;
- * the message that goes with a failure lives on the handle (read it with *_errmsg), or in a
- * caller-supplied buffer where no handle exists yet. The library never prints and never exits.
+ * Opaque handles: clgan_device (an OpenCL device with its context, queue and program cache),
+ * clgan_model (a model file parsed and shape-checked), clgan_trainer (a training run on one or
+ * several devices), clgan_generator (a trained generator, sampled) and clgan_ranks (the
+ * processes of a run under mpirun). No OpenCL or libyaml type appears here. Every function that
+ * can fail returns a clgan_status; the message that goes with a failure lives on the handle
+ * (read it with *_errmsg), or in a caller-supplied buffer where no handle exists yet. The
+ * library never prints and never exits.
  */
 #ifndef CLGAN_H
 #define CLGAN_H
@@ -27,7 +29,9 @@ typedef enum clgan_status {
     CLGAN_ERR_CL,     /* an OpenCL or CLBlast call failed (message has the call and code) */
     CLGAN_ERR_BUILD,  /* a kernel program failed to build (message has the file and log) */
     CLGAN_ERR_DATA,   /* a data file is malformed or does not fit the model */
-    CLGAN_ERR_ARG     /* an argument is out of range */
+    CLGAN_ERR_ARG,    /* an argument is out of range */
+    CLGAN_ERR_NONFINITE, /* training met NaN or Inf (message has the iteration and the tensor) */
+    CLGAN_STOPPED     /* a run stopped where its caller asked (clgan_train_params.stop) */
 } clgan_status;
 
 /* A short, static name for a status ("yaml error", ...). Never NULL. */
@@ -113,6 +117,143 @@ int clgan_model_batch(const clgan_model *model);
 void clgan_model_input_shape(const clgan_model *model, clgan_net net, int *c, int *h, int *w);
 const char *clgan_model_name(const clgan_model *model);
 
+/* ---- ranks: the processes of a data-parallel run under mpirun -------------------------------- */
+
+typedef struct clgan_ranks clgan_ranks;
+
+/*
+ * Joins the MPI world where this process was started by mpirun (and clgan was built with Open
+ * MPI); else a group of one. *out is set even on failure so the message can be read (a build
+ * without MPI under mpirun is refused: each copy would train alone). End with clgan_ranks_end.
+ */
+clgan_status clgan_ranks_start(clgan_ranks **out);
+const char *clgan_ranks_errmsg(const clgan_ranks *r);
+/* This process's rank, the number of ranks, and its rank among those of its machine. */
+int clgan_ranks_rank(const clgan_ranks *r);
+int clgan_ranks_size(const clgan_ranks *r);
+int clgan_ranks_local(const clgan_ranks *r);
+/* The bound on every wait for the other ranks, seconds (600 by default). */
+void clgan_ranks_set_timeout(clgan_ranks *r, double seconds);
+/*
+ * Ends every rank's process with exit status code (MPI_Abort): for a failure this rank met
+ * alone (clgan_trainer_failed_alone), which would leave the others waiting on it. The one call
+ * that need not return; with a single rank it does nothing.
+ */
+void clgan_ranks_abort(clgan_ranks *r, int code);
+void clgan_ranks_end(clgan_ranks *r);
+
+/* ---- trainers: Algorithm 1 (or a classifier's training) on one or several devices ------------ */
+
+typedef struct clgan_trainer clgan_trainer;
+
+/* What a progress callback is told. */
+typedef enum clgan_train_event {
+    CLGAN_EVENT_NOTE,      /* text: something to know (a GEMM path refused on a device, a
+                              setting a resume takes from the model) */
+    CLGAN_EVENT_LOG,       /* a log interval: the statistics since the one before */
+    CLGAN_EVENT_ACCURACY,  /* a classifier's test accuracy after an epoch: value (0..1), count
+                              (images) */
+    CLGAN_EVENT_PARZEN,    /* Parzen log-likelihood: value (nats; NaN: not finite at any
+                              bandwidth, not logged), value2 (its standard error), value3 (sigma) */
+    CLGAN_EVENT_FID,       /* train.eval: value FID, value2 KID, value3 KID's std; count
+                              samples against count2 reference images */
+    CLGAN_EVENT_ROLLBACK,  /* NaN/Inf, rolled back (on_nan rollback): text says where and to
+                              what; iter is the iteration rolled back to */
+    CLGAN_EVENT_DONE       /* the run reached its length: count iterations in seconds */
+} clgan_train_event;
+
+typedef struct clgan_train_progress {
+    clgan_train_event event;
+    uint64_t iter, total;  /* iterations done, and the run's length */
+    long epoch;            /* the epoch under way (0-based) */
+    double epochs;         /* epochs done (D's minibatches / those of an epoch) */
+    double seconds;        /* since the run (or its last rollback) started here */
+    double it_per_s, eta_s;
+    double lr_g, lr_d, lr; /* learning rates now (a classifier's in lr) */
+    double d_loss, g_loss, d_real, d_fake; /* a GAN's means over the interval */
+    double loss, accuracy; /* a classifier's, per training row */
+    double value, value2, value3; /* the event's figures (see the events) */
+    long count, count2;
+    const char *text;      /* the event's text; NULL where it has none */
+} clgan_train_progress;
+
+/* Called by clgan_trainer_open and clgan_trainer_run as things happen; user is the params'. */
+typedef void (*clgan_progress_fn)(const clgan_train_progress *p, void *user);
+/* Asked after every iteration: nonzero stops the run there, with a checkpoint where the run
+ * writes one (clgan_trainer_run then returns CLGAN_STOPPED). */
+typedef int (*clgan_stop_fn)(void *user);
+
+typedef enum clgan_on_nan {
+    CLGAN_ON_NAN_STOP = 0, /* stop, keeping the last good checkpoint */
+    CLGAN_ON_NAN_ROLLBACK  /* return to the run's last checkpoint with the learning rates
+                              halved (at most 5 times; needs a run directory) */
+} clgan_on_nan;
+
+typedef struct clgan_train_params {
+    const char *run_dir;   /* where the run writes config.yaml, log.csv, samples/, checkpoints
+                              and eval.json; NULL (default): nothing is written */
+    int new_run_dir;       /* run_dir NULL: 1 writes into runs/<model>-<date>-<time>, or a
+                              resumed checkpoint's own run directory */
+    int force;             /* write into a run_dir that holds another run */
+    const char *resume;    /* a checkpoint to continue exactly; NULL: a new run */
+    int has_seed;          /* seed below replaces train.seed (a resume keeps its own) */
+    uint64_t seed;
+    uint64_t iters;        /* the run's length in iterations; 0: epochs, else the model's */
+    long epochs;
+    clgan_on_nan on_nan;
+    clgan_ranks *ranks;    /* NULL: this process alone; else one replica per rank, rank 0
+                              writing the run */
+    clgan_progress_fn progress;
+    clgan_stop_fn stop;
+    void *user;
+} clgan_train_params;
+
+clgan_train_params clgan_train_default_params(void);
+
+/*
+ * Sets up a run of model on devs[0 .. n_devs) (one replica per device, the batch split among
+ * them): a copy of the model, its data, the compiled networks, a resumed state, the run
+ * directory locked and its config.yaml written. devs and model stay the caller's (devs must
+ * outlive the trainer). *out is set even on failure (unless memory ran out) so the message
+ * can be read; free it either way.
+ */
+clgan_status clgan_trainer_open(const clgan_model *model, clgan_device *const *devs, int n_devs,
+                                const clgan_train_params *p, clgan_trainer **out);
+const char *clgan_trainer_errmsg(const clgan_trainer *t);
+
+typedef struct clgan_train_info {
+    const char *name;      /* the model's */
+    const char *where;     /* the devices ("A + B", and the other ranks) */
+    const char *driver;    /* the first device's driver version */
+    const char *run_dir;   /* NULL where nothing is written */
+    int classifier;        /* 1: a classifier model (loss and accuracy, no G or D) */
+    long samples;          /* training rows (images) */
+    int batch, k, classes;
+    long test_images;      /* a classifier's accuracy set */
+    long batches_per_epoch;
+    uint64_t iter, total;  /* done, and the run's length */
+    int programs_built, programs_loaded; /* kernel programs built, and taken from the cache */
+    double build_seconds;
+    uint64_t mem_peak;     /* device memory at peak, bytes (the first device) */
+} clgan_train_info;
+
+void clgan_trainer_info(const clgan_trainer *t, clgan_train_info *info);
+/*
+ * Runs up to n more iterations (0: to the run's length); at the run's length writes eval.json
+ * and curves.png and reports CLGAN_EVENT_DONE. CLGAN_OK; CLGAN_STOPPED where p->stop asked;
+ * else an error (its message on the handle; NaN/Inf is CLGAN_ERR_NONFINITE). After an error
+ * past a finished iteration, that iteration's checkpoint is written where the run writes one.
+ */
+clgan_status clgan_trainer_run(clgan_trainer *t, uint64_t n);
+/* The last log interval's figures (event CLGAN_EVENT_LOG; iter 0 before the first). */
+void clgan_trainer_stats(const clgan_trainer *t, clgan_train_progress *out);
+/* Writes the state (parameters, optimizer, average, data order, streams) to a checkpoint that
+ * resume continues exactly; a state holding NaN or Inf is refused. */
+clgan_status clgan_trainer_save(clgan_trainer *t, const char *path);
+/* Under mpirun: whether the last failure was this rank's alone (clgan_ranks_abort it). */
+int clgan_trainer_failed_alone(const clgan_trainer *t);
+void clgan_trainer_free(clgan_trainer *t);
+
 /* ---- generators: samples of a trained model's generator -------------------------------------- */
 
 typedef struct clgan_generator clgan_generator;
@@ -148,6 +289,13 @@ int clgan_generator_classes(const clgan_generator *g);
  */
 clgan_status clgan_generator_sample(clgan_generator *g, int n, const clgan_sample_params *p,
                                     float *out);
+/*
+ * n samples drawn as clgan_generator_sample draws them, written to a PNG at path as `clgan
+ * sample` writes them: a grid (a row of 8 per class for a conditional model), or for 1-D and
+ * 2-D data a histogram or a scatter plot.
+ */
+clgan_status clgan_generator_write_grid(clgan_generator *g, int n, const clgan_sample_params *p,
+                                        const char *path);
 void clgan_generator_free(clgan_generator *g);
 
 #ifdef __cplusplus

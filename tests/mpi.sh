@@ -139,7 +139,7 @@ sed 's/^  seed: 5$/  seed: 6/' "$model" >"$dir/other.yaml"
 # sum, with no checkpoint, before)
 "$mpiexec" --oversubscribe -n 1 "$clgan" train "$model" --iters 4 --out "$dir/len" : \
     -n 1 "$clgan" train "$model" --iters 8 --out "$dir/len" >"$dir/out" 2>&1
-[ $? != 0 ] && grep -q "rank 1's length (--iters, --epochs) differs from rank 0's" "$dir/out" ||
+[ $? != 0 ] && grep -q "rank 1's length (iterations, epochs) differs from rank 0's" "$dir/out" ||
     fail "other lengths: $(cat "$dir/out")"
 [ ! -e "$dir/len" ] || fail "a refused start left $(ls -A "$dir/len")"
 mpi 2 train "$model" --devices pthread --out "$dir/bad" >"$dir/out" 2>&1

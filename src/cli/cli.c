@@ -318,7 +318,26 @@ int open_device_list(const cli_opts *o, clgan_device ***devs, int *n) {
     return 0;
 }
 
-int open_rank_device(const cli_opts *o, const comm *c, clgan_device ***devs, int *n) {
+int open_one_device(const cli_opts *o, clgan_device ***devs, int *n) {
+    clgan_device **d = calloc(1, sizeof *d);
+    *devs = NULL;
+    *n = 0;
+    if (!d) {
+        fprintf(stderr, "clgan %s: out of memory\n", o->cmd->name);
+        return 1;
+    }
+    if (clgan_device_open(o->device, &d[0]) != CLGAN_OK) {
+        fprintf(stderr, "clgan %s: %s\n", o->cmd->name, clgan_device_errmsg(d[0]));
+        clgan_device_free(d[0]);
+        free(d);
+        return 1;
+    }
+    *devs = d;
+    *n = 1;
+    return 0;
+}
+
+int open_rank_device(const cli_opts *o, const clgan_ranks *c, clgan_device ***devs, int *n) {
     const char *list = opt_get(o, "--devices"), *cmd = o->cmd->name;
     char sel[64] = "";
     *devs = NULL;
@@ -330,16 +349,16 @@ int open_rank_device(const cli_opts *o, const comm *c, clgan_device ***devs, int
     if (list) { /* one selector per rank */
         int count = 1;
         for (const char *p = list; *p; p++) count += *p == ',';
-        if (count != c->size) {
+        if (count != clgan_ranks_size(c)) {
             fprintf(stderr, "clgan %s: --devices under mpirun: one selector per rank, %d given "
-                    "for %d ranks\n", cmd, count, c->size);
+                    "for %d ranks\n", cmd, count, clgan_ranks_size(c));
             return EXIT_USAGE;
         }
         const char *a = list;
-        for (int i = 0; i < c->rank; i++) a = strchr(a, ',') + 1;
+        for (int i = 0; i < clgan_ranks_rank(c); i++) a = strchr(a, ',') + 1;
         size_t len = strcspn(a, ",");
         if (len == 0 || len >= sizeof sel) {
-            fprintf(stderr, "clgan %s: --devices: rank %d's selector is %s\n", cmd, c->rank,
+            fprintf(stderr, "clgan %s: --devices: rank %d's selector is %s\n", cmd, clgan_ranks_rank(c),
                     len ? "too long" : "empty");
             return EXIT_USAGE;
         }
@@ -350,11 +369,11 @@ int open_rank_device(const cli_opts *o, const comm *c, clgan_device ***devs, int
         size_t count;
         char err[512];
         if (clgan_device_list(&all, &count, err, sizeof err) != CLGAN_OK) {
-            fprintf(stderr, "clgan %s (rank %d): %s\n", cmd, c->rank, err);
+            fprintf(stderr, "clgan %s (rank %d): %s\n", cmd, clgan_ranks_rank(c), err);
             return 1;
         }
         if (count > 0) {
-            const clgan_device_info *d = &all[(size_t)c->local_rank % count];
+            const clgan_device_info *d = &all[(size_t)clgan_ranks_local(c) % count];
             snprintf(sel, sizeof sel, "%d:%d", d->platform, d->index);
         }
         clgan_device_list_free(all);
@@ -362,7 +381,7 @@ int open_rank_device(const cli_opts *o, const comm *c, clgan_device ***devs, int
     clgan_device **d = calloc(1, sizeof *d);
     if (!d) return 1;
     if (clgan_device_open(sel[0] ? sel : o->device, &d[0]) != CLGAN_OK) {
-        fprintf(stderr, "clgan %s (rank %d): %s\n", cmd, c->rank, clgan_device_errmsg(d[0]));
+        fprintf(stderr, "clgan %s (rank %d): %s\n", cmd, clgan_ranks_rank(c), clgan_device_errmsg(d[0]));
         clgan_device_free(d[0]);
         free(d);
         return 1;

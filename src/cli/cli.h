@@ -38,9 +38,6 @@ typedef struct cli_cmd {
     int n_opts;
 } cli_cmd;
 
-/* The git revision the library was built from (version.c, generated at build time). */
-extern const char clgan_git_revision[];
-
 int usage_error(const char *cmd, const char *fmt, const char *arg);
 
 /*
@@ -66,13 +63,15 @@ int opt_long(const cli_opts *o, const char *name, long lo, long hi, long *out);
  */
 int open_device_list(const cli_opts *o, struct clgan_device ***devs, int *n);
 
-struct comm;
+/* Opens --device (or the default device) into *devs (n = 1): 0, or 1 after the message. */
+int open_one_device(const cli_opts *o, struct clgan_device ***devs, int *n);
+
 /*
- * Under mpirun (c active): opens this rank's device into *devs (n = 1): its own selector of
+ * Under mpirun (c of several ranks): opens this rank's device into *devs (n = 1): its own selector of
  * --devices A,B,... (one per rank), else --device, else the device of its local rank among
  * those `clgan devices` lists. Messages name the rank; returns EXIT_USAGE or 1, else 0.
  */
-int open_rank_device(const cli_opts *o, const struct comm *c, struct clgan_device ***devs,
+int open_rank_device(const cli_opts *o, const clgan_ranks *c, struct clgan_device ***devs,
                      int *n);
 
 struct clgan_model;
@@ -81,13 +80,6 @@ struct clgan_model;
  * unreadable data file only gets a note on stderr. NULL after printing the error.
  */
 struct clgan_model *load_model_shapes(const char *cmd, const char *path);
-
-/* Shared by train and sample (cli_train.c). */
-struct dataset;
-int data_is_image(const struct clgan_model *m);
-/* G's samples as a grid (images), a scatter plot (2-D) or a histogram (1-D) against the data. */
-clgan_status draw_samples(const struct clgan_model *m, const struct dataset *data, const float *x,
-                          int rows, const char *path, clgan_err *e);
 
 int cmd_devices(const cli_opts *o);
 int cmd_check(const cli_opts *o);

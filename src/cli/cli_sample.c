@@ -12,6 +12,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "image.h"
+#include "session.h"
 #include "npy.h"
 
 
@@ -115,7 +116,7 @@ int cmd_sample(const cli_opts *o) {
     memcpy(xu, x, (size_t)rows * cols * sizeof *xu);
     data_to_unit(&m->data, xu, (size_t)rows * cols);
     if (nearest) {
-        if (!data_is_image(m)) {
+        if (!data_is_images(&m->data)) {
             rc = fail("--nearest: the model's data are not images");
             goto done;
         }
@@ -157,7 +158,7 @@ int cmd_sample(const cli_opts *o) {
             memcpy(pairs + (size_t)(2 * i + 1) * cols, imgs + (size_t)bi * cols, cols * sizeof(float));
         }
         st = image_grid_png(outp, pairs, 2 * rows, m->data.shape, 16, 2, &e);
-    } else if (interp && data_is_image(m)) {
+    } else if (interp && data_is_images(&m->data)) {
         st = image_grid_png(outp, xu, rows, m->data.shape, 8, 2, &e);
     } else {
         st = draw_samples(m, NULL, x, rows, outp, &e);

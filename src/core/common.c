@@ -27,6 +27,8 @@ const char *clgan_status_str(clgan_status status) {
     case CLGAN_ERR_BUILD: return "kernel build error";
     case CLGAN_ERR_DATA: return "data error";
     case CLGAN_ERR_ARG: return "bad argument";
+    case CLGAN_ERR_NONFINITE: return "not finite";
+    case CLGAN_STOPPED: return "stopped";
     }
     return "unknown status";
 }

@@ -23,6 +23,9 @@ typedef struct clgan_err {
     char msg[CLGAN_MSG_MAX];
 } clgan_err;
 
+/* The git revision the library was built from (version.c, generated at build time). */
+extern const char clgan_git_revision[];
+
 /* Records status and a printf-style message; returns status so callers can `return err_set(..)`. */
 clgan_status err_set(clgan_err *e, clgan_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

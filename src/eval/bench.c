@@ -108,7 +108,7 @@ void bench_result_free(bench_result *r) {
 }
 
 clgan_status bench_devices(clgan_device **devs, int n, const clgan_model *m, int iters,
-                           int warmup, struct comm *c, bench_devices_result *r, clgan_err *e) {
+                           int warmup, struct clgan_ranks *c, bench_devices_result *r, clgan_err *e) {
     memset(r, 0, sizeof *r);
     dataset data;
     trainer t;

@@ -46,13 +46,13 @@ typedef struct bench_devices_result {
     double hidden;            /* 1 - exposed / comm: the share behind the backward pass */
 } bench_devices_result;
 
-struct comm;
+struct clgan_ranks;
 /*
  * Times iterations of m on synthetic data with one replica per device of devs (open; the
  * caller's) and, through c (NULL: alone), per MPI rank, as bench_run does for one device (no
  * cold start, no profile).
  */
 clgan_status bench_devices(clgan_device **devs, int n, const clgan_model *m, int iters,
-                           int warmup, struct comm *c, bench_devices_result *r, clgan_err *e);
+                           int warmup, struct clgan_ranks *c, bench_devices_result *r, clgan_err *e);
 
 #endif /* CLGAN_BENCH_H */

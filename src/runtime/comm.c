@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "comm.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,8 @@ uint64_t comm_hash_file(const char *path) {
 #ifndef CLGAN_MPI
 
 clgan_status comm_start(comm *c, clgan_err *e) {
-    memset(c, 0, sizeof *c);
+    memset(c, 0, offsetof(comm, rank)); /* not e, which may be c->err */
+    memset(&c->rank, 0, sizeof *c - offsetof(comm, rank));
     c->size = 1;
     c->timeout_s = 600;
     long n = launched_size();
@@ -95,7 +97,8 @@ clgan_status comm_same(comm *c, const uint64_t *h, int n, const char *const *nam
 #else /* CLGAN_MPI */
 
 clgan_status comm_start(comm *c, clgan_err *e) {
-    memset(c, 0, sizeof *c);
+    memset(c, 0, offsetof(comm, rank)); /* not e, which may be c->err */
+    memset(&c->rank, 0, sizeof *c - offsetof(comm, rank));
     c->size = 1;
     c->timeout_s = 600;
     if (launched_size() < 1) return CLGAN_OK; /* not under mpirun: no MPI at all */
@@ -224,4 +227,43 @@ clgan_status comm_same(comm *c, const uint64_t *h, int n, const char *const *nam
 clgan_status comm_sum(comm *c, float *buf, size_t n, const char *what, clgan_err *e) {
     clgan_status st = comm_isum(c, buf, n, e);
     return st == CLGAN_OK ? comm_wait(c, what, e) : st;
+}
+
+/* ---- the public handle ---- */
+
+clgan_status clgan_ranks_start(clgan_ranks **out) {
+    comm *c = calloc(1, sizeof *c);
+    *out = c;
+    if (!c) return CLGAN_ERR_NOMEM;
+    return comm_start(c, &c->err);
+}
+
+const char *clgan_ranks_errmsg(const clgan_ranks *r) {
+    return r ? r->err.msg : "out of memory";
+}
+
+int clgan_ranks_rank(const clgan_ranks *r) {
+    return r->rank;
+}
+
+int clgan_ranks_size(const clgan_ranks *r) {
+    return r->size;
+}
+
+int clgan_ranks_local(const clgan_ranks *r) {
+    return r->local_rank;
+}
+
+void clgan_ranks_set_timeout(clgan_ranks *r, double seconds) {
+    r->timeout_s = seconds;
+}
+
+void clgan_ranks_abort(clgan_ranks *r, int code) {
+    comm_abort(r, code);
+}
+
+void clgan_ranks_end(clgan_ranks *r) {
+    if (!r) return;
+    comm_end(r);
+    free(r);
 }

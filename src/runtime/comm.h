@@ -17,7 +17,9 @@
 
 #include "common.h"
 
-typedef struct comm {
+/* The public clgan_ranks (clgan.h) is this struct. */
+typedef struct clgan_ranks {
+    clgan_err err;         /* clgan_ranks_start's message */
     int rank, size;        /* this process and how many (1 without MPI) */
     int local_rank;        /* among the processes of this machine */
     int mpi;               /* MPI was initialised here (finalised by comm_end) */

@@ -44,7 +44,7 @@ typedef struct grad_buckets {
     int n, cap;
 } grad_buckets;
 
-struct comm;
+struct clgan_ranks;
 
 typedef struct trainer {
     clgan_device *dev;
@@ -98,7 +98,7 @@ typedef struct trainer {
     struct trainer *peers;
     dataset *peer_data;
     int n_peers;
-    struct comm *comm;       /* borrowed; NULL: this process alone */
+    struct clgan_ranks *comm;       /* borrowed; NULL: this process alone */
     struct replica_group *grp; /* this process's replicas, each running its passes in a
                                   thread of its own (several devices); replica 0's, shared */
     int local;               /* this replica's index in this process */
@@ -133,11 +133,11 @@ void trainer_free(trainer *t);
  * starts from the same parameters. The devices stay the caller's.
  */
 clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int R, const clgan_model *m,
-                                   dataset *data, int sample_rows, struct comm *c);
+                                   dataset *data, int sample_rows, struct clgan_ranks *c);
 
 /* Whether the model splits over L devices of each of c's ranks (trainer_init_replicas's
  * refusals, which every rank makes alike); the message names what splits it. */
-clgan_status trainer_check_split(const clgan_model *m, int L, const struct comm *c, clgan_err *e);
+clgan_status trainer_check_split(const clgan_model *m, int L, const struct clgan_ranks *c, clgan_err *e);
 
 /* After a resume wrote replica 0's state: the same parameters, optimizer state, average and
  * counters into every other replica. */

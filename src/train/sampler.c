@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "session.h"
 
 struct clgan_generator {
     clgan_err err;
@@ -102,6 +103,21 @@ clgan_status clgan_generator_sample(clgan_generator *h, int n, const clgan_sampl
         st = err_set(&h->err, CLGAN_ERR_DATA, "the generator's samples hold NaN or Inf");
     free(z);
     free(lab);
+    return st;
+}
+
+clgan_status clgan_generator_write_grid(clgan_generator *h, int n, const clgan_sample_params *p,
+                                        const char *path) {
+    if (!h || !h->g) return h ? err_set(&h->err, CLGAN_ERR_ARG, "the generator is not open")
+                              : CLGAN_ERR_ARG;
+    if (n < 1 || !path)
+        return err_set(&h->err, CLGAN_ERR_ARG, "clgan_generator_write_grid: %s",
+                       n < 1 ? "n must be at least 1" : "path is NULL");
+    float *x = malloc((size_t)n * (size_t)shape_size(h->m->data.shape) * sizeof *x);
+    if (!x) return err_set(&h->err, CLGAN_ERR_NOMEM, "out of memory");
+    clgan_status st = clgan_generator_sample(h, n, p, x);
+    if (st == CLGAN_OK) st = draw_samples(h->m, NULL, x, n, path, &h->err);
+    free(x);
     return st;
 }
 
