@@ -5,6 +5,11 @@
     x = g.sample(64)              # numpy float32, (64, C, H, W), in the model's data range
     x = g.sample(16, cls=3, seed=7)
 
+    t = clgan.Trainer(clgan.Model("models/ring2d.yaml"), iters=500)
+    t.run()                       # what `clgan train models/ring2d.yaml --iters 500` trains
+    t.stats()                     # {'iter': 500, 'd_loss': ..., 'g_loss': ..., ...}
+    t.save("ring2d.safetensors")  # `clgan train --resume` and Trainer(resume=...) continue it
+
 Errors are clgan.Error, with clgan's message (a model file's file:line:col). The library is
 found from $CLGAN_LIBRARY, else a build tree's build/libclgan.so beside this package, else the
 system's (cmake --install).
@@ -15,7 +20,7 @@ import os
 
 import numpy as np
 
-__all__ = ["Error", "Device", "Model", "Generator", "library_path"]
+__all__ = ["Error", "Device", "Model", "Generator", "Trainer", "library_path"]
 
 
 class Error(Exception):
@@ -42,6 +47,41 @@ class _SampleParams(ctypes.Structure):
     _fields_ = [("seed", ctypes.c_uint64), ("stream", ctypes.c_uint64), ("cls", ctypes.c_int),
                 ("noise", ctypes.POINTER(ctypes.c_float))]
 
+
+class _Progress(ctypes.Structure):
+    _fields_ = [("event", ctypes.c_int), ("iter", ctypes.c_uint64), ("total", ctypes.c_uint64),
+                ("epoch", ctypes.c_long)] + [
+                   (f, ctypes.c_double) for f in (
+                       "epochs", "seconds", "it_per_s", "eta_s", "lr_g", "lr_d", "lr", "d_loss",
+                       "g_loss", "d_real", "d_fake", "loss", "accuracy", "value", "value2",
+                       "value3")] + [
+                   ("count", ctypes.c_long), ("count2", ctypes.c_long), ("text", ctypes.c_char_p)]
+
+
+_PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.POINTER(_Progress), ctypes.c_void_p)
+_STOP_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+
+
+class _TrainParams(ctypes.Structure):
+    _fields_ = [("run_dir", ctypes.c_char_p), ("new_run_dir", ctypes.c_int),
+                ("force", ctypes.c_int), ("resume", ctypes.c_char_p), ("has_seed", ctypes.c_int),
+                ("seed", ctypes.c_uint64), ("iters", ctypes.c_uint64), ("epochs", ctypes.c_long),
+                ("on_nan", ctypes.c_int), ("ranks", ctypes.c_void_p), ("progress", _PROGRESS_FN),
+                ("stop", _STOP_FN), ("user", ctypes.c_void_p)]
+
+
+class _TrainInfo(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("where", ctypes.c_char_p), ("driver", ctypes.c_char_p),
+                ("run_dir", ctypes.c_char_p), ("classifier", ctypes.c_int),
+                ("samples", ctypes.c_long), ("batch", ctypes.c_int), ("k", ctypes.c_int),
+                ("classes", ctypes.c_int), ("test_images", ctypes.c_long),
+                ("batches_per_epoch", ctypes.c_long), ("iter", ctypes.c_uint64),
+                ("total", ctypes.c_uint64), ("programs_built", ctypes.c_int),
+                ("programs_loaded", ctypes.c_int), ("build_seconds", ctypes.c_double),
+                ("mem_peak", ctypes.c_uint64)]
+
+
+_EVENTS = ("note", "log", "accuracy", "parzen", "fid", "rollback", "done")
 
 _lib = None
 
@@ -72,6 +112,15 @@ def _load():
         "clgan_generator_sample": (I, [P, I, ctypes.POINTER(_SampleParams),
                                        ctypes.POINTER(ctypes.c_float)]),
         "clgan_generator_free": (None, [P]),
+        "clgan_train_default_params": (_TrainParams, []),
+        "clgan_trainer_open": (I, [P, ctypes.POINTER(P), I, ctypes.POINTER(_TrainParams),
+                                   ctypes.POINTER(P)]),
+        "clgan_trainer_errmsg": (S, [P]),
+        "clgan_trainer_info": (None, [P, ctypes.POINTER(_TrainInfo)]),
+        "clgan_trainer_run": (I, [P, ctypes.c_uint64]),
+        "clgan_trainer_stats": (None, [P, ctypes.POINTER(_Progress)]),
+        "clgan_trainer_save": (I, [P, S]),
+        "clgan_trainer_free": (None, [P]),
     }
     for name, (res, args) in sigs.items():
         f = getattr(lib, name)
@@ -181,6 +230,124 @@ class Generator:
     def close(self):
         if getattr(self, "_h", None):
             _load().clgan_generator_free(self._h)
+            self._h = None
+
+    def __del__(self):
+        self.close()
+
+
+def _progress_dict(p, classifier):
+    """A progress report as a dict: the event's name, where the run is, and its figures."""
+    ev = _EVENTS[p.event] if 0 <= p.event < len(_EVENTS) else str(p.event)
+    d = {"event": ev, "iter": p.iter, "total": p.total, "epoch": p.epoch, "epochs": p.epochs,
+         "seconds": p.seconds}
+    if ev == "log":
+        d.update(it_per_s=p.it_per_s, eta_s=p.eta_s)
+        keys = ("lr", "loss", "accuracy") if classifier else (
+            "lr_g", "lr_d", "d_loss", "g_loss", "d_real", "d_fake")
+        d.update({k: getattr(p, k) for k in keys})
+    elif ev in ("accuracy", "parzen", "fid"):
+        d.update(value=p.value, value2=p.value2, value3=p.value3, count=p.count, count2=p.count2)
+    if p.text:
+        d["text"] = _text(p.text)
+    return d
+
+
+class Trainer:
+    """A training run of `model` (a Model) on `device` (a Device; None: the default) or on
+    several `devices` at once (the batch split among them), as `clgan train` runs it:
+
+    iters, epochs -- the run's length (None: the model's train.iters or train.epochs)
+    seed          -- replaces train.seed (a resumed run keeps its own)
+    resume        -- a checkpoint to continue exactly (clgan train's or Trainer.save's)
+    run_dir       -- a folder for config.yaml, log.csv, samples/ and checkpoints (None: nothing
+                     is written); force -- write into one that holds another run
+    on_nan        -- "stop" or "rollback" (needs run_dir)
+    progress      -- a function called with a dict per event ("log", "note", "fid", ...)
+    """
+
+    def __init__(self, model, device=None, devices=None, iters=None, epochs=None, seed=None,
+                 resume=None, run_dir=None, force=False, on_nan="stop", progress=None):
+        lib = _load()
+        if on_nan not in ("stop", "rollback"):
+            raise Error("on_nan: expected stop or rollback, got %r" % (on_nan,))
+        if devices is None:
+            devices = [device if device is not None else Device()]
+        self._model, self._devices = model, list(devices)  # they outlive the trainer
+        p = lib.clgan_train_default_params()
+        if run_dir is not None:
+            p.run_dir = _path(run_dir)
+        if resume is not None:
+            p.resume = _path(resume)
+        p.force = 1 if force else 0
+        if seed is not None:
+            p.has_seed, p.seed = 1, int(seed)
+        p.iters = int(iters or 0)
+        p.epochs = int(epochs or 0)
+        p.on_nan = 1 if on_nan == "rollback" else 0
+        self._user_progress = progress
+        self._error = None
+        self._classifier = False  # known once open; no log event comes before
+
+        def report(ptr, _user):
+            try:
+                if self._user_progress:
+                    self._user_progress(_progress_dict(ptr.contents, self._classifier))
+            except BaseException as e:  # noqa: BLE001 - raised again after the C call
+                self._error = self._error or e
+
+        self._cb = _PROGRESS_FN(report)  # kept alive as long as the trainer
+        self._stop = _STOP_FN(lambda _user: 1 if self._error is not None else 0)
+        p.progress, p.stop = self._cb, self._stop
+        arr = (ctypes.c_void_p * len(self._devices))(*[d._h for d in self._devices])
+        self._h = None
+        self._h = _open("trainer", model._h, arr, len(self._devices), ctypes.byref(p))
+        self._raise_callback_error()
+        self._classifier = bool(self.info()["classifier"])
+
+    def _raise_callback_error(self):
+        if self._error is not None:
+            e, self._error = self._error, None
+            raise e
+
+    def _check(self, st):
+        self._raise_callback_error()
+        if st != 0:
+            raise Error(_text(_load().clgan_trainer_errmsg(self._h)))
+
+    def info(self):
+        """The run: its model's name, devices, sizes, run directory and length."""
+        i = _TrainInfo()
+        _load().clgan_trainer_info(self._h, ctypes.byref(i))
+        return {k: (_text(getattr(i, k)) if t is ctypes.c_char_p else getattr(i, k))
+                for k, t in _TrainInfo._fields_}
+
+    @property
+    def iter(self):
+        return self.info()["iter"]
+
+    @property
+    def total(self):
+        return self.info()["total"]
+
+    def run(self, n=0):
+        """Trains n more iterations (0: to the run's length); returns the iteration reached."""
+        self._check(_load().clgan_trainer_run(self._h, int(n)))
+        return self.iter
+
+    def stats(self):
+        """The last log interval's figures (a dict as the "log" progress event has)."""
+        p = _Progress()
+        _load().clgan_trainer_stats(self._h, ctypes.byref(p))
+        return _progress_dict(p, self._classifier)
+
+    def save(self, path):
+        """Writes a checkpoint that `resume` (here or clgan train --resume) continues exactly."""
+        self._check(_load().clgan_trainer_save(self._h, _path(path)))
+
+    def close(self):
+        if getattr(self, "_h", None):
+            _load().clgan_trainer_free(self._h)
             self._h = None
 
     def __del__(self):
