@@ -3,8 +3,8 @@
  *
  * Opaque handles: clgan_device (an OpenCL device with its context, queue and program cache),
  * clgan_model (a model file parsed and shape-checked), clgan_trainer (a training run on one or
- * several devices), clgan_generator (a trained generator, sampled) and clgan_ranks (the
- * processes of a run under mpirun). No OpenCL or libyaml type appears here. Every function that
+ * several devices), clgan_generator (a trained generator, sampled), clgan_evaluator (figures
+ * in a domain classifier's features) and clgan_ranks (the processes of a run under mpirun). No OpenCL or libyaml type appears here. Every function that
  * can fail returns a clgan_status; the message that goes with a failure lives on the handle
  * (read it with *_errmsg), or in a caller-supplied buffer where no handle exists yet. The
  * library never prints and never exits.
@@ -297,6 +297,74 @@ clgan_status clgan_generator_sample(clgan_generator *g, int n, const clgan_sampl
 clgan_status clgan_generator_write_grid(clgan_generator *g, int n, const clgan_sample_params *p,
                                         const char *path);
 void clgan_generator_free(clgan_generator *g);
+
+/* ---- evaluators: FID, KID, PRDC and the classifier score in a domain classifier's features -- */
+
+typedef struct clgan_evaluator clgan_evaluator;
+
+/* What clgan_evaluator_* measure and how. clgan_eval_default_params() gives the defaults. */
+typedef struct clgan_eval_params {
+    int fid, kid, prdc;       /* the figures wanted (1: measure); the classifier score always */
+    const char *split;        /* the reference images: "test" (default), "train" or "valid" of the
+                                 measured generator's data, else of the classifier's */
+    long samples;             /* a generator's samples, and the most reference images (10,000) */
+    int has_seed;             /* seed below draws the generator's noise (else the run's seed) */
+    uint64_t seed;
+    int k;                    /* PRDC's nearest neighbours (5) */
+    int kid_subsets, kid_size; /* KID over 100 subsets of 1,000 */
+    const char *features_npy; /* NULL, or a prefix: the features go to PREFIX.gen.npy and
+                                 PREFIX.real.npy (never over an input of the evaluation) */
+} clgan_eval_params;
+
+clgan_eval_params clgan_eval_default_params(void);
+
+typedef struct clgan_eval_result {
+    char measured[512];       /* "10000 generator samples of ...", "600 images of ..." */
+    char reference[512];      /* "10000 test images (path [a, b))" */
+    int feature_layer;        /* the classifier layer whose output the features are */
+    const char *feature_kind; /* its kind */
+    int features;             /* values per feature vector */
+    double fid;               /* NaN where not asked */
+    double kid, kid_std, kid_se;
+    int kid_subsets, kid_subset_size;
+    double precision, recall, density, coverage;
+    int k;
+    double score, score_std;  /* the classifier score (exp of the mean KL of p(y|x) from p(y)),
+                                 over 10 splits */
+    double score_reference;   /* the reference images' own */
+    double mean_confidence;   /* the mean top-class probability of the measured images */
+    int classes;              /* a conditional generator's classes where the classifier has as
+                                 many (0: none): class_accuracy is then the share of samples drawn
+                                 for class k classified as k, and per class in the array */
+    double class_accuracy;
+    double class_accuracy_per_class[256];
+    char note[256];           /* "" or something to know (why there is no class accuracy) */
+    double seconds_features, seconds_metrics;
+} clgan_eval_result;
+
+/*
+ * Opens the features of a classifier trained by clgan (its checkpoint) on dev: the output of
+ * layer feature_layer, or (-1) of the layer before its last layer with parameters. *out is set
+ * even on failure so the message can be read; free it either way. dev stays the caller's.
+ */
+clgan_status clgan_evaluator_open(const char *classifier, int feature_layer, clgan_device *dev,
+                                  clgan_evaluator **out);
+const char *clgan_evaluator_errmsg(const clgan_evaluator *ev);
+/* p NULL: the defaults. A figure that is not finite is an error: no figure is made of NaN. */
+/* A GAN checkpoint's generator, p->samples of it, against its data's p->split. */
+clgan_status clgan_evaluator_generator(clgan_evaluator *ev, const char *checkpoint,
+                                       const clgan_eval_params *p, clgan_eval_result *r);
+/* Images from a file against the classifier's data: IDX bytes, or .npy in its data range. */
+clgan_status clgan_evaluator_file(clgan_evaluator *ev, const char *path,
+                                  const clgan_eval_params *p, clgan_eval_result *r);
+/* n images (n x C x H x W floats in [0, 1]) of the caller's, against the classifier's data. */
+clgan_status clgan_evaluator_images(clgan_evaluator *ev, const float *x, long n,
+                                    const clgan_eval_params *p, clgan_eval_result *r);
+/* The classifier's own training images (p->samples of them) against its p->split: the figures
+ * real data reach. */
+clgan_status clgan_evaluator_real(clgan_evaluator *ev, const clgan_eval_params *p,
+                                  clgan_eval_result *r);
+void clgan_evaluator_free(clgan_evaluator *ev);
 
 #ifdef __cplusplus
 }

@@ -126,3 +126,54 @@ with tempfile.TemporaryDirectory(prefix="clgan-python-") as d:
         if not os.path.exists(os.path.join(d, "pyrun", f)):
             fail("run_dir: no %s" % f)
     print("python_module: run_dir holds config.yaml, log.csv, the checkpoint and the samples")
+
+    # evaluate: the figures clgan eval --json prints, of a generator and of its samples as images
+    run("train", os.path.join(src, "tests", "data", "tiny_classifier.yaml"), "--out",
+        os.path.join(d, "cls"), "--iters", "20", "--quiet")
+    cls = os.path.join(d, "cls", "checkpoint.safetensors")
+    gck = os.path.join(d, "tiny_mnist", "checkpoint.safetensors")
+    args = dict(kid=True, prdc=True, samples=300, kid_size=100, kid_subsets=20)
+    import json  # noqa: E402
+
+    def same_as_cli(got, *what, tol=1e-12):
+        r = subprocess.run([clgan_bin, "eval"] + list(what) + [
+            "--classifier", cls, "--fid", "--kid", "--prdc", "--samples", "300", "--kid-size",
+            "100", "--kid-subsets", "20", "--json"], capture_output=True, text=True)
+        if r.returncode != 0:
+            fail("clgan eval: " + r.stderr)
+        for key, v in json.loads(r.stdout).items():
+            if key.startswith("seconds") or key == "measured":
+                continue
+            if got.get(key) != v and not (isinstance(v, float) and
+                                          abs(got.get(key, 1e300) - v) <= tol * abs(v)):
+                fail("evaluate: %s is %r, clgan eval %s says %r" % (key, got.get(key), what, v))
+
+    got = clgan.evaluate(cls, generator=gck, device=dev, features_npy=os.path.join(d, "fg"),
+                         **args)
+    same_as_cli(got, gck)
+    # the samples eval draws (tiny_mnist's range is [0, 1]), as an array against the classifier's
+    # test images: the same features as the generator's; the figures of the CLI's --images of
+    # them as a file (.npy in the classifier's data range, [-1, 1]: equal up to that rounding)
+    g = clgan.Generator(gck, dev)
+    x = g.sample(300, stream=1 << 32)
+    np.save(os.path.join(d, "x.npy"), x * np.float32(2) - np.float32(1))
+    as_images = clgan.evaluate(cls, images=x, device=dev, features_npy=os.path.join(d, "fx"),
+                               **args)
+    same_as_cli(as_images, "--images", os.path.join(d, "x.npy"), tol=1e-4)
+    if not np.array_equal(np.load(os.path.join(d, "fg.gen.npy")),
+                          np.load(os.path.join(d, "fx.gen.npy"))):
+        fail("evaluate(images=G's samples): other features than the generator's")
+    print("python_module: evaluate equals clgan eval --json of a generator (FID %.3f, KID %.5f, "
+          "precision %.3f) and of its samples as an array (FID %.3f against %s)" % (
+              got["fid"], got["kid"], got["precision"], as_images["fid"],
+              as_images["reference"]))
+    for bad, words in (({"classifier": gck, "generator": gck}, "classifier: "),
+                       ({"classifier": cls, "images": x * 255}, "images: value"),
+                       ({"classifier": cls, "generator": gck, "split": "dev"}, "split: ")):
+        try:
+            clgan.evaluate(device=dev, **bad)
+            fail("evaluate %s did not raise" % bad)
+        except clgan.Error as e:
+            if words not in str(e):
+                fail("evaluate %s: %s" % (list(bad), e))
+    print("python_module: a GAN as classifier, images outside [0, 1] and an unknown split raise")

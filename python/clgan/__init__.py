@@ -10,6 +10,10 @@
     t.stats()                     # {'iter': 500, 'd_loss': ..., 'g_loss': ..., ...}
     t.save("ring2d.safetensors")  # `clgan train --resume` and Trainer(resume=...) continue it
 
+    clgan.evaluate("runs/fashion_classifier-.../checkpoint.safetensors",
+                   generator="runs/dcgan_fashion-.../checkpoint.safetensors", kid=True)
+                                  # {'fid': ..., 'kid': ..., 'classifier_score': ..., ...}
+
 Errors are clgan.Error, with clgan's message (a model file's file:line:col). The library is
 found from $CLGAN_LIBRARY, else a build tree's build/libclgan.so beside this package, else the
 system's (cmake --install).
@@ -20,7 +24,8 @@ import os
 
 import numpy as np
 
-__all__ = ["Error", "Device", "Model", "Generator", "Trainer", "library_path"]
+__all__ = ["Error", "Device", "Model", "Generator", "Trainer", "Evaluator", "evaluate",
+           "library_path"]
 
 
 class Error(Exception):
@@ -81,6 +86,28 @@ class _TrainInfo(ctypes.Structure):
                 ("mem_peak", ctypes.c_uint64)]
 
 
+class _EvalParams(ctypes.Structure):
+    _fields_ = [("fid", ctypes.c_int), ("kid", ctypes.c_int), ("prdc", ctypes.c_int),
+                ("split", ctypes.c_char_p), ("samples", ctypes.c_long), ("has_seed", ctypes.c_int),
+                ("seed", ctypes.c_uint64), ("k", ctypes.c_int), ("kid_subsets", ctypes.c_int),
+                ("kid_size", ctypes.c_int), ("features_npy", ctypes.c_char_p)]
+
+
+class _EvalResult(ctypes.Structure):
+    _fields_ = [("measured", ctypes.c_char * 512), ("reference", ctypes.c_char * 512),
+                ("feature_layer", ctypes.c_int), ("feature_kind", ctypes.c_char_p),
+                ("features", ctypes.c_int), ("fid", ctypes.c_double), ("kid", ctypes.c_double),
+                ("kid_std", ctypes.c_double), ("kid_se", ctypes.c_double),
+                ("kid_subsets", ctypes.c_int), ("kid_subset_size", ctypes.c_int),
+                ("precision", ctypes.c_double), ("recall", ctypes.c_double),
+                ("density", ctypes.c_double), ("coverage", ctypes.c_double), ("k", ctypes.c_int),
+                ("score", ctypes.c_double), ("score_std", ctypes.c_double),
+                ("score_reference", ctypes.c_double), ("mean_confidence", ctypes.c_double),
+                ("classes", ctypes.c_int), ("class_accuracy", ctypes.c_double),
+                ("class_accuracy_per_class", ctypes.c_double * 256), ("note", ctypes.c_char * 256),
+                ("seconds_features", ctypes.c_double), ("seconds_metrics", ctypes.c_double)]
+
+
 _EVENTS = ("note", "log", "accuracy", "parzen", "fid", "rollback", "done")
 
 _lib = None
@@ -121,6 +148,18 @@ def _load():
         "clgan_trainer_stats": (None, [P, ctypes.POINTER(_Progress)]),
         "clgan_trainer_save": (I, [P, S]),
         "clgan_trainer_free": (None, [P]),
+        "clgan_eval_default_params": (_EvalParams, []),
+        "clgan_evaluator_open": (I, [S, I, P, ctypes.POINTER(P)]),
+        "clgan_evaluator_errmsg": (S, [P]),
+        "clgan_evaluator_generator": (I, [P, S, ctypes.POINTER(_EvalParams),
+                                          ctypes.POINTER(_EvalResult)]),
+        "clgan_evaluator_file": (I, [P, S, ctypes.POINTER(_EvalParams),
+                                     ctypes.POINTER(_EvalResult)]),
+        "clgan_evaluator_images": (I, [P, ctypes.POINTER(ctypes.c_float), ctypes.c_long,
+                                       ctypes.POINTER(_EvalParams), ctypes.POINTER(_EvalResult)]),
+        "clgan_evaluator_real": (I, [P, ctypes.POINTER(_EvalParams),
+                                     ctypes.POINTER(_EvalResult)]),
+        "clgan_evaluator_free": (None, [P]),
     }
     for name, (res, args) in sigs.items():
         f = getattr(lib, name)
@@ -352,3 +391,111 @@ class Trainer:
 
     def __del__(self):
         self.close()
+
+
+class Evaluator:
+    """FID, KID, PRDC and the classifier score in the features of a classifier trained by clgan
+    (its checkpoint), as `clgan eval --classifier` measures them. feature_layer: the layer whose
+    output the features are (None: the one before the last layer with parameters).
+
+    Each measurement takes: fid=True, kid=False, prdc=False, split="test" (the reference images
+    of the measured model's data), samples=10000, seed=None (the run's), k=5 (PRDC),
+    kid_subsets=100, kid_size=1000, features_npy=None (a prefix for the features' .npy files).
+    Each returns a dict with the keys of `clgan eval --json`; figures not asked are absent."""
+
+    def __init__(self, classifier, device=None, feature_layer=None):
+        self._dev = device if device is not None else Device()
+        self._h = _open("evaluator", _path(classifier),
+                        -1 if feature_layer is None else int(feature_layer), self._dev._h)
+        self._classifier = str(classifier)
+
+    def _params(self, fid=True, kid=False, prdc=False, split="test", samples=10000, seed=None, k=5,
+                kid_subsets=100, kid_size=1000, features_npy=None):
+        p = _load().clgan_eval_default_params()
+        p.fid, p.kid, p.prdc = int(bool(fid)), int(bool(kid)), int(bool(prdc))
+        p.split = split.encode()
+        p.samples, p.k, p.kid_subsets, p.kid_size = int(samples), int(k), int(kid_subsets), \
+            int(kid_size)
+        if seed is not None:
+            p.has_seed, p.seed = 1, int(seed)
+        if features_npy is not None:
+            p.features_npy = _path(features_npy)
+        return p
+
+    def _result(self, st, r, p):
+        if st != 0:
+            raise Error(_text(_load().clgan_evaluator_errmsg(self._h)))
+        d = {"measured": _text(r.measured), "reference": _text(r.reference),
+             "classifier": self._classifier, "feature_layer": r.feature_layer,
+             "feature_kind": _text(r.feature_kind), "features": r.features}
+        if p.fid:
+            d["fid"] = r.fid
+        if p.kid:
+            d.update(kid=r.kid, kid_std=r.kid_std, kid_se=r.kid_se, kid_subsets=r.kid_subsets,
+                     kid_subset_size=r.kid_subset_size)
+        if p.prdc:
+            d.update(precision=r.precision, recall=r.recall, density=r.density,
+                     coverage=r.coverage, k=r.k)
+        if r.classes:
+            d["class_accuracy"] = r.class_accuracy
+            d["class_accuracy_per_class"] = list(r.class_accuracy_per_class[:r.classes])
+        d.update(classifier_score=r.score, classifier_score_std=r.score_std,
+                 classifier_score_reference=r.score_reference,
+                 mean_confidence=r.mean_confidence, seconds_features=r.seconds_features,
+                 seconds_metrics=r.seconds_metrics)
+        if r.note:
+            d["note"] = _text(r.note)
+        return d
+
+    def generator(self, checkpoint, **params):
+        """A GAN checkpoint's generator, `samples` of it, against its data's `split`."""
+        p, r = self._params(**params), _EvalResult()
+        return self._result(_load().clgan_evaluator_generator(
+            self._h, _path(checkpoint), ctypes.byref(p), ctypes.byref(r)), r, p)
+
+    def file(self, path, **params):
+        """Images from a file (IDX bytes, or .npy in the classifier's data range)."""
+        p, r = self._params(**params), _EvalResult()
+        return self._result(_load().clgan_evaluator_file(self._h, _path(path), ctypes.byref(p),
+                                                         ctypes.byref(r)), r, p)
+
+    def images(self, x, **params):
+        """An array of images (N, C, H, W) or (N, H, W) with values in [0, 1]."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        p, r = self._params(**params), _EvalResult()
+        return self._result(_load().clgan_evaluator_images(
+            self._h, x.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), x.shape[0] if x.ndim else 0,
+            ctypes.byref(p), ctypes.byref(r)), r, p)
+
+    def real(self, **params):
+        """The classifier's own training images against its `split`: what real data reach."""
+        p, r = self._params(**params), _EvalResult()
+        return self._result(_load().clgan_evaluator_real(self._h, ctypes.byref(p),
+                                                         ctypes.byref(r)), r, p)
+
+    def close(self):
+        if getattr(self, "_h", None):
+            _load().clgan_evaluator_free(self._h)
+            self._h = None
+
+    def __del__(self):
+        self.close()
+
+
+def evaluate(classifier, generator=None, images=None, real=False, device=None,
+             feature_layer=None, **params):
+    """One measurement in a classifier's features (see Evaluator): of a generator checkpoint,
+    of images (an array in [0, 1], or a file's path), or (real=True) of real training images."""
+    if (generator is not None) + (images is not None) + bool(real) != 1:
+        raise Error("evaluate: measure one set: generator, images or real=True")
+    ev = Evaluator(classifier, device, feature_layer)
+    try:
+        if generator is not None:
+            return ev.generator(generator, **params)
+        if real:
+            return ev.real(**params)
+        if isinstance(images, (str, bytes, os.PathLike)):
+            return ev.file(images, **params)
+        return ev.images(images, **params)
+    finally:
+        ev.close()
