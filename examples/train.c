@@ -51,8 +51,8 @@ int main(int argc, char **argv) {
     }
     /* the trained generator, read back from the checkpoint: a grid of 64 (8 per class) */
     if (clgan_generator_open(argv[3], dev, &g) != CLGAN_OK ||
-        clgan_generator_write_grid(g, clgan_generator_classes(g) ? 8 * clgan_generator_classes(g)
-                                                                 : 64, NULL, argv[4]) != CLGAN_OK) {
+        clgan_generator_write_png(g, clgan_generator_classes(g) ? 8 * clgan_generator_classes(g)
+                                                                : 64, NULL, NULL, argv[4]) != CLGAN_OK) {
         fprintf(stderr, "%s\n", clgan_generator_errmsg(g));
         goto done;
     }

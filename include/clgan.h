@@ -260,11 +260,14 @@ typedef struct clgan_generator clgan_generator;
 
 /* How clgan_generator_sample draws. clgan_sample_default_params() gives the defaults. */
 typedef struct clgan_sample_params {
-    uint64_t seed;      /* the noise's seed; 0: the run's own seed (as `clgan sample`) */
+    uint64_t seed;      /* the noise's seed where has_seed (below); else the run's own seed */
     uint64_t stream;    /* the noise stream; 0, the default, is the batch a run's grids show */
     int cls;            /* a conditional model: every sample of class cls; -1 (default): sample
                            i of class (i / 8) mod classes, a row of 8 per class */
     const float *noise; /* NULL (default): drawn from seed and stream; else n x noise_dim values */
+    int interpolate;    /* 1: rows of 8, each walking in equal steps from one noise vector to
+                           another (drawn from seed, stream 1); 0 (default): independent draws */
+    int has_seed;       /* 1: seed above; 0 (default): the run's seed, as `clgan sample` */
 } clgan_sample_params;
 
 clgan_sample_params clgan_sample_default_params(void);
@@ -289,13 +292,21 @@ int clgan_generator_classes(const clgan_generator *g);
  */
 clgan_status clgan_generator_sample(clgan_generator *g, int n, const clgan_sample_params *p,
                                     float *out);
+/* The noise clgan_generator_sample uses for n samples of p (n x noise_dim values into z). */
+clgan_status clgan_generator_noise(clgan_generator *g, int n, const clgan_sample_params *p,
+                                   float *z);
 /*
- * n samples drawn as clgan_generator_sample draws them, written to a PNG at path as `clgan
- * sample` writes them: a grid (a row of 8 per class for a conditional model), or for 1-D and
- * 2-D data a histogram or a scatter plot.
+ * n samples of p drawn into a PNG at path as `clgan sample` draws them: a grid (a row of 8 per
+ * class for a conditional model; rows of 8 for interpolate), each sample beside its nearest
+ * image of the IDX file `nearest` (NULL: none), or for 1-D and 2-D data a histogram or a
+ * scatter plot.
  */
-clgan_status clgan_generator_write_grid(clgan_generator *g, int n, const clgan_sample_params *p,
-                                        const char *path);
+clgan_status clgan_generator_write_png(clgan_generator *g, int n, const clgan_sample_params *p,
+                                       const char *nearest, const char *path);
+/* The noise and the samples of p as PREFIX.z.npy (n x noise_dim) and PREFIX.x.npy (n x C*H*W,
+ * G's values), as `clgan sample --npy PREFIX` writes them. */
+clgan_status clgan_generator_write_npy(clgan_generator *g, int n, const clgan_sample_params *p,
+                                       const char *prefix);
 void clgan_generator_free(clgan_generator *g);
 
 /* ---- evaluators: FID, KID, PRDC and the classifier score in a domain classifier's features -- */

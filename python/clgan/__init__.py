@@ -50,7 +50,8 @@ def library_path():
 
 class _SampleParams(ctypes.Structure):
     _fields_ = [("seed", ctypes.c_uint64), ("stream", ctypes.c_uint64), ("cls", ctypes.c_int),
-                ("noise", ctypes.POINTER(ctypes.c_float))]
+                ("noise", ctypes.POINTER(ctypes.c_float)), ("interpolate", ctypes.c_int),
+                ("has_seed", ctypes.c_int)]
 
 
 class _Progress(ctypes.Structure):
@@ -248,7 +249,7 @@ class Generator:
         lib = _load()
         p = lib.clgan_sample_default_params()
         if seed is not None:
-            p.seed = int(seed)
+            p.has_seed, p.seed = 1, int(seed)
         p.stream = int(stream)
         if cls is not None:
             p.cls = int(cls)

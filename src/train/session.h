@@ -1,6 +1,6 @@
 /*
  * session.h - the training run behind the public clgan_trainer (session.c), and the sample
- * pictures a run draws, which `clgan sample` and clgan_generator_write_grid draw alike.
+ * pictures a run draws, which clgan_generator_write_png (`clgan sample`) draws alike.
  */
 #ifndef CLGAN_SESSION_H
 #define CLGAN_SESSION_H
