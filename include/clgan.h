@@ -309,6 +309,68 @@ clgan_status clgan_generator_write_npy(clgan_generator *g, int n, const clgan_sa
                                        const char *prefix);
 void clgan_generator_free(clgan_generator *g);
 
+/* ---- a generator's Parzen estimate and mode counts ----------------------------------------- */
+
+/* How clgan_generator_parzen measures. clgan_parzen_default_params() gives the defaults. */
+typedef struct clgan_parzen_params {
+    long samples;             /* the generator's samples as the centres (10,000) */
+    int has_seed;             /* seed below draws them (else the run's seed) */
+    uint64_t seed;
+    int real;                 /* 1: the training images as the centres (the reference) */
+    const char *data;         /* an IDX file of the model's images (NULL: its data file) */
+    long valid[2], test[2];   /* image ranges [a, b) of it ({0, 0}: data.valid, data.test) */
+    const double *sigmas;     /* the bandwidths tried (NULL: 10 from 0.1 to 1, log-spaced) */
+    int n_sigmas;             /* up to 64 */
+} clgan_parzen_params;
+
+clgan_parzen_params clgan_parzen_default_params(void);
+
+typedef struct clgan_parzen_result {
+    double ll, se;            /* the test images' mean log-likelihood (nats) and its std error */
+    double sigma;             /* the bandwidth chosen on the validation images */
+    int best;                 /* its index in sigmas */
+    long centres;
+    long valid[2], test[2];   /* the ranges measured */
+    char data[512];           /* the file measured */
+    int n_sigmas;
+    double sigmas[64], valid_ll[64]; /* each bandwidth's validation mean */
+    uint64_t iter;            /* the checkpoint's iteration */
+    char note[512];           /* "" or lines to know (held-out ranges overlapping training) */
+    double seconds;
+} clgan_parzen_result;
+
+/* The Parzen window log-likelihood of held-out images under the generator's samples (the
+ * paper's Table 1), as `clgan eval --parzen` measures it. */
+clgan_status clgan_generator_parzen(clgan_generator *g, const clgan_parzen_params *p,
+                                    clgan_parzen_result *r);
+
+typedef struct clgan_modes_params {
+    long samples;             /* 0: 2,500 on a mixture, 26,000 on stacked digits */
+    int has_seed;
+    uint64_t seed;
+    const char *classifier;   /* stacked digits: a digit classifier's checkpoint (needed) */
+    int real;                 /* stacked digits: the training set's samples (the reference) */
+} clgan_modes_params;
+
+clgan_modes_params clgan_modes_default_params(void);
+
+typedef struct clgan_modes_result {
+    int stacked;              /* digits per sample on stacked data; 0: a mixture */
+    long modes, covered;      /* of a mixture: covered by at least min_count good samples */
+    double kl_uniform;        /* stacked: KL(p || uniform) over the modes (nats) */
+    double high_quality_pct;  /* mixture: samples within 3 stddev of their nearest mode */
+    long min_count, nonfinite, samples;
+    long per_mode[16];        /* mixture: its modes' high-quality samples (a model declares at
+                                 most 16 components) */
+    uint64_t iter;            /* the checkpoint's iteration */
+    double seconds;
+} clgan_modes_result;
+
+/* The modes the generator covers, as `clgan eval --modes` counts them: of a mixture of known
+ * modes (ring_2d, mixture_1d, gaussian_1d), or Stacked MNIST's digits read by a classifier. */
+clgan_status clgan_generator_modes(clgan_generator *g, const clgan_modes_params *p,
+                                   clgan_modes_result *r);
+
 /* ---- evaluators: FID, KID, PRDC and the classifier score in a domain classifier's features -- */
 
 typedef struct clgan_evaluator clgan_evaluator;

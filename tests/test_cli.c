@@ -118,8 +118,8 @@ static const cli_case cases[] = {
     {"eval CKPT --parzen --data SMALL --valid 0:5 --test 5:10", 1, "clgan eval: --data: SMALL holds"},
     {"eval CKPT --parzen --samples 50 --test 0:100 --valid 250:300", 0,
      "clgan eval: note: --test 0:100 overlaps the training images 0:200 of "},
-    {"eval CLS --parzen", 1, "clgan eval: --parzen: CLS is a classifier's checkpoint; the Parzen"},
-    {"eval CLS --modes", 1, "clgan eval: --modes: CLS is a classifier's checkpoint; --modes counts"},
+    {"eval CLS --parzen", 1, "clgan eval: CLS: a checkpoint of a classifier, which has no generator"},
+    {"eval CLS --modes", 1, "clgan eval: CLS: a checkpoint of a classifier, which has no generator"},
     {"figure1 RUN", 1, "clgan figure1: RUN: Figure 1 needs 1-D noise and 1-D data (gaussian_1d or "
                        "mixture_1d); this model has 8-D noise and images"},
     {"figure1 CLS", 1, "clgan figure1: CLS: a classifier's checkpoint: Figure 1 draws a GAN's"},

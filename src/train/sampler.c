@@ -10,29 +10,32 @@
 #include "checkpoint.h"
 #include "image.h"
 #include "npy.h"
+#include "sampler.h"
 #include "session.h"
 
-struct clgan_generator {
-    clgan_err err;
-    ckpt c;
-    int open;
-    const clgan_model *m;
-    clgan_device *dev;
-    net *g;         /* compiled for `rows` rows; recompiled when a call asks for more */
-    int rows;
-};
 
 clgan_sample_params clgan_sample_default_params(void) {
     clgan_sample_params p = {0, 0, -1, NULL, 0, 0};
     return p;
 }
 
-static clgan_status compile(clgan_generator *h, int rows) {
-    if (h->g && h->rows >= rows) return CLGAN_OK;
+/* G compiled for at least `rows` rows (exact: exactly rows, as net_sample's chunks need). */
+static clgan_status compile_rows(clgan_generator *h, int rows, int exact) {
+    if (h->g && (exact ? h->rows == rows : h->rows >= rows)) return CLGAN_OK;
     net_free(h->g);
     h->g = NULL;
     clgan_status st = ckpt_net(&h->c, h->dev, CLGAN_GENERATOR, rows, &h->g, &h->err);
     if (st == CLGAN_OK) h->rows = rows;
+    return st;
+}
+
+static clgan_status compile(clgan_generator *h, int rows) {
+    return compile_rows(h, rows, 0);
+}
+
+clgan_status generator_net(clgan_generator *h, int rows, net **out) {
+    clgan_status st = compile_rows(h, rows, 1);
+    *out = st == CLGAN_OK ? h->g : NULL;
     return st;
 }
 
