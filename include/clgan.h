@@ -254,6 +254,37 @@ clgan_status clgan_trainer_save(clgan_trainer *t, const char *path);
 int clgan_trainer_failed_alone(const clgan_trainer *t);
 void clgan_trainer_free(clgan_trainer *t);
 
+/* ---- the model language's layer kinds ------------------------------------------------------- */
+
+typedef struct clgan_kind_info {
+    const char *name;       /* its YAML name ("dense") */
+    char traits[160];       /* inputs merged, labels read, whether gradient penalties pass it */
+    int n_keys;
+} clgan_kind_info;
+
+typedef struct clgan_key_info {
+    const char *name;       /* "units" */
+    const char *type;       /* "integer", "number", "integer or [h, w]", ... */
+    char range[96];         /* "[1, 2^30]", "(0, 1]", "-" */
+    char def[32];           /* its default, or "required" */
+    int init_only;          /* it sets initial values only */
+} clgan_key_info;
+
+/* The number of layer kinds; kind k's description (0 <= k < that), and its key i's. */
+int clgan_layer_kinds(void);
+clgan_status clgan_layer_kind_info(int kind, clgan_kind_info *out);
+clgan_status clgan_layer_key_info(int kind, int i, clgan_key_info *out);
+
+/* ---- a run's curves ----------------------------------------------------------------------- */
+
+/*
+ * Draws a run's curves (losses, D(x) and D(G(z)), learning rates, the evaluations) against
+ * iterations from its log.csv into a PNG at png: run_or_log is a run directory or a log.csv.
+ * *rows: the log's rows. Where no handle exists, the message goes to err (errlen bytes).
+ */
+clgan_status clgan_plot_run(const char *run_or_log, const char *png, int *rows, char *err,
+                            size_t errlen);
+
 /* ---- generators: samples of a trained model's generator -------------------------------------- */
 
 typedef struct clgan_generator clgan_generator;

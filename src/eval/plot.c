@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "image.h"
 
@@ -339,5 +340,25 @@ clgan_status plot_run_log(const run_log *l, const char *title, const char *png, 
     }
     st = canvas_write_png(&c, png, e);
     canvas_free(&c);
+    return st;
+}
+
+clgan_status clgan_plot_run(const char *run_or_log, const char *png, int *rows, char *err,
+                            size_t errlen) {
+    clgan_err e;
+    err_clear(&e);
+    *rows = 0;
+    struct stat sb;
+    int is_dir = stat(run_or_log, &sb) == 0 && S_ISDIR(sb.st_mode);
+    char *log = is_dir ? str_fmt("%s/log.csv", run_or_log) : str_dup(run_or_log);
+    run_log l;
+    clgan_status st = log ? run_log_read(log, &l, &e) : err_set(&e, CLGAN_ERR_NOMEM, "out of memory");
+    if (st == CLGAN_OK) {
+        st = plot_run_log(&l, run_or_log, png, &e);
+        *rows = l.n;
+        run_log_free(&l);
+    }
+    free(log);
+    if (st != CLGAN_OK && err && errlen) snprintf(err, errlen, "%s", e.msg);
     return st;
 }
