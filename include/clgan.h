@@ -116,6 +116,32 @@ clgan_status clgan_model_layer_info(const clgan_model *model, clgan_net net, int
 int clgan_model_batch(const clgan_model *model);
 void clgan_model_input_shape(const clgan_model *model, clgan_net net, int *c, int *h, int *w);
 const char *clgan_model_name(const clgan_model *model);
+/* "generator", "discriminator" or "classifier". */
+const char *clgan_net_name(clgan_net net);
+
+/* A model file loaded for commands that run on synthetic data of its shape (bench, compare):
+ * as clgan_model_load, but a data file that cannot be read is no error (the info says why). */
+clgan_status clgan_model_load_shapes(const char *path, clgan_model **out);
+
+typedef struct clgan_model_info {
+    const char *name, *path;
+    int classifier;          /* 1: a classifier model; 0: a GAN */
+    int batch, k;            /* train.batch, and D steps per iteration */
+    uint64_t seed;           /* train.seed */
+    int data_c, data_h, data_w;
+    int noise_dim, classes;  /* a GAN's noise; the condition's (or a classifier's) classes */
+    const char *data_unread; /* "" or, from clgan_model_load_shapes, why the data were not read
+                                ("file:line:col: ...") */
+} clgan_model_info;
+
+void clgan_model_get_info(const clgan_model *model, clgan_model_info *info);
+/*
+ * What `clgan check` says beside the layers: the gradient penalties and the augmentation it
+ * trains with ("train: ..." lines) and layers whose bias a batch norm removes ("note: ..."),
+ * newline-terminated lines into buf (len bytes, cut to fit). Returns the length the whole text
+ * needs, as snprintf does.
+ */
+size_t clgan_model_remarks(const clgan_model *model, char *buf, size_t len);
 
 /* ---- ranks: the processes of a data-parallel run under mpirun -------------------------------- */
 
@@ -284,6 +310,45 @@ clgan_status clgan_layer_key_info(int kind, int i, clgan_key_info *out);
  */
 clgan_status clgan_plot_run(const char *run_or_log, const char *png, int *rows, char *err,
                             size_t errlen);
+
+/* ---- devices compared: how exactly two devices agree on one model ------------------------- */
+
+typedef struct clgan_layer_diff {
+    int net;                 /* CLGAN_GENERATOR or CLGAN_DISCRIMINATOR */
+    int layer;
+    char path[96];       /* its path in a graph, or its index */
+    const char *kind;
+    double act_abs, act_rel; /* max |a - b|, and that over max |a| */
+    double grad_abs, grad_rel; /* activation gradients */
+    double wgrad_abs, wgrad_rel; /* parameter gradients (layers with parameters; else -1),
+                                  * relative to the largest over all the layer's tensors */
+    /* normwise: ||a - b|| / ||a|| (a few entries on either side of a kink, where ReLU's
+     * gradient is 1 on one device and 0 on the other, move the maxima and not this) */
+    double act_norm, grad_norm, wgrad_norm; /* (wgrad_norm -1 without parameters) */
+    int bias_into_norm;                     /* its bias feeds a batch norm, which removes it */
+} clgan_layer_diff;
+
+typedef struct clgan_compare_report {
+    clgan_device_info dev[2];
+    clgan_layer_diff *layers; /* one per layer of G, then D (clgan_compare_report_free) */
+    int n_layers;
+    int iters;
+    /* parameters of G and D after `iters` iterations: every tensor but the biases that feed a
+     * batch norm and its running mean (drift_*), and those (drift_norm_abs; 0 if none) */
+    double drift_abs[2], drift_rel[2], drift_norm_abs[2];
+    long nonfinite_iter;     /* first iteration with a NaN/Inf (1-based), 0 if none */
+    char nonfinite_where[400];
+    double ms[2];            /* median time per iteration */
+} clgan_compare_report;
+
+/*
+ * One iteration of model m on the devices sel_a and sel_b from the same state, each layer's
+ * activations and gradients compared, then `iters` iterations and the parameters compared (as
+ * `clgan compare`). Where no handle exists, the message goes to err (errlen bytes).
+ */
+clgan_status clgan_compare(const char *sel_a, const char *sel_b, const clgan_model *m, int iters,
+                           clgan_compare_report *r, char *err, size_t errlen);
+void clgan_compare_report_free(clgan_compare_report *r);
 
 /* ---- generators: samples of a trained model's generator -------------------------------------- */
 

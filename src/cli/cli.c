@@ -139,56 +139,6 @@ static void print_net(const clgan_model *m, clgan_net net, const char *title) {
     printf("  %s parameters: %s (%s of float32)\n", title, params, pmem);
 }
 
-/* Notes on layers whose bias a batch norm right after them removes (net_spec_bias_into_norm). */
-static void note_bias_into_norm(const clgan_model *m) {
-    for (int w = 0; w < MODEL_NETS; w++) {
-        const net_spec *ns = &m->net[w];
-        for (int i = 0; i < ns->n_layers; i++) {
-            if (!net_spec_bias_into_norm(ns, i)) continue;
-            layer_kind k = ns->layers[i].kind;
-            char at[CLGAN_MSG_MAX / 4], lp[LAYER_PATH_MAX];
-            layer_where(m, &ns->layers[i], at, sizeof at);
-            layer_path(ns, i, lp, sizeof lp);
-            printf("note: %s%s layer %s (%s): its bias feeds the batch norm after it, "
-                   "which subtracts it: the bias's gradient is rounding noise that Adam turns "
-                   "into steps of +-lr, so devices differ in it for nothing (%s)\n",
-                   at, model_net_name((clgan_net)w), lp, layer_kind_name(k),
-                   k == LAYER_CONV2D || k == LAYER_CONV_TRANSPOSE2D ? "`bias: false` removes it"
-                                                                    : "harmless to the network");
-        }
-    }
-}
-
-/* The gradient penalties and the augmentation a GAN trains with, one line each. */
-static void print_regularisers(const clgan_model *m) {
-    static const char *const on[PENALTY_KINDS] = {"the real rows", "the generated rows",
-                                                   "interpolates of real and generated rows"};
-    for (int k = 0; k < PENALTY_KINDS; k++) {
-        const penalty_spec *p = &m->train.penalty[k];
-        if (p->weight <= 0) continue;
-        if (k == PENALTY_GP)
-            printf("train: gradient_penalty (weight %g) on %s: weight (|grad_x D| - %g)^2, "
-                   "every D step\n", p->weight, on[k], p->target);
-        else if (p->every > 1)
-            printf("train: %s (gamma %g) on %s: gamma/2 |grad_x D|^2 every %d D steps, weighed "
-                   "%d times\n", penalty_name(k), p->weight, on[k], p->every, p->every);
-        else
-            printf("train: %s (gamma %g) on %s: gamma/2 |grad_x D|^2 every D step\n",
-                   penalty_name(k), p->weight, on[k]);
-    }
-    const augment_spec *a = &m->train.augment;
-    if (a->policy)
-        printf("train: augment %s%s%s%s on every row D sees, each op with probability %g%s\n",
-               a->policy & AUG_COLOR ? "color" : "",
-               a->policy & AUG_COLOR && a->policy & ~AUG_COLOR ? ", " : "",
-               a->policy & AUG_TRANSLATION ? "translation" : "",
-               a->policy & AUG_CUTOUT ? (a->policy & ~AUG_CUTOUT ? ", cutout" : "cutout") : "",
-               a->p, a->target > 0 ? " at first" : "");
-    if (a->target > 0)
-        printf("train: ADA adjusts p every %d D steps to hold D's r_t = E[sign D(x)] near %g\n",
-               ADA_INTERVAL, a->target);
-}
-
 int cmd_check(const cli_opts *o) {
     clgan_model *m;
     if (clgan_model_load(o->positional, &m) != CLGAN_OK) {
@@ -199,10 +149,19 @@ int cmd_check(const cli_opts *o) {
     printf("%s: model '%s' is valid\n", o->positional, clgan_model_name(m));
     for (int w = 0; w <= CLGAN_CLASSIFIER; w++)
         if (clgan_model_layers(m, (clgan_net)w) > 0)
-            print_net(m, (clgan_net)w, model_net_name((clgan_net)w));
-    print_regularisers(m);
-    note_bias_into_norm(m);
+            print_net(m, (clgan_net)w, clgan_net_name((clgan_net)w));
+    size_t need = clgan_model_remarks(m, NULL, 0);
+    char *remarks = malloc(need + 1);
+    if (remarks) {
+        clgan_model_remarks(m, remarks, need + 1);
+        fputs(remarks, stdout);
+    }
+    free(remarks);
     clgan_model_free(m);
+    if (!remarks) {
+        fprintf(stderr, "clgan check: out of memory\n");
+        return 1;
+    }
     return 0;
 }
 
@@ -242,21 +201,23 @@ const char *opt_get(const cli_opts *o, const char *name) {
 
 clgan_model *load_model_shapes(const char *cmd, const char *path) {
     clgan_model *m;
-    if (model_load_shapes(path, &m) != CLGAN_OK) {
+    if (clgan_model_load_shapes(path, &m) != CLGAN_OK) {
         fprintf(stderr, "clgan %s: %s\n", cmd, clgan_model_errmsg(m));
         clgan_model_free(m);
         return NULL;
     }
-    if (m->kind != MODEL_GAN) {
+    clgan_model_info mi;
+    clgan_model_get_info(m, &mi);
+    if (mi.classifier) {
         fprintf(stderr, "clgan %s: %s declares a classifier; %s runs GANs (train the classifier "
                         "with clgan train)\n", cmd, path, cmd);
         clgan_model_free(m);
         return NULL;
     }
-    if (m->data.unread[0])
+    if (mi.data_unread[0])
         fprintf(stderr, "clgan %s: note: %s:%s; running on synthetic data of the model's "
-                        "shape (%dx%dx%d)\n",
-                cmd, path, m->data.unread, m->data.shape.c, m->data.shape.h, m->data.shape.w);
+                        "shape (%dx%dx%d)\n", cmd, path, mi.data_unread, mi.data_c, mi.data_h,
+                mi.data_w);
     return m;
 }
 

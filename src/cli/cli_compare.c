@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "compare.h"
 
 int cmd_compare(const cli_opts *o) {
     const char *devs = opt_get(o, "--devices");
@@ -16,7 +15,7 @@ int cmd_compare(const cli_opts *o) {
     if (opt_long(o, "--iters", 1, 100000, &iters) < 0) return EXIT_USAGE;
     const char *tv = opt_get(o, "--tolerance");
     double tol = 0, tol_worst = 0;
-    char tol_layer[LAYER_PATH_MAX + 40] = "";
+    char tol_layer[sizeof ((clgan_layer_diff *)0)->path + 40] = "";
     int any_bias_into_norm = 0;
     if (tv) {
         char *end;
@@ -49,26 +48,27 @@ int cmd_compare(const cli_opts *o) {
     }
     clgan_model *m = load_model_shapes("compare", o->positional);
     if (!m) return 1;
-    compare_report *r = calloc(1, sizeof *r);
-    clgan_err e;
-    err_clear(&e);
-    if (!r || compare_run(a, b, m, (int)iters, r, &e) != CLGAN_OK) {
-        fprintf(stderr, "clgan compare: %s\n", r ? e.msg : "out of memory");
-        if (r) compare_report_free(r);
+    clgan_compare_report *r = calloc(1, sizeof *r);
+    char err[4096];
+    if (!r || clgan_compare(a, b, m, (int)iters, r, err, sizeof err) != CLGAN_OK) {
+        fprintf(stderr, "clgan compare: %s\n", r ? err : "out of memory");
+        if (r) clgan_compare_report_free(r);
         free(r);
         clgan_model_free(m);
         return 1;
     }
-    printf("clgan compare: %s, seed %llu, batch %d\n  A: %s (%s)\n  B: %s (%s)\n", m->name,
-           (unsigned long long)m->train.seed, m->train.batch, r->dev[0].name,
+    clgan_model_info mi;
+    clgan_model_get_info(m, &mi);
+    printf("clgan compare: %s, seed %llu, batch %d\n  A: %s (%s)\n  B: %s (%s)\n", mi.name,
+           (unsigned long long)mi.seed, mi.batch, r->dev[0].name,
            r->dev[0].driver_version, r->dev[1].name, r->dev[1].driver_version);
     printf(
         "\nafter one iteration, max |A - B| (relative to max |A|; normwise ||A - B|| / ||A||):\n");
     printf("  %-22s %-27s %-27s %-27s\n", "layer", "activations", "activation grads",
            "parameter grads");
     for (int i = 0; i < r->n_layers; i++) {
-        const layer_diff *d = &r->layers[i];
-        char name[LAYER_PATH_MAX + 40], w[48] = "";
+        const clgan_layer_diff *d = &r->layers[i];
+        char name[sizeof tol_layer], w[48] = "";
         snprintf(name, sizeof name, "%s %s %s", d->net ? "D" : "G", d->path, d->kind);
         if (d->wgrad_abs >= 0)
             snprintf(w, sizeof w, "%.2e (%.1e; %.1e)", d->wgrad_abs, d->wgrad_rel, d->wgrad_norm);
@@ -117,7 +117,7 @@ int cmd_compare(const cli_opts *o) {
                    "%.1e, in %s\n",
                    tol, tol_worst, tol_layer);
     }
-    compare_report_free(r);
+    clgan_compare_report_free(r);
     free(r);
     clgan_model_free(m);
     return disagree;

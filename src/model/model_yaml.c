@@ -981,3 +981,7 @@ void clgan_model_free(clgan_model *m) {
 const char *clgan_model_errmsg(const clgan_model *m) {
     return m ? m->err.msg : "out of memory";
 }
+
+clgan_status clgan_model_load_shapes(const char *path, clgan_model **out) {
+    return load_file(path, 1, out);
+}
