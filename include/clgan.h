@@ -350,6 +350,41 @@ clgan_status clgan_compare(const char *sel_a, const char *sel_b, const clgan_mod
                            clgan_compare_report *r, char *err, size_t errlen);
 void clgan_compare_report_free(clgan_compare_report *r);
 
+/* ---- the paper's theory and its Figure 1, on a 1-D model ------------------------------------ */
+
+typedef struct clgan_theory_result {
+    double max_d_err;         /* (1) max |D - p_data/(p_data + p_g)| where p_data + p_g > 10%
+                                 of its peak */
+    double v, c_jsd;          /* (2) V(D, G) by quadrature with the trained D, and
+                                 -log 4 + 2 JSD(p_data || p_g) */
+    double max_half_err;      /* (3) with p_g = p_data: max |D - 1/2| ... */
+    double v_equal;           /* ... and V(D, G), -log 4 in theory */
+    int n;                    /* the curves of (1) and (2) on a grid of n points */
+    double x[400], p_data[400], p_g[400], d[400];
+} clgan_theory_result;
+
+/*
+ * The paper's Proposition 1 and Theorem 1 checked numerically (`clgan theory`): G trained for
+ * pre_iters iterations of Algorithm 1 on model (a GAN on 1-D data, cross-entropy, one D per
+ * sample), then D alone for d_steps steps. The message of a failure is dev's.
+ */
+clgan_status clgan_theory(const clgan_model *model, clgan_device *dev, long pre_iters,
+                          long d_steps, clgan_theory_result *r);
+
+typedef struct clgan_figure1_result {
+    int panels;               /* drawn: (a), (b), ... */
+    char path[4][4096];       /* each panel's checkpoint */
+    uint64_t iter[4];         /* and its iteration */
+} clgan_figure1_result;
+
+/*
+ * The paper's Figure 1 (p_data, p_g, D and x = G(z)) into a PNG at png: of one checkpoint, or
+ * of a run directory four panels from its checkpoints/ spread over the run (`clgan figure1`).
+ * The message of a failure is dev's; r holds the panels drawn before it.
+ */
+clgan_status clgan_figure1(const char *ckpt_or_run, clgan_device *dev, const char *png,
+                           clgan_figure1_result *r);
+
 /* ---- generators: samples of a trained model's generator -------------------------------------- */
 
 typedef struct clgan_generator clgan_generator;
