@@ -37,6 +37,12 @@ typedef enum clgan_status {
 /* A short, static name for a status ("yaml error", ...). Never NULL. */
 const char *clgan_status_str(clgan_status status);
 
+/* clgan's version ("0.1.0"), the git revision it was built from, and the CLBlast version it
+ * was built against. */
+const char *clgan_version(void);
+const char *clgan_build_revision(void);
+const char *clgan_clblast_version(void);
+
 /* ---- devices ------------------------------------------------------------------------------ */
 
 typedef struct clgan_device clgan_device;
@@ -160,6 +166,8 @@ int clgan_ranks_size(const clgan_ranks *r);
 int clgan_ranks_local(const clgan_ranks *r);
 /* The bound on every wait for the other ranks, seconds (600 by default). */
 void clgan_ranks_set_timeout(clgan_ranks *r, double seconds);
+/* Waits until every rank has come here (what: for the message of a rank that never does). */
+clgan_status clgan_ranks_wait_all(clgan_ranks *r, const char *what);
 /*
  * Ends every rank's process with exit status code (MPI_Abort): for a failure this rank met
  * alone (clgan_trainer_failed_alone), which would leave the others waiting on it. The one call
@@ -384,6 +392,61 @@ typedef struct clgan_figure1_result {
  */
 clgan_status clgan_figure1(const char *ckpt_or_run, clgan_device *dev, const char *png,
                            clgan_figure1_result *r);
+
+/* ---- benchmarks ----------------------------------------------------------------------------- */
+
+typedef struct clgan_kernel_stat {
+    char name[48];           /* a kernel, or a GEMM path and shape class */
+    long calls;              /* over the profiled iterations */
+    double seconds, flops;   /* its time, and its work (0: not counted) */
+} clgan_kernel_stat;
+
+typedef struct clgan_bench_result {
+    clgan_device_info device;
+    double cold_start_s;      /* open, build every program from source, first iteration */
+    double warm_start_s;      /* the same with the program cache filled */
+    int cold_built, warm_built; /* programs built from source in each */
+    int iters;
+    double median_s, min_s;   /* per iteration */
+    double samples_per_s;     /* real samples (k * batch per iteration) per second */
+    double gemm_gflop;        /* GEMM work per iteration */
+    double gflops;            /* gemm_gflop / median */
+    size_t device_bytes;      /* allocated by clgan on the device */
+    clgan_kernel_stat *kernels; /* one per kernel or GEMM name (clgan_bench_result_free) */
+    int n_kernels;
+    double profiled_s;        /* sum of kernel times over the profiled iterations */
+    int profiled_iters;
+} clgan_bench_result;
+
+/*
+ * How fast model m trains on the device `selector` (as clgan_device_open takes it) on synthetic
+ * data of its shape: the start cold and warm, `iters` timed iterations after `warmup`, the
+ * kernels' profile (`clgan bench`). Where no handle exists, the message goes to err.
+ */
+clgan_status clgan_bench(const char *selector, const clgan_model *m, int iters, int warmup,
+                         clgan_bench_result *r, char *err, size_t errlen);
+void clgan_bench_result_free(clgan_bench_result *r);
+
+typedef struct clgan_bench_devices_result {
+    int n_devices;            /* of this process */
+    int replicas;             /* over every rank */
+    int iters;
+    double median_s, min_s;   /* per iteration, every device finished */
+    double comm_s;            /* per iteration: from the first gradient bucket on the host to
+                                 the last sum written back (docs/design_data_parallel.md) */
+    double exposed_s;         /* its part after the devices finished their passes */
+    double comm_bytes;        /* bytes of gradients summed over the replicas */
+    double hidden;            /* 1 - exposed / comm: the share behind the backward pass */
+} clgan_bench_devices_result;
+
+/* One model on n devices at once (and under mpirun on every rank's: ranks, else NULL), the
+ * batch split among them: per iteration, and the gradient reductions' cost. */
+clgan_status clgan_bench_devices(clgan_device *const *devs, int n, const clgan_model *m, int iters,
+                                 int warmup, clgan_ranks *ranks, clgan_bench_devices_result *r,
+                                 char *err, size_t errlen);
+
+/* "1.5 GiB", "312 KiB": a byte count as people read it. */
+void clgan_format_bytes(double bytes, char *out, size_t len);
 
 /* ---- generators: samples of a trained model's generator -------------------------------------- */
 

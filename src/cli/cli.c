@@ -16,10 +16,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "comm.h"
-#include "common.h"
-#include "gemm.h"
-#include "model.h"
 
 /* 1234567 -> "1,234,567" */
 static void with_commas(uint64_t v, char *out, size_t len) {
@@ -64,8 +60,8 @@ int cmd_devices(const cli_opts *o) {
             last_p = d->platform;
         }
         char mem[32], alloc[32];
-        human_bytes((double)d->global_mem, mem, sizeof mem);
-        human_bytes((double)d->max_alloc, alloc, sizeof alloc);
+        clgan_format_bytes((double)d->global_mem, mem, sizeof mem);
+        clgan_format_bytes((double)d->max_alloc, alloc, sizeof alloc);
         int chosen = d->platform == sel_p && d->index == sel_d;
         printf("%c %d:%d  %-4s %s\n", chosen ? '*' : ' ', d->platform, d->index, d->type, d->name);
         printf("        vendor %s, driver %s, %s\n", d->vendor, d->driver_version, d->version);
@@ -114,7 +110,7 @@ static void print_net(const clgan_model *m, clgan_net net, const char *title) {
         snprintf(shape, sizeof shape, "%dx%dx%d", L.out_c, L.out_h, L.out_w);
         with_commas(L.params, params, sizeof params);
         with_commas((uint64_t)L.flops, flops, sizeof flops);
-        human_bytes((double)L.act_bytes, act, sizeof act);
+        clgan_format_bytes((double)L.act_bytes, act, sizeof act);
         if (graph)
             printf("  %-3d %-*s %-16s %-18s %-14s %12s %14s %12s  %s\n", i, pw, L.path, L.kind,
                    L.detail, shape, params, flops, act, L.from);
@@ -128,8 +124,8 @@ static void print_net(const clgan_model *m, clgan_net net, const char *title) {
     char params[32], flops[32], act[32], pmem[32];
     with_commas(tp, params, sizeof params);
     with_commas((uint64_t)tf, flops, sizeof flops);
-    human_bytes((double)ta, act, sizeof act);
-    human_bytes((double)tp * 4.0, pmem, sizeof pmem);
+    clgan_format_bytes((double)ta, act, sizeof act);
+    clgan_format_bytes((double)tp * 4.0, pmem, sizeof pmem);
     if (graph)
         printf("  %-3s %-*s %-16s %-18s %-14s %12s %14s %12s\n", "", pw, "", "total", "", "",
                params, flops, act);
@@ -166,16 +162,6 @@ int cmd_check(const cli_opts *o) {
 }
 
 /* ---- options and dispatch ------------------------------------------------------------------ */
-
-void print_gemm_notes(const char *cmd, const clgan_device *dev) {
-    const char *n = dev ? gemm_notes(dev) : NULL;
-    while (n && *n) {
-        const char *nl = strchr(n, '\n');
-        int len = nl ? (int)(nl - n) : (int)strlen(n);
-        fprintf(stderr, "clgan %s: note: %.*s\n", cmd, len, n);
-        n += len + (nl != NULL);
-    }
-}
 
 int print_json(void *o) {
     char *s = o ? cJSON_PrintUnformatted((cJSON *)o) : NULL;
@@ -221,6 +207,22 @@ clgan_model *load_model_shapes(const char *cmd, const char *path) {
     return m;
 }
 
+int write_text_atomic(const char *path, const char *text) {
+    size_t len = strlen(path);
+    char *tmp = malloc(len + 5);
+    if (!tmp) return -1;
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp", 5);
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fprintf(f, "%s\n", text) >= 0;
+    ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+    if (f && fclose(f) != 0) ok = 0;
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok) unlink(tmp);
+    free(tmp);
+    return ok ? 0 : -1;
+}
+
 int opt_long(const cli_opts *o, const char *name, long lo, long hi, long *out) {
     const char *v = opt_get(o, name);
     if (!v) return 0;
@@ -253,7 +255,7 @@ int open_device_list(const cli_opts *o, clgan_device ***devs, int *n) {
         }
         if (!b) break;
     }
-    char *sel = str_dup(list), *save = NULL;
+    char *sel = strdup(list), *save = NULL;
     clgan_device **d = calloc((size_t)count, sizeof *d);
     if (!sel || !d) {
         free(sel);
@@ -534,8 +536,8 @@ static const cli_cmd commands[] = {
 
 /* clgan --version: the engine, its build, CLBlast and the OpenCL platforms this machine has. */
 static int print_version(void) {
-    printf("clgan %s (git %s)\nCLBlast %s (built against)\n", CLGAN_VERSION, clgan_git_revision,
-           CLGAN_CLBLAST_VERSION);
+    printf("clgan %s (git %s)\nCLBlast %s (built against)\n", clgan_version(),
+           clgan_build_revision(), clgan_clblast_version());
     clgan_device_info *list;
     size_t n;
     char err[1024];

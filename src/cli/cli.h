@@ -6,7 +6,9 @@
 
 #include <stddef.h>
 
-#include "common.h"
+#include "clgan.h" /* the CLI stands on the public API alone */
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #define EXIT_USAGE 2
 
@@ -47,9 +49,9 @@ int usage_error(const char *cmd, const char *fmt, const char *arg);
  */
 int print_json(void *o);
 
-struct clgan_device;
-/* Prints "clgan CMD: note: ..." for each GEMM path the tuner refused on dev (gemm_notes). */
-void print_gemm_notes(const char *cmd, const struct clgan_device *dev);
+/* Writes text and a newline to path through path.tmp and a rename: 0, or -1 (errno set). */
+int write_text_atomic(const char *path, const char *text);
+
 /* The value of an option, "" for a flag that is set, NULL if absent. */
 const char *opt_get(const cli_opts *o, const char *name);
 /* 0 absent, 1 parsed into *out, -1 bad (message printed: the option and what was expected). */

@@ -7,18 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
 #include "cli.h"
-#include "comm.h"
 
-static void print_result(const bench_result *r, const clgan_model *m) {
+static void print_result(const clgan_bench_result *r, const clgan_model_info *m) {
     char mem[32];
-    human_bytes((double)r->device_bytes, mem, sizeof mem);
+    clgan_format_bytes((double)r->device_bytes, mem, sizeof mem);
     printf("\n%s (%s, %s)\n", r->device.name, r->device.platform_name, r->device.driver_version);
     printf("  start to first iteration: cold %.2f s (%d programs built), warm %.2f s (%d built)\n",
            r->cold_start_s, r->cold_built, r->warm_start_s, r->warm_built);
     printf("  iteration: median %.2f ms, best %.2f ms over %d (k %d, batch %d)\n",
-           r->median_s * 1e3, r->min_s * 1e3, r->iters, m->train.k, m->train.batch);
+           r->median_s * 1e3, r->min_s * 1e3, r->iters, m->k, m->batch);
     printf("  %.0f real samples/s, %.3f GFLOP of GEMM per iteration, %.1f GFLOPS achieved, "
            "%s on the device\n", r->samples_per_s, r->gemm_gflop, r->gflops, mem);
     /* the parts an iteration may hold besides the loss's passes: their kernels' sums */
@@ -35,7 +33,7 @@ static void print_result(const bench_result *r, const clgan_model *m) {
     }
     printf("  %-34s %7s %7s %9s %8s\n", "kernel", "share", "calls", "ms/iter", "GFLOPS");
     for (int k = 0; k < r->n_kernels; k++) {
-        const prof_stat *p = &r->kernels[k];
+        const clgan_kernel_stat *p = &r->kernels[k];
         char gf[16] = "";
         if (p->flops > 0) snprintf(gf, sizeof gf, "%.1f", p->flops / p->seconds * 1e-9);
         printf("  %-34s %6.1f%% %7.1f %9.3f %8s\n", p->name, 100 * p->seconds / r->profiled_s,
@@ -44,7 +42,7 @@ static void print_result(const bench_result *r, const clgan_model *m) {
 }
 
 /* One device's result as JSON (cJSON: names escaped whatever a driver calls itself). */
-static cJSON *json_result(const bench_result *r, const clgan_model *m) {
+static cJSON *json_result(const clgan_bench_result *r, const clgan_model_info *m) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "device", r->device.name);
     cJSON_AddStringToObject(o, "platform", r->device.platform_name);
@@ -57,11 +55,11 @@ static cJSON *json_result(const bench_result *r, const clgan_model *m) {
     cJSON_AddNumberToObject(o, "gemm_gflop_per_iter", r->gemm_gflop);
     cJSON_AddNumberToObject(o, "gflops", r->gflops);
     cJSON_AddNumberToObject(o, "device_bytes", (double)r->device_bytes);
-    cJSON_AddNumberToObject(o, "batch", m->train.batch);
-    cJSON_AddNumberToObject(o, "k", m->train.k);
+    cJSON_AddNumberToObject(o, "batch", m->batch);
+    cJSON_AddNumberToObject(o, "k", m->k);
     cJSON *ks = cJSON_AddArrayToObject(o, "kernels");
     for (int k = 0; k < r->n_kernels; k++) {
-        const prof_stat *p = &r->kernels[k];
+        const clgan_kernel_stat *p = &r->kernels[k];
         cJSON *x = cJSON_CreateObject();
         cJSON_AddStringToObject(x, "name", p->name);
         cJSON_AddNumberToObject(x, "calls_per_iter", (double)p->calls / r->profiled_iters);
@@ -76,41 +74,45 @@ static cJSON *json_result(const bench_result *r, const clgan_model *m) {
  * --devices A,B, or under mpirun (c active, a device per rank): the model on the first device
  * alone (under mpirun, rank 0's, while the others wait), then on all of them at once.
  */
-static int bench_several(const cli_opts *o, comm *c, long iters, long warmup) {
+static int bench_several(const cli_opts *o, clgan_ranks *c, long iters, long warmup) {
     clgan_device **devs;
-    int n, rc = comm_active(c) ? open_rank_device(o, c, &devs, &n) : open_device_list(o, &devs, &n);
+    const int ranks = clgan_ranks_size(c);
+    int n, rc = ranks > 1 ? open_rank_device(o, c, &devs, &n) : open_device_list(o, &devs, &n);
     if (rc) {
-        comm_abort(c, rc);
+        clgan_ranks_abort(c, rc);
         return rc;
     }
-    const int lead = c->rank == 0;
+    const int lead = clgan_ranks_rank(c) == 0;
     clgan_model *m = load_model_shapes("bench", o->positional);
     if (!m) rc = 1;
     if (lead)
         printf("clgan bench: %s, %ld timed iterations after %ld warm-up, synthetic data\n",
-               m ? m->name : "", iters, warmup);
-    bench_devices_result one, all;
-    clgan_err e;
-    err_clear(&e);
-    int wait = 0;
-    if (!rc && lead && bench_devices(devs, 1, m, (int)iters, (int)warmup, NULL, &one, &e) !=
-                           CLGAN_OK)
+               m ? clgan_model_name(m) : "", iters, warmup);
+    clgan_bench_devices_result one, all;
+    char err[4096] = "";
+    if (!rc && lead && clgan_bench_devices(devs, 1, m, (int)iters, (int)warmup, NULL, &one, err,
+                                           sizeof err) != CLGAN_OK)
         rc = 1;
-    if (!rc && comm_max(c, &wait, "start after rank 0's one-device run", &e) != CLGAN_OK) rc = 1;
-    if (!rc && bench_devices(devs, n, m, (int)iters, (int)warmup, c, &all, &e) != CLGAN_OK)
+    if (!rc && clgan_ranks_wait_all(c, "start after rank 0's one-device run") != CLGAN_OK) {
+        snprintf(err, sizeof err, "%s", clgan_ranks_errmsg(c));
+        rc = 1;
+    }
+    if (!rc && clgan_bench_devices(devs, n, m, (int)iters, (int)warmup, ranks > 1 ? c : NULL,
+                                   &all, err, sizeof err) != CLGAN_OK)
         rc = 1;
     if (rc) {
-        fprintf(stderr, "clgan bench%s: %s\n", comm_active(c) ? " (under mpirun)" : "", e.msg);
-        comm_abort(c, rc);
+        fprintf(stderr, "clgan bench%s: %s\n", ranks > 1 ? " (under mpirun)" : "", err);
+        clgan_ranks_abort(c, rc);
     }
     if (!rc && lead) {
-        printf("  %s alone: median %.2f ms an iteration (best %.2f)\n", devs[0]->info.name,
-               one.median_s * 1e3, one.min_s * 1e3);
-        if (comm_active(c)) {
-            printf("  %d ranks (rank 0 on %s)", c->size, devs[0]->info.name);
+        printf("  %s alone: median %.2f ms an iteration (best %.2f)\n",
+               clgan_device_get_info(devs[0])->name, one.median_s * 1e3, one.min_s * 1e3);
+        if (ranks > 1) {
+            printf("  %d ranks (rank 0 on %s)", ranks, clgan_device_get_info(devs[0])->name);
         } else {
             printf("  %d devices (", n);
-            for (int i = 0; i < n; i++) printf("%s%s", i ? " + " : "", devs[i]->info.name);
+            for (int i = 0; i < n; i++)
+                printf("%s%s", i ? " + " : "", clgan_device_get_info(devs[i])->name);
             printf(")");
         }
         printf(": median %.2f ms an iteration (best %.2f), %.2fx the one device\n",
@@ -139,27 +141,30 @@ int cmd_bench(const cli_opts *o) {
     const char *json = opt_get(o, "--json");
     long timeout = 600;
     if (opt_long(o, "--comm-timeout", 1, 1L << 30, &timeout) < 0) return EXIT_USAGE;
-    comm c;
-    clgan_err ce;
-    if (comm_start(&c, &ce) != CLGAN_OK) {
-        fprintf(stderr, "clgan bench: %s\n", ce.msg);
+    clgan_ranks *c;
+    if (clgan_ranks_start(&c) != CLGAN_OK) {
+        fprintf(stderr, "clgan bench: %s\n", clgan_ranks_errmsg(c));
+        clgan_ranks_end(c);
         return 1;
     }
-    c.timeout_s = (double)timeout;
-    if (opt_get(o, "--devices") || comm_active(&c)) {
+    clgan_ranks_set_timeout(c, (double)timeout);
+    if (opt_get(o, "--devices") || clgan_ranks_size(c) > 1) {
         if (all || json) {
             fprintf(stderr, "clgan bench: %s runs alone: without %s\n",
-                    comm_active(&c) ? "mpirun" : "--devices", all ? "--all-devices" : "--json");
-            comm_end(&c);
+                    clgan_ranks_size(c) > 1 ? "mpirun" : "--devices",
+                    all ? "--all-devices" : "--json");
+            clgan_ranks_end(c);
             return EXIT_USAGE;
         }
-        int rc = bench_several((const cli_opts *)o, &c, iters, warmup);
-        comm_end(&c);
+        int rc = bench_several((const cli_opts *)o, c, iters, warmup);
+        clgan_ranks_end(c);
         return rc;
     }
-    comm_end(&c);
+    clgan_ranks_end(c);
     clgan_model *m = load_model_shapes("bench", o->positional);
     if (!m) return 1;
+    clgan_model_info mi;
+    clgan_model_get_info(m, &mi);
     char (*sels)[16] = NULL; /* "P:D" of every device */
     int ns = 0;
     if (all) {
@@ -176,20 +181,19 @@ int cmd_bench(const cli_opts *o) {
             snprintf(sels[ns++], sizeof sels[0], "%d:%d", list[i].platform, list[i].index);
         clgan_device_list_free(list);
     }
-    bench_result *res = calloc(all ? (size_t)ns : 1, sizeof *res);
+    clgan_bench_result *res = calloc(all ? (size_t)ns : 1, sizeof *res);
     int n_res = 0, rc = 0;
-    printf("clgan bench: %s, %ld timed iterations after %ld warm-up, synthetic data\n", m->name,
+    printf("clgan bench: %s, %ld timed iterations after %ld warm-up, synthetic data\n", mi.name,
            iters, warmup);
     for (int i = 0; i < (all ? ns : 1); i++) {
-        clgan_err e;
-        err_clear(&e);
-        if (bench_run(all ? sels[i] : o->device, m, (int)iters, (int)warmup, &res[n_res], &e) !=
-            CLGAN_OK) {
-            fprintf(stderr, "clgan bench: %s\n", e.msg);
+        char err[4096];
+        if (clgan_bench(all ? sels[i] : o->device, m, (int)iters, (int)warmup, &res[n_res], err,
+                        sizeof err) != CLGAN_OK) {
+            fprintf(stderr, "clgan bench: %s\n", err);
             rc = 1;
             continue;
         }
-        print_result(&res[n_res], m);
+        print_result(&res[n_res], &mi);
         n_res++;
     }
     if (n_res > 1) {
@@ -202,23 +206,19 @@ int cmd_bench(const cli_opts *o) {
     }
     if (json && n_res > 0) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "model", m->name);
+        cJSON_AddStringToObject(o, "model", mi.name);
         cJSON_AddNumberToObject(o, "iters", (double)iters);
         cJSON *rs = cJSON_AddArrayToObject(o, "results");
-        for (int i = 0; i < n_res; i++) cJSON_AddItemToArray(rs, json_result(&res[i], m));
+        for (int i = 0; i < n_res; i++) cJSON_AddItemToArray(rs, json_result(&res[i], &mi));
         char *text = cJSON_Print(o);
         cJSON_Delete(o);
-        clgan_err e;
-        err_clear(&e);
-        char *line = text ? str_fmt("%s\n", text) : NULL;
-        if (!line || file_write_atomic(json, line, strlen(line), &e) != CLGAN_OK) {
-            fprintf(stderr, "clgan bench: --json: %s\n", line ? e.msg : "out of memory");
+        if (!text || write_text_atomic(json, text) != 0) {
+            fprintf(stderr, "clgan bench: --json: %s\n", text ? json : "out of memory");
             rc = 1;
         }
-        free(line);
         cJSON_free(text);
     }
-    for (int i = 0; res && i < n_res; i++) bench_result_free(&res[i]);
+    for (int i = 0; res && i < n_res; i++) clgan_bench_result_free(&res[i]);
     free(res);
     free(sels);
     clgan_model_free(m);

@@ -326,7 +326,7 @@ int cmd_train(const cli_opts *o) {
     if (!po.quiet) {
         clgan_trainer_info(t, &in);
         char mem[32];
-        human_bytes((double)in.mem_peak, mem, sizeof mem);
+        clgan_format_bytes((double)in.mem_peak, mem, sizeof mem);
         printf("%sclgan train: %llu iterations in %.1f s (%.1f s per epoch), %s of device memory "
                "at peak; wrote %s/\n", po.tty ? "\n" : "", (unsigned long long)po.done_iters,
                po.done_seconds, po.done_seconds / po.done_epochs, mem, in.run_dir);

@@ -360,3 +360,19 @@ int str_icontains(const char *hay, const char *needle) {
     }
     return 0;
 }
+
+void clgan_format_bytes(double bytes, char *out, size_t len) {
+    human_bytes(bytes, out, len);
+}
+
+const char *clgan_version(void) {
+    return CLGAN_VERSION;
+}
+
+const char *clgan_build_revision(void) {
+    return clgan_git_revision;
+}
+
+const char *clgan_clblast_version(void) {
+    return CLGAN_CLBLAST_VERSION;
+}

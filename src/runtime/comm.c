@@ -258,6 +258,11 @@ void clgan_ranks_set_timeout(clgan_ranks *r, double seconds) {
     r->timeout_s = seconds;
 }
 
+clgan_status clgan_ranks_wait_all(clgan_ranks *r, const char *what) {
+    int v = 0;
+    return comm_max(r, &v, what, &r->err);
+}
+
 void clgan_ranks_abort(clgan_ranks *r, int code) {
     comm_abort(r, code);
 }

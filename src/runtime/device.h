@@ -66,11 +66,7 @@ struct clgan_device {
  */
 cl_event *device_prof_event(clgan_device *dev, const char *name, double flops);
 
-typedef struct prof_stat {
-    char name[48];
-    long calls;
-    double seconds, flops;
-} prof_stat;
+typedef clgan_kernel_stat prof_stat; /* clgan.h's */
 
 /*
  * Waits for the device and sums the profiled commands by name into *stats (malloc'd, one entry
