@@ -13,7 +13,6 @@
 #include "comm.h"
 #include "gemm.h"
 #include "penalty.h"
-#include "replicas.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -140,17 +139,9 @@ fail:
 }
 
 void trainer_free(trainer *t) {
-    for (int i = 0; i < t->n_peers; i++) {
-        trainer_free(&t->peers[i]);
-        dataset_free(&t->peer_data[i]);
-    }
-    free(t->peers);
-    free(t->peer_data);
-    t->peers = NULL;
-    t->peer_data = NULL;
-    t->n_peers = 0;
+    if (t->driver) t->driver->release(t); /* the peers, and what the replicas shared */
+    t->driver = NULL;
     if (t->dev) device_finish(t->dev); /* nothing in flight may use what is freed */
-    replicas_release(t);
     for (int w = 0; w < MODEL_NETS; w++) optim_free(&t->opt[w]);
     loss_free(&t->loss);
     if (t->k_stats) clReleaseKernel(t->k_stats);
@@ -467,13 +458,19 @@ static clgan_status g_apply(trainer *t) {
 static clgan_status lockstep(trainer *t, clgan_status (*fwd)(trainer *),
                              clgan_status (*bwd)(trainer *), clgan_net w,
                              clgan_status (*apply)(trainer *)) {
-    clgan_status st = replicas_each(t, fwd);
+    const replica_driver *d = t->driver;
+    if (!d) { /* alone: the passes and the update, nothing to meet */
+        clgan_status st = fwd(t);
+        if (st == CLGAN_OK) st = bwd(t);
+        return st == CLGAN_OK ? apply(t) : st;
+    }
+    clgan_status st = d->each(t, fwd);
     if (st == CLGAN_OK && t->m->train.loss == GAN_LOSS_RELATIVISTIC)
-        st = replicas_relativistic(t, w == CLGAN_GENERATOR);
-    if (st == CLGAN_OK) st = replicas_each(t, bwd);
+        st = d->relativistic(t, w == CLGAN_GENERATOR);
+    if (st == CLGAN_OK) st = d->each(t, bwd);
     for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++)
-        st = replicas_flush(trainer_replica(t, i), w);
-    if (st == CLGAN_OK) st = replicas_reduce(t, w);
+        st = d->flush(trainer_replica(t, i), w);
+    if (st == CLGAN_OK) st = d->reduce(t, w);
     for (int i = 0; i <= t->n_peers && st == CLGAN_OK; i++) st = apply(trainer_replica(t, i));
     return st;
 }

@@ -45,6 +45,26 @@ typedef struct grad_buckets {
 } grad_buckets;
 
 struct clgan_ranks;
+struct trainer;
+
+/*
+ * Where a step's replicas meet (replicas.c's group of devices, threads, gradient buckets and
+ * MPI ranks, installed on every replica by trainer_init_replicas). gan.c states each step for
+ * one replica and calls these at the meeting points; without a driver (NULL) the replica is
+ * alone and there is nothing to meet: gan.c calls nothing of replicas.c.
+ */
+typedef struct replica_driver {
+    /* fn on every replica of this process (each in a thread of its own where there are several) */
+    clgan_status (*each)(struct trainer *t, clgan_status (*fn)(struct trainer *));
+    /* the relativistic loss's means over every replica's rows */
+    clgan_status (*relativistic)(struct trainer *t, int g_part);
+    /* replica r's backward pass of network w is enqueued: its last gradient bucket is read */
+    clgan_status (*flush)(struct trainer *r, clgan_net w);
+    /* the gradients of network w summed over every replica and written back to each */
+    clgan_status (*reduce)(struct trainer *t, clgan_net w);
+    /* frees replica 0's peers, and each replica's buckets (the group with replica 0's) */
+    void (*release)(struct trainer *r);
+} replica_driver;
 
 typedef struct trainer {
     clgan_device *dev;
@@ -99,6 +119,7 @@ typedef struct trainer {
     dataset *peer_data;
     int n_peers;
     struct clgan_ranks *comm;       /* borrowed; NULL: this process alone */
+    const replica_driver *driver; /* NULL: this replica alone */
     struct replica_group *grp; /* this process's replicas, each running its passes in a
                                   thread of its own (several devices); replica 0's, shared */
     int local;               /* this replica's index in this process */

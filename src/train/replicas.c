@@ -1,7 +1,9 @@
 /*
  * replicas.c - data parallelism (issue 16): one trainer's replicas on several devices of this
  * process and on the other MPI ranks; their start, their checks, and the sum of their
- * gradients before every update.
+ * gradients before every update. gan.c states each step for one replica; this group drives the
+ * replicas from outside, through the replica_driver (gan.h) it installs on each: gan.c calls
+ * nothing here, so the two files make no circle.
  *
  * The sum is bucketed and overlapped with the backward pass, as in Horovod and llm.c: as a
  * replica's backward pass enqueues a layer's parameter gradients (net.grads_ready), the layer's
@@ -14,9 +16,8 @@
  * and writes the whole sum into every replica's gradients.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "replicas.h"
-
 #include "comm.h"
+#include "gan.h"
 
 #include <errno.h>
 #include <math.h>
@@ -177,7 +178,13 @@ static void *run_job(void *p) {
     return NULL;
 }
 
-clgan_status replicas_each(trainer *t, clgan_status (*fn)(trainer *)) {
+/*
+ * Runs fn on every replica of this process, each in a thread of its own (they may meet inside
+ * their passes: batch norm's statistics over the global batch), replica 0 in the caller's (the
+ * one that calls MPI); one replica runs in the caller's alone. The first failure is returned,
+ * on t's device with the failing device named.
+ */
+static clgan_status replicas_each(trainer *t, clgan_status (*fn)(trainer *)) {
     const int L = t->n_peers + 1;
     clgan_status st = CLGAN_OK;
     if (!t->grp) {
@@ -350,7 +357,8 @@ static clgan_status bucket_close(trainer *r, net *n) {
     return CLGAN_OK;
 }
 
-clgan_status replicas_flush(trainer *r, clgan_net w) {
+/* After replica r's backward pass of network w is enqueued: reads its last, open bucket. */
+static clgan_status replicas_flush(trainer *r, clgan_net w) {
     return r->replicas > 1 ? bucket_close(r, trainer_net(r, w)) : CLGAN_OK;
 }
 
@@ -360,7 +368,19 @@ static void buckets_release(grad_buckets *b) {
     b->lo = b->hi = 0;
 }
 
-void replicas_release(trainer *r) {
+/* Frees replica 0's peers, replica r's bucket reads and host copy, and replica 0's group of
+ * threads. */
+static void replicas_release(trainer *r) {
+    for (int i = 0; i < r->n_peers; i++) { /* replica 0's peers, each finished and freed */
+        trainer_free(&r->peers[i]);
+        dataset_free(&r->peer_data[i]);
+    }
+    free(r->peers);
+    free(r->peer_data);
+    r->peers = NULL;
+    r->peer_data = NULL;
+    r->n_peers = 0;
+    if (r->dev) device_finish(r->dev); /* no read in flight into the stage freed below */
     if (r->local == 0) group_free(r->grp); /* replica 0 owns it */
     r->grp = NULL;
     grad_buckets *b = &r->bk;
@@ -392,7 +412,12 @@ static clgan_status bucket_wait(trainer *t, trainer *r, int k) {
     }
 }
 
-clgan_status replicas_reduce(trainer *t, clgan_net w) {
+/*
+ * Sums every replica's gradients of network w, over this process's devices and the ranks, as
+ * their buckets reach the host, and writes the sum into every replica's gradients (a no-op with
+ * one replica). Waits for every device.
+ */
+static clgan_status replicas_reduce(trainer *t, clgan_net w) {
     if (t->replicas < 2) return CLGAN_OK;
     const int L = t->n_peers + 1, nb = t->bk.n;
     for (int i = 1; i < L; i++)
@@ -440,7 +465,13 @@ clgan_status replicas_reduce(trainer *t, clgan_net w) {
     return st;
 }
 
-clgan_status replicas_relativistic(trainer *t, int g_part) {
+/*
+ * The relativistic loss over several replicas: after every replica's forward pass of a step
+ * (g_part: a G step's), the means of the real and generated logits over every replica's rows,
+ * and the sums that move them (cl/loss.cl's ra), into every replica's loss, which takes them
+ * instead of its own rows'. Waits for every device.
+ */
+static clgan_status replicas_relativistic(trainer *t, int g_part) {
     if (t->replicas < 2) return CLGAN_OK;
     const int L = t->n_peers + 1, n = t->step_n, n_real = t->step_real;
     float *z = malloc((size_t)L * (size_t)n * sizeof *z);
@@ -476,6 +507,10 @@ clgan_status replicas_relativistic(trainer *t, int g_part) {
     return st;
 }
 
+/* What gan.c's steps call where the replicas meet. */
+static const replica_driver driver = {replicas_each, replicas_relativistic, replicas_flush,
+                                      replicas_reduce, replicas_release};
+
 clgan_status trainer_check_split(const clgan_model *m, int L, const comm *c, clgan_err *e) {
     const train_spec *ts = &m->train;
     const int ranks = comm_active(c) ? c->size : 1, G = L * ranks;
@@ -505,6 +540,7 @@ clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int L, const
     if (trainer_check_split(m, L, c, &d0->err) != CLGAN_OK) return d0->err.status;
     clgan_status st = trainer_init(t, d0, m, data, sample_rows);
     if (st != CLGAN_OK) return st;
+    t->driver = &driver; /* from here, trainer_free frees the peers through it */
     t->peers = calloc((size_t)L, sizeof *t->peers);
     t->peer_data = calloc((size_t)L, sizeof *t->peer_data);
     size_t most = larger_net(t);
@@ -542,6 +578,7 @@ clgan_status trainer_init_replicas(trainer *t, clgan_device **devs, int L, const
             return err_set(&d0->err, CLGAN_ERR_NOMEM, "out of memory");
         }
         r->local = i;
+        r->driver = &driver;
         for (int w = 0; w < 2; w++) {
             net *n = trainer_net(r, (clgan_net)w);
             n->grads_ready = bucket_add;
