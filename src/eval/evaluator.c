@@ -402,9 +402,10 @@ static void result_init(const clgan_evaluator *ev, clgan_eval_result *r) {
     r->class_accuracy = NAN;
 }
 
-/* The checks every entry point makes first. */
+/* The checks every entry point makes first; dm: whose data are the reference, where known
+ * before the call opens anything (the classifier's), else NULL. */
 static clgan_status start(clgan_evaluator *ev, const clgan_eval_params **p,
-                          clgan_eval_params *d, clgan_eval_result *r) {
+                          clgan_eval_params *d, clgan_eval_result *r, const clgan_model *dm) {
     if (!ev) return CLGAN_ERR_ARG;
     if (!ev->open) return err_set(&ev->err, CLGAN_ERR_ARG, "the evaluator is not open");
     err_clear(&ev->err);
@@ -412,13 +413,14 @@ static clgan_status start(clgan_evaluator *ev, const clgan_eval_params **p,
     if (!*p) *p = d;
     if (!r) return err_set(&ev->err, CLGAN_ERR_ARG, "no result to write");
     result_init(ev, r);
-    return check_params(ev, *p);
+    clgan_status st = check_params(ev, *p);
+    return st == CLGAN_OK && dm ? check_data(ev, dm) : st;
 }
 
 clgan_status clgan_evaluator_generator(clgan_evaluator *ev, const char *checkpoint,
                                        const clgan_eval_params *p, clgan_eval_result *r) {
     clgan_eval_params d;
-    clgan_status st = start(ev, &p, &d, r);
+    clgan_status st = start(ev, &p, &d, r, NULL);
     if (st != CLGAN_OK) return st;
     if (!checkpoint) return err_set(&ev->err, CLGAN_ERR_ARG, "no generator checkpoint given");
     ckpt gc;
@@ -467,10 +469,9 @@ done:
 clgan_status clgan_evaluator_file(clgan_evaluator *ev, const char *path,
                                   const clgan_eval_params *p, clgan_eval_result *r) {
     clgan_eval_params d;
-    clgan_status st = start(ev, &p, &d, r);
+    const clgan_model *dm = ev && ev->open ? ev->fs.cm : NULL;
+    clgan_status st = start(ev, &p, &d, r, dm);
     if (st != CLGAN_OK) return st;
-    const clgan_model *dm = ev->fs.cm;
-    if ((st = check_data(ev, dm)) != CLGAN_OK) return st;
     double t0 = clock_seconds();
     image_set gen = {0};
     clgan_err e;
@@ -488,10 +489,9 @@ clgan_status clgan_evaluator_file(clgan_evaluator *ev, const char *path,
 clgan_status clgan_evaluator_images(clgan_evaluator *ev, const float *x, long n,
                                     const clgan_eval_params *p, clgan_eval_result *r) {
     clgan_eval_params d;
-    clgan_status st = start(ev, &p, &d, r);
+    const clgan_model *dm = ev && ev->open ? ev->fs.cm : NULL;
+    clgan_status st = start(ev, &p, &d, r, dm);
     if (st != CLGAN_OK) return st;
-    const clgan_model *dm = ev->fs.cm;
-    if ((st = check_data(ev, dm)) != CLGAN_OK) return st;
     if (!x || n < 2)
         return err_set(&ev->err, CLGAN_ERR_ARG, "images: %s", !x ? "none given"
                                                                 : "at least 2 are needed");
@@ -510,10 +510,9 @@ clgan_status clgan_evaluator_images(clgan_evaluator *ev, const float *x, long n,
 clgan_status clgan_evaluator_real(clgan_evaluator *ev, const clgan_eval_params *p,
                                   clgan_eval_result *r) {
     clgan_eval_params d;
-    clgan_status st = start(ev, &p, &d, r);
+    const clgan_model *dm = ev && ev->open ? ev->fs.cm : NULL;
+    clgan_status st = start(ev, &p, &d, r, dm);
     if (st != CLGAN_OK) return st;
-    const clgan_model *dm = ev->fs.cm;
-    if ((st = check_data(ev, dm)) != CLGAN_OK) return st;
     const char *inputs[3] = {NULL, NULL, ev->path};
     if ((st = check_outputs(ev, p, inputs)) != CLGAN_OK) return st;
     double t0 = clock_seconds();

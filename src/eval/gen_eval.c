@@ -44,9 +44,11 @@ static uint64_t ckpt_iter(const clgan_generator *h) {
     return it ? strtoull(it, NULL, 10) : 0;
 }
 
-/* Every call's start: an open handle of a GAN's checkpoint. */
-static clgan_status check_gan(clgan_generator *h, const char *what) {
+/* Every call's start: an open handle of a GAN's checkpoint, and a result to write (zeroed). */
+static clgan_status check_gan(clgan_generator *h, const char *what, void *r, size_t r_size) {
     if (!h) return CLGAN_ERR_ARG;
+    if (!r) return err_set(&h->err, CLGAN_ERR_ARG, "%s: no result to write", what);
+    memset(r, 0, r_size);
     if (!h->g) return err_set(&h->err, CLGAN_ERR_ARG, "the generator is not open");
     if (h->m->kind != MODEL_GAN)
         return err_set(&h->err, CLGAN_ERR_DATA, "%s: %s is a classifier's checkpoint", what,
@@ -59,10 +61,8 @@ clgan_status clgan_generator_parzen(clgan_generator *h, const clgan_parzen_param
                                     clgan_parzen_result *r) {
     clgan_parzen_params dp = clgan_parzen_default_params();
     if (!p) p = &dp;
-    clgan_status st = check_gan(h, "parzen");
+    clgan_status st = check_gan(h, "parzen", r, sizeof *r);
     if (st != CLGAN_OK) return st;
-    if (!r) return err_set(&h->err, CLGAN_ERR_ARG, "parzen: no result to write");
-    memset(r, 0, sizeof *r);
     const clgan_model *m = h->m;
     if (m->data.format != DATA_IDX)
         return err_set(&h->err, CLGAN_ERR_DATA, "%s", m->data.format == DATA_STACKED_IDX
@@ -289,10 +289,8 @@ clgan_status clgan_generator_modes(clgan_generator *h, const clgan_modes_params 
                                    clgan_modes_result *r) {
     clgan_modes_params dp = clgan_modes_default_params();
     if (!p) p = &dp;
-    clgan_status st = check_gan(h, "modes");
+    clgan_status st = check_gan(h, "modes", r, sizeof *r);
     if (st != CLGAN_OK) return st;
-    if (!r) return err_set(&h->err, CLGAN_ERR_ARG, "modes: no result to write");
-    memset(r, 0, sizeof *r);
     r->kl_uniform = NAN;
     const clgan_model *m = h->m;
     if (p->samples < 0) return err_set(&h->err, CLGAN_ERR_ARG, "samples: at least 1");
