@@ -63,7 +63,7 @@ clgan_status trainer_init(trainer *t, clgan_device *dev, const clgan_model *m, d
         st = device_alloc(dev, STAT_COUNT * sizeof(float), "statistics", &t->stats);
         if (st == CLGAN_OK) st = device_fill(dev, t->stats, 0, STAT_COUNT * sizeof(float));
         if (st == CLGAN_OK) st = device_kernel(dev, "cl/gan.cl", "flag_nonfinite", &t->k_flag);
-        if (st == CLGAN_OK) st = classifier_init(t);
+        if (st == CLGAN_OK) st = classifier_open(t, &t->cls);
         if (st == CLGAN_OK) st = tune_pass(dev, &m->net[CLGAN_CLASSIFIER], batch, 0, 1);
         t->batches_per_epoch = data->n / batch;
         if (st == CLGAN_OK) st = dataset_begin_epoch(data, 0);
@@ -146,7 +146,6 @@ void trainer_free(trainer *t) {
     loss_free(&t->loss);
     if (t->k_stats) clReleaseKernel(t->k_stats);
     if (t->k_flag) clReleaseKernel(t->k_flag);
-    if (t->k_cstats) clReleaseKernel(t->k_cstats);
     if (t->k_clip) clReleaseKernel(t->k_clip);
     if (t->k_ema) clReleaseKernel(t->k_ema);
     if (t->dev) device_release(t->dev, t->ema);
@@ -156,7 +155,6 @@ void trainer_free(trainer *t) {
     t->k_ema = NULL;
     if (t->dev) {
         device_release(t->dev, t->stats);
-        device_release(t->dev, t->batch_labels);
         device_release(t->dev, t->pen_grads);
         device_release(t->dev, t->pen_save);
         device_release(t->dev, t->pen_labels);
@@ -169,10 +167,11 @@ void trainer_free(trainer *t) {
     t->ada = NULL;
     net_free(t->g);
     net_free(t->d);
-    net_free(t->c);
-    t->g = t->d = t->c = NULL;
-    t->k_stats = t->k_cstats = t->k_clip = t->k_flag = NULL;
-    t->stats = t->batch_labels = t->pen_grads = t->pen_save = t->pen_labels = t->aug_src = NULL;
+    classifier_free(t->cls, t->dev);
+    t->cls = NULL;
+    t->g = t->d = NULL;
+    t->k_stats = t->k_clip = t->k_flag = NULL;
+    t->stats = t->pen_grads = t->pen_save = t->pen_labels = t->aug_src = NULL;
 }
 
 clgan_status trainer_seek(trainer *t) {
@@ -554,14 +553,14 @@ net *trainer_net(const trainer *t, clgan_net w) {
     switch (w) {
     case CLGAN_GENERATOR: return t->g;
     case CLGAN_DISCRIMINATOR: return t->d;
-    case CLGAN_CLASSIFIER: return t->c;
+    case CLGAN_CLASSIFIER: return t->cls ? classifier_net(t->cls) : NULL;
     }
     return NULL;
 }
 
 clgan_status trainer_iteration(trainer *t) {
     if (t->m->kind == MODEL_CLASSIFIER) {
-        clgan_status st = classifier_step(t);
+        clgan_status st = classifier_step(t->cls, t);
         if (st == CLGAN_OK) t->iter++;
         return st;
     }

@@ -46,6 +46,7 @@ typedef struct grad_buckets {
 
 struct clgan_ranks;
 struct trainer;
+struct classifier;
 
 /*
  * Where a step's replicas meet (replicas.c's group of devices, threads, gradient buckets and
@@ -71,9 +72,7 @@ typedef struct trainer {
     const clgan_model *m;
     dataset *data;           /* borrowed, uploaded */
     net *g, *d;              /* a GAN's networks */
-    net *c;                  /* a classifier model's network */
-    cl_mem batch_labels;     /* classifier: the minibatch's labels */
-    cl_kernel k_cstats;
+    struct classifier *cls;  /* a classifier model's training (classify.c), in place of G and D */
     cl_kernel k_clip;        /* wasserstein: the critic's weight clipping */
     cl_mem ema;              /* train.ema: G's parameters averaged (g->n_params floats; the
                                 running statistics copied as they are) */

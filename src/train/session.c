@@ -611,7 +611,7 @@ static clgan_status eval_accuracy(clgan_trainer *s, long epochs_done, int last) 
     if (!(epochs_done > s->acc_epoch || last)) return CLGAN_OK;
     s->acc_epoch = epochs_done;
     double te = clock_seconds();
-    clgan_status st = classifier_accuracy(s->t.c, s->test_x, s->test_y, s->test_n, &s->acc_last);
+    clgan_status st = classifier_accuracy(trainer_net(&s->t, CLGAN_CLASSIFIER), s->test_x, s->test_y, s->test_n, &s->acc_last);
     if (st != CLGAN_OK) return dev_fail(s, st);
     s->acc_pending = s->acc_last;
     clgan_train_progress ev = {.event = CLGAN_EVENT_ACCURACY, .iter = s->t.iter,
