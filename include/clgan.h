@@ -214,7 +214,8 @@ typedef struct clgan_train_progress {
 /* Called by clgan_trainer_open and clgan_trainer_run as things happen; user is the params'. */
 typedef void (*clgan_progress_fn)(const clgan_train_progress *p, void *user);
 /* Asked after every iteration: nonzero stops the run there, with a checkpoint where the run
- * writes one (clgan_trainer_run then returns CLGAN_STOPPED). */
+ * writes one (clgan_trainer_run then returns CLGAN_STOPPED, and clgan_trainer_stopped_by gives
+ * the value: under mpirun the largest any rank's callback returned, on every rank). */
 typedef int (*clgan_stop_fn)(void *user);
 
 typedef enum clgan_on_nan {
@@ -282,8 +283,11 @@ clgan_status clgan_trainer_run(clgan_trainer *t, uint64_t n);
 /* The last log interval's figures (event CLGAN_EVENT_LOG; iter 0 before the first). */
 void clgan_trainer_stats(const clgan_trainer *t, clgan_train_progress *out);
 /* Writes the state (parameters, optimizer, average, data order, streams) to a checkpoint that
- * resume continues exactly; a state holding NaN or Inf is refused. */
+ * resume continues exactly; a state holding NaN or Inf is refused. Under mpirun every rank
+ * calls it (adaptive augmentation's sums are every rank's); rank 0's file is the run's. */
 clgan_status clgan_trainer_save(clgan_trainer *t, const char *path);
+/* The stop callback's value that stopped the run (0: none did). */
+int clgan_trainer_stopped_by(const clgan_trainer *t);
 /* Under mpirun: whether the last failure was this rank's alone (clgan_ranks_abort it). */
 int clgan_trainer_failed_alone(const clgan_trainer *t);
 void clgan_trainer_free(clgan_trainer *t);

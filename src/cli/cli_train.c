@@ -312,7 +312,7 @@ int cmd_train(const cli_opts *o) {
     if (st != CLGAN_OK && po.tty && !po.quiet) printf("\n");
     fflush(stdout);
     if (st == CLGAN_STOPPED) {
-        int sig = atomic_load(&stop_signal);
+        int sig = clgan_trainer_stopped_by(t); /* the signal, every rank's largest */
         const char *msg = clgan_trainer_errmsg(t);
         if (msg[0]) fprintf(stderr, "%s: %s %s\n", who, signal_word(sig), msg);
         rc = 128 + sig;

@@ -73,6 +73,8 @@ struct clgan_trainer {
     char *where;
     clgan_train_progress last; /* the last log interval's */
     int finished;            /* eval.json and curves written, DONE reported */
+    int stopped_by;          /* the stop callback's value that stopped the run (every rank's
+                                largest) */
 };
 
 clgan_train_params clgan_train_default_params(void) {
@@ -591,6 +593,10 @@ void clgan_trainer_stats(const clgan_trainer *s, clgan_train_progress *out) {
     *out = s->last;
 }
 
+int clgan_trainer_stopped_by(const clgan_trainer *s) {
+    return s ? s->stopped_by : 0;
+}
+
 int clgan_trainer_failed_alone(const clgan_trainer *s) {
     return s && s->alone_failed && comm_active(s->cm);
 }
@@ -907,7 +913,7 @@ static clgan_status step(clgan_trainer *s, int *whole, int *stop) {
     /* with rollback, a checkpoint at every log interval gives something to return to */
     int for_rollback = s->p.on_nan == CLGAN_ON_NAN_ROLLBACK &&
                        it % (uint64_t)m->train.log_every == 0;
-    int stop_now = s->p.stop ? s->p.stop(s->p.user) != 0 : 0;
+    int stop_now = s->p.stop ? s->p.stop(s->p.user) : 0;
     /* under mpirun: any rank's request stops every rank here */
     if ((st = comm_max(s->cm, &stop_now, "stop flags", &s->err)) != CLGAN_OK) return st;
     if (!(periodic || last || for_rollback || stop_now)) return CLGAN_OK;
@@ -920,6 +926,7 @@ static clgan_status step(clgan_trainer *s, int *whole, int *stop) {
     }
     if (stop_now) {
         *stop = 1;
+        s->stopped_by = stop_now;
         s->alone_failed = 0;
         if (!s->lead) s->err.msg[0] = '\0';
         else if (!s->r.path)
