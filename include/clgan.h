@@ -356,10 +356,10 @@ typedef struct clgan_compare_report {
 /*
  * One iteration of model m on the devices sel_a and sel_b from the same state, each layer's
  * activations and gradients compared, then `iters` iterations and the parameters compared (as
- * `clgan compare`). Where no handle exists, the message goes to err (errlen bytes).
+ * `clgan compare`). The message of a failure is the model's (clgan_model_errmsg).
  */
-clgan_status clgan_compare(const char *sel_a, const char *sel_b, const clgan_model *m, int iters,
-                           clgan_compare_report *r, char *err, size_t errlen);
+clgan_status clgan_compare(const char *sel_a, const char *sel_b, clgan_model *m, int iters,
+                           clgan_compare_report *r);
 void clgan_compare_report_free(clgan_compare_report *r);
 
 /* ---- the paper's theory and its Figure 1, on a 1-D model ------------------------------------ */
@@ -425,10 +425,10 @@ typedef struct clgan_bench_result {
 /*
  * How fast model m trains on the device `selector` (as clgan_device_open takes it) on synthetic
  * data of its shape: the start cold and warm, `iters` timed iterations after `warmup`, the
- * kernels' profile (`clgan bench`). Where no handle exists, the message goes to err.
+ * kernels' profile (`clgan bench`). The message of a failure is the model's.
  */
-clgan_status clgan_bench(const char *selector, const clgan_model *m, int iters, int warmup,
-                         clgan_bench_result *r, char *err, size_t errlen);
+clgan_status clgan_bench(const char *selector, clgan_model *m, int iters, int warmup,
+                         clgan_bench_result *r);
 void clgan_bench_result_free(clgan_bench_result *r);
 
 typedef struct clgan_bench_devices_result {
@@ -444,10 +444,10 @@ typedef struct clgan_bench_devices_result {
 } clgan_bench_devices_result;
 
 /* One model on n devices at once (and under mpirun on every rank's: ranks, else NULL), the
- * batch split among them: per iteration, and the gradient reductions' cost. */
-clgan_status clgan_bench_devices(clgan_device *const *devs, int n, const clgan_model *m, int iters,
-                                 int warmup, clgan_ranks *ranks, clgan_bench_devices_result *r,
-                                 char *err, size_t errlen);
+ * batch split among them: per iteration, and the gradient reductions' cost. The message of a
+ * failure is the model's. */
+clgan_status clgan_bench_devices(clgan_device *const *devs, int n, clgan_model *m, int iters,
+                                 int warmup, clgan_ranks *ranks, clgan_bench_devices_result *r);
 
 /* "1.5 GiB", "312 KiB": a byte count as people read it. */
 void clgan_format_bytes(double bytes, char *out, size_t len);

@@ -89,21 +89,20 @@ static int bench_several(const cli_opts *o, clgan_ranks *c, long iters, long war
         printf("clgan bench: %s, %ld timed iterations after %ld warm-up, synthetic data\n",
                m ? clgan_model_name(m) : "", iters, warmup);
     clgan_bench_devices_result one, all;
-    char err[4096] = "";
-    if (!rc && lead && clgan_bench_devices(devs, 1, m, (int)iters, (int)warmup, NULL, &one, err,
-                                           sizeof err) != CLGAN_OK)
+    const char *why = NULL;
+    if (!rc && lead && clgan_bench_devices(devs, 1, m, (int)iters, (int)warmup, NULL, &one) !=
+                           CLGAN_OK)
+        why = clgan_model_errmsg(m);
+    if (!rc && !why && clgan_ranks_wait_all(c, "start after rank 0's one-device run") != CLGAN_OK)
+        why = clgan_ranks_errmsg(c);
+    if (!rc && !why && clgan_bench_devices(devs, n, m, (int)iters, (int)warmup,
+                                           ranks > 1 ? c : NULL, &all) != CLGAN_OK)
+        why = clgan_model_errmsg(m);
+    if (why) {
         rc = 1;
-    if (!rc && clgan_ranks_wait_all(c, "start after rank 0's one-device run") != CLGAN_OK) {
-        snprintf(err, sizeof err, "%s", clgan_ranks_errmsg(c));
-        rc = 1;
+        fprintf(stderr, "clgan bench%s: %s\n", ranks > 1 ? " (under mpirun)" : "", why);
     }
-    if (!rc && clgan_bench_devices(devs, n, m, (int)iters, (int)warmup, ranks > 1 ? c : NULL,
-                                   &all, err, sizeof err) != CLGAN_OK)
-        rc = 1;
-    if (rc) {
-        fprintf(stderr, "clgan bench%s: %s\n", ranks > 1 ? " (under mpirun)" : "", err);
-        clgan_ranks_abort(c, rc);
-    }
+    if (rc) clgan_ranks_abort(c, rc);
     if (!rc && lead) {
         printf("  %s alone: median %.2f ms an iteration (best %.2f)\n",
                clgan_device_get_info(devs[0])->name, one.median_s * 1e3, one.min_s * 1e3);
@@ -186,10 +185,9 @@ int cmd_bench(const cli_opts *o) {
     printf("clgan bench: %s, %ld timed iterations after %ld warm-up, synthetic data\n", mi.name,
            iters, warmup);
     for (int i = 0; i < (all ? ns : 1); i++) {
-        char err[4096];
-        if (clgan_bench(all ? sels[i] : o->device, m, (int)iters, (int)warmup, &res[n_res], err,
-                        sizeof err) != CLGAN_OK) {
-            fprintf(stderr, "clgan bench: %s\n", err);
+        if (clgan_bench(all ? sels[i] : o->device, m, (int)iters, (int)warmup, &res[n_res]) !=
+            CLGAN_OK) {
+            fprintf(stderr, "clgan bench: %s\n", clgan_model_errmsg(m));
             rc = 1;
             continue;
         }

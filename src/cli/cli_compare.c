@@ -49,9 +49,8 @@ int cmd_compare(const cli_opts *o) {
     clgan_model *m = load_model_shapes("compare", o->positional);
     if (!m) return 1;
     clgan_compare_report *r = calloc(1, sizeof *r);
-    char err[4096];
-    if (!r || clgan_compare(a, b, m, (int)iters, r, err, sizeof err) != CLGAN_OK) {
-        fprintf(stderr, "clgan compare: %s\n", r ? err : "out of memory");
+    if (!r || clgan_compare(a, b, m, (int)iters, r) != CLGAN_OK) {
+        fprintf(stderr, "clgan compare: %s\n", r ? clgan_model_errmsg(m) : "out of memory");
         if (r) clgan_compare_report_free(r);
         free(r);
         clgan_model_free(m);

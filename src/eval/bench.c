@@ -148,25 +148,18 @@ clgan_status bench_devices(clgan_device **devs, int n, const clgan_model *m, int
     return st;
 }
 
-clgan_status clgan_bench(const char *selector, const clgan_model *m, int iters, int warmup,
-                         clgan_bench_result *r, char *err, size_t errlen) {
-    clgan_err e;
-    err_clear(&e);
-    clgan_status st = bench_run(selector, m, iters, warmup, r, &e);
-    if (st != CLGAN_OK && err && errlen) snprintf(err, errlen, "%s", e.msg);
-    return st;
+clgan_status clgan_bench(const char *selector, clgan_model *m, int iters, int warmup,
+                         clgan_bench_result *r) {
+    err_clear(&m->err);
+    return bench_run(selector, m, iters, warmup, r, &m->err);
 }
 
 void clgan_bench_result_free(clgan_bench_result *r) {
     bench_result_free(r);
 }
 
-clgan_status clgan_bench_devices(clgan_device *const *devs, int n, const clgan_model *m, int iters,
-                                 int warmup, clgan_ranks *ranks, clgan_bench_devices_result *r,
-                                 char *err, size_t errlen) {
-    clgan_err e;
-    err_clear(&e);
-    clgan_status st = bench_devices((clgan_device **)devs, n, m, iters, warmup, ranks, r, &e);
-    if (st != CLGAN_OK && err && errlen) snprintf(err, errlen, "%s", e.msg);
-    return st;
+clgan_status clgan_bench_devices(clgan_device *const *devs, int n, clgan_model *m, int iters,
+                                 int warmup, clgan_ranks *ranks, clgan_bench_devices_result *r) {
+    err_clear(&m->err);
+    return bench_devices((clgan_device **)devs, n, m, iters, warmup, ranks, r, &m->err);
 }

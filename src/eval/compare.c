@@ -179,13 +179,10 @@ clgan_status compare_run(const char *sel_a, const char *sel_b, const clgan_model
     return st;
 }
 
-clgan_status clgan_compare(const char *sel_a, const char *sel_b, const clgan_model *m, int iters,
-                           clgan_compare_report *r, char *err, size_t errlen) {
-    clgan_err e;
-    err_clear(&e);
-    clgan_status st = compare_run(sel_a, sel_b, m, iters, r, &e);
-    if (st != CLGAN_OK && err && errlen) snprintf(err, errlen, "%s", e.msg);
-    return st;
+clgan_status clgan_compare(const char *sel_a, const char *sel_b, clgan_model *m, int iters,
+                           clgan_compare_report *r) {
+    err_clear(&m->err);
+    return compare_run(sel_a, sel_b, m, iters, r, &m->err);
 }
 
 void clgan_compare_report_free(clgan_compare_report *r) {
