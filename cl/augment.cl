@@ -60,20 +60,6 @@ inline int aug_cut(const aug_params *a, int y, int x) {
     return a->cw > 0 && x >= a->cx0 && x < a->cx0 + a->cw && y >= a->cy0 && y < a->cy0 + a->ch;
 }
 
-/* The sum over a work-group of each item's v, in a fixed order. */
-inline float aug_group_sum(float v, __local float *sh) {
-    uint t = get_local_id(0);
-    sh[t] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint s = AUG_WG / 2; s > 0; s >>= 1) {
-        if (t < s) sh[t] += sh[t + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float r = sh[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
 /* forward (backward 0): dst = aug(src); backward 1: dst = aug's adjoint of src (gradients). */
 __kernel void augment(const __global float *restrict src, uint s_off, __global float *dst,
                       uint d_off, uint C, uint H, uint W, uint e0, uint key0, uint key1, uint s_lo,
@@ -89,7 +75,7 @@ __kernel void augment(const __global float *restrict src, uint s_off, __global f
     if (!backward) {
         float m = 0.0f;
         for (uint j = t; j < N; j += AUG_WG) m += x[j];
-        float M = aug_group_sum(m, sh) / (float)N;
+        float M = group_sum(m, sh, AUG_WG) / (float)N;
         for (uint j = t; j < N; j += AUG_WG) {
             int c = (int)(j / HW), q = (int)(j % HW), yy = q / (int)W, xx = q % (int)W;
             int sy = yy - a.ty, sx = xx - a.tx;
@@ -113,7 +99,7 @@ __kernel void augment(const __global float *restrict src, uint s_off, __global f
         if (yy >= 0 && yy < (int)H && xx >= 0 && xx < (int)W && !aug_cut(&a, yy, xx))
             m += x[(uint)c * HW + (uint)(yy * (int)W + xx)];
     }
-    float M = aug_group_sum(m, sh) / (float)N;
+    float M = group_sum(m, sh, AUG_WG) / (float)N;
     for (uint j = t; j < N; j += AUG_WG) {
         int c = (int)(j / HW), q = (int)(j % HW), yy = q / (int)W + a.ty, xx = q % (int)W + a.tx;
         float v = 0.0f;

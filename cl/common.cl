@@ -111,6 +111,23 @@ inline float hsum16(float16 v) {
     return (h4.x + h4.y) + (h4.z + h4.w);
 }
 
+/*
+ * The sum over a work-group of each item's v, in a fixed order (the same on every device):
+ * every item of the group calls it; sh holds n local floats, n the group's size, a power of 2.
+ */
+inline float group_sum(float v, __local float *sh, uint n) {
+    uint t = get_local_id(0);
+    sh[t] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint s = n / 2; s > 0; s >>= 1) {
+        if (t < s) sh[t] += sh[t + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = sh[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
 /* The first cnt (<= 16) floats at p, zeros after them (the last block of a row). */
 inline float16 vload16_part(const __global float *p, uint cnt) {
     if (cnt >= 16) return vload16(0, p);

@@ -13,20 +13,6 @@
 #endif
 #define SN_EPS 1e-12f /* as PyTorch's normalize() */
 
-/* Sum of x over the work-group (all items call it; red is SN_WG local floats). */
-inline float wg_sum(float x, __local float *red) {
-    uint t = get_local_id(0);
-    red[t] = x;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint s = SN_WG / 2; s > 0; s >>= 1) {
-        if (t < s) red[t] += red[t + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float r = red[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
 /*
  * train: v = W^T u / |W^T u|, then u = W v / |W v|, both stored; sigma = u^T W v. Evaluation
  * (train 0): sigma = u^T W v with the stored vectors, which stay as they are.
@@ -46,7 +32,7 @@ __kernel void sn_power(const __global float *restrict p, uint w_off, __global fl
             tin[j] = a;
             q += a * a;
         }
-        float inv = 1.0f / fmax(sqrt(wg_sum(q, red)), SN_EPS);
+        float inv = 1.0f / fmax(sqrt(group_sum(q, red, SN_WG)), SN_EPS);
         for (uint j = t; j < cols; j += SN_WG) v[j] = tin[j] * inv;
         barrier(CLK_GLOBAL_MEM_FENCE);
     }
@@ -61,16 +47,16 @@ __kernel void sn_power(const __global float *restrict p, uint w_off, __global fl
     barrier(CLK_GLOBAL_MEM_FENCE);
     float sigma;
     if (train) {
-        float nrm = fmax(sqrt(wg_sum(q, red)), SN_EPS);
+        float nrm = fmax(sqrt(group_sum(q, red, SN_WG)), SN_EPS);
         for (uint i = t; i < rows; i += SN_WG) u[i] = tout[i] / nrm;
         barrier(CLK_GLOBAL_MEM_FENCE);
         float d = 0.0f;
         for (uint i = t; i < rows; i += SN_WG) d += u[i] * tout[i];
-        sigma = wg_sum(d, red);
+        sigma = group_sum(d, red, SN_WG);
     } else {
         float d = 0.0f;
         for (uint i = t; i < rows; i += SN_WG) d += u[i] * tout[i];
-        sigma = wg_sum(d, red);
+        sigma = group_sum(d, red, SN_WG);
     }
     if (t == 0) s[sig_off] = sigma;
 }
@@ -89,7 +75,7 @@ __kernel void sn_lambda(const __global float *restrict g, uint w_off,
     uint t = get_local_id(0);
     float a = 0.0f;
     for (uint k = t; k < n; k += SN_WG) a += g[w_off + k] * s[ws_off + k];
-    a = wg_sum(a, red);
+    a = group_sum(a, red, SN_WG);
     if (t == 0) s[lam_off] = a;
 }
 

@@ -5,7 +5,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "comm.h"
 
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +48,7 @@ uint64_t comm_hash_file(const char *path) {
 #ifndef CLGAN_MPI
 
 clgan_status comm_start(comm *c, clgan_err *e) {
-    memset(c, 0, offsetof(comm, rank)); /* not e, which may be c->err */
-    memset(&c->rank, 0, sizeof *c - offsetof(comm, rank));
+    memset(c, 0, sizeof *c); /* before any message, which may go to c->err */
     c->size = 1;
     c->timeout_s = 600;
     long n = launched_size();
@@ -97,8 +95,7 @@ clgan_status comm_same(comm *c, const uint64_t *h, int n, const char *const *nam
 #else /* CLGAN_MPI */
 
 clgan_status comm_start(comm *c, clgan_err *e) {
-    memset(c, 0, offsetof(comm, rank)); /* not e, which may be c->err */
-    memset(&c->rank, 0, sizeof *c - offsetof(comm, rank));
+    memset(c, 0, sizeof *c); /* before any message, which may go to c->err */
     c->size = 1;
     c->timeout_s = 600;
     if (launched_size() < 1) return CLGAN_OK; /* not under mpirun: no MPI at all */
