@@ -1556,6 +1556,14 @@ START_TEST(public_trainer) {
     clgan_trainer_free(t);
     ck_assert_int_eq(clgan_trainer_open(m, &dev, 0, NULL, &t), CLGAN_ERR_ARG);
     clgan_trainer_free(t);
+    /* refused before anything else: the caller's paths stay the caller's (freed copies only) */
+    char path[64];
+    snprintf(path, sizeof path, "%s", tmp("none.safetensors"));
+    p.resume = path;
+    p.run_dir = path;
+    ck_assert_int_eq(clgan_trainer_open(m, &dev, 0, &p, &t), CLGAN_ERR_ARG);
+    clgan_trainer_free(t);
+    ck_assert_str_eq(path, tmp("none.safetensors"));
     clgan_model_free(m);
 }
 END_TEST

@@ -535,6 +535,9 @@ clgan_status clgan_trainer_open(const clgan_model *model, clgan_device *const *d
     *out = s;
     if (!s) return CLGAN_ERR_NOMEM;
     s->p = p ? *p : clgan_train_default_params();
+    /* the paths are the trainer's own copies (freed with it) from here on */
+    s->p.resume = p && p->resume ? str_dup(p->resume) : NULL;
+    s->p.run_dir = p && p->run_dir ? str_dup(p->run_dir) : NULL;
     s->r.lock_fd = s->r.log_fd = -1;
     s->alone.size = 1;
     s->alone.timeout_s = 600;
@@ -549,13 +552,7 @@ clgan_status clgan_trainer_open(const clgan_model *model, clgan_device *const *d
     if (!s->devs) return err_set(&s->err, CLGAN_ERR_NOMEM, "out of memory");
     for (int i = 0; i < n_devs; i++) s->devs[i] = devs[i];
     s->n_devs = n_devs;
-    s->p.resume = NULL; /* the copies below are the trainer's */
-    s->p.run_dir = NULL;
-    char *resume = p && p->resume ? str_dup(p->resume) : NULL;
-    char *run_dir = p && p->run_dir ? str_dup(p->run_dir) : NULL;
-    s->p.resume = resume;
-    s->p.run_dir = run_dir;
-    if ((p && p->resume && !resume) || (p && p->run_dir && !run_dir))
+    if ((p && p->resume && !s->p.resume) || (p && p->run_dir && !s->p.run_dir))
         return err_set(&s->err, CLGAN_ERR_NOMEM, "out of memory");
     clgan_status st = open_run(s, model);
     if (st == CLGAN_OK) err_clear(&s->err);
