@@ -192,26 +192,33 @@ def _open(kind, *args):
     return h
 
 
-class Device:
-    """An OpenCL device: `selector` as --device takes it (P:D or part of the name); None: the
-    default (the CLGAN_DEVICE variable where set)."""
-
-    def __init__(self, selector=None):
-        if selector is None:
-            selector = os.environ.get("CLGAN_DEVICE")
-        self._h = _open("device", selector.encode() if selector else None)
+class _Handle:
+    """A clgan handle: freed by close() (or when collected) with clgan_<_kind>_free."""
+    _kind = None
 
     def close(self):
         if getattr(self, "_h", None):
-            _load().clgan_device_free(self._h)
+            getattr(_load(), "clgan_%s_free" % self._kind)(self._h)
             self._h = None
 
     def __del__(self):
         self.close()
 
 
-class Model:
+class Device(_Handle):
+    """An OpenCL device: `selector` as --device takes it (P:D or part of the name); None: the
+    default (the CLGAN_DEVICE variable where set)."""
+    _kind = "device"
+
+    def __init__(self, selector=None):
+        if selector is None:
+            selector = os.environ.get("CLGAN_DEVICE")
+        self._h = _open("device", selector.encode() if selector else None)
+
+
+class Model(_Handle):
     """A model file, parsed and checked as `clgan check` does."""
+    _kind = "model"
 
     def __init__(self, path):
         lib = _load()
@@ -219,18 +226,11 @@ class Model:
         self.name = _text(lib.clgan_model_name(h))
         self.batch = lib.clgan_model_batch(h)
 
-    def close(self):
-        if getattr(self, "_h", None):
-            _load().clgan_model_free(self._h)
-            self._h = None
 
-    def __del__(self):
-        self.close()
-
-
-class Generator:
+class Generator(_Handle):
     """The generator of a checkpoint (its averaged weights where the run kept an average), on
     `device` (a Device; None: the default)."""
+    _kind = "generator"
 
     def __init__(self, checkpoint, device=None):
         lib = _load()
@@ -267,13 +267,6 @@ class Generator:
             raise Error(_text(lib.clgan_generator_errmsg(self._h)))
         return out
 
-    def close(self):
-        if getattr(self, "_h", None):
-            _load().clgan_generator_free(self._h)
-            self._h = None
-
-    def __del__(self):
-        self.close()
 
 
 def _progress_dict(p, classifier):
@@ -293,7 +286,7 @@ def _progress_dict(p, classifier):
     return d
 
 
-class Trainer:
+class Trainer(_Handle):
     """A training run of `model` (a Model) on `device` (a Device; None: the default) or on
     several `devices` at once (the batch split among them), as `clgan train` runs it:
 
@@ -305,6 +298,7 @@ class Trainer:
     on_nan        -- "stop" or "rollback" (needs run_dir)
     progress      -- a function called with a dict per event ("log", "note", "fid", ...)
     """
+    _kind = "trainer"
 
     def __init__(self, model, device=None, devices=None, iters=None, epochs=None, seed=None,
                  resume=None, run_dir=None, force=False, on_nan="stop", progress=None):
@@ -385,16 +379,8 @@ class Trainer:
         """Writes a checkpoint that `resume` (here or clgan train --resume) continues exactly."""
         self._check(_load().clgan_trainer_save(self._h, _path(path)))
 
-    def close(self):
-        if getattr(self, "_h", None):
-            _load().clgan_trainer_free(self._h)
-            self._h = None
 
-    def __del__(self):
-        self.close()
-
-
-class Evaluator:
+class Evaluator(_Handle):
     """FID, KID, PRDC and the classifier score in the features of a classifier trained by clgan
     (its checkpoint), as `clgan eval --classifier` measures them. feature_layer: the layer whose
     output the features are (None: the one before the last layer with parameters).
@@ -403,6 +389,7 @@ class Evaluator:
     of the measured model's data), samples=10000, seed=None (the run's), k=5 (PRDC),
     kid_subsets=100, kid_size=1000, features_npy=None (a prefix for the features' .npy files).
     Each returns a dict with the keys of `clgan eval --json`; figures not asked are absent."""
+    _kind = "evaluator"
 
     def __init__(self, classifier, device=None, feature_layer=None):
         self._dev = device if device is not None else Device()
@@ -474,13 +461,6 @@ class Evaluator:
         return self._result(_load().clgan_evaluator_real(self._h, ctypes.byref(p),
                                                          ctypes.byref(r)), r, p)
 
-    def close(self):
-        if getattr(self, "_h", None):
-            _load().clgan_evaluator_free(self._h)
-            self._h = None
-
-    def __del__(self):
-        self.close()
 
 
 def evaluate(classifier, generator=None, images=None, real=False, device=None,
