@@ -146,3 +146,34 @@ inline void vstore16_part(float16 v, __global float *p, uint cnt) {
     vstore16(v, 0, t);
     for (uint i = 0; i < cnt; i++) p[i] = t[i];
 }
+
+/*
+ * REPn(X) writes X(0) ... X(n-1) out, REPJn(X, i) X(i, 0) ... X(i, n-1): register tiles as
+ * named variables (cl/gemm.cl, conv_gemm in cl/conv2d.cl), since PoCL's compiler leaves loops
+ * over arrays rolled and keeps such accumulators in memory.
+ */
+#define REP1(X) X(0)
+#define REP2(X) X(0) X(1)
+#define REP3(X) REP2(X) X(2)
+#define REP4(X) REP3(X) X(3)
+#define REP5(X) REP4(X) X(4)
+#define REP6(X) REP5(X) X(5)
+#define REP8(X) REP6(X) X(6) X(7)
+#define REP12(X) REP8(X) X(8) X(9) X(10) X(11)
+#define REP_(n, X) REP##n(X)
+#define REP(n, X) REP_(n, X)
+/* the same for a second index j, with i passed along */
+#define REPJ1(X, i) X(i, 0)
+#define REPJ2(X, i) X(i, 0) X(i, 1)
+#define REPJ3(X, i) REPJ2(X, i) X(i, 2)
+#define REPJ4(X, i) REPJ3(X, i) X(i, 3)
+#define REPJ6(X, i) REPJ4(X, i) X(i, 4) X(i, 5)
+#define REPJ8(X, i) REPJ6(X, i) X(i, 6) X(i, 7)
+#define REPJ_(n, X, i) REPJ##n(X, i)
+#define REPJ(n, X, i) REPJ_(n, X, i)
+
+/* First row of a tile of height th whose nominal first row is m0, moved up to end at row M - 1
+ * (when M >= th): the tile at the bottom edge stores only the rows no other work-item stores. */
+inline uint tile_base(uint m0, uint th, uint M) {
+    return M >= th && m0 + th > M ? M - th : m0;
+}

@@ -2,7 +2,8 @@
  * conv2d.cl - the data movement around the GEMMs of 2-D convolutions (src/layers/layer_conv2d.c)
  * and transposed convolutions (layer_conv_transpose2d.c): im2col and its adjoint col2im, the
  * permutations between batch-major NCHW activations and channel-major GEMM operands, and the
- * per-channel bias sums.
+ * per-channel bias sums; and the route without column matrices, conv_gemm (an implicit GEMM)
+ * with the weight packing it reads (conv_pack).
  *
  * Layout: an image batch x[B][C][H][W] at x_off (batch-major, as every activation); a column
  * matrix col[C*KH*KW][B*OH*OW] (row: channel c, kernel tap (i, j); column: sample b, output
@@ -124,4 +125,118 @@ __kernel void channel_bias(__global float *acts, uint y_off, const __global floa
     __global float *row = acts + y_off + ((size_t)b * C + c) * HW;
     float v = params[b_off + c];
     for (uint p = 0; p < HW; p++) row[p] += v;
+}
+
+/*
+ * The weight w[F][C][T] of a convolution (T = KH*KW taps) packed for conv_gemm (below) as
+ * wp[t][ci][co]: along the convolution (against == 0) ci = c and co = f, against it (its
+ * adjoint) ci = f and co = c; and the n_zero zeros conv_gemm reads outside its source at z_off.
+ * Work size: global >= max(F*C*T, n_zero).
+ */
+__kernel void conv_pack(const __global float *restrict w, uint w_off, __global float *wp,
+                        uint wp_off, uint F, uint C, uint T, uint against, uint z_off,
+                        uint n_zero) {
+    uint g = get_global_id(0);
+    if (g < n_zero) wp[z_off + g] = 0.0f;
+    if (g >= F * C * T) return;
+    uint t = g % T, c = g / T % C, f = g / T / C;
+    uint ci = against ? f : c, co = against ? c : f, n_ci = against ? F : C, n_co = against ? C : F;
+    wp[wp_off + ((size_t)t * n_ci + ci) * n_co + co] = w[w_off + g];
+}
+
+/*
+ * conv_gemm: a 2-D convolution, or its adjoint, as an implicit GEMM that never writes a column
+ * matrix (src/layers/layer_conv2d.c). Rows are output pixels, columns output channels (32 per
+ * work-item, CONV_TM rows, as gemm_nn's tiles); the reduction runs over kernel taps (outer) and
+ * input channels (inner); op(A) is read straight from the source image, B is the weight packed as
+ * wp[tap][ci][co] (conv_pack above).
+ *   src[B][Ci][IH][IW] at s_off -> dst[B][Co][OH][OW] at d_off (both batch-major NCHW),
+ *   plus bias[co] = params[b_off + co] when has_bias.
+ * io = (batch, Ci, IH, IW, Co, OH, OW, -); gy and gx = (K, Q, OS, P, SA, A0, A1, SD) per axis:
+ * the rows are the pixels (b, qy, qx) of a Q_y x Q_x grid, row (b, qy, qx) writes output pixel
+ * (qy OS_y + P_y, qx OS_x + P_x), and tap i (of K_y) reads source row qy SA_y + (A0 + A1 i) / SD
+ * when A0 + A1 i is a multiple of SD; a tap outside the source reads zeros at z_off, Ci*IH*IW of
+ * them in src's buffer (so that no load is masked). A convolution is one grid (OS 1,
+ * SA = stride, A0 = -padding, A1 = dilation, SD 1); its adjoint writes the stride_y x stride_x
+ * phases of its output in separate launches (OS = stride, SA 1, A0 = phase + padding,
+ * A1 = -dilation, SD = stride), so that each output pixel is written once, by one work-item.
+ * Work size: global = (ceil(B Q_y Q_x / CONV_TM), ceil(Co / 32)); any size; local: any.
+ */
+#ifndef CONV_TM
+#define CONV_TM 8 /* the host's CONV_TM (src/layers/layer_conv2d.c) */
+#endif
+/* a row's state across the taps: its source offset at tap offset (0, 0) and its source
+ * coordinates there, y << 16 | x (the host keeps both below 2^15) */
+#define CONV_DECL(i)                                                                               \
+    float16 c0_##i = (float16)(0.0f), c1_##i = (float16)(0.0f);                                    \
+    uint base##i, yx##i;                                                                           \
+    {                                                                                              \
+        uint r = min(mb + i, Q - 1), q = r % QQ;                                                   \
+        uint ys = q / (uint)gx.s1 * (uint)gy.s4, xs = q % (uint)gx.s1 * (uint)gx.s4;              \
+        base##i = s_off + r / QQ * (uint)io.s1 * IHW + ys * (uint)io.s3 + xs;                      \
+        yx##i = ys << 16 | xs;                                                                     \
+    }                                                                                              \
+    const __global float *p##i;
+#define CONV_ROWX(i)                                                                               \
+    {                                                                                              \
+        int sy = (int)(yx##i >> 16) + offy, sx = (int)(yx##i & 0xffffu) + offx;                    \
+        int in = sy >= 0 && sy < io.s2 && sx >= 0 && sx < io.s3;                                   \
+        p##i = src + (in ? base##i + (uint)(offy * io.s3 + offx) : z_off);                         \
+    }
+#define CONV_STEP(i)                                                                               \
+    {                                                                                              \
+        float16 av = (float16)(p##i[cc]);                                                          \
+        c0_##i = fma(av, b0, c0_##i);                                                              \
+        c1_##i = fma(av, b1, c1_##i);                                                              \
+    }
+#define CONV_TAPS(LOADB)                                                                           \
+    for (int i = 0; i < gy.s0; i++) {                                                              \
+        int ny = gy.s5 + gy.s6 * i;                                                                \
+        if (ny % gy.s7) continue;                                                                  \
+        int offy = ny / gy.s7;                                                                     \
+        for (int j = 0; j < gx.s0; j++) {                                                          \
+            int nx = gx.s5 + gx.s6 * j;                                                            \
+            if (nx % gx.s7) continue;                                                              \
+            int offx = nx / gx.s7;                                                                 \
+            REP(CONV_TM, CONV_ROWX)                                                                \
+            const __global float *w = wp + wp_off + (size_t)(i * gx.s0 + j) * io.s1 * io.s4 + n0; \
+            for (uint c = 0; c < (uint)io.s1; c++, w += io.s4) { /* the input channels */          \
+                const uint cc = c * IHW;                                                           \
+                LOADB                                                                              \
+                REP(CONV_TM, CONV_STEP)                                                            \
+            }                                                                                      \
+        }                                                                                          \
+    }
+#define CONV_STORE(i)                                                                              \
+    if (mb + i >= m0 && mb + i < Q) {                                                              \
+        uint r = mb + i, q = r % QQ, qy = q / (uint)gx.s1, qx = q % (uint)gx.s1;                   \
+        float t[32];                                                                               \
+        vstore16(c0_##i, 0, t);                                                                    \
+        vstore16(c1_##i, 0, t + 16);                                                               \
+        __global float *d = dst + d_off + ((size_t)(r / QQ) * io.s4 + n0) * OHW +                 \
+                            (size_t)(qy * gy.s2 + gy.s3) * io.s6 + qx * gx.s2 + gx.s3;            \
+        for (uint f = 0; f < cols; f++) d[f * OHW] = t[f] + bias[f];                               \
+    }
+
+__kernel void conv_gemm(const __global float *restrict src, uint s_off, uint z_off,
+                        __global float *dst, uint d_off, const __global float *restrict wp,
+                        uint wp_off,
+                        const __global float *restrict params, uint b_off, uint has_bias,
+                        int8 io, int8 gy, int8 gx) {
+    const uint QQ = (uint)(gy.s1 * gx.s1), Q = (uint)io.s0 * QQ, Co = (uint)io.s4;
+    uint m0 = get_global_id(0) * CONV_TM, n0 = get_global_id(1) * 32;
+    if (n0 >= Co || m0 >= Q) return;
+    uint mb = tile_base(m0, CONV_TM, Q), cols = min(32u, Co - n0);
+    const uint IHW = (uint)(io.s2 * io.s3);
+    const size_t OHW = (size_t)io.s5 * io.s6;
+    REP(CONV_TM, CONV_DECL)
+    if (cols == 32) {
+        CONV_TAPS(float16 b0 = vload16(0, w); float16 b1 = vload16(1, w);)
+    } else {
+        CONV_TAPS(float16 b0 = vload16_part(w, min(cols, 16u));
+                  float16 b1 = vload16_part(w + 16, cols > 16 ? cols - 16 : 0);)
+    }
+    float bias[32];
+    for (uint f = 0; f < 32; f++) bias[f] = has_bias && f < cols ? params[b_off + n0 + f] : 0.0f;
+    REP(CONV_TM, CONV_STORE)
 }

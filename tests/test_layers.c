@@ -314,17 +314,31 @@ static const struct conv_case {
     {"{type: conv2d, filters: 3, kernel: 3, stride: 2, padding: same}", {2, 5, 8, 1}, 3},
     {"{type: conv2d, filters: 5, kernel: 4, stride: 2, padding: [1, 2]}", {3, 8, 7, 1}, 2},
     {"{type: conv2d, filters: 2, kernel: 1}", {3, 4, 3, 1}, 3},
+    /* more than 32 output channels (forward) and input channels (input gradient): the
+     * implicit GEMM's blocks of 32 channels, a whole one and a part; stride and dilation */
+    {"{type: conv2d, filters: 33, kernel: 2, stride: 2, dilation: 2, padding: 1}", {3, 6, 5, 1}, 2},
+    {"{type: conv2d, filters: 2, kernel: 3, stride: 2, padding: 1}", {34, 4, 5, 1}, 2},
 };
+
+/* Every convolution test runs both routes (dev->conv_path): through column matrices and the
+ * GEMMs, and as implicit GEMMs (conv_gemm); the device's own is restored after each test. */
+static int conv_default;
+
+static void conv_restore(void) {
+    dev->conv_path = conv_default;
+}
 
 START_TEST(fwd_conv2d) {
     const struct conv_case *c = &conv_cases[_i];
-    check_forward_in(one(c->layer), 1, c->in, c->batch, 1);
+    for (dev->conv_path = 0; dev->conv_path < 2; dev->conv_path++)
+        check_forward_in(one(c->layer), 1, c->in, c->batch, 1);
 }
 END_TEST
 
 START_TEST(bwd_conv2d) {
     const struct conv_case *c = &conv_cases[_i];
-    check_backward_in(one(c->layer), 1, c->in, c->batch);
+    for (dev->conv_path = 0; dev->conv_path < 2; dev->conv_path++)
+        check_backward_in(one(c->layer), 1, c->in, c->batch);
 }
 END_TEST
 
@@ -336,17 +350,23 @@ static const struct conv_case convt_cases[] = {
     {"{type: conv_transpose2d, filters: 1, kernel: 3, padding: 1}", {4, 5, 4, 1}, 2},
     /* a C x 1 x 1 image (PyTorch's DCGAN: z as 100x1x1 into ConvTranspose2d(k 4)) */
     {"{type: conv_transpose2d, filters: 3, kernel: 4}", {5, 1, 1, 1}, 2},
+    /* more than 32 channels on either side, stride with dilation (phases without taps) */
+    {"{type: conv_transpose2d, filters: 33, kernel: 3, stride: 2, dilation: 2, padding: 1}",
+     {2, 3, 3, 1}, 2},
+    {"{type: conv_transpose2d, filters: 2, kernel: 4, stride: 2, padding: 1}", {34, 2, 3, 1}, 2},
 };
 
 START_TEST(fwd_conv_transpose2d) {
     const struct conv_case *c = &convt_cases[_i];
-    check_forward_in(one(c->layer), 1, c->in, c->batch, 1);
+    for (dev->conv_path = 0; dev->conv_path < 2; dev->conv_path++)
+        check_forward_in(one(c->layer), 1, c->in, c->batch, 1);
 }
 END_TEST
 
 START_TEST(bwd_conv_transpose2d) {
     const struct conv_case *c = &convt_cases[_i];
-    check_backward_in(one(c->layer), 1, c->in, c->batch);
+    for (dev->conv_path = 0; dev->conv_path < 2; dev->conv_path++)
+        check_backward_in(one(c->layer), 1, c->in, c->batch);
 }
 END_TEST
 
@@ -1658,6 +1678,7 @@ END_TEST
 static void setup(void) {
     dev = test_device();
     unit_default = dev->unit_kernels;
+    conv_default = dev->conv_path;
 }
 static void groups_reset(void) {
     groups_under_test = 1; /* whatever a failed test left */
@@ -1681,6 +1702,7 @@ int main(int argc, char **argv) {
     tcase_add_test(fwd, fwd_dropout_eval);
     tcase_add_test(fwd, fwd_stack);
     tcase_add_test(fwd, fwd_partial_batch);
+    tcase_add_checked_fixture(fwd, NULL, conv_restore);
     tcase_add_loop_test(fwd, fwd_conv2d, 0, (int)ARRAY_LEN(conv_cases));
     tcase_add_test(fwd, conv2d_shapes);
     tcase_add_test(fwd, nan_passes_activations);
@@ -1694,6 +1716,7 @@ int main(int argc, char **argv) {
     TCase *bwd = tcase_create("backward");
     tcase_add_unchecked_fixture(bwd, setup, teardown);
     tcase_add_checked_fixture(bwd, groups_reset, NULL);
+    tcase_add_checked_fixture(bwd, NULL, conv_restore);
     tcase_add_test(bwd, bwd_dense);
     tcase_add_test(bwd, bwd_maxout);
     tcase_add_test(bwd, bwd_relu);

@@ -35,7 +35,7 @@ static const layer_key keys[] = {
     {"spectral_norm", KEY_BOOL, SPECTRAL, KEY_SPARSE, 0, 1, 0},
 };
 
-enum { K_SUM = 4, K_SN = 5 }; /* after conv_setup's four; spectral norm's four */
+enum { K_SUM = CONV_K_COUNT, K_SN }; /* after conv_setup's; spectral norm's four */
 
 #define ALIGN16(v) (((v) + 15) / 16 * 16)
 #define V(i) ((int)L->v[i])
@@ -81,7 +81,10 @@ static int conv_infer(layer_spec *L, char *why, size_t len) {
     L->v[PAD_L] = pl;
     L->out = (shape3){V(FILTERS), oh, ow, 1};
     L->scratch = (long)((k + f) * ohw) + 16; /* col and t, t 16-aligned */
-    L->fixed = V(SPECTRAL) ? spectral_fixed((long)f, (long)k) : 0; /* W_sn: F x C KH KW */
+    /* W_sn (F x C KH KW) and the weight as conv_implicit packs it */
+    long image = (long)in.c * in.h * in.w, grid = (long)f * ohw;
+    L->fixed = (V(SPECTRAL) ? spectral_fixed((long)f, (long)k) : 0) +
+               conv_fixed((long)f, (long)k, image > grid ? image : grid);
     L->flops = 2.0 * f * ohw * k + (V(BIAS) ? f * ohw : 0);
     return 0;
 }
@@ -128,10 +131,81 @@ static int conv_gemms(const clgan_device *dev, const layer_spec *L, int rows, in
 /* ---- the kernels both convolutions use ----------------------------------------------------- */
 
 clgan_status conv_setup(net *n, layer *l) {
-    static const char *const names[4] = {"im2col", "col2im", "chw_from_cbhw", "cbhw_from_chw"};
+    static const char *const names[CONV_K_COUNT] = {"im2col",        "col2im",    "chw_from_cbhw",
+                                                    "cbhw_from_chw", "conv_pack", "conv_gemm"};
     clgan_status st = CLGAN_OK;
-    for (int i = 0; i < 4 && st == CLGAN_OK; i++)
+    /* the implicit route's kernels only where it runs: rusticl compiles each kernel as it is
+     * created, conv_gemm's tiles for minutes */
+    int count = n->dev->conv_path == CONV_IMPLICIT ? CONV_K_COUNT : CONV_K_PACK;
+    for (int i = 0; i < count && st == CLGAN_OK; i++)
         st = net_kernel(n, "cl/conv2d.cl", names[i], &l->k[i]);
+    return st;
+}
+
+long conv_fixed(long f, long k, long plane) {
+    return ALIGN16(f * k) + ALIGN16(plane) + 16;
+}
+
+int conv_implicit_on(const layer *l, const conv_geom *g) {
+    /* set up for it (conv_setup); conv_gemm keeps a row's source coordinates in 15 bits each */
+    return l->k[CONV_K_GEMM] && g->H < 32768 && g->W < 32768 && g->OH < 32768 && g->OW < 32768;
+}
+
+#define CONV_TM 8 /* rows per work-item: cl/conv2d.cl's CONV_TM */
+
+clgan_status conv_implicit(net *n, layer *l, const conv_geom *g, int n_out, int batch,
+                           int against, cl_mem src, size_t s_off, cl_mem dst, size_t d_off,
+                           cl_mem w, size_t w_off, cl_mem pack_buf, long b_off) {
+    const layer_spec *L = l->spec;
+    long k = (long)g->C * g->KH * g->KW, image = (long)g->C * g->H * g->W,
+         grid = (long)n_out * g->OH * g->OW, plane = image > grid ? image : grid;
+    /* 16-aligned, so that conv_gemm's rows of 16 weights are whole cache lines */
+    size_t pack_off = ALIGN16(l->z.off + (size_t)n->capacity * (size_t)L->scratch +
+                              (size_t)L->fixed - (size_t)conv_fixed(n_out, k, plane));
+    cl_uint wo = (cl_uint)w_off, po = (cl_uint)pack_off, f = (cl_uint)n_out, c = (cl_uint)g->C,
+            t = (cl_uint)(g->KH * g->KW), ag = (cl_uint)against,
+            zo = (cl_uint)(pack_off + ALIGN16((size_t)n_out * k)),
+            nz = (cl_uint)(against ? grid : image);
+    karg pa[] = {KA(w), KA(wo), KA(pack_buf), KA(po), KA(f), KA(c), KA(t), KA(ag), KA(zo), KA(nz)};
+    clgan_status st = device_set_args(n->dev, l->k[CONV_K_PACK], "conv_pack", pa, 10);
+    if (st == CLGAN_OK)
+        st = device_run1d(n->dev, l->k[CONV_K_PACK], (size_t)(f * c * t > nz ? f * c * t : nz),
+                          "conv_pack");
+    /* the grid side and the image side as conv_gemm's source and destination */
+    cl_int8 io = {{batch, g->C, g->H, g->W, n_out, g->OH, g->OW, 0}};
+    if (against) io = (cl_int8){{batch, n_out, g->OH, g->OW, g->C, g->H, g->W, 0}};
+    cl_uint so = (cl_uint)s_off, dof = (cl_uint)d_off, bo = b_off < 0 ? 0 : (cl_uint)b_off,
+            has = b_off >= 0;
+    /* each launch's share of the pass's multiply-adds, by its rows, for the profile */
+    double flops = 2.0 * batch * g->OH * g->OW * n_out * g->C * g->KH * g->KW,
+           all_rows = (double)batch * (against ? g->H * g->W : g->OH * g->OW);
+    const size_t local[2] = {1, 1}; /* PoCL's CPU devices: one item per group runs fastest */
+    char name[96]; /* for the profile: source -> destination channels, destination pixels */
+    snprintf(name, sizeof name, "conv_gemm %d->%d %dx%d%s", io.s[1], io.s[4], io.s[5], io.s[6],
+             against ? " adjoint" : "");
+    n->dev->gemm_flops += flops;
+    int cpu = strcmp(n->dev->info.type, "CPU") == 0;
+    int phases_y = against ? g->SH : 1, phases_x = against ? g->SW : 1;
+    for (int py = 0; py < phases_y && st == CLGAN_OK; py++)
+        for (int px = 0; px < phases_x && st == CLGAN_OK; px++) {
+            cl_int8 gy = {{g->KH, g->OH, 1, 0, g->SH, -g->PH, g->DH, 1}},
+                    gx = {{g->KW, g->OW, 1, 0, g->SW, -g->PW, g->DW, 1}};
+            if (against) { /* the image's pixels (qy SH + py, qx SW + px): one phase */
+                gy = (cl_int8){{g->KH, (g->H - py + g->SH - 1) / g->SH, g->SH, py, 1, py + g->PH,
+                                -g->DH, g->SH}};
+                gx = (cl_int8){{g->KW, (g->W - px + g->SW - 1) / g->SW, g->SW, px, 1, px + g->PW,
+                                -g->DW, g->SW}};
+            }
+            size_t rows = (size_t)batch * (size_t)gy.s[1] * (size_t)gx.s[1];
+            if (rows == 0) continue;
+            size_t global[2] = {(rows + CONV_TM - 1) / CONV_TM, ((size_t)io.s[4] + 31) / 32};
+            karg a[] = {KA(src), KA(so), KA(zo), KA(dst), KA(dof), KA(pack_buf), KA(po),
+                        KA(n->params), KA(bo), KA(has), KA(io), KA(gy), KA(gx)};
+            st = device_set_args(n->dev, l->k[CONV_K_GEMM], "conv_gemm", a, 13);
+            if (st == CLGAN_OK)
+                st = device_run_nd(n->dev, l->k[CONV_K_GEMM], 2, global, cpu ? local : NULL,
+                                   name, flops * (double)rows / all_rows);
+        }
     return st;
 }
 
@@ -236,13 +310,16 @@ static clgan_status conv2d_forward(net *n, layer *l, int batch, int train) {
     /* a tangent pass: the weight of the latest forward pass, no bias; its column matrix and
      * product go to the tangents' scratch */
     clgan_status st = l->sn_rows && !n->tangent ? spectral_forward(n, l, train) : CLGAN_OK;
+    long b_off = V(BIAS) && !n->tangent ? (long)l->param_off[1] : -1;
+    if (st == CLGAN_OK && conv_implicit_on(l, &g))
+        return conv_implicit(n, l, &g, (int)f, batch, 0, n->acts, l->x.off, n->acts, l->y.off,
+                             layer_weight_buf(n, l), layer_weight_off(l), n->acts, b_off);
     if (st == CLGAN_OK) st = conv_im2col(n, l, &g, batch, n->acts, l->x.off, n->acts, col);
     if (st == CLGAN_OK)
         st = gemm(n->dev, 0, 0, f, cols, k, 1.0f, layer_weight_buf(n, l), layer_weight_off(l), k,
                   n->acts, col, cols, 0.0f, n->acts, t, cols);
     if (st == CLGAN_OK)
-        st = conv_to_chw(n, l, batch, (int)f, g.OH * g.OW, n->acts, t, n->acts, l->y.off,
-                         V(BIAS) && !n->tangent ? (long)l->param_off[1] : -1);
+        st = conv_to_chw(n, l, batch, (int)f, g.OH * g.OW, n->acts, t, n->acts, l->y.off, b_off);
     return st;
 }
 
@@ -251,16 +328,26 @@ static clgan_status conv2d_backward(net *n, layer *l, int batch, int need_dx, in
     conv_geom g = geom(L);
     size_t f = (size_t)V(FILTERS), k = (size_t)g.C * g.KH * g.KW, cols = (size_t)batch * g.OH * g.OW;
     size_t col = l->z.off, t = l->z.off + ALIGN16(k * cols); /* in acts; deltas alike */
-    clgan_status st = conv_from_chw(n, l, batch, (int)f, g.OH * g.OW, n->deltas, l->dy.off,
-                                    n->deltas, t);
+    int dx_implicit = need_dx && conv_implicit_on(l, &g);
+    clgan_status st = CLGAN_OK;
+    if (need_dw || (need_dx && !dx_implicit))
+        st = conv_from_chw(n, l, batch, (int)f, g.OH * g.OW, n->deltas, l->dy.off, n->deltas, t);
     if (st == CLGAN_OK && need_dw) {
-        st = gemm(n->dev, 0, 1, f, k, cols, 1.0f, n->deltas, t, cols, n->acts, col, cols, 0.0f,
-                  n->grads, l->param_off[0], k);
+        /* the column matrix: the forward pass wrote it unless it ran without one */
+        if (conv_implicit_on(l, &g))
+            st = conv_im2col(n, l, &g, batch, n->acts, l->x.off, n->acts, col);
+        if (st == CLGAN_OK)
+            st = gemm(n->dev, 0, 1, f, k, cols, 1.0f, n->deltas, t, cols, n->acts, col, cols, 0.0f,
+                      n->grads, l->param_off[0], k);
         if (st == CLGAN_OK && V(BIAS) && !n->tangent)
             st = conv_channel_sum(n, l->k[K_SUM], batch, (int)f, g.OH * g.OW, l->dy.off,
                                   l->param_off[1]);
         if (st == CLGAN_OK && l->sn_rows) st = spectral_backward(n, l);
     }
+    if (st == CLGAN_OK && dx_implicit)
+        return conv_implicit(n, l, &g, (int)f, batch, 1, n->deltas, l->dy.off, n->deltas,
+                             l->dx.off, layer_weight_buf(n, l), layer_weight_off(l), n->deltas,
+                             -1);
     if (st == CLGAN_OK && need_dx) {
         st = gemm(n->dev, 1, 0, k, cols, f, 1.0f, layer_weight_buf(n, l), layer_weight_off(l), k,
                   n->deltas, t, cols, 0.0f, n->deltas, col, cols);

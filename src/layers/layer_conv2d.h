@@ -15,10 +15,32 @@ typedef struct conv_geom {
     int OH, OW;     /* the grid side */
 } conv_geom;
 
-/* Kernels of cl/conv2d.cl a conv layer uses, by these indexes into l->k. */
-enum { CONV_K_IM2COL, CONV_K_COL2IM, CONV_K_TO_CHW, CONV_K_FROM_CHW };
-/* Creates the four kernels above (channel sums use CONV_K_... of the caller, see below). */
+/* Kernels a conv layer uses, by these indexes into l->k (its own follow CONV_K_COUNT). */
+enum { CONV_K_IM2COL, CONV_K_COL2IM, CONV_K_TO_CHW, CONV_K_FROM_CHW, CONV_K_PACK, CONV_K_GEMM,
+       CONV_K_COUNT };
+/* Creates the kernels above, CONV_K_PACK and CONV_K_GEMM only when dev->conv_path is
+ * CONV_IMPLICIT (channel sums use a kernel index of the caller, see below). */
 clgan_status conv_setup(net *n, layer *l);
+/*
+ * The fixed scratch conv_implicit needs (add it to L->fixed): a weight of f x k values packed,
+ * and the zeros it reads outside the image, `plane` of them (the larger of the image's and the
+ * grid's values per sample).
+ */
+long conv_fixed(long f, long k, long plane);
+/* Whether the passes of layer l, of geometry g, run as conv_implicit: dev->conv_path when the
+ * layer was set up, where conv_gemm takes the geometry. */
+int conv_implicit_on(const layer *l, const conv_geom *g);
+/*
+ * Without a column matrix (conv_gemm of cl/conv2d.cl): along the convolution of geometry g with
+ * n_out filters, the grid dst[B][n_out][OH][OW] at d_off from the image src[B][C][H][W] at
+ * s_off; against it, the image from the grid. The weight w[n_out][C][KH][KW] at w_off is packed
+ * first into the last conv_fixed values of the layer's fixed scratch in pack_buf (n->acts or
+ * n->deltas, the buffer src lies in: its zeros are read there); plus params[b_off + channel]
+ * where b_off >= 0.
+ */
+clgan_status conv_implicit(net *n, layer *l, const conv_geom *g, int n_out, int batch,
+                           int against, cl_mem src, size_t s_off, cl_mem dst, size_t d_off,
+                           cl_mem w, size_t w_off, cl_mem pack_buf, long b_off);
 /* col[C*KH*KW][batch*OH*OW] at col_off in dst from the image at x_off in src. */
 clgan_status conv_im2col(net *n, layer *l, const conv_geom *g, int batch, cl_mem src,
                          size_t x_off, cl_mem dst, size_t col_off);

@@ -29,7 +29,7 @@ static const layer_key keys[] = {
     {"init", KEY_INIT, INIT, KEY_INIT_ONLY, 0, 0, 0},
 };
 
-enum { K_SUM = 4, K_BIAS };
+enum { K_SUM = CONV_K_COUNT, K_BIAS };
 
 #define ALIGN16(v) (((v) + 15) / 16 * 16)
 #define V(i) ((int)L->v[i])
@@ -70,6 +70,9 @@ static int convt_infer(layer_spec *L, char *why, size_t len) {
     }
     L->out = (shape3){V(FILTERS), (int)oh, (int)ow, 1};
     L->scratch = (long)((c + f * k2) * hw) + 16; /* col and xt, xt 16-aligned */
+    /* the weight as conv_implicit packs it, and its zeros */
+    double image = f * (double)oh * ow, grid = c * hw;
+    L->fixed = conv_fixed((long)c, (long)(f * k2), (long)(image > grid ? image : grid));
     L->flops = 2.0 * c * f * k2 * hw + (V(BIAS) ? f * (double)oh * ow : 0);
     return 0;
 }
@@ -128,6 +131,10 @@ static clgan_status convt_forward(net *n, layer *l, int batch, int train) {
     size_t c = (size_t)L->in.c, fk = (size_t)V(FILTERS) * g.KH * g.KW,
            hw = (size_t)L->in.h * L->in.w, cols = (size_t)batch * hw;
     size_t col = l->z.off, xt = l->z.off + ALIGN16(fk * cols);
+    if (conv_implicit_on(l, &g))
+        return conv_implicit(n, l, &g, (int)c, batch, 1, n->acts, l->x.off, n->acts, l->y.off,
+                             n->params, l->param_off[0], n->acts,
+                             l->n_params > 1 ? (long)l->param_off[1] : -1);
     clgan_status st = conv_from_chw(n, l, batch, (int)c, (int)hw, n->acts, l->x.off, n->acts, xt);
     if (st == CLGAN_OK)
         st = gemm(n->dev, 1, 0, fk, cols, c, 1.0f, n->params, l->param_off[0], fk, n->acts, xt,
@@ -150,14 +157,24 @@ static clgan_status convt_backward(net *n, layer *l, int batch, int need_dx, int
     size_t c = (size_t)L->in.c, fk = (size_t)V(FILTERS) * g.KH * g.KW,
            hw = (size_t)L->in.h * L->in.w, cols = (size_t)batch * hw;
     size_t col = l->z.off, xt = l->z.off + ALIGN16(fk * cols); /* in acts; deltas alike */
-    clgan_status st = conv_im2col(n, l, &g, batch, n->deltas, l->dy.off, n->deltas, col);
+    int dx_implicit = need_dx && conv_implicit_on(l, &g);
+    clgan_status st = CLGAN_OK;
+    if (need_dw || (need_dx && !dx_implicit))
+        st = conv_im2col(n, l, &g, batch, n->deltas, l->dy.off, n->deltas, col);
     if (st == CLGAN_OK && need_dw) {
-        st = gemm(n->dev, 0, 1, c, fk, cols, 1.0f, n->acts, xt, cols, n->deltas, col, cols, 0.0f,
-                  n->grads, l->param_off[0], fk);
+        /* x channel-major: the forward pass wrote it unless it ran without a column matrix */
+        if (conv_implicit_on(l, &g))
+            st = conv_from_chw(n, l, batch, (int)c, (int)hw, n->acts, l->x.off, n->acts, xt);
+        if (st == CLGAN_OK)
+            st = gemm(n->dev, 0, 1, c, fk, cols, 1.0f, n->acts, xt, cols, n->deltas, col, cols,
+                      0.0f, n->grads, l->param_off[0], fk);
         if (st == CLGAN_OK && l->n_params > 1)
             st = conv_channel_sum(n, l->k[K_SUM], batch, V(FILTERS), L->out.h * L->out.w,
                                   l->dy.off, l->param_off[1]);
     }
+    if (st == CLGAN_OK && dx_implicit)
+        return conv_implicit(n, l, &g, (int)c, batch, 0, n->deltas, l->dy.off, n->deltas,
+                             l->dx.off, n->params, l->param_off[0], n->deltas, -1);
     if (st == CLGAN_OK && need_dx) {
         st = gemm(n->dev, 0, 0, c, cols, fk, 1.0f, n->params, l->param_off[0], fk, n->deltas, col,
                   cols, 0.0f, n->deltas, xt, cols);

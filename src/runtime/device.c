@@ -262,6 +262,11 @@ clgan_status device_open(const char *selector, int profiling, clgan_device **out
     if (!dev->cache_dir || !dev->programs)
         return err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory opening '%s'", dev->info.name);
     dev->unit_kernels = strcmp(dev->info.type, "CPU") == 0;
+    const char *conv = getenv("CLGAN_CONV");
+    if (conv && strcmp(conv, "implicit") == 0) dev->conv_path = CONV_IMPLICIT;
+    else if (conv && *conv && strcmp(conv, "columns") != 0)
+        return err_set(&dev->err, CLGAN_ERR_ARG,
+                       "CLGAN_CONV: expected 'columns' or 'implicit', got '%s'", conv);
     return CLGAN_OK;
 }
 

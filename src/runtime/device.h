@@ -58,7 +58,15 @@ struct clgan_device {
      * Set at open; tests clear it to run the other route.
      */
     int unit_kernels;
+    /*
+     * How convolutions run (src/layers/layer_conv2d.c): CONV_COLUMNS, through column matrices and
+     * the GEMMs, or CONV_IMPLICIT, as implicit GEMMs that write none. Columns by default (the
+     * faster or equal on every device measured so far, docs/benchmarks.md); $CLGAN_CONV=implicit
+     * or columns sets it at open; tests set it to run both routes.
+     */
+    int conv_path;
 };
+enum { CONV_COLUMNS, CONV_IMPLICIT };
 
 /*
  * When the queue profiles, a slot for the event of the command about to be enqueued (NULL
