@@ -82,9 +82,8 @@ static int conv_infer(layer_spec *L, char *why, size_t len) {
     L->out = (shape3){V(FILTERS), oh, ow, 1};
     L->scratch = (long)((k + f) * ohw) + 16; /* col and t, t 16-aligned */
     /* W_sn (F x C KH KW) and the weight as conv_implicit packs it */
-    long image = (long)in.c * in.h * in.w, grid = (long)f * ohw;
-    L->fixed = (V(SPECTRAL) ? spectral_fixed((long)f, (long)k) : 0) +
-               conv_fixed((long)f, (long)k, image > grid ? image : grid);
+    conv_geom g = geom(L);
+    L->fixed = (V(SPECTRAL) ? spectral_fixed((long)f, (long)k) : 0) + conv_fixed(&g, (int)f);
     L->flops = 2.0 * f * ohw * k + (V(BIAS) ? f * ohw : 0);
     return 0;
 }
@@ -142,8 +141,17 @@ clgan_status conv_setup(net *n, layer *l) {
     return st;
 }
 
-long conv_fixed(long f, long k, long plane) {
-    return ALIGN16(f * k) + ALIGN16(plane) + 16;
+/* conv_fixed's parts: the packed weight's values and the zeros' */
+static void fixed_parts(const conv_geom *g, int n_out, long *weight, long *zeros) {
+    long image = (long)g->C * g->H * g->W, grid = (long)n_out * g->OH * g->OW;
+    *weight = (long)n_out * g->C * g->KH * g->KW;
+    *zeros = image > grid ? image : grid;
+}
+
+long conv_fixed(const conv_geom *g, int n_out) {
+    long weight, zeros;
+    fixed_parts(g, n_out, &weight, &zeros);
+    return ALIGN16(weight) + ALIGN16(zeros) + 16;
 }
 
 int conv_implicit_on(const layer *l, const conv_geom *g) {
@@ -157,14 +165,14 @@ clgan_status conv_implicit(net *n, layer *l, const conv_geom *g, int n_out, int 
                            int against, cl_mem src, size_t s_off, cl_mem dst, size_t d_off,
                            cl_mem w, size_t w_off, cl_mem pack_buf, long b_off) {
     const layer_spec *L = l->spec;
-    long k = (long)g->C * g->KH * g->KW, image = (long)g->C * g->H * g->W,
-         grid = (long)n_out * g->OH * g->OW, plane = image > grid ? image : grid;
+    long weight, zeros, image = (long)g->C * g->H * g->W, grid = (long)n_out * g->OH * g->OW;
+    fixed_parts(g, n_out, &weight, &zeros);
     /* 16-aligned, so that conv_gemm's rows of 16 weights are whole cache lines */
     size_t pack_off = ALIGN16(l->z.off + (size_t)n->capacity * (size_t)L->scratch +
-                              (size_t)L->fixed - (size_t)conv_fixed(n_out, k, plane));
+                              (size_t)L->fixed - (size_t)conv_fixed(g, n_out));
     cl_uint wo = (cl_uint)w_off, po = (cl_uint)pack_off, f = (cl_uint)n_out, c = (cl_uint)g->C,
             t = (cl_uint)(g->KH * g->KW), ag = (cl_uint)against,
-            zo = (cl_uint)(pack_off + ALIGN16((size_t)n_out * k)),
+            zo = (cl_uint)(pack_off + ALIGN16((size_t)weight)),
             nz = (cl_uint)(against ? grid : image);
     karg pa[] = {KA(w), KA(wo), KA(pack_buf), KA(po), KA(f), KA(c), KA(t), KA(ag), KA(zo), KA(nz)};
     clgan_status st = device_set_args(n->dev, l->k[CONV_K_PACK], "conv_pack", pa, 10);

@@ -22,11 +22,11 @@ enum { CONV_K_IM2COL, CONV_K_COL2IM, CONV_K_TO_CHW, CONV_K_FROM_CHW, CONV_K_PACK
  * CONV_IMPLICIT (channel sums use a kernel index of the caller, see below). */
 clgan_status conv_setup(net *n, layer *l);
 /*
- * The fixed scratch conv_implicit needs (add it to L->fixed): a weight of f x k values packed,
- * and the zeros it reads outside the image, `plane` of them (the larger of the image's and the
- * grid's values per sample).
+ * The fixed scratch conv_implicit needs for the convolution of geometry g with n_out filters
+ * (add it to L->fixed): the weight packed, and the zeros it reads outside its source (the
+ * larger of the image's and the grid's values per sample).
  */
-long conv_fixed(long f, long k, long plane);
+long conv_fixed(const conv_geom *g, int n_out);
 /* Whether the passes of layer l, of geometry g, run as conv_implicit: dev->conv_path when the
  * layer was set up, where conv_gemm takes the geometry. */
 int conv_implicit_on(const layer *l, const conv_geom *g);

@@ -71,8 +71,8 @@ static int convt_infer(layer_spec *L, char *why, size_t len) {
     L->out = (shape3){V(FILTERS), (int)oh, (int)ow, 1};
     L->scratch = (long)((c + f * k2) * hw) + 16; /* col and xt, xt 16-aligned */
     /* the weight as conv_implicit packs it, and its zeros */
-    double image = f * (double)oh * ow, grid = c * hw;
-    L->fixed = conv_fixed((long)c, (long)(f * k2), (long)(image > grid ? image : grid));
+    conv_geom g = geom(L);
+    L->fixed = conv_fixed(&g, in.c);
     L->flops = 2.0 * c * f * k2 * hw + (V(BIAS) ? f * (double)oh * ow : 0);
     return 0;
 }
