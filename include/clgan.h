@@ -415,6 +415,8 @@ typedef struct clgan_bench_result {
     double samples_per_s;     /* real samples (k * batch per iteration) per second */
     double gemm_gflop;        /* GEMM work per iteration */
     double gflops;            /* gemm_gflop / median */
+    double peak_gflops;       /* the device's measured rate of fused multiply-adds (cl/peak.cl),
+                                 the ceiling gflops and every GEMM's rate are read against */
     size_t device_bytes;      /* allocated by clgan on the device */
     clgan_kernel_stat *kernels; /* one per kernel or GEMM name (clgan_bench_result_free) */
     int n_kernels;

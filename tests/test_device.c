@@ -4,12 +4,14 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "testutil.h"
 
 START_TEST(list_and_select) {
@@ -211,6 +213,36 @@ START_TEST(no_platform) {
 }
 END_TEST
 
+/*
+ * The peak kernel does the work its rate counts (bench: every GEMM is read against it): each
+ * item's sum against the same fused multiply-add chains on the host; the rate is positive.
+ */
+START_TEST(peak_kernel_against_host) {
+    clgan_device *dev = test_device();
+    enum { ITEMS = 2048, STEPS = 300 };
+    float *got = malloc(ITEMS * sizeof *got);
+    double *want = malloc(ITEMS * sizeof *want), seconds, gflops = 0;
+    ck_assert(got && want);
+    ck_assert_int_eq(bench_fma(dev, STEPS, ITEMS, 64, got, &seconds), CLGAN_OK);
+    for (int id = 0; id < ITEMS; id++) {
+        want[id] = 0;
+        for (int k = 0; k < 8; k++)
+            for (int l = 0; l < 16; l++) {
+                float x = (float)l / 16.0f + (float)(id % 1024) / 1024.0f;
+                x += (float)k;
+                for (int t = 0; t < STEPS; t++) x = fmaf(x, 0.999f, 0.001f);
+                want[id] += x;
+            }
+    }
+    assert_close("fma_peak's sums", got, want, ITEMS, 1e-5, 0);
+    ck_assert_int_eq(bench_peak(dev, &gflops), CLGAN_OK);
+    ck_assert_msg(isfinite(gflops) && gflops > 0, "peak %g GFLOPS", gflops);
+    free(got);
+    free(want);
+    clgan_device_free(dev);
+}
+END_TEST
+
 int main(int argc, char **argv) {
     Suite *s = suite_create("device");
     TCase *sel = tcase_create("select");
@@ -220,6 +252,7 @@ int main(int argc, char **argv) {
     tcase_add_test(sel, build_failure_names_file_and_log);
     tcase_add_test(sel, allocation_beyond_max_alloc_names_both_sizes);
     tcase_add_test(sel, no_platform);
+    tcase_add_test(sel, peak_kernel_against_host);
     suite_add_tcase(s, sel);
     TCase *cache = tcase_create("cache");
     tcase_add_test(cache, cache_hit_and_corruption);

@@ -19,6 +19,10 @@ static void print_result(const clgan_bench_result *r, const clgan_model_info *m)
            r->median_s * 1e3, r->min_s * 1e3, r->iters, m->k, m->batch);
     printf("  %.0f real samples/s, %.3f GFLOP of GEMM per iteration, %.1f GFLOPS achieved, "
            "%s on the device\n", r->samples_per_s, r->gemm_gflop, r->gflops, mem);
+    if (r->peak_gflops > 0)
+        printf("  peak: %.1f GFLOPS of fused multiply-adds measured; at that rate the GEMMs' work "
+               "would take %.2f ms, %.0f%% of the median iteration\n", r->peak_gflops,
+               r->gemm_gflop / r->peak_gflops * 1e3, 100 * r->gflops / r->peak_gflops);
     /* the parts an iteration may hold besides the loss's passes: their kernels' sums */
     static const char *const parts[][2] = {{"penalty: ", "gradient penalties' passes"},
                                            {"augment", "augmentation"}};
@@ -54,6 +58,7 @@ static cJSON *json_result(const clgan_bench_result *r, const clgan_model_info *m
     cJSON_AddNumberToObject(o, "samples_per_s", r->samples_per_s);
     cJSON_AddNumberToObject(o, "gemm_gflop_per_iter", r->gemm_gflop);
     cJSON_AddNumberToObject(o, "gflops", r->gflops);
+    cJSON_AddNumberToObject(o, "peak_gflops", r->peak_gflops);
     cJSON_AddNumberToObject(o, "device_bytes", (double)r->device_bytes);
     cJSON_AddNumberToObject(o, "batch", m->batch);
     cJSON_AddNumberToObject(o, "k", m->k);

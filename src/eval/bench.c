@@ -46,6 +46,57 @@ static clgan_status start(synthetic_run *s, const char *selector, const clgan_mo
     return CLGAN_OK;
 }
 
+clgan_status bench_fma(clgan_device *dev, unsigned steps, size_t items, size_t local,
+                       float *sums, double *seconds) {
+    cl_kernel k = NULL;
+    cl_mem out = NULL;
+    cl_uint n = steps;
+    float a = 0.999f, b = 0.001f; /* x = fma(x, a, b) stays near 1: no overflow, no denormals */
+    const karg args[] = {KA(out), KA(n), KA(a), KA(b)};
+    size_t most = 0;
+    clgan_status st = device_kernel(dev, "cl/peak.cl", "fma_peak", &k);
+    if (st == CLGAN_OK &&
+        clGetKernelWorkGroupInfo(k, dev->id, CL_KERNEL_WORK_GROUP_SIZE, sizeof most, &most,
+                                 NULL) == CL_SUCCESS)
+        while (local > 1 && (local > most || items % local)) local /= 2;
+    if (st == CLGAN_OK) st = device_alloc(dev, items * sizeof(float), "the peak's sums", &out);
+    if (st == CLGAN_OK) st = device_set_args(dev, k, "fma_peak", args, (int)ARRAY_LEN(args));
+    double t0 = clock_seconds();
+    if (st == CLGAN_OK) st = device_run_nd(dev, k, 1, &items, &local, "fma_peak", 0);
+    if (st == CLGAN_OK) st = device_finish(dev);
+    *seconds = clock_seconds() - t0;
+    if (st == CLGAN_OK && sums) st = device_read(dev, out, 0, items * sizeof(float), sums);
+    device_release(dev, out);
+    if (k) clReleaseKernel(k);
+    return st;
+}
+
+clgan_status bench_peak(clgan_device *dev, double *gflops) {
+    /* 256 items per compute unit: every core's vector lanes (or a GPU's warps) kept busy */
+    size_t items = (size_t)(dev->info.compute_units ? dev->info.compute_units : 1) * 256;
+    /* work-group sizes differ by devices and drivers (PoCL's CPU device: 1 and 256 reach the
+     * cores' rate, 4 to 64 a third of it): the best of a few */
+    static const size_t locals[] = {1, 64, 256};
+    clgan_status st = CLGAN_OK;
+    double best = 0;
+    *gflops = 0;
+    for (size_t l = 0; l < ARRAY_LEN(locals) && st == CLGAN_OK; l++) {
+        unsigned steps = 64;
+        double s = 0;
+        /* grow the run to at least 50 ms, so a launch's cost is lost in it; then best of 3 */
+        while ((st = bench_fma(dev, steps, items, locals[l], NULL, &s)) == CLGAN_OK &&
+               s < 0.05 && steps < (1u << 24))
+            steps *= s < 0.005 ? 8 : 2;
+        for (int i = 0; i < 3 && st == CLGAN_OK; i++) {
+            if (i) st = bench_fma(dev, steps, items, locals[l], NULL, &s);
+            double r = (double)items * steps * FMA_PEAK_FLOPS_PER_STEP / s * 1e-9;
+            if (st == CLGAN_OK && r > best) best = r;
+        }
+    }
+    if (st == CLGAN_OK) *gflops = best;
+    return st;
+}
+
 clgan_status bench_run(const char *selector, const clgan_model *m, int iters, int warmup,
                        bench_result *r, clgan_err *e) {
     memset(r, 0, sizeof *r);
@@ -70,7 +121,8 @@ clgan_status bench_run(const char *selector, const clgan_model *m, int iters, in
     }
     r->warm_built = s.dev->stats.built;
     r->device = s.dev->info;
-    device_prof_reset(s.dev);
+    st = bench_peak(s.dev, &r->peak_gflops);
+    device_prof_reset(s.dev); /* the peak's launches are not the model's */
     for (int i = 0; i < warmup && st == CLGAN_OK; i++) st = trainer_iteration(&s.t);
     if (st == CLGAN_OK) st = device_finish(s.dev);
     device_prof_reset(s.dev);

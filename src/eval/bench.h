@@ -18,6 +18,23 @@ clgan_status bench_run(const char *selector, const clgan_model *m, int iters, in
                        bench_result *r, clgan_err *e);
 void bench_result_free(bench_result *r);
 
+/* FLOPs of one item's step of cl/peak.cl's fma_peak: 8 chains of float16 fused multiply-adds. */
+#define FMA_PEAK_FLOPS_PER_STEP (2.0 * 16 * 8)
+
+/*
+ * One launch of fma_peak: `items` items of `steps` steps each in work-groups of `local` (halved
+ * until the kernel and items allow it), waited for; its wall time into *seconds and, where sums
+ * is not NULL, each item's sum of its lanes into sums[items].
+ */
+clgan_status bench_fma(clgan_device *dev, unsigned steps, size_t items, size_t local,
+                       float *sums, double *seconds);
+/*
+ * The device's measured rate of fused multiply-adds, in GFLOPS: fma_peak on 256 items per compute
+ * unit in a few work-group sizes, each run grown to at least 50 ms, the best run. The ceiling of
+ * every GEMM's rate.
+ */
+clgan_status bench_peak(clgan_device *dev, double *gflops);
+
 /* One model on several devices at once (train --devices, or under mpirun): per iteration. */
 typedef clgan_bench_devices_result bench_devices_result; /* clgan.h's */
 
