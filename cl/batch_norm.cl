@@ -6,8 +6,11 @@
  *
  * Statistics of the latest training pass, at st (floats, each [G][C]): mean at 0, biased
  * variance at G*C, 1/sqrt(var + eps) at 2*G*C; the backward pass's sums of dy and of dy*xhat at
- * 3*G*C and 4*G*C. Each reduction is one item's loop per (group, channel), in order: the same
- * result on every run and device. Elementwise passes take one (sample, channel) row per item.
+ * 3*G*C and 4*G*C. Each reduction is one item's loop per (group, channel) over its rows in
+ * order, each row summed as common.cl's row_sum does (16 lanes over its whole 16-value blocks,
+ * folded pairwise, then the tail): an order fixed by the code, so the same result on every run
+ * and device. Elementwise passes take one (sample, channel) row per item. Flat layers run the
+ * *_flat kernels, 16 features per item.
  */
 
 /* Mean and variance (two passes) of group g, channel c, one item each.
@@ -18,16 +21,12 @@ __kernel void bn_stats(const __global float *restrict x, uint x_off, __global fl
     if (id >= G * C) return;
     uint g = id / C, c = id % C;
     float s = 0.0f;
-    for (uint r = g * R; r < (g + 1) * R; r++) {
-        const __global float *row = x + x_off + ((size_t)r * C + c) * HW;
-        for (uint p = 0; p < HW; p++) s += row[p];
-    }
+    for (uint r = g * R; r < (g + 1) * R; r++)
+        s += row_sum(x + x_off + ((size_t)r * C + c) * HW, HW);
     float n = (float)(R * HW), mean = s / n;
     s = 0.0f;
-    for (uint r = g * R; r < (g + 1) * R; r++) {
-        const __global float *row = x + x_off + ((size_t)r * C + c) * HW;
-        for (uint p = 0; p < HW; p++) s += (row[p] - mean) * (row[p] - mean);
-    }
+    for (uint r = g * R; r < (g + 1) * R; r++)
+        s += row_sq_dev(x + x_off + ((size_t)r * C + c) * HW, HW, mean);
     float var = s / n;
     st[st_off + id] = mean;
     st[st_off + G * C + id] = var;
@@ -116,11 +115,7 @@ __kernel void bn_bwd_sums(const __global float *restrict x, uint x_off,
     float mean = st[st_off + id], inv = st[st_off + 2 * G * C + id], s1 = 0.0f, s2 = 0.0f;
     for (uint r = g * R; r < (g + 1) * R; r++) {
         size_t row = ((size_t)r * C + c) * HW;
-        for (uint p = 0; p < HW; p++) {
-            float dy = deltas[dy_off + row + p];
-            s1 += dy;
-            s2 += dy * (x[x_off + row + p] - mean) * inv;
-        }
+        row_dot_dev(deltas + dy_off + row, x + x_off + row, HW, mean, inv, &s1, &s2);
     }
     st[st_off + 3 * G * C + id] = s1;
     st[st_off + 4 * G * C + id] = s2;
@@ -160,6 +155,97 @@ __kernel void bn_bwd_dx(const __global float *restrict acts, uint x_off, __globa
 }
 
 /*
+ * Flat layers (HW = 1, not conditional): an item takes 16 consecutive features (its lanes) of a
+ * group or of a row as float16 vectors, where an item per feature left each lane's load a
+ * gather; statistics and sums run over the rows in order in each lane, as bn_stats and
+ * bn_bwd_sums sum them. Work size: global >= G * ceil(C / 16) (statistics, sums) or
+ * B * ceil(C / 16) (y, dx); item id = g (or b) * ceil(C / 16) + the block of 16 features.
+ */
+__kernel void bn_stats_flat(const __global float *restrict x, uint x_off, __global float *st,
+                            uint st_off, uint R, uint C, uint G, float eps) {
+    uint nb = (C + 15) / 16, id = get_global_id(0);
+    if (id >= G * nb) return;
+    uint g = id / nb, c = id % nb * 16, cnt = min(16u, C - c);
+    const __global float *col = x + x_off + (size_t)g * R * C + c;
+    float16 s = 0.0f;
+    for (uint r = 0; r < R; r++) s += vload16_part(col + (size_t)r * C, cnt);
+    float16 mean = s / (float)R;
+    s = 0.0f;
+    for (uint r = 0; r < R; r++) {
+        float16 d = vload16_part(col + (size_t)r * C, cnt) - mean;
+        s += d * d;
+    }
+    float16 var = s / (float)R;
+    __global float *at = st + st_off + g * C + c;
+    vstore16_part(mean, at, cnt);
+    vstore16_part(var, at + G * C, cnt);
+    vstore16_part(1.0f / sqrt(var + eps), at + 2 * G * C, cnt);
+}
+
+/* As bn_fwd, 16 features of a row per item. */
+__kernel void bn_fwd_flat(__global float *acts, uint x_off, uint y_off,
+                          const __global float *restrict params, uint gamma_off, uint beta_off,
+                          uint rm_off, uint rv_off, const __global float *restrict st,
+                          uint st_off, uint B, uint R, uint C, uint G, uint train, float eps) {
+    uint nb = (C + 15) / 16, id = get_global_id(0);
+    if (id >= B * nb) return;
+    uint b = id / nb, c = id % nb * 16, cnt = min(16u, C - c);
+    float16 mean, inv;
+    if (train) {
+        const __global float *at = st + st_off + (b / R) * C + c;
+        mean = vload16_part(at, cnt);
+        inv = vload16_part(at + 2 * G * C, cnt);
+    } else {
+        mean = vload16_part(params + rm_off + c, cnt);
+        inv = 1.0f / sqrt(vload16_part(params + rv_off + c, cnt) + eps);
+    }
+    float16 k = vload16_part(params + gamma_off + c, cnt) * inv,
+            o = vload16_part(params + beta_off + c, cnt) - k * mean;
+    size_t row = (size_t)b * C + c;
+    vstore16_part(k * vload16_part(acts + x_off + row, cnt) + o, acts + y_off + row, cnt);
+}
+
+/* As bn_bwd_sums, 16 features of a group per item. */
+__kernel void bn_bwd_sums_flat(const __global float *restrict x, uint x_off,
+                               const __global float *restrict deltas, uint dy_off,
+                               __global float *st, uint st_off, uint R, uint C, uint G) {
+    uint nb = (C + 15) / 16, id = get_global_id(0);
+    if (id >= G * nb) return;
+    uint g = id / nb, c = id % nb * 16, cnt = min(16u, C - c);
+    __global float *at = st + st_off + g * C + c;
+    float16 mean = vload16_part(at, cnt), inv = vload16_part(at + 2 * G * C, cnt), s1 = 0.0f,
+            s2 = 0.0f;
+    size_t row = (size_t)g * R * C + c;
+    for (uint r = 0; r < R; r++, row += C) {
+        float16 dy = vload16_part(deltas + dy_off + row, cnt);
+        s1 += dy;
+        s2 += dy * (vload16_part(x + x_off + row, cnt) - mean) * inv;
+    }
+    vstore16_part(s1, at + 3 * G * C, cnt);
+    vstore16_part(s2, at + 4 * G * C, cnt);
+}
+
+/* As bn_bwd_dx, 16 features of a row per item. */
+__kernel void bn_bwd_dx_flat(const __global float *restrict acts, uint x_off,
+                             __global float *deltas, uint dy_off, uint dx_off,
+                             const __global float *restrict params, uint gamma_off,
+                             const __global float *restrict st, uint st_off, uint B, uint R,
+                             uint C, uint G, uint N) {
+    uint nb = (C + 15) / 16, id = get_global_id(0);
+    if (id >= B * nb) return;
+    uint b = id / nb, c = id % nb * 16, cnt = min(16u, C - c);
+    const __global float *at = st + st_off + (b / R) * C + c;
+    float n = (float)N;
+    float16 mean = vload16_part(at, cnt), inv = vload16_part(at + 2 * G * C, cnt),
+            k = vload16_part(params + gamma_off + c, cnt) * inv / n,
+            s1 = vload16_part(at + 3 * G * C, cnt), s2 = vload16_part(at + 4 * G * C, cnt);
+    size_t row = (size_t)b * C + c;
+    float16 xhat = (vload16_part(acts + x_off + row, cnt) - mean) * inv;
+    vstore16_part(k * (n * vload16_part(deltas + dy_off + row, cnt) - s1 - xhat * s2),
+                  deltas + dx_off + row, cnt);
+}
+
+/*
  * Class-conditional batch norm (SNGAN's and BigGAN's generators): gamma and beta are [K][C],
  * one row per class, and row b takes its class's, labels[b] (< K). The statistics are the same;
  * backward, g = gamma[label] dy stands for dy in the sums and in dx.
@@ -190,12 +276,10 @@ __kernel void bn_bwd_sums_cond(const __global float *restrict x, uint x_off,
     float mean = st[st_off + id], inv = st[st_off + 2 * G * C + id], s1 = 0.0f, s2 = 0.0f;
     for (uint r = g * R; r < (g + 1) * R; r++) {
         size_t row = ((size_t)r * C + c) * HW;
-        float gamma = params[gamma_off + (uint)labels[r] * C + c];
-        for (uint p = 0; p < HW; p++) {
-            float gy = gamma * deltas[dy_off + row + p];
-            s1 += gy;
-            s2 += gy * (x[x_off + row + p] - mean) * inv;
-        }
+        float gamma = params[gamma_off + (uint)labels[r] * C + c], t1 = 0.0f, t2 = 0.0f;
+        row_dot_dev(deltas + dy_off + row, x + x_off + row, HW, mean, inv, &t1, &t2);
+        s1 += gamma * t1;
+        s2 += gamma * t2;
     }
     st[st_off + 3 * G * C + id] = s1;
     st[st_off + 4 * G * C + id] = s2;
@@ -218,11 +302,7 @@ __kernel void bn_bwd_params_cond(const __global float *restrict x, uint x_off,
         uint sid = (b / R) * C + c;
         float mean = st[st_off + sid], inv = st[st_off + 2 * G * C + sid];
         size_t row = ((size_t)b * C + c) * HW;
-        for (uint p = 0; p < HW; p++) {
-            float dy = deltas[dy_off + row + p];
-            s1 += dy;
-            s2 += dy * (x[x_off + row + p] - mean) * inv;
-        }
+        row_dot_dev(deltas + dy_off + row, x + x_off + row, HW, mean, inv, &s1, &s2);
     }
     grads[gamma_off + id] = s2;
     grads[beta_off + id] = s1;

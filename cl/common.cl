@@ -177,3 +177,58 @@ inline void vstore16_part(float16 v, __global float *p, uint cnt) {
 inline uint tile_base(uint m0, uint th, uint M) {
     return M >= th && m0 + th > M ? M - th : m0;
 }
+
+/*
+ * Sums over contiguous rows, for the per-channel reductions (batch norm, bias gradients): 16
+ * running lane sums over the row's whole 16-value blocks (vector loads: a CPU core reads the row
+ * as cache lines, not one lane per work-item), folded pairwise, then the tail in order. The
+ * order is fixed by this code, so every device gives the same float.
+ */
+inline float sum16(float16 v) {
+    float8 a = v.lo + v.hi;
+    float4 b = a.lo + a.hi;
+    float2 c = b.lo + b.hi;
+    return c.x + c.y;
+}
+
+/* row[0] + ... + row[n-1] */
+inline float row_sum(const __global float *row, uint n) {
+    float16 acc = 0.0f;
+    uint p = 0;
+    for (; p + 16 <= n; p += 16) acc += vload16(0, row + p);
+    float s = sum16(acc);
+    for (; p < n; p++) s += row[p];
+    return s;
+}
+
+/* sum of (row[p] - m)^2 */
+inline float row_sq_dev(const __global float *row, uint n, float m) {
+    float16 acc = 0.0f;
+    uint p = 0;
+    for (; p + 16 <= n; p += 16) {
+        float16 d = vload16(0, row + p) - m;
+        acc += d * d;
+    }
+    float s = sum16(acc);
+    for (; p < n; p++) s += (row[p] - m) * (row[p] - m);
+    return s;
+}
+
+/* sum of dy[p] and of dy[p] * (x[p] - m) * inv, into *s1 and *s2 */
+inline void row_dot_dev(const __global float *dy, const __global float *x, uint n, float m,
+                        float inv, float *s1, float *s2) {
+    float16 a1 = 0.0f, a2 = 0.0f;
+    uint p = 0;
+    for (; p + 16 <= n; p += 16) {
+        float16 d = vload16(0, dy + p);
+        a1 += d;
+        a2 += d * ((vload16(0, x + p) - m) * inv);
+    }
+    float t1 = sum16(a1), t2 = sum16(a2);
+    for (; p < n; p++) {
+        t1 += dy[p];
+        t2 += dy[p] * ((x[p] - m) * inv);
+    }
+    *s1 += t1;
+    *s2 += t2;
+}

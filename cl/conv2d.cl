@@ -104,16 +104,14 @@ __kernel void cbhw_from_chw(const __global float *restrict src, uint y_off, __gl
     for (uint p = 0; p < HW; p++) out[p] = in[p];
 }
 
-/* db[c] = sum over b, p of dy[b][c][p], in order, one channel per item. Work size: global >= C. */
+/* db[c] = sum over b, p of dy[b][c][p], the rows in order, each as row_sum sums it; one channel
+ * per item. Work size: global >= C. */
 __kernel void channel_sum(const __global float *restrict src, uint dy_off, __global float *grads,
                           uint b_off, uint batch, uint C, uint HW) {
     uint c = get_global_id(0);
     if (c >= C) return;
     float s = 0.0f;
-    for (uint b = 0; b < batch; b++) {
-        const __global float *row = src + dy_off + ((size_t)b * C + c) * HW;
-        for (uint p = 0; p < HW; p++) s += row[p];
-    }
+    for (uint b = 0; b < batch; b++) s += row_sum(src + dy_off + ((size_t)b * C + c) * HW, HW);
     grads[b_off + c] = s;
 }
 

@@ -404,6 +404,9 @@ static const struct conv_case bn_cases[] = {
     {"batch_norm", {3, 4, 5, 1}, 4},
     {"{type: batch_norm, eps: 0.001}", {5, 1, 1, 0}, 6},
     {"{type: batch_norm, momentum: 0.3}", {2, 3, 3, 1}, 1},
+    /* rows of more than 16 values (vector blocks and a tail), more than 16 features */
+    {"batch_norm", {3, 6, 6, 1}, 4},
+    {"batch_norm", {37, 1, 1, 0}, 4},
 };
 
 START_TEST(fwd_batch_norm) {

@@ -24,6 +24,7 @@
  * sums of dy and dy xhat are summed over the replicas before dx. dgamma and dbeta stay this
  * replica's share: the gradient reduction adds them up with every other gradient.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,10 @@ static const layer_key keys[] = {
 };
 
 enum { P_GAMMA, P_BETA, P_MEAN, P_VAR };
-enum { K_STATS, K_RUNNING, K_FWD, K_SUMS, K_PARAMS, K_DX, K_PARTIAL };
+enum { K_STATS, K_RUNNING, K_FWD, K_SUMS, K_PARAMS, K_DX, K_PARTIAL, K_FLAT };
+/* a flat layer's kernels (HW = 1, not conditional): 16 features per item */
+enum { K_STATS_FLAT = K_FLAT, K_FWD_FLAT, K_SUMS_FLAT, K_DX_FLAT, K_END };
+static_assert(K_END <= LAYER_MAX_KERNELS, "batch norm's kernels fit a layer's table");
 
 #define COND(L) ((L)->v[CONDITIONAL] != 0)
 
@@ -85,6 +89,16 @@ static int bn_check_rows(const layer_spec *L, int rows, char *why, size_t len) {
     return -1;
 }
 
+/* Does the layer run the flat kernels? */
+static int is_flat(const layer_spec *L) {
+    return L->in.h * L->in.w == 1 && !COND(L);
+}
+
+/* Items of a flat kernel over `rows` rows (or groups): a block of 16 features each. */
+static size_t flat_items(const layer *l, cl_uint rows) {
+    return (size_t)rows * (((size_t)l->spec->in.c + 15) / 16);
+}
+
 static clgan_status bn_setup(net *n, layer *l) {
     static const char *const names[] = {"bn_stats",      "bn_running", "bn_fwd",
                                         "bn_bwd_sums",   "bn_bwd_params", "bn_bwd_dx",
@@ -93,9 +107,13 @@ static clgan_status bn_setup(net *n, layer *l) {
                                               "bn_fwd_cond",        "bn_bwd_sums_cond",
                                               "bn_bwd_params_cond", "bn_bwd_dx_cond",
                                               "bn_partial"};
+    static const char *const flat[] = {"bn_stats_flat", "bn_fwd_flat", "bn_bwd_sums_flat",
+                                       "bn_bwd_dx_flat"};
     clgan_status st = CLGAN_OK;
     for (int i = 0; i < (int)ARRAY_LEN(names) && st == CLGAN_OK; i++)
         st = net_kernel(n, "cl/batch_norm.cl", COND(l->spec) ? cond[i] : names[i], &l->k[i]);
+    for (int i = 0; i < (int)ARRAY_LEN(flat) && st == CLGAN_OK && is_flat(l->spec); i++)
+        st = net_kernel(n, "cl/batch_norm.cl", flat[i], &l->k[K_FLAT + i]);
     return st;
 }
 
@@ -169,6 +187,11 @@ static clgan_status bn_forward(net *n, layer *l, int batch, int train) {
                     KA(eps)};
         if (over_replicas(n)) {
             st = stats_over_replicas(n, l, a, G, C, nv, eps);
+        } else if (is_flat(L)) {
+            karg f[] = {KA(n->acts), KA(xo), KA(n->acts), KA(so), KA(R), KA(C), KA(G), KA(eps)};
+            st = device_set_args(n->dev, l->k[K_STATS_FLAT], "bn_stats_flat", f, 8);
+            if (st == CLGAN_OK)
+                st = device_run1d(n->dev, l->k[K_STATS_FLAT], flat_items(l, G), "bn_stats_flat");
         } else {
             st = device_set_args(n->dev, l->k[K_STATS], "bn_stats", a, 9);
             if (st == CLGAN_OK) st = run_groups(n, l->k[K_STATS], "bn_stats", (int)G, (int)C);
@@ -181,6 +204,14 @@ static clgan_status bn_forward(net *n, layer *l, int batch, int train) {
     karg a[] = {KA(n->acts), KA(xo), KA(yo), KA(n->params), KA(go), KA(bo), KA(mo), KA(vo),
                 KA(n->acts), KA(so), KA(B),  KA(R),  KA(C),         KA(HW), KA(G),  KA(tr),
                 KA(eps),     KA(n->labels)};
+    if (is_flat(L)) {
+        karg f[] = {KA(n->acts), KA(xo), KA(yo), KA(n->params), KA(go), KA(bo), KA(mo), KA(vo),
+                    KA(n->acts), KA(so), KA(B),  KA(R),  KA(C),         KA(G),  KA(tr), KA(eps)};
+        if (st == CLGAN_OK) st = device_set_args(n->dev, l->k[K_FWD_FLAT], "bn_fwd_flat", f, 16);
+        if (st == CLGAN_OK)
+            st = device_run1d(n->dev, l->k[K_FWD_FLAT], flat_items(l, B), "bn_fwd_flat");
+        return st;
+    }
     const char *fwd = COND(L) ? "bn_fwd_cond" : "bn_fwd";
     if (st == CLGAN_OK) st = device_set_args(n->dev, l->k[K_FWD], fwd, a, COND(L) ? 18 : 17);
     if (st == CLGAN_OK) st = device_run2d(n->dev, l->k[K_FWD], C, B, fwd);
@@ -200,8 +231,17 @@ static clgan_status bn_backward(net *n, layer *l, int batch, int need_dx, int ne
                 KA(R),       KA(C),  KA(HW),        KA(G),   KA(n->params), KA(go),
                 KA(n->labels)};
     const char *sums = cond ? "bn_bwd_sums_cond" : "bn_bwd_sums";
-    clgan_status st = device_set_args(n->dev, l->k[K_SUMS], sums, a, cond ? 13 : 10);
-    if (st == CLGAN_OK) st = run_groups(n, l->k[K_SUMS], sums, (int)G, (int)C);
+    clgan_status st;
+    if (is_flat(L)) {
+        karg f[] = {KA(n->acts), KA(xo), KA(n->deltas), KA(dyo), KA(n->acts), KA(so),
+                    KA(R),       KA(C),  KA(G)};
+        st = device_set_args(n->dev, l->k[K_SUMS_FLAT], "bn_bwd_sums_flat", f, 9);
+        if (st == CLGAN_OK)
+            st = device_run1d(n->dev, l->k[K_SUMS_FLAT], flat_items(l, G), "bn_bwd_sums_flat");
+    } else {
+        st = device_set_args(n->dev, l->k[K_SUMS], sums, a, cond ? 13 : 10);
+        if (st == CLGAN_OK) st = run_groups(n, l->k[K_SUMS], sums, (int)G, (int)C);
+    }
     if (st == CLGAN_OK && need_dw && cond) {
         karg p[] = {KA(n->acts), KA(xo), KA(n->deltas), KA(dyo), KA(n->acts), KA(so),
                     KA(n->grads), KA(go), KA(bo), KA(B), KA(R), KA(C), KA(HW), KA(G), KA(K),
@@ -224,7 +264,14 @@ static clgan_status bn_backward(net *n, layer *l, int batch, int need_dx, int ne
                               2 * gc * sizeof(float), h, 1);
         free(h);
     }
-    if (st == CLGAN_OK && need_dx) {
+    if (st == CLGAN_OK && need_dx && is_flat(L)) {
+        karg f[] = {KA(n->acts), KA(xo), KA(n->deltas), KA(dyo), KA(dxo), KA(n->params),
+                    KA(go),      KA(n->acts), KA(so),   KA(B),   KA(R),   KA(C),
+                    KA(G),       KA(N)};
+        st = device_set_args(n->dev, l->k[K_DX_FLAT], "bn_bwd_dx_flat", f, 14);
+        if (st == CLGAN_OK)
+            st = device_run1d(n->dev, l->k[K_DX_FLAT], flat_items(l, B), "bn_bwd_dx_flat");
+    } else if (st == CLGAN_OK && need_dx) {
         karg d[] = {KA(n->acts), KA(xo), KA(n->deltas), KA(dyo), KA(dxo), KA(n->params),
                     KA(go),      KA(n->acts), KA(so),   KA(B),   KA(R),   KA(C),
                     KA(HW),      KA(G),  KA(N),         KA(n->labels)};
