@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "graph.h"
+#include "layer_conv2d.h"
 #include "loss.h"
 #include "penalty.h"
 #include "augment.h"
@@ -320,8 +321,9 @@ static const struct conv_case {
     {"{type: conv2d, filters: 2, kernel: 3, stride: 2, padding: 1}", {34, 4, 5, 1}, 2},
 };
 
-/* Every convolution test runs both routes (dev->conv_path): through column matrices and the
- * GEMMs, and as implicit GEMMs (conv_gemm); the device's own is restored after each test. */
+/* Every convolution test runs every route (dev->conv_path): through column matrices and the
+ * GEMMs, as implicit GEMMs (conv_gemm), and each layer's own choice (CONV_AUTO); the device's
+ * own is restored after each test. */
 static int conv_default;
 
 static void conv_restore(void) {
@@ -330,15 +332,47 @@ static void conv_restore(void) {
 
 START_TEST(fwd_conv2d) {
     const struct conv_case *c = &conv_cases[_i];
-    for (dev->conv_path = 0; dev->conv_path < 2; dev->conv_path++)
+    for (dev->conv_path = 0; dev->conv_path <= CONV_AUTO; dev->conv_path++)
         check_forward_in(one(c->layer), 1, c->in, c->batch, 1);
 }
 END_TEST
 
 START_TEST(bwd_conv2d) {
     const struct conv_case *c = &conv_cases[_i];
-    for (dev->conv_path = 0; dev->conv_path < 2; dev->conv_path++)
+    for (dev->conv_path = 0; dev->conv_path <= CONV_AUTO; dev->conv_path++)
         check_backward_in(one(c->layer), 1, c->in, c->batch);
+}
+END_TEST
+
+/* CONV_AUTO: on a CPU device, the implicit route (its kernels set up) for stride 1 with 16
+ * channels or more on both sides, and only there; on other devices the columns. The passes
+ * take the route whose kernels the layer holds (conv_implicit_on). */
+START_TEST(conv_route_auto) {
+    static const struct {
+        const char *layer;
+        shape3 in;
+        int implicit; /* on a CPU device */
+    } cases[] = {
+        {"{type: conv2d, filters: 16, kernel: 3, padding: same}", {16, 5, 5, 1}, 1},
+        {"{type: conv2d, filters: 16, kernel: 1}", {20, 3, 3, 1}, 1},
+        {"{type: conv2d, filters: 16, kernel: 4, stride: 2, padding: 1}", {16, 6, 6, 1}, 0},
+        {"{type: conv2d, filters: 15, kernel: 3, padding: same}", {16, 5, 5, 1}, 0},
+        {"{type: conv2d, filters: 16, kernel: 3, padding: same}", {1, 5, 5, 1}, 0},
+        {"{type: conv_transpose2d, filters: 16, kernel: 3, padding: 1}", {16, 4, 4, 1}, 1},
+        {"{type: conv_transpose2d, filters: 16, kernel: 4, stride: 2, padding: 1}", {16, 3, 3, 1},
+         0},
+        {"{type: conv_transpose2d, filters: 1, kernel: 3, padding: 1}", {16, 4, 4, 1}, 0},
+    };
+    int cpu = strcmp(dev->info.type, "CPU") == 0;
+    dev->conv_path = CONV_AUTO;
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        fixture f;
+        fixture_make_in(&f, one(cases[i].layer), 1, cases[i].in, 2, 3);
+        ck_assert_msg((f.n->layers[0].k[CONV_K_GEMM] != NULL) == (cpu && cases[i].implicit),
+                      "%s on a %s device: the %s route", cases[i].layer, dev->info.type,
+                      f.n->layers[0].k[CONV_K_GEMM] ? "implicit" : "columns");
+        fixture_free(&f);
+    }
 }
 END_TEST
 
@@ -358,14 +392,14 @@ static const struct conv_case convt_cases[] = {
 
 START_TEST(fwd_conv_transpose2d) {
     const struct conv_case *c = &convt_cases[_i];
-    for (dev->conv_path = 0; dev->conv_path < 2; dev->conv_path++)
+    for (dev->conv_path = 0; dev->conv_path <= CONV_AUTO; dev->conv_path++)
         check_forward_in(one(c->layer), 1, c->in, c->batch, 1);
 }
 END_TEST
 
 START_TEST(bwd_conv_transpose2d) {
     const struct conv_case *c = &convt_cases[_i];
-    for (dev->conv_path = 0; dev->conv_path < 2; dev->conv_path++)
+    for (dev->conv_path = 0; dev->conv_path <= CONV_AUTO; dev->conv_path++)
         check_backward_in(one(c->layer), 1, c->in, c->batch);
 }
 END_TEST
@@ -1707,6 +1741,7 @@ int main(int argc, char **argv) {
     tcase_add_test(fwd, fwd_partial_batch);
     tcase_add_checked_fixture(fwd, NULL, conv_restore);
     tcase_add_loop_test(fwd, fwd_conv2d, 0, (int)ARRAY_LEN(conv_cases));
+    tcase_add_test(fwd, conv_route_auto);
     tcase_add_test(fwd, conv2d_shapes);
     tcase_add_test(fwd, nan_passes_activations);
     tcase_add_loop_test(fwd, fwd_conv_transpose2d, 0, (int)ARRAY_LEN(convt_cases));

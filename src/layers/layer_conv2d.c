@@ -129,13 +129,20 @@ static int conv_gemms(const clgan_device *dev, const layer_spec *L, int rows, in
 
 /* ---- the kernels both convolutions use ----------------------------------------------------- */
 
-clgan_status conv_setup(net *n, layer *l) {
+int conv_route(const clgan_device *dev, const conv_geom *g, int n_out) {
+    if (dev->conv_path != CONV_AUTO) return dev->conv_path;
+    int cpu = strcmp(dev->info.type, "CPU") == 0;
+    return cpu && g->SH == 1 && g->SW == 1 && g->C >= 16 && n_out >= 16 ? CONV_IMPLICIT
+                                                                          : CONV_COLUMNS;
+}
+
+clgan_status conv_setup(net *n, layer *l, const conv_geom *g, int n_out) {
     static const char *const names[CONV_K_COUNT] = {"im2col",        "col2im",    "chw_from_cbhw",
                                                     "cbhw_from_chw", "conv_pack", "conv_gemm"};
     clgan_status st = CLGAN_OK;
     /* the implicit route's kernels only where it runs: rusticl compiles each kernel as it is
      * created, conv_gemm's tiles for minutes */
-    int count = n->dev->conv_path == CONV_IMPLICIT ? CONV_K_COUNT : CONV_K_PACK;
+    int count = conv_route(n->dev, g, n_out) == CONV_IMPLICIT ? CONV_K_COUNT : CONV_K_PACK;
     for (int i = 0; i < count && st == CLGAN_OK; i++)
         st = net_kernel(n, "cl/conv2d.cl", names[i], &l->k[i]);
     return st;
@@ -301,7 +308,8 @@ void conv_host(const conv_geom *g, int n_out, const double *w, const double *bia
 
 static clgan_status conv2d_setup(net *n, layer *l) {
     const layer_spec *L = l->spec;
-    clgan_status st = conv_setup(n, l);
+    conv_geom g = geom(L);
+    clgan_status st = conv_setup(n, l, &g, (int)V(FILTERS));
     if (st == CLGAN_OK && V(BIAS))
         st = net_kernel(n, "cl/conv2d.cl", "channel_sum", &l->k[K_SUM]);
     if (st == CLGAN_OK && V(SPECTRAL)) /* u and v after the weight (and the bias) */

@@ -18,17 +18,25 @@ typedef struct conv_geom {
 /* Kernels a conv layer uses, by these indexes into l->k (its own follow CONV_K_COUNT). */
 enum { CONV_K_IM2COL, CONV_K_COL2IM, CONV_K_TO_CHW, CONV_K_FROM_CHW, CONV_K_PACK, CONV_K_GEMM,
        CONV_K_COUNT };
-/* Creates the kernels above, CONV_K_PACK and CONV_K_GEMM only when dev->conv_path is
- * CONV_IMPLICIT (channel sums use a kernel index of the caller, see below). */
-clgan_status conv_setup(net *n, layer *l);
+/*
+ * The route of a convolution of geometry g with n_out filters on dev: CONV_COLUMNS or
+ * CONV_IMPLICIT, dev->conv_path unless that is CONV_AUTO. Then, from measurements on the 2-core
+ * CPU (docs/benchmarks.md): on CPU devices the implicit GEMM for stride 1 with 16 channels or more
+ * on both sides (a column matrix of KH*KW values per pixel, and conv_gemm's 32-channel tiles at
+ * least half used), the columns otherwise and on every other device (not measured there yet).
+ */
+int conv_route(const clgan_device *dev, const conv_geom *g, int n_out);
+/* Creates the kernels above for the route of geometry g with n_out filters (CONV_K_PACK and
+ * CONV_K_GEMM only for the implicit one; channel sums use a kernel index of the caller). */
+clgan_status conv_setup(net *n, layer *l, const conv_geom *g, int n_out);
 /*
  * The fixed scratch conv_implicit needs for the convolution of geometry g with n_out filters
  * (add it to L->fixed): the weight packed, and the zeros it reads outside its source (the
  * larger of the image's and the grid's values per sample).
  */
 long conv_fixed(const conv_geom *g, int n_out);
-/* Whether the passes of layer l, of geometry g, run as conv_implicit: dev->conv_path when the
- * layer was set up, where conv_gemm takes the geometry. */
+/* Whether the passes of layer l, of geometry g, run as conv_implicit: its route when it was set
+ * up, where conv_gemm takes the geometry. */
 int conv_implicit_on(const layer *l, const conv_geom *g);
 /*
  * Without a column matrix (conv_gemm of cl/conv2d.cl): along the convolution of geometry g with

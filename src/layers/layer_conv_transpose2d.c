@@ -116,7 +116,8 @@ static int convt_gemms(const clgan_device *dev, const layer_spec *L, int rows, i
 }
 
 static clgan_status convt_setup(net *n, layer *l) {
-    clgan_status st = conv_setup(n, l);
+    conv_geom g = geom(l->spec);
+    clgan_status st = conv_setup(n, l, &g, l->spec->in.c); /* the convolution it is the adjoint of */
     if (st == CLGAN_OK && l->n_params > 1)
         st = net_kernel(n, "cl/conv2d.cl", "channel_sum", &l->k[K_SUM]);
     if (st == CLGAN_OK && l->n_params > 1)

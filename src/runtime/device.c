@@ -263,10 +263,12 @@ clgan_status device_open(const char *selector, int profiling, clgan_device **out
         return err_set(&dev->err, CLGAN_ERR_NOMEM, "out of memory opening '%s'", dev->info.name);
     dev->unit_kernels = strcmp(dev->info.type, "CPU") == 0;
     const char *conv = getenv("CLGAN_CONV");
+    dev->conv_path = CONV_AUTO;
     if (conv && strcmp(conv, "implicit") == 0) dev->conv_path = CONV_IMPLICIT;
-    else if (conv && *conv && strcmp(conv, "columns") != 0)
+    else if (conv && strcmp(conv, "columns") == 0) dev->conv_path = CONV_COLUMNS;
+    else if (conv && *conv && strcmp(conv, "auto") != 0)
         return err_set(&dev->err, CLGAN_ERR_ARG,
-                       "CLGAN_CONV: expected 'columns' or 'implicit', got '%s'", conv);
+                       "CLGAN_CONV: expected 'auto', 'columns' or 'implicit', got '%s'", conv);
     return CLGAN_OK;
 }
 

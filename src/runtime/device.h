@@ -60,13 +60,13 @@ struct clgan_device {
     int unit_kernels;
     /*
      * How convolutions run (src/layers/layer_conv2d.c): CONV_COLUMNS, through column matrices and
-     * the GEMMs, or CONV_IMPLICIT, as implicit GEMMs that write none. Columns by default (the
-     * faster or equal on every device measured so far, docs/benchmarks.md); $CLGAN_CONV=implicit
-     * or columns sets it at open; tests set it to run both routes.
+     * the GEMMs; CONV_IMPLICIT, as implicit GEMMs that write none; CONV_AUTO (the default), each
+     * layer the route conv_route picks for its geometry. $CLGAN_CONV=auto, columns or implicit
+     * sets it at open; tests set it to run every route.
      */
     int conv_path;
 };
-enum { CONV_COLUMNS, CONV_IMPLICIT };
+enum { CONV_COLUMNS, CONV_IMPLICIT, CONV_AUTO };
 
 /*
  * When the queue profiles, a slot for the event of the command about to be enqueued (NULL
