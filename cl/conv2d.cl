@@ -13,53 +13,6 @@
  */
 
 /*
- * Runs of consecutive values (a stride-1 convolution's rows) in 16-, 8- and 4-value vectors,
- * then singles: a CPU core moves a row as a few vector loads and stores instead of one value
- * each. dst[0..n) = src[0..n); = 0; += src.
- */
-inline void copy_run(__global float *dst, const __global float *src, uint n) {
-    uint k = 0;
-    for (; k + 16 <= n; k += 16) vstore16(vload16(0, src + k), 0, dst + k);
-    if (k + 8 <= n) {
-        vstore8(vload8(0, src + k), 0, dst + k);
-        k += 8;
-    }
-    if (k + 4 <= n) {
-        vstore4(vload4(0, src + k), 0, dst + k);
-        k += 4;
-    }
-    for (; k < n; k++) dst[k] = src[k];
-}
-
-inline void zero_run(__global float *dst, uint n) {
-    uint k = 0;
-    for (; k + 16 <= n; k += 16) vstore16((float16)0.0f, 0, dst + k);
-    if (k + 8 <= n) {
-        vstore8((float8)0.0f, 0, dst + k);
-        k += 8;
-    }
-    if (k + 4 <= n) {
-        vstore4((float4)0.0f, 0, dst + k);
-        k += 4;
-    }
-    for (; k < n; k++) dst[k] = 0.0f;
-}
-
-inline void add_run(__global float *dst, const __global float *src, uint n) {
-    uint k = 0;
-    for (; k + 16 <= n; k += 16) vstore16(vload16(0, dst + k) + vload16(0, src + k), 0, dst + k);
-    if (k + 8 <= n) {
-        vstore8(vload8(0, dst + k) + vload8(0, src + k), 0, dst + k);
-        k += 8;
-    }
-    if (k + 4 <= n) {
-        vstore4(vload4(0, dst + k) + vload4(0, src + k), 0, dst + k);
-        k += 4;
-    }
-    for (; k < n; k++) dst[k] += src[k];
-}
-
-/*
  * col[(c*KH + i)*KW + j][b*OH*OW + oy*OW + ox] = x[b][c][iy][ix] (0 outside the input), one
  * (r, b) block of OH*OW contiguous values per item.
  * Work size: global >= (B, C*KH*KW).
@@ -81,16 +34,13 @@ __kernel void im2col(const __global float *restrict src, uint x_off, __global fl
     for (uint oy = 0; oy < OH; oy++, out += OW) {
         int iy = (int)(oy * SH + i * DH) - (int)PH;
         if (iy < 0 || iy >= (int)H) {
-            zero_run(out, OW);
+            for (uint ox = 0; ox < OW; ox++) out[ox] = 0.0f;
             continue;
         }
         const __global float *in = plane + (uint)iy * W + x0;
-        zero_run(out, ox0);
-        if (sw == 1)
-            copy_run(out + ox0, in + ox0, ox1 - ox0);
-        else
-            for (uint ox = ox0; ox < ox1; ox++) out[ox] = in[(int)ox * sw];
-        zero_run(out + ox1, OW - ox1);
+        for (uint ox = 0; ox < ox0; ox++) out[ox] = 0.0f;
+        for (uint ox = ox0; ox < ox1; ox++) out[ox] = in[(int)ox * sw];
+        for (uint ox = ox1; ox < OW; ox++) out[ox] = 0.0f;
     }
 }
 
@@ -108,7 +58,8 @@ __kernel void col2im(const __global float *restrict src, uint col_off, __global 
     if (g >= batch * C) return;
     uint c = g % C, b = g / C;
     __global float *plane = dst + x_off + (size_t)g * H * W;
-    if (!accumulate) zero_run(plane, H * W);
+    if (!accumulate)
+        for (uint p = 0; p < H * W; p++) plane[p] = 0.0f;
     int sw = (int)SW;
     for (uint i = 0; i < KH; i++)
         for (uint j = 0; j < KW; j++) {
@@ -122,10 +73,7 @@ __kernel void col2im(const __global float *restrict src, uint col_off, __global 
                 int iy = (int)(oy * SH + i * DH) - (int)PH;
                 if (iy < 0 || iy >= (int)H) continue;
                 __global float *row = plane + (uint)iy * W + x0;
-                if (sw == 1)
-                    add_run(row + ox0, in + ox0, ox1 - ox0);
-                else
-                    for (uint ox = ox0; ox < ox1; ox++) row[(int)ox * sw] += in[ox];
+                for (uint ox = ox0; ox < ox1; ox++) row[(int)ox * sw] += in[ox];
             }
         }
 }
