@@ -238,3 +238,102 @@ __kernel void conv_gemm(const __global float *restrict src, uint s_off, uint z_o
     for (uint f = 0; f < 32; f++) bias[f] = has_bias && f < cols ? params[b_off + n0 + f] : 0.0f;
     REP(CONV_TM, CONV_STORE)
 }
+
+/*
+ * Weight gradients without a column matrix (stride 1, the implicit route's; conv_dw in
+ * src/layers/layer_conv2d.c). For the convolution from an image (C channels) to a grid (F
+ * channels, OH x OW): dW[f][c][i][j] = sum over b, oy, ox of grid[b][f][oy][ox] *
+ * image[b][c][oy + i DH - PH][ox + j DW - PW] (0 outside the image). conv_pad copies both into
+ * zero-padded planes so that every read is a whole vector, conv_dw sums one sample's products
+ * 16 pixels at a time, conv_dw_sum adds the samples in order.
+ */
+
+/*
+ * dst[b][q][y][x] = src[b][q][y - PY][x - PX] inside the source plane (H x W) and q < Qs, 0
+ * elsewhere: Qd >= Qs planes of Hp x Wp per sample. One row per item.
+ * Work size: global >= (Hp, batch * Qd).
+ */
+__kernel void conv_pad(const __global float *restrict src, uint s_off, __global float *dst,
+                       uint d_off, uint batch, uint Qs, uint Qd, uint H, uint W, uint Hp, uint Wp,
+                       uint PY, uint PX) {
+    uint y = get_global_id(0), p = get_global_id(1);
+    if (y >= Hp || p >= batch * Qd) return;
+    uint b = p / Qd, q = p % Qd;
+    __global float *out = dst + d_off + ((size_t)p * Hp + y) * Wp;
+    int sy = (int)y - (int)PY;
+    if (q >= Qs || sy < 0 || sy >= (int)H) {
+        for (uint x = 0; x < Wp; x++) out[x] = 0.0f;
+        return;
+    }
+    const __global float *in = src + s_off + ((size_t)(b * Qs + q) * H + (uint)sy) * W;
+    for (uint x = 0; x < Wp; x++) {
+        int sx = (int)x - (int)PX;
+        out[x] = sx >= 0 && sx < (int)W ? in[sx] : 0.0f;
+    }
+}
+
+/*
+ * part[q][f][c*KH*KW + i KW + j] for the 4 filters f of block fb and the 3 taps j of block jb
+ * (taps past KW computed and dropped): the sum over the samples b of chunk q (R of them, in
+ * order) and their grid pixels of grid_p[b][f][oy][ox] * img_p[b][c][oy + i DH][ox + j DW],
+ * with grid_p [B][Fp][OH][OWr] (OWr a multiple of 16, zeros past OW; Fp a multiple of 4, zero
+ * planes past F) and img_p [B][C][Hp][Wp] (Hp >= OH + (KH - 1) DH, Wp >= OWr + (KWr - 1) DW,
+ * KWr = KW rounded up to 3), from conv_pad. Lanes: 16 pixels of a grid row; each sum's lanes
+ * folded as sum16 at the end: an order fixed by the code.
+ * Work size: global >= (C*KH*ceil(KW / 3), Fp / 4, ceil(B / R)).
+ */
+__kernel void conv_dw(const __global float *restrict grid, uint g_off,
+                      const __global float *restrict img, uint i_off, __global float *part,
+                      uint p_off, uint B, uint R, uint F, uint Fp, uint C, uint OH, uint OWr, uint Hp,
+                      uint Wp, uint KH, uint KW, uint DH, uint DW) {
+    uint JB = (KW + 2) / 3, cij = get_global_id(0), fb = get_global_id(1), q = get_global_id(2);
+    if (cij >= C * KH * JB || fb * 4 >= Fp || q * R >= B) return;
+    uint c = cij / (KH * JB), i = cij / JB % KH, j0 = cij % JB * 3;
+    size_t gs = (size_t)OH * OWr;
+    float16 a00 = 0.0f, a01 = 0.0f, a02 = 0.0f, a10 = 0.0f, a11 = 0.0f, a12 = 0.0f, a20 = 0.0f,
+            a21 = 0.0f, a22 = 0.0f, a30 = 0.0f, a31 = 0.0f, a32 = 0.0f;
+    for (uint b = q * R; b < min(B, (q + 1) * R); b++) {
+        const __global float *x =
+            img + i_off + ((size_t)(b * C + c) * Hp + i * DH) * Wp + j0 * DW;
+        const __global float *g = grid + g_off + ((size_t)b * Fp + fb * 4) * gs;
+        for (uint oy = 0; oy < OH; oy++, x += Wp, g += OWr)
+            for (uint ox = 0; ox < OWr; ox += 16) {
+                float16 v0 = vload16(0, x + ox), v1 = vload16(0, x + ox + DW),
+                        v2 = vload16(0, x + ox + 2 * DW);
+                float16 g0 = vload16(0, g + ox), g1 = vload16(0, g + gs + ox),
+                        g2 = vload16(0, g + 2 * gs + ox), g3 = vload16(0, g + 3 * gs + ox);
+                a00 = fma(g0, v0, a00);
+                a01 = fma(g0, v1, a01);
+                a02 = fma(g0, v2, a02);
+                a10 = fma(g1, v0, a10);
+                a11 = fma(g1, v1, a11);
+                a12 = fma(g1, v2, a12);
+                a20 = fma(g2, v0, a20);
+                a21 = fma(g2, v1, a21);
+                a22 = fma(g2, v2, a22);
+                a30 = fma(g3, v0, a30);
+                a31 = fma(g3, v1, a31);
+                a32 = fma(g3, v2, a32);
+            }
+    }
+    float s[4][3] = {{sum16(a00), sum16(a01), sum16(a02)},
+                     {sum16(a10), sum16(a11), sum16(a12)},
+                     {sum16(a20), sum16(a21), sum16(a22)},
+                     {sum16(a30), sum16(a31), sum16(a32)}};
+    uint T = KH * KW;
+    for (uint r = 0; r < 4 && fb * 4 + r < F; r++)
+        for (uint jj = 0; jj < 3 && j0 + jj < KW; jj++)
+            part[p_off + ((size_t)q * F + fb * 4 + r) * C * T + (c * KH + i) * KW + j0 + jj] =
+                s[r][jj];
+}
+
+/* grads[w_off + k] = sum over the chunks q of part[q][k], in order, k < n (= F*C*KH*KW).
+ * Work size: global >= n. */
+__kernel void conv_dw_sum(const __global float *restrict part, uint p_off, __global float *grads,
+                          uint w_off, uint batch, uint n) {
+    uint k = get_global_id(0);
+    if (k >= n) return;
+    float s = 0.0f;
+    for (uint b = 0; b < batch; b++) s += part[p_off + (size_t)b * n + k];
+    grads[w_off + k] = s;
+}

@@ -319,6 +319,11 @@ static const struct conv_case {
      * implicit GEMM's blocks of 32 channels, a whole one and a part; stride and dilation */
     {"{type: conv2d, filters: 33, kernel: 2, stride: 2, dilation: 2, padding: 1}", {3, 6, 5, 1}, 2},
     {"{type: conv2d, filters: 2, kernel: 3, stride: 2, padding: 1}", {34, 4, 5, 1}, 2},
+    /* stride 1: the weight gradient without columns over blocks of 8 filters (a part one) and
+     * rows of more than 16 pixels */
+    {"{type: conv2d, filters: 17, kernel: 3, padding: 1}", {3, 4, 20, 1}, 2},
+    /* more rows than a conv_dw work-item sums (8): partial sums of two chunks */
+    {"{type: conv2d, filters: 5, kernel: 3, padding: 1}", {2, 3, 3, 1}, 10},
 };
 
 /* Every convolution test runs every route (dev->conv_path): through column matrices and the
@@ -388,6 +393,8 @@ static const struct conv_case convt_cases[] = {
     {"{type: conv_transpose2d, filters: 33, kernel: 3, stride: 2, dilation: 2, padding: 1}",
      {2, 3, 3, 1}, 2},
     {"{type: conv_transpose2d, filters: 2, kernel: 4, stride: 2, padding: 1}", {34, 2, 3, 1}, 2},
+    {"{type: conv_transpose2d, filters: 3, kernel: [3, 2], dilation: [1, 2], padding: 1}",
+     {10, 3, 18, 1}, 2},
 };
 
 START_TEST(fwd_conv_transpose2d) {

@@ -80,9 +80,10 @@ static int conv_infer(layer_spec *L, char *why, size_t len) {
     L->v[PAD_T] = pt;
     L->v[PAD_L] = pl;
     L->out = (shape3){V(FILTERS), oh, ow, 1};
-    L->scratch = (long)((k + f) * ohw) + 16; /* col and t, t 16-aligned */
-    /* W_sn (F x C KH KW) and the weight as conv_implicit packs it */
     conv_geom g = geom(L);
+    /* col and t, t 16-aligned; then conv_dw's copies and sums */
+    L->scratch = (long)((k + f) * ohw) + 16 + conv_dw_scratch(&g, (int)f);
+    /* W_sn (F x C KH KW) and the weight as conv_implicit packs it */
     L->fixed = (V(SPECTRAL) ? spectral_fixed((long)f, (long)k) : 0) + conv_fixed(&g, (int)f);
     L->flops = 2.0 * f * ohw * k + (V(BIAS) ? f * ohw : 0);
     return 0;
@@ -137,8 +138,9 @@ int conv_route(const clgan_device *dev, const conv_geom *g, int n_out) {
 }
 
 clgan_status conv_setup(net *n, layer *l, const conv_geom *g, int n_out) {
-    static const char *const names[CONV_K_COUNT] = {"im2col",        "col2im",    "chw_from_cbhw",
-                                                    "cbhw_from_chw", "conv_pack", "conv_gemm"};
+    static const char *const names[CONV_K_COUNT] = {
+        "im2col",    "col2im",   "chw_from_cbhw", "cbhw_from_chw", "conv_pack",
+        "conv_gemm", "conv_pad", "conv_dw",       "conv_dw_sum"};
     clgan_status st = CLGAN_OK;
     /* the implicit route's kernels only where it runs: rusticl compiles each kernel as it is
      * created, conv_gemm's tiles for minutes */
@@ -236,6 +238,68 @@ static clgan_status geom_kernel(net *n, cl_kernel k, const char *name, const con
     clgan_status st = device_set_args(n->dev, k, name, a, with_acc ? 19 : 18);
     if (st != CLGAN_OK) return st;
     return device_run_nd(n->dev, k, dims, global, NULL, name, 0);
+}
+
+/* conv_dw's padded sizes: planes Hp x Wp of the image, grid rows of OWr, filters Fp; the
+ * samples each work-item sums (fewer partial sums to add: 64 samples took conv_dw_sum 13 ms of
+ * sngan_fashion's iteration, chunks of 8 0.5 ms) */
+typedef struct dw_dims {
+    cl_uint Hp, Wp, OWr, Fp, T;
+} dw_dims;
+#define DW_ROWS 8
+
+static dw_dims dw_dims_of(const conv_geom *g, int n_out) {
+    cl_uint owr = (cl_uint)ALIGN16(g->OW), kwr = (cl_uint)((g->KW + 2) / 3 * 3);
+    return (dw_dims){(cl_uint)(g->OH + (g->KH - 1) * g->DH), owr + (kwr - 1) * (cl_uint)g->DW,
+                     owr, (cl_uint)((n_out + 3) / 4 * 4), (cl_uint)(g->KH * g->KW)};
+}
+
+long conv_dw_scratch(const conv_geom *g, int n_out) {
+    if (g->SH != 1 || g->SW != 1) return 0;
+    dw_dims d = dw_dims_of(g, n_out);
+    return (long)g->C * d.Hp * d.Wp + (long)d.Fp * g->OH * d.OWr + (long)n_out * g->C * d.T + 48;
+}
+
+int conv_dw_on(const layer *l, const conv_geom *g) {
+    return conv_implicit_on(l, g) && l->k[CONV_K_DW] && g->SH == 1 && g->SW == 1;
+}
+
+clgan_status conv_dw(net *n, layer *l, const conv_geom *g, int n_out, int batch, cl_mem gbuf,
+                     size_t g_off, cl_mem ibuf, size_t i_off, cl_mem sbuf, size_t s_off,
+                     size_t w_off) {
+    dw_dims d = dw_dims_of(g, n_out);
+    cl_uint B = (cl_uint)batch, C = (cl_uint)g->C, F = (cl_uint)n_out, OH = (cl_uint)g->OH,
+            OW = (cl_uint)g->OW, H = (cl_uint)g->H, W = (cl_uint)g->W, KH = (cl_uint)g->KH,
+            KW = (cl_uint)g->KW, DH = (cl_uint)g->DH, DW = (cl_uint)g->DW, PH = (cl_uint)g->PH,
+            PW = (cl_uint)g->PW, zero = 0, n_w = F * C * d.T;
+    size_t img = s_off, grid = img + ALIGN16((size_t)B * C * d.Hp * d.Wp),
+           part = grid + ALIGN16((size_t)B * d.Fp * OH * d.OWr);
+    cl_uint so = (cl_uint)i_off, io = (cl_uint)img, go = (cl_uint)g_off, gpo = (cl_uint)grid,
+            po = (cl_uint)part, wo = (cl_uint)w_off;
+    karg a[] = {KA(ibuf), KA(so), KA(sbuf), KA(io), KA(B), KA(C), KA(C), KA(H), KA(W),
+                KA(d.Hp), KA(d.Wp), KA(PH), KA(PW)};
+    clgan_status st = device_set_args(n->dev, l->k[CONV_K_PAD], "conv_pad", a, 13);
+    if (st == CLGAN_OK) st = device_run2d(n->dev, l->k[CONV_K_PAD], d.Hp, (size_t)B * C, "conv_pad");
+    karg b[] = {KA(gbuf), KA(go), KA(sbuf), KA(gpo), KA(B), KA(F), KA(d.Fp), KA(OH), KA(OW),
+                KA(OH), KA(d.OWr), KA(zero), KA(zero)};
+    if (st == CLGAN_OK) st = device_set_args(n->dev, l->k[CONV_K_PAD], "conv_pad", b, 13);
+    if (st == CLGAN_OK)
+        st = device_run2d(n->dev, l->k[CONV_K_PAD], OH, (size_t)B * d.Fp, "conv_pad");
+    cl_uint R = DW_ROWS;
+    karg c[] = {KA(sbuf), KA(gpo), KA(sbuf), KA(io), KA(sbuf),  KA(po), KA(B),
+                KA(R),    KA(F),   KA(d.Fp), KA(C),  KA(OH),    KA(d.OWr), KA(d.Hp),
+                KA(d.Wp), KA(KH),  KA(KW),   KA(DH), KA(DW)};
+    if (st == CLGAN_OK) st = device_set_args(n->dev, l->k[CONV_K_DW], "conv_dw", c, 19);
+    cl_uint chunks = (B + DW_ROWS - 1) / DW_ROWS;
+    size_t global[3] = {(size_t)C * KH * ((KW + 2) / 3), d.Fp / 4, chunks};
+    /* the weight gradient's FLOPs: 2 per grid pixel, filter and weight column */
+    double flops = 2.0 * B * OH * OW * (double)n_w;
+    if (st == CLGAN_OK)
+        st = device_run_nd(n->dev, l->k[CONV_K_DW], 3, global, NULL, "conv_dw", flops);
+    karg s[] = {KA(sbuf), KA(po), KA(n->grads), KA(wo), KA(chunks), KA(n_w)};
+    if (st == CLGAN_OK) st = device_set_args(n->dev, l->k[CONV_K_DW_SUM], "conv_dw_sum", s, 6);
+    if (st == CLGAN_OK) st = device_run1d(n->dev, l->k[CONV_K_DW_SUM], n_w, "conv_dw_sum");
+    return st;
 }
 
 clgan_status conv_im2col(net *n, layer *l, const conv_geom *g, int batch, cl_mem src,
@@ -344,17 +408,23 @@ static clgan_status conv2d_backward(net *n, layer *l, int batch, int need_dx, in
     conv_geom g = geom(L);
     size_t f = (size_t)V(FILTERS), k = (size_t)g.C * g.KH * g.KW, cols = (size_t)batch * g.OH * g.OW;
     size_t col = l->z.off, t = l->z.off + ALIGN16(k * cols); /* in acts; deltas alike */
-    int dx_implicit = need_dx && conv_implicit_on(l, &g);
+    int dx_implicit = need_dx && conv_implicit_on(l, &g), dw_implicit = conv_dw_on(l, &g);
     clgan_status st = CLGAN_OK;
-    if (need_dw || (need_dx && !dx_implicit))
+    if ((need_dw && !dw_implicit) || (need_dx && !dx_implicit))
         st = conv_from_chw(n, l, batch, (int)f, g.OH * g.OW, n->deltas, l->dy.off, n->deltas, t);
-    if (st == CLGAN_OK && need_dw) {
+    if (st == CLGAN_OK && need_dw && dw_implicit) {
+        /* the grid is dy, the image x; the copies after col and t in the deltas' scratch */
+        st = conv_dw(n, l, &g, (int)f, batch, n->deltas, l->dy.off, n->acts, l->x.off, n->deltas,
+                     t + ALIGN16(f * cols), l->param_off[0]);
+    } else if (st == CLGAN_OK && need_dw) {
         /* the column matrix: the forward pass wrote it unless it ran without one */
         if (conv_implicit_on(l, &g))
             st = conv_im2col(n, l, &g, batch, n->acts, l->x.off, n->acts, col);
         if (st == CLGAN_OK)
             st = gemm(n->dev, 0, 1, f, k, cols, 1.0f, n->deltas, t, cols, n->acts, col, cols, 0.0f,
                       n->grads, l->param_off[0], k);
+    }
+    if (st == CLGAN_OK && need_dw) {
         if (st == CLGAN_OK && V(BIAS) && !n->tangent)
             st = conv_channel_sum(n, l->k[K_SUM], batch, (int)f, g.OH * g.OW, l->dy.off,
                                   l->param_off[1]);

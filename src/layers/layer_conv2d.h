@@ -17,7 +17,7 @@ typedef struct conv_geom {
 
 /* Kernels a conv layer uses, by these indexes into l->k (its own follow CONV_K_COUNT). */
 enum { CONV_K_IM2COL, CONV_K_COL2IM, CONV_K_TO_CHW, CONV_K_FROM_CHW, CONV_K_PACK, CONV_K_GEMM,
-       CONV_K_COUNT };
+       CONV_K_PAD, CONV_K_DW, CONV_K_DW_SUM, CONV_K_COUNT };
 /*
  * The route of a convolution of geometry g with n_out filters on dev: CONV_COLUMNS or
  * CONV_IMPLICIT, dev->conv_path unless that is CONV_AUTO. Then, from measurements on the 2-core
@@ -27,7 +27,7 @@ enum { CONV_K_IM2COL, CONV_K_COL2IM, CONV_K_TO_CHW, CONV_K_FROM_CHW, CONV_K_PACK
  */
 int conv_route(const clgan_device *dev, const conv_geom *g, int n_out);
 /* Creates the kernels above for the route of geometry g with n_out filters (CONV_K_PACK and
- * CONV_K_GEMM only for the implicit one; channel sums use a kernel index of the caller). */
+ * after only for the implicit one; channel sums use a kernel index of the caller). */
 clgan_status conv_setup(net *n, layer *l, const conv_geom *g, int n_out);
 /*
  * The fixed scratch conv_implicit needs for the convolution of geometry g with n_out filters
@@ -49,6 +49,24 @@ int conv_implicit_on(const layer *l, const conv_geom *g);
 clgan_status conv_implicit(net *n, layer *l, const conv_geom *g, int n_out, int batch,
                            int against, cl_mem src, size_t s_off, cl_mem dst, size_t d_off,
                            cl_mem w, size_t w_off, cl_mem pack_buf, long b_off);
+/*
+ * The per-sample scratch conv_dw needs for geometry g with n_out filters (add it to L->scratch;
+ * 0 where it does not run: a stride other than 1).
+ */
+long conv_dw_scratch(const conv_geom *g, int n_out);
+/* Whether layer l's weight gradient runs as conv_dw: the implicit route and stride 1. */
+int conv_dw_on(const layer *l, const conv_geom *g);
+/*
+ * The weight gradient of the convolution of geometry g with n_out filters, without a column
+ * matrix (cl/conv2d.cl's conv_pad, conv_dw, conv_dw_sum): n->grads[w_off + (f C + c) KH KW + t]
+ * = sum over rows and grid pixels of grid[b][f][p] times the image pixel tap t of p reads; the
+ * grid [batch][n_out][OH][OW] at g_off in gbuf, the image [batch][C][H][W] at i_off in ibuf;
+ * conv_dw_scratch(g, n_out) * batch values at s_off in sbuf for the padded copies and partial
+ * sums.
+ */
+clgan_status conv_dw(net *n, layer *l, const conv_geom *g, int n_out, int batch, cl_mem gbuf,
+                     size_t g_off, cl_mem ibuf, size_t i_off, cl_mem sbuf, size_t s_off,
+                     size_t w_off);
 /* col[C*KH*KW][batch*OH*OW] at col_off in dst from the image at x_off in src. */
 clgan_status conv_im2col(net *n, layer *l, const conv_geom *g, int batch, cl_mem src,
                          size_t x_off, cl_mem dst, size_t col_off);

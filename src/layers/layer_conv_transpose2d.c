@@ -69,9 +69,10 @@ static int convt_infer(layer_spec *L, char *why, size_t len) {
         return -1;
     }
     L->out = (shape3){V(FILTERS), (int)oh, (int)ow, 1};
-    L->scratch = (long)((c + f * k2) * hw) + 16; /* col and xt, xt 16-aligned */
-    /* the weight as conv_implicit packs it, and its zeros */
     conv_geom g = geom(L);
+    /* col and xt, xt 16-aligned; then conv_dw's copies and sums */
+    L->scratch = (long)((c + f * k2) * hw) + 16 + conv_dw_scratch(&g, in.c);
+    /* the weight as conv_implicit packs it, and its zeros */
     L->fixed = conv_fixed(&g, in.c);
     L->flops = 2.0 * c * f * k2 * hw + (V(BIAS) ? f * (double)oh * ow : 0);
     return 0;
@@ -158,17 +159,23 @@ static clgan_status convt_backward(net *n, layer *l, int batch, int need_dx, int
     size_t c = (size_t)L->in.c, fk = (size_t)V(FILTERS) * g.KH * g.KW,
            hw = (size_t)L->in.h * L->in.w, cols = (size_t)batch * hw;
     size_t col = l->z.off, xt = l->z.off + ALIGN16(fk * cols); /* in acts; deltas alike */
-    int dx_implicit = need_dx && conv_implicit_on(l, &g);
+    int dx_implicit = need_dx && conv_implicit_on(l, &g), dw_implicit = conv_dw_on(l, &g);
     clgan_status st = CLGAN_OK;
-    if (need_dw || (need_dx && !dx_implicit))
+    if ((need_dw && !dw_implicit) || (need_dx && !dx_implicit))
         st = conv_im2col(n, l, &g, batch, n->deltas, l->dy.off, n->deltas, col);
-    if (st == CLGAN_OK && need_dw) {
+    if (st == CLGAN_OK && need_dw && dw_implicit) {
+        /* the grid is x, the image dy; the copies after col and xt in the deltas' scratch */
+        st = conv_dw(n, l, &g, (int)c, batch, n->acts, l->x.off, n->deltas, l->dy.off, n->deltas,
+                     xt + ALIGN16(c * cols), l->param_off[0]);
+    } else if (st == CLGAN_OK && need_dw) {
         /* x channel-major: the forward pass wrote it unless it ran without a column matrix */
         if (conv_implicit_on(l, &g))
             st = conv_from_chw(n, l, batch, (int)c, (int)hw, n->acts, l->x.off, n->acts, xt);
         if (st == CLGAN_OK)
             st = gemm(n->dev, 0, 1, c, fk, cols, 1.0f, n->acts, xt, cols, n->deltas, col, cols,
                       0.0f, n->grads, l->param_off[0], fk);
+    }
+    if (st == CLGAN_OK && need_dw) {
         if (st == CLGAN_OK && l->n_params > 1)
             st = conv_channel_sum(n, l->k[K_SUM], batch, V(FILTERS), L->out.h * L->out.w,
                                   l->dy.off, l->param_off[1]);

@@ -23,7 +23,7 @@ typedef struct tensor {
     size_t cols; /* values per sample (C*H*W) */
 } tensor;
 
-#define LAYER_MAX_KERNELS 12
+#define LAYER_MAX_KERNELS 16
 
 struct layer {
     const layer_spec *spec;
