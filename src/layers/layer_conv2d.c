@@ -118,7 +118,11 @@ static void conv_describe(const layer_spec *L, char *buf, size_t len) {
 
 static int conv_gemms(const clgan_device *dev, const layer_spec *L, int rows, int fwd, int din,
                       int dw, gemm_shape *out) {
-    (void)dev;
+    conv_geom g = geom(L);
+    if (conv_route(dev, &g, V(FILTERS)) == CONV_IMPLICIT) { /* only what runs is tuned */
+        fwd = din = 0;
+        if (conv_dw_scratch(&g, V(FILTERS)) > 0) dw = 0; /* conv_dw's stride */
+    }
     size_t f = (size_t)V(FILTERS), k = (size_t)L->in.c * V(KERNEL) * V(KERNEL + 1),
            n = (size_t)rows * L->out.h * L->out.w;
     int i = 0;
