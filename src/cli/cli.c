@@ -494,10 +494,11 @@ static const cli_cmd commands[] = {
      cmd_eval, 2, OPTS(eval_opts)},
     {"bench", "MODEL", "measure training speed on one device or all of them",
      "Runs real training iterations of MODEL on synthetic data of its shape and reports the\n"
-     "median time per iteration, samples/s, GEMM GFLOPS, device memory, the time from start to\n"
-     "the first iteration with an empty and with a filled program cache, and a per-kernel\n"
-     "profile from OpenCL events. The data file need not be present: without it, the shape is\n"
-     "the data's 'shape' or the generator's output.",
+     "median time per iteration, samples/s, GEMM GFLOPS against the device's peak (its rate of\n"
+     "fused multiply-adds, measured first), device memory, the time from start to the first\n"
+     "iteration with an empty and with a filled program cache, and a per-kernel profile from\n"
+     "OpenCL events. The data file need not be present: without it, the shape is the data's\n"
+     "'shape' or the generator's output.",
      cmd_bench, 1, OPTS(bench_opts)},
     {"compare", "MODEL", "run a model on two devices and report how they differ",
      "Same seed, weights and batches on devices A and B: per layer, the largest absolute and\n"
