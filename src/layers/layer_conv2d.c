@@ -119,10 +119,7 @@ static void conv_describe(const layer_spec *L, char *buf, size_t len) {
 static int conv_gemms(const clgan_device *dev, const layer_spec *L, int rows, int fwd, int din,
                       int dw, gemm_shape *out) {
     conv_geom g = geom(L);
-    if (conv_route(dev, &g, V(FILTERS)) == CONV_IMPLICIT) { /* only what runs is tuned */
-        fwd = din = 0;
-        if (conv_dw_scratch(&g, V(FILTERS)) > 0) dw = 0; /* conv_dw's stride */
-    }
+    conv_gemm_passes(dev, &g, V(FILTERS), &fwd, &din, &dw);
     size_t f = (size_t)V(FILTERS), k = (size_t)L->in.c * V(KERNEL) * V(KERNEL + 1),
            n = (size_t)rows * L->out.h * L->out.w;
     int i = 0;
@@ -258,14 +255,26 @@ static dw_dims dw_dims_of(const conv_geom *g, int n_out) {
                      owr, (cl_uint)((n_out + 3) / 4 * 4), (cl_uint)(g->KH * g->KW)};
 }
 
+/* conv_dw's geometries: stride 1 */
+static int dw_fits(const conv_geom *g) {
+    return g->SH == 1 && g->SW == 1;
+}
+
 long conv_dw_scratch(const conv_geom *g, int n_out) {
-    if (g->SH != 1 || g->SW != 1) return 0;
+    if (!dw_fits(g)) return 0;
     dw_dims d = dw_dims_of(g, n_out);
     return (long)g->C * d.Hp * d.Wp + (long)d.Fp * g->OH * d.OWr + (long)n_out * g->C * d.T + 48;
 }
 
 int conv_dw_on(const layer *l, const conv_geom *g) {
-    return conv_implicit_on(l, g) && l->k[CONV_K_DW] && g->SH == 1 && g->SW == 1;
+    return conv_implicit_on(l, g) && dw_fits(g);
+}
+
+void conv_gemm_passes(const clgan_device *dev, const conv_geom *g, int n_out, int *fwd, int *din,
+                      int *dw) {
+    if (conv_route(dev, g, n_out) != CONV_IMPLICIT) return;
+    *fwd = *din = 0;
+    if (dw_fits(g)) *dw = 0;
 }
 
 clgan_status conv_dw(net *n, layer *l, const conv_geom *g, int n_out, int batch, cl_mem gbuf,

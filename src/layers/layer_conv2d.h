@@ -56,6 +56,11 @@ clgan_status conv_implicit(net *n, layer *l, const conv_geom *g, int n_out, int 
 long conv_dw_scratch(const conv_geom *g, int n_out);
 /* Whether layer l's weight gradient runs as conv_dw: the implicit route and stride 1. */
 int conv_dw_on(const layer *l, const conv_geom *g);
+/* Clears the flags of the passes (forward, input gradient, weight gradient) of the convolution
+ * of geometry g with n_out filters that run no GEMM on dev: the GEMM tuner measures only those
+ * that do (a layer's gemms hook). */
+void conv_gemm_passes(const clgan_device *dev, const conv_geom *g, int n_out, int *fwd, int *din,
+                      int *dw);
 /*
  * The weight gradient of the convolution of geometry g with n_out filters, without a column
  * matrix (cl/conv2d.cl's conv_pad, conv_dw, conv_dw_sum): n->grads[w_off + (f C + c) KH KW + t]

@@ -107,10 +107,7 @@ static void convt_describe(const layer_spec *L, char *buf, size_t len) {
 static int convt_gemms(const clgan_device *dev, const layer_spec *L, int rows, int fwd, int din,
                        int dw, gemm_shape *out) {
     conv_geom g = geom(L);
-    if (conv_route(dev, &g, L->in.c) == CONV_IMPLICIT) { /* only what runs is tuned */
-        fwd = din = 0;
-        if (conv_dw_scratch(&g, L->in.c) > 0) dw = 0; /* conv_dw's stride */
-    }
+    conv_gemm_passes(dev, &g, L->in.c, &fwd, &din, &dw);
     size_t c = (size_t)L->in.c, fk = (size_t)V(FILTERS) * V(KERNEL) * V(KERNEL + 1),
            n = (size_t)rows * L->in.h * L->in.w;
     int i = 0;
